@@ -1,0 +1,3 @@
+from sipconf.cli import main
+
+raise SystemExit(main())

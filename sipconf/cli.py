@@ -1,0 +1,63 @@
+"""The only module that parses arguments.
+
+Each command lives in `sipconf.commands.<name>` and exposes `register(subparsers)`, which
+adds its parser and sets `func`, a typed function `(args) -> int` returning the exit code.
+Expected failures raise `UserError` (exit 1, one line each); anything else exits 3 and
+points at the crash log.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import pkgutil
+import sys
+import tempfile
+import traceback
+
+import sipconf.commands as commands_pkg
+from sipconf import __version__
+from sipconf.errors import UserError
+
+EXIT_OK, EXIT_ERROR, EXIT_CRASH = 0, 1, 3
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sipconf", description="Config-as-code and call-flow tests for LiveKit SIP.")
+    parser.add_argument("--version", action="version", version=f"sipconf {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for info in sorted(pkgutil.iter_modules(commands_pkg.__path__), key=lambda i: i.name):
+        module = importlib.import_module(f"{commands_pkg.__name__}.{info.name}")
+        register = getattr(module, "register", None)
+        if register is not None:
+            register(sub)
+    return parser
+
+
+def crash_log_path() -> str:
+    return os.path.join(tempfile.gettempdir(), "sipconf-crash.log")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func = getattr(args, "func", None)
+    if func is None:
+        parser.print_help()
+        return EXIT_ERROR
+    try:
+        return int(func(args) or 0)
+    except UserError as err:
+        for line in err.lines:
+            print(line, file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception:  # noqa: BLE001 - the crash boundary
+        path = crash_log_path()
+        with open(path, "w", encoding="utf-8") as fh:
+            traceback.print_exc(file=fh)
+        print(f"sipconf crashed (a bug); the traceback is in {path}", file=sys.stderr)
+        return EXIT_CRASH

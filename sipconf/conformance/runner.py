@@ -1,0 +1,92 @@
+"""`python -m sipconf.conformance FILE... [--repo REPO] [--kind KIND]`.
+
+Prints one line per failing vector and ends with exactly `N passed, M failed`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import pkgutil
+import sys
+import traceback
+from typing import Any, Callable, Iterable
+
+import sipconf.conformance.kinds as kinds_pkg
+
+Check = Callable[[dict[str, Any]], list[str]]
+
+
+def load_kinds() -> dict[str, Check]:
+    registry: dict[str, Check] = {}
+    for info in pkgutil.iter_modules(kinds_pkg.__path__):
+        module = importlib.import_module(f"{kinds_pkg.__name__}.{info.name}")
+        for kind, check in getattr(module, "KINDS", {}).items():
+            if kind in registry:
+                raise RuntimeError(f"kind {kind!r} registered twice ({info.name})")
+            registry[kind] = check
+    return registry
+
+
+def run_vector(vector: dict[str, Any], registry: dict[str, Check]) -> list[str]:
+    kind = vector.get("kind")
+    check = registry.get(kind)  # type: ignore[arg-type]
+    if check is None:
+        return [f"unknown kind {kind!r}"]
+    try:
+        return check(vector)
+    except Exception as exc:  # noqa: BLE001 - an exception is a failure of that vector
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        return [f"exception {type(exc).__name__}: {exc} (at {where.filename}:{where.lineno})"]
+
+
+def select(vectors: Iterable[dict[str, Any]], repo: str | None, kind: str | None) -> list[dict[str, Any]]:
+    return [
+        v
+        for v in vectors
+        if (repo is None or v.get("source", {}).get("repo") == repo) and (kind is None or v.get("kind") == kind)
+    ]
+
+
+def load_vectors(path: str) -> list[dict[str, Any]]:
+    with open(path, encoding="utf-8") as fh:
+        data = json.load(fh)
+    if isinstance(data, dict):
+        data = data.get("vectors", [])
+    return list(data)
+
+
+def run(paths: list[str], repo: str | None = None, kind: str | None = None, out=sys.stdout) -> tuple[int, int]:
+    passed = failed = 0
+    try:
+        registry = load_kinds()
+    except Exception as exc:  # noqa: BLE001
+        print(f"error: cannot load kinds: {exc}", file=out)
+        registry = {}
+    for path in paths:
+        try:
+            vectors = select(load_vectors(path), repo, kind)
+        except (OSError, ValueError) as exc:
+            print(f"{path}: cannot read vectors: {exc}", file=out)
+            failed += 1
+            continue
+        for vector in vectors:
+            problems = run_vector(vector, registry)
+            if problems:
+                failed += 1
+                print(f"FAIL {vector.get('id')} [{vector.get('kind')}]: " + "; ".join(problems), file=out)
+            else:
+                passed += 1
+    return passed, failed
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m sipconf.conformance")
+    parser.add_argument("files", nargs="+")
+    parser.add_argument("--repo", help="only vectors whose source.repo is this")
+    parser.add_argument("--kind", help="only vectors of this kind")
+    args = parser.parse_args(argv)
+    passed, failed = run(args.files, args.repo, args.kind)
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed else 0
