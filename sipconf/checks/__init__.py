@@ -1,0 +1,47 @@
+"""Cross-object static checks: small rule objects in one `DEFAULT_CHECKS` tuple.
+
+Checks return issues, never raise. Each issue has a level, a stable kebab-case code, stable
+text and the origin of the object it is about, so a conflict found after normalisation
+still points at the YAML line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Literal, Protocol
+
+from sipconf.model import DesiredState, Origin
+
+Level = Literal["error", "warning"]
+
+
+@dataclass(frozen=True)
+class Issue:
+    level: Level
+    code: str
+    message: str
+    origin: Origin | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.origin}: " if self.origin else ""
+        return f"{where}{self.level}: {self.message} [{self.code}]"
+
+
+class Check(Protocol):
+    code: str
+
+    def run(self, state: DesiredState) -> Iterable[Issue]: ...
+
+
+def _default_checks() -> tuple[Check, ...]:
+    from sipconf.checks.rules import DEFAULT_CHECKS
+
+    return DEFAULT_CHECKS
+
+
+def run_checks(state: DesiredState, checks: tuple[Check, ...] | None = None) -> list[Issue]:
+    """Every issue of every check, errors first, then by position."""
+    issues: list[Issue] = []
+    for check in _default_checks() if checks is None else checks:
+        issues.extend(check.run(state))
+    return sorted(issues, key=lambda i: (i.level != "error", i.origin or Origin("", 0, 0), i.code))
