@@ -7,24 +7,10 @@ still points at the YAML line.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Iterable, Literal, Protocol
+from typing import Iterable, Protocol
 
-from sipconf.model import DesiredState, Origin
-
-Level = Literal["error", "warning"]
-
-
-@dataclass(frozen=True)
-class Issue:
-    level: Level
-    code: str
-    message: str
-    origin: Origin | None = None
-
-    def __str__(self) -> str:
-        where = f"{self.origin}: " if self.origin else ""
-        return f"{where}{self.level}: {self.message} [{self.code}]"
+from sipconf.issues import Issue, sort_issues
+from sipconf.model import DesiredState
 
 
 class Check(Protocol):
@@ -44,4 +30,4 @@ def run_checks(state: DesiredState, checks: tuple[Check, ...] | None = None) -> 
     issues: list[Issue] = []
     for check in _default_checks() if checks is None else checks:
         issues.extend(check.run(state))
-    return sorted(issues, key=lambda i: (i.level != "error", i.origin or Origin("", 0, 0), i.code))
+    return sort_issues(issues)
