@@ -1,0 +1,117 @@
+"""`sipconf up`: run the embedded control plane (and, from issue 5, the SIP bridge) locally.
+
+Every socket is bound first (port 0 = a free port); only then are the real addresses, the
+`export LIVEKIT_*` line and one final `ready` line printed, so a script can wait for
+`ready` and read the addresses above it. SIGINT/SIGTERM stop everything cleanly (exit 0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import ipaddress
+import shlex
+import signal
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sipconf.errors import UserError
+from sipconf.local.server import DEFAULT_STATE_PATH, ControlPlane
+
+
+@dataclass(frozen=True)
+class UpOptions:
+    http: tuple[str, int]
+    sip: tuple[str, int]
+    state: Path
+    mode: str
+
+
+@dataclass
+class Services:
+    """What `start_services` started, the lines describing it, and how to stop it."""
+
+    control_plane: ControlPlane
+    lines: list[str] = field(default_factory=list)
+
+    async def stop(self) -> None:
+        await self.control_plane.stop()
+
+
+def parse_hostport(text: str, flag: str) -> tuple[str, int]:
+    """`127.0.0.1:7880` -> ("127.0.0.1", 7880); loopback only: the embedded services never
+    listen on a routable address."""
+    host, sep, port = text.rpartition(":")
+    host = host.strip("[]")
+    try:
+        if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+            raise ValueError
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        raise UserError(f"{flag} {text!r}: expected HOST:PORT with a loopback IP, e.g. 127.0.0.1:0") from None
+    if not loopback:
+        raise UserError(f"{flag} {text!r}: sipconf up only listens on loopback (127.0.0.0/8 or ::1)")
+    return host, int(port)
+
+
+async def start_services(opts: UpOptions) -> Services:
+    """Bind and start the services of `sipconf up`; returns once every socket is bound.
+
+    The SIP bridge (issue 5) starts here, after the control plane, and attaches itself as
+    `control_plane.backend` so CreateSIPParticipant/TransferSIPParticipant reach it.
+    """
+    cp = ControlPlane(host=opts.http[0], port=opts.http[1], state_path=opts.state)
+    try:
+        await cp.start()
+    except OSError as err:
+        raise UserError(f"--http {opts.http[0]}:{opts.http[1]}: cannot listen ({err.strerror or err})") from None
+    services = Services(cp)
+    services.lines += [
+        f"control plane: {cp.url} (state {opts.state})",
+        f"sip: not served yet: the SIP bridge is not built, so --sip {opts.sip[0]}:{opts.sip[1]} --mode {opts.mode} are ignored",
+        "export " + " ".join(
+            f"{name}={shlex.quote(value)}"
+            for name, value in (("LIVEKIT_URL", cp.url), ("LIVEKIT_API_KEY", cp.api_key), ("LIVEKIT_API_SECRET", cp.api_secret))
+        ),
+    ]
+    return services
+
+
+async def serve(opts: UpOptions) -> int:
+    services = await start_services(opts)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        for line in services.lines:
+            print(line)
+        print("ready", flush=True)
+        await stop.wait()
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        await services.stop()
+    print("stopped", flush=True)
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    opts = UpOptions(
+        http=parse_hostport(args.http, "--http"),
+        sip=parse_hostport(args.sip, "--sip"),
+        state=Path(args.state),
+        mode=args.mode,
+    )
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+    return asyncio.run(serve(opts))
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("up", help="run the embedded LiveKit-compatible control plane locally")
+    p.add_argument("--http", default="127.0.0.1:7880", help="control plane HOST:PORT (port 0 = any free port)")
+    p.add_argument("--sip", default="127.0.0.1:5060", help="SIP bridge HOST:PORT (UDP and TCP)")
+    p.add_argument("--state", default=str(DEFAULT_STATE_PATH), help="SQLite state file (default %(default)s)")
+    p.add_argument("--mode", choices=("explicit", "oss"), default="explicit", help="bridge routing mode")
+    p.set_defaults(func=run)

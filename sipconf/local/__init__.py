@@ -1,0 +1,11 @@
+"""The embedded LiveKit-compatible control plane (issue 4, section 1).
+
+An aiohttp server on 127.0.0.1 that the unmodified `livekit-api` client talks to over
+Twirp: `livekit.SIP` (trunks, dispatch rules, calls) and a `livekit.RoomService` subset,
+plus `sipconf.Local` (the apply lock). Trunks and rules persist in SQLite; rooms and
+participants are live state. Validation is the pure engine in `sipconf.routing`.
+
+Modules: `server` (ControlPlane, HTTP routing), `twirp` (wire encoding and errors),
+`auth` (JWT and grants), `store` (SQLite), `rooms` (live rooms), `sip_service`,
+`room_service`, `lock` (apply lock), `backend` (CallBackend protocol), `credentials`.
+"""

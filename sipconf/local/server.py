@@ -1,0 +1,185 @@
+"""The HTTP server: `ControlPlane`, an async context manager on 127.0.0.1.
+
+Request pipeline, in the real server's order (WIRE.md 1.2, 1.3, 5): method must be POST;
+authenticate the bearer token (before the body is read); route `<base>/twirp/<pkg.Service>/<Method>`
+(unknown -> `bad_route` with `twirp_invalid_route`; a descriptor method we do not serve ->
+`unimplemented`); decode the body by Content-Type; the handler checks its grant, validates
+with the engine and answers 200 with a protobuf (or JSON) body. Every error is Twirp JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Awaitable, Callable
+
+from aiohttp import web
+from google.protobuf import message_factory
+from livekit.protocol import room as room_pb, sip
+
+from sipconf.local import auth, twirp
+from sipconf.local.backend import CallBackend
+from sipconf.local.credentials import dev_credentials
+from sipconf.local.lock import DEFAULT_TTL_SECONDS, ApplyLock
+from sipconf.local.room_service import RoomService
+from sipconf.local.rooms import Rooms
+from sipconf.local.sip_service import SIPService
+from sipconf.local.store import StateStore
+from sipconf.routing.errors import INVALID_ARGUMENT, LiveKitError
+
+DEFAULT_STATE_PATH = Path(".sipconf/state.db")
+LOCAL_SERVICE = "sipconf.Local"
+
+Handler = Callable[..., Awaitable]
+
+
+def _descriptor_routes(module, service: str, served: dict[str, Handler]) -> dict[str, tuple[type, Handler | None]]:
+    """Method name -> (request class, handler or None) from the service descriptor."""
+    routes: dict[str, tuple[type, Handler | None]] = {}
+    for method in module.DESCRIPTOR.services_by_name[service].methods:
+        routes[method.name] = (message_factory.GetMessageClass(method.input_type), served.get(method.name))
+    return routes
+
+
+class ControlPlane:
+    """`async with ControlPlane(...) as cp:` serves on `cp.url` until the block exits.
+
+    `store` (SQLite trunks and rules), `rooms` (live rooms) and `lock` (the apply lock) are
+    exposed so the bridge and tests share them; `backend` receives calls (None: `unavailable`).
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        state_path: str | Path = DEFAULT_STATE_PATH,
+        api_key: str | None = None,
+        api_secret: str | None = None,
+        backend: CallBackend | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        dev_key, dev_secret = dev_credentials()
+        self.host, self.port = host, port
+        self.api_key = api_key or dev_key
+        self.api_secret = api_secret or dev_secret
+        self.state_path = Path(state_path)
+        self.clock = clock
+        self.store: StateStore | None = None
+        self.rooms = Rooms(clock)
+        self.lock = ApplyLock(clock)
+        self._backend = backend
+        self._runner: web.AppRunner | None = None
+        self.url = ""
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    @property
+    def backend(self) -> CallBackend | None:
+        return self._backend
+
+    @backend.setter
+    def backend(self, value: CallBackend | None) -> None:
+        """The bridge attaches itself after both are bound (`sipconf up`)."""
+        self._backend = value
+        if hasattr(self, "_sip"):
+            self._sip.backend = value
+
+    async def start(self) -> None:
+        self.store = StateStore(self.state_path)
+        self._sip = SIPService(self.store, self.rooms, self._backend)
+        self._routes = {
+            "livekit.SIP": _descriptor_routes(sip, "SIP", self._sip.handlers()),
+            "livekit.RoomService": _descriptor_routes(room_pb, "RoomService", RoomService(self.rooms).handlers()),
+        }
+        # CreateSIPTrunk left the descriptor but its message remains; old clients still call it.
+        self._routes["livekit.SIP"]["CreateSIPTrunk"] = (sip.CreateSIPTrunkRequest, self._sip.create_trunk)
+        app = web.Application(client_max_size=4 * 1024 * 1024)
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        sockets = site._server.sockets  # type: ignore[union-attr]
+        self.port = sockets[0].getsockname()[1]
+        self.url = f"http://{self.host}:{self.port}"
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        if self.store is not None:
+            self.store.close()
+            self.store = None
+
+    async def __aenter__(self) -> "ControlPlane":
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.stop()
+
+    # -- request pipeline -----------------------------------------------------------------
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        try:
+            reply = await self._dispatch(request)
+        except LiveKitError as err:
+            reply = twirp.error_reply(err)
+        return web.Response(status=reply.status, body=reply.body, content_type=reply.content_type)
+
+    async def _dispatch(self, request: web.Request) -> twirp.Reply:
+        path = request.path
+        if request.method != "POST":
+            raise LiveKitError("bad_route", f'unsupported method "{request.method}" (only POST is allowed)',
+                               {"twirp_invalid_route": f"{request.method} {path}"})
+        claims = auth.authenticate(request.headers.get("Authorization"), {self.api_key: self.api_secret}, self.clock)
+        route = f"POST {path}"
+        service, method = _split_route(path)
+        if service == LOCAL_SERVICE:
+            return await self._local(method, request, claims)
+        methods = self._routes.get(service)
+        if methods is None or method not in methods:
+            raise LiveKitError("bad_route", f"no handler for path {json.dumps(path)}", {"twirp_invalid_route": route})
+        req_cls, handler = methods[method]
+        if handler is None:
+            raise LiveKitError("unimplemented", f"{service}/{method} is not served by the sipconf control plane")
+        content_type = request.headers.get("Content-Type")
+        req = twirp.decode(content_type, await request.read(), req_cls, route)
+        resp = await handler(req, claims)
+        return twirp.encode(resp, twirp.media_type(content_type))
+
+    async def _local(self, method: str, request: web.Request, claims) -> twirp.Reply:
+        """`sipconf.Local`: the apply lock (see sipconf.local.lock for the wire API)."""
+        auth.require_sip_admin(claims)
+        try:
+            body = json.loads(await request.read() or b"{}")
+            if not isinstance(body, dict):
+                raise ValueError
+        except ValueError:
+            raise LiveKitError("malformed", "the json request could not be decoded") from None
+        owner = body.get("owner", "")
+        if method == "AcquireLock":
+            ttl = body.get("ttl_seconds", DEFAULT_TTL_SECONDS)
+            if not isinstance(owner, str) or not isinstance(ttl, (int, float)) or isinstance(ttl, bool):
+                raise LiveKitError(INVALID_ARGUMENT, "owner must be a string and ttl_seconds a number")
+            out = self.lock.acquire(owner, float(ttl)).to_json()
+        elif method == "ReleaseLock":
+            self.lock.release(str(owner))
+            out = {}
+        elif method == "GetLock":
+            held = self.lock.current()
+            out = held.to_json() if held else {"owner": "", "expires_at": 0}
+        else:
+            raise LiveKitError("bad_route", f"no handler for path {json.dumps(request.path)}",
+                               {"twirp_invalid_route": f"POST {request.path}"})
+        return twirp.Reply(200, twirp.JSON, json.dumps(out).encode())
+
+
+def _split_route(path: str) -> tuple[str, str]:
+    """`<base>/twirp/livekit.SIP/ListSIPTrunk` -> ("livekit.SIP", "ListSIPTrunk"); ("", "") if not Twirp."""
+    head, sep, tail = path.rpartition("/twirp/")
+    if not sep:
+        return "", ""
+    parts = tail.split("/")
+    return (parts[0], parts[1]) if len(parts) == 2 else ("", "")
