@@ -1,0 +1,163 @@
+"""SIP status codes as LiveKit reports them: gRPC/twirp codes, messages, twirp meta.
+
+SEMANTICS 6.6 (`sip_status_to_grpc`) and 7.3 (the psrpc code -> SIP status LiveKit answers
+a NOTIFY with). Short names come from `livekit.protocol.sip.SIPStatusCode`, so a status
+LiveKit knows is named exactly as LiveKit names it.
+"""
+
+from __future__ import annotations
+
+from livekit.protocol.sip import SIPStatusCode
+
+from sipconf.routing import errors as E
+from sipconf.routing.errors import LiveKitError
+
+# 6.6: explicit SIP code -> gRPC code table.
+_GRPC_BY_SIP: dict[int, str] = {}
+for _name, _codes in {
+    "InvalidArgument": (300, 305, 380, 400, 405, 406, 411, 413, 414, 415, 417, 420, 421, 422, 423, 424,
+                        425, 429, 430, 439, 469, 484, 485, 488, 489, 493, 505, 513, 606),
+    "NotFound": (301, 302, 404, 410, 481, 604),
+    "PermissionDenied": (401, 402, 403, 433, 470, 603, 607, 608),
+    "Unauthenticated": (407, 428, 436, 437, 438, 494),
+    "DeadlineExceeded": (408, 504),
+    "FailedPrecondition": (409, 412, 482, 483, 500, 501, 502, 503),
+    "OutOfRange": (416,),
+    "ResourceExhausted": (440, 480, 486, 600),
+    "Aborted": (487, 491),
+}.items():
+    for _code in _codes:
+        _GRPC_BY_SIP[_code] = _name
+
+# gRPC code name -> twirp error code (lower-case on the wire). OK has no twirp code.
+TWIRP_BY_GRPC: dict[str, str] = {
+    "OK": "",
+    "Canceled": E.CANCELED,
+    "Unknown": E.UNKNOWN,
+    "InvalidArgument": E.INVALID_ARGUMENT,
+    "DeadlineExceeded": E.DEADLINE_EXCEEDED,
+    "NotFound": E.NOT_FOUND,
+    "AlreadyExists": E.ALREADY_EXISTS,
+    "PermissionDenied": E.PERMISSION_DENIED,
+    "ResourceExhausted": E.RESOURCE_EXHAUSTED,
+    "FailedPrecondition": E.FAILED_PRECONDITION,
+    "Aborted": E.ABORTED,
+    "OutOfRange": E.OUT_OF_RANGE,
+    "Unimplemented": E.UNIMPLEMENTED,
+    "Internal": E.INTERNAL,
+    "Unavailable": E.UNAVAILABLE,
+    "DataLoss": "dataloss",
+    "Unauthenticated": E.UNAUTHENTICATED,
+}
+
+# psrpc / twirp code -> gRPC code name (psrpc's `malformed_request` is InvalidArgument).
+GRPC_BY_PSRPC: dict[str, str] = {v: k for k, v in TWIRP_BY_GRPC.items() if v}
+GRPC_BY_PSRPC[E.MALFORMED_REQUEST] = "InvalidArgument"
+GRPC_BY_PSRPC[""] = "Unknown"
+
+# 7.3: the SIP status LiveKit answers a NOTIFY with, by psrpc code of the error.
+_SIP_BY_PSRPC: dict[str, int] = {
+    E.INVALID_ARGUMENT: 400,
+    E.MALFORMED_REQUEST: 400,
+    E.UNIMPLEMENTED: 501,
+    E.NOT_FOUND: 404,
+    E.FAILED_PRECONDITION: 481,
+    E.CANCELED: 408,
+    E.DEADLINE_EXCEEDED: 408,
+    E.PERMISSION_DENIED: 403,
+    E.RESOURCE_EXHAUSTED: 480,
+    E.UNAVAILABLE: 503,
+    E.UNAUTHENTICATED: 401,
+    E.ALREADY_EXISTS: 409,
+    E.ABORTED: 409,
+    E.OUT_OF_RANGE: 416,
+}
+
+
+def status_enum_name(code: int) -> str:
+    """The full `SIPStatusCode` name (`SIP_STATUS_BUSY_HERE`), or the decimal code (Go's
+    `String()` of an enum value it does not know)."""
+    try:
+        return SIPStatusCode.Name(code)
+    except ValueError:
+        return str(code)
+
+
+def status_short_name(code: int) -> str:
+    """`SIPStatusCode.ShortName()`: the enum name minus `SIP_STATUS_` (`NOTFOUND`)."""
+    return status_enum_name(code).removeprefix("SIP_STATUS_")
+
+
+def grpc_code_for_sip(code: int) -> str:
+    """6.6: the gRPC code name LiveKit gives an error carrying SIP status `code`."""
+    if code in _GRPC_BY_SIP:
+        return _GRPC_BY_SIP[code]
+    if code < 200:
+        return "Unknown"  # 1xx is not a final response
+    if code < 300:
+        return "OK"
+    if code < 500:
+        return "InvalidArgument"
+    if code < 600:
+        return "FailedPrecondition"  # 5xx from the remote server
+    if code < 700:
+        return "InvalidArgument"  # as 4xx, but authoritative
+    return "Unknown"
+
+
+def sip_status_to_grpc(code: int, text: str = "") -> tuple[str, str, str]:
+    """6.6: `(grpc_code_name, twirp_code, message)` for SIP status `code` with `text`.
+
+    The message is `sip status <code>: <text or short name>`, or exactly `OK` for 2xx
+    codes (which LiveKit maps to no error at all; twirp code "").
+    """
+    grpc = grpc_code_for_sip(code)
+    if grpc == "OK":
+        return grpc, "", "OK"
+    return grpc, TWIRP_BY_GRPC[grpc], f"sip status {code}: {text or status_short_name(code)}"
+
+
+def sip_status_error_text(code: int, text: str = "") -> str:
+    """`SIPStatus.Error()`: `sip status: <code>: <text>` or `sip status: <code> (<short>)`."""
+    if text:
+        return f"sip status: {code}: {text}"
+    return f"sip status: {code} ({status_short_name(code)})"
+
+
+class SIPStatus(Exception):
+    """A SIP final status carried as an error (LiveKit's `*livekit.SIPStatus`)."""
+
+    def __init__(self, code: int, status: str = "") -> None:
+        super().__init__(sip_status_error_text(code, status))
+        self.code = code
+        self.status = status
+
+    def __str__(self) -> str:
+        return sip_status_error_text(self.code, self.status)
+
+    def __repr__(self) -> str:
+        return f"SIPStatus({self.code!r}, {self.status!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SIPStatus) and (self.code, self.status) == (other.code, other.status)
+
+    def __hash__(self) -> int:
+        return hash((self.code, self.status))
+
+    @property
+    def grpc_code(self) -> str:
+        return grpc_code_for_sip(self.code)
+
+    def twirp_meta(self) -> dict[str, str]:
+        """`TwirpErrorMeta()`: the code in decimal and the text, or the full enum name."""
+        return {"sip_status_code": str(self.code), "sip_status": self.status or status_enum_name(self.code)}
+
+    def to_livekit_error(self) -> LiveKitError:
+        """The API error for this status alone (6.6 code and message, twirp meta)."""
+        _, twirp, message = sip_status_to_grpc(self.code, self.status)
+        return LiveKitError(twirp or E.UNKNOWN, message, self.twirp_meta())
+
+
+def sip_status_for_psrpc(code: str) -> int:
+    """7.3: the SIP status LiveKit answers with for an error of psrpc `code` (else 500)."""
+    return _SIP_BY_PSRPC.get(code, 500)
