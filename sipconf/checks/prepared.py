@@ -1,0 +1,62 @@
+"""The LiveKit messages of a state as the checks see them: secrets filled without the environment.
+
+Static checks run without secrets (`sipconf validate` works on a laptop with no credentials), yet
+LiveKit's validation looks at secret fields: an inbound trunk with auth passes the security rule
+only if `auth_password` is non-empty, and a PIN is part of a dispatch rule's conflict key. So a
+literal secret is used as is and an unresolved one becomes a placeholder naming its reference
+(`<env:PIN_SUPPORT>`): non-empty like the real value, and equal exactly when two objects use the
+same reference. Placeholders never leave this module's callers as text: messages never print PINs
+or passwords.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from google.protobuf.message import Message
+
+from sipconf.model import DesiredObject, DesiredState, set_path
+
+
+def placeholder_message(obj: DesiredObject) -> Message:
+    """A copy of the object's message with every secret filled (literal or placeholder)."""
+    out = obj.with_literal_secrets()
+    for path, ref in obj.secrets.items():
+        if ref.literal is None:
+            set_path(out, path, f"<{ref.describe()}>")
+    return out
+
+
+def secret_key(obj: DesiredObject, path: str) -> str:
+    """A comparable stand-in for one secret: equal values (or equal references) compare equal."""
+    ref = obj.secrets.get(path)
+    if ref is None:
+        return ""
+    return ref.literal if ref.literal is not None else f"<{ref.describe()}>"
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The state's objects and their placeholder-filled messages, in spec order."""
+
+    state: DesiredState
+
+    @cached_property
+    def messages(self) -> dict[tuple[str, str], Message]:
+        return {(o.kind, o.name): placeholder_message(o) for o in self.state.objects()}
+
+    def message(self, obj: DesiredObject) -> Message:
+        return self.messages[(obj.kind, obj.name)]
+
+    @property
+    def inbound(self) -> list[tuple[DesiredObject, Message]]:
+        return [(o, self.message(o)) for o in self.state.inbound]
+
+    @property
+    def outbound(self) -> list[tuple[DesiredObject, Message]]:
+        return [(o, self.message(o)) for o in self.state.outbound]
+
+    @property
+    def rules(self) -> list[tuple[DesiredObject, Message]]:
+        return [(o, self.message(o)) for o in self.state.rules]
