@@ -1,0 +1,82 @@
+"""The injected clock: SIP timers and RTP pacing ask it, never ``time`` or ``asyncio`` directly.
+
+``LoopClock`` runs on the asyncio loop; ``ManualClock`` is advanced by tests so that no test
+sleeps for real to wait for Timer B or a 20 ms RTP tick.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+from typing import Callable, Protocol
+
+__all__ = ["Clock", "LoopClock", "ManualClock", "TimerHandle"]
+
+
+class TimerHandle(Protocol):
+    def cancel(self) -> None: ...
+
+
+class Clock(Protocol):
+    def now(self) -> float: ...
+
+    def call_later(self, delay: float, callback: Callable[[], None]) -> TimerHandle: ...
+
+
+class LoopClock:
+    """The real clock: the running asyncio loop's monotonic time and timers."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        self._loop = loop
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        return self._loop or asyncio.get_running_loop()
+
+    def now(self) -> float:
+        return self.loop.time()
+
+    def call_later(self, delay: float, callback: Callable[[], None]) -> TimerHandle:
+        return self.loop.call_later(max(0.0, delay), callback)
+
+
+class _ManualHandle:
+    __slots__ = ("cancelled",)
+
+    def __init__(self) -> None:
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+class ManualClock:
+    """A test clock: time moves only in ``advance()``, which fires due timers in order."""
+
+    def __init__(self, start: float = 0.0) -> None:
+        self._now = start
+        self._queue: list[tuple[float, int, _ManualHandle, Callable[[], None]]] = []
+        self._seq = itertools.count()
+
+    def now(self) -> float:
+        return self._now
+
+    def call_later(self, delay: float, callback: Callable[[], None]) -> TimerHandle:
+        handle = _ManualHandle()
+        heapq.heappush(self._queue, (self._now + max(0.0, delay), next(self._seq), handle, callback))
+        return handle
+
+    def advance(self, seconds: float) -> None:
+        """Move time forward, running every timer due by then (including ones they schedule)."""
+        target = self._now + seconds
+        while self._queue and self._queue[0][0] <= target + 1e-9:
+            when, _, handle, callback = heapq.heappop(self._queue)
+            self._now = max(self._now, when)
+            if not handle.cancelled:
+                callback()
+        self._now = target
+
+    @property
+    def pending(self) -> int:
+        return sum(1 for *_, h, _cb in self._queue if not h.cancelled)

@@ -1,0 +1,518 @@
+"""SIP transactions (RFC 3261 17, with the RFC 6026 Accepted states) and their manager.
+
+A transaction owns its timers (on the injected ``Clock``) and talks to the outside through
+two plain callables: ``send(message)`` puts bytes on its transport, and the TU callbacks
+(``on_response``, ``on_timeout``, ``on_terminated``) report upward.  Nothing here knows
+about sockets or calls.  Every state change goes through ``_set_state``, which logs it.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import secrets
+from dataclasses import dataclass
+from typing import Callable
+
+from sipconf.bridge.clock import Clock, TimerHandle
+from sipconf.bridge.message import Message, Request, Response, canonical_name, make_response
+
+__all__ = [
+    "T1",
+    "T2",
+    "T4",
+    "ClientState",
+    "Delivery",
+    "InviteClientTransaction",
+    "InviteServerTransaction",
+    "NonInviteClientTransaction",
+    "NonInviteServerTransaction",
+    "ServerState",
+    "TransactionManager",
+    "build_ack_for_non2xx",
+    "build_cancel",
+    "new_branch",
+]
+
+log = logging.getLogger("sipconf.bridge.transaction")
+
+# RFC 3261 17.1.1.1 / table 4: timer values.
+T1 = 0.5
+T2 = 4.0
+T4 = 5.0
+MAGIC_COOKIE = "z9hG4bK"  # RFC 3261 8.1.1.7
+
+Send = Callable[[Message], None]
+
+
+def new_branch() -> str:
+    """A branch unique in space and time, starting with the RFC 3261 magic cookie."""
+    return MAGIC_COOKIE + secrets.token_hex(8)
+
+
+class ServerState(enum.Enum):
+    TRYING = "Trying"
+    PROCEEDING = "Proceeding"
+    COMPLETED = "Completed"
+    CONFIRMED = "Confirmed"
+    ACCEPTED = "Accepted"
+    TERMINATED = "Terminated"
+
+
+class ClientState(enum.Enum):
+    CALLING = "Calling"
+    TRYING = "Trying"
+    PROCEEDING = "Proceeding"
+    COMPLETED = "Completed"
+    ACCEPTED = "Accepted"
+    TERMINATED = "Terminated"
+
+
+class _Transaction:
+    """Shared plumbing: state logging, named timers, termination callback."""
+
+    kind = "transaction"
+
+    def __init__(self, request: Request, send: Send, reliable: bool, clock: Clock) -> None:
+        self.request = request
+        self.send = send
+        self.reliable = reliable
+        self.clock = clock
+        self.branch = request.top_via.branch or ""
+        self.on_terminated: Callable[[_Transaction], None] | None = None
+        self._timers: dict[str, TimerHandle] = {}
+        self.state: enum.Enum
+
+    def _set_state(self, new: enum.Enum) -> None:
+        old = self.state
+        if old is new:
+            return
+        log.debug("%s %s: %s -> %s", self.kind, self.branch, old.value, new.value)
+        self.state = new
+        if new.name == "TERMINATED":
+            self._cancel_all()
+            if self.on_terminated is not None:
+                self.on_terminated(self)
+
+    def _start_timer(self, name: str, delay: float, callback: Callable[[], None]) -> None:
+        self._cancel_timer(name)
+        self._timers[name] = self.clock.call_later(delay, lambda: self._fire(name, callback))
+
+    def _fire(self, name: str, callback: Callable[[], None]) -> None:
+        self._timers.pop(name, None)
+        callback()
+
+    def _cancel_timer(self, name: str) -> None:
+        handle = self._timers.pop(name, None)
+        if handle is not None:
+            handle.cancel()
+
+    def _cancel_all(self) -> None:
+        for name in list(self._timers):
+            self._cancel_timer(name)
+
+    @property
+    def terminated(self) -> bool:
+        return self.state.name == "TERMINATED"
+
+
+# ---------------------------------------------------------------------------------------
+# Server transactions (RFC 3261 17.2)
+# ---------------------------------------------------------------------------------------
+
+
+class InviteServerTransaction(_Transaction):
+    """RFC 3261 17.2.1 (figure 7) with RFC 6026 7.1's Accepted state.
+
+    Sends 100 Trying at once, resends the last response when the INVITE is retransmitted,
+    retransmits a 300-699 on Timer G (UDP) until ACK or Timer H, absorbs the ACK and waits
+    Timer I.  2xx responses are retransmitted too (RFC 3261 13.3.1.4: T1 doubling to T2,
+    until the ACK or 64*T1 — Timer L of RFC 6026).
+    """
+
+    kind = "INVITE server"
+
+    def __init__(
+        self,
+        request: Request,
+        send: Send,
+        reliable: bool,
+        clock: Clock,
+        send_trying: bool = True,
+        on_timeout: Callable[[], None] | None = None,
+    ) -> None:
+        super().__init__(request, send, reliable, clock)
+        self.state = ServerState.PROCEEDING
+        self.on_timeout = on_timeout
+        self.last_response: Response | None = None
+        self.acked = False
+        self.on_accepted: Callable[[InviteServerTransaction], None] | None = None
+        self._interval = T1
+        if send_trying:
+            # RFC 3261 17.2.1: the server transaction MUST generate a 100 (Trying) unless
+            # the TU answers within 200 ms; sending it at once is always allowed.
+            self.respond(make_response(request, 100, "Trying"))
+
+    def respond(self, response: Response) -> None:
+        if self.state is ServerState.PROCEEDING:
+            self.last_response = response
+            self.send(response)
+            if response.status < 200:
+                return
+            if response.status < 300:
+                # RFC 6026 7.1: Proceeding -> Accepted on 2xx; Timer L = 64*T1.
+                self._set_state(ServerState.ACCEPTED)
+                if self.on_accepted is not None:
+                    self.on_accepted(self)
+                self._start_timer("L", 64 * T1, self._timer_l)
+                if not self.reliable:
+                    self._start_timer("2xx", T1, self._retransmit_2xx)
+                return
+            self._set_state(ServerState.COMPLETED)
+            if not self.reliable:
+                self._start_timer("G", T1, self._timer_g)
+            self._start_timer("H", 64 * T1, self._timer_h)
+        elif self.state is ServerState.ACCEPTED and 200 <= response.status < 300:
+            self.send(response)  # RFC 6026 7.1: further 2xx from the TU pass through
+        else:
+            raise ValueError(f"cannot send {response.status} in state {self.state.value}")
+
+    def receive(self, request: Request) -> None:
+        """A retransmitted INVITE or the ACK for a non-2xx final response."""
+        if request.method == "ACK":
+            if self.state is ServerState.COMPLETED:
+                # RFC 3261 17.2.1: ACK in Completed -> Confirmed; Timer I = T4 (0 on TCP).
+                self._cancel_timer("G")
+                self._cancel_timer("H")
+                self._set_state(ServerState.CONFIRMED)
+                self._start_timer("I", 0 if self.reliable else T4, lambda: self._set_state(ServerState.TERMINATED))
+            return  # absorbed in Confirmed as well
+        if self.state in (ServerState.PROCEEDING, ServerState.COMPLETED) and self.last_response is not None:
+            self.send(self.last_response)
+
+    def ack_2xx(self) -> None:
+        """The TU saw the ACK for our 2xx (it has its own branch): stop retransmitting."""
+        self.acked = True
+        self._cancel_timer("2xx")
+
+    def _retransmit_2xx(self) -> None:
+        if self.state is ServerState.ACCEPTED and not self.acked and self.last_response is not None:
+            self.send(self.last_response)
+            self._interval = min(self._interval * 2, T2)
+            self._start_timer("2xx", self._interval, self._retransmit_2xx)
+
+    def _timer_g(self) -> None:
+        if self.state is ServerState.COMPLETED and self.last_response is not None:
+            self.send(self.last_response)
+            self._interval = min(self._interval * 2, T2)
+            self._start_timer("G", self._interval, self._timer_g)
+
+    def _timer_h(self) -> None:
+        # RFC 3261 17.2.1: Timer H fires in Completed -> Terminated, the TU is told.
+        if self.state is ServerState.COMPLETED:
+            self._set_state(ServerState.TERMINATED)
+            if self.on_timeout is not None:
+                self.on_timeout()
+
+    def _timer_l(self) -> None:
+        unacked = not self.acked
+        self._set_state(ServerState.TERMINATED)
+        if unacked and self.on_timeout is not None:
+            self.on_timeout()  # RFC 3261 13.3.1.4: no ACK -> the TU should BYE
+
+
+class NonInviteServerTransaction(_Transaction):
+    """RFC 3261 17.2.2 (figure 8): Trying -> Proceeding -> Completed --Timer J--> Terminated."""
+
+    kind = "non-INVITE server"
+
+    def __init__(self, request: Request, send: Send, reliable: bool, clock: Clock) -> None:
+        super().__init__(request, send, reliable, clock)
+        self.state = ServerState.TRYING
+        self.last_response: Response | None = None
+
+    def respond(self, response: Response) -> None:
+        if self.state not in (ServerState.TRYING, ServerState.PROCEEDING):
+            raise ValueError(f"cannot send {response.status} in state {self.state.value}")
+        self.last_response = response
+        self.send(response)
+        if response.status < 200:
+            self._set_state(ServerState.PROCEEDING)
+            return
+        self._set_state(ServerState.COMPLETED)
+        # Timer J = 64*T1 for unreliable transports, zero for reliable ones.
+        self._start_timer("J", 0 if self.reliable else 64 * T1, lambda: self._set_state(ServerState.TERMINATED))
+
+    def receive(self, request: Request) -> None:
+        # Retransmission: absorbed in Trying, answered with the last response otherwise.
+        if self.last_response is not None and self.state in (ServerState.PROCEEDING, ServerState.COMPLETED):
+            self.send(self.last_response)
+
+
+# ---------------------------------------------------------------------------------------
+# Client transactions (RFC 3261 17.1)
+# ---------------------------------------------------------------------------------------
+
+OnResponse = Callable[[Response], None]
+
+
+class InviteClientTransaction(_Transaction):
+    """RFC 3261 17.1.1 (figure 5) with RFC 6026 7.2's Accepted state (Timer M)."""
+
+    kind = "INVITE client"
+
+    def __init__(
+        self,
+        request: Request,
+        send: Send,
+        reliable: bool,
+        clock: Clock,
+        on_response: OnResponse,
+        on_timeout: Callable[[], None] | None = None,
+    ) -> None:
+        super().__init__(request, send, reliable, clock)
+        self.state = ClientState.CALLING
+        self.on_response = on_response
+        self.on_timeout = on_timeout
+        self.ack: Request | None = None
+        self._interval = T1
+
+    def start(self) -> None:
+        self.send(self.request)
+        if not self.reliable:
+            self._start_timer("A", T1, self._timer_a)  # RFC 3261 17.1.1.2
+        self._start_timer("B", 64 * T1, self._timer_b)
+
+    def _timer_a(self) -> None:
+        if self.state is ClientState.CALLING:
+            self.send(self.request)
+            self._interval *= 2
+            self._start_timer("A", self._interval, self._timer_a)
+
+    def _timer_b(self) -> None:
+        if self.state is ClientState.CALLING:
+            self._set_state(ClientState.TERMINATED)
+            if self.on_timeout is not None:
+                self.on_timeout()
+
+    def receive(self, response: Response) -> None:
+        status = response.status
+        if self.state in (ClientState.CALLING, ClientState.PROCEEDING):
+            if status < 200:
+                self._cancel_timer("A")
+                self._cancel_timer("B")
+                self._set_state(ClientState.PROCEEDING)
+            elif status < 300:
+                self._set_state(ClientState.ACCEPTED)
+                self._start_timer("M", 64 * T1, lambda: self._set_state(ClientState.TERMINATED))
+            else:
+                # RFC 3261 17.1.1.3: ACK the non-2xx final, then Completed with Timer D.
+                self.ack = build_ack_for_non2xx(self.request, response)
+                self.send(self.ack)
+                self._set_state(ClientState.COMPLETED)
+                self._start_timer("D", 0 if self.reliable else 32.0, lambda: self._set_state(ClientState.TERMINATED))
+            self.on_response(response)
+        elif self.state is ClientState.COMPLETED and status >= 300:
+            if self.ack is not None:
+                self.send(self.ack)  # retransmitted final: repeat the ACK, do not pass up
+        elif self.state is ClientState.ACCEPTED and 200 <= status < 300:
+            self.on_response(response)  # RFC 6026 7.2: 2xx retransmissions go to the TU
+
+
+class NonInviteClientTransaction(_Transaction):
+    """RFC 3261 17.1.2 (figure 6): Timers E (retransmit), F (timeout), K (linger)."""
+
+    kind = "non-INVITE client"
+
+    def __init__(
+        self,
+        request: Request,
+        send: Send,
+        reliable: bool,
+        clock: Clock,
+        on_response: OnResponse,
+        on_timeout: Callable[[], None] | None = None,
+    ) -> None:
+        super().__init__(request, send, reliable, clock)
+        self.state = ClientState.TRYING
+        self.on_response = on_response
+        self.on_timeout = on_timeout
+        self._interval = T1
+
+    def start(self) -> None:
+        self.send(self.request)
+        if not self.reliable:
+            self._start_timer("E", T1, self._timer_e)
+        self._start_timer("F", 64 * T1, self._timer_f)
+
+    def _timer_e(self) -> None:
+        if self.state in (ClientState.TRYING, ClientState.PROCEEDING):
+            self.send(self.request)
+            # Trying: double up to T2; Proceeding: always T2.
+            self._interval = min(self._interval * 2, T2) if self.state is ClientState.TRYING else T2
+            self._start_timer("E", self._interval, self._timer_e)
+
+    def _timer_f(self) -> None:
+        if self.state in (ClientState.TRYING, ClientState.PROCEEDING):
+            self._set_state(ClientState.TERMINATED)
+            if self.on_timeout is not None:
+                self.on_timeout()
+
+    def receive(self, response: Response) -> None:
+        if self.state not in (ClientState.TRYING, ClientState.PROCEEDING):
+            return  # Completed absorbs retransmitted finals
+        if response.status < 200:
+            self._set_state(ClientState.PROCEEDING)
+        else:
+            self._cancel_timer("E")
+            self._cancel_timer("F")
+            self._set_state(ClientState.COMPLETED)
+            self._start_timer("K", 0 if self.reliable else T4, lambda: self._set_state(ClientState.TERMINATED))
+        self.on_response(response)
+
+
+# ---------------------------------------------------------------------------------------
+# Requests the transaction layer builds itself
+# ---------------------------------------------------------------------------------------
+
+def _copy(request: Request, names: tuple[str, ...]) -> list[tuple[str, str]]:
+    return [(n, v) for n, v in request.headers if canonical_name(n) in names]
+
+
+def build_ack_for_non2xx(invite: Request, response: Response) -> Request:
+    """RFC 3261 17.1.1.3: same Request-URI, Call-ID, From, top Via and Route as the INVITE,
+    To from the response (it carries the tag), CSeq number of the INVITE with method ACK."""
+    headers: list[tuple[str, str]] = [("Via", invite.values("via")[0])]
+    headers += [("Max-Forwards", "70")]
+    headers += _copy(invite, ("call-id", "from"))
+    headers.append(("To", response.get("to") or invite.get("to") or ""))
+    headers.append(("CSeq", f"{invite.cseq.seq} ACK"))
+    headers += _copy(invite, ("route",))
+    headers.append(("Content-Length", "0"))
+    return Request(method="ACK", uri=invite.uri, headers=headers)
+
+
+def build_cancel(invite: Request, extra: list[tuple[str, str]] | None = None) -> Request:
+    """RFC 3261 9.1: CANCEL copies Request-URI, Call-ID, To, From, the top Via (same branch)
+    and Route of the INVITE; CSeq has the INVITE's number and method CANCEL."""
+    headers: list[tuple[str, str]] = [("Via", invite.values("via")[0]), ("Max-Forwards", "70")]
+    headers += _copy(invite, ("call-id", "from", "to"))
+    headers.append(("CSeq", f"{invite.cseq.seq} CANCEL"))
+    headers += _copy(invite, ("route",))
+    headers += extra or []
+    headers.append(("Content-Length", "0"))
+    return Request(method="CANCEL", uri=invite.uri, headers=headers)
+
+
+# ---------------------------------------------------------------------------------------
+# Matching (RFC 3261 17.1.3, 17.2.3)
+# ---------------------------------------------------------------------------------------
+
+ServerTransaction = InviteServerTransaction | NonInviteServerTransaction
+ClientTransaction = InviteClientTransaction | NonInviteClientTransaction
+
+
+@dataclass
+class Delivery:
+    """A request the TU must handle.
+
+    ``transaction`` is the new server transaction to answer through (None for an ACK to a
+    2xx, which has no transaction); for a CANCEL, ``cancels`` is the INVITE transaction it
+    matches (None when there is none: the TU answers 481).
+    """
+
+    request: Request
+    transaction: ServerTransaction | None
+    cancels: InviteServerTransaction | None = None
+
+
+def _server_key(request: Request, method: str | None = None) -> tuple[str, str, str]:
+    via = request.top_via
+    # RFC 3261 17.2.3: branch + sent-by + method, with ACK matching the INVITE.
+    m = method or ("INVITE" if request.method == "ACK" else request.method)
+    return (via.branch or "", via.sent_by.lower(), m)
+
+
+class TransactionManager:
+    """Routes incoming messages to transactions, and creates them for the TU."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.server: dict[tuple[str, str, str], ServerTransaction] = {}
+        self.client: dict[tuple[str, str], ClientTransaction] = {}
+        # (Call-ID, CSeq number) -> INVITE transaction whose 2xx awaits the ACK.
+        self._accepted: dict[tuple[str, int], InviteServerTransaction] = {}
+
+    def receive_request(
+        self, request: Request, send: Send, reliable: bool, send_trying: bool = True,
+        on_timeout: Callable[[], None] | None = None,
+    ) -> Delivery | None:
+        """Match or create a server transaction.  None means absorbed (a retransmission,
+        or the ACK of a non-2xx final response)."""
+        key = _server_key(request)
+        existing = self.server.get(key)
+        if existing is not None and not existing.terminated:
+            existing.receive(request)
+            return None
+        if request.method == "ACK":
+            accepted = self._accepted.pop((request.call_id, request.cseq.seq), None)
+            if accepted is not None:
+                accepted.ack_2xx()
+            return Delivery(request, None)
+        tx: ServerTransaction
+        if request.method == "INVITE":
+            tx = InviteServerTransaction(request, send, reliable, self.clock, send_trying, on_timeout)
+            tx.on_accepted = self._remember_accepted
+        else:
+            tx = NonInviteServerTransaction(request, send, reliable, self.clock)
+        self.server[key] = tx
+        tx.on_terminated = lambda t, k=key: self._forget_server(k, t)
+        cancels = None
+        if request.method == "CANCEL":
+            target = self.server.get(_server_key(request, "INVITE"))
+            if isinstance(target, InviteServerTransaction) and not target.terminated:
+                cancels = target
+        return Delivery(request, tx, cancels)
+
+    def _remember_accepted(self, tx: InviteServerTransaction) -> None:
+        self._accepted[(tx.request.call_id, tx.request.cseq.seq)] = tx
+
+    def _forget_server(self, key: tuple[str, str, str], tx: _Transaction) -> None:
+        if self.server.get(key) is tx:
+            del self.server[key]
+        if isinstance(tx, InviteServerTransaction):
+            ident = (tx.request.call_id, tx.request.cseq.seq)
+            if self._accepted.get(ident) is tx:
+                del self._accepted[ident]
+
+    def send_request(
+        self,
+        request: Request,
+        send: Send,
+        reliable: bool,
+        on_response: OnResponse,
+        on_timeout: Callable[[], None] | None = None,
+    ) -> ClientTransaction:
+        """Start a client transaction for ``request`` (its top Via must carry a branch)."""
+        if not (request.top_via.branch or "").startswith(MAGIC_COOKIE):
+            raise ValueError("request's top Via has no RFC 3261 branch")
+        cls = InviteClientTransaction if request.method == "INVITE" else NonInviteClientTransaction
+        tx = cls(request, send, reliable, self.clock, on_response, on_timeout)
+        key = (tx.branch, request.method)
+        self.client[key] = tx
+        tx.on_terminated = lambda t, k=key: self.client.pop(k, None) if self.client.get(k) is t else None
+        tx.start()
+        return tx
+
+    def receive_response(self, response: Response) -> bool:
+        """RFC 3261 17.1.3: match by top-Via branch and CSeq method.  False = no match
+        (the core handles it, e.g. a retransmitted 2xx after the transaction ended)."""
+        try:
+            key = (response.top_via.branch or "", response.cseq.method)
+        except ValueError:
+            return False
+        tx = self.client.get(key)
+        if tx is None or tx.terminated:
+            return False
+        tx.receive(response)
+        return True
