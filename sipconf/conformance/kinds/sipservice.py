@@ -119,8 +119,11 @@ def check_carrier_block_from_response(vector: dict[str, Any]) -> list[str]:
             "termination": c.termination,
             "disconnect_reason": c.disconnect_reason,
             "sip_status": block.status.code,
+            "provider": block.provider,
+            "provider_code": block.provider_code,
         }
-    return compare(vector["expect"], actual, known={"blocked", "call_status", "termination", "disconnect_reason", "sip_status"})
+    known = {"blocked", "call_status", "termination", "disconnect_reason", "sip_status", "provider", "provider_code"}
+    return compare(vector["expect"], actual, known=known)
 
 
 def check_parse_reason_header(vector: dict[str, Any]) -> list[str]:
