@@ -1,0 +1,145 @@
+"""Live objects as read from LiveKit, and which of them this project owns."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+from google.protobuf.message import Message
+
+from sipconf.errors import UserError
+from sipconf.livekit import translate
+from sipconf.livekit.ledger import Ledger, LedgerError, is_ledger, ledger_name
+from sipconf.livekit.translate import INBOUND, OUTBOUND, RULE
+
+
+@dataclass(frozen=True)
+class LiveState:
+    """Everything the three list calls returned, untouched (the ledger trunk included)."""
+
+    inbound: tuple[Message, ...] = ()
+    outbound: tuple[Message, ...] = ()
+    rules: tuple[Message, ...] = ()
+
+    def of_kind(self, kind: str) -> tuple[Message, ...]:
+        return {INBOUND: self.inbound, OUTBOUND: self.outbound, RULE: self.rules}[kind]
+
+    def checksum(self) -> str:
+        """sha256 of the whole live state; a saved plan is refused when this changed."""
+        digest = hashlib.sha256()
+        for kind in translate.KINDS:
+            for msg in sorted(self.of_kind(kind), key=lambda m: translate.live_id(kind, m)):
+                body = msg.SerializeToString(deterministic=True)
+                digest.update(kind.encode() + b"\0" + len(body).to_bytes(4, "big") + body)
+        return "sha256:" + digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class LiveObject:
+    kind: str
+    name: str
+    id: str
+    message: Message
+    owned: bool
+    owner: str | None = None  # the project whose ledger lists it, if any
+    adopted: bool = False  # owned because a pending create of ours left it behind
+
+
+@dataclass(frozen=True)
+class Inventory:
+    """The live state classified for one project."""
+
+    project: str
+    live: LiveState
+    ledger: Ledger
+    ledger_id: str | None
+    objects: tuple[LiveObject, ...] = ()
+    trunk_names: dict[str, str] = field(default_factory=dict)  # inbound trunk id -> name
+
+    def named(self, kind: str, name: str) -> list[LiveObject]:
+        return [o for o in self.objects if o.kind == kind and o.name == name]
+
+    def one(self, kind: str, name: str) -> LiveObject | None:
+        """The single live object of this kind and name; two of them are an error naming both ids."""
+        found = self.named(kind, name)
+        if len(found) > 1:
+            ids = " and ".join(o.id for o in sorted(found, key=lambda o: o.id))
+            raise UserError(
+                f"two live {kind.replace('_', ' ')}s are named {name!r}: {ids}; "
+                "rename or delete one of them in LiveKit so the name identifies one object"
+            )
+        return found[0] if found else None
+
+    def owned(self) -> list[LiveObject]:
+        return [o for o in self.objects if o.owned]
+
+
+def classify(live: LiveState, project: str) -> Inventory:
+    """Find this project's ledger and mark every other live object owned or unmanaged.
+
+    An object is owned when the ledger lists its id, or when the ledger has a pending create
+    for its kind and name and no owned object of that kind and name exists (an apply died
+    between the create and the ledger write; docs/ownership.md, "Interrupted applies").
+    """
+    mine = [t for t in live.outbound if t.name == ledger_name(project)]
+    if len(mine) > 1:
+        ids = " and ".join(sorted(t.sip_trunk_id for t in mine))
+        raise UserError(f"two sipconf ledgers for project {project!r} exist: {ids}; delete the one sipconf did not create")
+    ledger, ledger_id = Ledger(project), None
+    if mine:
+        ledger_id = mine[0].sip_trunk_id
+        ledger = _parse(mine[0], project)
+    others: dict[str, str] = {}
+    for trunk in live.outbound:
+        if is_ledger(trunk) and trunk.name != ledger_name(project):
+            try:
+                other = Ledger.parse(trunk.metadata)
+            except LedgerError:
+                continue
+            others.update({e.id: other.project for e in other.owned})
+
+    objects: list[LiveObject] = []
+    for kind in translate.KINDS:
+        for msg in live.of_kind(kind):
+            if kind == OUTBOUND and is_ledger(msg):
+                continue
+            oid = translate.live_id(kind, msg)
+            owned = ledger.owns(oid)
+            objects.append(LiveObject(kind, msg.name, oid, msg, owned, project if owned else others.get(oid)))
+    objects = _adopt_pending(objects, ledger, project)
+    trunk_names = {o.id: o.name for o in objects if o.kind == INBOUND}
+    return Inventory(project, live, ledger, ledger_id, tuple(objects), trunk_names)
+
+
+def _parse(trunk: Message, project: str) -> Ledger:
+    try:
+        return Ledger.parse(trunk.metadata)
+    except LedgerError as err:
+        raise UserError(
+            f"the ledger trunk {trunk.sip_trunk_id} ({ledger_name(project)}) is damaged: {err}; "
+            "see docs/ownership.md to rebuild it"
+        ) from None
+
+
+def _adopt_pending(objects: list[LiveObject], ledger: Ledger, project: str) -> list[LiveObject]:
+    out = []
+    for obj in objects:
+        key = (obj.kind, obj.name)
+        if not obj.owned and obj.owner is None and key in ledger.pending:
+            twins_owned = any(o.owned for o in objects if (o.kind, o.name) == key)
+            if not twins_owned:
+                obj = LiveObject(obj.kind, obj.name, obj.id, obj.message, True, project, adopted=True)
+        out.append(obj)
+    return out
+
+
+def digest(kind: str, msg: Message, trunk_names: dict[str, str]) -> str:
+    """A short hash of an object as sipconf sees it (name space, canonical, secrets left out).
+
+    Stored in the ledger after each write; a live object whose digest differs was edited by
+    hand (drift). Secrets are excluded so the ledger, readable by anyone with sip.admin,
+    leaks nothing a brute force could recover (a 4-digit PIN has 10,000 values).
+    """
+    model, _secrets = translate.from_live(kind, msg, trunk_names)
+    body = translate.canonical(kind, model).SerializeToString(deterministic=True)
+    return hashlib.sha256(body).hexdigest()[:16]

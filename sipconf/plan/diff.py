@@ -1,0 +1,151 @@
+"""The diff: desired state vs the classified live state -> Create / Update / Delete.
+
+The diff lives in the core; the adapter only reads and writes (STYLE.md 6). Both sides are
+compared in name space and canonical form (sipconf.livekit.translate), field by field.
+
+Ownership (docs/ownership.md, issue 4 section 2):
+- an owned live object that differs is an Update; one the spec no longer names is a Delete;
+- an unowned live twin of a spec object plans as no change when equal, and is an error
+  pointing at `sipconf import --adopt NAME` when it differs;
+- other unowned live objects are listed as unmanaged and never changed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from google.protobuf.message import Message
+
+from sipconf.errors import UserError
+from sipconf.livekit import translate
+from sipconf.livekit.inventory import Inventory, digest
+from sipconf.model import DesiredObject, DesiredState
+from sipconf.plan.changes import CREATE, DELETE, UPDATE, Change, FieldChange, Unmanaged, fingerprint
+
+
+@dataclass(frozen=True)
+class Side:
+    """Both sides of the diff in name space, secrets resolved: the input of route impact too."""
+
+    trunks: tuple[Message, ...]
+    rules: tuple[Message, ...]
+
+
+def desired_message(obj: DesiredObject, environ: Mapping[str, str] | None) -> Message:
+    """The spec object with its secrets resolved and LiveKit's `name` set to the spec name."""
+    msg = obj.resolve(environ)
+    msg.name = obj.name
+    setattr(msg, translate.ID_FIELD[obj.kind], obj.name)
+    return msg
+
+
+def live_message(inventory: Inventory, kind: str, msg: Message) -> Message:
+    """A live object in name space with its secrets still in place."""
+    model, secrets = translate.from_live(kind, msg, inventory.trunk_names)
+    return translate.with_secrets(model, secrets)
+
+
+def field_changes(kind: str, before: Message | None, after: Message | None, key: str) -> tuple[FieldChange, ...]:
+    """Per-field differences of two objects (either may be absent), secrets fingerprinted.
+
+    A secret that did not change is still listed (before == after) so a reviewer sees
+    `(sensitive, unchanged)`; callers decide whether an object changed with `has_changes`.
+    """
+    old = translate.flatten(translate.canonical(kind, before)) if before is not None else {}
+    new = translate.flatten(translate.canonical(kind, after)) if after is not None else {}
+    out: list[FieldChange] = []
+    for path in sorted(set(old) | set(new)):
+        a, b = old.get(path), new.get(path)
+        if path in translate.SENSITIVE_PATHS:
+            out.append(FieldChange(path, _fp(key, a), _fp(key, b), sensitive=True))
+        elif a != b:
+            out.append(FieldChange(path, a, b))
+    return tuple(out)
+
+
+def has_changes(fields: tuple[FieldChange, ...]) -> bool:
+    return any(f.before != f.after for f in fields)
+
+
+def _fp(key: str, value: Any) -> str | None:
+    return fingerprint(key, str(value)) if value else None
+
+
+def diff(
+    desired: DesiredState, inventory: Inventory, *, key: str, environ: Mapping[str, str] | None = None
+) -> tuple[list[Change], list[Unmanaged], Side, Side]:
+    """Changes, unmanaged notes, and the (live, desired) sides for route impact.
+
+    Raises one UserError listing every ownership conflict (all of them, not the first).
+    """
+    errors: list[str] = []
+    changes: list[Change] = []
+    notes: list[Unmanaged] = []
+    live_side: dict[tuple[str, str], Message] = {}
+    want_side: dict[tuple[str, str], Message] = {}
+    spec_keys = {(o.kind, o.name) for o in desired.objects()}
+
+    for obj in desired.objects():
+        want = desired_message(obj, environ)
+        try:
+            live = inventory.one(obj.kind, obj.name)
+        except UserError as err:
+            errors.extend(f"{obj.origin}: {line}" for line in err.lines)
+            continue
+        if live is None:
+            if obj.managed:
+                fields = field_changes(obj.kind, None, want, key)
+                drift = any((e.kind, e.name) == (obj.kind, obj.name) for e in inventory.ledger.owned)
+                changes.append(Change(CREATE, obj.kind, obj.name, fields, None, drift, str(obj.origin)))
+                want_side[(obj.kind, obj.name)] = want
+            else:
+                notes.append(Unmanaged(obj.kind, obj.name, "", "missing"))
+            continue
+        have = live_message(inventory, obj.kind, live.message)
+        live_side[(obj.kind, obj.name)] = have
+        fields = field_changes(obj.kind, have, want, key)
+        changed = has_changes(fields)
+        if live.owned and obj.managed:
+            want_side[(obj.kind, obj.name)] = want
+            if changed:
+                entry = inventory.ledger.owner_of(live.id)
+                drift = entry is not None and bool(entry.digest) and entry.digest != digest(
+                    obj.kind, live.message, inventory.trunk_names
+                )
+                changes.append(Change(UPDATE, obj.kind, obj.name, fields, live.id, drift, str(obj.origin)))
+            continue
+        want_side[(obj.kind, obj.name)] = have
+        if not changed:
+            notes.append(Unmanaged(obj.kind, obj.name, live.id, "matches", live.owner))
+        elif obj.managed:
+            errors.append(
+                f"{obj.origin}: {obj.kind.replace('_', ' ')} {obj.name!r} exists live as {live.id}, which sipconf"
+                f" does not own, and differs from the spec; run `sipconf import --adopt {obj.name}` to take it over"
+            )
+        else:
+            notes.append(Unmanaged(obj.kind, obj.name, live.id, "differs", live.owner))
+
+    for live in inventory.objects:
+        if (live.kind, live.name) in spec_keys:
+            continue
+        have = live_message(inventory, live.kind, live.message)
+        if live.owned:
+            live_side[(live.kind, live.name)] = have
+            fields = field_changes(live.kind, have, None, key)
+            changes.append(Change(DELETE, live.kind, live.name, fields, live.id))
+        else:
+            live_side[(live.kind, live.id)] = have
+            want_side[(live.kind, live.id)] = have
+            notes.append(Unmanaged(live.kind, live.name, live.id, "not-in-spec", live.owner))
+    if errors:
+        raise UserError(*errors)
+    changes.sort(key=lambda c: c.key)
+    notes.sort(key=lambda n: (n.kind, n.name, n.live_id))
+    return changes, notes, _side(live_side), _side(want_side)
+
+
+def _side(objects: dict[tuple[str, str], Message]) -> Side:
+    trunks = tuple(m for (kind, _n), m in sorted(objects.items(), key=lambda kv: kv[0]) if kind == translate.INBOUND)
+    rules = tuple(m for (kind, _n), m in sorted(objects.items(), key=lambda kv: kv[0]) if kind == translate.RULE)
+    return Side(trunks, rules)

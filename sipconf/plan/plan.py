@@ -1,0 +1,89 @@
+"""The plan value: what would change, where numbers would route, and what needs `--force`.
+
+A plan is computed from a desired state and the live state it was diffed against; the
+checksum of that live state travels with it, so `apply PLANFILE` can refuse a plan whose
+ground moved (octoDNS `--checksum`, Terraform saved plans).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping
+
+from sipconf.livekit.inventory import Inventory
+from sipconf.model import DesiredState
+from sipconf.plan.changes import CREATE, DELETE, UPDATE, Change, RouteChange, Unmanaged
+from sipconf.plan.diff import diff, has_changes
+from sipconf.plan.impact import route_impact
+
+# octoDNS Plan.MAX_SAFE_DELETE_PCENT; issue 4 section 3: "`--force` is needed when a plan
+# deletes more than 30% of the managed objects, or when it unroutes numbers that were routed".
+MAX_SAFE_DELETE_FRACTION = 0.3
+
+
+@dataclass(frozen=True)
+class Plan:
+    url: str
+    project: str
+    environment: str | None
+    changes: tuple[Change, ...]
+    unmanaged: tuple[Unmanaged, ...] = ()
+    route_changes: tuple[RouteChange, ...] = ()
+    live_checksum: str = ""
+    managed_count: int = 0
+    spec: str = ""
+    desired: DesiredState | None = field(default=None, compare=False)
+
+    @property
+    def empty(self) -> bool:
+        return not self.changes
+
+    def count(self, action: str) -> int:
+        return sum(1 for c in self.changes if c.action == action)
+
+    def summary(self) -> dict[str, int]:
+        return {
+            "create": self.count(CREATE),
+            "update": self.count(UPDATE),
+            "delete": self.count(DELETE),
+            "unmanaged": len(self.unmanaged),
+        }
+
+    def force_reasons(self) -> list[str]:
+        """Why this plan needs `--force` (empty when it does not)."""
+        reasons = []
+        deletes = self.count(DELETE)
+        if self.managed_count and deletes / self.managed_count > MAX_SAFE_DELETE_FRACTION:
+            pct = 100.0 * deletes / self.managed_count
+            reasons.append(
+                f"the plan deletes {deletes} of {self.managed_count} managed objects ({pct:.0f}%, over 30%)"
+            )
+        unrouted = [r.number for r in self.route_changes if r.unroutes]
+        if unrouted:
+            reasons.append(f"the plan unroutes {len(unrouted)} routed number(s): {', '.join(unrouted)}")
+        return reasons
+
+
+def make_plan(
+    desired: DesiredState,
+    inventory: Inventory,
+    *,
+    url: str,
+    key: str,
+    environ: Mapping[str, str] | None = None,
+) -> Plan:
+    """Diff `desired` against the live `inventory`; `key` (the API secret) keys fingerprints."""
+    changes, notes, before, after = diff(desired, inventory, key=key, environ=environ)
+    changes = [c for c in changes if c.action != UPDATE or has_changes(c.fields)]
+    return Plan(
+        url=url,
+        project=desired.project,
+        environment=desired.environment,
+        changes=tuple(changes),
+        unmanaged=tuple(notes),
+        route_changes=route_impact(before, after),
+        live_checksum=inventory.live.checksum(),
+        managed_count=len(inventory.owned()),
+        spec=desired.source,
+        desired=desired,
+    )
