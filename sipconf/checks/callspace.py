@@ -58,6 +58,13 @@ class CallSpace:
     trunks: Sequence[pb.SIPInboundTrunkInfo]
     rules: Sequence[pb.SIPDispatchRuleInfo]
 
+    @classmethod
+    def of(cls, prepared, accepted) -> "CallSpace":
+        """The prepared inbound trunks and the accepted rules, the latter sorted by id as the
+        server lists them (3.4), so full ties break as they do when routed."""
+        rules = sorted((m for _, m in accepted), key=lambda r: r.sip_dispatch_rule_id)
+        return cls([m for _, m in prepared.inbound], rules)
+
     def _called_signature(self, value: str) -> tuple:
         return tuple(value in r.numbers for r in self.rules) + tuple(
             any(same_number(value, n) for n in t.numbers) for t in self.trunks
@@ -92,10 +99,10 @@ class CallSpace:
                 called.append(OTHER_CALLED)
             if not rule.inbound_numbers:
                 callers.append(OTHER_CALLER)
-            sources = sources(trunk) if trunk is not None else [("", "")]
+            origins = sources(trunk) if trunk is not None else [("", "")]
             for to_user in _representatives(called, self._called_signature):
                 for from_user in _representatives(callers, self._caller_signature):
-                    for src_ip, host in sources:
+                    for src_ip, host in origins:
                         call = CallFacts(from_user=from_user, to_user=to_user, src_ip=src_ip, from_host=host)
                         if self._lands_on(trunk, call):
                             yield Witness(trunk, call)

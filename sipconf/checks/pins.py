@@ -29,7 +29,7 @@ class PinCollision(CheckBase):
     def run(self, state: DesiredState) -> Iterable[Issue]:
         prepared = Prepared(state)
         accepted = accepted_rules(prepared)
-        space = CallSpace([m for _, m in prepared.inbound], [m for _, m in accepted])
+        space = CallSpace.of(prepared, accepted)
         with_pin = [(o, r) for o, r in accepted if pin_and_room(r)[0]]
         for (obj_a, a), (obj_b, b) in combinations(with_pin, 2):
             pin = pin_and_room(a)[0]

@@ -53,7 +53,7 @@ class Reach:
 def analyse(state: DesiredState) -> list[tuple[DesiredObject, Reach]]:
     prepared = Prepared(state)
     accepted = accepted_rules(prepared)
-    space = CallSpace([m for _, m in prepared.inbound], [m for _, m in accepted])
+    space = CallSpace.of(prepared, accepted)
     out: list[tuple[DesiredObject, Reach]] = []
     for obj, rule in accepted:
         if not space.candidate_trunks(rule):
