@@ -1,0 +1,339 @@
+"""UDP and TCP SIP transports on 127.0.0.1 (RFC 3261 18).
+
+The asyncio protocols only frame and dispatch: each complete message is parsed and handed
+to one synchronous ``handler(message, source)``; ``source.send`` answers on the same
+transport (RFC 3261 18.2.2: responses to a TCP request go back on that connection).  No
+task is ever created here, so none can leak; handler exceptions are logged, never raised.
+
+Hostile input: messages above ``max_message_size`` or ``max_headers`` are rejected;
+malformed requests get ``400 Bad Request`` when Via, From, To, Call-ID and CSeq can be
+salvaged, otherwise they are dropped and logged; at most ``max_tcp_connections`` at once;
+a TCP connection that sends no complete message within ``tcp_first_message_timeout`` is
+closed; a TCP stream whose framing is lost (bad Content-Length, oversize) is closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from dataclasses import dataclass, field
+from typing import Callable
+
+from sipconf.bridge.clock import Clock, LoopClock, TimerHandle
+from sipconf.bridge.message import Message, Request, Response, canonical_name, parse
+
+__all__ = ["Handler", "Limits", "SipServer", "Source", "bad_request_for"]
+
+log = logging.getLogger("sipconf.bridge.transport")
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_message_size: int = 64 * 1024
+    max_headers: int = 128
+    max_tcp_connections: int = 256
+    tcp_first_message_timeout: float = 10.0
+
+
+@dataclass
+class Source:
+    """Where a message came from, and how to answer on the same transport."""
+
+    transport: str  # "UDP" or "TCP"
+    addr: tuple[str, int]
+    send: Callable[[Message | bytes], None] = field(repr=False)
+
+    @property
+    def reliable(self) -> bool:
+        return self.transport == "TCP"
+
+
+Handler = Callable[[Request | Response, Source], None]
+
+_SALVAGE = ("via", "from", "to", "call-id", "cseq")
+
+
+def bad_request_for(data: bytes, error: str) -> Response | None:
+    """A 400 for a message we could not parse, if it looks like a request and has the
+    headers RFC 3261 8.2.6.2 copies into a response; None means drop it."""
+    text = data.decode("utf-8", errors="replace")
+    head = text.split("\r\n\r\n", 1)[0].lstrip("\r\n")
+    lines = head.split("\r\n")
+    start = lines[0]
+    if not start or start.startswith("SIP/") or start.split(" ", 1)[0] == "ACK":
+        return None  # never answer responses or ACKs (RFC 3261 17.2.1, 8.2)
+    found: dict[str, list[str]] = {}
+    for line in lines[1:]:
+        name, colon, value = line.partition(":")
+        if not colon:
+            continue
+        key = canonical_name(name.strip())
+        if key in _SALVAGE:
+            found.setdefault(key, []).append(value.strip())
+    if any(key not in found for key in _SALVAGE):
+        return None
+    headers: list[tuple[str, str]] = []
+    for key, long in zip(_SALVAGE, ("Via", "From", "To", "Call-ID", "CSeq")):
+        values = found[key] if key == "via" else found[key][:1]
+        headers += [(long, v) for v in values]
+    warning = re.sub(r'[\x00-\x1f"\\]', "'", error)[:200]
+    headers.append(("Warning", f'399 sipconf "{warning}"'))  # RFC 3261 20.43
+    return Response(headers=headers, status=400, reason="Bad Request")
+
+
+class _Dispatcher:
+    """Parse one frame, answer 400 or drop on error, else call the handler."""
+
+    def __init__(self, handler: Handler, limits: Limits) -> None:
+        self.handler = handler
+        self.limits = limits
+        self.dropped = 0
+        self.rejected = 0
+
+    def dispatch(self, data: bytes, source: Source) -> None:
+        try:
+            message = parse(data, max_headers=self.limits.max_headers)
+        except ValueError as exc:
+            self._malformed(data, str(exc), source)
+            return
+        try:
+            self.handler(message, source)
+        except Exception:  # the server must survive any handler bug
+            log.exception("handler failed for %s message from %s:%d", source.transport, *source.addr)
+
+    def _malformed(self, data: bytes, error: str, source: Source) -> None:
+        response = bad_request_for(data, error)
+        if response is None:
+            self.dropped += 1
+            log.warning("dropped malformed %s message from %s:%d: %s", source.transport, *source.addr, error)
+            return
+        self.rejected += 1
+        log.warning("400 to malformed %s message from %s:%d: %s", source.transport, *source.addr, error)
+        source.send(response)
+
+
+def _encode(message: Message | bytes) -> bytes:
+    return message if isinstance(message, bytes) else bytes(message)
+
+
+class _UdpProtocol(asyncio.DatagramProtocol):
+    def __init__(self, dispatcher: _Dispatcher, limits: Limits) -> None:
+        self.dispatcher = dispatcher
+        self.limits = limits
+        self.transport: asyncio.DatagramTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def sendto(self, message: Message | bytes, addr: tuple[str, int]) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.sendto(_encode(message), addr)
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        if not data.strip(b"\r\n"):
+            return  # RFC 5626 keep-alive
+        if len(data) > self.limits.max_message_size:
+            log.warning("dropped %d-byte datagram from %s:%d (limit %d)", len(data), addr[0], addr[1], self.limits.max_message_size)
+            return
+        source = Source("UDP", (addr[0], addr[1]), lambda m, a=addr: self.sendto(m, a))
+        self.dispatcher.dispatch(data, source)
+
+    def error_received(self, exc: Exception) -> None:
+        log.debug("UDP error: %s", exc)
+
+
+_CONTENT_LENGTH = re.compile(rb"^(?:content-length|l)[ \t]*:[ \t]*([^\r\n]*)", re.IGNORECASE | re.MULTILINE)
+
+
+class _TcpProtocol(asyncio.Protocol):
+    """Frames a TCP byte stream into SIP messages by Content-Length (RFC 3261 18.3)."""
+
+    def __init__(self, server: SipServer) -> None:
+        self.server = server
+        self.buffer = bytearray()
+        self.transport: asyncio.Transport | None = None
+        self.addr: tuple[str, int] = ("", 0)
+        self.source: Source | None = None
+        self._idle: TimerHandle | None = None
+        self.messages = 0
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        peer = transport.get_extra_info("peername") or ("", 0)
+        self.addr = (peer[0], peer[1])
+        self.source = Source("TCP", self.addr, self.send)
+        if not self.server._admit(self):
+            log.warning("refused TCP connection from %s:%d: %d connections open", *self.addr, self.server.limits.max_tcp_connections)
+            transport.close()
+            return
+        self._idle = self.server.clock.call_later(self.server.limits.tcp_first_message_timeout, self._idle_timeout)
+
+    def _idle_timeout(self) -> None:
+        if self.messages == 0 and self.transport is not None:
+            log.warning("closed TCP connection from %s:%d: nothing received in %.0f s", *self.addr, self.server.limits.tcp_first_message_timeout)
+            self.transport.close()
+
+    def send(self, message: Message | bytes) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(_encode(message))
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        limit = self.server.limits.max_message_size
+        while self.transport is not None and not self.transport.is_closing():
+            # RFC 3261 7.5 / RFC 5626 3.5.1: CRLFs between messages are keep-alives.
+            while self.buffer[:2] == b"\r\n":
+                del self.buffer[:2]
+            end = self.buffer.find(b"\r\n\r\n")
+            if end < 0:
+                if len(self.buffer) > limit:
+                    self._lose_framing(f"header section larger than {limit} bytes")
+                return
+            match = _CONTENT_LENGTH.search(self.buffer, 0, end + 2)
+            length = 0
+            if match is not None:
+                text = match.group(1).strip()
+                if not text.isdigit():
+                    self._lose_framing(f"invalid Content-Length: {text.decode(errors='replace')!r}")
+                    return
+                length = int(text)
+            total = end + 4 + length
+            if total > limit:
+                self._lose_framing(f"message of {total} bytes exceeds {limit}")
+                return
+            if len(self.buffer) < total:
+                return
+            frame = bytes(self.buffer[:total])
+            del self.buffer[:total]
+            self.messages += 1
+            assert self.source is not None
+            self.server._dispatcher.dispatch(frame, self.source)
+
+    def _lose_framing(self, reason: str) -> None:
+        # The stream cannot be re-synchronised: answer 400 if possible, then close.
+        log.warning("closing TCP connection from %s:%d: %s", *self.addr, reason)
+        response = bad_request_for(bytes(self.buffer[: self.server.limits.max_message_size]), reason)
+        if response is not None:
+            self.send(response)
+        self.buffer.clear()
+        if self.transport is not None:
+            self.transport.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._idle is not None:
+            self._idle.cancel()
+        self.server._release(self)
+        self.transport = None
+
+
+class SipServer:
+    """UDP and TCP listeners sharing one handler.  An async context manager:
+
+    ``async with SipServer(handler) as server: server.udp_address, server.tcp_address``.
+    """
+
+    def __init__(
+        self,
+        handler: Handler,
+        host: str = "127.0.0.1",
+        udp_port: int = 0,
+        tcp_port: int = 0,
+        limits: Limits | None = None,
+        clock: Clock | None = None,
+        udp: bool = True,
+        tcp: bool = True,
+    ) -> None:
+        self.host = host
+        self.limits = limits or Limits()
+        self.clock: Clock = clock or LoopClock()
+        self._dispatcher = _Dispatcher(handler, self.limits)
+        self._ports = (udp_port if udp else None, tcp_port if tcp else None)
+        self._udp: _UdpProtocol | None = None
+        self._udp_transport: asyncio.DatagramTransport | None = None
+        self._tcp_server: asyncio.base_events.Server | None = None
+        self.connections: set[_TcpProtocol] = set()
+        self._outbound: dict[tuple[str, int], _TcpProtocol] = {}
+
+    @property
+    def dropped(self) -> int:
+        return self._dispatcher.dropped
+
+    @property
+    def rejected(self) -> int:
+        return self._dispatcher.rejected
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        udp_port, tcp_port = self._ports
+        if udp_port is not None:
+            transport, protocol = await loop.create_datagram_endpoint(
+                lambda: _UdpProtocol(self._dispatcher, self.limits), local_addr=(self.host, udp_port)
+            )
+            self._udp_transport, self._udp = transport, protocol
+        if tcp_port is not None:
+            self._tcp_server = await loop.create_server(lambda: _TcpProtocol(self), self.host, tcp_port)
+
+    async def close(self) -> None:
+        if self._udp_transport is not None:
+            self._udp_transport.close()
+        if self._tcp_server is not None:
+            self._tcp_server.close()
+        for conn in list(self.connections):
+            if conn.transport is not None:
+                conn.transport.close()
+        if self._tcp_server is not None:
+            await self._tcp_server.wait_closed()
+        await asyncio.sleep(0)  # let connection_lost callbacks run
+
+    async def __aenter__(self) -> SipServer:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    @property
+    def udp_address(self) -> tuple[str, int]:
+        if self._udp_transport is None:
+            raise RuntimeError("UDP listener is not running")
+        host, port = self._udp_transport.get_extra_info("sockname")[:2]
+        return host, port
+
+    @property
+    def tcp_address(self) -> tuple[str, int]:
+        if self._tcp_server is None:
+            raise RuntimeError("TCP listener is not running")
+        host, port = self._tcp_server.sockets[0].getsockname()[:2]
+        return host, port
+
+    def udp_source(self, addr: tuple[str, int]) -> Source:
+        """A ``Source`` for sending requests to ``addr`` from our UDP port."""
+        if self._udp is None:
+            raise RuntimeError("UDP listener is not running")
+        udp = self._udp
+        return Source("UDP", addr, lambda m: udp.sendto(m, addr))
+
+    async def tcp_source(self, addr: tuple[str, int]) -> Source:
+        """A ``Source`` over a TCP connection to ``addr`` (reused while open); responses
+        arriving on it reach the handler like any other message."""
+        conn = self._outbound.get(addr)
+        if conn is None or conn.transport is None:
+            loop = asyncio.get_running_loop()
+            _, conn = await loop.create_connection(lambda: _TcpProtocol(self), addr[0], addr[1])
+            conn.messages = 1  # we opened it: the idle rule is for peers that never speak
+            self._outbound[addr] = conn
+        assert conn.source is not None
+        return conn.source
+
+    def _admit(self, conn: _TcpProtocol) -> bool:
+        if len(self.connections) >= self.limits.max_tcp_connections:
+            return False
+        self.connections.add(conn)
+        return True
+
+    def _release(self, conn: _TcpProtocol) -> None:
+        self.connections.discard(conn)
+        for addr, c in list(self._outbound.items()):
+            if c is conn:
+                del self._outbound[addr]
