@@ -29,19 +29,21 @@ def is_valid_mask(mask: str) -> bool:
 
 def parse_addr(s: str) -> Addr | None:
     """Go `netip.ParseAddr`, or None where Go returns an error."""
-    if not s or not s.isascii():
-        return None
-    if ":" in s:
+    # Go decides the family by the first `.` or `:` (a leading `%` is "missing IPv6 address").
+    family = next((ch for ch in s if ch in ".:%"), "")
+    if family == ":":
         # IPv6, optionally with a zone: "fe80::1%eth0". Go takes everything after the first
-        # `%` as the zone and only requires it to be non-empty.
+        # `%` as the zone (any bytes) and only requires it to be non-empty.
         body, sep, zone = s.partition("%")
-        if sep and not zone:
+        if (sep and not zone) or not body.isascii():
             return None
         try:
             ip6 = ipaddress.IPv6Address(body)
         except ValueError:
             return None
         return Addr(6, int(ip6), zone)
+    if family != "." or not s.isascii():
+        return None
     try:
         # Leading zeros ("01.2.3.4") are rejected by both Python (>= 3.9.5) and Go.
         return Addr(4, int(ipaddress.IPv4Address(s)))
@@ -58,9 +60,8 @@ class Prefix:
         """Go `Prefix.Contains`: same family, no zone on `ip`; host bits in the prefix ignored."""
         if ip.zone or ip.version != self.addr.version:
             return False
-        width = 32 if ip.version == 4 else 128
-        shift = width - self.bits
-        return (ip.value >> shift) == (self.addr.value >> shift) if shift < width else True
+        shift = (32 if ip.version == 4 else 128) - self.bits
+        return (ip.value >> shift) == (self.addr.value >> shift)
 
 
 def parse_prefix(s: str) -> Prefix | None:

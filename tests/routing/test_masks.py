@@ -45,6 +45,9 @@ def test_valid_masks(mask):
         ("::1", "[::1]", False),  # never parses as an IP
         ("1.2.3.4", "fe80::1%", False),  # empty zone
         ("not-an-ip", "0.0.0.0/0", False),
+        ("1.2.3.4", "1.2.3.4%eth0", False),  # IPv4 has no zones
+        ("fe80::1%é", "fe80::1%é", True),  # a zone may hold any bytes
+        ("::1", "%eth0", False),
     ],
 )
 def test_match_addr_mask(ip, mask, match):

@@ -16,17 +16,21 @@ from sipconf.routing.errors import LiveKitError
 Vector = Mapping[str, Any]
 
 
+_CONFLICT_PREFIXES = ("Multiple SIP Trunks", "Multiple default SIP Trunks", "Conflicting inbound SIP Trunks",
+                      "Dispatch rule for the same trunk")
+
+
 def error_category(err: LiveKitError | None) -> str | None:
     """8.0's error categories: `conflict`, `no_rule`, `invalid`, `pin_wrong`."""
     if err is None:
         return None
     if err.message == evaluate.WRONG_PIN:
         return "pin_wrong"
-    if err.message == rules.NO_RULE:
+    if err.message in (rules.NO_RULE, evaluate.NO_RULE):
         return "no_rule"
-    if err.message == rules.UNSUPPORTED_RULE:
-        return "invalid"
-    return "conflict"
+    if err.message.startswith(_CONFLICT_PREFIXES):
+        return "conflict"
+    return "invalid"
 
 
 def _error_fields(err: LiveKitError | None) -> dict[str, Any]:
