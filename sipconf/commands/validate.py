@@ -1,0 +1,61 @@
+"""`sipconf validate SPEC`: load the spec, run the static checks, report every issue once."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from sipconf.issues import Issue, sort_issues
+from sipconf.model import DesiredState
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("validate", help="check a spec: fields, references, LiveKit's rules")
+    p.add_argument("spec", help="the spec YAML file")
+    p.add_argument("--env", default=None, help="apply this environment overlay (environments: NAME)")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--strict", action="store_true", help="fail on warnings too")
+    p.add_argument("--allow-literal-secrets", action="store_true", help="accept passwords written in the spec")
+    p.add_argument("--check-secrets", action="store_true", help="also require every secret to be resolvable now")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from sipconf.checks import run_checks
+    from sipconf.spec import SpecError, check_secrets, load
+
+    state: DesiredState | None = None
+    try:
+        state = load(args.spec, env=args.env, allow_literal_secrets=args.allow_literal_secrets)
+        issues = list(run_checks(state))
+        if args.check_secrets:
+            issues += check_secrets(state)
+    except SpecError as err:
+        issues = list(err.issues)
+    issues = sort_issues(issues)
+    failed = any(i.level == "error" for i in issues) or (args.strict and bool(issues))
+    summary = _summary(state, args.spec) if state is not None and not failed else None
+    if args.format == "json":
+        print(json.dumps({"ok": not failed, "summary": summary, "issues": [i.to_json() for i in issues]}, indent=2))
+    else:
+        for issue in issues:
+            print(issue)
+        print(summary if summary else f"failed: {_counts(issues)} ({args.spec})")
+    return 1 if failed else 0
+
+
+def _summary(state: DesiredState, spec: str) -> str:
+    def n(count: int, what: str) -> str:
+        return f"{count} {what}{'' if count == 1 else 's'}"
+
+    env = f", env {state.environment}" if state.environment else ""
+    return (
+        f"ok: {n(len(state.inbound), 'inbound trunk')}, {n(len(state.outbound), 'outbound trunk')}, "
+        f"{n(len(state.rules), 'dispatch rule')} ({spec}{env})"
+    )
+
+
+def _counts(issues: list[Issue]) -> str:
+    errors = sum(1 for i in issues if i.level == "error")
+    warnings = len(issues) - errors
+    return f"{errors} error{'' if errors == 1 else 's'}, {warnings} warning{'' if warnings == 1 else 's'}"

@@ -1,0 +1,201 @@
+"""The spec, version 1, as pydantic v2 models.
+
+Field names are snake_case and mirror LiveKit's (SEMANTICS 2.1, 2.5), except where the spec
+groups them (`auth: {username, password, realm}`, `media: {...}`) or names a boolean for
+what it does (`krisp` = `krisp_enabled`). Types are strict: YAML `1234` is not a PIN and
+`yes` is not a boolean, so a quoting mistake is an error at its line instead of a surprise.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from sipconf.spec.values import AddressMask, DurationField, Metadata, Name, NumberEntry, Pin, Secret
+
+UInt32 = Annotated[int, Field(ge=0, le=2**32 - 1)]
+HeaderMap = dict[str, str]
+IncludeHeaders = Literal["none", "x-headers", "all"]
+Encryption = Literal["disable", "allow", "require"]
+Transport = Literal["auto", "udp", "tcp", "tls"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class Codec(_Strict):
+    """A codec: `PCMU` or `{name: opus, rate: 48000}`."""
+
+    name: str
+    rate: UInt32 = 0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_name(cls, value: Any) -> Any:
+        return {"name": value} if isinstance(value, str) else value
+
+
+class Media(_Strict):
+    """SIPMediaConfig: encryption, media timeout, codecs."""
+
+    encryption: Encryption | None = None
+    timeout: DurationField | None = None
+    codecs: list[Codec] = []
+    only_listed_codecs: bool = False
+
+
+class InboundAuth(_Strict):
+    username: str = ""
+    password: Secret | None = None
+    realm: str = ""
+
+
+class OutboundAuth(_Strict):
+    username: str = ""
+    password: Secret | None = None
+
+
+class _TrunkCommon(_Strict):
+    numbers: list[NumberEntry] = []
+    headers: HeaderMap = {}
+    headers_to_attributes: HeaderMap = {}
+    attributes_to_headers: HeaderMap = {}
+    include_headers: IncludeHeaders = "none"
+    media: Media | None = None
+    metadata: Metadata = ""
+
+
+class InboundTrunk(_TrunkCommon):
+    """SIPInboundTrunkInfo (SEMANTICS 2.1)."""
+
+    allowed_addresses: list[AddressMask] = []
+    allowed_numbers: list[NumberEntry] = []
+    auth: InboundAuth | None = None
+    ringing_timeout: DurationField | None = None
+    ringing_timeout_status: UInt32 | None = None
+    max_call_duration: DurationField | None = None
+    krisp: bool = False
+
+
+class OutboundTrunk(_TrunkCommon):
+    """SIPOutboundTrunkInfo (SEMANTICS 2.1)."""
+
+    address: str
+    transport: Transport = "auto"
+    destination_country: str = ""
+    from_host: str = ""
+    auth: OutboundAuth | None = None
+
+
+class Trunk(_Strict):
+    """One provider: an inbound and/or an outbound trunk sharing the name."""
+
+    inbound: InboundTrunk | None = None
+    outbound: OutboundTrunk | None = None
+
+    @model_validator(mode="after")
+    def _one_half(self) -> "Trunk":
+        if self.inbound is None and self.outbound is None:
+            raise ValueError("a trunk needs an 'inbound' or an 'outbound' half, or both")
+        return self
+
+
+class Direct(_Strict):
+    """dispatch_rule_direct: every caller into one room."""
+
+    room: str
+    pin: Pin | None = None
+
+
+class Individual(_Strict):
+    """dispatch_rule_individual: a room per caller, random suffix unless no_randomness."""
+
+    room_prefix: str = ""
+    pin: Pin | None = None
+    no_randomness: bool = False
+
+
+class Callee(_Strict):
+    """dispatch_rule_callee: a room per called number, random suffix only with randomize."""
+
+    room_prefix: str = ""
+    pin: Pin | None = None
+    randomize: bool = False
+
+
+class Agent(_Strict):
+    """RoomAgentDispatch: an agent the room dispatches when it is created."""
+
+    agent_name: str
+    metadata: Metadata = ""
+
+
+class RoomConfig(_Strict):
+    """RoomConfiguration; timeouts in seconds and playout delays in ms, as LiveKit has them."""
+
+    name: str = ""
+    empty_timeout: UInt32 | None = None
+    departure_timeout: UInt32 | None = None
+    max_participants: UInt32 | None = None
+    metadata: Metadata = ""
+    min_playout_delay: UInt32 | None = None
+    max_playout_delay: UInt32 | None = None
+    sync_streams: bool = False
+    agents: list[Agent] = []
+    tags: dict[str, str] = {}
+
+
+RULE_KINDS = ("direct", "individual", "callee")
+
+
+class DispatchRule(_Strict):
+    """SIPDispatchRuleInfo (SEMANTICS 2.5) with exactly one rule kind."""
+
+    direct: Direct | None = None
+    individual: Individual | None = None
+    callee: Callee | None = None
+    trunks: list[str] | None = None
+    numbers: list[NumberEntry] = []
+    inbound_numbers: list[NumberEntry] = []
+    hide_phone_number: bool = False
+    attributes: dict[str, str] = {}
+    metadata: Metadata = ""
+    room_preset: str = ""
+    room_config: RoomConfig | None = None
+    krisp: bool = False
+    media: Media | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> "DispatchRule":
+        # LiveKit refuses an unset oneof everywhere ("unsupported SIP Dispatch Rule: <nil>", 2.5).
+        kinds = [k for k in RULE_KINDS if getattr(self, k) is not None]
+        if len(kinds) != 1:
+            found = f" (found {', '.join(kinds)})" if kinds else ""
+            raise ValueError(f"a dispatch rule needs exactly one of direct, individual, callee{found}")
+        return self
+
+    @property
+    def kind(self) -> str:
+        return next(k for k in RULE_KINDS if getattr(self, k) is not None)
+
+
+class Environment(_Strict):
+    """An overlay: per-object field overrides, deep-merged over the base spec."""
+
+    url: str | None = None
+    trunks: dict[Name, dict[str, Any]] = {}
+    dispatch_rules: dict[Name, dict[str, Any]] = {}
+
+
+class Spec(_Strict):
+    """A sipconf spec, version 1."""
+
+    model_config = ConfigDict(title="sipconf spec v1")
+
+    version: Literal[1]
+    project: str
+    trunks: dict[Name, Trunk] = {}
+    dispatch_rules: dict[Name, DispatchRule] = {}
+    environments: dict[Name, Environment] = {}

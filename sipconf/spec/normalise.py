@@ -1,0 +1,259 @@
+"""Validated spec models -> the frozen `DesiredState` of LiveKit protobuf messages.
+
+Normalise once (STYLE 4): ranges expanded, trunk numbers LiveKit-normalised, metadata
+serialised, secrets lifted out of the messages into `SecretRef`s, every object tagged with
+its origin and the origins of its fields. Ids are the spec names (sipconf.model).
+"""
+
+from __future__ import annotations
+
+import os
+from types import MappingProxyType
+from typing import Any
+
+from google.protobuf.message import Message
+from livekit.protocol import sip
+
+from sipconf.issues import Issue
+from sipconf.model import DesiredObject, DesiredState, Origin, SecretRef
+from sipconf.spec import models
+from sipconf.spec.numbers import expand, expand_trunk_numbers, expand_rule_numbers
+from sipconf.spec.values import Duration, SecretValue
+from sipconf.spec.yamlsrc import Path, Positions
+
+INCLUDE_HEADERS = {"none": sip.SIP_NO_HEADERS, "x-headers": sip.SIP_X_HEADERS, "all": sip.SIP_ALL_HEADERS}
+ENCRYPTION = {
+    "disable": sip.SIP_MEDIA_ENCRYPT_DISABLE,
+    "allow": sip.SIP_MEDIA_ENCRYPT_ALLOW,
+    "require": sip.SIP_MEDIA_ENCRYPT_REQUIRE,
+}
+TRANSPORT = {
+    "auto": sip.SIP_TRANSPORT_AUTO,
+    "udp": sip.SIP_TRANSPORT_UDP,
+    "tcp": sip.SIP_TRANSPORT_TCP,
+    "tls": sip.SIP_TRANSPORT_TLS,
+}
+RULE_FIELD = {"direct": "dispatch_rule_direct", "individual": "dispatch_rule_individual", "callee": "dispatch_rule_callee"}
+
+
+class Normaliser:
+    def __init__(self, spec: models.Spec, positions: Positions, *, source: str, allow_literal_secrets: bool) -> None:
+        self.spec = spec
+        self.positions = positions
+        self.source = source
+        self.base_dir = os.path.dirname(os.path.abspath(source))
+        self.allow_literal_secrets = allow_literal_secrets
+        self.issues: list[Issue] = []
+
+    def state(self, *, environment: str | None, url: str | None) -> DesiredState:
+        inbound, outbound, rules = [], [], []
+        for name, trunk in self.spec.trunks.items():
+            if trunk.inbound is not None:
+                inbound.append(self._inbound(name, trunk.inbound, ("trunks", name, "inbound")))
+            if trunk.outbound is not None:
+                outbound.append(self._outbound(name, trunk.outbound, ("trunks", name, "outbound")))
+        for name, rule in self.spec.dispatch_rules.items():
+            rules.append(self._rule(name, rule, ("dispatch_rules", name)))
+        return DesiredState(
+            source=self.source,
+            version=self.spec.version,
+            project=self.spec.project,
+            environment=environment,
+            url=url,
+            inbound=tuple(inbound),
+            outbound=tuple(outbound),
+            rules=tuple(rules),
+        )
+
+    # -- objects -------------------------------------------------------------------------
+
+    def _inbound(self, name: str, t: models.InboundTrunk, path: Path) -> DesiredObject:
+        msg = sip.SIPInboundTrunkInfo(
+            sip_trunk_id=name,
+            name=name,
+            metadata=t.metadata,
+            numbers=self._trunk_numbers(t.numbers, path + ("numbers",)),
+            allowed_addresses=t.allowed_addresses,
+            allowed_numbers=self._trunk_numbers(t.allowed_numbers, path + ("allowed_numbers",)),
+            headers=t.headers,
+            headers_to_attributes=t.headers_to_attributes,
+            attributes_to_headers=t.attributes_to_headers,
+            include_headers=INCLUDE_HEADERS[t.include_headers],
+            krisp_enabled=t.krisp,
+        )
+        secrets: dict[str, SecretRef] = {}
+        if t.auth is not None:
+            msg.auth_username = t.auth.username
+            msg.auth_realm = t.auth.realm
+            self._secret(secrets, "auth_password", t.auth.password, path + ("auth", "password"), literal_ok=False)
+        _duration(msg, "ringing_timeout", t.ringing_timeout)
+        _duration(msg, "max_call_duration", t.max_call_duration)
+        if t.ringing_timeout_status is not None:
+            if t.ringing_timeout_status in sip.SIPStatusCode.values():
+                msg.ringing_timeout_status = t.ringing_timeout_status
+            else:
+                self._error("invalid-value", f"unknown SIP status code {t.ringing_timeout_status}", path + ("ringing_timeout_status",))
+        self._media(msg, t.media)
+        return self._object("inbound_trunk", name, msg, secrets, path)
+
+    def _outbound(self, name: str, t: models.OutboundTrunk, path: Path) -> DesiredObject:
+        msg = sip.SIPOutboundTrunkInfo(
+            sip_trunk_id=name,
+            name=name,
+            metadata=t.metadata,
+            address=t.address,
+            transport=TRANSPORT[t.transport],
+            destination_country=t.destination_country,
+            from_host=t.from_host,
+            numbers=self._trunk_numbers(t.numbers, path + ("numbers",)),
+            headers=t.headers,
+            headers_to_attributes=t.headers_to_attributes,
+            attributes_to_headers=t.attributes_to_headers,
+            include_headers=INCLUDE_HEADERS[t.include_headers],
+        )
+        secrets: dict[str, SecretRef] = {}
+        if t.auth is not None:
+            msg.auth_username = t.auth.username
+            self._secret(secrets, "auth_password", t.auth.password, path + ("auth", "password"), literal_ok=False)
+        self._media(msg, t.media)
+        return self._object("outbound_trunk", name, msg, secrets, path)
+
+    def _rule(self, name: str, r: models.DispatchRule, path: Path) -> DesiredObject:
+        msg = sip.SIPDispatchRuleInfo(
+            sip_dispatch_rule_id=name,
+            name=name,
+            # A rule naming a trunk without an inbound half stays as written: that is a check.
+            trunk_ids=r.trunks or [],
+            hide_phone_number=r.hide_phone_number,
+            # "not in dispatch-rule matching (numbers, inbound_numbers compare exact strings)" (2.2)
+            numbers=expand_rule_numbers(r.numbers),
+            inbound_numbers=expand_rule_numbers(r.inbound_numbers),
+            metadata=r.metadata,
+            attributes=r.attributes,
+            room_preset=r.room_preset,
+            krisp_enabled=r.krisp,
+        )
+        secrets: dict[str, SecretRef] = {}
+        kind = r.kind
+        body = getattr(r, kind)
+        target = getattr(msg.rule, RULE_FIELD[kind])
+        target.SetInParent()  # the oneof is set even when every field is at its default
+        if kind == "direct":
+            target.room_name = body.room
+        else:
+            target.room_prefix = body.room_prefix
+        if kind == "individual":
+            target.no_randomness = body.no_randomness
+        if kind == "callee":
+            target.randomize = body.randomize
+        self._secret(secrets, f"rule.{RULE_FIELD[kind]}.pin", body.pin, path + (kind, "pin"), literal_ok=True)
+        if r.room_config is not None:
+            _room_config(msg.room_config, r.room_config)
+        self._media(msg, r.media)
+        return self._object("dispatch_rule", name, msg, secrets, path)
+
+    # -- pieces --------------------------------------------------------------------------
+
+    def _object(self, kind: Any, name: str, msg: Message, secrets: dict[str, SecretRef], path: Path) -> DesiredObject:
+        return DesiredObject(
+            kind=kind,
+            name=name,
+            origin=self.positions.key(path),
+            message=msg,
+            secrets=MappingProxyType(secrets),
+            field_origins=MappingProxyType(self._field_origins(path)),
+        )
+
+    def _field_origins(self, path: Path) -> dict[str, Origin]:
+        """Dotted spec paths under the object (`auth.password`, `numbers.2`) -> value origins,
+        plus `numbers=<number>` for every expanded number, at the entry it came from."""
+        out: dict[str, Origin] = {}
+        sub = self.positions.subtree(path)
+        for rel, origin in sub.values.items():
+            if rel:
+                out[".".join(str(p) for p in rel)] = origin
+        return out | self._number_origins(path)
+
+    def _number_origins(self, path: Path) -> dict[str, Origin]:
+        out: dict[str, Origin] = {}
+        raw = self.positions.subtree(path)
+        for field in ("numbers", "allowed_numbers", "inbound_numbers"):
+            entries = _get(self.spec, path + (field,))
+            for i, entry in enumerate(entries or []):
+                for number in expand(entry):
+                    origin = raw.values.get((field, i))
+                    if origin is not None:
+                        out.setdefault(f"{field}={number}", origin)
+        return out
+
+    def _trunk_numbers(self, entries: list[str], path: Path) -> list[str]:
+        numbers = expand_trunk_numbers(entries)
+        seen: dict[str, int] = {}
+        index = 0
+        for i, entry in enumerate(entries):
+            for _ in expand(entry):
+                number = numbers[index]
+                index += 1
+                if number in seen:
+                    first = self.positions.value(path + (seen[number],))
+                    self._error("duplicate-number", f"number '{number}' is listed more than once (first at {first})", path + (i,))
+                    continue
+                seen[number] = i
+        return list(dict.fromkeys(numbers))
+
+    def _secret(self, out: dict[str, SecretRef], field: str, value: SecretValue | None, path: Path, *, literal_ok: bool) -> None:
+        if value is None or value.literal == "":
+            return
+        origin = self.positions.value(path)
+        if value.literal is not None and not literal_ok and not self.allow_literal_secrets:
+            label = ".".join(str(p) for p in path)
+            self._error(
+                "literal-secret",
+                f"literal secret in {label}: use {{env: NAME}} or {{file: PATH}} (or --allow-literal-secrets)",
+                path,
+            )
+            return
+        file = os.path.join(self.base_dir, value.file) if value.file else None
+        out[field] = SecretRef(env=value.env, file=file, literal=value.literal, origin=origin)
+
+    def _media(self, msg: Any, media: models.Media | None) -> None:
+        if media is None:
+            return
+        msg.media.SetInParent()
+        if media.encryption is not None:
+            msg.media.encryption = ENCRYPTION[media.encryption]
+        _duration(msg.media, "media_timeout", media.timeout)
+        msg.media.codecs.extend(sip.SIPCodec(name=c.name, rate=c.rate) for c in media.codecs)
+        msg.media.only_listed_codecs = media.only_listed_codecs
+
+    def _error(self, code: str, message: str, path: Path) -> None:
+        self.issues.append(Issue("error", code, message, self.positions.value(path)))
+
+
+def _duration(msg: Any, field: str, value: Duration | None) -> None:
+    if value is not None:
+        seconds, nanos = value.seconds_nanos
+        getattr(msg, field).seconds = seconds
+        getattr(msg, field).nanos = nanos
+
+
+def _room_config(out: Any, rc: models.RoomConfig) -> None:
+    out.name = rc.name
+    out.metadata = rc.metadata
+    out.sync_streams = rc.sync_streams
+    for field in ("empty_timeout", "departure_timeout", "max_participants", "min_playout_delay", "max_playout_delay"):
+        value = getattr(rc, field)
+        if value is not None:
+            setattr(out, field, value)
+    for agent in rc.agents:
+        out.agents.add(agent_name=agent.agent_name, metadata=agent.metadata)
+    for key, value in rc.tags.items():
+        out.tags[key] = value
+
+
+def _get(model: Any, path: Path) -> Any:
+    for part in path:
+        model = model.get(part) if isinstance(model, dict) else getattr(model, part, None)
+        if model is None:
+            return None
+    return model

@@ -1,0 +1,185 @@
+"""Field types of the spec that YAML has no word for: secrets, metadata, durations, numbers, masks.
+
+Each is a pydantic type with one plain validator, so a wrong value gives one clear line at
+the value's position instead of one line per member of a union.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, PlainValidator, WithJsonSchema
+
+from sipconf.routing.masks import is_valid_mask, parse_prefix
+from sipconf.spec.numbers import check_number_entry
+
+
+@dataclass(frozen=True)
+class SecretValue:
+    """A secret as written: exactly one of env, file or literal."""
+
+    env: str | None = None
+    file: str | None = None
+    literal: str | None = None
+
+
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*", re.ASCII)
+
+
+def _secret(value: Any, *, what: str, literal_check=None) -> SecretValue:
+    if isinstance(value, SecretValue):
+        return value
+    if isinstance(value, str):
+        if literal_check is not None:
+            literal_check(value)
+        return SecretValue(literal=value)
+    if isinstance(value, dict) and len(value) == 1:
+        (key, ref), = value.items()
+        if key == "env" and isinstance(ref, str):
+            if not _ENV_NAME.fullmatch(ref):
+                raise ValueError(f"invalid environment variable name '{ref}'")
+            return SecretValue(env=ref)
+        if key == "file" and isinstance(ref, str) and ref:
+            return SecretValue(file=ref)
+    raise ValueError(f"expected {what} or {{env: NAME}} or {{file: PATH}}, got {describe(value)}")
+
+
+def _pin_digits(value: str) -> None:
+    # A PIN is collected as DTMF digits until '#' (SEMANTICS 2.5, 3.6): only 0-9 can be typed
+    # into it, so anything else would make the room unreachable.
+    if not value or not value.isascii() or not value.isdigit():
+        raise ValueError(f"a PIN must be digits, got '{value}'")
+
+
+_SECRET_SCHEMA = {
+    "oneOf": [
+        {"type": "string"},
+        {"type": "object", "properties": {"env": {"type": "string"}}, "required": ["env"], "additionalProperties": False},
+        {"type": "object", "properties": {"file": {"type": "string"}}, "required": ["file"], "additionalProperties": False},
+    ]
+}
+
+Secret = Annotated[
+    SecretValue,
+    PlainValidator(lambda v: _secret(v, what="a string")),
+    WithJsonSchema(_SECRET_SCHEMA),
+]
+Pin = Annotated[
+    SecretValue,
+    PlainValidator(lambda v: _secret(v, what="a quoted string of digits", literal_check=_pin_digits)),
+    WithJsonSchema(_SECRET_SCHEMA),
+]
+
+
+def _metadata(value: Any) -> str:
+    """Metadata is an opaque string to LiveKit; a mapping is written as compact JSON."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+    raise ValueError(f"expected a string or a mapping, got {describe(value)}")
+
+
+Metadata = Annotated[
+    str,
+    PlainValidator(_metadata),
+    WithJsonSchema({"oneOf": [{"type": "string"}, {"type": "object"}]}),
+]
+
+# Go's time.ParseDuration units, which is how LiveKit and its users write durations.
+_UNITS_NS = {"ns": 1, "us": 1_000, "µs": 1_000, "ms": 1_000_000, "s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9}
+_DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(ns|us|µs|ms|s|m|h)")
+
+
+@dataclass(frozen=True, order=True)
+class Duration:
+    """A non-negative duration in nanoseconds (protobuf Duration = seconds + nanos)."""
+
+    nanos: int
+
+    @property
+    def seconds_nanos(self) -> tuple[int, int]:
+        return divmod(self.nanos, 10**9)
+
+
+def parse_duration(text: str) -> Duration:
+    """`30s`, `1m30s`, `1.5h`, `250ms` (Go syntax, no sign: a negative timeout makes no sense)."""
+    pos, total = 0, 0
+    if not text:
+        raise ValueError("a duration cannot be empty")
+    while pos < len(text):
+        m = _DURATION_PART.match(text, pos)
+        if m is None:
+            raise ValueError(f"invalid duration '{text}': use a number and a unit, like 30s, 5m or 1h")
+        number, unit = m.groups()
+        whole, _, frac = number.partition(".")
+        scale = _UNITS_NS[unit]
+        total += int(whole or "0") * scale + (int(frac) * scale // 10 ** len(frac) if frac else 0)
+        pos = m.end()
+    return Duration(total)
+
+
+def _duration(value: Any) -> Duration:
+    if isinstance(value, Duration):
+        return value
+    if isinstance(value, str):
+        return parse_duration(value)
+    raise ValueError(f"expected a duration string like '30s' or '1h', got {describe(value)}")
+
+
+DurationField = Annotated[
+    Duration,
+    PlainValidator(_duration),
+    WithJsonSchema({"type": "string", "pattern": r"^([0-9]+(\.[0-9]*)?(ns|us|µs|ms|s|m|h))+$"}),
+]
+
+
+def _address_mask(value: str) -> str:
+    """An `allowed_addresses` entry: IP, CIDR or hostname (SEMANTICS 2.3).
+
+    LiveKit silently drops invalid masks and, with none left, lets every source in; a typo
+    would open the trunk, so the spec refuses what LiveKit would ignore.
+    """
+    if not is_valid_mask(value) or not value:
+        raise ValueError(f"invalid address '{value}': must not be empty or contain ( ) + * ; , spaces or ://")
+    if "/" in value and parse_prefix(value) is None:
+        raise ValueError(f"invalid CIDR '{value}': expected an IP address, '/' and a prefix length")
+    return value
+
+
+AddressMask = Annotated[str, AfterValidator(_address_mask)]
+NumberEntry = Annotated[str, AfterValidator(check_number_entry)]
+
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*", re.ASCII)
+
+
+def _name(value: str) -> str:
+    # Names are identities in plan output and LiveKit lists: keep them to one plain token.
+    if not _NAME.fullmatch(value):
+        raise ValueError(f"invalid name '{value}': use letters, digits, '-', '_' and '.', starting with a letter or digit")
+    return value
+
+
+Name = Annotated[str, AfterValidator(_name)]
+
+
+def describe(value: Any) -> str:
+    """A YAML-level word for a value's type, for error text."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return type(value).__name__
