@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# `make demo`: the main job, end to end, on the embedded default.
+#
+# validate -> explain three calls -> sipconf up (background) -> apply -> plan shows nothing
+# -> plan an edited spec as markdown -> run the demo call-flow suite with reports -> stop.
+# It uses its own dev credentials and never the caller's LIVEKIT_* variables.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+unset LIVEKIT_URL LIVEKIT_API_KEY LIVEKIT_API_SECRET
+SIPCONF=${SIPCONF:-.venv/bin/sipconf}
+SPEC=scenarios/demo/spec.yaml
+REPORTS=${REPORTS:-reports/demo}
+
+# Demo-only secrets for loopback trunks; real values come from your CI's secret store.
+export DEMO_TWILIO_PASSWORD=demo-twilio-secret
+export DEMO_TELNYX_PASSWORD=demo-telnyx-secret
+export DEMO_BOARD_PIN=8642
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/sipconf-demo.XXXXXX")
+up_pid=""
+cleanup() {
+  if [ -n "$up_pid" ] && kill -0 "$up_pid" 2>/dev/null; then
+    kill -TERM "$up_pid" 2>/dev/null || true
+    wait "$up_pid" 2>/dev/null || true
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+step "1. validate the demo spec"
+$SIPCONF validate "$SPEC"
+
+step "2. explain: a routed call (Twilio DID, allow-listed source, X-Customer-Tier header)"
+$SIPCONF explain "$SPEC" --from +14085551234 --to +15105550100 --src-ip 127.0.0.11 \
+  --header 'X-Customer-Tier: gold'
+
+step "3. explain: a PIN room (Telnyx, digest auth, PIN entered over DTMF)"
+$SIPCONF explain "$SPEC" --from +14085550042 --to +14155550100 --src-ip 127.0.0.12 \
+  --auth "acme-telnyx:$DEMO_TELNYX_PASSWORD" --pin 4321
+
+step "4. explain: a rejected call (a number no trunk owns)"
+$SIPCONF explain "$SPEC" --from +14085551234 --to +15105550199 --src-ip 127.0.0.11 || true
+
+step "5. sipconf up: embedded control plane and SIP bridge on free loopback ports"
+$SIPCONF up --http 127.0.0.1:0 --sip 127.0.0.1:0 --state "$work/state.db" >"$work/up.log" 2>&1 &
+up_pid=$!
+for _ in $(seq 1 100); do
+  grep -qx ready "$work/up.log" 2>/dev/null && break
+  kill -0 "$up_pid" 2>/dev/null || { cat "$work/up.log"; exit 1; }
+  sleep 0.1
+done
+grep -qx ready "$work/up.log" || { echo "sipconf up did not become ready"; exit 1; }
+grep -v -e '^export ' -e 'SECRET' "$work/up.log"
+eval "$(grep '^export ' "$work/up.log")"
+SIP_ADDR=$(sed -n 's/^sip.*udp:\/\/\([0-9.:]*\).*/\1/p' "$work/up.log" | head -n 1)
+export SIPCONF_SIP=${SIP_ADDR:-127.0.0.1:5060}
+
+step "6. apply the demo spec"
+$SIPCONF apply "$SPEC" --auto-approve
+
+step "7. plan again: nothing to change"
+$SIPCONF plan "$SPEC" --detailed-exitcode
+
+step "8. plan an edited spec, as the markdown a PR comment would show"
+sed -e 's/callee: {room_prefix: sales, randomize: false}/callee: {room_prefix: sales-line, randomize: false}/' \
+    -e 's/"+15105550150"/"+15105550150", "+15105550151"/' "$SPEC" >"$work/spec.yaml"
+$SIPCONF plan "$work/spec.yaml" --format markdown || true
+
+step "9. run the demo call-flow suite (SIPp and scapy against the bridge)"
+mkdir -p "$REPORTS"
+suite_rc=0
+$SIPCONF test scenarios/demo --report "$REPORTS" --junit "$REPORTS/junit.xml" || suite_rc=$?
+
+step "10. reports"
+echo "JUnit:   $REPORTS/junit.xml"
+echo "Ladders: $REPORTS/ (one HTML ladder and one pcap per call)"
+
+step "11. stop"
+kill -TERM "$up_pid"; wait "$up_pid" 2>/dev/null || true; up_pid=""
+echo "stopped"
+exit "$suite_rc"
