@@ -1,0 +1,188 @@
+"""The adapter over `livekit-api`: the only network code of the compiler. It reads and writes;
+it never decides (STYLE.md 6).
+
+Every request has a timeout (an aiohttp total timeout on the client's session) and is retried
+with backoff on `resource_exhausted`, HTTP 429 and `unavailable` (sipconf.livekit.retry). Errors
+become one clear `UserError` line; an auth failure names the URL and the key. A real server's
+auth failure is a plain-text 401, which the client surfaces as code "unknown", empty message,
+status 401 (WIRE.md 1.3), so auth is recognised by the status, not the code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import aiohttp
+from google.protobuf.message import Message
+from livekit import api
+from livekit.api.twirp_client import ServerError
+from livekit.protocol import sip
+
+from sipconf.errors import UserError
+from sipconf.livekit.inventory import LiveState
+from sipconf.livekit.retry import RetryPolicy
+from sipconf.livekit.target import Target
+from sipconf.livekit.translate import INBOUND, OUTBOUND, RULE
+
+DEFAULT_TIMEOUT = 10.0
+
+
+class LockHeld(UserError):
+    """Another apply holds the target's apply lock."""
+
+
+class LiveKitAdapter:
+    """`async with LiveKitAdapter(target) as lk:` then `fetch`, `create`, `replace`, `delete`."""
+
+    def __init__(self, target: Target, *, timeout: float = DEFAULT_TIMEOUT, retry: RetryPolicy | None = None) -> None:
+        self.target = target
+        self.timeout = timeout
+        self.retry = retry or RetryPolicy()
+        self.writes = 0
+        self._api: api.LiveKitAPI | None = None
+
+    async def __aenter__(self) -> LiveKitAdapter:
+        try:
+            self._api = api.LiveKitAPI(
+                self.target.url,
+                self.target.api_key,
+                self.target.api_secret,
+                timeout=aiohttp.ClientTimeout(total=self.timeout),
+            )
+        except ValueError as err:
+            raise UserError(f"cannot use LiveKit target {self.target.url}: {err}") from None
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._api is not None:
+            await self._api.aclose()
+            self._api = None
+
+    # -- reads -----------------------------------------------------------------------------
+    async def fetch(self) -> LiveState:
+        """Every inbound trunk, outbound trunk and dispatch rule (lists have no paging, WIRE.md 4)."""
+        s = self._sip
+        inbound = await self._call("list inbound trunks", lambda: s.list_inbound_trunk(sip.ListSIPInboundTrunkRequest()))
+        outbound = await self._call("list outbound trunks", lambda: s.list_outbound_trunk(sip.ListSIPOutboundTrunkRequest()))
+        rules = await self._call("list dispatch rules", lambda: s.list_dispatch_rule(sip.ListSIPDispatchRuleRequest()))
+        return LiveState(tuple(inbound.items), tuple(outbound.items), tuple(rules.items))
+
+    # -- writes ----------------------------------------------------------------------------
+    async def create(self, kind: str, msg: Message) -> Message:
+        s = self._sip
+        what = f"create {kind.replace('_', ' ')} {msg.name!r}"
+        if kind == INBOUND:
+            call = lambda: s.create_inbound_trunk(sip.CreateSIPInboundTrunkRequest(trunk=msg))  # noqa: E731
+        elif kind == OUTBOUND:
+            call = lambda: s.create_outbound_trunk(sip.CreateSIPOutboundTrunkRequest(trunk=msg))  # noqa: E731
+        else:
+            call = lambda: s.create_dispatch_rule(sip.CreateSIPDispatchRuleRequest(dispatch_rule=msg))  # noqa: E731
+        return await self._write(what, call)
+
+    async def replace(self, kind: str, live_id: str, msg: Message) -> Message:
+        """`replace` swaps the whole object (WIRE.md 4, Update): lists can be cleared this way,
+        which the `*_fields` helpers cannot do (WIRE.md 2)."""
+        s = self._sip
+        what = f"update {kind.replace('_', ' ')} {msg.name!r} ({live_id})"
+        if kind == INBOUND:
+            call = lambda: s.update_inbound_trunk(live_id, msg)  # noqa: E731
+        elif kind == OUTBOUND:
+            call = lambda: s.update_outbound_trunk(live_id, msg)  # noqa: E731
+        else:
+            call = lambda: s.update_dispatch_rule(live_id, msg)  # noqa: E731
+        return await self._write(what, call)
+
+    async def delete(self, kind: str, live_id: str) -> None:
+        s = self._sip
+        what = f"delete {kind.replace('_', ' ')} {live_id}"
+        if kind == RULE:
+            try:
+                await self._write(what, lambda: s.delete_dispatch_rule(sip.DeleteSIPDispatchRuleRequest(sip_dispatch_rule_id=live_id)))
+            except _NotFound:
+                pass  # already gone: deleting is idempotent (a rerun after an interrupted apply)
+        else:
+            # DeleteSIPTrunk succeeds for unknown ids on OSS (WIRE.md 4, Delete).
+            await self._write(what, lambda: s.delete_trunk(sip.DeleteSIPTrunkRequest(sip_trunk_id=live_id)))
+
+    # -- the embedded control plane's apply lock (sipconf.local.lock) ----------------------
+    async def acquire_lock(self, owner: str, ttl_seconds: float) -> bool:
+        """True when the target holds the lock for us; False when it offers no lock.
+
+        Raises LockHeld when another owner holds it.
+        """
+        status, doc = await self._local("AcquireLock", {"owner": owner, "ttl_seconds": ttl_seconds})
+        if status == 200:
+            return True
+        if status == 409 or doc.get("code") == "aborted":
+            raise LockHeld(f"another apply is running against {self.target.url}: {doc.get('msg', 'lock held')}")
+        if status == 401:
+            raise self._auth_error(doc.get("msg", ""))
+        return False
+
+    async def release_lock(self, owner: str) -> None:
+        await self._local("ReleaseLock", {"owner": owner})
+
+    async def _local(self, method: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        token = (
+            api.AccessToken(self.target.api_key, self.target.api_secret)
+            .with_sip_grants(api.SIPGrants(admin=True))
+            .to_jwt()
+        )
+        base = self.target.url.rstrip("/").replace("wss://", "https://", 1).replace("ws://", "http://", 1)
+        session = self._api._session  # the client's session: same timeout, same connection pool
+        try:
+            async with session.post(
+                f"{base}/twirp/sipconf.Local/{method}",
+                data=json.dumps(body),
+                headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+            ) as resp:
+                try:
+                    doc = await resp.json(content_type=None)
+                except ValueError:
+                    doc = {}
+                return resp.status, doc if isinstance(doc, dict) else {}
+        except (aiohttp.ClientError, asyncio.TimeoutError) as err:
+            raise self._transport_error(err) from None
+
+    # -- plumbing --------------------------------------------------------------------------
+    @property
+    def _sip(self) -> Any:
+        if self._api is None:
+            raise RuntimeError("LiveKitAdapter used outside `async with`")
+        return self._api.sip
+
+    async def _write(self, what: str, call: Any) -> Any:
+        result = await self._call(what, call)
+        self.writes += 1
+        return result
+
+    async def _call(self, what: str, call: Any) -> Any:
+        try:
+            return await self.retry.run(call)
+        except ServerError as err:
+            if err.status == 401:
+                raise self._auth_error(err.message) from None
+            if err.code == "not_found":
+                raise _NotFound(f"{what}: {err.message}") from None
+            detail = err.message or f"HTTP {err.status}"
+            raise UserError(f"LiveKit at {self.target.url} refused to {what}: {err.code}: {detail}") from None
+        except (aiohttp.ClientError, asyncio.TimeoutError) as err:
+            raise self._transport_error(err) from None
+
+    def _auth_error(self, detail: str) -> UserError:
+        why = f" ({detail})" if detail else ""
+        return UserError(
+            f"authentication failed at {self.target.url} with API key {self.target.api_key!r}{why}:"
+            " check LIVEKIT_API_KEY and LIVEKIT_API_SECRET (the key needs the sip.admin grant)"
+        )
+
+    def _transport_error(self, err: BaseException) -> UserError:
+        if isinstance(err, asyncio.TimeoutError):
+            return UserError(f"LiveKit at {self.target.url} did not answer within {self.timeout:g}s")
+        return UserError(f"cannot reach LiveKit at {self.target.url}: {err}")
+
+
+class _NotFound(UserError):
+    pass

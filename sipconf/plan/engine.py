@@ -1,0 +1,123 @@
+"""The apply engine: carry out a plan's changes in order, keeping the ownership ledger true.
+
+Resumable by construction (docs/ownership.md, "Interrupted applies"):
+1. Before any create, the ledger records it as *pending* (kind, name).
+2. After each create, the ledger records the new id as owned.
+3. A run killed between 1 and 2 leaves a live object whose (kind, name) is pending; the next
+   run's classification adopts it (sipconf.livekit.inventory), so nothing is created twice.
+Deletes are idempotent (a trunk delete of an unknown id succeeds; a rule's `not_found` is
+ignored), and updates replace the whole object, so repeating any step is harmless.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Mapping, Protocol
+
+from google.protobuf.message import Message
+
+from sipconf.errors import UserError
+from sipconf.livekit import translate
+from sipconf.livekit.inventory import Inventory, digest
+from sipconf.livekit.ledger import Entry, Ledger, ledger_trunk
+from sipconf.livekit.translate import INBOUND, OUTBOUND
+from sipconf.model import DesiredState
+from sipconf.plan.changes import CREATE, DELETE, SYMBOL, Change
+from sipconf.plan.diff import desired_message
+from sipconf.plan.plan import Plan
+
+
+class Writer(Protocol):
+    """What the engine needs of the adapter (sipconf.livekit.adapter.LiveKitAdapter)."""
+
+    async def create(self, kind: str, msg: Message) -> Message: ...
+    async def replace(self, kind: str, live_id: str, msg: Message) -> Message: ...
+    async def delete(self, kind: str, live_id: str) -> None: ...
+
+
+@dataclass
+class _State:
+    ledger: Ledger
+    ledger_id: str | None
+    written: bytes
+    trunk_ids: dict[str, str] = field(default_factory=dict)  # inbound trunk name -> live id
+    trunk_names: dict[str, str] = field(default_factory=dict)  # live id -> name
+
+
+async def apply_plan(
+    plan: Plan,
+    desired: DesiredState,
+    inventory: Inventory,
+    writer: Writer,
+    *,
+    environ: Mapping[str, str] | None = None,
+    progress: Callable[[str], None] = lambda line: None,
+) -> int:
+    """Apply `plan` (computed against `inventory`); returns the number of changes made."""
+    state = _State(inventory.ledger, inventory.ledger_id, bytes(inventory.ledger))
+    state.trunk_names = dict(inventory.trunk_names)
+    for obj in inventory.objects:
+        if obj.kind == INBOUND:
+            state.trunk_ids.setdefault(obj.name, obj.id)
+    _repair(state, inventory)
+    creates = [(c.kind, c.name) for c in plan.changes if c.action == CREATE]
+    if creates:
+        state.ledger = state.ledger.with_pending(creates)
+    await _write_ledger(state, writer)
+
+    total = len(plan.changes)
+    for n, change in enumerate(plan.changes, 1):
+        done = await _one(change, desired, state, writer, environ)
+        progress(f"[{n}/{total}] {SYMBOL[change.action]} {change.kind} {change.name}: {done}")
+        if change.action == CREATE:
+            await _write_ledger(state, writer)  # record the new id before anything else
+    await _write_ledger(state, writer)
+    return total
+
+
+def _repair(state: _State, inventory: Inventory) -> None:
+    """Fold adopted half-creates into the ledger and forget owned ids that are gone live."""
+    live_ids = {o.id for o in inventory.objects}
+    for entry in state.ledger.owned:
+        if entry.id not in live_ids:
+            state.ledger = state.ledger.without(entry.id)
+    for obj in inventory.objects:
+        if obj.adopted:
+            state.ledger = state.ledger.with_owned(Entry(obj.kind, obj.name, obj.id, digest(obj.kind, obj.message, state.trunk_names)))
+
+
+async def _one(change: Change, desired: DesiredState, state: _State, writer: Writer, environ) -> str:
+    if change.action == DELETE:
+        await writer.delete(change.kind, change.live_id)
+        state.ledger = state.ledger.without(change.live_id)
+        return f"deleted {change.live_id}"
+    obj = desired.find(change.kind, change.name)
+    if obj is None:
+        raise UserError(f"the plan {change.action}s {change.kind} {change.name!r}, which the spec does not define")
+    body = translate.to_live(change.kind, change.name, desired_message(obj, environ), state.trunk_ids)
+    if change.action == CREATE:
+        result = await writer.create(change.kind, body)
+        verb = "created"
+    else:
+        result = await writer.replace(change.kind, change.live_id, body)
+        verb = "updated"
+    live_id = translate.live_id(change.kind, result)
+    if change.kind == INBOUND:
+        state.trunk_ids[change.name] = live_id
+        state.trunk_names[live_id] = change.name
+    state.ledger = state.ledger.with_owned(Entry(change.kind, change.name, live_id, digest(change.kind, result, state.trunk_names)))
+    return f"{verb} {live_id}"
+
+
+async def _write_ledger(state: _State, writer: Writer) -> None:
+    """Store the ledger when it changed since the last write (so an empty apply writes nothing)."""
+    body = bytes(state.ledger)
+    if body == state.written:
+        return
+    trunk = ledger_trunk(state.ledger)
+    if state.ledger_id is None:
+        created = await writer.create(OUTBOUND, trunk)
+        state.ledger_id = created.sip_trunk_id
+    else:
+        await writer.replace(OUTBOUND, state.ledger_id, trunk)
+    state.written = body

@@ -1,0 +1,88 @@
+"""Plan and apply against a target: the async steps the `plan` and `apply` commands run.
+
+Kept out of the commands so the CLI stays thin, and parameterised by an adapter factory so
+tests can inject a failing adapter (an interrupted apply) over the same real HTTP client.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Mapping
+
+from sipconf.errors import UserError
+from sipconf.livekit.adapter import LiveKitAdapter
+from sipconf.livekit.inventory import Inventory, classify
+from sipconf.livekit.target import Target
+from sipconf.model import DesiredState
+from sipconf.plan.engine import apply_plan
+from sipconf.plan.lock import apply_lock
+from sipconf.plan.plan import Plan, make_plan
+from sipconf.plan.render.json_plan import plan_document
+
+AdapterFactory = Callable[[Target], LiveKitAdapter]
+
+
+async def read_inventory(adapter: LiveKitAdapter, project: str) -> Inventory:
+    return classify(await adapter.fetch(), project)
+
+
+async def plan_against(
+    desired: DesiredState,
+    target: Target,
+    *,
+    environ: Mapping[str, str] | None = None,
+    adapter_factory: AdapterFactory = LiveKitAdapter,
+) -> Plan:
+    async with adapter_factory(target) as lk:
+        inventory = await read_inventory(lk, desired.project)
+    return make_plan(desired, inventory, url=target.url, key=target.api_secret, environ=environ)
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    plan: Plan  # what was applied (empty: nothing to do)
+    applied: int
+    remaining: Plan | None  # the re-plan after applying; None when nothing was applied
+
+
+async def apply_against(
+    desired: DesiredState,
+    target: Target,
+    *,
+    saved: Plan | None = None,
+    force: bool = False,
+    confirm: Callable[[Plan], bool] = lambda plan: True,
+    progress: Callable[[str], None] = lambda line: None,
+    environ: Mapping[str, str] | None = None,
+    adapter_factory: AdapterFactory = LiveKitAdapter,
+    lock_dir: str | None = None,
+) -> ApplyResult:
+    """Lock, plan (or check the saved plan), confirm, apply, then read back and re-plan."""
+    async with adapter_factory(target) as lk:
+        async with apply_lock(lk, target.url, lock_dir=lock_dir):
+            inventory = await read_inventory(lk, desired.project)
+            plan = make_plan(desired, inventory, url=target.url, key=target.api_secret, environ=environ)
+            if saved is not None:
+                _check_saved(saved, plan)
+            if plan.empty:
+                return ApplyResult(plan, 0, None)
+            reasons = plan.force_reasons()
+            if reasons and not force:
+                raise UserError(*(f"refusing to apply without --force: {r}" for r in reasons))
+            if not confirm(plan):
+                raise UserError("apply cancelled; nothing was changed")
+            applied = await apply_plan(plan, desired, inventory, lk, environ=environ, progress=progress)
+            after = await read_inventory(lk, desired.project)
+            remaining = make_plan(desired, after, url=target.url, key=target.api_secret, environ=environ)
+            return ApplyResult(plan, applied, remaining)
+
+
+def _check_saved(saved: Plan, fresh: Plan) -> None:
+    """A saved plan applies only to the live state it was computed against (Terraform, octoDNS)."""
+    if saved.live_checksum != fresh.live_checksum:
+        raise UserError(
+            f"the live project changed since this plan was made ({saved.live_checksum[:19]} is now"
+            f" {fresh.live_checksum[:19]}); run `sipconf plan --out` again"
+        )
+    if plan_document(saved)["changes"] != plan_document(fresh)["changes"]:
+        raise UserError("this plan no longer matches the spec's secrets or objects; run `sipconf plan --out` again")
