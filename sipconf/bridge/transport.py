@@ -207,8 +207,8 @@ class _TcpProtocol(asyncio.Protocol):
             frame = bytes(self.buffer[:total])
             del self.buffer[:total]
             self.messages += 1
-            assert self.source is not None
-            self.server._dispatcher.dispatch(frame, self.source)
+            if self.source is not None:
+                self.server._dispatcher.dispatch(frame, self.source)
 
     def _lose_framing(self, reason: str) -> None:
         # The stream cannot be re-synchronised: answer 400 if possible, then close.
@@ -323,7 +323,8 @@ class SipServer:
             _, conn = await loop.create_connection(lambda: _TcpProtocol(self), addr[0], addr[1])
             conn.messages = 1  # we opened it: the idle rule is for peers that never speak
             self._outbound[addr] = conn
-        assert conn.source is not None
+        if conn.source is None:
+            raise ConnectionError(f"TCP connection to {addr[0]}:{addr[1]} was refused locally")
         return conn.source
 
     def _admit(self, conn: _TcpProtocol) -> bool:

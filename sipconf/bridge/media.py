@@ -1,0 +1,168 @@
+"""One RTP port per call on 127.0.0.1: keep RTP flowing, send and receive RFC 4733 DTMF.
+
+No mixing: every 20 ms we send one PCMU/PCMA frame of silence, or echo the last frame the
+peer sent, so that real endpoints (SIPp, softphones) see a live stream.  Received
+telephone-events become digits through ``DtmfReceiver``.  All pacing uses the injected
+clock, so tests drive the 20 ms tick by advancing a ``ManualClock``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from typing import Callable
+
+from sipconf.bridge.clock import Clock, TimerHandle
+from sipconf.bridge.dtmf import DtmfReceiver, schedule, schedule_length
+from sipconf.bridge.rtp import RtpPacket
+
+__all__ = ["RtpSession", "SILENCE"]
+
+log = logging.getLogger("sipconf.bridge.media")
+
+FRAME = 0.020
+SAMPLES_PER_FRAME = 160
+# G.711 silence: mu-law 0xFF, A-law 0xD5 (ITU-T G.711 tables, zero amplitude).
+SILENCE = {0: b"\xff" * SAMPLES_PER_FRAME, 8: b"\xd5" * SAMPLES_PER_FRAME}
+
+
+class _Protocol(asyncio.DatagramProtocol):
+    def __init__(self, session: RtpSession) -> None:
+        self.session = session
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        self.session._received(data, (addr[0], addr[1]))
+
+    def error_received(self, exc: Exception) -> None:
+        log.debug("RTP socket error: %s", exc)
+
+
+class RtpSession:
+    """An RTP endpoint.  ``await open()`` binds it; ``start(remote, ...)`` begins the stream."""
+
+    def __init__(
+        self,
+        clock: Clock,
+        on_digit: Callable[[str], None] | None = None,
+        echo: bool = False,
+        host: str = "127.0.0.1",
+    ) -> None:
+        self.clock = clock
+        self.on_digit = on_digit
+        self.echo = echo
+        self.host = host
+        self.ssrc = secrets.randbits(32)
+        self.sequence = secrets.randbits(16)
+        self.timestamp = secrets.randbits(32)
+        self.remote: tuple[str, int] | None = None
+        self.payload_type = 0
+        self.event_payload_type: int | None = None
+        self.digits: list[str] = []
+        self.packets_sent = 0
+        self.packets_received = 0
+        self.last_received: float | None = None
+        self._receiver: DtmfReceiver | None = None
+        self._echo_frame: bytes | None = None
+        self._transport: asyncio.DatagramTransport | None = None
+        self._tick: TimerHandle | None = None
+        self._dtmf_timers: list[TimerHandle] = []
+        self._dtmf_busy_until = 0.0
+
+    async def open(self) -> int:
+        loop = asyncio.get_running_loop()
+        transport, _ = await loop.create_datagram_endpoint(lambda: _Protocol(self), local_addr=(self.host, 0))
+        self._transport = transport
+        return self.port
+
+    @property
+    def port(self) -> int:
+        if self._transport is None:
+            raise RuntimeError("RTP session is not open")
+        return self._transport.get_extra_info("sockname")[1]
+
+    def start(self, remote: tuple[str, int], payload_type: int, event_payload_type: int | None) -> None:
+        """Begin sending to ``remote`` (from the SDP) with the negotiated payload types."""
+        if payload_type not in SILENCE:
+            raise ValueError(f"unsupported audio payload type {payload_type}")
+        self.remote = remote
+        self.payload_type = payload_type
+        self.event_payload_type = event_payload_type
+        self._receiver = DtmfReceiver(event_payload_type) if event_payload_type is not None else None
+        if self._tick is None:
+            self._tick = self.clock.call_later(FRAME, self._on_tick)
+
+    def _on_tick(self) -> None:
+        self._tick = self.clock.call_later(FRAME, self._on_tick)
+        self.timestamp = (self.timestamp + SAMPLES_PER_FRAME) & 0xFFFFFFFF
+        if self.clock.now() < self._dtmf_busy_until:
+            return  # RFC 4733 2.5.1.1: audio for the event's duration is replaced by events
+        frame = self._echo_frame if self.echo and self._echo_frame else SILENCE[self.payload_type]
+        self._echo_frame = None
+        self._send(RtpPacket(self.payload_type, self.sequence, self.timestamp, self.ssrc, frame))
+
+    def send_dtmf(self, digits: str) -> float:
+        """Schedule ``digits`` as RFC 4733 events (LiveKit timing); return their length in s.
+
+        Returns 0 and sends nothing when telephone-event was not negotiated (SEMANTICS 6.4).
+        """
+        if self.event_payload_type is None or self.remote is None:
+            return 0.0
+        plan = schedule(digits)
+        base_ts = self.timestamp
+        start = self.clock.now()
+        pt = self.event_payload_type
+        for item in plan:
+
+            def send(item=item) -> None:
+                payload = bytes(item.payload)
+                packet = RtpPacket(pt, self.sequence, (base_ts + item.timestamp) & 0xFFFFFFFF, self.ssrc, payload, item.marker)
+                self._send(packet)
+
+            if item.at <= 0:
+                send()
+            else:
+                self._dtmf_timers.append(self.clock.call_later(item.at, send))
+            # Silence audio while a tone plays (and its end packets go out).
+            self._dtmf_busy_until = max(self._dtmf_busy_until, start + item.at + FRAME)
+        return schedule_length(digits)
+
+    def _send(self, packet: RtpPacket) -> None:
+        if self._transport is None or self.remote is None or self._transport.is_closing():
+            return
+        packet.sequence = self.sequence
+        self.sequence = (self.sequence + 1) & 0xFFFF
+        self._transport.sendto(bytes(packet), self.remote)
+        self.packets_sent += 1
+
+    def _received(self, data: bytes, addr: tuple[str, int]) -> None:
+        try:
+            packet = RtpPacket.parse(data)
+        except ValueError:
+            return  # not RTP (or RTCP on the same port): ignore
+        if packet.payload_type >= 72 and packet.payload_type <= 76:
+            return  # RTCP multiplexed on the RTP port (RFC 5761 4)
+        self.packets_received += 1
+        self.last_received = self.clock.now()
+        if self._receiver is not None:
+            digit = self._receiver.feed(packet)
+            if digit is not None:
+                self.digits.append(digit)
+                if self.on_digit is not None:
+                    self.on_digit(digit)
+                return
+            if packet.payload_type == self.event_payload_type:
+                return
+        if packet.payload_type == self.payload_type:
+            self._echo_frame = packet.payload
+
+    def close(self) -> None:
+        if self._tick is not None:
+            self._tick.cancel()
+            self._tick = None
+        for timer in self._dtmf_timers:
+            timer.cancel()
+        self._dtmf_timers.clear()
+        if self._transport is not None:
+            self._transport.close()
+            self._transport = None
