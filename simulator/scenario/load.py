@@ -1,0 +1,119 @@
+"""Scenario files -> `LoadedScenario`s, with errors at file:line:col exactly like the spec's.
+
+The YAML is read with the spec loader's own positions (`sipconf.spec.yamlsrc.load_yaml`) and
+pydantic errors are mapped back with its `issues_from`, so a scenario typo reads like a spec
+typo. Discovery (issue 6, 1): a scenario file is any `*.yaml` under the given paths except
+`spec*.yaml`; its spec is the nearest `spec.yaml` in its folder or a parent folder.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from sipconf.errors import UserError
+from sipconf.issues import Issue
+from sipconf.model import Origin
+from sipconf.spec.diagnostics import issues_from
+from sipconf.spec.errors import SpecError
+from sipconf.spec.yamlsrc import load_yaml
+from simulator.scenario.models import Scenario, Suite
+
+
+@dataclass(frozen=True)
+class LoadedScenario:
+    """One scenario with where it came from and the spec it runs against."""
+
+    scenario: Scenario
+    origin: Origin
+    file: Path
+    spec: Path
+    driver: str
+    mode: str
+    env: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def id(self) -> str:
+        """A stable test id: `relative/file.yaml::name`."""
+        return f"{_display(self.file)}::{self.scenario.name}"
+
+
+def discover(paths: list[str | Path]) -> list[Path]:
+    """Scenario files under `paths`, sorted; a path that does not exist is a UserError."""
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_file():
+            found.append(path)
+        elif path.is_dir():
+            found.extend(p for p in path.rglob("*.yaml") if not p.name.startswith("spec"))
+        else:
+            raise UserError(f"{raw}: no such file or directory")
+    return sorted(dict.fromkeys(found))
+
+
+def nearest_spec(file: Path) -> Path | None:
+    """The nearest `spec.yaml` in the file's folder or a parent folder."""
+    for folder in [file.resolve().parent, *file.resolve().parents]:
+        candidate = folder / "spec.yaml"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_file(file: Path) -> list[LoadedScenario]:
+    """Load one suite file. Raises SpecError with every issue at file:line:col."""
+    name = _display(file)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as err:
+        raise UserError(f"{name}: cannot read ({err.strerror})") from None
+    data, positions, issues = load_yaml(text, name)
+    if issues:
+        raise SpecError(issues)
+    if data is None:
+        raise SpecError([Issue("error", "empty-file", "the scenario file is empty", Origin(name, 1, 1))])
+    try:
+        suite = Suite.model_validate(data)
+    except ValidationError as err:
+        raise SpecError(issues_from(err, data, positions, Suite)) from None
+    spec = (file.parent / suite.spec) if suite.spec else nearest_spec(file)
+    if spec is None or not spec.is_file():
+        where = positions.value(("spec",)) if suite.spec else Origin(name, 1, 1)
+        what = f"spec {suite.spec} not found" if suite.spec else "no spec.yaml in this folder or a parent folder"
+        raise SpecError([Issue("error", "no-spec", what, where)])
+    names: dict[str, Origin] = {}
+    out = []
+    for i, scenario in enumerate(suite.scenarios):
+        origin = positions.value(("scenarios", i))
+        if scenario.name in names:
+            raise SpecError([Issue("error", "duplicate-scenario",
+                                   f"duplicate scenario name '{scenario.name}' (first defined at {names[scenario.name]})",
+                                   positions.value(("scenarios", i, "name")))])
+        names[scenario.name] = origin
+        out.append(LoadedScenario(scenario, origin, file, spec, scenario.driver or suite.driver, suite.mode,
+                                   tuple(suite.env.items())))
+    return out
+
+
+def load_paths(paths: list[str | Path]) -> list[LoadedScenario]:
+    """Every scenario under `paths`; all files' issues are collected and raised once."""
+    out: list[LoadedScenario] = []
+    issues: list[Issue] = []
+    for file in discover(paths):
+        try:
+            out.extend(load_file(file))
+        except SpecError as err:
+            issues.extend(err.issues)
+    if issues:
+        raise SpecError(issues)
+    return out
+
+
+def _display(file: Path) -> str:
+    try:
+        return str(file.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(file)
