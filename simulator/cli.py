@@ -1,0 +1,146 @@
+"""The body of `sipconf test`: load, pick the target, run, report, summarise."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from sipconf.errors import UserError
+from simulator import embedded
+from simulator.drivers.base import Target
+from simulator.reports.coverage import coverage
+from simulator.reports.junit import write_junit
+from simulator.reports.ladder import html_ladder
+from simulator.reports.pcap import write_pcap
+from simulator.reports.summary import progress_line, summary
+from simulator.runner import Outcome, RunOptions, Runner, environ_for, select
+from simulator.scenario.load import LoadedScenario, load_paths
+
+DEFAULT_SIP = "127.0.0.1:5060"
+
+
+@dataclass
+class TestArgs:
+    paths: list[str]
+    keyword: str | None = None
+    jobs: int = 4
+    driver: str | None = None
+    junit: str | None = None
+    report: str | None = None
+    url: str | None = None
+    api_key: str | None = None
+    api_secret: str | None = None
+    sip: str | None = None
+    min_coverage: float | None = None
+    load: float | None = None
+    duration: float = 10.0
+
+
+def parse_sip(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit():
+        raise UserError(f"--sip {text!r}: expected HOST:PORT, e.g. 127.0.0.1:5060")
+    return host, int(port)
+
+
+def explicit_target(args: TestArgs) -> Target | None:
+    """`--url` or LIVEKIT_URL with its key and secret; None means the embedded default."""
+    url = args.url or os.environ.get("LIVEKIT_URL")
+    if not url:
+        return None
+    key = args.api_key or os.environ.get("LIVEKIT_API_KEY")
+    secret = args.api_secret or os.environ.get("LIVEKIT_API_SECRET")
+    if not key or not secret:
+        raise UserError(f"{url}: set LIVEKIT_API_KEY and LIVEKIT_API_SECRET (or --api-key/--api-secret)")
+    return Target(url, key, secret, parse_sip(args.sip or os.environ.get("SIPCONF_SIP", DEFAULT_SIP)))
+
+
+def run_tests(args: TestArgs, out=None) -> int:
+    out = out or sys.stdout
+    scenarios = select(load_paths(args.paths), args.keyword)
+    if not scenarios:
+        raise UserError("no scenarios selected" + (f" by -k {args.keyword!r}" if args.keyword else ""))
+    if args.load is not None:
+        from simulator.load import run_load
+
+        return run_load(scenarios, args, out)
+    started = time.monotonic()
+    target = explicit_target(args)
+    needs_bridge = any((args.driver or s.driver) != "inproc" for s in scenarios)
+    running: embedded.Embedded | None = None
+    if target is None and needs_bridge:
+        running = _start_embedded(scenarios, out)
+        target = running.target
+    try:
+        outcomes = _run(scenarios, args, target, out)
+    finally:
+        if running is not None:
+            running.stop()
+            print("embedded sipconf up stopped", file=out)
+    return _report(outcomes, scenarios, args, time.monotonic() - started, out)
+
+
+def _start_embedded(scenarios: list[LoadedScenario], out) -> embedded.Embedded:
+    specs = sorted({s.spec for s in scenarios})
+    if len(specs) > 1:
+        raise UserError("the embedded default runs one spec at a time; these scenarios use "
+                        + ", ".join(str(s) for s in specs) + " (run them separately or pass --url)")
+    running = embedded.start(mode=scenarios[0].mode)
+    print(f"embedded sipconf up: {running.target.url}, SIP on {running.target.sip[0]}:{running.target.sip[1]}", file=out)
+    try:
+        running.apply(specs[0], environ_for(scenarios[0], os.environ))
+    except BaseException:
+        running.stop()
+        raise
+    print(f"applied {specs[0]}", file=out)
+    return running
+
+
+def _run(scenarios: list[LoadedScenario], args: TestArgs, target: Target | None, out) -> list[Outcome]:
+    done = [0]
+
+    def progress(o: Outcome) -> None:
+        done[0] += 1
+        print(progress_line(o, done[0], len(scenarios)), file=out, flush=True)
+
+    runner = Runner(RunOptions(driver=args.driver, jobs=args.jobs, target=target), progress)
+    outcomes = asyncio.run(runner.run(scenarios))
+    order = {id(s): i for i, s in enumerate(scenarios)}
+    return sorted(outcomes, key=lambda o: order[id(o.loaded)])
+
+
+def _report(outcomes: list[Outcome], scenarios: list[LoadedScenario], args: TestArgs, seconds: float, out) -> int:
+    from sipconf.spec import load as load_spec
+
+    if args.junit:
+        write_junit(Path(args.junit), outcomes)
+    states = [load_spec(p) for p in sorted({s.spec for s in scenarios})]
+    cov = coverage(states, outcomes)
+    if args.report:
+        report = Path(args.report)
+        for o in outcomes:
+            calls = report / "calls"
+            write_pcap(calls / f"{_slug(o.loaded.id)}.pcap", o.result.packets)
+            (calls / f"{_slug(o.loaded.id)}.html").write_text(html_ladder(o.loaded.id, o.result.packets, o.failures), encoding="utf-8")
+        report.mkdir(parents=True, exist_ok=True)
+        (report / "coverage.txt").write_text("\n".join(cov.lines()) + "\n", encoding="utf-8")
+    for line in summary(outcomes, seconds)[:-1]:
+        print(line, file=out)
+    for line in cov.lines():
+        print(line, file=out)
+    if args.report:
+        print(f"reports: {args.report} (calls/*.pcap, calls/*.html, coverage.txt)", file=out)
+    below = args.min_coverage is not None and cov.percent < args.min_coverage
+    if below:
+        print(f"routing coverage {cov.percent:.1f}% is below --min-coverage {args.min_coverage:g}%", file=out)
+    print(summary(outcomes, seconds)[-1], file=out, flush=True)
+    return 0 if all(o.passed for o in outcomes) and not below else 1
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_")

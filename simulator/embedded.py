@@ -1,0 +1,105 @@
+"""The embedded default: `sipconf up` on free ports, the suite's spec applied, then stopped.
+
+`sipconf test` with no `--url` and no LIVEKIT_* environment starts its own control plane and
+bridge (issue 6, 3) so a fresh machine can run `sipconf test scenarios/demo`. It never uses
+the caller's credentials: `sipconf up` makes its own, and we read them from its
+`export LIVEKIT_*` line.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+from sipconf.errors import UserError
+from simulator.drivers.base import Target
+from simulator.ports import free_port
+
+LIVEKIT_VARS = ("LIVEKIT_URL", "LIVEKIT_API_KEY", "LIVEKIT_API_SECRET")
+
+
+@dataclass
+class Embedded:
+    process: subprocess.Popen
+    target: Target
+    state_dir: tempfile.TemporaryDirectory
+    lines: list[str]
+
+    def env(self, extra: Mapping[str, str] = {}) -> dict[str, str]:
+        """The environment for child commands: ours, never the caller's LIVEKIT_*."""
+        env = {k: v for k, v in os.environ.items() if k not in LIVEKIT_VARS}
+        env.update(extra)
+        env.update(LIVEKIT_URL=self.target.url, LIVEKIT_API_KEY=self.target.api_key,
+                   LIVEKIT_API_SECRET=self.target.api_secret)
+        return env
+
+    def apply(self, spec: Path, environ: Mapping[str, str]) -> None:
+        """`sipconf apply SPEC --auto-approve` against the embedded control plane."""
+        done = subprocess.run(
+            [sys.executable, "-m", "sipconf", "apply", str(spec), "--auto-approve"],
+            env=self.env(environ), capture_output=True, text=True, timeout=60,
+        )
+        if done.returncode != 0:
+            detail = (done.stderr or done.stdout).strip().splitlines()
+            raise UserError(f"applying {spec} to the embedded control plane failed:", *detail[-5:])
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.state_dir.cleanup()
+
+
+def start(mode: str = "explicit", ready_timeout: float = 30.0) -> Embedded:
+    """Start `sipconf up` with a throwaway state file on free loopback ports; wait for `ready`."""
+    state_dir = tempfile.TemporaryDirectory(prefix="sipconf-test-")
+    sip_port = free_port()
+    cmd = [sys.executable, "-m", "sipconf", "up", "--http", "127.0.0.1:0", "--sip", f"127.0.0.1:{sip_port}",
+           "--state", str(Path(state_dir.name) / "state.db"), "--mode", mode]
+    env = {k: v for k, v in os.environ.items() if k not in LIVEKIT_VARS}
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    lines: list[str] = []
+    deadline = time.monotonic() + ready_timeout
+    stdout = proc.stdout
+    while stdout is not None and  time.monotonic() < deadline:
+        line = stdout.readline()
+        if not line:
+            break
+        line = line.rstrip("\n")
+        lines.append(line)
+        if line == "ready":
+            exports = _exports(lines)
+            missing = [v for v in LIVEKIT_VARS if v not in exports]
+            if missing:
+                proc.terminate()
+                raise UserError(f"sipconf up printed no {', '.join(missing)}")
+            target = Target(exports["LIVEKIT_URL"], exports["LIVEKIT_API_KEY"], exports["LIVEKIT_API_SECRET"],
+                            ("127.0.0.1", sip_port))
+            # Keep draining its output so a chatty server never blocks on a full pipe.
+            threading.Thread(target=lambda: [lines.append(x.rstrip("\n")) for x in stdout], daemon=True).start()
+            return Embedded(proc, target, state_dir, lines)
+    proc.kill()
+    state_dir.cleanup()
+    raise UserError("sipconf up did not become ready:", *lines[-5:])
+
+
+def _exports(lines: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for line in lines:
+        if line.startswith("export "):
+            for word in shlex.split(line[len("export "):]):
+                name, _, value = word.partition("=")
+                out[name] = value
+    return out

@@ -1,0 +1,144 @@
+"""Run scenarios: in parallel, serialised per far-end address, each one a `Outcome`.
+
+Issue 6, 3: "Scenarios that share a far-end address run one after another, even with -j."
+A scenario whose driver cannot run it fails with the reason; it is never skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fnmatch
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Mapping
+
+from sipconf.errors import UserError
+from sipconf.model import DesiredState
+from sipconf.spec import load as load_spec
+from simulator.assertions import check
+from simulator.drivers import DRIVERS, RunContext, Target
+from simulator.result import CallResult
+from simulator.scenario.load import LoadedScenario
+
+
+@dataclass
+class Outcome:
+    """One scenario's verdict: mismatch lines (empty = passed), the observed result, the
+    driver that ran it and how long it took."""
+
+    loaded: LoadedScenario
+    driver: str
+    failures: list[str]
+    result: CallResult
+    seconds: float = 0.0
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+
+@dataclass
+class RunOptions:
+    driver: str | None = None  # overrides each scenario's own choice
+    jobs: int = 4
+    target: Target | None = None
+    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    timeout: float = 15.0
+
+
+def select(scenarios: list[LoadedScenario], expr: str | None) -> list[LoadedScenario]:
+    """`-k EXPR`: pytest-like; words joined by `and`/`or`/`not`, each a case-insensitive
+    substring of the scenario id or one of its tags."""
+    if not expr:
+        return scenarios
+    return [s for s in scenarios if _keyword_match(expr, s)]
+
+
+def _keyword_match(expr: str, loaded: LoadedScenario) -> bool:
+    haystack = [loaded.id.lower(), *(t.lower() for t in loaded.scenario.tags)]
+    tokens = expr.replace("(", " ( ").replace(")", " ) ").split()
+    py = []
+    for tok in tokens:
+        if tok in ("and", "or", "not", "(", ")"):
+            py.append(tok)
+        else:
+            needle = tok.lower()
+            py.append(str(any(needle in h or fnmatch.fnmatch(h, needle) for h in haystack)))
+    try:
+        return bool(eval(" ".join(py), {"__builtins__": {}}, {}))  # only True/False/and/or/not/()
+    except SyntaxError:
+        raise UserError(f"-k {expr!r}: not a valid expression (words joined by and, or, not)") from None
+
+
+def environ_for(loaded: LoadedScenario, base: Mapping[str, str]) -> dict[str, str]:
+    """The suite's test credentials, under whatever the environment already sets."""
+    return {**dict(loaded.env), **base}
+
+
+def far_end_key(loaded: LoadedScenario, desired: DesiredState) -> str | None:
+    """The far-end address a scenario occupies (its outbound trunk's, or the transfer
+    target's trunk), or None when it needs none."""
+    call = loaded.scenario.call
+    if call.direction == "outbound":
+        obj = desired.find("outbound_trunk", call.trunk)
+        return obj.message.address if obj is not None else f"unknown trunk {call.trunk}"
+    if loaded.scenario.far_end is not None:
+        return "inbound-far-end"
+    return None
+
+
+class Runner:
+    def __init__(self, options: RunOptions, progress: Callable[[Outcome], None] | None = None) -> None:
+        self.options = options
+        self.progress = progress or (lambda o: None)
+        self._specs: dict[Path, DesiredState] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    def desired(self, loaded: LoadedScenario) -> DesiredState:
+        if loaded.spec not in self._specs:
+            self._specs[loaded.spec] = load_spec(loaded.spec)
+        return self._specs[loaded.spec]
+
+    async def run(self, scenarios: list[LoadedScenario]) -> list[Outcome]:
+        sem = asyncio.Semaphore(max(1, self.options.jobs))
+
+        async def one(loaded: LoadedScenario) -> Outcome:
+            key = far_end_key(loaded, self.desired(loaded))
+            lock = self._locks.setdefault(key, asyncio.Lock()) if key else None
+            async with sem:
+                if lock is None:
+                    out = await self.run_one(loaded)
+                else:
+                    async with lock:
+                        out = await self.run_one(loaded)
+            self.progress(out)
+            return out
+
+        return list(await asyncio.gather(*(one(s) for s in scenarios)))
+
+    async def run_one(self, loaded: LoadedScenario) -> Outcome:
+        name = self.options.driver or loaded.driver
+        start = time.monotonic()
+        driver = DRIVERS.get(name)
+        if driver is None:
+            return Outcome(loaded, name, [f"driver {name!r} is not available (known: {', '.join(sorted(DRIVERS))})"],
+                           CallResult())
+        reason = driver.cannot_run(loaded)
+        if reason is None and name != "inproc" and self.options.target is None:
+            reason = f"the {name} driver needs a running bridge and LiveKit API (--url, or the embedded default)"
+        if reason is not None:
+            return Outcome(loaded, name, [f"cannot run with the {name} driver: {reason}"], CallResult())
+        ctx = RunContext(
+            desired=self.desired(loaded), environ=environ_for(loaded, self.options.environ),
+            target=self.options.target, mode=loaded.mode, timeout=self.options.timeout,
+        )
+        try:
+            result = await asyncio.wait_for(driver.run(loaded, ctx), self.options.timeout * 3)
+        except UserError as err:
+            result = CallResult(errors=[f"error: {line}" for line in err.lines])
+        except (asyncio.TimeoutError, TimeoutError):
+            result = CallResult(errors=[f"the call did not finish within {self.options.timeout * 3:.0f}s"])
+        failures = check(loaded.scenario.expect, result)
+        return Outcome(loaded, name, failures, result, time.monotonic() - start)

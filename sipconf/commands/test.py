@@ -1,0 +1,36 @@
+"""`sipconf test PATH...`: replay call-flow scenarios and assert where each call went.
+
+Thin: arguments -> `simulator.cli.run_tests` (which owns the run); exit 0 when all pass.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+
+def run(args: argparse.Namespace) -> int:
+    from simulator.cli import TestArgs, run_tests
+
+    return run_tests(TestArgs(
+        paths=args.paths, keyword=args.k, jobs=args.j, driver=args.driver, junit=args.junit,
+        report=args.report, url=args.url, api_key=args.api_key, api_secret=args.api_secret, sip=args.sip,
+        min_coverage=args.min_coverage, load=args.load, duration=args.duration,
+    ))
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("test", help="replay call-flow scenarios and assert where each call went")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="scenario files or folders (*.yaml except spec*.yaml)")
+    p.add_argument("-k", metavar="EXPR", help="only scenarios whose id or tags match (and/or/not)")
+    p.add_argument("-j", type=int, default=4, metavar="N", help="scenarios run in parallel (default %(default)s)")
+    p.add_argument("--driver", choices=("sipp", "scapy", "inproc"), help="override each scenario's driver")
+    p.add_argument("--junit", metavar="FILE", help="write JUnit XML (one testcase per scenario)")
+    p.add_argument("--report", metavar="DIR", help="write a pcap and an HTML ladder per call, and coverage")
+    p.add_argument("--url", help="LiveKit URL where results are read (default LIVEKIT_URL, else embedded)")
+    p.add_argument("--api-key", help="default LIVEKIT_API_KEY")
+    p.add_argument("--api-secret", help="default LIVEKIT_API_SECRET")
+    p.add_argument("--sip", metavar="HOST:PORT", help="where calls are sent (default SIPCONF_SIP or 127.0.0.1:5060)")
+    p.add_argument("--min-coverage", type=float, metavar="PCT", help="fail below this routing coverage")
+    p.add_argument("--load", type=float, metavar="CPS", help="load mode: drive one scenario at this rate with SIPp")
+    p.add_argument("--duration", type=float, default=10.0, metavar="S", help="load mode duration (default %(default)s)")
+    p.set_defaults(func=run)
