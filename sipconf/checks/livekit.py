@@ -41,6 +41,27 @@ def create_request(obj: DesiredObject, msg: Message) -> Message:
     return pb.CreateSIPOutboundTrunkRequest(trunk=body)
 
 
+def blamed_field(obj: DesiredObject, msg: Message, error: str) -> str | None:
+    """The field a rejection is about: the one whose removal changes LiveKit's answer.
+
+    LiveKit's text does not name a field, but a spec user wants the line of the bad header or
+    codec, not of the trunk. Clearing one set field at a time and validating again finds it
+    (the protobuf field names are the spec's, except `media_encryption`, which is `media`).
+    """
+    changed: str | None = None
+    for field, _value in msg.ListFields():
+        cleared = type(msg)()
+        cleared.CopyFrom(msg)
+        cleared.ClearField(field.name)
+        again = validate(create_request(obj, cleared)).error
+        name = "media" if field.name == "media_encryption" else field.name
+        if again is None:
+            return name  # without it the object passes: this field is the problem
+        if again.message != error and changed is None:
+            changed = name
+    return changed
+
+
 @dataclass(frozen=True)
 class LiveKitRejectsObject(CheckBase):
     """SEMANTICS 4.1: the hard error LiveKit's Validate() returns for the Create request."""
@@ -53,7 +74,9 @@ class LiveKitRejectsObject(CheckBase):
         for obj in state.objects():
             result = validate(create_request(obj, prepared.message(obj)))
             if result.error is not None:
-                yield self.issue(obj, result.error.message)
+                msg = prepared.message(obj)
+                field = blamed_field(obj, msg, result.error.message)
+                yield self.issue(obj, result.error.message, *([field] if field else []))
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,6 @@ class PinCollision(CheckBase):
                         f'dispatch rules "{obj_a.name}" and "{obj_b.name}" use the same PIN and both accept'
                         f" calls to {call.to_user} from {call.from_user}: the PIN cannot tell their rooms apart;"
                         " give each rule its own PIN",
-                        "pin",
+                        "direct.pin", "individual.pin", "callee.pin",
                     )
                     break

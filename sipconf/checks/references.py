@@ -23,13 +23,13 @@ class RuleUnknownTrunk(CheckBase):
     def run(self, state: DesiredState) -> Iterable[Issue]:
         known = {o.name for o in state.inbound} | {o.name for o in state.outbound}
         for rule in state.rules:
-            for name in rule.message.trunk_ids:
+            for index, name in enumerate(rule.message.trunk_ids):
                 if name in known:
                     continue
                 close = difflib.get_close_matches(name, sorted(known), n=1)
                 hint = f'did you mean "{close[0]}"?' if close else "define it under trunks, or remove it from the rule"
                 yield self.issue(
-                    rule, f'dispatch rule "{rule.name}" names unknown trunk "{name}": {hint}', "trunks"
+                    rule, f'dispatch rule "{rule.name}" names unknown trunk "{name}": {hint}', f"trunks.{index}", "trunks"
                 )
 
 
@@ -44,11 +44,12 @@ class RuleOutboundOnlyTrunk(CheckBase):
         inbound = {o.name for o in state.inbound}
         outbound = {o.name for o in state.outbound}
         for rule in state.rules:
-            for name in rule.message.trunk_ids:
+            for index, name in enumerate(rule.message.trunk_ids):
                 if name in outbound and name not in inbound:
                     yield self.issue(
                         rule,
                         f'dispatch rule "{rule.name}" names trunk "{name}", which has only an outbound half:'
                         " no inbound call can match it; add an inbound half or remove it from the rule",
+                        f"trunks.{index}",
                         "trunks",
                     )

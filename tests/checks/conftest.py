@@ -37,7 +37,7 @@ def outbound(name, *, password=None, **fields):
     return _obj("outbound_trunk", name, pb.SIPOutboundTrunkInfo(sip_trunk_id=name, name=name, **fields), secrets)
 
 
-def rule(name, *, direct=None, individual=None, callee=None, pin=None, fields=("trunks",), **rest):
+def rule(name, *, direct=None, individual=None, callee=None, pin=None, fields=("trunks.0",), **rest):
     """`direct="room"`, `individual="prefix"` or `callee="prefix"`; `pin` a SecretRef or digits."""
     if isinstance(pin, str):
         pin = SecretRef(literal=pin)

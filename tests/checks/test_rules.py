@@ -188,8 +188,8 @@ def test_default_pin_rule_is_shadowed_by_a_specific_open_rule(b):
 
 def test_same_pin_on_overlapping_rules_collides(b):
     trunk = b.inbound("t", numbers=A + ["+15105550101"])
-    one = b.rule("one", direct="a", trunk_ids=["t"], numbers=A, pin=SecretRef(env="PIN"), fields=("pin",))
-    two = b.rule("two", direct="b", trunk_ids=["t"], pin=SecretRef(env="PIN"), fields=("pin",))
+    one = b.rule("one", direct="a", trunk_ids=["t"], numbers=A, pin=SecretRef(env="PIN"), fields=("direct.pin",))
+    two = b.rule("two", direct="b", trunk_ids=["t"], pin=SecretRef(env="PIN"), fields=("direct.pin",))
     assert b.lines(trunk, one, two, code="pin-collision") == [
         f'spec.yaml:{two.origin.line}:5: warning: dispatch rules "one" and "two" use the same PIN and both accept'
         " calls to +15105550100 from +19995550100: the PIN cannot tell their rooms apart; give each rule its own"
