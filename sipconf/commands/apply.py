@@ -1,0 +1,63 @@
+"""`sipconf apply SPEC|PLANFILE`: make the live project match (issue 4 section 3)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from sipconf.errors import UserError
+from sipconf.livekit.target import add_target_arguments, check_pinned, resolve_target, same_url
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("apply", help="apply a spec (or a saved plan) to the live LiveKit project")
+    p.add_argument("source", metavar="SPEC|PLANFILE", help="a spec YAML file, or a plan saved with `plan --out`")
+    p.add_argument("--env", default=None, help="apply this environment overlay (with a SPEC)")
+    p.add_argument("--auto-approve", action="store_true", help="apply without asking")
+    p.add_argument("--force", action="store_true", help="allow mass deletes (>30%%) and unrouting routed numbers")
+    p.add_argument("--allow-literal-secrets", action="store_true", help="accept passwords written in the spec")
+    add_target_arguments(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from sipconf.plan import saved as saved_plans
+    from sipconf.plan.render.text import TextRenderer
+    from sipconf.plan.workflow import apply_against
+    from sipconf.spec import load
+
+    target = resolve_target(args)
+    print(f"Target: {target.url}", flush=True)
+    saved = None
+    if saved_plans.is_plan_file(args.source):
+        saved = saved_plans.load(args.source)
+        if not same_url(saved.url, target.url):
+            raise UserError(f"{args.source} was planned against {saved.url}, not {target.url}")
+        desired = saved.desired
+    else:
+        desired = load(args.source, env=args.env, allow_literal_secrets=args.allow_literal_secrets)
+    check_pinned(target, desired.url, desired.environment)
+
+    def confirm(plan) -> bool:
+        sys.stdout.write(TextRenderer().render(plan))
+        if args.auto_approve or saved is not None:
+            return True  # a saved plan was reviewed when it was made (Terraform's `apply FILE`)
+        if not sys.stdin.isatty():
+            raise UserError("no terminal to confirm the apply; review `sipconf plan` and pass --auto-approve")
+        answer = input("Apply these changes? Only 'yes' is accepted: ")
+        return answer.strip() == "yes"
+
+    result = asyncio.run(
+        apply_against(desired, target, saved=saved, force=args.force, confirm=confirm, progress=lambda line: print(line, flush=True))
+    )
+    if result.applied == 0:
+        print("No changes. The live project matches the spec.")
+        return 0
+    print(f"Applied {result.applied} change(s).")
+    if result.remaining is not None and not result.remaining.empty:
+        sys.stdout.write("After applying, the live project still differs:\n")
+        sys.stdout.write(TextRenderer().render(result.remaining))
+        return 1
+    print("Read back: the live project matches the spec.")
+    return 0

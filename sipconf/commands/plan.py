@@ -1,0 +1,44 @@
+"""`sipconf plan SPEC`: what apply would change in the live project (issue 4 section 2)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from sipconf.livekit.target import add_target_arguments, check_pinned, resolve_target
+
+EXIT_NO_CHANGES, EXIT_CHANGES = 0, 2
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("plan", help="show what apply would change in the live LiveKit project")
+    p.add_argument("spec", help="the spec YAML file")
+    p.add_argument("--env", default=None, help="apply this environment overlay (environments: NAME)")
+    p.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+    p.add_argument("--out", metavar="FILE", help="save the plan for `sipconf apply FILE`")
+    p.add_argument("--detailed-exitcode", action="store_true", help="exit 0 for no changes, 2 for changes, 1 for errors")
+    p.add_argument("--allow-literal-secrets", action="store_true", help="accept passwords written in the spec")
+    add_target_arguments(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from sipconf.plan.render import RENDERERS
+    from sipconf.plan.saved import save
+    from sipconf.plan.workflow import plan_against
+    from sipconf.spec import load
+
+    target = resolve_target(args)
+    # The target first, before anything can fail, so a log always says where it pointed.
+    print(f"Target: {target.url}", file=sys.stderr if args.format == "json" else sys.stdout, flush=True)
+    desired = load(args.spec, env=args.env, allow_literal_secrets=args.allow_literal_secrets)
+    check_pinned(target, desired.url, desired.environment)
+    plan = asyncio.run(plan_against(desired, target))
+    sys.stdout.write(RENDERERS[args.format]().render(plan))
+    if args.out:
+        save(plan, args.out)
+        print(f"Saved the plan to {args.out}; apply it with `sipconf apply {args.out}`.", file=sys.stderr)
+    if args.detailed_exitcode and not plan.empty:
+        return EXIT_CHANGES
+    return EXIT_NO_CHANGES

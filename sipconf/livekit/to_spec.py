@@ -1,0 +1,214 @@
+"""Live objects -> a spec document (the YAML shape of sipconf.spec.models, version 1), for import.
+
+The inverse of sipconf.spec.normalise: only non-default fields are written, so the spec reads
+like one a person wrote. Secrets become `{env: NAME}` references (never values); the caller
+prints the variables to set. Loading the result and planning it against the same project
+shows no changes (tests/livekit/test_import.py).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from google.protobuf.message import Message
+from livekit.protocol import sip
+
+from sipconf.livekit import translate
+from sipconf.livekit.inventory import Inventory, LiveObject
+from sipconf.livekit.translate import INBOUND, OUTBOUND, RULE
+
+INCLUDE_HEADERS = {sip.SIP_NO_HEADERS: "none", sip.SIP_X_HEADERS: "x-headers", sip.SIP_ALL_HEADERS: "all"}
+ENCRYPTION = {sip.SIP_MEDIA_ENCRYPT_DISABLE: "disable", sip.SIP_MEDIA_ENCRYPT_ALLOW: "allow", sip.SIP_MEDIA_ENCRYPT_REQUIRE: "require"}
+TRANSPORT = {sip.SIP_TRANSPORT_AUTO: "auto", sip.SIP_TRANSPORT_UDP: "udp", sip.SIP_TRANSPORT_TCP: "tcp", sip.SIP_TRANSPORT_TLS: "tls"}
+RULE_KIND = {"dispatch_rule_direct": "direct", "dispatch_rule_individual": "individual", "dispatch_rule_callee": "callee"}
+SPEC_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*", re.ASCII)  # sipconf.spec.values._NAME
+
+
+@dataclass
+class Imported:
+    """The spec document, the secrets to export, and objects left out (with why)."""
+
+    managed: dict[str, Any]
+    unmanaged: dict[str, Any]
+    variables: list[tuple[str, str]] = field(default_factory=list)  # (NAME, what it holds)
+    skipped: list[str] = field(default_factory=list)
+
+
+def env_name(*parts: str) -> str:
+    name = re.sub(r"[^A-Z0-9]+", "_", "_".join(parts).upper()).strip("_")
+    return name if name and not name[0].isdigit() else "SIPCONF_" + name
+
+
+def import_spec(inventory: Inventory, owned_ids: set[str]) -> Imported:
+    """Split live objects into owned (`managed`) and other (`unmanaged`) spec documents."""
+    out = Imported(_empty(inventory.project), _empty(inventory.project))
+    names: dict[tuple[str, str], list[LiveObject]] = {}
+    for obj in inventory.objects:
+        names.setdefault((obj.kind, obj.name), []).append(obj)
+    for obj in sorted(inventory.objects, key=lambda o: (translate.KINDS.index(o.kind), o.name, o.id)):
+        if not SPEC_NAME.fullmatch(obj.name):
+            out.skipped.append(f"{obj.kind.replace('_', ' ')} {obj.id}: its name {obj.name!r} is not a valid spec name; rename it in LiveKit")
+            continue
+        if len(names[(obj.kind, obj.name)]) > 1:
+            ids = " and ".join(o.id for o in names[(obj.kind, obj.name)])
+            out.skipped.append(f"{obj.kind.replace('_', ' ')} {obj.name!r}: two live objects share the name ({ids})")
+            continue
+        doc = out.managed if obj.id in owned_ids else out.unmanaged
+        model, secrets = translate.from_live(obj.kind, obj.message, inventory.trunk_names)
+        body = translate.canonical(obj.kind, model)
+        if obj.kind == RULE:
+            doc["dispatch_rules"][obj.name] = _rule(obj.name, body, secrets, out.variables)
+        else:
+            half = "inbound" if obj.kind == INBOUND else "outbound"
+            writer = _inbound if obj.kind == INBOUND else _outbound
+            doc["trunks"].setdefault(obj.name, {})[half] = writer(obj.name, body, secrets, out.variables)
+    for doc in (out.managed, out.unmanaged):
+        for key in ("trunks", "dispatch_rules"):
+            if not doc[key]:
+                del doc[key]
+    return out
+
+
+def _empty(project: str) -> dict[str, Any]:
+    return {"version": 1, "project": project, "trunks": {}, "dispatch_rules": {}}
+
+
+def _inbound(name: str, t: Message, secrets: dict[str, str], variables: list) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    _lists(out, t, ("numbers", "allowed_addresses", "allowed_numbers"))
+    auth = _auth(name, "inbound", t, secrets, variables)
+    if t.auth_realm:
+        auth["realm"] = t.auth_realm
+    if auth:
+        out["auth"] = auth
+    _common(out, t)
+    for fname in ("ringing_timeout", "max_call_duration"):
+        if t.HasField(fname):
+            out[fname] = _duration(getattr(t, fname))
+    if t.ringing_timeout_status:
+        out["ringing_timeout_status"] = int(t.ringing_timeout_status)
+    if t.krisp_enabled:
+        out["krisp"] = True
+    return out
+
+
+def _outbound(name: str, t: Message, secrets: dict[str, str], variables: list) -> dict[str, Any]:
+    out: dict[str, Any] = {"address": t.address}
+    if t.transport:
+        out["transport"] = TRANSPORT[t.transport]
+    for fname in ("destination_country", "from_host"):
+        if getattr(t, fname):
+            out[fname] = getattr(t, fname)
+    _lists(out, t, ("numbers",))
+    auth = _auth(name, "outbound", t, secrets, variables)
+    if auth:
+        out["auth"] = auth
+    _common(out, t)
+    return out
+
+
+def _rule(name: str, r: Message, secrets: dict[str, str], variables: list) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    which = r.rule.WhichOneof("rule")
+    if which is not None:
+        member = getattr(r.rule, which)
+        body: dict[str, Any] = {}
+        if which == "dispatch_rule_direct":
+            body["room"] = member.room_name
+        elif member.room_prefix:
+            body["room_prefix"] = member.room_prefix
+        if which == "dispatch_rule_individual" and member.no_randomness:
+            body["no_randomness"] = True
+        if which == "dispatch_rule_callee" and member.randomize:
+            body["randomize"] = True
+        if f"rule.{which}.pin" in secrets:
+            var = env_name(name, "pin")
+            variables.append((var, f"PIN of dispatch rule {name}"))
+            body["pin"] = {"env": var}
+        out[RULE_KIND[which]] = body
+    if r.trunk_ids:
+        out["trunks"] = list(r.trunk_ids)
+    _lists(out, r, ("numbers", "inbound_numbers"))
+    if r.hide_phone_number:
+        out["hide_phone_number"] = True
+    if r.attributes:
+        out["attributes"] = dict(sorted(r.attributes.items()))
+    for fname in ("metadata", "room_preset"):
+        if getattr(r, fname):
+            out[fname] = getattr(r, fname)
+    if r.HasField("room_config"):
+        out["room_config"] = _room_config(r.room_config)
+    if r.krisp_enabled:
+        out["krisp"] = True
+    if r.HasField("media"):
+        out["media"] = _media(r.media)
+    return out
+
+
+def _auth(name: str, half: str, t: Message, secrets: dict[str, str], variables: list) -> dict[str, Any]:
+    auth: dict[str, Any] = {}
+    if t.auth_username:
+        auth["username"] = t.auth_username
+    if "auth_password" in secrets:
+        var = env_name(name, half, "password")
+        variables.append((var, f"password of the {half} trunk {name}"))
+        auth["password"] = {"env": var}
+    return auth
+
+
+def _common(out: dict[str, Any], t: Message) -> None:
+    for fname in ("headers", "headers_to_attributes", "attributes_to_headers"):
+        if getattr(t, fname):
+            out[fname] = dict(sorted(getattr(t, fname).items()))
+    if t.include_headers:
+        out["include_headers"] = INCLUDE_HEADERS[t.include_headers]
+    if t.HasField("media"):
+        out["media"] = _media(t.media)
+    if t.metadata:
+        out["metadata"] = t.metadata
+
+
+def _lists(out: dict[str, Any], msg: Message, names: tuple[str, ...]) -> None:
+    for fname in names:
+        if getattr(msg, fname):
+            out[fname] = list(getattr(msg, fname))
+
+
+def _media(m: Message) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if m.HasField("encryption"):
+        out["encryption"] = ENCRYPTION[m.encryption]
+    if m.HasField("media_timeout"):
+        out["timeout"] = _duration(m.media_timeout)
+    if m.codecs:
+        out["codecs"] = [{"name": c.name, "rate": c.rate} if c.rate else c.name for c in m.codecs]
+    if m.only_listed_codecs:
+        out["only_listed_codecs"] = True
+    return out
+
+
+def _room_config(rc: Message) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for fname in ("name", "metadata"):
+        if getattr(rc, fname):
+            out[fname] = getattr(rc, fname)
+    for fname in ("empty_timeout", "departure_timeout", "max_participants", "min_playout_delay", "max_playout_delay"):
+        if getattr(rc, fname):
+            out[fname] = int(getattr(rc, fname))
+    if rc.sync_streams:
+        out["sync_streams"] = True
+    if rc.agents:
+        out["agents"] = [{"agent_name": a.agent_name, **({"metadata": a.metadata} if a.metadata else {})} for a in rc.agents]
+    if rc.tags:
+        out["tags"] = dict(sorted(rc.tags.items()))
+    return out
+
+
+def _duration(d: Message) -> str:
+    """Go duration syntax, which the spec loader parses (sipconf.spec.values.parse_duration)."""
+    total = d.seconds * 10**9 + d.nanos
+    if total % 10**9 == 0:
+        return f"{total // 10**9}s"
+    return f"{total}ns"

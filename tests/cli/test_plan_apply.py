@@ -1,0 +1,254 @@
+"""`sipconf plan` / `apply` / `import` end to end: the CLI in-process (and once as a process
+killed with SIGKILL), the real livekit-api client, the embedded control plane on 127.0.0.1:0."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from sipconf.cli import main
+from sipconf.local.server import ControlPlane
+
+ROOT = Path(__file__).resolve().parents[2]
+SPEC_TEXT = """\
+version: 1
+project: acme
+trunks:
+  twilio:
+    inbound:
+      numbers: ["+15105550100..+15105550103"]
+      allowed_addresses: ["127.0.0.11/32"]
+      headers_to_attributes: {X-Customer-Tier: customer.tier}
+      include_headers: x-headers
+      ringing_timeout: 30s
+      metadata: {provider: twilio}
+    outbound:
+      address: 127.0.0.21:5070
+      transport: udp
+      numbers: ["+15105550100"]
+      auth: {username: acme, password: {env: DEMO_TWILIO_PASSWORD}}
+  telnyx:
+    inbound:
+      numbers: ["+14155550100", "+14155550101"]
+      auth: {username: acme-telnyx, password: {env: DEMO_TELNYX_PASSWORD}, realm: sip.acme.test}
+      media: {encryption: allow, timeout: 30s, codecs: [PCMU, PCMA]}
+    outbound:
+      address: 127.0.0.22:5070
+      transport: tcp
+      numbers: ["+14155550100"]
+      auth: {username: acme-telnyx, password: {env: DEMO_TELNYX_PASSWORD}}
+dispatch_rules:
+  support:
+    trunks: [twilio]
+    numbers: ["+15105550100"]
+    individual: {room_prefix: support}
+    attributes: {team: support}
+    room_config: {empty_timeout: 300, agents: [{agent_name: support-agent}]}
+  sales:
+    trunks: [twilio, telnyx]
+    numbers: ["+15105550101", "+14155550101"]
+    callee: {room_prefix: sales}
+  all-hands:
+    trunks: [telnyx]
+    numbers: ["+14155550100"]
+    direct: {room: all-hands, pin: "4321"}
+    hide_phone_number: true
+  board:
+    trunks: [telnyx]
+    numbers: ["+14155550100"]
+    direct: {room: board, pin: {env: DEMO_BOARD_PIN}}
+"""
+KEY = "clikey"
+SECRET = "cli-test-secret-long-enough-for-hs256-0123456789"
+DEMO_SECRETS = {"DEMO_TWILIO_PASSWORD": "twilio-pass-1", "DEMO_TELNYX_PASSWORD": "telnyx-pass-1", "DEMO_BOARD_PIN": "9876"}
+
+
+class Server:
+    """The control plane on its own event loop in a thread, so the CLI can `asyncio.run`."""
+
+    def __init__(self, state_path: Path) -> None:
+        self.state_path = state_path
+        self.url = ""
+        self._ready = threading.Event()
+        self._stop: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True)
+
+    async def _main(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        async with ControlPlane(state_path=self.state_path, api_key=KEY, api_secret=SECRET) as cp:
+            self.url = cp.url
+            self._ready.set()
+            await self._stop.wait()
+
+    def __enter__(self) -> "Server":
+        self._thread.start()
+        assert self._ready.wait(10), "control plane did not start"
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(10)
+
+
+@pytest.fixture
+def spec(tmp_path) -> Path:
+    path = tmp_path / "spec.yaml"
+    path.write_text(SPEC_TEXT)
+    return path
+
+
+@pytest.fixture
+def server(tmp_path, monkeypatch):
+    monkeypatch.setenv("SIPCONF_LOCK_DIR", str(tmp_path / "locks"))
+    with Server(tmp_path / "state.db") as srv:
+        monkeypatch.setenv("LIVEKIT_URL", srv.url)
+        monkeypatch.setenv("LIVEKIT_API_KEY", KEY)
+        monkeypatch.setenv("LIVEKIT_API_SECRET", SECRET)
+        for name, value in DEMO_SECRETS.items():
+            monkeypatch.setenv(name, value)
+        yield srv
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_plan_apply_plan_is_empty(server, spec, capsys):
+    code, out, _ = run(capsys, "plan", str(spec), "--detailed-exitcode")
+    assert code == 2
+    assert out.splitlines()[0] == f"Target: {server.url}"
+    assert '+ inbound_trunk "twilio"' in out
+    assert "auth_password = (sensitive, changed) (unset) -> " in out
+    assert "twilio-pass-1" not in out and "4321" not in out
+    code, out, _ = run(capsys, "apply", str(spec), "--auto-approve")
+    assert code == 0, out
+    assert "Read back: the live project matches the spec." in out
+    code, out, _ = run(capsys, "plan", str(spec), "--detailed-exitcode")
+    assert (code, out.splitlines()[-1]) == (0, "No changes. The live project matches the spec.")
+    code, out, _ = run(capsys, "apply", str(spec), "--auto-approve")
+    assert (code, out.splitlines()[-1]) == (0, "No changes. The live project matches the spec.")
+
+
+def test_rotated_password_shows_fingerprints_and_json_has_format_version(server, spec, capsys, monkeypatch):
+    run(capsys, "apply", str(spec), "--auto-approve")
+    monkeypatch.setenv("DEMO_TELNYX_PASSWORD", "telnyx-pass-2")
+    code, out, err = run(capsys, "plan", str(spec), "--format", "json", "--detailed-exitcode")
+    assert code == 2 and err.splitlines()[0] == f"Target: {server.url}"
+    doc = json.loads(out)
+    assert doc["format_version"] == 1 and doc["summary"]["update"] == 2
+    fields = [f for c in doc["changes"] for f in c["fields"] if f["path"] == "auth_password"]
+    assert all(f["sensitive"] and f["before"] != f["after"] and len(f["after"]) == 8 for f in fields)
+    assert "telnyx-pass" not in out
+
+
+def test_no_terminal_and_no_auto_approve_is_one_clear_line(server, spec, capsys, monkeypatch):
+    monkeypatch.setattr(sys, "stdin", open(os.devnull))
+    code, _out, err = run(capsys, "apply", str(spec))
+    assert code == 1
+    assert err == "no terminal to confirm the apply; review `sipconf plan` and pass --auto-approve\n"
+
+
+def test_saved_plan_is_refused_after_a_live_change(server, spec, capsys, tmp_path):
+    plan_file = tmp_path / "plan.json"
+    assert run(capsys, "plan", str(spec), "--out", str(plan_file))[0] == 0
+    edited = tmp_path / "edited.yaml"
+    edited.write_text(spec.read_text().replace("room: all-hands", "room: all-hands-2"))
+    assert run(capsys, "apply", str(edited), "--auto-approve")[0] == 0
+    code, _out, err = run(capsys, "apply", str(plan_file))
+    assert code == 1
+    assert err.startswith("the live project changed since this plan was made (sha256:")
+
+
+def test_saved_plan_applies_when_nothing_changed(server, spec, capsys, tmp_path):
+    plan_file = tmp_path / "plan.json"
+    run(capsys, "plan", str(spec), "--out", str(plan_file))
+    code, out, _ = run(capsys, "apply", str(plan_file))
+    assert code == 0 and "Read back: the live project matches the spec." in out
+
+
+def test_wrong_secret_is_one_line_naming_url_and_key(server, spec, capsys):
+    code, _out, err = run(capsys, "plan", str(spec), "--api-secret", "w" * 40)
+    assert code == 1
+    assert err.startswith(f"authentication failed at {server.url} with API key 'clikey'")
+    assert len(err.splitlines()) == 1
+
+
+def test_pinned_environment_url_must_match(server, spec, capsys, tmp_path):
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("version: 1\nproject: p\nenvironments:\n  prod:\n    url: https://acme.livekit.cloud\n")
+    code, _out, err = run(capsys, "plan", str(spec), "--env", "prod")
+    assert code == 1
+    assert err == (
+        f"environment 'prod' is pinned to https://acme.livekit.cloud, but the target is {server.url};"
+        " point LIVEKIT_URL (or --url) at https://acme.livekit.cloud\n"
+    )
+
+
+def test_import_then_plan_is_empty(server, spec, capsys, tmp_path):
+    run(capsys, "apply", str(spec), "--auto-approve")
+    out_file = tmp_path / "imported.yaml"
+    code, _out, err = run(capsys, "import", "--out", str(out_file))
+    assert code == 0
+    assert "DEMO_" not in out_file.read_text() and "twilio-pass-1" not in out_file.read_text()
+    assert "TWILIO_INBOUND_PASSWORD" not in err  # the twilio inbound trunk has no password
+    assert err.splitlines()[-6:] == [
+        "Set these environment variables (secrets are never exported) before `sipconf plan`:",
+        "  TELNYX_INBOUND_PASSWORD  (password of the inbound trunk telnyx)",
+        "  TELNYX_OUTBOUND_PASSWORD  (password of the outbound trunk telnyx)",
+        "  TWILIO_OUTBOUND_PASSWORD  (password of the outbound trunk twilio)",
+        "  ALL_HANDS_PIN  (PIN of dispatch rule all-hands)",
+        "  BOARD_PIN  (PIN of dispatch rule board)",
+    ]
+    os.environ.update(
+        TELNYX_INBOUND_PASSWORD="telnyx-pass-1",
+        TELNYX_OUTBOUND_PASSWORD="telnyx-pass-1",
+        TWILIO_OUTBOUND_PASSWORD="twilio-pass-1",
+        ALL_HANDS_PIN="4321",
+        BOARD_PIN="9876",
+    )
+    try:
+        code, out, _ = run(capsys, "plan", str(out_file), "--detailed-exitcode")
+    finally:
+        for name in ("TELNYX_INBOUND_PASSWORD", "TELNYX_OUTBOUND_PASSWORD", "TWILIO_OUTBOUND_PASSWORD", "ALL_HANDS_PIN", "BOARD_PIN"):
+            os.environ.pop(name, None)
+    assert (code, out.splitlines()[-1]) == (0, "No changes. The live project matches the spec."), out
+
+
+def test_kill_9_during_apply_then_rerun_converges(server, spec, tmp_path):
+    env = dict(os.environ)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sipconf", "apply", str(spec), "--auto-approve"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=ROOT,
+    )
+    for line in proc.stdout:
+        if line.startswith("[2/"):
+            proc.send_signal(signal.SIGKILL)
+            break
+    proc.wait(30)
+    rerun = subprocess.run(
+        [sys.executable, "-m", "sipconf", "apply", str(spec), "--auto-approve"],
+        capture_output=True, text=True, env=env, cwd=ROOT, timeout=60,
+    )
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    final = subprocess.run(
+        [sys.executable, "-m", "sipconf", "plan", str(spec), "--detailed-exitcode"],
+        capture_output=True, text=True, env=env, cwd=ROOT, timeout=60,
+    )
+    assert final.returncode == 0, final.stdout
+    import_ = subprocess.run(
+        [sys.executable, "-m", "sipconf", "import"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=60
+    )
+    names = [line for line in import_.stdout.splitlines() if line.startswith("  ") and line.endswith(":") and not line.startswith("   ")]
+    assert len(names) == len(set(names))  # no duplicate objects
