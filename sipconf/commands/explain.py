@@ -30,7 +30,11 @@ def _auth(text: str) -> tuple[str, str]:
 
 
 def register(sub) -> None:
-    p = sub.add_parser("explain", help="explain how LiveKit would route an inbound call")
+    p = sub.add_parser(
+        "explain", help="explain how LiveKit would route an inbound call",
+        epilog="exit 0: the call would be answered (a room, or the PIN prompt); 1: rejected, dropped or"
+        " failed, or the spec has errors. Secrets are resolved only for --auth (and PINs for --pin).",
+    )
     p.add_argument("spec", metavar="SPEC")
     p.add_argument("--to", required=True, metavar="NUM", help="called number (To user)")
     p.add_argument("--from", dest="from_user", default="anonymous", metavar="NUM", help="caller (From user)")
