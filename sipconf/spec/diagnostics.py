@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from sipconf.issues import Issue
-from sipconf.spec.values import describe
+from sipconf.spec.values import CUSTOM_PREFIX, describe
 from sipconf.spec.yamlsrc import Path, Positions
 
 _EXPECTED = {
@@ -25,6 +25,9 @@ _EXPECTED = {
 }
 
 
+_BOUNDS = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=", "less_than": "<"}
+
+
 def issues_from(error: ValidationError, data: Any, positions: Positions, root: type[BaseModel]) -> list[Issue]:
     out: list[Issue] = []
     for err in error.errors(include_url=False):
@@ -36,10 +39,15 @@ def issues_from(error: ValidationError, data: Any, positions: Positions, root: t
             out.append(Issue("error", "unknown-key", f"unknown key '{key}'{hint}", positions.key(loc)))
         elif kind == "missing":
             out.append(
-                Issue("error", "missing-key", f"{_label(loc[:-1])}missing required key '{loc[-1]}'", positions.value(loc[:-1]))
+                Issue("error", "missing-key", f"{_label(loc[:-1])}missing required key '{loc[-1]}'", positions.key(loc[:-1]))
             )
-        elif err["loc"] and err["loc"][-1] == "[key]":
-            out.append(Issue("error", "invalid-name", _message(err, kind), positions.key(loc)))
+        elif kind.startswith(CUSTOM_PREFIX):
+            code = kind[len(CUSTOM_PREFIX):].replace("_", "-")
+            # A name, or a whole mapping (a rule, a trunk): point at its key, not its first field.
+            whole = err["loc"][-1:] == ("[key]",) or isinstance(err.get("input"), dict)
+            at = positions.key(loc) if whole else positions.value(loc)
+            label = "" if err["loc"][-1:] == ("[key]",) else _label(loc)
+            out.append(Issue("error", code, f"{label}{err['msg']}", at))
         else:
             out.append(Issue("error", "invalid-value", f"{_label(loc)}{_message(err, kind)}", positions.value(loc)))
     return out
@@ -60,14 +68,15 @@ def _label(loc: Path) -> str:
 def _message(err: dict, kind: str) -> str:
     got = describe(err.get("input"))
     if kind in _EXPECTED:
-        return f"expected {_EXPECTED[kind]}, got {got}"
+        hint = " (put it in quotes)" if kind == "string_type" and isinstance(err.get("input"), (int, float)) else ""
+        return f"expected {_EXPECTED[kind]}, got {got}{hint}"
     if kind == "literal_error":
         expected = err.get("ctx", {}).get("expected", "")
         return f"expected {expected}, got {_show(err.get('input'))}"
     if kind == "value_error":
         return str(err["ctx"]["error"])
-    if kind.startswith("greater_than") or kind.startswith("less_than"):
-        return f"{err['msg'][0].lower()}{err['msg'][1:]}, got {_show(err.get('input'))}"
+    if kind in _BOUNDS:
+        return f"must be {_BOUNDS[kind]} {next(iter(err['ctx'].values()))}, got {_show(err.get('input'))}"
     return err["msg"]
 
 

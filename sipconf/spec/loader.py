@@ -49,12 +49,12 @@ def loads(text: str, source: str, *, env: str | None = None, allow_literal_secre
         data, url, env_issues = apply_environment(data, positions, env)
         issues += env_issues
     try:
-        spec = Spec.model_validate(data)
+        spec = Spec.model_validate(data, context={"allow_literal_secrets": allow_literal_secrets})
     except ValidationError as exc:
         raise SpecError(issues + issues_from(exc, data, positions, Spec)) from None
     if issues:
         raise SpecError(issues)
-    normaliser = Normaliser(spec, positions, source=source, allow_literal_secrets=allow_literal_secrets)
+    normaliser = Normaliser(spec, positions, source=source)
     state = normaliser.state(environment=env, url=url)
     if normaliser.issues:
         raise SpecError(normaliser.issues)

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from sipconf.spec.values import AddressMask, DurationField, Metadata, Name, NumberEntry, Pin, Secret
+from sipconf.spec.values import fail, AddressMask, DurationField, Metadata, Name, NumberEntry, Pin, Secret
 
 UInt32 = Annotated[int, Field(ge=0, le=2**32 - 1)]
 HeaderMap = dict[str, str]
@@ -98,7 +98,7 @@ class Trunk(_Strict):
     @model_validator(mode="after")
     def _one_half(self) -> "Trunk":
         if self.inbound is None and self.outbound is None:
-            raise ValueError("a trunk needs an 'inbound' or an 'outbound' half, or both")
+            fail("empty-trunk", "a trunk needs an 'inbound' or an 'outbound' half, or both")
         return self
 
 
@@ -173,7 +173,7 @@ class DispatchRule(_Strict):
         kinds = [k for k in RULE_KINDS if getattr(self, k) is not None]
         if len(kinds) != 1:
             found = f" (found {', '.join(kinds)})" if kinds else ""
-            raise ValueError(f"a dispatch rule needs exactly one of direct, individual, callee{found}")
+            fail("rule-kind", f"a dispatch rule needs exactly one of direct, individual, callee{found}")
         return self
 
     @property

@@ -37,12 +37,11 @@ RULE_FIELD = {"direct": "dispatch_rule_direct", "individual": "dispatch_rule_ind
 
 
 class Normaliser:
-    def __init__(self, spec: models.Spec, positions: Positions, *, source: str, allow_literal_secrets: bool) -> None:
+    def __init__(self, spec: models.Spec, positions: Positions, *, source: str) -> None:
         self.spec = spec
         self.positions = positions
         self.source = source
         self.base_dir = os.path.dirname(os.path.abspath(source))
-        self.allow_literal_secrets = allow_literal_secrets
         self.issues: list[Issue] = []
 
     def state(self, *, environment: str | None, url: str | None) -> DesiredState:
@@ -85,7 +84,7 @@ class Normaliser:
         if t.auth is not None:
             msg.auth_username = t.auth.username
             msg.auth_realm = t.auth.realm
-            self._secret(secrets, "auth_password", t.auth.password, path + ("auth", "password"), literal_ok=False)
+            self._secret(secrets, "auth_password", t.auth.password, path + ("auth", "password"))
         _duration(msg, "ringing_timeout", t.ringing_timeout)
         _duration(msg, "max_call_duration", t.max_call_duration)
         if t.ringing_timeout_status is not None:
@@ -114,7 +113,7 @@ class Normaliser:
         secrets: dict[str, SecretRef] = {}
         if t.auth is not None:
             msg.auth_username = t.auth.username
-            self._secret(secrets, "auth_password", t.auth.password, path + ("auth", "password"), literal_ok=False)
+            self._secret(secrets, "auth_password", t.auth.password, path + ("auth", "password"))
         self._media(msg, t.media)
         return self._object("outbound_trunk", name, msg, secrets, path)
 
@@ -146,7 +145,7 @@ class Normaliser:
             target.no_randomness = body.no_randomness
         if kind == "callee":
             target.randomize = body.randomize
-        self._secret(secrets, f"rule.{RULE_FIELD[kind]}.pin", body.pin, path + (kind, "pin"), literal_ok=True)
+        self._secret(secrets, f"rule.{RULE_FIELD[kind]}.pin", body.pin, path + (kind, "pin"))
         if r.room_config is not None:
             _room_config(msg.room_config, r.room_config)
         self._media(msg, r.media)
@@ -201,20 +200,13 @@ class Normaliser:
                 seen[number] = i
         return list(dict.fromkeys(numbers))
 
-    def _secret(self, out: dict[str, SecretRef], field: str, value: SecretValue | None, path: Path, *, literal_ok: bool) -> None:
+    def _secret(self, out: dict[str, SecretRef], field: str, value: SecretValue | None, path: Path) -> None:
+        """Lift a secret out of the message. (Literal passwords were refused during validation
+        unless allowed; literal PINs are room codes and always allowed.)"""
         if value is None or value.literal == "":
             return
-        origin = self.positions.value(path)
-        if value.literal is not None and not literal_ok and not self.allow_literal_secrets:
-            label = ".".join(str(p) for p in path)
-            self._error(
-                "literal-secret",
-                f"literal secret in {label}: use {{env: NAME}} or {{file: PATH}} (or --allow-literal-secrets)",
-                path,
-            )
-            return
         file = os.path.join(self.base_dir, value.file) if value.file else None
-        out[field] = SecretRef(env=value.env, file=file, literal=value.literal, origin=origin)
+        out[field] = SecretRef(env=value.env, file=file, literal=value.literal, origin=self.positions.value(path))
 
     def _media(self, msg: Any, media: models.Media | None) -> None:
         if media is None:

@@ -22,5 +22,5 @@ def check_secrets(state: DesiredState, environ: Mapping[str, str] | None = None)
             if ref.env and ref.env not in env:
                 issues.append(Issue("error", "missing-secret", f"secret environment variable {ref.env} is not set", ref.origin))
             elif ref.file and not Path(ref.file).is_file():
-                issues.append(Issue("error", "missing-secret", f"secret file {ref.file} does not exist", ref.origin))
+                issues.append(Issue("error", "missing-secret", f"secret file {os.path.relpath(ref.file)} does not exist", ref.origin))
     return issues

@@ -9,12 +9,20 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
-from pydantic import AfterValidator, PlainValidator, WithJsonSchema
+from pydantic import AfterValidator, PlainValidator, ValidationInfo, WithJsonSchema
+from pydantic_core import PydanticCustomError
 
 from sipconf.routing.masks import is_valid_mask, parse_prefix
-from sipconf.spec.numbers import check_number_entry
+from sipconf.spec.numbers import check_number_entry, parse_range
+
+CUSTOM_PREFIX = "spec_"
+
+
+def fail(code: str, message: str) -> NoReturn:
+    """Raise a validation error carrying our own stable issue code (see diagnostics)."""
+    raise PydanticCustomError(CUSTOM_PREFIX + code.replace("-", "_"), message)
 
 
 @dataclass(frozen=True)
@@ -29,29 +37,32 @@ class SecretValue:
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*", re.ASCII)
 
 
-def _secret(value: Any, *, what: str, literal_check=None) -> SecretValue:
+def _secret(value: Any, info: ValidationInfo | None, *, what: str, code: str = "invalid-secret", literal_check=None) -> SecretValue:
     if isinstance(value, SecretValue):
         return value
     if isinstance(value, str):
         if literal_check is not None:
             literal_check(value)
+        elif value and not (info and info.context and info.context.get("allow_literal_secrets")):
+            # Secrets are references, never literals in git (DESIGN, issue 3 section 2).
+            fail("literal-secret", "literal secret: use {env: NAME} or {file: PATH} (or --allow-literal-secrets)")
         return SecretValue(literal=value)
     if isinstance(value, dict) and len(value) == 1:
         (key, ref), = value.items()
         if key == "env" and isinstance(ref, str):
             if not _ENV_NAME.fullmatch(ref):
-                raise ValueError(f"invalid environment variable name '{ref}'")
+                fail(code, f"invalid environment variable name '{ref}'")
             return SecretValue(env=ref)
         if key == "file" and isinstance(ref, str) and ref:
             return SecretValue(file=ref)
-    raise ValueError(f"expected {what} or {{env: NAME}} or {{file: PATH}}, got {describe(value)}")
+    fail(code, f"expected {what} or {{env: NAME}} or {{file: PATH}}, got {describe(value)}")
 
 
 def _pin_digits(value: str) -> None:
     # A PIN is collected as DTMF digits until '#' (SEMANTICS 2.5, 3.6): only 0-9 can be typed
     # into it, so anything else would make the room unreachable.
     if not value or not value.isascii() or not value.isdigit():
-        raise ValueError(f"a PIN must be digits, got '{value}'")
+        fail("invalid-pin", f"a PIN must be digits, got '{value}'")
 
 
 _SECRET_SCHEMA = {
@@ -64,12 +75,12 @@ _SECRET_SCHEMA = {
 
 Secret = Annotated[
     SecretValue,
-    PlainValidator(lambda v: _secret(v, what="a string")),
+    PlainValidator(lambda v, info: _secret(v, info, what="a string")),
     WithJsonSchema(_SECRET_SCHEMA),
 ]
 Pin = Annotated[
     SecretValue,
-    PlainValidator(lambda v: _secret(v, what="a quoted string of digits", literal_check=_pin_digits)),
+    PlainValidator(lambda v, info: _secret(v, info, what="a quoted string of digits", code="invalid-pin", literal_check=_pin_digits)),
     WithJsonSchema(_SECRET_SCHEMA),
 ]
 
@@ -109,11 +120,11 @@ def parse_duration(text: str) -> Duration:
     """`30s`, `1m30s`, `1.5h`, `250ms` (Go syntax, no sign: a negative timeout makes no sense)."""
     pos, total = 0, 0
     if not text:
-        raise ValueError("a duration cannot be empty")
+        fail("invalid-duration", "a duration cannot be empty")
     while pos < len(text):
         m = _DURATION_PART.match(text, pos)
         if m is None:
-            raise ValueError(f"invalid duration '{text}': use a number and a unit, like 30s, 5m or 1h")
+            fail("invalid-duration", f"invalid duration '{text}': use a number and a unit, like 30s, 5m or 1h")
         number, unit = m.groups()
         whole, _, frac = number.partition(".")
         scale = _UNITS_NS[unit]
@@ -144,14 +155,21 @@ def _address_mask(value: str) -> str:
     would open the trunk, so the spec refuses what LiveKit would ignore.
     """
     if not is_valid_mask(value) or not value:
-        raise ValueError(f"invalid address '{value}': must not be empty or contain ( ) + * ; , spaces or ://")
+        fail("invalid-address", f"invalid address '{value}': must not be empty or contain ( ) + * ; , spaces or ://")
     if "/" in value and parse_prefix(value) is None:
-        raise ValueError(f"invalid CIDR '{value}': expected an IP address, '/' and a prefix length")
+        fail("invalid-address", f"invalid CIDR '{value}': expected an IP address, '/' and a prefix length")
     return value
 
 
 AddressMask = Annotated[str, AfterValidator(_address_mask)]
-NumberEntry = Annotated[str, AfterValidator(check_number_entry)]
+def _number_entry(value: str) -> str:
+    try:
+        return check_number_entry(value)
+    except ValueError as exc:
+        fail("invalid-number-range" if parse_range(value) else "invalid-number", str(exc))
+
+
+NumberEntry = Annotated[str, AfterValidator(_number_entry)]
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*", re.ASCII)
 
@@ -159,7 +177,7 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*", re.ASCII)
 def _name(value: str) -> str:
     # Names are identities in plan output and LiveKit lists: keep them to one plain token.
     if not _NAME.fullmatch(value):
-        raise ValueError(f"invalid name '{value}': use letters, digits, '-', '_' and '.', starting with a letter or digit")
+        fail("invalid-name", f"invalid name '{value}': use letters, digits, '-', '_' and '.', starting with a letter or digit")
     return value
 
 

@@ -31,7 +31,10 @@ class Positions:
     values: dict[Path, Origin] = field(default_factory=dict)
 
     def key(self, path: Path) -> Origin:
-        """The origin of the key at `path`, else of the nearest enclosing one."""
+        """The origin of the key at `path`, else of the nearest enclosing one (a list item has
+        no key: its own value is the best place)."""
+        if path and isinstance(path[-1], int):
+            return self.value(path)
         return self._nearest(path, self.keys) or self.value(path)
 
     def value(self, path: Path) -> Origin:
@@ -81,6 +84,10 @@ def load_yaml(text: str, file: str) -> tuple[Any, Positions, list[Issue]]:
         root = YAML(typ="rt").compose(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        if exc.context_mark and "end of stream" in (exc.problem or ""):
+            # An unclosed quote or bracket runs to the end of the file: where it opened is
+            # where the fix goes.
+            mark = exc.context_mark
         where = Origin(file, mark.line + 1, mark.column + 1) if mark else Origin(file, 1, 1)
         problem = exc.problem or exc.context or "invalid YAML"
         if exc.context and exc.problem:
