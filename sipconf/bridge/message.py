@@ -335,3 +335,19 @@ def make_response(request: Request, status: int, reason: str, to_tag: str | None
 
 
 _LONG_NAMES = {"via": "Via", "from": "From", "to": "To", "call-id": "Call-ID", "cseq": "CSeq"}
+
+
+def check_mandatory(message: Request | Response) -> None:
+    """Raise ``ValueError`` unless the headers every transaction needs are present and
+    well-formed: Via (with branch for requests), From, To, Call-ID and CSeq (RFC 3261 8.1.1,
+    8.2).  A request's CSeq method must equal its method (RFC 3261 8.1.1.5; CANCEL and ACK
+    included)."""
+    via = message.top_via
+    if isinstance(message, Request) and not via.branch:
+        raise ValueError("top Via has no branch")
+    message.from_
+    message.to
+    message.call_id
+    cseq = message.cseq
+    if isinstance(message, Request) and cseq.method != message.method:
+        raise ValueError(f"CSeq method {cseq.method} does not match {message.method}")

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from sipconf.bridge.clock import Clock, LoopClock, TimerHandle
-from sipconf.bridge.message import Message, Request, Response, canonical_name, parse
+from sipconf.bridge.message import Message, Request, Response, canonical_name, check_mandatory, parse
 
 __all__ = ["Handler", "Limits", "SipServer", "Source", "bad_request_for"]
 
@@ -94,6 +94,7 @@ class _Dispatcher:
     def dispatch(self, data: bytes, source: Source) -> None:
         try:
             message = parse(data, max_headers=self.limits.max_headers)
+            check_mandatory(message)
         except ValueError as exc:
             self._malformed(data, str(exc), source)
             return

@@ -1,0 +1,494 @@
+"""One inbound call, from the INVITE to the hang-up, as LiveKit's SIP service handles it.
+
+SEMANTICS 3.1 (inputs), 3.3 (auth step, digest), 3.6 (dispatch outcomes, answer, PIN flow),
+3.8 (replay cache), 3.9 (BYE). The decisions come from a `DecisionLayer`; the SIP stack is
+reached through `Signalling`. States are an enum and every change goes through `_set_state`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+from dataclasses import dataclass, field, replace
+from typing import Callable
+
+from livekit.protocol import models, sip as sip_pb
+
+from sipconf.bridge import sdp
+from sipconf.bridge.dialog import Dialog, new_tag
+from sipconf.bridge.digest import DigestServer
+from sipconf.bridge.headers import NameAddr
+from sipconf.bridge.media import RtpSession
+from sipconf.bridge.message import Request, Response, make_response
+from sipconf.bridge.transaction import InviteServerTransaction
+from sipconf.bridge.transport import Source
+from sipconf.bridge.calls import decisions as D
+from sipconf.bridge.calls.pin import PinCollector, PinEntry
+from sipconf.bridge.calls.replay import ReplayCache
+from sipconf.bridge.calls.signalling import Signalling, duration_seconds, sleep
+from sipconf.routing import ids
+from sipconf.routing.attributes import CALL_STATUS, headers_from_attributes, sip_attributes
+from sipconf.routing.call import CallFacts
+from sipconf.routing.reason import Reason, parse_reason
+from sipconf.routing.route import DEFAULT_REALM
+
+log = logging.getLogger("sipconf.bridge.calls.inbound")
+
+# 3.3 / 3.6: LiveKit's statuses and reason phrases.
+PROCESSING = (100, "Processing")
+RINGING = (180, "Ringing")
+TRY_AGAIN = (503, "Try again later")
+AUTH_NOT_FOUND = (404, "Does not match any SIP Trunks")
+QUOTA = (503, "Service temporarily unavailable")
+NO_TRUNK = (404, "No trunk found")
+REJECTED = (486, "Rejected")
+TERMINATED = (487, "Request Terminated")
+NOT_IMPLEMENTED = (501, "")
+
+RING_INTERVAL = 1.0  # sip_ringing_interval
+RINGING_TIMEOUT = 180.0  # 3.6: "at most ringing_timeout (default 3 min)"
+MAX_CALL = 24 * 3600.0  # "max_call_duration defaults to and is capped at 24 h"
+MEDIA_TIMEOUT, MEDIA_TIMEOUT_INITIAL = 15.0, 30.0
+
+
+class State(enum.Enum):
+    RECEIVED = "received"
+    RINGING = "ringing"
+    PIN = "pin"
+    ACTIVE = "active"
+    ENDED = "ended"
+
+
+@dataclass
+class InboundConfig:
+    """What the bridge's options and shared state give every inbound call."""
+
+    decisions: D.DecisionLayer
+    replay: ReplayCache
+    digest: DigestServer
+    hide_inbound_port: bool = False
+    ring_delay: float = 0.0
+    dtmf_info: bool = False
+    call_ids: dict[tuple[str, str], str] = field(default_factory=dict)  # (Call-ID, From tag) -> SCL id
+
+
+def facts_of(invite: Request, src_ip: str, sip_call_id: str) -> CallFacts:
+    """3.1: calling number = From user, called = To user, host = From host, source IP."""
+    from_, to = invite.from_, invite.to
+    return CallFacts(
+        from_user=from_.uri.user or "",
+        to_user=to.uri.user or "",
+        from_host=from_.uri.host,
+        src_ip=src_ip,
+        sip_call_id=sip_call_id,
+        call_id_full=invite.call_id,
+        from_tag=from_.tag or "",
+        headers=tuple(invite.headers),
+    )
+
+
+def valid_invite(invite: Request) -> bool:
+    """3.1: "a non-empty Call-ID, a From with a non-empty tag, and a To"."""
+    try:
+        return bool(invite.get("call-id", "").strip()) and bool(invite.from_.tag) and invite.get("to") is not None \
+            and invite.to is not None
+    except ValueError:
+        return False
+
+
+class InboundCall:
+    """Drive one INVITE: `run()` until the INVITE is finalised, then the dialog lives on."""
+
+    def __init__(self, net: Signalling, cfg: InboundConfig, invite: Request, tx: InviteServerTransaction,
+                 source: Source) -> None:
+        self.net = net
+        self.cfg = cfg
+        self.invite = invite
+        self.tx = tx
+        self.source = source
+        self.state = State.RECEIVED
+        self.settled = asyncio.Event()  # the INVITE got its final response, or was dropped
+        self.ended = asyncio.Event()
+        self.from_tag = invite.from_.tag or ""
+        key = (invite.call_id, self.from_tag)
+        # 3.3: "The SCL_ id is remembered for (Call-ID, From-tag) so the retry keeps it."
+        self.sip_call_id = cfg.call_ids.get(key) or ids.new_id(ids.CALL)
+        self.local_tag = self.sip_call_id  # 2.7: "The inbound SCL_ id is LiveKit's To-tag"
+        self.facts = facts_of(invite, source.addr[0], self.sip_call_id)
+        self.trunk: sip_pb.SIPInboundTrunkInfo | None = None
+        self.room: str | None = None
+        self.identity: str | None = None
+        self.attributes: dict[str, str] = {}
+        self.dialog: Dialog | None = None
+        self.rtp: RtpSession | None = None
+        self.answer_sdp: bytes = b""
+        self.responses: list[int] = []  # every status we sent for this INVITE
+        self.bye_reason: Reason | None = None
+        self.transfer = None  # sipconf.bridge.calls.transfer.Transfer while one runs
+        self.on_end: list[Callable[[], None]] = []
+        self._pin: PinCollector | None = None
+        self._pin_done: asyncio.Future[PinEntry] | None = None
+        self._ring_timer = None
+        self._timers: list = []
+        self.task: asyncio.Task | None = None
+
+    # -- state ---------------------------------------------------------------------------
+
+    def _set_state(self, new: State) -> None:
+        if new is self.state:
+            return
+        log.info("call %s: %s -> %s", self.sip_call_id, self.state.value, new.value)
+        self.state = new
+
+    @property
+    def attributes_to_headers(self) -> dict[str, str]:
+        return dict(self.trunk.attributes_to_headers) if self.trunk is not None else {}
+
+    @property
+    def answered(self) -> bool:
+        return self.state in (State.PIN, State.ACTIVE) and self.dialog is not None
+
+    # -- responses -----------------------------------------------------------------------
+
+    def _respond(self, status: int, reason: str, headers=(), body: bytes = b"", cache: bool = False) -> None:
+        if self.settled.is_set() and status >= 200:
+            return
+        resp = make_response(self.invite, status, reason, to_tag=self.local_tag if status > 100 else None)
+        for name, value in headers:
+            resp.add(name, value)
+        if body:
+            resp.set_body(body, "application/sdp")
+        try:
+            self.tx.respond(resp)
+        except ValueError:
+            return  # the transaction already ended (CANCEL raced us)
+        self.responses.append(status)
+        if status >= 200:
+            self._stop_ringing()
+            if cache:
+                self.cfg.replay.put(self.invite.call_id, self.from_tag, status, reason)
+            if status >= 300:
+                self._finish()
+            self.settled.set()
+            return
+        return
+
+    def _drop(self) -> None:
+        """No final response at all (AuthDrop, DispatchNoRuleDrop): forget the INVITE."""
+        self._stop_ringing()
+        self.settled.set()
+        self._finish()
+
+    # -- the INVITE ----------------------------------------------------------------------
+
+    async def run(self) -> None:
+        try:
+            await self._run()
+        except asyncio.CancelledError:
+            if not self.settled.is_set():
+                self._drop()
+            raise
+        except Exception:
+            log.exception("call %s failed", self.sip_call_id)
+            self._respond(500, "Internal Server Error")
+            self._finish()
+
+    async def _run(self) -> None:
+        cached = self.cfg.replay.get(self.invite.call_id, self.from_tag)
+        if cached is not None:
+            self._respond(*cached)  # 3.8: at once, no 100, no decision calls
+            return
+        if not self.cfg.hide_inbound_port:
+            self._respond(*PROCESSING)
+        if not await self._authenticate():
+            return
+        self._set_state(State.RINGING)
+        self._respond(*RINGING)
+        self._ring_timer = self.net.clock.call_later(RING_INTERVAL, self._ring_again)
+        try:
+            answer = self.cfg.decisions.dispatch(self.facts, self.trunk.sip_trunk_id if self.trunk else "")
+        except Exception as err:  # an RPC error (3.6 table)
+            log.info("call %s: dispatch failed: %s", self.sip_call_id, err)
+            self._respond(*TRY_AGAIN, cache=True)
+            return
+        if answer.trunk is not None:
+            self.trunk = answer.trunk
+        if answer.result == D.DISPATCH_DROP:
+            self._drop()
+        elif answer.result == D.DISPATCH_REJECT:
+            self._respond(answer.status or 404, answer.reason, cache=True)
+        elif answer.result == D.DISPATCH_UNAVAILABLE:
+            self._respond(*TRY_AGAIN, cache=True)
+        elif answer.result == D.DISPATCH_ACCEPT and answer.join is not None:
+            if await self._start_media():
+                await self._accept(answer.join)
+        elif answer.result == D.DISPATCH_PIN:
+            if await self._start_media():
+                await self._pin_flow()
+        else:
+            self._respond(*NOT_IMPLEMENTED, cache=True)
+
+    async def _authenticate(self) -> bool:
+        try:
+            auth = self.cfg.decisions.authenticate(self.facts)
+        except Exception as err:
+            log.info("call %s: auth failed: %s", self.sip_call_id, err)
+            self._respond(*TRY_AGAIN, cache=True)
+            return False
+        self.trunk = auth.trunk
+        if auth.result == D.AUTH_DROP:
+            self._drop()
+            return False
+        if auth.result == D.AUTH_NOT_FOUND:
+            self._respond(*AUTH_NOT_FOUND, cache=True)
+            return False
+        if auth.result == D.AUTH_QUOTA:
+            self._respond(*QUOTA, cache=True)
+            return False
+        if auth.result == D.AUTH_NO_TRUNK:
+            self._respond(*NO_TRUNK, cache=True)
+            return False
+        if auth.result == D.AUTH_PASSWORD:
+            if self.cfg.hide_inbound_port:
+                self._respond(*PROCESSING)  # 3.3: then only in the password case
+            verdict = self.cfg.digest.check(self.invite, auth.username, auth.password, auth.realm or DEFAULT_REALM)
+            if not verdict.accepted:
+                self.cfg.call_ids[(self.invite.call_id, self.from_tag)] = self.sip_call_id
+                while len(self.cfg.call_ids) > 500:
+                    self.cfg.call_ids.pop(next(iter(self.cfg.call_ids)))
+                self._respond(verdict.status, verdict.reason, [verdict.header] if verdict.header else [])
+                return False
+        return True
+
+    def _ring_again(self) -> None:
+        # 3.6: 180 "repeated every sip_ringing_interval ... until the INVITE is finalised".
+        if self.settled.is_set() or self.state is not State.RINGING:
+            return
+        self._respond(*RINGING)
+        self._ring_timer = self.net.clock.call_later(RING_INTERVAL, self._ring_again)
+
+    def _stop_ringing(self) -> None:
+        if self._ring_timer is not None:
+            self._ring_timer.cancel()
+            self._ring_timer = None
+
+    async def _start_media(self) -> bool:
+        """SDP offer/answer and one RTP port (3.6: bad SDP -> 400, other media failure -> 500)."""
+        try:
+            offer = sdp.SessionDescription.parse(self.invite.body)
+            chosen = sdp.negotiate(offer)
+        except ValueError:
+            self._respond(400, "", cache=True)
+            return False
+        try:
+            self.rtp = RtpSession(self.net.clock, on_digit=self.on_digit)
+            port = await self.rtp.open()
+        except OSError:
+            self._respond(500, "", cache=True)
+            return False
+        host = self.net.via("UDP").rsplit(" ", 1)[1].rsplit(":", 1)[0]
+        self.answer_sdp = bytes(sdp.build_answer(chosen, host, port))
+        if chosen.remote_address and chosen.remote_port:
+            self.rtp.start((chosen.remote_address, chosen.remote_port), chosen.codec.payload_type,
+                           chosen.event_payload_type)
+        return True
+
+    def _trunk_headers(self) -> list[tuple[str, str]]:
+        """200 OK extras: trunk `headers` and `attributes_to_headers` values (3.6)."""
+        if self.trunk is None:
+            return []
+        out = list(self.trunk.headers.items())
+        out += list(headers_from_attributes(self.trunk.attributes_to_headers, self.attributes).items())
+        return out
+
+    def _answer(self) -> None:
+        headers = [("Contact", self.net.contact(self.source.transport)), *self._trunk_headers()]
+        resp = make_response(self.invite, 200, "OK", to_tag=self.local_tag)
+        for name, value in headers:
+            resp.add(name, value)
+        resp.set_body(self.answer_sdp, "application/sdp")
+        if self.settled.is_set():
+            return
+        self.tx.respond(resp)
+        self.responses.append(200)
+        self._stop_ringing()
+        self.settled.set()
+        self.dialog = _uas_dialog(self.invite, resp, self.net.contact(self.source.transport))
+        self.net.bind(self, dialog_key=(self.invite.call_id, self.local_tag))
+        limit = duration_seconds(self.trunk.max_call_duration if self.trunk else None, MAX_CALL, MAX_CALL)
+        self._timers.append(self.net.clock.call_later(limit, lambda: self.hangup("max call duration")))
+        self._timers.append(self.net.clock.call_later(MEDIA_TIMEOUT_INITIAL, self._check_media))
+
+    def _check_media(self) -> None:
+        # 3.6: media timeout 15 s (30 s before the first packet) ends the call.
+        if self.state is State.ENDED or self.rtp is None:
+            return
+        last = self.rtp.last_received
+        now = self.net.clock.now()
+        if last is None or now - last >= MEDIA_TIMEOUT:
+            self.hangup("media timeout")
+            return
+        self._timers.append(self.net.clock.call_later(MEDIA_TIMEOUT - (now - last), self._check_media))
+
+    async def _accept(self, join: D.RoomJoin) -> None:
+        self._join(join, status="ringing")
+        timeout = duration_seconds(self.trunk.ringing_timeout if self.trunk else None, RINGING_TIMEOUT)
+        if self.cfg.ring_delay >= timeout:
+            await sleep(self.net.clock, timeout)
+            self._respond(*REJECTED)  # 3.6: timeout before the answer -> 486 Rejected
+            return
+        if self.cfg.ring_delay > 0:
+            await sleep(self.net.clock, self.cfg.ring_delay)
+        self._answer()
+        self._set_state(State.ACTIVE)
+        self._set_attributes({CALL_STATUS: "active"})
+
+    def _join(self, join: D.RoomJoin, status: str) -> None:
+        attrs = dict(join.attributes) or sip_attributes(
+            {"sip.callID": self.sip_call_id}, self.trunk, self.facts.headers,
+            from_tag=self.from_tag, call_id_full=self.invite.call_id, call_status=status)
+        attrs[CALL_STATUS] = status
+        self.attributes = attrs
+        self.room, self.identity = join.room_name, join.identity
+        self.net.rooms.add_participant(join.room_name, join.identity, name=join.name,
+                                       kind=models.ParticipantInfo.Kind.SIP, metadata=join.metadata,
+                                       attributes=attrs)
+        self.net.bind(self, participant=(join.room_name, join.identity))
+
+    def _set_attributes(self, changes: dict[str, str]) -> None:
+        self.attributes.update(changes)
+        if self.room is not None and self.identity is not None:
+            try:
+                self.net.rooms.set_attributes(self.room, self.identity, changes)
+            except Exception:  # the participant was removed meanwhile
+                pass
+
+    # -- PIN flow (3.6) ------------------------------------------------------------------
+
+    async def _pin_flow(self) -> None:
+        self._answer()  # "the call is answered at once"
+        self._set_state(State.PIN)
+        self._pin = PinCollector()
+        self._pin_done = asyncio.get_running_loop().create_future()
+        entry = await self._pin_done
+        if entry.too_long:
+            self.hangup("wrong PIN")
+            return
+        try:
+            answer = self.cfg.decisions.dispatch(self.facts.with_pin(entry.pin, entry.no_pin),
+                                                 self.trunk.sip_trunk_id if self.trunk else "")
+        except Exception:
+            self.hangup("PIN dispatch failed")  # an RPC error -> BYE without prompt
+            return
+        if answer.result != D.DISPATCH_ACCEPT or answer.join is None or not answer.join.room_name:
+            self.hangup("wrong PIN")
+            return
+        if answer.trunk is not None:
+            self.trunk = answer.trunk
+        self._join(answer.join, status="active")  # "participant joins with sip.callStatus=active"
+        self._set_state(State.ACTIVE)
+
+    def on_digit(self, digit: str) -> None:
+        """An RFC 4733 digit from our RTP port (or a SIP INFO one with --dtmf-info)."""
+        if self._pin is None or self._pin_done is None or self._pin_done.done():
+            return
+        entry = self._pin.feed(digit)
+        if entry is not None:
+            self._pin_done.set_result(entry)
+
+    @property
+    def collecting_pin(self) -> bool:
+        return self._pin_done is not None and not self._pin_done.done()
+
+    # -- requests from the peer ----------------------------------------------------------
+
+    def cancel(self) -> None:
+        """CANCEL before the answer: 487 for the INVITE (the server answered the CANCEL)."""
+        if self.settled.is_set():
+            return
+        self._respond(*TERMINATED)
+        if self.task is not None:
+            self.task.cancel()
+        self._finish()
+
+    def on_bye(self, request: Request) -> None:
+        """The caller hung up: parse its Reason (8.23) and remove the participant."""
+        value = request.get("reason")
+        if value is not None:
+            try:
+                self.bye_reason = parse_reason(value)
+            except ValueError:
+                self.bye_reason = None
+        if self.bye_reason is not None and not self.bye_reason.is_normal:
+            log.info("call %s: caller hung up with %s", self.sip_call_id, self.bye_reason)
+        if self.transfer is not None:
+            self.transfer.remote_hangup()
+        self._finish()
+
+    def reinvite_response(self, request: Request) -> Response:
+        """3.9: a re-INVITE gets 200 with LiveKit's previous SDP."""
+        resp = make_response(request, 200, "OK")
+        resp.add("Contact", self.net.contact(self.source.transport))
+        resp.set_body(self.answer_sdp, "application/sdp")
+        return resp
+
+    # -- ending --------------------------------------------------------------------------
+
+    def hangup(self, why: str) -> None:
+        """We end the call: BYE if answered (after the answer), else 486 (before it)."""
+        if self.state is State.ENDED:
+            return
+        log.info("call %s: hanging up (%s)", self.sip_call_id, why)
+        if self.dialog is None:
+            self._respond(*REJECTED)
+            if self.task is not None:
+                self.task.cancel()
+            self._finish()
+            return
+        self._finish()
+        asyncio.get_running_loop().create_task(self._send_bye())
+
+    async def _send_bye(self) -> None:
+        assert_dialog = self.dialog
+        if assert_dialog is None:
+            return
+        headers = [("User-Agent", "LiveKit")]
+        headers += list(headers_from_attributes(self.attributes_to_headers, self.attributes).items())
+        try:
+            source = await self.net.source_for(assert_dialog.remote_target, self.source)
+            bye = assert_dialog.create_request("BYE", self.net.via(source.transport), headers)
+            await self.net.request(bye, source)
+        except Exception as err:  # the peer may be gone; the call is over either way
+            log.info("call %s: BYE failed: %s", self.sip_call_id, err)
+
+    def _finish(self) -> None:
+        if self.state is State.ENDED:
+            return
+        self._set_state(State.ENDED)
+        self._stop_ringing()
+        for timer in self._timers:
+            timer.cancel()
+        if self._pin_done is not None and not self._pin_done.done():
+            self._pin_done.cancel()
+        if self.room is not None and self.identity is not None:
+            self._set_attributes({CALL_STATUS: "hangup"})
+            self.net.rooms.participant_left(self.room, self.identity)
+        if self.rtp is not None:
+            self.rtp.close()
+        self.net.unbind(self)
+        self.ended.set()
+        for callback in self.on_end:
+            callback()
+
+
+def _uas_dialog(invite: Request, response: Response, contact: str) -> Dialog:
+    """RFC 3261 12.1.1; a peer without Contact is reached at its From URI."""
+    try:
+        return Dialog.from_uas(invite, response, contact)
+    except ValueError:
+        to = response.to
+        from_ = invite.from_
+        return Dialog(call_id=invite.call_id, local_tag=to.tag or new_tag(), remote_tag=from_.tag or "",
+                      local_uri=NameAddr(to.uri), remote_uri=NameAddr(from_.uri), remote_target=str(from_.uri),
+                      remote_seq=invite.cseq.seq, local_contact=contact)

@@ -1,0 +1,359 @@
+"""The SIP bridge: UDP+TCP listeners, transactions, and the call logic of `calls/`.
+
+`Bridge(...)` is an async context manager. It reads trunks and rules from the control
+plane's store per call, puts participants into the control plane's rooms, hangs up calls
+whose participant the API removed, and serves the control plane as its `CallBackend`
+(CreateSIPParticipant, TransferSIPParticipant). Requests it does not route to a call get
+LiveKit's answers (SEMANTICS 3.9): OPTIONS 200, unknown BYE/NOTIFY 481, others 405.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Callable
+
+from livekit.protocol import sip as sip_pb
+
+from sipconf.bridge.calls import decisions as D
+from sipconf.bridge.calls.inbound import InboundCall, InboundConfig, valid_invite
+from sipconf.bridge.calls.outbound import OutboundCalls
+from sipconf.bridge.calls.pin import info_digit
+from sipconf.bridge.calls.replay import ReplayCache
+from sipconf.bridge.calls.signalling import TransactionTimeout
+from sipconf.bridge.calls.transfer import answer_notify, transfer
+from sipconf.bridge.clock import Clock, LoopClock
+from sipconf.bridge.digest import DigestServer
+from sipconf.bridge.message import Request, Response, make_response
+from sipconf.bridge.transaction import InviteServerTransaction, ServerTransaction, TransactionManager
+from sipconf.bridge.transport import Limits, SipServer, Source
+from sipconf.bridge.uri import URI
+from sipconf.local import store as st
+from sipconf.local.rooms import ParticipantRemoved, Rooms
+from sipconf.routing import legacy
+from sipconf.routing.route import Mode
+
+__all__ = ["ALLOW", "Bridge"]
+
+log = logging.getLogger("sipconf.bridge.server")
+
+# 3.9: what LiveKit advertises, although most of these get 405.
+ALLOW = "INVITE, ACK, CANCEL, BYE, NOTIFY, REFER, MESSAGE, OPTIONS, INFO, SUBSCRIBE"
+MAX_CALLS = 1000
+
+
+class Bridge:
+    """`async with Bridge(control_plane=cp) as bridge:` serves SIP on `bridge.udp_address`
+    and `bridge.tcp_address` until the block exits."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        udp_port: int = 0,
+        tcp_port: int = 0,
+        control_plane=None,
+        mode: Mode | str = Mode.EXPLICIT,
+        ring_delay: float = 0.0,
+        dtmf_info: bool = False,
+        allow_external_dial: bool = False,
+        clock: Clock | None = None,
+        *,
+        store: st.StateStore | None = None,
+        rooms: Rooms | None = None,
+        decisions: D.DecisionLayer | None = None,
+        hide_inbound_port: bool = False,
+        limits: Limits | None = None,
+        max_calls: int = MAX_CALLS,
+        transfer_bye_wait: float = 1.0,
+    ) -> None:
+        self.host = host
+        self.control_plane = control_plane
+        self.mode = Mode(mode)
+        self.clock: Clock = clock or LoopClock()
+        self._store = store
+        self.rooms: Rooms = rooms if rooms is not None else control_plane.rooms
+        self.allow_external_dial = allow_external_dial
+        self.max_calls = max_calls
+        self.transfer_bye_wait = transfer_bye_wait
+        self.decisions = decisions or D.StoreDecisions(self._inbound_trunks, self._rules, self.mode)
+        self.config = InboundConfig(
+            decisions=self.decisions,
+            replay=ReplayCache(self.clock),
+            digest=DigestServer(_unix_us),  # 3.3: the nonce starts with unix microseconds
+            hide_inbound_port=hide_inbound_port,
+            ring_delay=ring_delay,
+            dtmf_info=dtmf_info,
+        )
+        self.sip = SipServer(self._on_message, host, udp_port, tcp_port, limits, self.clock)
+        self.tm = TransactionManager(self.clock)
+        self.outbound = OutboundCalls(self)
+        self.dialogs: dict[tuple[str, str], object] = {}
+        self.participants: dict[tuple[str, str], object] = {}
+        self.pending: dict[InviteServerTransaction, InboundCall] = {}
+        self.calls: list[InboundCall] = []  # every inbound call seen (tests, conformance)
+        self._tasks: set[asyncio.Task] = set()
+        self._unlisten: Callable[[], None] | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    @property
+    def store(self) -> st.StateStore:
+        return self._store if self._store is not None else self.control_plane.store
+
+    async def start(self) -> None:
+        await self.sip.start()
+        self._unlisten = self.rooms.add_listener(self._participant_removed)
+        if self.control_plane is not None:
+            self.control_plane.backend = self
+
+    async def close(self) -> None:
+        if self.control_plane is not None and self.control_plane.backend is self:
+            self.control_plane.backend = None
+        if self._unlisten is not None:
+            self._unlisten()
+        for call in list(self.dialogs.values()) + list(self.pending.values()):
+            call._finish()
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.sip.close()
+
+    async def __aenter__(self) -> "Bridge":
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.close()
+
+    @property
+    def udp_address(self) -> tuple[str, int]:
+        return self.sip.udp_address
+
+    @property
+    def tcp_address(self) -> tuple[str, int]:
+        return self.sip.tcp_address
+
+    def spawn(self, coro) -> asyncio.Task:
+        """A task the bridge owns: cancelled on close, never leaked."""
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def settle(self) -> None:
+        """Wait until every INVITE received so far has its final response (or was dropped)."""
+        for call in list(self.calls):
+            await call.settled.wait()
+
+    # -- state the decisions read ----------------------------------------------------------
+
+    def _inbound_trunks(self) -> list[sip_pb.SIPInboundTrunkInfo]:
+        items = list(self.store.all(st.INBOUND))
+        items += [t for t in (legacy.legacy_to_inbound(x) for x in self.store.all(st.LEGACY)) if t is not None]
+        return sorted(items, key=lambda t: t.sip_trunk_id)
+
+    def outbound_trunks(self) -> list[sip_pb.SIPOutboundTrunkInfo]:
+        items = list(self.store.all(st.OUTBOUND))
+        items += [t for t in (legacy.legacy_to_outbound(x) for x in self.store.all(st.LEGACY)) if t is not None]
+        return sorted(items, key=lambda t: t.sip_trunk_id)
+
+    def _rules(self) -> list[sip_pb.SIPDispatchRuleInfo]:
+        return list(self.store.all(st.RULE))
+
+    # -- Signalling (what calls/ uses) ----------------------------------------------------
+
+    def _port(self, transport: str) -> int:
+        try:
+            return (self.sip.tcp_address if transport.upper() == "TCP" else self.sip.udp_address)[1]
+        except RuntimeError:
+            return self.sip.udp_address[1]
+
+    def via(self, transport: str) -> str:
+        return f"SIP/2.0/{transport.upper()} {self.host}:{self._port(transport)}"
+
+    def contact(self, transport: str) -> str:
+        suffix = ";transport=tcp" if transport.upper() == "TCP" else ""
+        return f"<sip:{self.host}:{self._port(transport)}{suffix}>"
+
+    async def source_for(self, target: str, origin: Source | None) -> Source:
+        if origin is not None and origin.reliable:
+            return origin  # RFC 3261 18: keep using the connection the dialog came on
+        uri = URI.parse(target)
+        port = uri.port or 5060
+        if (uri.param("transport") or "").lower() == "tcp":
+            return await self.sip.tcp_source((uri.host.strip("[]"), port))
+        return self.sip.udp_source((uri.host.strip("[]"), port))
+
+    async def request(self, request: Request, source: Source,
+                      on_provisional: Callable[[Response], None] | None = None) -> Response:
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[Response] = loop.create_future()
+        provisionals = 0
+
+        def on_response(resp: Response) -> None:
+            nonlocal provisionals
+            if resp.status < 200:
+                provisionals += 1
+                if on_provisional is not None:
+                    on_provisional(resp)
+            elif not fut.done():
+                fut.set_result(resp)
+
+        def on_timeout() -> None:
+            if not fut.done():
+                fut.set_exception(TransactionTimeout(provisionals))
+
+        self.tm.send_request(request, source.send, source.reliable, on_response, on_timeout)
+        return await fut
+
+    def bind(self, call, dialog_key: tuple[str, str] | None = None,
+             participant: tuple[str, str] | None = None) -> None:
+        if dialog_key is not None:
+            self.dialogs[dialog_key] = call
+        if participant is not None:
+            self.participants[participant] = call
+
+    def unbind(self, call) -> None:
+        for table in (self.dialogs, self.participants):
+            for key in [k for k, v in table.items() if v is call]:
+                del table[key]
+
+    def _participant_removed(self, event: ParticipantRemoved) -> None:
+        """RemoveParticipant / DeleteRoom: BYE to the caller (issue 5, section 2)."""
+        call = self.participants.get((event.room, event.participant.identity))
+        if call is not None:
+            call.hangup(f"participant {event.reason}")
+
+    # -- CallBackend ----------------------------------------------------------------------
+
+    async def create_sip_participant(self, req: sip_pb.CreateSIPParticipantRequest) -> sip_pb.SIPParticipantInfo:
+        return await self.outbound.create(req)
+
+    async def transfer_sip_participant(self, req: sip_pb.TransferSIPParticipantRequest) -> None:
+        call = self.participants.get((req.room_name, req.participant_identity))
+        await transfer(self, call, req)
+
+    # -- incoming messages ----------------------------------------------------------------
+
+    def _on_message(self, msg: Request | Response, source: Source) -> None:
+        if isinstance(msg, Response):
+            if not self.tm.receive_response(msg):
+                self.outbound.stray_response(msg, source)
+            return
+        try:
+            delivery = self.tm.receive_request(msg, source.send, source.reliable, send_trying=False)
+        except ValueError as err:
+            log.warning("unusable %s from %s:%d: %s", msg.method, *source.addr, err)
+            return
+        if delivery is None:
+            return
+        tx = delivery.transaction
+        method = msg.method
+        if method == "ACK":
+            return  # the transaction manager stopped the 2xx retransmissions
+        if method == "INVITE":
+            self._invite(msg, tx, source)  # type: ignore[arg-type]
+        elif method == "CANCEL":
+            self._cancel(msg, tx, delivery.cancels)
+        elif method == "BYE":
+            self._bye(msg, tx)
+        elif method == "NOTIFY":
+            call = self._dialog_call(msg)
+            status, reason = answer_notify(call, msg) if call is not None else (481, "Call does not exist")
+            _answer(tx, msg, status, reason)
+        elif method == "OPTIONS":
+            _answer(tx, msg, 200, "OK", [("Allow", ALLOW)])
+        elif method == "INFO" and self.config.dtmf_info:
+            self._info(msg, tx)
+        else:
+            # 3.9: INFO, MESSAGE, SUBSCRIBE, UPDATE, incoming REFER, ... -> 405.
+            _answer(tx, msg, 405, "Method Not Allowed", [("Allow", ALLOW)])
+
+    def _dialog_call(self, msg: Request):
+        try:
+            return self.dialogs.get((msg.call_id, msg.to.tag or ""))
+        except ValueError:
+            return None
+
+    def _invite(self, msg: Request, tx: InviteServerTransaction, source: Source) -> None:
+        try:
+            to_tag = msg.to.tag
+        except ValueError:
+            to_tag = None
+        if to_tag:
+            call = self._dialog_call(msg)
+            if call is None or not hasattr(call, "reinvite_response"):
+                _answer(tx, msg, 481, "Call does not exist")
+                return
+            call.dialog.receive_request(msg)
+            tx.respond(call.reinvite_response(msg))
+            return
+        if not valid_invite(msg):
+            if not self.config.hide_inbound_port:
+                _answer(tx, msg, 400, "Bad request")
+            return
+        if len(self.pending) + len(self.dialogs) >= self.max_calls:
+            _answer(tx, msg, 503, "Too many calls")
+            return
+        call = InboundCall(self, self.config, msg, tx, source)
+        self.pending[tx] = call
+        self.calls.append(call)
+        del self.calls[:-1000]  # a bounded history
+        call.task = self.spawn(call.run())
+        call.task.add_done_callback(lambda _t, tx=tx: self.pending.pop(tx, None))
+
+    def _cancel(self, msg: Request, tx: ServerTransaction | None, target: InviteServerTransaction | None) -> None:
+        if target is None:
+            _answer(tx, msg, 481, "Call/Transaction Does Not Exist")
+            return
+        _answer(tx, msg, 200, "OK")
+        call = self.pending.get(target)
+        if call is not None:
+            call.cancel()
+        elif target.state.name == "PROCEEDING":
+            target.respond(make_response(target.request, 487, "Request Terminated", to_tag="cancelled"))
+
+    def _bye(self, msg: Request, tx: ServerTransaction | None) -> None:
+        try:
+            has_tag = bool(msg.to.tag)
+        except ValueError:
+            has_tag = False
+        if not has_tag:
+            _answer(tx, msg, 400, "Bad Request")
+            return
+        call = self._dialog_call(msg)
+        if call is None:
+            _answer(tx, msg, 481, "Call does not exist")
+            return
+        _answer(tx, msg, 200, "OK")
+        call.on_bye(msg)
+
+    def _info(self, msg: Request, tx: ServerTransaction | None) -> None:
+        """`--dtmf-info`: SIP INFO digits feed PIN entry (a feature LiveKit lacks)."""
+        call = self._dialog_call(msg)
+        digit = info_digit(msg.get("content-type"), msg.body)
+        if call is None or digit is None or not getattr(call, "collecting_pin", False):
+            _answer(tx, msg, 405, "Method Not Allowed", [("Allow", ALLOW)])
+            return
+        _answer(tx, msg, 200, "OK")
+        call.on_digit(digit)
+
+
+def _answer(tx: ServerTransaction | None, request: Request, status: int, reason: str,
+            headers: list[tuple[str, str]] | None = None) -> None:
+    if tx is None:
+        return
+    resp = make_response(request, status, reason)
+    for name, value in headers or []:
+        resp.add(name, value)
+    try:
+        tx.respond(resp)
+    except ValueError:
+        pass
+
+
+def _unix_us() -> int:
+    import time
+
+    return int(time.time() * 1_000_000)
