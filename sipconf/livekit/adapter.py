@@ -166,6 +166,8 @@ class LiveKitAdapter:
                 raise self._auth_error(err.message) from None
             if err.code == "not_found":
                 raise _NotFound(f"{what}: {err.message}") from None
+            if err.code == "invalid_argument" and err.message.startswith(CONFLICT_PREFIXES):
+                raise Conflict(f"LiveKit at {self.target.url} refused to {what}: {err.code}: {err.message}") from None
             detail = err.message or f"HTTP {err.status}"
             raise UserError(f"LiveKit at {self.target.url} refused to {what}: {err.code}: {detail}") from None
         except (aiohttp.ClientError, asyncio.TimeoutError) as err:
@@ -186,3 +188,14 @@ class LiveKitAdapter:
 
 class _NotFound(UserError):
     pass
+
+
+class Conflict(UserError):
+    """LiveKit's trunk or dispatch-rule conflict check refused a write (SEMANTICS 4.2, 4.3).
+
+    Often only an ordering problem within one apply (a number moving between trunks), so the
+    engine retries the write after the others of its step.
+    """
+
+
+CONFLICT_PREFIXES = ("Conflicting inbound SIP Trunks", "Dispatch rule for the same trunk")

@@ -18,6 +18,7 @@ from google.protobuf.message import Message
 
 from sipconf.errors import UserError
 from sipconf.livekit import translate
+from sipconf.livekit.adapter import Conflict
 from sipconf.livekit.inventory import Inventory, digest
 from sipconf.livekit.ledger import Entry, Ledger, ledger_trunk
 from sipconf.livekit.translate import INBOUND, OUTBOUND
@@ -65,14 +66,42 @@ async def apply_plan(
         state.ledger = state.ledger.with_pending(creates)
     await _write_ledger(state, writer)
 
-    total = len(plan.changes)
-    for n, change in enumerate(plan.changes, 1):
-        done = await _one(change, desired, state, writer, environ)
-        progress(f"[{n}/{total}] {SYMBOL[change.action]} {change.kind} {change.name}: {done}")
-        if change.action == CREATE:
-            await _write_ledger(state, writer)  # record the new id before anything else
+    total, n = len(plan.changes), 0
+    for step in _steps(plan.changes):
+        # Within one step (say, all inbound trunk updates) a write LiveKit refuses as a
+        # conflict is retried after the others: moving a number from trunk B to trunk A
+        # works once B has let go of it, whatever the name order. Stops when a round makes
+        # no progress (a true conflict, or a swap no order can do), raising the first error.
+        waiting = list(step)
+        while waiting:
+            deferred: list[tuple[Change, Conflict]] = []
+            for change in waiting:
+                try:
+                    done = await _one(change, desired, state, writer, environ)
+                except Conflict as err:
+                    deferred.append((change, err))
+                    continue
+                n += 1
+                progress(f"[{n}/{total}] {SYMBOL[change.action]} {change.kind} {change.name}: {done}")
+                if change.action == CREATE:
+                    await _write_ledger(state, writer)  # record the new id before anything else
+            if len(deferred) == len(waiting):
+                await _write_ledger(state, writer)
+                raise deferred[0][1]
+            waiting = [change for change, _err in deferred]
     await _write_ledger(state, writer)
     return total
+
+
+def _steps(changes: tuple[Change, ...]) -> list[list[Change]]:
+    """Consecutive changes of one (action, kind): the plan is already in apply order."""
+    steps: list[list[Change]] = []
+    for change in changes:
+        if steps and (steps[-1][0].action, steps[-1][0].kind) == (change.action, change.kind):
+            steps[-1].append(change)
+        else:
+            steps.append([change])
+    return steps
 
 
 def _repair(state: _State, inventory: Inventory) -> None:

@@ -121,3 +121,16 @@ def test_interrupted_apply_converges_without_duplicates(serve, limit):
         assert await live_names(target) == (["twilio"], [ledger_name("acme")], ["pin-room", "support"])
 
     serve(scenario)
+
+
+def test_number_moving_to_an_earlier_trunk_is_reordered_around_the_conflict(serve):
+    async def scenario(cp, target):
+        a = state(inbound("alpha", ["+15105550100"]), inbound("gamma", ["+15105550200"]))
+        b = state(inbound("alpha", ["+15105550100", "+15105550200"]), inbound("gamma", ["+15105550300"]))
+        await apply_against(a, target)
+        lines = []
+        result = await apply_against(b, target, progress=lines.append)
+        assert [line.split(": ")[0] for line in lines] == ["[1/2] ~ inbound_trunk gamma", "[2/2] ~ inbound_trunk alpha"]
+        assert result.remaining.empty
+
+    serve(scenario)

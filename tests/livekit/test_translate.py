@@ -1,0 +1,93 @@
+"""Translation live <-> model round-trips (hypothesis), and canonical form."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+from livekit.protocol import sip
+
+from sipconf.livekit import translate
+
+text = st.text(alphabet="abcdefgh+0123456789", max_size=6)
+names = st.text(alphabet="abcdefgh-", min_size=1, max_size=6)
+
+
+@st.composite
+def live_trunks(draw):
+    return sip.SIPInboundTrunkInfo(
+        sip_trunk_id="ST_" + draw(names),
+        name=draw(names),
+        metadata=draw(text),
+        numbers=draw(st.lists(text, max_size=3)),
+        allowed_numbers=draw(st.lists(text, max_size=2)),
+        auth_username=draw(text),
+        auth_password=draw(text),
+        headers_to_attributes=draw(st.dictionaries(names, names, max_size=2)),
+        krisp_enabled=draw(st.booleans()),
+        media_encryption=draw(st.sampled_from([0, 1, 2])),
+    )
+
+
+@st.composite
+def live_rules(draw):
+    rule = sip.SIPDispatchRuleInfo(
+        sip_dispatch_rule_id="SDR_" + draw(names),
+        name=draw(names),
+        trunk_ids=draw(st.lists(st.sampled_from(["ST_a", "ST_b", "ST_gone"]), unique=True)),
+        numbers=draw(st.lists(text, max_size=2)),
+        attributes=draw(st.dictionaries(names, text, max_size=2)),
+        hide_phone_number=draw(st.booleans()),
+    )
+    kind = draw(st.sampled_from(["dispatch_rule_direct", "dispatch_rule_individual", "dispatch_rule_callee"]))
+    member = getattr(rule.rule, kind)
+    member.SetInParent()
+    member.pin = draw(text)
+    if kind == "dispatch_rule_direct":
+        member.room_name = draw(names)
+    else:
+        member.room_prefix = draw(text)
+    return rule
+
+
+TRUNK_NAMES = {"ST_a": "alpha", "ST_b": "beta"}
+TRUNK_IDS = {"alpha": "ST_a", "beta": "ST_b", "ST_gone": "ST_gone"}
+
+
+@given(live_trunks())
+def test_inbound_trunk_round_trips_and_secrets_leave_the_model(trunk):
+    model, secrets = translate.from_live("inbound_trunk", trunk, TRUNK_NAMES)
+    assert model.auth_password == "" and secrets.get("auth_password", "") == trunk.auth_password
+    back = translate.to_live("inbound_trunk", model.name, translate.with_secrets(model, secrets), TRUNK_IDS)
+    assert translate.canonical("inbound_trunk", back) == translate.canonical("inbound_trunk", trunk)
+
+
+@given(live_rules())
+def test_dispatch_rule_round_trips_through_trunk_names(rule):
+    model, secrets = translate.from_live("dispatch_rule", rule, TRUNK_NAMES)
+    assert "ST_a" not in model.trunk_ids and "ST_b" not in model.trunk_ids
+    assert translate.get_path(model, f"rule.{model.rule.WhichOneof('rule')}.pin") == ""
+    back = translate.to_live("dispatch_rule", model.name, translate.with_secrets(model, secrets), TRUNK_IDS)
+    assert translate.canonical("dispatch_rule", back) == translate.canonical("dispatch_rule", rule)
+
+
+def test_absent_media_equals_empty_media_and_legacy_encryption_folds_in():
+    plain = sip.SIPInboundTrunkInfo(name="t")
+    upgraded = sip.SIPInboundTrunkInfo(name="t")
+    upgraded.media.SetInParent()
+    assert translate.canonical("inbound_trunk", plain) == translate.canonical("inbound_trunk", upgraded)
+    legacy = sip.SIPInboundTrunkInfo(name="t", media_encryption=sip.SIP_MEDIA_ENCRYPT_REQUIRE)
+    modern = sip.SIPInboundTrunkInfo(name="t")
+    modern.media.encryption = sip.SIP_MEDIA_ENCRYPT_REQUIRE
+    assert translate.canonical("inbound_trunk", legacy) == translate.canonical("inbound_trunk", modern)
+
+
+def test_flatten_walks_messages_and_names_enums():
+    rule = sip.SIPDispatchRuleInfo(name="r", attributes={"b": "2", "a": "1"})
+    rule.rule.dispatch_rule_direct.room_name = "room"
+    assert translate.flatten(rule) == {
+        "name": "r",
+        "rule.dispatch_rule_direct.room_name": "room",
+        "attributes": {"a": "1", "b": "2"},
+    }
+    trunk = sip.SIPOutboundTrunkInfo(transport=sip.SIP_TRANSPORT_TCP)
+    assert translate.flatten(trunk) == {"transport": "SIP_TRANSPORT_TCP"}
