@@ -1,0 +1,108 @@
+"""`sipconf validate` and `sipconf schema` as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sipconf.cli import main
+from sipconf.issues import Issue
+from sipconf.model import Origin
+
+ROOT = Path(__file__).resolve().parents[2]
+DEMO = "scenarios/demo/spec.yaml"
+
+
+def _run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "sipconf", *args], cwd=ROOT, capture_output=True, text=True, env=env, timeout=60
+    )
+
+
+def test_demo_spec_validates():
+    result = _run("validate", DEMO)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.splitlines()[-1] == f"ok: 2 inbound trunks, 2 outbound trunks, 4 dispatch rules ({DEMO})"
+
+
+def test_demo_spec_validates_in_prod_as_json():
+    result = _run("validate", DEMO, "--env", "prod", "--format", "json")
+    doc = json.loads(result.stdout)
+    assert result.returncode == 0
+    assert doc["ok"] is True
+    assert doc["summary"] == f"ok: 2 inbound trunks, 2 outbound trunks, 4 dispatch rules ({DEMO}, env prod)"
+
+
+def test_errors_as_json(tmp_path):
+    spec = tmp_path / "s.yaml"
+    spec.write_text("version: 1\nproject: a\ntrunk: {}\n", encoding="utf-8")
+    result = _run("validate", str(spec), "--format", "json")
+    assert result.returncode == 1
+    assert json.loads(result.stdout) == {
+        "ok": False,
+        "summary": None,
+        "issues": [
+            {
+                "level": "error",
+                "code": "unknown-key",
+                "message": "unknown key 'trunk' (did you mean 'trunks'?)",
+                "file": str(spec),
+                "line": 3,
+                "col": 1,
+            }
+        ],
+    }
+
+
+def test_missing_secret_only_when_asked():
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DEMO_")}
+    assert _run("validate", DEMO, env=env).returncode == 0
+    result = _run("validate", DEMO, "--check-secrets", env=env)
+    assert result.returncode == 1
+    assert f"{DEMO}:29:40: error: secret environment variable DEMO_TWILIO_PASSWORD is not set [missing-secret]" in result.stdout
+    assert _run("validate", DEMO, "--check-secrets", env=env | {
+        "DEMO_TWILIO_PASSWORD": "a", "DEMO_TELNYX_PASSWORD": "b", "DEMO_BOARD_PIN": "1234"}).returncode == 0
+
+
+class _WarnOnce:
+    code = "test-warning"
+
+    def run(self, state):
+        return [Issue("warning", self.code, "just a warning", Origin(state.source, 1, 1))]
+
+
+@pytest.fixture
+def warning_check(monkeypatch):
+    import sipconf.checks as checks
+
+    monkeypatch.setattr(checks, "_default_checks", lambda: (_WarnOnce(),))
+
+
+def test_warnings_pass_unless_strict(warning_check, capsys):
+    assert main(["validate", str(ROOT / DEMO)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == f"{ROOT / DEMO}:1:1: warning: just a warning [test-warning]"
+    assert out[1].startswith("ok: ")
+    assert main(["validate", str(ROOT / DEMO), "--strict"]) == 1
+    assert capsys.readouterr().out.splitlines()[-1] == f"failed: 0 errors, 1 warning ({ROOT / DEMO})"
+
+
+def test_schema_prints_json_schema():
+    result = _run("schema")
+    assert result.returncode == 0
+    assert json.loads(result.stdout)["title"] == "sipconf spec v1"
+
+
+def test_scenario_schema_missing_module_is_one_line(monkeypatch, capsys):
+    import sipconf.commands.schema as schema
+
+    monkeypatch.setattr(schema, "SCENARIO_SCHEMA_MODULE", "simulator.no_such_module.schema")
+    assert main(["schema", "--scenario"]) == 1
+    assert capsys.readouterr().err == (
+        "scenario schema is not available: simulator.no_such_module.schema is not installed\n"
+    )

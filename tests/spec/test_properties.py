@@ -1,0 +1,85 @@
+"""Hypothesis: normalisation is idempotent and deterministic."""
+
+from __future__ import annotations
+
+import json
+
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from sipconf.routing.numbers import normalize_number
+from sipconf.spec import SpecError, loads
+from sipconf.spec.numbers import expand, expand_trunk_numbers
+
+digits = st.text(alphabet="0123456789", min_size=4, max_size=11)
+
+
+@st.composite
+def number_entries(draw):
+    """A single number (maybe formatted) or a small range."""
+    base = draw(digits)
+    if draw(st.booleans()):
+        start = int(base)
+        end = min(start + draw(st.integers(0, 30)), 10 ** len(base) - 1)
+        return f"+{base}..+{end:0{len(base)}d}"
+    fmt = draw(st.sampled_from(["+{}", "{}", "+{} ", "({})"]))
+    return fmt.format(base).strip()
+
+
+def _spec(numbers: list[str], rule_numbers: list[str]) -> str:
+    doc = {
+        "version": 1,
+        "project": "p",
+        "trunks": {"t": {"inbound": {"numbers": numbers}}},
+        "dispatch_rules": {"r": {"trunks": ["t"], "numbers": rule_numbers, "individual": {"room_prefix": "x"}}},
+    }
+    return json.dumps(doc)  # JSON is YAML
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(number_entries(), max_size=5, unique=True), st.lists(number_entries(), max_size=3))
+def test_loading_twice_yields_equal_messages(numbers, rule_numbers):
+    text = _spec(numbers, rule_numbers)
+    try:
+        first = loads(text, "p.yaml")
+    except SpecError as exc:  # overlapping generated ranges are a legitimate error
+        assert {i.code for i in exc.issues} == {"duplicate-number"}
+        return
+    second = loads(text, "p.yaml")
+    assert [o.message for o in first.objects()] == [o.message for o in second.objects()]
+    assert [o.field_origins for o in first.objects()] == [o.field_origins for o in second.objects()]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(number_entries(), max_size=5))
+def test_expanding_normalised_numbers_again_changes_nothing(entries):
+    once = expand_trunk_numbers(entries)
+    assert expand_trunk_numbers(once) == once
+    assert [normalize_number(n) for n in once] == once
+
+
+@settings(max_examples=60, deadline=None)
+@given(number_entries())
+def test_a_range_expands_to_consecutive_numbers_of_equal_width(entry):
+    assume(".." in entry)
+    numbers = expand(entry)
+    widths = {len(n) for n in numbers}
+    assert len(widths) == 1
+    values = [int(n.lstrip("+")) for n in numbers]
+    assert values == list(range(values[0], values[0] + len(values)))
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(number_entries(), min_size=1, max_size=4, unique=True))
+def test_a_normalised_spec_reloads_to_the_same_state(entries):
+    first = loads(_spec(entries, []), "p.yaml") if _distinct(entries) else None
+    if first is None:
+        return
+    normalised = list(first.inbound[0].message.numbers)
+    again = loads(_spec(normalised, []), "p.yaml")
+    assert list(again.inbound[0].message.numbers) == normalised
+
+
+def _distinct(entries: list[str]) -> bool:
+    numbers = expand_trunk_numbers(entries)
+    return len(numbers) == len(set(numbers))
