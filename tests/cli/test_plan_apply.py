@@ -252,3 +252,28 @@ def test_kill_9_during_apply_then_rerun_converges(server, spec, tmp_path):
     )
     names = [line for line in import_.stdout.splitlines() if line.startswith("  ") and line.endswith(":") and not line.startswith("   ")]
     assert len(names) == len(set(names))  # no duplicate objects
+
+
+def test_import_adopt_takes_ownership_and_unowned_objects_are_commented(server, spec, capsys, tmp_path):
+    from livekit.protocol import sip
+
+    from sipconf.livekit.adapter import LiveKitAdapter
+    from sipconf.livekit.target import Target
+
+    async def make():
+        async with LiveKitAdapter(Target(server.url, KEY, SECRET)) as lk:
+            await lk.create("inbound_trunk", sip.SIPInboundTrunkInfo(name="hand-made", numbers=["+15105550900"]))
+            await lk.create("inbound_trunk", sip.SIPInboundTrunkInfo(name="other", numbers=["+15105550901"]))
+
+    asyncio.run(make())
+    code, out, _ = run(capsys, "import", "--adopt", "hand-made", "--project", "acme")
+    assert code == 0
+    body, _, unmanaged = out.partition("# Unmanaged:")
+    assert "hand-made:" in body and "other:" not in body
+    assert "#   other:" in unmanaged
+    imported = tmp_path / "imported.yaml"
+    imported.write_text(body)
+    code, out, _ = run(capsys, "plan", str(imported), "--detailed-exitcode")
+    assert code == 0 and 'inbound_trunk "other"' in out and "not-in-spec" in out
+    code, _out, err = run(capsys, "import", "--adopt", "nope", "--project", "acme")
+    assert (code, err.splitlines()[-1]) == (1, "--adopt nope: no live trunk or dispatch rule is named 'nope'")
