@@ -41,6 +41,8 @@ def check(expect: Expect, got: CallResult) -> list[str]:
         _eq(out, "digits", expect.digits, got.digits)
     if expect.transfer is not None:
         t = expect.transfer
+        if t.to is not None:
+            _eq(out, "transfer.to", t.to, got.refer_to)
         for name, want, have in (("refer_status", t.refer_status, got.refer_status), ("notify", t.notify, got.notify),
                                  ("error", t.error, got.transfer_error)):
             if want is not None:

@@ -39,6 +39,7 @@ class CallResult:
     attributes: dict[str, str] = field(default_factory=dict)
     joined: bool = False
     digits: str | None = None
+    refer_to: str | None = None
     refer_status: int | None = None
     notify: int | None = None
     transfer_error: int | None = None

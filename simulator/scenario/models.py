@@ -139,6 +139,7 @@ class TransferExpect(_Strict):
     """The transfer's result: the REFER's final status and the NOTIFY sipfrag status, and
     the SipCallError status the API returned (None = the transfer succeeded)."""
 
+    to: str | None = None  # the Refer-To the far end received
     refer_status: int | None = None
     notify: int | None = None
     error: int | None = None

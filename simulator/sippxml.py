@@ -1,0 +1,218 @@
+"""SIPp scenario XML, generated per scenario (SIPp 3.6.1, the Debian `sip-tester`).
+
+- `uac_xml`: SIPp plays the caller of an inbound call. Every plausible final response is an
+  optional `<recv>` so SIPp never aborts on an unexpected one: the simulator reads the real
+  status from SIPp's `-trace_msg` log and judges it itself. `-aa` is never used, so every
+  in-dialog request must be expected here (sipp-notes: "-aa hides messages").
+- `uas_xml`: SIPp plays the far end of an outbound call at the trunk's address: a digest
+  challenge (`<verifyauth>`) when asked, the final status, then REFER -> 202 + NOTIFY
+  sipfrag (the roles of OpenSIPS's REFER tests, reversed), and BYE.
+"""
+
+from __future__ import annotations
+
+from xml.sax.saxutils import escape, quoteattr
+
+from simulator.scenario.models import Dtmf, FarEnd, Hangup, RemoveParticipant, Scenario, Wait
+
+FINALS = (200, 400, 401, 403, 404, 405, 407, 408, 480, 481, 486, 487, 488, 500, 501, 503, 603)
+REASONS = {200: "OK", 202: "Accepted", 403: "Forbidden", 486: "Busy Here", 603: "Decline", 404: "Not Found"}
+EVENT_PT = 96  # SIPp's play_dtmf sends telephone-events with payload type 96
+
+
+def _send(text: str, retrans: int | None = None) -> str:
+    attr = f' retrans="{retrans}"' if retrans else ""
+    return f"  <send{attr}>\n    <![CDATA[\n\n{text}\n\n    ]]>\n  </send>\n"
+
+
+def _sdp(pt_event: int) -> str:
+    return (
+        "v=0\n"
+        "o=sipconf 1 1 IN IP[local_ip_type] [local_ip]\n"
+        "s=-\n"
+        "c=IN IP[media_ip_type] [media_ip]\n"
+        "t=0 0\n"
+        f"m=audio [media_port] RTP/AVP 0 {pt_event}\n"
+        "a=rtpmap:0 PCMU/8000\n"
+        f"a=rtpmap:{pt_event} telephone-event/8000\n"
+        f"a=fmtp:{pt_event} 0-16\n"
+        "a=ptime:20"
+    )
+
+
+def uac_xml(sc: Scenario, bridge_host: str, hold_ms: int = 1500, auth: bool = False) -> str:
+    call = sc.call
+    from_host = call.from_host or "[local_ip]"
+    extra = "".join(f"{name}: {value}\n" for name, value in call.headers.items())
+    invite = (
+        f"INVITE sip:{call.to}@[remote_ip]:[remote_port] SIP/2.0\n"
+        "Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]\n"
+        f"From: <sip:{call.from_}@{from_host}>;tag=[pid]sipconf[call_number]\n"
+        f"To: <sip:{call.to}@{bridge_host}>\n"
+        "Call-ID: [call_id]\n"
+        "CSeq: [cseq] INVITE\n"
+        f"Contact: <sip:{call.from_}@[local_ip]:[local_port];transport=[transport]>\n"
+        "Max-Forwards: 70\n"
+        f"{{auth}}{extra}"
+        "Content-Type: application/sdp\n"
+        "Content-Length: [len]\n\n" + _sdp(EVENT_PT)
+    )
+    out = ['<?xml version="1.0" encoding="ISO-8859-1" ?>\n<!DOCTYPE scenario SYSTEM "sipp.dtd">\n',
+           f"<scenario name={quoteattr('sipconf: ' + sc.name)}>\n"]
+    out.append(_send(invite.replace("{auth}", ""), retrans=500))
+    out.append(_provisional_and_finals(auth_label="auth" if auth else None))
+    if auth:
+        out.append('  <label id="auth"/>\n')
+        out.append(_send(_ack_for_error()))
+        out.append(_send(invite.replace("{auth}", "[authentication]\n").replace("CSeq: [cseq] INVITE", "CSeq: [cseq] INVITE"),
+                         retrans=500))
+        out.append(_provisional_and_finals(auth_label=None))
+    out.append('  <label id="answered"/>\n')
+    out.append(_send(_ack_2xx()))
+    out.append(_after_answer(sc, hold_ms))
+    out.append('  <nop><action><exec int_cmd="stop_call"/></action></nop>\n')
+    out.append('  <label id="rejected"/>\n')
+    out.append(_send(_ack_for_error()))
+    out.append('  <label id="nofinal"/>\n')
+    out.append("</scenario>\n")
+    return "".join(out)
+
+
+def _provisional_and_finals(auth_label: str | None) -> str:
+    out = ['  <recv response="100" optional="true"/>\n',
+           '  <recv response="180" optional="true"/>\n',
+           '  <recv response="183" optional="true"/>\n']
+    for status in FINALS:
+        if status == 200:
+            continue
+        if status in (401, 407) and auth_label:
+            out.append(f'  <recv response="{status}" optional="true" auth="true" next="{auth_label}"/>\n')
+        else:
+            out.append(f'  <recv response="{status}" optional="true" next="rejected"/>\n')
+    # The last recv is mandatory; its timeout ends a call that got no final response (oss drop).
+    out.append('  <recv response="200" rrs="true" next="answered" timeout="8000" ontimeout="nofinal"/>\n')
+    return "".join(out)
+
+
+def _ack_for_error() -> str:
+    # RFC 3261 17.1.1.3: the ACK of a non-2xx final reuses the INVITE's branch and CSeq.
+    return (
+        "ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0\n"
+        "[last_Via:]\n[last_From:]\n[last_To:]\n[last_Call-ID:]\n"
+        "CSeq: [cseq] ACK\nMax-Forwards: 70\nContent-Length: 0"
+    )
+
+
+def _ack_2xx() -> str:
+    return (
+        "ACK [next_url] SIP/2.0\n"
+        "Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]\n"
+        "[last_From:]\n[last_To:]\n[last_Call-ID:]\n"
+        "[routes]\nCSeq: [cseq] ACK\nMax-Forwards: 70\nContent-Length: 0"
+    )
+
+
+def _bye() -> str:
+    return (
+        "BYE [next_url] SIP/2.0\n"
+        "Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]\n"
+        "[last_From:]\n[last_To:]\n[last_Call-ID:]\n"
+        "[routes]\nCSeq: [cseq] BYE\nMax-Forwards: 70\nContent-Length: 0"
+    )
+
+
+def _ok_for_request() -> str:
+    return ("SIP/2.0 200 OK\n[last_Via:]\n[last_From:]\n[last_To:]\n[last_Call-ID:]\n[last_CSeq:]\n"
+            "Contact: <sip:[local_ip]:[local_port];transport=[transport]>\nContent-Length: 0")
+
+
+def _after_answer(sc: Scenario, hold_ms: int) -> str:
+    """The steps after the answer. `wait: joined` holds the call while the simulator reads
+    the participant through the API; a LiveKit-side hang-up or `wait: ended` waits for the
+    bridge's BYE."""
+    out = []
+    ended = False
+    for step in sc.steps:
+        if isinstance(step, Wait) and step.wait in ("joined", "answered", "ringing", "pin_prompt"):
+            out.append(f'  <pause milliseconds="{hold_ms}"/>\n')
+        elif isinstance(step, Dtmf):
+            if step.method == "info":
+                for digit in step.dtmf:
+                    out.append(_send(
+                        "INFO [next_url] SIP/2.0\nVia: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]\n"
+                        "[last_From:]\n[last_To:]\n[last_Call-ID:]\n[routes]\nCSeq: [cseq] INFO\nMax-Forwards: 70\n"
+                        f"Content-Type: application/dtmf-relay\nContent-Length: [len]\n\nSignal={escape(digit)}\n"
+                        f"Duration={step.duration_ms}"))
+                    out.append('  <recv response="200" optional="true"/>\n  <recv response="405"/>\n')
+            else:
+                out.append(f'  <nop><action><exec play_dtmf={quoteattr(step.dtmf + "," + str(step.duration_ms))}/></action></nop>\n')
+                per = step.duration_ms + max(step.gap_ms, 50)
+                out.append(f'  <pause milliseconds="{per * len(step.dtmf) + 200}"/>\n')
+        elif isinstance(step, Hangup) and step.hangup == "caller" and not ended:
+            out.append(_send(_bye()))
+            out.append('  <recv response="200" timeout="4000"/>\n')
+            ended = True
+        elif (isinstance(step, Hangup) or isinstance(step, RemoveParticipant) or
+              (isinstance(step, Wait) and step.wait == "ended")) and not ended:
+            out.append(f'  <recv request="BYE" timeout="{int(step.timeout * 1000) if isinstance(step, Wait) else 10000}"/>\n')
+            out.append(_send(_ok_for_request()))
+            ended = True
+    if not ended:
+        out.append(_send(_bye()))
+        out.append('  <recv response="200" timeout="4000"/>\n')
+    return "".join(out)
+
+
+def uas_xml(sc: Scenario, far: FarEnd, rtp_host: str, rtp_port: int, credentials: tuple[str, str] | None) -> str:
+    """The far end. Its SDP answer points LiveKit's RTP at `rtp_host:rtp_port`, a Python
+    socket that decodes RFC 4733 (SIPp cannot)."""
+    out = ['<?xml version="1.0" encoding="ISO-8859-1" ?>\n<!DOCTYPE scenario SYSTEM "sipp.dtd">\n',
+           f"<scenario name={quoteattr('sipconf far end: ' + sc.name)}>\n",
+           '  <recv request="INVITE" crlf="true"/>\n']
+    if far.challenge and credentials is not None:
+        out.append(_send(_response(407, "Proxy Authentication Required",
+                                   'Proxy-Authenticate: [authentication realm="far-end.sipconf.test"]')))
+        out.append('  <recv request="ACK"/>\n')
+        user, password = credentials
+        out.append('  <recv request="INVITE" crlf="true">\n    <action>\n'
+                   f'      <verifyauth assign_to="authvalid" username={quoteattr(user)} password={quoteattr(password)}/>\n'
+                   '    </action>\n  </recv>\n')
+        out.append('  <nop hide="true" test="authvalid" next="authok"/>\n')
+        out.append(_send(_response(403, "Forbidden")))
+        out.append('  <recv request="ACK"/>\n  <nop><action><exec int_cmd="stop_call"/></action></nop>\n')
+        out.append('  <label id="authok"/>\n')
+    out.append(_send(_response(100, "Trying")))
+    if far.status != 200:
+        out.append(_send(_response(far.status, REASONS.get(far.status, "Rejected"))))
+        out.append('  <recv request="ACK"/>\n</scenario>\n')
+        return "".join(out)
+    sdp = (f"v=0\no=far-end 1 1 IN IP4 {rtp_host}\ns=-\nc=IN IP4 {rtp_host}\nt=0 0\n"
+           f"m=audio {rtp_port} RTP/AVP 0 101\na=rtpmap:0 PCMU/8000\na=rtpmap:101 telephone-event/8000\n"
+           "a=fmtp:101 0-16\na=ptime:20")
+    out.append(_send(_response(200, "OK", "Content-Type: application/sdp", body=sdp)))
+    out.append('  <recv request="ACK" rrs="true"/>\n')
+    transfers = [s for s in sc.steps if type(s).__name__ == "Transfer"]
+    if transfers:
+        out.append('  <recv request="REFER"/>\n')
+        out.append(_send(_response(far.refer_status, REASONS.get(far.refer_status, "Response"))))
+        if far.refer_status < 300:
+            out.append(_send(
+                "NOTIFY [next_url] SIP/2.0\nVia: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]\n"
+                "From: [last_To:]\nTo: [last_From:]\n[last_Call-ID:]\n[routes]\nCSeq: 1 NOTIFY\nMax-Forwards: 70\n"
+                "Event: refer\nSubscription-State: terminated;reason=noresource\n"
+                f"Contact: <sip:far-end@[local_ip]:[local_port]>\nContent-Type: message/sipfrag;version=2.0\n"
+                f"Content-Length: [len]\n\nSIP/2.0 {far.notify} {REASONS.get(far.notify, 'Response')}"))
+            out.append('  <recv response="200"/>\n')
+    out.append('  <recv request="BYE" timeout="20000"/>\n')
+    out.append(_send(_response(200, "OK")))
+    out.append("</scenario>\n")
+    return "".join(out)
+
+
+def _response(status: int, reason: str, *extra: str, body: str = "") -> str:
+    head = (f"SIP/2.0 {status} {reason}\n[last_Via:]\n[last_From:]\n[last_To:];tag=[pid]farend[call_number]\n"
+            "[last_Call-ID:]\n[last_CSeq:]\nContact: <sip:far-end@[local_ip]:[local_port];transport=[transport]>\n")
+    head += "".join(f"{e}\n" for e in extra)
+    if body:
+        return head + "Content-Length: [len]\n\n" + body
+    return head + "Content-Length: 0"
