@@ -1,0 +1,404 @@
+"""Outbound calls: CreateSIPParticipant as LiveKit's SIP service places them (SEMANTICS 6).
+
+The internal request comes from `routing.participant` (6.2), the Request-URI/From/To from
+`routing.outbound_headers` (6.3); failures are the errors of `routing.invite_errors`,
+classified there (6.5) and returned with `api_error` so the twirp error carries
+`sip_status_code` / `sip_status` (the Python client raises `SipCallError`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import hashlib
+import ipaddress
+import logging
+
+from livekit.protocol import models, sip as sip_pb
+
+from sipconf.bridge import sdp
+from sipconf.bridge.calls.signalling import TransactionTimeout, duration_seconds, sleep
+from sipconf.bridge.dialog import Dialog
+from sipconf.bridge.digest import answer_challenge, challenge_headers
+from sipconf.bridge.media import RtpSession
+from sipconf.bridge.message import Request, Response
+from sipconf.bridge.transaction import build_cancel, new_branch
+from sipconf.bridge.transport import Source
+from sipconf.bridge.uri import URI
+from sipconf.routing import errors as E
+from sipconf.routing import ids
+from sipconf.routing import invite_errors as IE
+from sipconf.routing.attributes import CALL_STATUS, first_header, headers_from_attributes, included_headers
+from sipconf.routing.errors import LiveKitError
+from sipconf.routing.outbound_headers import OutboundRequest, build_outbound_headers
+from sipconf.routing.participant import InternalRequest, new_create_sip_participant_request
+from sipconf.routing.reason import parse_reason
+
+log = logging.getLogger("sipconf.bridge.calls.outbound")
+
+ALLOW = "INVITE, ACK, CANCEL, BYE, NOTIFY, REFER, MESSAGE, OPTIONS, INFO, SUBSCRIBE"
+MAX_INVITES = 5  # 6.4: "at most 5 INVITEs"
+RINGING_TIMEOUT = 180.0  # 6.4: default 3 min (the Python client sends 30 s)
+MAX_CALL = 24 * 3600.0
+
+
+class State(enum.Enum):
+    DIALING = "dialing"
+    RINGING = "ringing"
+    ACTIVE = "active"
+    ENDED = "ended"
+
+
+def loopback_only(host: str) -> None:
+    """The embedded bridge dials only loopback addresses unless --allow-external-dial."""
+    name = host.strip("[]")
+    try:
+        ok = ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        ok = name == "localhost"
+    if not ok:
+        raise LiveKitError(
+            E.FAILED_PRECONDITION,
+            f"the embedded sipconf bridge dials only loopback addresses (127.0.0.0/8, ::1), not {host}; "
+            "start it with `sipconf up --allow-external-dial` to call other hosts",
+        )
+
+
+def sip_call_id_for(call_id: str) -> str:
+    """2.7: the outbound SIP Call-ID is a deterministic hash of the SCL_ id."""
+    return hashlib.sha256(call_id.encode()).hexdigest()[:32]
+
+
+class OutboundCall:
+    """One outbound call: dialling, answered, ended. Shares the call interface of inbound
+    calls (dialog, source, attributes, transfer, hangup, on_bye, ended)."""
+
+    def __init__(self, net, internal: InternalRequest, trunk: sip_pb.SIPOutboundTrunkInfo | None,
+                 request_uri: str, from_: str, to: str, dest: tuple[str, int], transport: str) -> None:
+        self.net = net
+        self.internal = internal
+        self.trunk = trunk
+        self.sip_call_id = internal.sip_call_id
+        self.call_id = sip_call_id_for(internal.sip_call_id)
+        self.local_tag = internal.sip_call_id  # 2.7: "for outbound it is the From-tag"
+        self.request_uri, self.from_, self.to = request_uri, from_, to
+        self.dest, self.transport = dest, transport
+        self.state = State.DIALING
+        self.room, self.identity = internal.room_name, internal.participant_identity
+        self.attributes: dict[str, str] = dict(internal.participant_attributes)
+        self.dialog: Dialog | None = None
+        self.source: Source | None = None
+        self.rtp: RtpSession | None = None
+        self.invite: Request | None = None
+        self.invite_sent = False
+        self.transfer = None
+        self.ended = asyncio.Event()
+        self.answered_future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.error: LiveKitError | None = None
+        self._final: asyncio.Future[Response] | None = None
+        self._provisionals = 0
+        self._timers: list = []
+        self.task: asyncio.Task | None = None
+
+    @property
+    def attributes_to_headers(self) -> dict[str, str]:
+        return dict(self.internal.attributes_to_headers)
+
+    @property
+    def answered(self) -> bool:
+        return self.state is State.ACTIVE or (self.dialog is not None and self.state is not State.ENDED)
+
+    def _set_state(self, new: State) -> None:
+        if new is self.state:
+            return
+        log.info("outbound %s: %s -> %s", self.sip_call_id, self.state.value, new.value)
+        self.state = new
+        if new is not State.ENDED:
+            self._set_attributes({CALL_STATUS: new.value})
+
+    def _set_attributes(self, changes: dict[str, str]) -> None:
+        self.attributes.update(changes)
+        try:
+            self.net.rooms.set_attributes(self.room, self.identity, changes)
+        except Exception:
+            pass
+
+    # -- dialling -------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        try:
+            await self._dial()
+        except asyncio.CancelledError:
+            self._fail(IE.ContextCanceled())
+            raise
+        except Exception as err:  # every failure is classified (6.5)
+            self._fail(err)
+
+    def _fail(self, err: BaseException) -> None:
+        verdict = IE.classify_invite_error(err, after_invite_sent=self.invite_sent)
+        api = IE.api_error(verdict.return_error)
+        log.info("outbound %s failed: %s (%s)", self.sip_call_id, err, verdict.termination)
+        self.error = api
+        if not self.answered_future.done():
+            self.answered_future.set_exception(api)
+            self.answered_future.exception()  # retrieved: the API may not wait for it
+        self._finish()
+
+    async def _dial(self) -> None:
+        self.rtp = RtpSession(self.net.clock)
+        port = await self.rtp.open()
+        offer = bytes(sdp.build_offer(self.net.host, port))
+        if self.transport == "TCP":
+            self.source = await self.net.sip.tcp_source(self.dest)
+        else:
+            self.source = self.net.sip.udp_source(self.dest)
+        auth: tuple[str, str] | None = None
+        cseq = 0
+        limit = duration_seconds(self.internal.ringing_timeout, RINGING_TIMEOUT)
+        self._timers.append(self.net.clock.call_later(limit, self._ringing_timeout))
+        for attempt in range(1, MAX_INVITES + 1):
+            cseq += 1
+            self.invite = self._build_invite(cseq, offer, auth)
+            resp = await self._send_invite(self.invite)
+            if resp.status in (401, 407):
+                auth = self._answer_challenge(resp, attempt)
+                continue
+            if 200 <= resp.status < 300:
+                await self._answered(resp)
+                return
+            raise IE.invite_failure_error(resp.status, resp.reason, resp.body.decode("utf-8", "replace"), resp.headers)
+        raise IE.AuthMaxRetry()
+
+    def _build_invite(self, cseq: int, offer: bytes, auth: tuple[str, str] | None) -> Request:
+        headers = [
+            ("Via", f"{self.net.via(self.transport)};branch={new_branch()}"),
+            ("Max-Forwards", "70"),
+            ("From", f"{self.from_};tag={self.local_tag}"),
+            ("To", self.to),
+            ("Call-ID", self.call_id),
+            ("CSeq", f"{cseq} INVITE"),
+            ("Contact", self.net.contact(self.transport)),
+            ("Allow", ALLOW),
+            ("User-Agent", "LiveKit"),
+        ]
+        # 6.4: "the merged headers sorted by name" (custom headers + attributes_to_headers).
+        custom = dict(self.internal.headers)
+        custom.update(headers_from_attributes(self.internal.attributes_to_headers, self.attributes))
+        headers += sorted(custom.items())
+        if auth is not None:
+            headers.append(auth)
+        request = Request(method="INVITE", uri=self.request_uri, headers=headers)
+        request.set_body(offer, "application/sdp")
+        return request
+
+    def _answer_challenge(self, resp: Response, attempt: int) -> tuple[str, str]:
+        if not (self.internal.username and self.internal.password):
+            raise IE.AuthMissingCredentials()
+        if attempt >= MAX_INVITES:
+            raise IE.AuthMaxRetry()
+        challenge_name, credentials_name = challenge_headers(resp.status)
+        challenge = resp.get(challenge_name)
+        if challenge is None:
+            raise IE.AuthNoChallenge()
+        uri = str(resp.to.uri)  # 6.4: "digest uri = URI of the challenge response's To header"
+        value = answer_challenge(challenge, "INVITE", uri, self.internal.username, self.internal.password)
+        return credentials_name, value
+
+    async def _send_invite(self, invite: Request) -> Response:
+        loop = asyncio.get_running_loop()
+        self._final = loop.create_future()
+        final = self._final
+
+        def on_response(resp: Response) -> None:
+            if resp.status < 200:
+                self._provisionals += 1
+                if resp.status >= 180 and self.state is State.DIALING:
+                    self._set_state(State.RINGING)  # 6.4: "Provisionals 180-199 set ringing"
+            elif not final.done():
+                final.set_result(resp)
+            elif 200 <= resp.status < 300:
+                self._resend_ack()  # a retransmitted 2xx: the ACK was lost
+
+        def on_timeout() -> None:
+            if not final.done():
+                final.set_exception(IE.TransactionEnded(self._provisionals))
+
+        assert self.source is not None
+        self.net.tm.send_request(invite, self.source.send, self.source.reliable, on_response, on_timeout)
+        self.invite_sent = True
+        return await final
+
+    def _ringing_timeout(self) -> None:
+        """6.4: no final within ringing_timeout -> CANCEL, error `sip request timed out`."""
+        if self._final is None or self._final.done() or self.invite is None or self.source is None:
+            return
+        extra = [("User-Agent", "LiveKit"), *headers_from_attributes(self.internal.attributes_to_headers,
+                                                                       self.attributes).items()]
+        cancel = build_cancel(self.invite, extra)
+        self.net.tm.send_request(cancel, self.source.send, self.source.reliable, lambda _r: None)
+        self._final.set_exception(IE.psrpc_error(E.CANCELED, IE.SIPRequestTimeout()))
+
+    async def _answered(self, resp: Response) -> None:
+        assert self.invite is not None and self.source is not None and self.rtp is not None
+        self.dialog = Dialog.from_uac(self.invite, resp)
+        self.dialog.local_contact = self.net.contact(self.transport)
+        self.net.bind(self, dialog_key=(self.call_id, self.local_tag))
+        self._resend_ack()
+        try:
+            answer = sdp.negotiate(sdp.SessionDescription.parse(resp.body))
+        except sdp.NoCommonCodec as err:
+            self.hangup("no common codec")
+            raise IE.SDPError(IE.SDPError.NO_COMMON_MEDIA, str(err)) from None
+        except ValueError as err:
+            self.hangup("bad SDP")
+            raise IE.SDPError(IE.SDPError.OTHER, str(err)) from None
+        if answer.remote_address and answer.remote_port:
+            self.rtp.start((answer.remote_address, answer.remote_port), answer.codec.payload_type,
+                           answer.event_payload_type)
+        # 6.4: headers_to_attributes / include_headers read from the 200 OK.
+        mapped = included_headers(resp.headers, self.internal.include_headers)
+        for header, attribute in self.internal.headers_to_attributes.items():
+            value = first_header(resp.headers, header)
+            if value is not None:
+                mapped[attribute] = value
+        if mapped:
+            self._set_attributes(mapped)
+        limit = duration_seconds(self.internal.max_call_duration, MAX_CALL, MAX_CALL)
+        self._timers.append(self.net.clock.call_later(limit, lambda: self.hangup("max call duration")))
+        if self.internal.dtmf:
+            length = self.rtp.send_dtmf(self.internal.dtmf)  # 6.4: "send dtmf, then active"
+            if length:
+                await sleep(self.net.clock, length)
+        if self.state is State.ENDED:
+            return
+        self._set_state(State.ACTIVE)
+        if not self.answered_future.done():
+            self.answered_future.set_result(None)
+
+    def _resend_ack(self) -> None:
+        if self.dialog is None or self.invite is None or self.source is None:
+            return
+        ack = self.dialog.create_ack(self.invite.cseq.seq, self.net.via(self.transport))
+        self.source.send(ack)
+
+    # -- the established call -------------------------------------------------------------
+
+    def on_bye(self, request: Request) -> None:
+        value = request.get("reason")
+        if value is not None:
+            try:
+                reason = parse_reason(value)
+                if not reason.is_normal:
+                    log.info("outbound %s: peer hung up with %s", self.sip_call_id, reason)
+            except ValueError:
+                pass
+        if self.transfer is not None:
+            self.transfer.remote_hangup()
+        self._finish()
+
+    def hangup(self, why: str) -> None:
+        """6.4: BYE after the answer, CANCEL before (both with User-Agent and a2h headers)."""
+        if self.state is State.ENDED:
+            return
+        log.info("outbound %s: hanging up (%s)", self.sip_call_id, why)
+        if self.dialog is None:
+            if self._final is not None and not self._final.done() and self.invite is not None and self.source:
+                extra = [("User-Agent", "LiveKit"), *headers_from_attributes(self.internal.attributes_to_headers,
+                                                                               self.attributes).items()]
+                cancel = build_cancel(self.invite, extra)
+                self.net.tm.send_request(cancel, self.source.send, self.source.reliable, lambda _r: None)
+                self._final.set_exception(IE.ContextCanceled())
+            self._finish()
+            return
+        dialog, source = self.dialog, self.source
+        self._finish()
+        self.net.spawn(self._send_bye(dialog, source))
+
+    async def _send_bye(self, dialog: Dialog, source: Source | None) -> None:
+        headers = [("User-Agent", "LiveKit"), *headers_from_attributes(self.internal.attributes_to_headers,
+                                                                       self.attributes).items()]
+        try:
+            target = await self.net.source_for(dialog.remote_target, source)
+            bye = dialog.create_request("BYE", self.net.via(target.transport), headers)
+            await self.net.request(bye, target)
+        except (TransactionTimeout, OSError, ValueError) as err:
+            log.info("outbound %s: BYE failed: %s", self.sip_call_id, err)
+
+    def _finish(self) -> None:
+        if self.state is State.ENDED:
+            return
+        self._set_attributes({CALL_STATUS: "hangup"})
+        self.state = State.ENDED
+        for timer in self._timers:
+            timer.cancel()
+        self.net.rooms.participant_left(self.room, self.identity)
+        if self.rtp is not None:
+            self.rtp.close()
+        self.net.unbind(self)
+        self.ended.set()
+
+
+class OutboundCalls:
+    """CreateSIPParticipant for the bridge (the CallBackend half that places calls)."""
+
+    def __init__(self, net) -> None:
+        self.net = net
+        self.by_call_id: dict[str, OutboundCall] = {}
+
+    async def create(self, req: sip_pb.CreateSIPParticipantRequest) -> sip_pb.SIPParticipantInfo:
+        trunk = None
+        if req.sip_trunk_id:
+            trunk = next((t for t in self.net.outbound_trunks() if t.sip_trunk_id == req.sip_trunk_id), None)
+            if trunk is None:
+                raise LiveKitError(E.NOT_FOUND, f"outbound trunk {req.sip_trunk_id} not found")
+        from_host = trunk.from_host if trunk is not None else req.trunk.from_host
+        call_id = ids.new_id(ids.CALL)
+        internal = new_create_sip_participant_request("", call_id, from_host, "", "", req, trunk)
+        default_host = f"{self.net.host}:{self.net.udp_address[1]}"
+        built = build_outbound_headers(_outbound_request(internal), default_host)
+        request_uri, from_line, to_line = built.rendered()
+        target = URI.parse(request_uri)
+        loopback_only(target.host)
+        wanted = (target.param("transport") or "").lower()
+        transport = "TCP" if wanted == "tcp" or internal.transport == sip_pb.SIP_TRANSPORT_TCP else "UDP"
+        dest = (target.host.strip("[]"), target.port or 5060)
+        call = OutboundCall(self.net, internal, trunk, request_uri, from_line.removeprefix("From: "),
+                            to_line.removeprefix("To: "), dest, transport)
+        attrs = dict(internal.participant_attributes)
+        attrs[CALL_STATUS] = "dialing"  # 6.4: "The participant joins the room first (dialing)"
+        call.attributes = attrs
+        info = self.net.rooms.add_participant(
+            internal.room_name, internal.participant_identity, name=internal.participant_name,
+            kind=models.ParticipantInfo.Kind.SIP, metadata=internal.participant_metadata, attributes=attrs)
+        self.net.bind(call, participant=(internal.room_name, internal.participant_identity))
+        self.by_call_id[call.call_id] = call
+        call.task = self.net.spawn(call.run())
+        call.task.add_done_callback(lambda _t: None)
+        if internal.wait_until_answered:
+            await asyncio.shield(call.answered_future)
+        return sip_pb.SIPParticipantInfo(participant_id=info.sid, participant_identity=info.identity,
+                                         room_name=internal.room_name, sip_call_id=call_id)
+
+    def stray_response(self, resp: Response, source: Source) -> None:
+        """A 2xx retransmitted after the INVITE transaction ended: ACK it again."""
+        try:
+            call = self.by_call_id.get(resp.call_id)
+        except ValueError:
+            return
+        if call is not None and 200 <= resp.status < 300 and resp.cseq.method == "INVITE":
+            call._resend_ack()
+
+
+def _outbound_request(internal: InternalRequest) -> OutboundRequest:
+    return OutboundRequest(
+        address=internal.address,
+        number=internal.number,
+        call_to=internal.call_to,
+        display_name=internal.display_name,
+        transport=internal.transport,
+        to_user_override=internal.to_user_override,
+        hostname=internal.hostname,
+        sip_request_uri=internal.sip_request_uri,
+        sip_from_header=internal.sip_from_header,
+        sip_to_header=internal.sip_to_header,
+    )
