@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sipconf.bridge.uri import URI, format_params, parse_params
+from sipconf.bridge.uri import URI, format_params, parse_params, split_hostport
 
 __all__ = ["CSeq", "NameAddr", "Via", "split_commas"]
 
@@ -136,10 +136,10 @@ class Via:
         if not sent_by:
             raise ValueError(f"invalid Via: {text!r}")
         try:
-            uri = URI.parse(f"sip:{sent_by}")
+            host, port = split_hostport(sent_by, sent_by)
         except ValueError:
             raise ValueError(f"invalid Via sent-by: {text!r}") from None
-        return Via(transport=parts[2].upper(), host=uri.host, port=uri.port, params=parse_params(params))
+        return Via(transport=parts[2].upper(), host=host, port=port, params=parse_params(params))
 
     def param(self, name: str) -> str | None:
         for k, v in self.params:

@@ -341,13 +341,23 @@ def check_mandatory(message: Request | Response) -> None:
     """Raise ``ValueError`` unless the headers every transaction needs are present and
     well-formed: Via (with branch for requests), From, To, Call-ID and CSeq (RFC 3261 8.1.1,
     8.2).  A request's CSeq method must equal its method (RFC 3261 8.1.1.5; CANCEL and ACK
-    included)."""
-    via = message.top_via
+    included).  One pass over the headers: this runs for every message received."""
+    first: dict[str, str] = {}
+    for name, value in message.headers:
+        key = canonical_name(name)
+        if key in _MANDATORY and key not in first:
+            first[key] = value
+    for key, label in _MANDATORY.items():
+        if key not in first:
+            raise ValueError(f"missing {label} header")
+    via = Via.parse(split_commas(first["via"])[0] if "," in first["via"] else first["via"])
     if isinstance(message, Request) and not via.branch:
         raise ValueError("top Via has no branch")
-    message.from_
-    message.to
-    message.call_id
-    cseq = message.cseq
+    NameAddr.parse(first["from"])
+    NameAddr.parse(first["to"])
+    cseq = CSeq.parse(first["cseq"])
     if isinstance(message, Request) and cseq.method != message.method:
         raise ValueError(f"CSeq method {cseq.method} does not match {message.method}")
+
+
+_MANDATORY = {"via": "Via", "from": "From", "to": "To", "call-id": "Call-ID", "cseq": "CSeq"}

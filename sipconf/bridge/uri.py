@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["URI", "format_params", "parse_params"]
+__all__ = ["URI", "format_params", "parse_params", "split_hostport"]
 
 
 def parse_params(text: str) -> list[tuple[str, str | None]]:
@@ -57,7 +57,7 @@ class URI:
             user, pcolon, pw = userinfo.partition(":")
             password = pw if pcolon else None
         hostport, _, params = hostpart.partition(";")
-        host, port = _split_hostport(hostport, text)
+        host, port = split_hostport(hostport, text)
         return URI(
             scheme=scheme,
             user=user,
@@ -88,7 +88,7 @@ class URI:
         return f"{self.scheme}:{userinfo}{self.host_port}{format_params(self.params)}{tail}"
 
 
-def _split_hostport(hostport: str, whole: str) -> tuple[str, int | None]:
+def split_hostport(hostport: str, whole: str) -> tuple[str, int | None]:
     if hostport.startswith("["):  # IPv6 reference, RFC 3261 25.1
         end = hostport.find("]")
         if end < 0:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from sipconf.bridge.headers import CSeq, NameAddr, Via, split_commas
-from sipconf.bridge.message import Request, Response, make_response, parse
+from sipconf.bridge.message import Request, Response, check_mandatory, make_response, parse
 from sipconf.bridge.uri import URI
 
 DATA = Path(__file__).parent / "data"
@@ -191,3 +191,20 @@ def test_set_body_keeps_content_length_in_step() -> None:
     message.set_body(b"hello", "text/plain")
     assert message.get("l") == "5"
     assert parse(bytes(message)).body == b"hello"
+
+
+@pytest.mark.parametrize(
+    ("change", "error"),
+    [
+        ((b"Call-ID: a84b4c76e66710@127.0.0.1\r\n", b""), "missing Call-ID header"),
+        ((b";branch=z9hG4bK-524287-1---a1b2c3", b""), "top Via has no branch"),
+        ((b"CSeq: 314159 INVITE", b"CSeq: 314159 BYE"), "CSeq method BYE does not match INVITE"),
+        ((b"To: <sip:+15105550100@127.0.0.1>", b"To: <nothing>"), "invalid URI: 'nothing'"),
+    ],
+)
+def test_check_mandatory(change: tuple[bytes, bytes], error: str) -> None:
+    data = (DATA / "good" / "invite.sip").read_bytes()
+    check_mandatory(parse(data))
+    with pytest.raises(ValueError) as info:
+        check_mandatory(parse(data.replace(*change)))
+    assert str(info.value) == error
