@@ -1,4 +1,4 @@
-"""`sipconf up`: run the embedded control plane (and, from issue 5, the SIP bridge) locally.
+"""`sipconf up`: run the embedded control plane and the SIP bridge (UDP and TCP) locally.
 
 Every socket is bound first (port 0 = a free port); only then are the real addresses, the
 `export LIVEKIT_*` line and one final `ready` line printed, so a script can wait for
@@ -16,8 +16,10 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sipconf.bridge.server import Bridge
 from sipconf.errors import UserError
 from sipconf.local.server import DEFAULT_STATE_PATH, ControlPlane
+from sipconf.routing.route import Mode
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,9 @@ class UpOptions:
     sip: tuple[str, int]
     state: Path
     mode: str
+    ring_delay: float = 0.0
+    dtmf_info: bool = False
+    allow_external_dial: bool = False
 
 
 @dataclass
@@ -34,8 +39,11 @@ class Services:
 
     control_plane: ControlPlane
     lines: list[str] = field(default_factory=list)
+    bridge: Bridge | None = None
 
     async def stop(self) -> None:
+        if self.bridge is not None:
+            await self.bridge.close()
         await self.control_plane.stop()
 
 
@@ -66,10 +74,22 @@ async def start_services(opts: UpOptions) -> Services:
         await cp.start()
     except OSError as err:
         raise UserError(f"--http {opts.http[0]}:{opts.http[1]}: cannot listen ({err.strerror or err})") from None
-    services = Services(cp)
+    bridge = Bridge(host=opts.sip[0], udp_port=opts.sip[1], tcp_port=opts.sip[1], control_plane=cp,
+                    mode=Mode(opts.mode), ring_delay=opts.ring_delay, dtmf_info=opts.dtmf_info,
+                    allow_external_dial=opts.allow_external_dial)
+    try:
+        await bridge.start()
+    except OSError as err:
+        await bridge.close()
+        await cp.stop()
+        raise UserError(f"--sip {opts.sip[0]}:{opts.sip[1]}: cannot listen ({err.strerror or err})") from None
+    services = Services(cp, bridge=bridge)
+    udp, tcp = bridge.udp_address, bridge.tcp_address
     services.lines += [
         f"control plane: {cp.url} (state {opts.state})",
-        f"sip: not served yet: the SIP bridge is not built, so --sip {opts.sip[0]}:{opts.sip[1]} --mode {opts.mode} are ignored",
+        f"sip: udp {udp[0]}:{udp[1]} tcp {tcp[0]}:{tcp[1]} (mode {opts.mode}, ring delay {opts.ring_delay:g} s"
+        + (", SIP INFO DTMF accepted" if opts.dtmf_info else "")
+        + (", external dialling allowed" if opts.allow_external_dial else ", dials loopback only") + ")",
         "export " + " ".join(
             f"{name}={shlex.quote(value)}"
             for name, value in (("LIVEKIT_URL", cp.url), ("LIVEKIT_API_KEY", cp.api_key), ("LIVEKIT_API_SECRET", cp.api_secret))
@@ -103,7 +123,12 @@ def run(args: argparse.Namespace) -> int:
         sip=parse_hostport(args.sip, "--sip"),
         state=Path(args.state),
         mode=args.mode,
+        ring_delay=args.ring_delay,
+        dtmf_info=args.dtmf_info,
+        allow_external_dial=args.allow_external_dial,
     )
+    if opts.ring_delay < 0:
+        raise UserError(f"--ring-delay {args.ring_delay}: expected a number of seconds >= 0")
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     return asyncio.run(serve(opts))
 
@@ -114,4 +139,9 @@ def register(subparsers) -> None:
     p.add_argument("--sip", default="127.0.0.1:5060", help="SIP bridge HOST:PORT (UDP and TCP)")
     p.add_argument("--state", default=str(DEFAULT_STATE_PATH), help="SQLite state file (default %(default)s)")
     p.add_argument("--mode", choices=("explicit", "oss"), default="explicit", help="bridge routing mode")
+    p.add_argument("--ring-delay", type=float, default=0.0, metavar="SECONDS",
+                   help="ring this long before answering inbound calls (default 0)")
+    p.add_argument("--dtmf-info", action="store_true", help="accept SIP INFO DTMF for PIN entry (LiveKit answers 405)")
+    p.add_argument("--allow-external-dial", action="store_true",
+                   help="let CreateSIPParticipant dial addresses off loopback")
     p.set_defaults(func=run)
