@@ -10,13 +10,14 @@ nothing here re-implements a routing rule.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Iterator, Sequence
 
 from livekit.protocol import sip as pb
 
 from sipconf.routing.call import CallFacts
 from sipconf.routing.masks import parse_addr
-from sipconf.routing.numbers import same_number
+from sipconf.routing.numbers import normalize_number
 from sipconf.routing.trunks import match_trunk
 
 
@@ -65,15 +66,61 @@ class CallSpace:
         rules = sorted((m for _, m in accepted), key=lambda r: r.sip_dispatch_rule_id)
         return cls([m for _, m in prepared.inbound], rules)
 
+    @cached_property
+    def _trunk_numbers(self) -> list[tuple[frozenset[str], frozenset[str], frozenset[str], frozenset[str]]]:
+        """Per trunk: raw and normalised `numbers` and `allowed_numbers`, for set lookups.
+        `same_number(a, b)` is "raw equal or normalised equal" (2.2), so membership in a list is
+        membership in one of the two sets."""
+        return [
+            (
+                frozenset(t.numbers), frozenset(map(normalize_number, t.numbers)),
+                frozenset(t.allowed_numbers), frozenset(map(normalize_number, t.allowed_numbers)),
+            )
+            for t in self.trunks
+        ]
+
     def _called_signature(self, value: str) -> tuple:
+        cache = self.__dict__.setdefault("_called_cache", {})
+        if value not in cache:
+            cache[value] = self._called_signature_of(value)
+        return cache[value]
+
+    def _called_signature_of(self, value: str) -> tuple:
+        norm = normalize_number(value)
         return tuple(value in r.numbers for r in self.rules) + tuple(
-            any(same_number(value, n) for n in t.numbers) for t in self.trunks
+            value in raw or norm in normed for raw, normed, _, _ in self._trunk_numbers
         )
 
     def _caller_signature(self, value: str) -> tuple:
+        cache = self.__dict__.setdefault("_caller_cache", {})
+        if value not in cache:
+            cache[value] = self._caller_signature_of(value)
+        return cache[value]
+
+    def _caller_signature_of(self, value: str) -> tuple:
+        norm = normalize_number(value)
         return tuple(value in r.inbound_numbers for r in self.rules) + tuple(
-            any(same_number(value, n) for n in t.allowed_numbers) for t in self.trunks
+            value in raw or norm in normed for _, _, raw, normed in self._trunk_numbers
         )
+
+    @cached_property
+    def _every_called(self) -> list[str]:
+        values = [n for t in self.trunks for n in t.numbers] + [n for r in self.rules for n in r.numbers]
+        return _representatives(values, self._called_signature)
+
+    @cached_property
+    def _every_caller(self) -> list[str]:
+        values = [n for t in self.trunks for n in t.allowed_numbers] + [n for r in self.rules for n in r.inbound_numbers]
+        return _representatives(values, self._caller_signature)
+
+    def rules_for(self, trunk: pb.SIPInboundTrunkInfo | None) -> list[pb.SIPDispatchRuleInfo]:
+        """The list the server hands to selection (3.4): rules without `trunk_ids` plus those
+        naming the matched trunk (all rules when no trunk), sorted by id."""
+        cache = self.__dict__.setdefault("_rules_cache", {})
+        key = trunk.sip_trunk_id if trunk is not None else None
+        if key not in cache:
+            cache[key] = [r for r in self.rules if trunk is None or not r.trunk_ids or key in r.trunk_ids]
+        return cache[key]
 
     def candidate_trunks(self, rule: pb.SIPDispatchRuleInfo) -> list[pb.SIPInboundTrunkInfo | None]:
         """The trunks a rule can take calls from. With no inbound trunk in the spec, calls come
@@ -86,14 +133,11 @@ class CallSpace:
 
     def witnesses(self, rule: pb.SIPDispatchRuleInfo) -> Iterator[Witness]:
         """Calls that pass the rule's own number filters and land on one of its trunks."""
-        every_called = [n for t in self.trunks for n in t.numbers] + [n for r in self.rules for n in r.numbers]
-        every_caller = [n for t in self.trunks for n in t.allowed_numbers] + [
-            n for r in self.rules for n in r.inbound_numbers
-        ]
+        every_called, every_caller = self._every_called, self._every_caller
         for trunk in self.candidate_trunks(rule):
-            called = list(rule.numbers) or (list(trunk.numbers) if trunk and trunk.numbers else every_called)
+            called = list(rule.numbers) or (list(trunk.numbers) if trunk and trunk.numbers else list(every_called))
             callers = list(rule.inbound_numbers) or (
-                list(trunk.allowed_numbers) if trunk and trunk.allowed_numbers else every_caller
+                list(trunk.allowed_numbers) if trunk and trunk.allowed_numbers else list(every_caller)
             )
             if not rule.numbers:
                 called.append(OTHER_CALLED)

@@ -26,7 +26,7 @@ from sipconf.routing.rules import pin_and_room, select_dispatch_rule
 
 
 def _winner(space: CallSpace, witness: Witness, **pin) -> pb.SIPDispatchRuleInfo | None:
-    return select_dispatch_rule(space.rules, witness.trunk, witness.call.with_pin(**pin)).value
+    return select_dispatch_rule(space.rules_for(witness.trunk), witness.trunk, witness.call.with_pin(**pin)).value
 
 
 def final_rule(space: CallSpace, witness: Witness, rule: pb.SIPDispatchRuleInfo) -> pb.SIPDispatchRuleInfo | None:
@@ -50,7 +50,21 @@ class Reach:
     winners: tuple[str, ...]
 
 
+_last: tuple[DesiredState, list] | None = None
+
+
 def analyse(state: DesiredState) -> list[tuple[DesiredObject, Reach]]:
+    """Every accepted rule's reach. Both reach checks need it: the last result is kept (for
+    the very same state object) so one `run_checks` computes it once."""
+    global _last
+    if _last is not None and _last[0] is state:
+        return _last[1]
+    result = _analyse(state)
+    _last = (state, result)
+    return result
+
+
+def _analyse(state: DesiredState) -> list[tuple[DesiredObject, Reach]]:
     prepared = Prepared(state)
     accepted = accepted_rules(prepared)
     space = CallSpace.of(prepared, accepted)
