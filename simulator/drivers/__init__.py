@@ -9,21 +9,9 @@ from __future__ import annotations
 
 from simulator.drivers.base import Driver, RunContext, Target
 from simulator.drivers.inproc import InprocDriver
+from simulator.drivers.scapy_driver import ScapyDriver
+from simulator.drivers.sipp import SippDriver
 
-DRIVERS: dict[str, Driver] = {"inproc": InprocDriver()}
-
-
-def _register_optional() -> None:
-    from simulator.drivers.scapy_driver import ScapyDriver
-    from simulator.drivers.sipp import SippDriver
-
-    DRIVERS["scapy"] = ScapyDriver()
-    DRIVERS["sipp"] = SippDriver()
-
-
-try:
-    _register_optional()
-except ImportError:  # pragma: no cover - while the modules are being written
-    pass
+DRIVERS: dict[str, Driver] = {"sipp": SippDriver(), "scapy": ScapyDriver(), "inproc": InprocDriver()}
 
 __all__ = ["DRIVERS", "Driver", "RunContext", "Target"]

@@ -1,0 +1,173 @@
+"""The sipp driver: generated SIPp XML and the real binary.
+
+SIPp plays the caller of inbound calls and the far end (UAS) of outbound and transfer calls.
+While SIPp runs, the simulator reads the participant through the API; afterwards it parses
+SIPp's `-trace_msg` log for the final status, the ladder and the INVITE the far end got.
+Digits sent to the far end are decoded by a Python RTP socket its SDP answer points at,
+since SIPp cannot decode RFC 4733 (SIPp#407).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import tempfile
+from pathlib import Path
+
+from sipconf.bridge.dtmf import DtmfReceiver
+from sipconf.bridge.rtp import RtpPacket
+from sipconf.bridge.sdp import SessionDescription
+from simulator import outbound
+from simulator.drivers.base import RunContext, resolve_secret
+from simulator.drivers.scapy_driver import trunk_address, trunk_credentials
+from simulator.net import Capture, UdpEndpoint
+from simulator.result import CallResult
+from simulator.scenario.load import LoadedScenario
+from simulator.scenario.models import FarEnd, Hangup, RemoveParticipant, Transfer, Wait
+from simulator.sippxml import uac_xml, uas_xml
+from simulator.sipprun import run_sipp, wait_bound
+from simulator.sipptrace import final_invite_response, parse_trace, received_invite, received_request, response_to
+from simulator.verify import LiveView, by_call_id
+
+import secrets
+
+
+class SippDriver:
+    name = "sipp"
+
+    def __init__(self, workdir: Path | None = None) -> None:
+        self.workdir = workdir or Path(tempfile.gettempdir()) / "sipconf-sipp"
+
+    def cannot_run(self, loaded: LoadedScenario) -> str | None:
+        call = loaded.scenario.call
+        if call.transport != "udp":
+            return "the generated SIPp scenarios use UDP (-t u1); TCP is not generated yet"
+        return None
+
+    async def run(self, loaded: LoadedScenario, ctx: RunContext) -> CallResult:
+        async with LiveView(ctx.target) as lv:
+            if loaded.scenario.call.direction == "outbound":
+                return await self._outbound(loaded, ctx, lv)
+            return await self._inbound(loaded, ctx, lv)
+
+    def _dir(self, loaded: LoadedScenario) -> Path:
+        return self.workdir / re.sub(r"[^A-Za-z0-9._-]+", "_", loaded.id)
+
+    async def _inbound(self, loaded: LoadedScenario, ctx: RunContext, lv: LiveView) -> CallResult:
+        sc = loaded.scenario
+        call = sc.call
+        result = CallResult()
+        call_id = f"sipconf-{secrets.token_hex(6)}"
+        extra = ["-cid_str", call_id, "-s", call.to]
+        if call.auth is not None:
+            extra += ["-au", call.auth.username, "-ap", resolve_secret(call.auth.password, ctx.environ)]
+        xml = uac_xml(sc, ctx.target.sip[0], auth=call.auth is not None)
+        sipp = asyncio.create_task(run_sipp(xml, self._dir(loaded), "caller", call.source, ctx.target.sip, extra,
+                                            ctx.timeout * 2))
+        removal = any(isinstance(s, RemoveParticipant) or (isinstance(s, Hangup) and s.hangup == "livekit")
+                      for s in sc.steps)
+        # Read where the call landed while SIPp holds it (the API is the only witness).
+        found = await _until_done(lv.wait_for(by_call_id(call_id), ctx.timeout), sipp)
+        if found is not None:
+            await lv.record(result, *found)
+            if removal:
+                await outbound.remove(lv, found[0], found[1].identity, result)
+        run = await sipp
+        packets = parse_trace(run.trace, run.local, ctx.target.sip)
+        result.packets = packets
+        final = final_invite_response(packets, run.local)
+        if final is not None:
+            result.status, result.reason, result.final = final.status, final.reason, True
+        if run.returncode not in (0, 1):
+            result.errors.append(f"sipp: {run.meaning}: {run.stderr.strip().splitlines()[-1] if run.stderr.strip() else ''}".rstrip(": "))
+        waits_end = any(isinstance(s, Wait) and s.wait == "ended" for s in sc.steps)
+        if waits_end and received_request(packets, run.local, "BYE") is None:
+            result.errors.append("the call did not end: LiveKit sent no BYE")
+        return result
+
+    async def _outbound(self, loaded: LoadedScenario, ctx: RunContext, lv: LiveView) -> CallResult:
+        sc = loaded.scenario
+        call = sc.call
+        result = CallResult()
+        address = trunk_address(ctx, call.trunk)
+        if address is None:
+            result.errors.append(f"outbound trunk {call.trunk!r} is not in the spec")
+            return result
+        capture = Capture()
+        rtp = await UdpEndpoint.bind(address[0], capture)
+        far = sc.far_end or FarEnd()
+        xml = uas_xml(sc, far, rtp.local[0], rtp.local[1], trunk_credentials(ctx, call.trunk))
+        sipp = asyncio.create_task(run_sipp(xml, self._dir(loaded), "far_end", address[0], None, [],
+                                            ctx.timeout * 2, local_port=address[1]))
+        try:
+            if not await wait_bound(address, 5.0, sipp):
+                result.errors.append(f"sipp far end did not bind {address[0]}:{address[1]}")
+            answered = await outbound.create(lv, call, result, ctx.timeout)
+            if answered and call.dtmf:
+                await _wait_rtp(capture, ctx.timeout, sum(ch in "0123456789*#abcd" for ch in call.dtmf))
+            for step in sc.steps:
+                if isinstance(step, Transfer) and answered:
+                    await outbound.transfer(lv, call, step.transfer, result, ctx.timeout)
+                elif isinstance(step, (Hangup, RemoveParticipant)) and answered:
+                    await outbound.remove(lv, call.room, outbound.identity_of(call), result)
+            run = await sipp
+        finally:
+            rtp.close()
+            if not sipp.done():
+                sipp.cancel()
+        packets = parse_trace(run.trace, (address[0], address[1]), ("127.0.0.1", 0))
+        result.packets = packets + capture.packets
+        invite = received_invite(packets, address)
+        if invite is not None:
+            result.invite = {"request_uri": invite.uri, "from": invite.get("from"), "to": invite.get("to"),
+                             "headers": {n: v for n, v in invite.headers}}
+            result.digits = _decode(invite, capture) if (call.dtmf or sc.expect.digits is not None) else None
+        refer = received_request(packets, address, "REFER")
+        if refer is not None:
+            result.refer_to = (refer.get("refer-to") or "").strip().strip("<>")
+            result.refer_status = far.refer_status
+            answered_notify = response_to(packets, "NOTIFY", address)
+            result.notify = far.notify if answered_notify is not None and answered_notify.status == 200 else None
+        if run.returncode not in (0, 1):
+            result.errors.append(f"sipp far end: {run.meaning}")
+        return result
+
+
+async def _until_done(waiting, task: asyncio.Task):
+    """`waiting`'s result, or None as soon as `task` (SIPp) finishes first."""
+    waiter = asyncio.ensure_future(waiting)
+    done, _ = await asyncio.wait({waiter, task}, return_when=asyncio.FIRST_COMPLETED)
+    if waiter in done:
+        return waiter.result()
+    waiter.cancel()
+    return None
+
+
+async def _wait_rtp(capture: Capture, timeout: float, digits: int) -> None:
+    """Wait until the end packets of `digits` events arrived (3 per digit), or `timeout`."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        ends = sum(1 for p in capture.packets if len(p.data) >= 16 and p.data[13] & 0x80)
+        if ends >= digits * 3:
+            return
+        await asyncio.sleep(0.05)
+
+
+def _decode(invite, capture: Capture) -> str:
+    """The digits in the RTP LiveKit sent, by the telephone-event type of its offer."""
+    try:
+        offer = SessionDescription.parse(invite.body)
+        pt = next(c.payload_type for c in offer.codecs() if c.name.lower() == "telephone-event")
+    except (ValueError, StopIteration):
+        return ""
+    receiver = DtmfReceiver(pt)
+    digits = ""
+    for p in capture.packets:
+        try:
+            digit = receiver.feed(RtpPacket.parse(p.data))
+        except ValueError:
+            continue
+        if digit is not None:
+            digits += digit
+    return digits

@@ -1,0 +1,84 @@
+"""Running the real `sipp` binary: allocated ports, one call, its message trace kept.
+
+Ports (`-p`, `-cp`, `-mp`) come from `simulator.ports` and bind `-i` (a loopback address),
+never SIPp's defaults 5060/8888/6000 (sipp-notes: fixed ports collide). `-aa` is never
+passed. Exit codes (SIPp docs): 0 all calls OK, 1 some failed, 97 internal or global
+timeout, 99 no call processed, 254/255 a fatal socket or syntax error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+from sipconf.errors import UserError
+from simulator.ports import free_port
+
+EXIT_MEANING = {0: "all calls succeeded", 1: "at least one call failed", 97: "internal command or global timeout",
+                99: "no call was processed", 254: "cannot bind a socket", 255: "fatal error (command or syntax)"}
+
+
+@dataclass
+class SippRun:
+    returncode: int
+    trace: str
+    stderr: str
+    local: tuple[str, int]
+
+    @property
+    def meaning(self) -> str:
+        return EXIT_MEANING.get(self.returncode, f"exit {self.returncode}")
+
+
+def sipp_binary() -> str:
+    found = shutil.which("sipp")
+    if found is None:
+        raise UserError("sipp is not installed: apt-get install -y sip-tester (make test installs it)")
+    return found
+
+
+async def run_sipp(xml: str, workdir: Path, name: str, local_ip: str, remote: tuple[str, int] | None,
+                   extra: list[str], timeout: float, local_port: int | None = None) -> SippRun:
+    workdir.mkdir(parents=True, exist_ok=True)
+    scenario = workdir / f"{name}.xml"
+    scenario.write_text(xml, encoding="ISO-8859-1")
+    trace = workdir / f"{name}_messages.log"
+    errors = workdir / f"{name}_errors.log"
+    port = local_port or free_port(local_ip)
+    cmd = [sipp_binary(), "-sf", str(scenario)]
+    if remote is not None:
+        cmd.append(f"{remote[0]}:{remote[1]}")
+    cmd += ["-i", local_ip, "-p", str(port), "-cp", str(free_port("127.0.0.1")), "-mp", str(free_port(local_ip, 4)),
+            "-m", "1", "-t", "u1", "-nostdin", "-trace_msg", "-message_file", str(trace),
+            "-trace_err", "-error_file", str(errors), "-timeout", f"{int(timeout)}s", "-timeout_error",
+            "-max_recv_loops", "1000", *extra]
+    proc = await asyncio.create_subprocess_exec(*cmd, stdin=asyncio.subprocess.DEVNULL,
+                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+                                                cwd=str(workdir))
+    try:
+        out, err = await asyncio.wait_for(proc.communicate(), timeout + 10)
+    except (asyncio.TimeoutError, TimeoutError):
+        proc.kill()
+        out, err = await proc.communicate()
+    text = trace.read_text(encoding="utf-8", errors="replace") if trace.exists() else ""
+    stderr = err.decode(errors="replace")
+    if errors.exists():
+        stderr += errors.read_text(encoding="utf-8", errors="replace")
+    return SippRun(proc.returncode if proc.returncode is not None else -1, text, stderr, (local_ip, port))
+
+
+async def wait_bound(address: tuple[str, int], timeout: float, task: asyncio.Task) -> bool:
+    """True once something (SIPp) listens on UDP `address`: our own bind then fails."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline and not task.done():
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            try:
+                probe.bind(address)
+            except OSError:
+                return True
+        await asyncio.sleep(0.02)
+    return False
