@@ -1,0 +1,141 @@
+"""The bridge against the real `sipp` binary on 127.0.0.1 (ports allocated, never -aa),
+checked through the `livekit-api` client."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import socket
+
+import pytest
+from livekit import api
+from livekit.protocol import room as room_pb, sip as sip_pb
+
+from sipconf.bridge.calls.peer import Peer, decode_digits
+from sipconf.bridge.server import Bridge
+from sipconf.local.server import ControlPlane
+
+KEY = "testkey"
+SECRET = "test-secret-that-is-long-enough-for-hs256-0123"
+SIPP = shutil.which("sipp") or "/usr/bin/sipp"
+
+BUSY_UAS = """<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="busy">
+  <recv request="INVITE" />
+  <send><![CDATA[
+SIP/2.0 486 Busy Here
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag01[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+
+]]></send>
+  <recv request="ACK" />
+</scenario>
+"""
+
+
+
+def free_port(kind=socket.SOCK_DGRAM) -> int:
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def sipp(*args: str) -> asyncio.subprocess.Process:
+    ports = ["-p", str(free_port()), "-cp", str(free_port()), "-mp", str(free_port())]
+    return await asyncio.create_subprocess_exec(
+        SIPP, *args, "-i", "127.0.0.1", *ports, "-m", "1", "-nostdin", "-timeout", "10s",
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+
+
+def run(scenario):
+    async def main(tmp):
+        async with ControlPlane(state_path=tmp, api_key=KEY, api_secret=SECRET) as cp:
+            async with Bridge(control_plane=cp) as bridge, api.LiveKitAPI(cp.url, KEY, SECRET) as lk:
+                await asyncio.wait_for(scenario(bridge, lk), 30)
+
+    return main
+
+
+async def outbound_trunk(lk, port: int, **fields):
+    trunk = sip_pb.SIPOutboundTrunkInfo(name="out", address=f"127.0.0.1:{port}", numbers=["+15550200"], **fields)
+    return await lk.sip.create_outbound_trunk(sip_pb.CreateSIPOutboundTrunkRequest(trunk=trunk))
+
+
+def test_sipp_uac_call_is_routed_and_answered(tmp_path):
+    async def scenario(bridge, lk):
+        trunk = sip_pb.SIPInboundTrunkInfo(name="open", numbers=["+15550100"])
+        await lk.sip.create_inbound_trunk(sip_pb.CreateSIPInboundTrunkRequest(trunk=trunk))
+        rule = sip_pb.SIPDispatchRule(dispatch_rule_direct=sip_pb.SIPDispatchRuleDirect(room_name="sipp"))
+        await lk.sip.create_dispatch_rule(sip_pb.CreateSIPDispatchRuleRequest(rule=rule))
+        host, port = bridge.udp_address
+        proc = await sipp("-sn", "uac", "-s", "+15550100", "-d", "2000", f"{host}:{port}")
+        for _ in range(300):
+            found = (await lk.room.list_participants(room_pb.ListParticipantsRequest(room="sipp"))).participants
+            if found:
+                break
+            await asyncio.sleep(0.02)
+        assert found and found[0].attributes["sip.callStatus"] == "active"
+        assert await proc.wait() == 0  # SIPp saw 200, sent ACK, BYE got 200
+        assert list((await lk.room.list_participants(room_pb.ListParticipantsRequest(room="sipp"))).participants) == []
+
+    asyncio.run(run(scenario)(tmp_path / "s.db"))
+
+
+def test_outbound_to_sipp_uas_answered(tmp_path):
+    async def scenario(bridge, lk):
+        port = free_port()
+        proc = await asyncio.create_subprocess_exec(
+            SIPP, "-sn", "uas", "-i", "127.0.0.1", "-p", str(port), "-cp", str(free_port()), "-mp", str(free_port()),
+            "-m", "1", "-nostdin", "-timeout", "10s",
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+        await asyncio.sleep(0.3)
+        trunk = await outbound_trunk(lk, port)
+        info = await lk.sip.create_sip_participant(sip_pb.CreateSIPParticipantRequest(
+            sip_trunk_id=trunk.sip_trunk_id, sip_call_to="+15550300", room_name="out", wait_until_answered=True))
+        assert info.participant_identity == "sip_+15550300" and info.sip_call_id.startswith("SCL_")
+        [p] = (await lk.room.list_participants(room_pb.ListParticipantsRequest(room="out"))).participants
+        assert p.attributes["sip.callStatus"] == "active" and p.attributes["sip.phoneNumber"] == "+15550300"
+        await lk.room.remove_participant(room_pb.RoomParticipantIdentity(room="out", identity=p.identity))
+        assert await proc.wait() == 0  # SIPp's uas expects our BYE
+
+    asyncio.run(run(scenario)(tmp_path / "s.db"))
+
+
+def test_outbound_busy_raises_sip_call_error_486(tmp_path):
+    async def scenario(bridge, lk):
+        xml = tmp_path / "busy.xml"
+        xml.write_text(BUSY_UAS)
+        port = free_port()
+        proc = await asyncio.create_subprocess_exec(
+            SIPP, "-sf", str(xml), "-i", "127.0.0.1", "-p", str(port), "-cp", str(free_port()),
+            "-mp", str(free_port()), "-m", "1", "-nostdin", "-timeout", "10s",
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+        await asyncio.sleep(0.3)
+        trunk = await outbound_trunk(lk, port)
+        with pytest.raises(api.SipCallError) as info:
+            await lk.sip.create_sip_participant(sip_pb.CreateSIPParticipantRequest(
+                sip_trunk_id=trunk.sip_trunk_id, sip_call_to="+15550300", room_name="out", wait_until_answered=True))
+        assert info.value.sip_status_code == 486
+        assert info.value.sip_status == "Busy Here"
+        assert await proc.wait() == 0
+
+    asyncio.run(run(scenario)(tmp_path / "s.db"))
+
+
+def test_outbound_dtmf_is_decoded_from_far_end_rtp(tmp_path):
+    async def scenario(bridge, lk):
+        async with Peer() as peer:
+            trunk = await outbound_trunk(lk, peer.port)
+            created = asyncio.ensure_future(lk.sip.create_sip_participant(sip_pb.CreateSIPParticipantRequest(
+                sip_trunk_id=trunk.sip_trunk_id, sip_call_to="+15550300", room_name="out", dtmf="12w#",
+                wait_until_answered=True)))
+            invite, addr = await peer.request("INVITE")
+            peer.send(peer.answer(invite, 200, tag="far", headers=[("Contact", peer.contact)], body=peer.offer()), addr)
+            await created
+            assert decode_digits(peer.rtp_packets) == "12#"
+
+    asyncio.run(run(scenario)(tmp_path / "s.db"))
