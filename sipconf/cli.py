@@ -55,6 +55,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # `sipconf validate SPEC | head -1`: the reader left; that is not a crash.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_ERROR
     except Exception:  # noqa: BLE001 - the crash boundary
         path = crash_log_path()
         with open(path, "w", encoding="utf-8") as fh:

@@ -31,3 +31,18 @@ def run_checks(state: DesiredState, checks: tuple[Check, ...] | None = None) -> 
     for check in _default_checks() if checks is None else checks:
         issues.extend(check.run(state))
     return sort_issues(issues)
+
+
+def require_no_errors(state: DesiredState) -> list[Issue]:
+    """The checks at a command's boundary: any error stops the command, before any API call.
+
+    Returns the warnings, for the command to show. Used by explain, plan and apply, so a spec
+    LiveKit would reject never reaches the network.
+    """
+    from sipconf.errors import UserError
+
+    issues = run_checks(state)
+    errors = [i for i in issues if i.level == "error"]
+    if errors:
+        raise UserError(*(str(i) for i in errors))
+    return [i for i in issues if i.level != "error"]

@@ -22,6 +22,7 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from sipconf.checks import require_no_errors
     from sipconf.plan import saved as saved_plans
     from sipconf.plan.render.text import TextRenderer
     from sipconf.plan.workflow import apply_against
@@ -37,6 +38,8 @@ def run(args: argparse.Namespace) -> int:
         desired = saved.desired
     else:
         desired = load(args.source, env=args.env, allow_literal_secrets=args.allow_literal_secrets)
+        for warning in require_no_errors(desired):
+            print(warning, file=sys.stderr)
     check_pinned(target, desired.url, desired.environment)
 
     def confirm(plan) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from sipconf.checks import run_checks
+from sipconf.checks import require_no_errors
 from sipconf.errors import UserError
 from sipconf.explain import CallRequest, explain_call, render_json, render_text
 from sipconf.routing.route import Mode
@@ -54,9 +54,7 @@ def run(args: argparse.Namespace) -> int:
     from sipconf.spec import load  # the loader pulls pydantic; only commands that need it import it
 
     state = load(args.spec, env=args.env, allow_literal_secrets=args.allow_literal_secrets)
-    errors = [i for i in run_checks(state) if i.level == "error"]
-    if errors:
-        raise UserError(*(str(i) for i in errors))
+    require_no_errors(state)
     request = CallRequest(
         to_user=args.to, from_user=args.from_user, src_ip=args.src_ip, from_host=args.from_host,
         headers=tuple(args.header), pin=args.pin, auth=args.auth, mode=Mode(args.mode),

@@ -24,6 +24,7 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from sipconf.checks import require_no_errors
     from sipconf.plan.render import RENDERERS
     from sipconf.plan.saved import save
     from sipconf.plan.workflow import plan_against
@@ -33,6 +34,8 @@ def run(args: argparse.Namespace) -> int:
     # The target first, before anything can fail, so a log always says where it pointed.
     print(f"Target: {target.url}", file=sys.stderr if args.format == "json" else sys.stdout, flush=True)
     desired = load(args.spec, env=args.env, allow_literal_secrets=args.allow_literal_secrets)
+    for warning in require_no_errors(desired):
+        print(warning, file=sys.stderr)
     check_pinned(target, desired.url, desired.environment)
     plan = asyncio.run(plan_against(desired, target))
     sys.stdout.write(RENDERERS[args.format]().render(plan))

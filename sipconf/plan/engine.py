@@ -11,7 +11,7 @@ ignored), and updates replace the whole object, so repeating any step is harmles
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Mapping, Protocol
 
 from google.protobuf.message import Message
@@ -21,9 +21,9 @@ from sipconf.livekit import translate
 from sipconf.livekit.adapter import Conflict
 from sipconf.livekit.inventory import Inventory, digest
 from sipconf.livekit.ledger import Entry, Ledger, ledger_trunk
-from sipconf.livekit.translate import INBOUND, OUTBOUND
+from sipconf.livekit.translate import INBOUND, OUTBOUND, RULE
 from sipconf.model import DesiredState
-from sipconf.plan.changes import CREATE, DELETE, SYMBOL, Change
+from sipconf.plan.changes import CREATE, DELETE, SYMBOL, UPDATE, Change
 from sipconf.plan.diff import desired_message
 from sipconf.plan.plan import Plan
 
@@ -86,11 +86,31 @@ async def apply_plan(
                 if change.action == CREATE:
                     await _write_ledger(state, writer)  # record the new id before anything else
             if len(deferred) == len(waiting):
-                await _write_ledger(state, writer)
-                raise deferred[0][1]
+                stuck, err = deferred[0]
+                if not _recreatable(stuck):
+                    await _write_ledger(state, writer)
+                    raise err
+                # Rules that swap numbers (or PINs) conflict in every order. Nothing refers
+                # to a rule's id, so one of them is deleted now and created again after the
+                # others have moved, which breaks the cycle.
+                progress(f"[{n}/{total}] ~ {stuck.kind} {stuck.name}: {await _release(stuck, state, writer)}")
+                deferred = deferred[1:] + [(replace(stuck, action=CREATE, live_id=None), err)]
             waiting = [change for change, _err in deferred]
     await _write_ledger(state, writer)
     return total
+
+
+def _recreatable(change: Change) -> bool:
+    return change.action == UPDATE and change.kind == RULE
+
+
+async def _release(change: Change, state: _State, writer: Writer) -> str:
+    """Delete a rule that will be created again. The ledger marks it pending first, so a run
+    killed in between creates it on the next apply instead of losing or doubling it."""
+    state.ledger = state.ledger.with_pending([(change.kind, change.name)]).without(change.live_id)
+    await _write_ledger(state, writer)
+    await writer.delete(change.kind, change.live_id)
+    return f"deleted {change.live_id} to break a conflict cycle; it is created again below"
 
 
 def _steps(changes: tuple[Change, ...]) -> list[list[Change]]:
@@ -123,6 +143,8 @@ async def _one(change: Change, desired: DesiredState, state: _State, writer: Wri
     obj = desired.find(change.kind, change.name)
     if obj is None:
         raise UserError(f"the plan {change.action}s {change.kind} {change.name!r}, which the spec does not define")
+    if not obj.managed:
+        raise UserError(f"the plan {change.action}s {change.kind} {change.name!r}, which the spec marks `managed: false`")
     body = translate.to_live(change.kind, change.name, desired_message(obj, environ), state.trunk_ids)
     if change.action == CREATE:
         result = await writer.create(change.kind, body)

@@ -66,3 +66,30 @@ def test_apply_a_then_b_leaves_b_and_an_empty_plan(a, b):
 
     with tempfile.TemporaryDirectory() as tmp:
         asyncio.run(main(Path(tmp)))
+
+
+def test_rules_that_swap_numbers_converge_in_one_apply():
+    """Every order of two updates conflicts; the engine breaks the cycle with delete + create."""
+
+    def swapped(first: str, second: str):
+        r1, r2 = rule("r1", [], room="a"), rule("r2", [], room="b")
+        r1.message.numbers.append(first)
+        r2.message.numbers.append(second)
+        return state(r1, r2)
+
+    a, b = swapped("+14155550001", "+14155550002"), swapped("+14155550002", "+14155550001")
+    lines: list[str] = []
+
+    async def main(tmp: Path) -> None:
+        async with ControlPlane(state_path=tmp / "state.db", api_key=KEY, api_secret=SECRET) as cp:
+            target = Target(cp.url, KEY, SECRET)
+            await apply_against(a, target, force=True, lock_dir=str(tmp))
+            await apply_against(b, target, force=True, lock_dir=str(tmp), progress=lines.append)
+            assert (await plan_against(b, target)).empty
+            async with LiveKitAdapter(target) as lk:
+                inventory = classify(await lk.fetch(), "acme")
+            assert sorted(o.name for o in inventory.objects) == ["r1", "r2"]
+
+    with tempfile.TemporaryDirectory() as tmp:
+        asyncio.run(main(Path(tmp)))
+    assert any("to break a conflict cycle" in line for line in lines), lines
