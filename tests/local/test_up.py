@@ -29,7 +29,7 @@ def test_up_prints_ready_serves_and_stops_on_sigterm(tmp_path):
         values = dict(part.split("=", 1) for part in export.split()[1:])
         assert values["LIVEKIT_API_KEY"] == "devkey" and len(values["LIVEKIT_API_SECRET"]) >= 32
         assert values["LIVEKIT_URL"].startswith("http://127.0.0.1:") and not values["LIVEKIT_URL"].endswith(":0")
-        assert any(l.startswith("sip: not served yet") for l in lines)
+        assert any(l.startswith("sip: udp ") for l in lines)
 
         async def use():
             async with api.LiveKitAPI(values["LIVEKIT_URL"], values["LIVEKIT_API_KEY"], values["LIVEKIT_API_SECRET"]) as lk:
