@@ -1,0 +1,215 @@
+"""SIPp against the bridge: REFER transfer (NOTIFY 200 / 603), outbound digest auth (407),
+BYE from the bridge on RemoveParticipant. Ports allocated, `-timeout` set, never -aa."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import socket
+
+import pytest
+from livekit import api
+from livekit.protocol import room as room_pb, sip as sip_pb
+
+from sipconf.bridge.server import Bridge
+from sipconf.local.server import ControlPlane
+
+KEY = "testkey"
+SECRET = "test-secret-that-is-long-enough-for-hs256-0123"
+SIPP = shutil.which("sipp") or "/usr/bin/sipp"
+
+# The UAC's side of the dialog: its own From (with its tag), the bridge's To tag.
+FROM = "From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]"
+TO = "To: [service] <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]"
+
+INVITE_ACK = f"""
+  <send retrans="500"><![CDATA[
+INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+{FROM}
+To: [service] <sip:[service]@[remote_ip]:[remote_port]>
+Call-ID: [call_id]
+CSeq: 1 INVITE
+Contact: sip:sipp@[local_ip]:[local_port]
+Max-Forwards: 70
+Content-Type: application/sdp
+Content-Length: [len]
+
+v=0
+o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
+s=-
+c=IN IP[media_ip_type] [media_ip]
+t=0 0
+m=audio [media_port] RTP/AVP 0
+a=rtpmap:0 PCMU/8000
+
+]]></send>
+  <recv response="100" optional="true" />
+  <recv response="180" optional="true" />
+  <recv response="183" optional="true" />
+  <recv response="200" />
+  <send><![CDATA[
+ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+{FROM}
+{TO}
+Call-ID: [call_id]
+CSeq: 1 ACK
+Contact: sip:sipp@[local_ip]:[local_port]
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>
+"""
+
+OK_TO_REQUEST = """
+  <send><![CDATA[
+SIP/2.0 {code}
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Contact: <sip:sipp@[local_ip]:[local_port]>
+Content-Length: 0
+
+]]></send>
+"""
+
+
+def uac_bye(cseq: int) -> str:
+    return f"""
+  <send retrans="500"><![CDATA[
+BYE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+{FROM}
+{TO}
+Call-ID: [call_id]
+CSeq: {cseq} BYE
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>
+  <recv response="200" />
+"""
+
+
+def refer_uac(notify_status: str, then: str) -> str:
+    """INVITE/ACK; REFER -> 202; NOTIFY (sipfrag `notify_status`) -> expect 200; then `then`."""
+    return f"""<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="refer">
+{INVITE_ACK}
+  <recv request="REFER" />
+{OK_TO_REQUEST.format(code="202 Accepted")}
+  <send retrans="500"><![CDATA[
+NOTIFY sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+{FROM}
+{TO}
+Call-ID: [call_id]
+CSeq: 2 NOTIFY
+Contact: sip:sipp@[local_ip]:[local_port]
+Max-Forwards: 70
+Event: refer
+Subscription-State: terminated;reason=noresource
+Content-Type: message/sipfrag
+Content-Length: [len]
+
+SIP/2.0 {notify_status}
+]]></send>
+  <recv response="200" />
+{then}
+</scenario>
+"""
+
+
+BRIDGE_BYE = f"""
+  <recv request="BYE" />
+{OK_TO_REQUEST.format(code="200 OK")}
+"""
+
+
+def free_port(kind=socket.SOCK_DGRAM) -> int:
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def sipp(tmp_path, xml: str, *args: str, port: int | None = None) -> asyncio.subprocess.Process:
+    path = tmp_path / f"scenario{free_port()}.xml"
+    path.write_text(xml)
+    ports = ["-p", str(port or free_port()), "-cp", str(free_port()), "-mp", str(free_port())]
+    return await asyncio.create_subprocess_exec(
+        SIPP, "-sf", str(path), *args, "-i", "127.0.0.1", *ports, "-m", "1", "-nostdin", "-timeout", "10s",
+        "-trace_msg", "-trace_err", cwd=str(tmp_path),
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+
+
+def run(tmp_path, scenario):
+    async def main():
+        async with ControlPlane(state_path=tmp_path / "s.db", api_key=KEY, api_secret=SECRET) as cp:
+            async with Bridge(control_plane=cp) as bridge, api.LiveKitAPI(cp.url, KEY, SECRET) as lk:
+                await asyncio.wait_for(scenario(bridge, lk), 30)
+
+    asyncio.run(main())
+
+
+def traces(tmp_path) -> str:
+    return "\n".join(p.read_text(errors="replace") for p in sorted(tmp_path.glob("*.log")))
+
+
+async def inbound_setup(lk, room="xfer"):
+    trunk = sip_pb.SIPInboundTrunkInfo(name="open", numbers=["+15550100"])
+    await lk.sip.create_inbound_trunk(sip_pb.CreateSIPInboundTrunkRequest(trunk=trunk))
+    rule = sip_pb.SIPDispatchRule(dispatch_rule_direct=sip_pb.SIPDispatchRuleDirect(room_name=room))
+    await lk.sip.create_dispatch_rule(sip_pb.CreateSIPDispatchRuleRequest(rule=rule))
+
+
+async def wait_participant(lk, room):
+    for _ in range(300):
+        found = (await lk.room.list_participants(room_pb.ListParticipantsRequest(room=room))).participants
+        if found and found[0].attributes.get("sip.callStatus") == "active":
+            return found[0]
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"no active participant in {room}")
+
+
+async def inbound_call(tmp_path, bridge, lk, xml, room="xfer"):
+    await inbound_setup(lk, room)
+    host, port = bridge.udp_address
+    proc = await sipp(tmp_path, xml, "-s", "+15550100", f"{host}:{port}")
+    return proc, await wait_participant(lk, room)
+
+
+def test_refer_notify_200_succeeds_and_bridge_hangs_up(tmp_path):
+    async def scenario(bridge, lk):
+        proc, p = await inbound_call(tmp_path, bridge, lk, refer_uac("200 OK", BRIDGE_BYE))
+        await lk.sip.transfer_sip_participant(sip_pb.TransferSIPParticipantRequest(
+            room_name="xfer", participant_identity=p.identity, transfer_to="tel:+15551234567"))
+        rc = await proc.wait()
+        log = traces(tmp_path)
+        assert rc == 0, log
+        assert "Refer-To: tel:+15551234567" in log
+        assert list((await lk.room.list_participants(room_pb.ListParticipantsRequest(room="xfer"))).participants) == []
+
+    run(tmp_path, scenario)
+
+
+def test_refer_notify_603_fails_with_permission_denied_and_call_goes_on(tmp_path):
+    then = '  <pause milliseconds="1500" />\n' + uac_bye(3)
+    async def scenario(bridge, lk):
+        proc, p = await inbound_call(tmp_path, bridge, lk, refer_uac("603 Declined", then))
+        with pytest.raises(api.TwirpError) as info:
+            await lk.sip.transfer_sip_participant(sip_pb.TransferSIPParticipantRequest(
+                room_name="xfer", participant_identity=p.identity, transfer_to="tel:+15551234567"))
+        err = info.value
+        assert err.code == "permission_denied", err
+        assert "603" in err.message and "Declined" in err.message, err.message
+        assert err.metadata.get("sip_status_code") == "603", err.metadata
+        # no BYE from the bridge: the call goes on until SIPp's own BYE (an unexpected BYE fails SIPp)
+        assert (await wait_participant(lk, "xfer")).identity == p.identity
+        rc = await proc.wait()
+        assert rc == 0, traces(tmp_path)
+        assert list((await lk.room.list_participants(room_pb.ListParticipantsRequest(room="xfer"))).participants) == []
+
+    run(tmp_path, scenario)
