@@ -15,7 +15,7 @@ import time
 
 from sipconf.bridge.digest import DigestServer
 from sipconf.bridge.dtmf import DtmfReceiver
-from sipconf.bridge.message import Request, Response, make_response
+from sipconf.bridge.message import Request, Response, make_response, parse
 from sipconf.bridge.rtp import RtpPacket
 from sipconf.bridge.sdp import NoCommonCodec, SessionDescription, build_answer, negotiate
 from simulator.net import Capture, UdpEndpoint
@@ -58,8 +58,8 @@ class FarEndUas:
         for t in self._tasks:
             t.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        self.sip.close()
-        self.rtp.close()
+        await self.sip.aclose()
+        await self.rtp.aclose()
 
     async def wait_digits(self, count: int, timeout: float) -> None:
         loop = asyncio.get_running_loop()
@@ -69,11 +69,14 @@ class FarEndUas:
 
     # -- SIP ------------------------------------------------------------------------------
     async def _sip_loop(self) -> None:
+        # A plain queue.get (no wait_for): under 3.11, wait_for can swallow the cancel of
+        # stop() when a datagram arrives at the same moment, and the loop would live on.
         while True:
-            got = await self.sip.recv(3600)
-            if got is None:
+            data, addr = await self.sip.queue.get()
+            try:
+                msg = parse(data)
+            except ValueError:
                 continue
-            msg, addr = got
             if isinstance(msg, Request):
                 self._on_request(msg, addr)
             elif msg.get("cseq", "").endswith("NOTIFY") and msg.status >= 200:
@@ -169,11 +172,11 @@ class FarEndUas:
     # -- RTP ------------------------------------------------------------------------------
     async def _rtp_loop(self) -> None:
         while True:
-            got = await self.rtp.recv_raw(3600)
-            if got is None or self._receiver is None:
+            data, _ = await self.rtp.queue.get()
+            if self._receiver is None:
                 continue
             try:
-                packet = RtpPacket.parse(got[0])
+                packet = RtpPacket.parse(data)
             except ValueError:
                 continue
             digit = self._receiver.feed(packet)

@@ -33,6 +33,7 @@ class UdpEndpoint(asyncio.DatagramProtocol):
         self.transport: asyncio.DatagramTransport | None = None
         self.queue: asyncio.Queue[tuple[bytes, tuple[str, int]]] = asyncio.Queue()
         self.local: tuple[str, int] = ("", 0)
+        self.closed = asyncio.get_running_loop().create_future()
 
     @classmethod
     async def bind(cls, host: str, capture: Capture, port: int = 0) -> "UdpEndpoint":
@@ -44,6 +45,10 @@ class UdpEndpoint(asyncio.DatagramProtocol):
     def connection_made(self, transport) -> None:
         self.transport = transport
         self.local = transport.get_extra_info("sockname")[:2]
+
+    def connection_lost(self, exc) -> None:
+        if not self.closed.done():
+            self.closed.set_result(None)
 
     def datagram_received(self, data: bytes, addr) -> None:
         self.capture.add(addr[:2], self.local, data)
@@ -77,3 +82,8 @@ class UdpEndpoint(asyncio.DatagramProtocol):
     def close(self) -> None:
         if self.transport is not None:
             self.transport.close()
+
+    async def aclose(self) -> None:
+        """Close and wait until the socket is released (the next scenario rebinds its port)."""
+        self.close()
+        await asyncio.shield(self.closed)

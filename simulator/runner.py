@@ -140,5 +140,7 @@ class Runner:
             result = CallResult(errors=[f"error: {line}" for line in err.lines])
         except (asyncio.TimeoutError, TimeoutError):
             result = CallResult(errors=[f"the call did not finish within {self.options.timeout * 3:.0f}s"])
+        except OSError as err:  # a port taken, a refused connection: this scenario fails, the run goes on
+            result = CallResult(errors=[f"error: {err}"])
         failures = check(loaded.scenario.expect, result)
         return Outcome(loaded, name, failures, result, time.monotonic() - start)

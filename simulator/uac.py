@@ -45,9 +45,9 @@ class Uac:
         rtp = await UdpEndpoint.bind(source, capture)
         return cls(sip, rtp, bridge, **kw)
 
-    def close(self) -> None:
-        self.sip.close()
-        self.rtp.close()
+    async def aclose(self) -> None:
+        await self.sip.aclose()
+        await self.rtp.aclose()
 
     # -- requests -------------------------------------------------------------------------
     def _request(self, method: str, uri: str, cseq: int, branch: str | None = None) -> Request:
@@ -114,13 +114,15 @@ class Uac:
             return msg
 
     def _ack(self, invite: Request, final: Response) -> None:
-        self.to_header = final.get("to") or ""
         if final.status >= 300:
-            # 17.1.1.3: same branch as the INVITE, same CSeq number.
+            # 17.1.1.3: same branch as the INVITE, same CSeq number, the response's To (its
+            # tag); a retried INVITE starts without a To tag again.
             ack = self._request("ACK", invite.uri, self.cseq)
             ack.set("Via", invite.get("via") or "")
+            ack.set("To", final.get("to") or "")
         else:
             self.answered = True
+            self.to_header = final.get("to") or ""  # the dialog's remote tag (12.1.2)
             contact = final.contacts[0].uri if final.contacts else None
             if contact is not None:
                 self.remote_target = str(contact)

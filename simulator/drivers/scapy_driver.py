@@ -97,7 +97,7 @@ class ScapyDriver:
                 elif isinstance(step, Transfer):
                     result.errors.append("a transfer needs an outbound call (the far end answers the REFER)")
         finally:
-            uac.close()
+            await uac.aclose()
 
     async def _snapshot(self, lv: LiveView, uac: Uac, result: CallResult, timeout: float) -> None:
         if result.joined:

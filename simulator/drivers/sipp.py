@@ -112,7 +112,7 @@ class SippDriver:
                     await outbound.remove(lv, call.room, outbound.identity_of(call), result)
             run = await sipp
         finally:
-            rtp.close()
+            await rtp.aclose()
             if not sipp.done():
                 sipp.cancel()
         packets = parse_trace(run.trace, (address[0], address[1]), ("127.0.0.1", 0))
