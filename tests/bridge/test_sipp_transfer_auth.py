@@ -351,3 +351,22 @@ def test_outbound_digest_auth_401_verified_by_sipp_answered(tmp_path):
 
 def test_outbound_digest_auth_wrong_password_gets_403_from_sipp(tmp_path):
     run(tmp_path, auth_call(tmp_path, "wrong", "401"))
+
+
+def test_remove_participant_makes_bridge_send_bye_to_sipp_uac(tmp_path):
+    xml = f"""<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="bye from bridge">
+{INVITE_ACK}
+{BRIDGE_BYE}
+</scenario>
+"""
+
+    async def scenario(bridge, lk):
+        proc, p = await inbound_call(tmp_path, bridge, lk, xml, room="byebye")
+        await lk.room.remove_participant(room_pb.RoomParticipantIdentity(room="byebye", identity=p.identity))
+        rc = await proc.wait()
+        assert rc == 0, traces(tmp_path)
+        assert "BYE sip:sipp@127.0.0.1:" in traces(tmp_path)  # sent to the UAC's Contact
+        assert list((await lk.room.list_participants(room_pb.ListParticipantsRequest(room="byebye"))).participants) == []
+
+    run(tmp_path, scenario)
