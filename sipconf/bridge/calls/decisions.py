@@ -49,6 +49,7 @@ class RoomJoin:
     metadata: str = ""
     attributes: dict[str, str] = field(default_factory=dict)
     rule_id: str = ""
+    media_timeout: float | None = None  # 3.7: the merged media.media_timeout in seconds, if set
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,7 @@ class StoreDecisions:
             metadata=ev.participant_metadata,
             attributes=dict(out.attributes),
             rule_id=out.rule.sip_dispatch_rule_id if out.rule is not None else "",
+            media_timeout=media_timeout_of(ev.media),
         )
         return DispatchAnswer(DISPATCH_ACCEPT, join=join, trunk=out.trunk)
 
@@ -139,6 +141,14 @@ class FixedDecisions:
         if self.dispatch_answer is None:
             raise RpcError("no dispatch answer configured")
         return self.dispatch_answer
+
+
+def media_timeout_of(media) -> float | None:
+    """`media.media_timeout` in seconds when set and positive (3.7), else None."""
+    if media is None or not media.HasField("media_timeout"):
+        return None
+    seconds = media.media_timeout.seconds + media.media_timeout.nanos / 1e9
+    return seconds if seconds > 0 else None
 
 
 def is_rpc_error(err: BaseException) -> bool:

@@ -122,6 +122,8 @@ class InboundCall:
         self.attributes: dict[str, str] = {}
         self.dialog: Dialog | None = None
         self.rtp: RtpSession | None = None
+        self.media_timeout: float | None = None  # from the join (3.7); None -> trunk or 15 s / 30 s
+        self._answered_at = 0.0
         self.answer_sdp: bytes = b""
         self.responses: list[int] = []  # every status we sent for this INVITE
         self.bye_reason: Reason | None = None
@@ -318,18 +320,32 @@ class InboundCall:
         self.net.bind(self, dialog_key=(self.invite.call_id, self.local_tag))
         limit = duration_seconds(self.trunk.max_call_duration if self.trunk else None, MAX_CALL, MAX_CALL)
         self._timers.append(self.net.clock.call_later(limit, lambda: self.hangup("max call duration")))
-        self._timers.append(self.net.clock.call_later(MEDIA_TIMEOUT_INITIAL, self._check_media))
+        self._answered_at = self.net.clock.now()
+        self._timers.append(self.net.clock.call_later(self._media_timeouts()[1], self._check_media))
+
+    def _media_timeouts(self) -> tuple[float, float]:
+        """(timeout, initial): the merged `media.media_timeout` for both when set (3.7, the
+        rule's evaluation; before a PIN join, the trunk's), else LiveKit's 15 s / 30 s (3.6)."""
+        value = self.media_timeout
+        if value is None and self.trunk is not None:
+            value = D.media_timeout_of(self.trunk.media if self.trunk.HasField("media") else None)
+        return (value, value) if value is not None else (MEDIA_TIMEOUT, MEDIA_TIMEOUT_INITIAL)
 
     def _check_media(self) -> None:
         # 3.6: media timeout 15 s (30 s before the first packet) ends the call.
         if self.state is State.ENDED or self.rtp is None:
             return
+        timeout, initial = self._media_timeouts()
         last = self.rtp.last_received
         now = self.net.clock.now()
-        if last is None or now - last >= MEDIA_TIMEOUT:
+        if last is None:
+            since, limit = now - self._answered_at, initial
+        else:
+            since, limit = now - last, timeout
+        if since >= limit:
             self.hangup("media timeout")
             return
-        self._timers.append(self.net.clock.call_later(MEDIA_TIMEOUT - (now - last), self._check_media))
+        self._timers.append(self.net.clock.call_later(limit - since, self._check_media))
 
     async def _accept(self, join: D.RoomJoin) -> None:
         self._join(join, status="ringing")
@@ -345,6 +361,7 @@ class InboundCall:
         self._set_attributes({CALL_STATUS: "active"})
 
     def _join(self, join: D.RoomJoin, status: str) -> None:
+        self.media_timeout = join.media_timeout
         attrs = dict(join.attributes) or sip_attributes(
             {"sip.callID": self.sip_call_id}, self.trunk, self.facts.headers,
             from_tag=self.from_tag, call_id_full=self.invite.call_id, call_status=status)
