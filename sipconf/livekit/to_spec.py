@@ -2,8 +2,10 @@
 
 The inverse of sipconf.spec.normalise: only non-default fields are written, so the spec reads
 like one a person wrote. Secrets become `{env: NAME}` references (never values); the caller
-prints the variables to set. Loading the result and planning it against the same project
-shows no changes (tests/livekit/test_import.py).
+prints the variables to set. Objects this project does not own are written too, marked
+`managed: false` (issue 4 section 4), so sipconf documents them but never changes them.
+Loading the result and planning it against the same project shows no changes
+(tests/livekit/test_import.py).
 """
 
 from __future__ import annotations
@@ -28,10 +30,13 @@ SPEC_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*", re.ASCII)  # sipconf.spec.
 
 @dataclass
 class Imported:
-    """The spec document, the secrets to export, and objects left out (with why)."""
+    """The spec document, the secrets to export, and objects left out (with why).
 
-    managed: dict[str, Any]
-    unmanaged: dict[str, Any]
+    `spec` holds every live object; those this project does not own carry `managed: false`
+    and are listed in `unmanaged` as (kind, name)."""
+
+    spec: dict[str, Any]
+    unmanaged: list[tuple[str, str]] = field(default_factory=list)
     variables: list[tuple[str, str]] = field(default_factory=list)  # (NAME, what it holds)
     skipped: list[str] = field(default_factory=list)
 
@@ -42,8 +47,9 @@ def env_name(*parts: str) -> str:
 
 
 def import_spec(inventory: Inventory, owned_ids: set[str]) -> Imported:
-    """Split live objects into owned (`managed`) and other (`unmanaged`) spec documents."""
-    out = Imported(_empty(inventory.project), _empty(inventory.project))
+    """Every live object as a spec entry; those not in `owned_ids` get `managed: false`."""
+    out = Imported(_empty(inventory.project))
+    doc = out.spec
     names: dict[tuple[str, str], list[LiveObject]] = {}
     for obj in inventory.objects:
         names.setdefault((obj.kind, obj.name), []).append(obj)
@@ -55,19 +61,27 @@ def import_spec(inventory: Inventory, owned_ids: set[str]) -> Imported:
             ids = " and ".join(o.id for o in names[(obj.kind, obj.name)])
             out.skipped.append(f"{obj.kind.replace('_', ' ')} {obj.name!r}: two live objects share the name ({ids})")
             continue
-        doc = out.managed if obj.id in owned_ids else out.unmanaged
+        managed = obj.id in owned_ids
+        variables: list[tuple[str, str]] = []
         model, secrets = translate.from_live(obj.kind, obj.message, inventory.trunk_names)
         body = translate.canonical(obj.kind, model)
         if obj.kind == RULE:
-            doc["dispatch_rules"][obj.name] = _rule(obj.name, body, secrets, out.variables)
+            entry = _rule(obj.name, body, secrets, variables)
         else:
-            half = "inbound" if obj.kind == INBOUND else "outbound"
-            writer = _inbound if obj.kind == INBOUND else _outbound
-            doc["trunks"].setdefault(obj.name, {})[half] = writer(obj.name, body, secrets, out.variables)
-    for doc in (out.managed, out.unmanaged):
-        for key in ("trunks", "dispatch_rules"):
-            if not doc[key]:
-                del doc[key]
+            entry = (_inbound if obj.kind == INBOUND else _outbound)(obj.name, body, secrets, variables)
+        if not managed:
+            entry = {"managed": False, **entry}
+            out.unmanaged.append((obj.kind, obj.name))
+            # Only compared, never written: a plan treats an unset one as unchanged.
+            variables = [(var, f"{what}; unmanaged, optional") for var, what in variables]
+        out.variables.extend(variables)
+        if obj.kind == RULE:
+            doc["dispatch_rules"][obj.name] = entry
+        else:
+            doc["trunks"].setdefault(obj.name, {})["inbound" if obj.kind == INBOUND else "outbound"] = entry
+    for key in ("trunks", "dispatch_rules"):
+        if not doc[key]:
+            del doc[key]
     return out
 
 

@@ -96,22 +96,43 @@ class Change:
         )
 
 
+UNMANAGED_STATUS = {
+    "differs": "differs (managed: false: drift from the spec that sipconf leaves as it is)",
+    "missing": "missing (managed: false: not in LiveKit, and sipconf does not create it)",
+}
+
+
 @dataclass(frozen=True)
 class Unmanaged:
-    """A live object sipconf does not own. `status`: matches | not-in-spec | differs-unmanaged."""
+    """An object sipconf does not change: a live object it does not own, or a spec object
+    marked `managed: false`. `status`: matches | not-in-spec | differs | missing
+    (UNMANAGED_STATUS). `fields`, for `differs`, are live (before) vs spec (after)."""
 
     kind: str
     name: str
     live_id: str
     status: str
     owner: str | None = None
+    fields: tuple[FieldChange, ...] = ()
+
+    @property
+    def describe(self) -> str:
+        return UNMANAGED_STATUS.get(self.status, self.status)
 
     def to_json(self) -> dict[str, Any]:
-        return {"kind": self.kind, "name": self.name, "live_id": self.live_id, "status": self.status, "owner": self.owner}
+        return {
+            "kind": self.kind,
+            "name": self.name,
+            "live_id": self.live_id,
+            "status": self.status,
+            "owner": self.owner,
+            "fields": [f.to_json() for f in self.fields],
+        }
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> Unmanaged:
-        return cls(doc["kind"], doc["name"], doc["live_id"], doc["status"], doc.get("owner"))
+        fields = tuple(FieldChange.from_json(f) for f in doc.get("fields", ()))
+        return cls(doc["kind"], doc["name"], doc["live_id"], doc["status"], doc.get("owner"), fields)
 
 
 @dataclass(frozen=True)

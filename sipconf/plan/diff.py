@@ -8,6 +8,12 @@ Ownership (docs/ownership.md, issue 4 section 2):
 - an unowned live twin of a spec object plans as no change when equal, and is an error
   pointing at `sipconf import --adopt NAME` when it differs;
 - other unowned live objects are listed as unmanaged and never changed.
+
+A spec object marked `managed: false` is never created, updated or deleted, whoever owns its
+live twin: equal -> listed as `matches`; different -> listed as `differs` with its fields
+(drift the user chose to leave alone, not an error); no live twin -> listed as `missing`.
+Its secrets are compared when they resolve; one that does not resolve (an imported
+`{env: NAME}` nobody set) counts as equal, since sipconf never writes it.
 """
 
 from __future__ import annotations
@@ -35,6 +41,22 @@ class Side:
 def desired_message(obj: DesiredObject, environ: Mapping[str, str] | None) -> Message:
     """The spec object with its secrets resolved and LiveKit's `name` set to the spec name."""
     msg = obj.resolve(environ)
+    msg.name = obj.name
+    setattr(msg, translate.ID_FIELD[obj.kind], obj.name)
+    return msg
+
+
+def unmanaged_message(obj: DesiredObject, have: Message | None, environ: Mapping[str, str] | None) -> Message:
+    """A `managed: false` object in name space: like `desired_message`, but a secret that does
+    not resolve takes the live value (sipconf never writes it, so it cannot differ)."""
+    msg = type(obj.message)()
+    msg.CopyFrom(obj.message)
+    for path, ref in obj.secrets.items():
+        try:
+            translate.set_path(msg, path, ref.resolve(environ))
+        except UserError:
+            if have is not None:
+                translate.set_path(msg, path, translate.get_path(have, path))
     msg.name = obj.name
     setattr(msg, translate.ID_FIELD[obj.kind], obj.name)
     return msg
@@ -87,26 +109,37 @@ def diff(
     spec_keys = {(o.kind, o.name) for o in desired.objects()}
 
     for obj in desired.objects():
-        want = desired_message(obj, environ)
         try:
             live = inventory.one(obj.kind, obj.name)
         except UserError as err:
             errors.extend(f"{obj.origin}: {line}" for line in err.lines)
             continue
-        if live is None:
-            if obj.managed:
-                fields = field_changes(obj.kind, None, want, key)
-                drift = any((e.kind, e.name) == (obj.kind, obj.name) for e in inventory.ledger.owned)
-                changes.append(Change(CREATE, obj.kind, obj.name, fields, None, drift, str(obj.origin)))
-                want_side[(obj.kind, obj.name)] = want
-            else:
+        if not obj.managed:
+            # `managed: false`: never created, updated or deleted, whoever owns the live twin.
+            if live is None:
                 notes.append(Unmanaged(obj.kind, obj.name, "", "missing"))
+                continue
+            have = live_message(inventory, obj.kind, live.message)
+            live_side[(obj.kind, obj.name)] = want_side[(obj.kind, obj.name)] = have
+            fields = field_changes(obj.kind, have, unmanaged_message(obj, have, environ), key)
+            if has_changes(fields):
+                shown = tuple(f for f in fields if f.before != f.after)
+                notes.append(Unmanaged(obj.kind, obj.name, live.id, "differs", live.owner, shown))
+            else:
+                notes.append(Unmanaged(obj.kind, obj.name, live.id, "matches", live.owner))
+            continue
+        want = desired_message(obj, environ)
+        if live is None:
+            fields = field_changes(obj.kind, None, want, key)
+            drift = any((e.kind, e.name) == (obj.kind, obj.name) for e in inventory.ledger.owned)
+            changes.append(Change(CREATE, obj.kind, obj.name, fields, None, drift, str(obj.origin)))
+            want_side[(obj.kind, obj.name)] = want
             continue
         have = live_message(inventory, obj.kind, live.message)
         live_side[(obj.kind, obj.name)] = have
         fields = field_changes(obj.kind, have, want, key)
         changed = has_changes(fields)
-        if live.owned and obj.managed:
+        if live.owned:
             want_side[(obj.kind, obj.name)] = want
             if changed:
                 entry = inventory.ledger.owner_of(live.id)
@@ -118,13 +151,11 @@ def diff(
         want_side[(obj.kind, obj.name)] = have
         if not changed:
             notes.append(Unmanaged(obj.kind, obj.name, live.id, "matches", live.owner))
-        elif obj.managed:
+        else:
             errors.append(
                 f"{obj.origin}: {obj.kind.replace('_', ' ')} {obj.name!r} exists live as {live.id}, which sipconf"
                 f" does not own, and differs from the spec; run `sipconf import --adopt {obj.name}` to take it over"
             )
-        else:
-            notes.append(Unmanaged(obj.kind, obj.name, live.id, "differs", live.owner))
 
     for live in inventory.objects:
         if (live.kind, live.name) in spec_keys:

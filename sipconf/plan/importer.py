@@ -10,6 +10,7 @@ import io
 from typing import Any
 
 from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap
 
 from sipconf.errors import UserError
 from sipconf.livekit.adapter import LiveKitAdapter
@@ -79,30 +80,43 @@ async def import_live(target: Target, *, project: str | None = None, adopt_names
     return import_spec(inventory, {o.id for o in inventory.owned()})
 
 
+UNMANAGED_COMMENT = "not owned by sipconf: never changed; `sipconf import --adopt {name}` to manage it"
+
+
 def render_yaml(result: Imported) -> str:
-    """The managed objects as a spec; unowned objects follow as a commented-out section, so
-    they are documented but never become managed by accident (adopt them with --adopt)."""
+    """The spec: every live object, those sipconf does not own marked `managed: false` with a
+    short comment (a plan shows them as unmanaged and never changes them; --adopt takes them)."""
     yaml = YAML()
     yaml.default_flow_style = False
     yaml.width = 4096
     out = io.StringIO()
     out.write("# Written by `sipconf import`. Secrets are {env: NAME} references.\n")
-    yaml.dump(_plain(result.managed), out)
-    extra = {k: v for k, v in result.unmanaged.items() if k in ("trunks", "dispatch_rules")}
-    if extra:
-        section = io.StringIO()
-        yaml.dump(_plain(extra), section)
+    if result.unmanaged:
         out.write(
-            "\n# Unmanaged: live objects sipconf does not own. sipconf never changes them; to manage\n"
-            "# one, run `sipconf import --adopt NAME` and move it into the spec above.\n"
+            "# Objects marked `managed: false` are live objects sipconf does not own: plans list them\n"
+            "# as unmanaged and never change them. Run `sipconf import --adopt NAME` to manage one.\n"
         )
-        out.writelines(f"# {line}\n" if line else "#\n" for line in section.getvalue().splitlines())
+    doc = _commented(result.spec)
+    for name, trunk in (doc.get("trunks") or {}).items():
+        for body in trunk.values():
+            _mark(body, name)
+    for name, body in (doc.get("dispatch_rules") or {}).items():
+        _mark(body, name)
+    yaml.dump(doc, out)
     return out.getvalue()
 
 
-def _plain(doc: Any) -> Any:
+def _mark(body: CommentedMap, name: str) -> None:
+    if body.get("managed") is False:
+        body.yaml_add_eol_comment(UNMANAGED_COMMENT.format(name=name), "managed")
+
+
+def _commented(doc: Any) -> Any:
     if isinstance(doc, dict):
-        return {k: _plain(v) for k, v in doc.items()}
+        out = CommentedMap()
+        for k, v in doc.items():
+            out[k] = _commented(v)
+        return out
     if isinstance(doc, list):
-        return [_plain(v) for v in doc]
+        return [_commented(v) for v in doc]
     return doc

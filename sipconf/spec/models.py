@@ -20,6 +20,12 @@ IncludeHeaders = Literal["none", "x-headers", "all"]
 Encryption = Literal["disable", "allow", "require"]
 Transport = Literal["auto", "udp", "tcp", "tls"]
 
+MANAGED_DESCRIPTION = (
+    "false: sipconf does not own this object and never creates, updates or deletes it; a plan only"
+    " reports whether the live object matches (what `sipconf import` writes for objects it does"
+    " not own; `sipconf import --adopt NAME` takes ownership). Default true."
+)
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
@@ -70,6 +76,7 @@ class _TrunkCommon(_Strict):
 class InboundTrunk(_TrunkCommon):
     """SIPInboundTrunkInfo (SEMANTICS 2.1)."""
 
+    managed: bool = Field(True, description=MANAGED_DESCRIPTION)
     allowed_addresses: list[AddressMask] = []
     allowed_numbers: list[NumberEntry] = []
     auth: InboundAuth | None = None
@@ -82,6 +89,7 @@ class InboundTrunk(_TrunkCommon):
 class OutboundTrunk(_TrunkCommon):
     """SIPOutboundTrunkInfo (SEMANTICS 2.1)."""
 
+    managed: bool = Field(True, description=MANAGED_DESCRIPTION)
     address: str
     transport: Transport = "auto"
     destination_country: str = ""
@@ -153,6 +161,7 @@ RULE_KINDS = ("direct", "individual", "callee")
 class DispatchRule(_Strict):
     """SIPDispatchRuleInfo (SEMANTICS 2.5) with exactly one rule kind."""
 
+    managed: bool = Field(True, description=MANAGED_DESCRIPTION)
     direct: Direct | None = None
     individual: Individual | None = None
     callee: Callee | None = None

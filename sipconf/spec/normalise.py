@@ -93,7 +93,7 @@ class Normaliser:
             else:
                 self._error("invalid-value", f"unknown SIP status code {t.ringing_timeout_status}", path + ("ringing_timeout_status",))
         self._media(msg, t.media)
-        return self._object("inbound_trunk", name, msg, secrets, path)
+        return self._object("inbound_trunk", name, msg, secrets, path, managed=t.managed)
 
     def _outbound(self, name: str, t: models.OutboundTrunk, path: Path) -> DesiredObject:
         msg = sip.SIPOutboundTrunkInfo(
@@ -115,7 +115,7 @@ class Normaliser:
             msg.auth_username = t.auth.username
             self._secret(secrets, "auth_password", t.auth.password, path + ("auth", "password"))
         self._media(msg, t.media)
-        return self._object("outbound_trunk", name, msg, secrets, path)
+        return self._object("outbound_trunk", name, msg, secrets, path, managed=t.managed)
 
     def _rule(self, name: str, r: models.DispatchRule, path: Path) -> DesiredObject:
         msg = sip.SIPDispatchRuleInfo(
@@ -149,11 +149,13 @@ class Normaliser:
         if r.room_config is not None:
             _room_config(msg.room_config, r.room_config)
         self._media(msg, r.media)
-        return self._object("dispatch_rule", name, msg, secrets, path)
+        return self._object("dispatch_rule", name, msg, secrets, path, managed=r.managed)
 
     # -- pieces --------------------------------------------------------------------------
 
-    def _object(self, kind: Any, name: str, msg: Message, secrets: dict[str, SecretRef], path: Path) -> DesiredObject:
+    def _object(
+        self, kind: Any, name: str, msg: Message, secrets: dict[str, SecretRef], path: Path, *, managed: bool = True
+    ) -> DesiredObject:
         return DesiredObject(
             kind=kind,
             name=name,
@@ -161,6 +163,7 @@ class Normaliser:
             message=msg,
             secrets=MappingProxyType(secrets),
             field_origins=MappingProxyType(self._field_origins(path)),
+            managed=managed,
         )
 
     def _field_origins(self, path: Path) -> dict[str, Origin]:

@@ -254,7 +254,7 @@ def test_kill_9_during_apply_then_rerun_converges(server, spec, tmp_path):
     assert len(names) == len(set(names))  # no duplicate objects
 
 
-def test_import_adopt_takes_ownership_and_unowned_objects_are_commented(server, spec, capsys, tmp_path):
+def test_import_adopt_takes_ownership_and_unowned_objects_are_marked_unmanaged(server, spec, capsys, tmp_path):
     from livekit.protocol import sip
 
     from sipconf.livekit.adapter import LiveKitAdapter
@@ -268,12 +268,16 @@ def test_import_adopt_takes_ownership_and_unowned_objects_are_commented(server, 
     asyncio.run(make())
     code, out, _ = run(capsys, "import", "--adopt", "hand-made", "--project", "acme")
     assert code == 0
-    body, _, unmanaged = out.partition("# Unmanaged:")
-    assert "hand-made:" in body and "other:" not in body
-    assert "#   other:" in unmanaged
+    from sipconf.spec import loads
+
+    desired = loads(out, "imported.yaml")
+    assert desired.find("inbound_trunk", "hand-made").managed is True
+    assert desired.find("inbound_trunk", "other").managed is False
+    assert "managed: false  # not owned by sipconf" in out
     imported = tmp_path / "imported.yaml"
-    imported.write_text(body)
+    imported.write_text(out)
     code, out, _ = run(capsys, "plan", str(imported), "--detailed-exitcode")
-    assert code == 0 and 'inbound_trunk "other"' in out and "not-in-spec" in out
+    assert code == 0 and 'inbound_trunk "other"' in out and "matches" in out, out
+    assert out.splitlines()[-1] == "No changes. The live project matches the spec."
     code, _out, err = run(capsys, "import", "--adopt", "nope", "--project", "acme")
     assert (code, err.splitlines()[-1]) == (1, "--adopt nope: no live trunk or dispatch rule is named 'nope'")

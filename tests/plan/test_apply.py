@@ -134,3 +134,37 @@ def test_number_moving_to_an_earlier_trunk_is_reordered_around_the_conflict(serv
         assert result.remaining.empty
 
     serve(scenario)
+
+
+def test_managed_false_objects_are_never_created_updated_or_deleted(serve):
+    async def scenario(cp, target):
+        async with LiveKitAdapter(target) as lk:
+            mine = await lk.create("inbound_trunk", sip.SIPInboundTrunkInfo(name="hand-made", numbers=["+15105550900"]))
+        await apply_against(spec_a(), target)
+        async with LiveKitAdapter(target) as lk:
+            before = await lk.fetch()
+        # The spec now says: the owned `twilio` and the unowned `hand-made` are unmanaged and
+        # differ from live, `ghost` is unmanaged and absent; the rules are gone (deleted).
+        spec_b = state(
+            inbound("twilio", ["+15105550177"], managed=False),
+            inbound("hand-made", ["+15105550901"], managed=False),
+            rule("ghost", ["twilio"], managed=False),
+        )
+        plan = await plan_against(spec_b, target)
+        assert [(c.action, c.name) for c in plan.changes] == [("delete", "pin-room"), ("delete", "support")]
+        assert [(u.name, u.status, u.live_id) for u in plan.unmanaged] == [
+            ("ghost", "missing", ""),
+            ("hand-made", "differs", mine.sip_trunk_id),
+            ("twilio", "differs", plan.unmanaged[2].live_id),
+        ]
+        result = await apply_against(spec_b, target, force=True)
+        assert result.applied == 2 and result.remaining.empty
+        async with LiveKitAdapter(target) as lk:
+            after = await lk.fetch()
+        assert sorted(after.inbound, key=lambda t: t.name) == sorted(before.inbound, key=lambda t: t.name)
+        assert [r.name for r in after.rules] == []
+        # Unmanaged objects alone: nothing to apply, ever.
+        again = await apply_against(spec_b, target)
+        assert again.applied == 0 and again.remaining is None
+
+    serve(scenario)

@@ -105,3 +105,75 @@ def test_pending_create_left_by_a_killed_apply_is_adopted():
     plan = plan_of(state(inbound("twilio")), inv)
     assert plan.empty
     assert inv.one("inbound_trunk", "twilio").adopted
+
+
+# -- `managed: false` spec objects: never created, updated or deleted ------------------------
+
+
+def test_managed_false_unowned_twin_that_differs_is_unmanaged_drift_not_an_error():
+    inv = inventory([live_trunk("ST_b", "twilio", ["+15105550199"])])
+    plan = plan_of(state(inbound("twilio", managed=False)), inv)
+    assert plan.empty and plan.route_changes == ()
+    (note,) = plan.unmanaged
+    assert (note.name, note.live_id, note.status) == ("twilio", "ST_b", "differs")
+    assert [(f.path, f.before, f.after) for f in note.fields] == [("numbers", ["+15105550199"], ["+15105550100"])]
+    from sipconf.plan.render.text import TextRenderer
+
+    text = TextRenderer().render(plan)
+    assert 'inbound_trunk "twilio" (ST_b): differs (managed: false' in text
+    assert '~ numbers: ["+15105550199"] -> ["+15105550100"]' in text
+    assert text.splitlines()[-1] == "No changes. The live project matches the spec."
+
+
+def test_managed_false_without_a_live_twin_is_a_note_not_a_create():
+    plan = plan_of(state(inbound("twilio", managed=False), rule("support", ["twilio"], managed=False)), inventory())
+    assert plan.empty and plan.route_changes == ()
+    assert [(u.kind, u.name, u.live_id, u.status) for u in plan.unmanaged] == [
+        ("dispatch_rule", "support", "", "missing"),
+        ("inbound_trunk", "twilio", "", "missing"),
+    ]
+
+
+def test_managed_false_on_an_owned_object_neither_updates_nor_deletes_it():
+    inv = inventory(
+        [live_trunk("ST_a", "twilio", ["+15105550199"])],
+        [live_rule("SDR_r", "support", ["ST_a"])],
+        owned=[("inbound_trunk", "twilio", "ST_a"), ("dispatch_rule", "support", "SDR_r")],
+    )
+    plan = plan_of(state(inbound("twilio", managed=False), rule("support", ["twilio"], room="other", managed=False)), inv)
+    assert plan.empty and plan.route_changes == () and plan.force_reasons() == []
+    assert [(u.name, u.status, u.owner) for u in plan.unmanaged] == [("support", "differs", "acme"), ("twilio", "differs", "acme")]
+
+
+def test_managed_false_secret_that_does_not_resolve_counts_as_unchanged():
+    from types import MappingProxyType
+
+    from sipconf.model import SecretRef
+
+    obj = inbound("twilio", password="x", managed=False)
+    ref = {"auth_password": SecretRef(env="SIPCONF_TEST_UNSET_PASSWORD")}
+    obj = type(obj)(obj.kind, obj.name, obj.origin, obj.message, MappingProxyType(ref), managed=False)
+    inv = inventory([live_trunk("ST_b", "twilio", password="live-pass")])
+    plan = make_plan(state(obj), inv, url="http://127.0.0.1:1", key=KEY, environ={})
+    assert [(u.name, u.status) for u in plan.unmanaged] == [("twilio", "matches")]
+    plan = make_plan(state(obj), inv, url="http://127.0.0.1:1", key=KEY, environ={"SIPCONF_TEST_UNSET_PASSWORD": "other"})
+    (note,) = plan.unmanaged
+    assert note.status == "differs" and [f.path for f in note.fields] == ["auth_password"]
+    assert "live-pass" not in repr(plan) and "other" not in repr(note.fields)
+
+
+def test_managed_false_spec_loads_into_desired_objects():
+    from sipconf.spec import loads
+
+    desired = loads(
+        "version: 1\nproject: acme\ntrunks:\n  twilio:\n    inbound: {managed: false, numbers: ['+15105550100']}\n"
+        "    outbound: {address: 127.0.0.1, managed: false}\n"
+        "dispatch_rules:\n  support: {managed: false, direct: {room: support}}\n  sales: {direct: {room: sales}}\n",
+        "spec.yaml",
+    )
+    assert {(o.kind, o.name): o.managed for o in desired.objects()} == {
+        ("inbound_trunk", "twilio"): False,
+        ("outbound_trunk", "twilio"): False,
+        ("dispatch_rule", "support"): False,
+        ("dispatch_rule", "sales"): True,
+    }

@@ -33,7 +33,8 @@ class MarkdownRenderer:
             lines += ["", "<details><summary>Unmanaged objects (never changed)</summary>", ""]
             for note in plan.unmanaged:
                 where = f" `{note.live_id}`" if note.live_id else ""
-                lines.append(f"- {note.kind} `{note.name}`{where}: {note.status}")
+                lines.append(f"- {note.kind} `{note.name}`{where}: {note.describe}")
+                lines += [f"  - `{sym} {text}`" for sym, text in (field_line(f, "update") for f in note.fields)]
             lines += ["", "</details>"]
         reasons = plan.force_reasons()
         if reasons:

@@ -33,7 +33,10 @@ class TextRenderer:
             for note in plan.unmanaged:
                 owner = f", owned by sipconf project {note.owner}" if note.owner else ""
                 where = f" ({note.live_id})" if note.live_id else ""
-                lines.append(f'  {note.kind} "{note.name}"{where}: {note.status}{owner}')
+                lines.append(f'  {note.kind} "{note.name}"{where}: {note.describe}{owner}')
+                for field in note.fields:
+                    symbol, text = field_line(field, "update")
+                    lines.append(f"    {symbol} {text}")
         for reason in plan.force_reasons():
             lines.append(f"Needs --force: {reason}")
         if lines:
