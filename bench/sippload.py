@@ -32,7 +32,8 @@ def free_port(kind: int = socket.SOCK_DGRAM) -> int:
 
 def sipp_version() -> str:
     out = subprocess.run(["sipp", "-v"], capture_output=True, text=True).stdout
-    return " ".join(out.split()) or "sipp (unknown version)"
+    first = next((line.strip() for line in out.splitlines() if line.strip()), "")
+    return first.split(". ")[0].rstrip(".") or "sipp (unknown version)"
 
 
 def run_uac(target: str, cps: int, seconds: float, service: str = "service") -> LoadResult:
