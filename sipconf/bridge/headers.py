@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sipconf.bridge.uri import URI, format_params, parse_params, split_hostport
+from sipconf.bridge.uri import URI, find_param, format_params, parse_params, split_hostport
 
 __all__ = ["CSeq", "NameAddr", "Via", "split_commas"]
 
@@ -83,10 +83,7 @@ class NameAddr:
         return self.param("tag")
 
     def param(self, name: str) -> str | None:
-        for k, v in self.params:
-            if k.lower() == name.lower():
-                return v if v is not None else ""
-        return None
+        return find_param(self.params, name)
 
     def with_tag(self, tag: str) -> NameAddr:
         params = [(k, v) for k, v in self.params if k.lower() != "tag"] + [("tag", tag)]
@@ -142,10 +139,7 @@ class Via:
         return Via(transport=parts[2].upper(), host=host, port=port, params=parse_params(params))
 
     def param(self, name: str) -> str | None:
-        for k, v in self.params:
-            if k.lower() == name.lower():
-                return v if v is not None else ""
-        return None
+        return find_param(self.params, name)
 
     @property
     def branch(self) -> str | None:

@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["URI", "format_params", "parse_params", "split_hostport"]
+__all__ = ["URI", "find_param", "format_params", "parse_params", "split_hostport"]
+
+
+def find_param(params: list[tuple[str, str | None]], name: str) -> str | None:
+    """The value of parameter ``name`` (case-insensitive): ``""`` for a flag, None when absent."""
+    for k, v in params:
+        if k.lower() == name.lower():
+            return v if v is not None else ""
+    return None
 
 
 def parse_params(text: str) -> list[tuple[str, str | None]]:
@@ -69,10 +77,7 @@ class URI:
         )
 
     def param(self, name: str) -> str | None:
-        for k, v in self.params:
-            if k.lower() == name.lower():
-                return v if v is not None else ""
-        return None
+        return find_param(self.params, name)
 
     @property
     def host_port(self) -> str:
