@@ -256,10 +256,10 @@ class NonInviteServerTransaction(_Transaction):
 OnResponse = Callable[[Response], None]
 
 
-class InviteClientTransaction(_Transaction):
-    """RFC 3261 17.1.1 (figure 5) with RFC 6026 7.2's Accepted state (Timer M)."""
+class _ClientTransaction(_Transaction):
+    """Shared client plumbing: the TU callbacks, the retransmit interval, the timeout."""
 
-    kind = "INVITE client"
+    initial_state: ClientState
 
     def __init__(
         self,
@@ -271,11 +271,25 @@ class InviteClientTransaction(_Transaction):
         on_timeout: Callable[[], None] | None = None,
     ) -> None:
         super().__init__(request, send, reliable, clock)
-        self.state = ClientState.CALLING
+        self.state = self.initial_state
         self.on_response = on_response
         self.on_timeout = on_timeout
-        self.ack: Request | None = None
         self._interval = T1
+
+    def _time_out(self, *states: ClientState) -> None:
+        """Timer B / F: in one of ``states``, terminate and tell the TU."""
+        if self.state in states:
+            self._set_state(ClientState.TERMINATED)
+            if self.on_timeout is not None:
+                self.on_timeout()
+
+
+class InviteClientTransaction(_ClientTransaction):
+    """RFC 3261 17.1.1 (figure 5) with RFC 6026 7.2's Accepted state (Timer M)."""
+
+    kind = "INVITE client"
+    initial_state = ClientState.CALLING
+    ack: Request | None = None  # the ACK for a non-2xx final, once sent
 
     def start(self) -> None:
         self.send(self.request)
@@ -290,10 +304,7 @@ class InviteClientTransaction(_Transaction):
             self._start_timer("A", self._interval, self._timer_a)
 
     def _timer_b(self) -> None:
-        if self.state is ClientState.CALLING:
-            self._set_state(ClientState.TERMINATED)
-            if self.on_timeout is not None:
-                self.on_timeout()
+        self._time_out(ClientState.CALLING)
 
     def receive(self, response: Response) -> None:
         status = response.status
@@ -319,25 +330,11 @@ class InviteClientTransaction(_Transaction):
             self.on_response(response)  # RFC 6026 7.2: 2xx retransmissions go to the TU
 
 
-class NonInviteClientTransaction(_Transaction):
+class NonInviteClientTransaction(_ClientTransaction):
     """RFC 3261 17.1.2 (figure 6): Timers E (retransmit), F (timeout), K (linger)."""
 
     kind = "non-INVITE client"
-
-    def __init__(
-        self,
-        request: Request,
-        send: Send,
-        reliable: bool,
-        clock: Clock,
-        on_response: OnResponse,
-        on_timeout: Callable[[], None] | None = None,
-    ) -> None:
-        super().__init__(request, send, reliable, clock)
-        self.state = ClientState.TRYING
-        self.on_response = on_response
-        self.on_timeout = on_timeout
-        self._interval = T1
+    initial_state = ClientState.TRYING
 
     def start(self) -> None:
         self.send(self.request)
@@ -353,10 +350,7 @@ class NonInviteClientTransaction(_Transaction):
             self._start_timer("E", self._interval, self._timer_e)
 
     def _timer_f(self) -> None:
-        if self.state in (ClientState.TRYING, ClientState.PROCEEDING):
-            self._set_state(ClientState.TERMINATED)
-            if self.on_timeout is not None:
-                self.on_timeout()
+        self._time_out(ClientState.TRYING, ClientState.PROCEEDING)
 
     def receive(self, response: Response) -> None:
         if self.state not in (ClientState.TRYING, ClientState.PROCEEDING):
