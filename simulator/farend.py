@@ -10,10 +10,10 @@ REFER with `refer_status` then a NOTIFY carrying a `message/sipfrag` of `notify`
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import secrets
-import time
 
-from sipconf.bridge.digest import DigestServer
+from sipconf.bridge.digest import parse_digest
 from sipconf.bridge.dtmf import DtmfReceiver
 from sipconf.bridge.message import Request, Response, make_response, parse
 from sipconf.bridge.rtp import RtpPacket
@@ -21,16 +21,19 @@ from sipconf.bridge.sdp import NoCommonCodec, SessionDescription, build_answer, 
 from simulator.net import Capture, UdpEndpoint
 from simulator.scenario.models import FarEnd
 
-REASONS = {200: "OK", 202: "Accepted", 403: "Forbidden", 486: "Busy Here", 488: "Not Acceptable Here",
+REASONS = {401: "Unauthorized", 200: "OK", 202: "Accepted", 403: "Forbidden", 486: "Busy Here", 488: "Not Acceptable Here",
            603: "Decline", 404: "Not Found", 480: "Temporarily Unavailable", 100: "Trying"}
 REALM = "far-end.sipconf.test"
+
+
+def _md5(text: str) -> str:
+    return hashlib.md5(text.encode()).hexdigest()  # noqa: S324 - RFC 2617 digest is MD5
 
 
 class FarEndUas:
     def __init__(self, spec: FarEnd, sip: UdpEndpoint, rtp: UdpEndpoint, credentials: tuple[str, str] | None) -> None:
         self.spec, self.sip, self.rtp = spec, sip, rtp
         self.credentials = credentials
-        self.digest = DigestServer(lambda: int(time.time() * 1e6))
         self.invite: dict | None = None
         self.digits = ""
         self.refer_to: str | None = None
@@ -111,13 +114,9 @@ class FarEndUas:
             return  # a retransmission of the INVITE we answered
         self._respond(req, addr, 100)
         if self.spec.challenge and self.credentials is not None:
-            verdict = self.digest.check(req, self.credentials[0], self.credentials[1], REALM)
-            if not verdict.accepted:
-                resp = verdict.response_for(req, to_tag=self.tag)
-                if verdict.status == 401:  # a wrong answer: refuse (RFC 3261 22.3)
-                    resp = make_response(req, 403, "Forbidden", to_tag=self.tag)
-                    resp.add("Content-Length", "0")
-                self.sip.send(resp, addr)
+            verdict = self._check_auth(req)
+            if verdict is not None:
+                self._respond(req, addr, verdict[0], verdict[1:])
                 return
         self._invite_req, self._peer = req, addr
         self.invite = {
@@ -140,6 +139,25 @@ class FarEndUas:
         answer = bytes(build_answer(chosen, host, port))
         self._respond(req, addr, 200, [("Contact", f"<sip:far-end@{self.sip.local[0]}:{self.sip.local[1]}>")],
                       answer, "application/sdp")
+
+    def _check_auth(self, req: Request) -> tuple | None:
+        """RFC 2617 digest (no qop) with a 401/WWW-Authenticate challenge, the form both
+        far ends (this one and SIPp's <verifyauth>) understand. None = authenticated."""
+        header = req.get("authorization")
+        if header is None:
+            nonce = f"{secrets.token_hex(8)}-{req.call_id}"
+            return (401, ("WWW-Authenticate", f'Digest realm="{REALM}", nonce="{nonce}", algorithm=MD5'))
+        try:
+            creds = parse_digest(header)
+        except ValueError:
+            return (403,)
+        user, password = self.credentials
+        ha1 = _md5(f"{user}:{creds.get('realm', '')}:{password}")
+        ha2 = _md5(f"INVITE:{creds.get('uri', '')}")
+        expected = _md5(f"{ha1}:{creds.get('nonce', '')}:{ha2}")
+        if creds.get("username") != user or creds.get("response") != expected:
+            return (403,)
+        return None
 
     def _on_refer(self, req: Request, addr) -> None:
         """RFC 3515: answer the REFER, then report the referred call in a NOTIFY sipfrag."""

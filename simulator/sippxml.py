@@ -170,8 +170,10 @@ def uas_xml(sc: Scenario, far: FarEnd, rtp_host: str, rtp_port: int, credentials
            f"<scenario name={quoteattr('sipconf far end: ' + sc.name)}>\n",
            '  <recv request="INVITE" crlf="true"/>\n']
     if far.challenge and credentials is not None:
-        out.append(_send(_response(407, "Proxy Authentication Required",
-                                   'Proxy-Authenticate: [authentication realm="far-end.sipconf.test"]')))
+        # 401/WWW-Authenticate: SIPp's <verifyauth> reads the Authorization header only.
+        out.append(_send(_response(401, "Unauthorized",
+                                   'WWW-Authenticate: Digest realm="far-end.sipconf.test", '
+                                   'nonce="[call_number]sipconf[pid]", algorithm=MD5')))
         out.append('  <recv request="ACK"/>\n')
         user, password = credentials
         out.append('  <recv request="INVITE" crlf="true">\n    <action>\n'
@@ -193,12 +195,18 @@ def uas_xml(sc: Scenario, far: FarEnd, rtp_host: str, rtp_port: int, credentials
     out.append('  <recv request="ACK" rrs="true"/>\n')
     transfers = [s for s in sc.steps if type(s).__name__ == "Transfer"]
     if transfers:
-        out.append('  <recv request="REFER"/>\n')
+        # Keep the dialog's addresses from the REFER: SIPp's [last_To:] prints the header
+        # name too, and the NOTIFY swaps From and To (RFC 3261 12.2.1.1).
+        out.append('  <recv request="REFER">\n    <action>\n'
+                   '      <ereg regexp="sip:[^&gt;;]*" search_in="hdr" header="Contact:" assign_to="peer_contact"/>\n'
+                   '      <ereg regexp=".*" search_in="hdr" header="From:" assign_to="peer_from"/>\n'
+                   '      <ereg regexp=".*" search_in="hdr" header="To:" assign_to="my_to"/>\n'
+                   '    </action>\n  </recv>\n')
         out.append(_send(_response(far.refer_status, REASONS.get(far.refer_status, "Response"))))
         if far.refer_status < 300:
             out.append(_send(
-                "NOTIFY [next_url] SIP/2.0\nVia: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]\n"
-                "From: [last_To:]\nTo: [last_From:]\n[last_Call-ID:]\n[routes]\nCSeq: 1 NOTIFY\nMax-Forwards: 70\n"
+                "NOTIFY [$peer_contact] SIP/2.0\nVia: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]\n"
+                "From:[$my_to]\nTo:[$peer_from]\n[last_Call-ID:]\nCSeq: 1 NOTIFY\nMax-Forwards: 70\n"
                 "Event: refer\nSubscription-State: terminated;reason=noresource\n"
                 f"Contact: <sip:far-end@[local_ip]:[local_port]>\nContent-Type: message/sipfrag;version=2.0\n"
                 f"Content-Length: [len]\n\nSIP/2.0 {far.notify} {REASONS.get(far.notify, 'Response')}"))

@@ -117,6 +117,9 @@ class SippDriver:
                 sipp.cancel()
         packets = parse_trace(run.trace, (address[0], address[1]), ("127.0.0.1", 0))
         result.packets = packets + capture.packets
+        final = final_invite_response(packets, ("127.0.0.1", 0))  # what the far end answered
+        if final is not None:
+            result.status, result.reason, result.final = final.status, final.reason, True
         invite = received_invite(packets, address)
         if invite is not None:
             result.invite = {"request_uri": invite.uri, "from": invite.get("from"), "to": invite.get("to"),
