@@ -54,6 +54,17 @@ def _after(items: list[Message], id_field: str, page: sip.Pagination | None) -> 
     return [i for i in items if getattr(i, id_field) > after] if after else items
 
 
+def _replaced(items: list[Message], result: Message, kind: str) -> list[Message]:
+    """``items`` with ``result`` in place of the stored copy that has its id."""
+    id_field = st.ID_FIELD[kind]
+    key = getattr(result, id_field)
+    return [result if getattr(x, id_field) == key else x for x in items]
+
+
+def _invalid_or_none(err: LiveKitError | None) -> LiveKitError | None:
+    return None if err is None else _invalid(err)
+
+
 def _all_pages(req: Message) -> Message:
     """The OSS service walks every store page (`iters.All`), so `page.limit` is only a page
     size and never caps the answer (WIRE.md 4, List): drop it before filtering."""
@@ -110,31 +121,20 @@ class SIPService:
     async def create_inbound_trunk(self, req: sip.CreateSIPInboundTrunkRequest, claims: Claims) -> Message:
         auth.require_sip_admin(claims)
         _check(req)
-        trunk = _copy(req.trunk)
-        with self.store.write() as tx:
-            # SEMANTICS 4.2: stored trunks sorted by id, the new one ("<new>") last.
-            conflict = trunks.validate_trunks([*self._inbound(tx), trunk])
-            if conflict is not None:
-                raise conflict
-            trunk.sip_trunk_id = ids.new_id(ids.TRUNK)  # ids only after validation (2.7)
-            tx.put(st.INBOUND, trunk)
-        return trunk
+        # SEMANTICS 4.2: stored trunks sorted by id, the new one ("<new>") last.
+        return self._create(
+            st.INBOUND, _copy(req.trunk), ids.TRUNK,
+            check=lambda tx, trunk: trunks.validate_trunks([*self._inbound(tx), trunk]),
+        )
 
     async def update_inbound_trunk(self, req: sip.UpdateSIPInboundTrunkRequest, claims: Claims) -> Message:
         auth.require_sip_admin(claims)
         _check(req)
-        with self.store.write() as tx:
-            current = tx.get(st.INBOUND, req.sip_trunk_id)
-            if current is None:
-                raise LiveKitError(NOT_FOUND, TRUNK_NOT_FOUND)
-            result = updates.apply_inbound_trunk_update(current, req)
-            # SEMANTICS 4.2: the updated trunk replaces its stored copy in place.
-            others = [result if t.sip_trunk_id == result.sip_trunk_id else t for t in self._inbound(tx)]
-            conflict = trunks.validate_trunks(others)
-            if conflict is not None:
-                raise conflict
-            tx.put(st.INBOUND, result)
-        return result
+        # SEMANTICS 4.2: the updated trunk replaces its stored copy in place.
+        return self._update(
+            st.INBOUND, req, req.sip_trunk_id, TRUNK_NOT_FOUND, updates.apply_inbound_trunk_update,
+            check=lambda tx, result: trunks.validate_trunks(_replaced(self._inbound(tx), result, st.INBOUND)),
+        )
 
     async def get_inbound_trunk(self, req: sip.GetSIPInboundTrunkRequest, claims: Claims) -> Message:
         auth.require_sip_admin(claims)
@@ -149,23 +149,13 @@ class SIPService:
     async def create_outbound_trunk(self, req: sip.CreateSIPOutboundTrunkRequest, claims: Claims) -> Message:
         auth.require_sip_admin(claims)
         _check(req)
-        trunk = _copy(req.trunk)
         # Outbound trunks are never conflict-checked (SEMANTICS 4.2).
-        trunk.sip_trunk_id = ids.new_id(ids.TRUNK)
-        with self.store.write() as tx:
-            tx.put(st.OUTBOUND, trunk)
-        return trunk
+        return self._create(st.OUTBOUND, _copy(req.trunk), ids.TRUNK)
 
     async def update_outbound_trunk(self, req: sip.UpdateSIPOutboundTrunkRequest, claims: Claims) -> Message:
         auth.require_sip_admin(claims)
         _check(req)
-        with self.store.write() as tx:
-            current = tx.get(st.OUTBOUND, req.sip_trunk_id)
-            if current is None:
-                raise LiveKitError(NOT_FOUND, TRUNK_NOT_FOUND)
-            result = updates.apply_outbound_trunk_update(current, req)
-            tx.put(st.OUTBOUND, result)
-        return result
+        return self._update(st.OUTBOUND, req, req.sip_trunk_id, TRUNK_NOT_FOUND, updates.apply_outbound_trunk_update)
 
     async def get_outbound_trunk(self, req: sip.GetSIPOutboundTrunkRequest, claims: Claims) -> Message:
         auth.require_sip_admin(claims)
@@ -174,6 +164,47 @@ class SIPService:
     async def list_outbound_trunk(self, req: sip.ListSIPOutboundTrunkRequest, claims: Claims) -> Message:
         auth.require_sip_admin(claims)
         return sip.ListSIPOutboundTrunkResponse(items=filters.filter_outbound_trunks(self._outbound(self.store), _all_pages(req)))
+
+    def _create(
+        self,
+        kind: str,
+        obj: Message,
+        id_prefix: str,
+        check: Callable[[object, Message], LiveKitError | None] | None = None,
+    ) -> Message:
+        """One create: let ``check`` refuse ``obj`` (it returns the error to raise), then give
+        it a new id (ids only after validation, 2.7) and store it, in one write transaction."""
+        with self.store.write() as tx:
+            if check is not None:
+                conflict = check(tx, obj)
+                if conflict is not None:
+                    raise conflict
+            setattr(obj, st.ID_FIELD[kind], ids.new_id(id_prefix))
+            tx.put(kind, obj)
+        return obj
+
+    def _update(
+        self,
+        kind: str,
+        req: Message,
+        object_id: str,
+        not_found: str,
+        apply: Callable[[Message, Message], Message],
+        check: Callable[[object, Message], LiveKitError | None] | None = None,
+    ) -> Message:
+        """One update: load (not_found if absent), apply ``req``, let ``check`` refuse the
+        result (it returns the error to raise), store it.  All in one write transaction."""
+        with self.store.write() as tx:
+            current = tx.get(kind, object_id)
+            if current is None:
+                raise LiveKitError(NOT_FOUND, not_found)
+            result = apply(current, req)
+            if check is not None:
+                conflict = check(tx, result)
+                if conflict is not None:
+                    raise conflict
+            tx.put(kind, result)
+        return result
 
     @staticmethod
     def _get_trunk(items: list[Message], trunk_id: str) -> Message:
@@ -240,29 +271,21 @@ class SIPService:
         _check(req)
         rule = legacy.rule_from_create_request(req)
         _upgrade_media(rule)  # Upgrade() runs on dispatch-rule create (WIRE.md 4, Update)
-        with self.store.write() as tx:
-            # SEMANTICS 4.3, OSS-style: stored rules sorted by id, the new one last.
-            conflict = rules.validate_rules([*tx.all(st.RULE), rule])
-            if conflict is not None:
-                raise _invalid(conflict)
-            rule.sip_dispatch_rule_id = ids.new_id(ids.DISPATCH_RULE)
-            tx.put(st.RULE, rule)
-        return rule
+        # SEMANTICS 4.3, OSS-style: stored rules sorted by id, the new one last.
+        return self._create(
+            st.RULE, rule, ids.DISPATCH_RULE,
+            check=lambda tx, rule: _invalid_or_none(rules.validate_rules([*tx.all(st.RULE), rule])),
+        )
 
     async def update_dispatch_rule(self, req: sip.UpdateSIPDispatchRuleRequest, claims: Claims) -> Message:
         auth.require_sip_admin(claims)
         _check(req)
-        with self.store.write() as tx:
-            current = tx.get(st.RULE, req.sip_dispatch_rule_id)
-            if current is None:
-                raise LiveKitError(NOT_FOUND, RULE_NOT_FOUND)
-            result = updates.apply_dispatch_rule_update(current, req)
-            stored = [result if r.sip_dispatch_rule_id == result.sip_dispatch_rule_id else r for r in tx.all(st.RULE)]
-            conflict = rules.validate_rules(stored)
-            if conflict is not None:
-                raise _invalid(conflict)
-            tx.put(st.RULE, result)
-        return result
+        return self._update(
+            st.RULE, req, req.sip_dispatch_rule_id, RULE_NOT_FOUND, updates.apply_dispatch_rule_update,
+            check=lambda tx, result: _invalid_or_none(
+                rules.validate_rules(_replaced(tx.all(st.RULE), result, st.RULE))
+            ),
+        )
 
     async def list_dispatch_rule(self, req: sip.ListSIPDispatchRuleRequest, claims: Claims) -> Message:
         auth.require_sip_admin(claims)
