@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 
 from sipconf.bridge.dtmf import DtmfReceiver
+from sipconf.bridge.message import Request
 from sipconf.bridge.rtp import RtpPacket
 from sipconf.bridge.sdp import SessionDescription
 from simulator import outbound
@@ -26,7 +27,7 @@ from simulator.scenario.load import LoadedScenario
 from simulator.scenario.models import FarEnd, Hangup, RemoveParticipant, Transfer, Wait
 from simulator.sippxml import uac_xml, uas_xml
 from simulator.sipprun import run_sipp, wait_bound
-from simulator.sipptrace import final_invite_response, parse_trace, received_invite, received_request, response_to
+from simulator.sipptrace import messages, final_invite_response, parse_trace, received_invite, received_request, response_to
 from simulator.verify import LiveView, by_call_id
 
 import secrets
@@ -115,9 +116,9 @@ class SippDriver:
             await rtp.aclose()
             if not sipp.done():
                 sipp.cancel()
-        packets = parse_trace(run.trace, (address[0], address[1]), ("127.0.0.1", 0))
-        result.packets = packets + capture.packets
-        final = final_invite_response(packets, ("127.0.0.1", 0))  # what the far end answered
+        packets = parse_trace(run.trace, address, _bridge_of(run.trace, address))
+        result.packets = sorted(packets + capture.packets, key=lambda p: p.time)
+        final = final_invite_response(packets, _bridge_of(run.trace, address))  # what the far end answered
         if final is not None:
             result.status, result.reason, result.final = final.status, final.reason, True
         invite = received_invite(packets, address)
@@ -134,6 +135,19 @@ class SippDriver:
         if run.returncode not in (0, 1):
             result.errors.append(f"sipp far end: {run.meaning}")
         return result
+
+
+def _bridge_of(trace: str, address: tuple[str, int]) -> tuple[str, int]:
+    """The bridge's SIP address, from the top Via of the INVITE the far end received
+    (SIPp's log names no peer)."""
+    for _, msg in messages(parse_trace(trace, address, ("0.0.0.0", 0))):
+        if isinstance(msg, Request) and msg.method == "INVITE":
+            try:
+                via = msg.top_via
+            except ValueError:
+                break
+            return (via.host, via.port or 5060)
+    return ("0.0.0.0", 0)
 
 
 async def _until_done(waiting, task: asyncio.Task):
