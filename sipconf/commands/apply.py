@@ -6,8 +6,9 @@ import argparse
 import asyncio
 import sys
 
+from sipconf.commands._args import add_live_spec_arguments, load_for_live
 from sipconf.errors import UserError
-from sipconf.livekit.target import add_target_arguments, check_pinned, resolve_target, same_url
+from sipconf.livekit.target import check_pinned, resolve_target, same_url
 
 
 def register(subparsers) -> None:
@@ -16,17 +17,14 @@ def register(subparsers) -> None:
     p.add_argument("--env", default=None, help="apply this environment overlay (with a SPEC)")
     p.add_argument("--auto-approve", action="store_true", help="apply without asking")
     p.add_argument("--force", action="store_true", help="allow mass deletes (>30%%) and unrouting routed numbers")
-    p.add_argument("--allow-literal-secrets", action="store_true", help="accept passwords written in the spec")
-    add_target_arguments(p)
+    add_live_spec_arguments(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from sipconf.checks import require_no_errors
     from sipconf.plan import saved as saved_plans
     from sipconf.plan.render.text import TextRenderer
     from sipconf.plan.workflow import apply_against
-    from sipconf.spec import load
 
     target = resolve_target(args)
     print(f"Target: {target.url}", flush=True)
@@ -37,9 +35,7 @@ def run(args: argparse.Namespace) -> int:
             raise UserError(f"{args.source} was planned against {saved.url}, not {target.url}")
         desired = saved.desired
     else:
-        desired = load(args.source, env=args.env, allow_literal_secrets=args.allow_literal_secrets)
-        for warning in require_no_errors(desired):
-            print(warning, file=sys.stderr)
+        desired = load_for_live(args.source, args)
     check_pinned(target, desired.url, desired.environment)
 
     def confirm(plan) -> bool:

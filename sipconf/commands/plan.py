@@ -6,7 +6,8 @@ import argparse
 import asyncio
 import sys
 
-from sipconf.livekit.target import add_target_arguments, check_pinned, resolve_target
+from sipconf.commands._args import ENV_HELP, add_live_spec_arguments, load_for_live
+from sipconf.livekit.target import check_pinned, resolve_target
 
 EXIT_NO_CHANGES, EXIT_CHANGES = 0, 2
 
@@ -14,28 +15,23 @@ EXIT_NO_CHANGES, EXIT_CHANGES = 0, 2
 def register(subparsers) -> None:
     p = subparsers.add_parser("plan", help="show what apply would change in the live LiveKit project")
     p.add_argument("spec", help="the spec YAML file")
-    p.add_argument("--env", default=None, help="apply this environment overlay (environments: NAME)")
+    p.add_argument("--env", default=None, help=ENV_HELP)
     p.add_argument("--format", choices=("text", "markdown", "json"), default="text")
     p.add_argument("--out", metavar="FILE", help="save the plan for `sipconf apply FILE`")
     p.add_argument("--detailed-exitcode", action="store_true", help="exit 0 for no changes, 2 for changes, 1 for errors")
-    p.add_argument("--allow-literal-secrets", action="store_true", help="accept passwords written in the spec")
-    add_target_arguments(p)
+    add_live_spec_arguments(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from sipconf.checks import require_no_errors
     from sipconf.plan.render import RENDERERS
     from sipconf.plan.saved import save
     from sipconf.plan.workflow import plan_against
-    from sipconf.spec import load
 
     target = resolve_target(args)
     # The target first, before anything can fail, so a log always says where it pointed.
     print(f"Target: {target.url}", file=sys.stderr if args.format == "json" else sys.stdout, flush=True)
-    desired = load(args.spec, env=args.env, allow_literal_secrets=args.allow_literal_secrets)
-    for warning in require_no_errors(desired):
-        print(warning, file=sys.stderr)
+    desired = load_for_live(args.spec, args)
     check_pinned(target, desired.url, desired.environment)
     plan = asyncio.run(plan_against(desired, target))
     sys.stdout.write(RENDERERS[args.format]().render(plan))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from sipconf.commands._args import ENV_HELP, add_literal_secrets_argument
 from sipconf.issues import Issue, sort_issues
 from sipconf.model import DesiredState
 
@@ -12,10 +13,10 @@ from sipconf.model import DesiredState
 def register(subparsers) -> None:
     p = subparsers.add_parser("validate", help="check a spec: fields, references, LiveKit's rules")
     p.add_argument("spec", help="the spec YAML file")
-    p.add_argument("--env", default=None, help="apply this environment overlay (environments: NAME)")
+    p.add_argument("--env", default=None, help=ENV_HELP)
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument("--strict", action="store_true", help="fail on warnings too")
-    p.add_argument("--allow-literal-secrets", action="store_true", help="accept passwords written in the spec")
+    add_literal_secrets_argument(p)
     p.add_argument("--check-secrets", action="store_true", help="also require every secret to be resolvable now")
     p.set_defaults(func=run)
 
