@@ -8,7 +8,7 @@ typo. Discovery (issue 6, 1): a scenario file is any `*.yaml` under the given pa
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -78,7 +78,7 @@ def load_file(file: Path) -> list[LoadedScenario]:
     try:
         suite = Suite.model_validate(data)
     except ValidationError as err:
-        raise SpecError(issues_from(err, data, positions, Suite)) from None
+        raise SpecError([_aliased(i) for i in issues_from(err, data, positions, Suite)]) from None
     spec = (file.parent / suite.spec) if suite.spec else nearest_spec(file)
     if spec is None or not spec.is_file():
         where = positions.value(("spec",)) if suite.spec else Origin(name, 1, 1)
@@ -96,6 +96,11 @@ def load_file(file: Path) -> list[LoadedScenario]:
         out.append(LoadedScenario(scenario, origin, file, spec, scenario.driver or suite.driver, suite.mode,
                                    tuple(suite.env.items())))
     return out
+
+
+def _aliased(issue: Issue) -> Issue:
+    """Field names as written in YAML: `from` is `from_` in Python."""
+    return replace(issue, message=issue.message.replace("'from_'", "'from'").replace(".from_", ".from"))
 
 
 def load_paths(paths: list[str | Path]) -> list[LoadedScenario]:

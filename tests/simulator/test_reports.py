@@ -1,0 +1,90 @@
+"""JUnit XML, pcap (read back with tshark), HTML ladder and routing coverage."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from sipconf.spec import load as load_spec
+from simulator.reports.coverage import coverage
+from simulator.reports.junit import junit_xml
+from simulator.reports.ladder import html_ladder, text_ladder
+from simulator.reports.pcap import write_pcap
+from simulator.result import Packet
+from simulator.runner import RunOptions, Runner
+from simulator.scenario import load_paths
+
+from tests.simulator.conftest import DEMO
+
+INVITE = (b"INVITE sip:+15105550100@127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.11:5062;branch=z9hG4bKx\r\n"
+          b"From: <sip:+16505550111@127.0.0.11>;tag=a\r\nTo: <sip:+15105550100@127.0.0.1>\r\nCall-ID: c1\r\n"
+          b"CSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n")
+OK = (b"SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 127.0.0.11:5062;branch=z9hG4bKx\r\nFrom: <sip:+16505550111@127.0.0.11>;tag=a\r\n"
+      b"To: <sip:+15105550100@127.0.0.1>;tag=b\r\nCall-ID: c1\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n")
+RTP = bytes([0x80, 101, 0, 1, 0, 0, 0, 160, 0, 0, 0, 7, 5, 0x0A, 0, 160])
+CALL = [
+    Packet(0.0, ("127.0.0.11", 5062), ("127.0.0.1", 5060), INVITE),
+    Packet(0.01, ("127.0.0.1", 5060), ("127.0.0.11", 5062), OK),
+    Packet(0.02, ("127.0.0.11", 40000), ("127.0.0.1", 41000), RTP),
+]
+
+
+def outcomes(paths):
+    return asyncio.run(Runner(RunOptions(driver="inproc", environ={})).run(load_paths(paths)))
+
+
+def test_junit_has_one_testcase_per_scenario_and_failures_with_the_ladder():
+    got = outcomes([DEMO / "inbound" / "routing.yaml", DEMO / "outbound" / "calls.yaml"])
+    got[-1].result.packets = CALL
+    root = ET.fromstring(junit_xml(got))
+    cases = root.findall("./testsuite/testcase")
+    assert len(cases) == len(got)
+    assert root.get("tests") == str(len(got))
+    failed = [c for c in cases if c.find("failure") is not None]
+    assert root.get("failures") == str(len(failed)) == "4"  # the outbound calls cannot run in process
+    text = failed[-1].find("failure").text
+    assert text.startswith("cannot run with the inproc driver: ")
+    assert "  0.000 127.0.0.11:5062 -> 127.0.0.1:5060  INVITE" in text
+    assert cases[0].get("name") == "open individual room"
+    assert cases[0].get("classname") == "scenarios.demo.inbound.routing"
+
+
+def test_pcap_reads_back_with_tshark(tmp_path: Path):
+    path = write_pcap(tmp_path / "call.pcap", CALL)
+    fields = subprocess.run(
+        ["tshark", "-r", str(path), "-T", "fields", "-e", "ip.src", "-e", "udp.dstport", "-e", "sip.Method",
+         "-e", "sip.Status-Code"],
+        capture_output=True, text=True, check=True,
+    ).stdout.splitlines()
+    assert fields[:2] == ["127.0.0.11\t5060\tINVITE\t", "127.0.0.1\t5062\t\t200"]
+    assert len(fields) == 3
+
+
+def test_text_ladder_lists_sip_and_counts_rtp():
+    assert text_ladder(CALL) == [
+        "  0.000 127.0.0.11:5062 -> 127.0.0.1:5060  INVITE",
+        "  0.010 127.0.0.1:5060 -> 127.0.0.11:5062  200 OK",
+        "        (+ 1 RTP packets)",
+    ]
+
+
+def test_html_ladder_has_a_column_per_endpoint_and_a_row_per_message():
+    page = html_ladder("demo::call", CALL, ["status: expected 404, got 200"])
+    assert page.count("<th>") == 3  # time + two endpoints
+    assert page.count('class="msg"') == 2
+    assert "&rarr; INVITE" in page and "&larr; 200 OK" in page
+    assert '<p class="failed">failed</p>' in page and "status: expected 404, got 200" in page
+
+
+def test_coverage_names_what_no_scenario_touched():
+    got = outcomes([DEMO / "inbound" / "routing.yaml"])
+    cov = coverage([load_spec(DEMO / "spec.yaml")], got)
+    assert cov.untouched["outbound trunks"] == ["telnyx", "twilio"]
+    assert cov.untouched["dispatch rules"] == ["all-hands", "board"]
+    assert cov.untouched["inbound trunks"] == []
+    assert "+15105550100" not in cov.untouched["numbers"]
+    missed = sum(len(v) for v in cov.untouched.values())
+    assert cov.total == 31 and round(cov.percent, 1) == round(100 * (31 - missed) / 31, 1)
+    assert cov.lines()[0] == f"routing coverage: {cov.percent:.1f}% of 31 trunks, rules and numbers"
