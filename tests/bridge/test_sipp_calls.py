@@ -4,31 +4,20 @@ checked through the `livekit-api` client."""
 from __future__ import annotations
 
 import asyncio
-import shutil
-import socket
 
 import pytest
 from livekit import api
 from livekit.protocol import room as room_pb, sip as sip_pb
 
 from sipconf.bridge.calls.peer import Peer, decode_digits
-from sipconf.bridge.server import Bridge
-from sipconf.local.server import ControlPlane
+from tests.bridge.sipp_helpers import SIPP, UAS_FINAL_HEADERS, free_port, inbound_setup, run_with_bridge
 
-KEY = "testkey"
-SECRET = "test-secret-that-is-long-enough-for-hs256-0123"
-SIPP = shutil.which("sipp") or "/usr/bin/sipp"
-
-BUSY_UAS = """<?xml version="1.0" encoding="ISO-8859-1" ?>
+BUSY_UAS = f"""<?xml version="1.0" encoding="ISO-8859-1" ?>
 <scenario name="busy">
   <recv request="INVITE" />
   <send><![CDATA[
 SIP/2.0 486 Busy Here
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]SIPpTag01[call_number]
-[last_Call-ID:]
-[last_CSeq:]
+{UAS_FINAL_HEADERS}
 Content-Length: 0
 
 ]]></send>
@@ -38,26 +27,11 @@ Content-Length: 0
 
 
 
-def free_port(kind=socket.SOCK_DGRAM) -> int:
-    with socket.socket(socket.AF_INET, kind) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 async def sipp(*args: str) -> asyncio.subprocess.Process:
     ports = ["-p", str(free_port()), "-cp", str(free_port()), "-mp", str(free_port())]
     return await asyncio.create_subprocess_exec(
         SIPP, *args, "-i", "127.0.0.1", *ports, "-m", "1", "-nostdin", "-timeout", "10s",
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
-
-
-def run(scenario):
-    async def main(tmp):
-        async with ControlPlane(state_path=tmp, api_key=KEY, api_secret=SECRET) as cp:
-            async with Bridge(control_plane=cp) as bridge, api.LiveKitAPI(cp.url, KEY, SECRET) as lk:
-                await asyncio.wait_for(scenario(bridge, lk), 30)
-
-    return main
 
 
 async def outbound_trunk(lk, port: int, **fields):
@@ -67,10 +41,7 @@ async def outbound_trunk(lk, port: int, **fields):
 
 def test_sipp_uac_call_is_routed_and_answered(tmp_path):
     async def scenario(bridge, lk):
-        trunk = sip_pb.SIPInboundTrunkInfo(name="open", numbers=["+15550100"])
-        await lk.sip.create_inbound_trunk(sip_pb.CreateSIPInboundTrunkRequest(trunk=trunk))
-        rule = sip_pb.SIPDispatchRule(dispatch_rule_direct=sip_pb.SIPDispatchRuleDirect(room_name="sipp"))
-        await lk.sip.create_dispatch_rule(sip_pb.CreateSIPDispatchRuleRequest(rule=rule))
+        await inbound_setup(lk, "sipp")
         host, port = bridge.udp_address
         proc = await sipp("-sn", "uac", "-s", "+15550100", "-d", "2000", f"{host}:{port}")
         for _ in range(300):
@@ -82,7 +53,7 @@ def test_sipp_uac_call_is_routed_and_answered(tmp_path):
         assert await proc.wait() == 0  # SIPp saw 200, sent ACK, BYE got 200
         assert list((await lk.room.list_participants(room_pb.ListParticipantsRequest(room="sipp"))).participants) == []
 
-    asyncio.run(run(scenario)(tmp_path / "s.db"))
+    run_with_bridge(tmp_path, scenario)
 
 
 def test_outbound_to_sipp_uas_answered(tmp_path):
@@ -102,7 +73,7 @@ def test_outbound_to_sipp_uas_answered(tmp_path):
         await lk.room.remove_participant(room_pb.RoomParticipantIdentity(room="out", identity=p.identity))
         assert await proc.wait() == 0  # SIPp's uas expects our BYE
 
-    asyncio.run(run(scenario)(tmp_path / "s.db"))
+    run_with_bridge(tmp_path, scenario)
 
 
 def test_outbound_busy_raises_sip_call_error_486(tmp_path):
@@ -123,7 +94,7 @@ def test_outbound_busy_raises_sip_call_error_486(tmp_path):
         assert info.value.sip_status == "Busy Here"
         assert await proc.wait() == 0
 
-    asyncio.run(run(scenario)(tmp_path / "s.db"))
+    run_with_bridge(tmp_path, scenario)
 
 
 def test_outbound_dtmf_is_decoded_from_far_end_rtp(tmp_path):
@@ -138,4 +109,4 @@ def test_outbound_dtmf_is_decoded_from_far_end_rtp(tmp_path):
             await created
             assert decode_digits(peer.rtp_packets) == "12#"
 
-    asyncio.run(run(scenario)(tmp_path / "s.db"))
+    run_with_bridge(tmp_path, scenario)

@@ -6,19 +6,14 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import re
-import shutil
-import socket
 
 import pytest
 from livekit import api
 from livekit.protocol import room as room_pb, sip as sip_pb
 
-from sipconf.bridge.server import Bridge
-from sipconf.local.server import ControlPlane
-
-KEY = "testkey"
-SECRET = "test-secret-that-is-long-enough-for-hs256-0123"
-SIPP = shutil.which("sipp") or "/usr/bin/sipp"
+from tests.bridge.sipp_helpers import (
+    SDP_PCMU, SIPP, UAS_FINAL_HEADERS, free_port, inbound_setup, run_with_bridge,
+)
 
 # The UAC's side of the dialog: its own From (with its tag), the bridge's To tag.
 FROM = "From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]"
@@ -37,13 +32,7 @@ Max-Forwards: 70
 Content-Type: application/sdp
 Content-Length: [len]
 
-v=0
-o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
-s=-
-c=IN IP[media_ip_type] [media_ip]
-t=0 0
-m=audio [media_port] RTP/AVP 0
-a=rtpmap:0 PCMU/8000
+{SDP_PCMU}
 
 ]]></send>
   <recv response="100" optional="true" />
@@ -131,12 +120,6 @@ BRIDGE_BYE = f"""
 """
 
 
-def free_port(kind=socket.SOCK_DGRAM) -> int:
-    with socket.socket(socket.AF_INET, kind) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 async def sipp(tmp_path, xml: str, *args: str, port: int | None = None) -> asyncio.subprocess.Process:
     path = tmp_path / f"scenario{free_port()}.xml"
     path.write_text(xml)
@@ -147,24 +130,8 @@ async def sipp(tmp_path, xml: str, *args: str, port: int | None = None) -> async
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
 
 
-def run(tmp_path, scenario):
-    async def main():
-        async with ControlPlane(state_path=tmp_path / "s.db", api_key=KEY, api_secret=SECRET) as cp:
-            async with Bridge(control_plane=cp) as bridge, api.LiveKitAPI(cp.url, KEY, SECRET) as lk:
-                await asyncio.wait_for(scenario(bridge, lk), 30)
-
-    asyncio.run(main())
-
-
 def traces(tmp_path) -> str:
     return "\n".join(p.read_text(errors="replace") for p in sorted(tmp_path.glob("*.log")))
-
-
-async def inbound_setup(lk, room="xfer"):
-    trunk = sip_pb.SIPInboundTrunkInfo(name="open", numbers=["+15550100"])
-    await lk.sip.create_inbound_trunk(sip_pb.CreateSIPInboundTrunkRequest(trunk=trunk))
-    rule = sip_pb.SIPDispatchRule(dispatch_rule_direct=sip_pb.SIPDispatchRuleDirect(room_name=room))
-    await lk.sip.create_dispatch_rule(sip_pb.CreateSIPDispatchRuleRequest(rule=rule))
 
 
 async def wait_participant(lk, room):
@@ -194,7 +161,7 @@ def test_refer_notify_200_succeeds_and_bridge_hangs_up(tmp_path):
         assert "Refer-To: tel:+15551234567" in log
         assert list((await lk.room.list_participants(room_pb.ListParticipantsRequest(room="xfer"))).participants) == []
 
-    run(tmp_path, scenario)
+    run_with_bridge(tmp_path, scenario)
 
 
 def test_refer_notify_603_fails_with_permission_denied_and_call_goes_on(tmp_path):
@@ -214,7 +181,7 @@ def test_refer_notify_603_fails_with_permission_denied_and_call_goes_on(tmp_path
         assert rc == 0, traces(tmp_path)
         assert list((await lk.room.list_participants(room_pb.ListParticipantsRequest(room="xfer"))).participants) == []
 
-    run(tmp_path, scenario)
+    run_with_bridge(tmp_path, scenario)
 
 
 # SIPp 3.6.1's <verifyauth> reads only `Authorization:` (with a Proxy-Authorization it logs
@@ -233,56 +200,38 @@ def auth_uas(challenge: str) -> str:
     return AUTH_UAS.replace("{status}", status).replace("{header}", header).replace("{check}", check)
 
 
-AUTH_UAS = """<?xml version="1.0" encoding="ISO-8859-1" ?>
+AUTH_UAS = f"""<?xml version="1.0" encoding="ISO-8859-1" ?>
 <scenario name="auth uas">
   <recv request="INVITE" />
   <send><![CDATA[
-SIP/2.0 {status}
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]SIPpTag01[call_number]
-[last_Call-ID:]
-[last_CSeq:]
-{header}: Digest realm="sipp", nonce="abc123"
+SIP/2.0 {{status}}
+{UAS_FINAL_HEADERS}
+{{header}}: Digest realm="sipp", nonce="abc123"
 Content-Length: 0
 
 ]]></send>
   <recv request="ACK" />
   <recv request="INVITE">
     <action>
-      {check}
+      {{check}}
     </action>
   </recv>
   <nop hide="true" test="authvalid" next="good" />
   <send next="bad"><![CDATA[
 SIP/2.0 403 Forbidden
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]SIPpTag01[call_number]
-[last_Call-ID:]
-[last_CSeq:]
+{UAS_FINAL_HEADERS}
 Content-Length: 0
 
 ]]></send>
   <label id="good" />
   <send retrans="500"><![CDATA[
 SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]SIPpTag01[call_number]
-[last_Call-ID:]
-[last_CSeq:]
+{UAS_FINAL_HEADERS}
 Contact: <sip:[local_ip]:[local_port];transport=[transport]>
 Content-Type: application/sdp
 Content-Length: [len]
 
-v=0
-o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
-s=-
-c=IN IP[media_ip_type] [media_ip]
-t=0 0
-m=audio [media_port] RTP/AVP 0
-a=rtpmap:0 PCMU/8000
+{SDP_PCMU}
 
 ]]></send>
   <recv request="ACK" />
@@ -342,15 +291,15 @@ def auth_call(tmp_path, password: str, challenge: str):
 
 
 def test_outbound_digest_auth_407_retry_answered(tmp_path):
-    run(tmp_path, auth_call(tmp_path, "p", "407"))
+    run_with_bridge(tmp_path, auth_call(tmp_path, "p", "407"))
 
 
 def test_outbound_digest_auth_401_verified_by_sipp_answered(tmp_path):
-    run(tmp_path, auth_call(tmp_path, "p", "401"))
+    run_with_bridge(tmp_path, auth_call(tmp_path, "p", "401"))
 
 
 def test_outbound_digest_auth_wrong_password_gets_403_from_sipp(tmp_path):
-    run(tmp_path, auth_call(tmp_path, "wrong", "401"))
+    run_with_bridge(tmp_path, auth_call(tmp_path, "wrong", "401"))
 
 
 def test_remove_participant_makes_bridge_send_bye_to_sipp_uac(tmp_path):
@@ -369,4 +318,4 @@ def test_remove_participant_makes_bridge_send_bye_to_sipp_uac(tmp_path):
         assert "BYE sip:sipp@127.0.0.1:" in traces(tmp_path)  # sent to the UAC's Contact
         assert list((await lk.room.list_participants(room_pb.ListParticipantsRequest(room="byebye"))).participants) == []
 
-    run(tmp_path, scenario)
+    run_with_bridge(tmp_path, scenario)

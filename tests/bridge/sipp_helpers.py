@@ -1,0 +1,59 @@
+"""What the SIPp end-to-end tests share: the control plane + bridge harness, ports, and the
+pieces of SIPp scenario XML that several scenarios repeat."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import socket
+
+from livekit import api
+from livekit.protocol import sip as sip_pb
+
+from sipconf.bridge.server import Bridge
+from sipconf.local.server import ControlPlane
+
+KEY = "testkey"
+SECRET = "test-secret-that-is-long-enough-for-hs256-0123"
+SIPP = shutil.which("sipp") or "/usr/bin/sipp"
+
+# The headers a SIPp UAS copies into its final response to the INVITE, with its own To tag.
+UAS_FINAL_HEADERS = """[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag01[call_number]
+[last_Call-ID:]
+[last_CSeq:]"""
+
+# The PCMU-only SDP body SIPp offers or answers with.
+SDP_PCMU = """v=0
+o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
+s=-
+c=IN IP[media_ip_type] [media_ip]
+t=0 0
+m=audio [media_port] RTP/AVP 0
+a=rtpmap:0 PCMU/8000"""
+
+
+def free_port(kind=socket.SOCK_DGRAM) -> int:
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run_with_bridge(tmp_path, scenario) -> None:
+    """Run ``scenario(bridge, lk)`` (30 s at most) against a fresh control plane and bridge."""
+
+    async def main():
+        async with ControlPlane(state_path=tmp_path / "s.db", api_key=KEY, api_secret=SECRET) as cp:
+            async with Bridge(control_plane=cp) as bridge, api.LiveKitAPI(cp.url, KEY, SECRET) as lk:
+                await asyncio.wait_for(scenario(bridge, lk), 30)
+
+    asyncio.run(main())
+
+
+async def inbound_setup(lk, room: str) -> None:
+    """An open inbound trunk for +15550100 and a direct dispatch rule into ``room``."""
+    trunk = sip_pb.SIPInboundTrunkInfo(name="open", numbers=["+15550100"])
+    await lk.sip.create_inbound_trunk(sip_pb.CreateSIPInboundTrunkRequest(trunk=trunk))
+    rule = sip_pb.SIPDispatchRule(dispatch_rule_direct=sip_pb.SIPDispatchRuleDirect(room_name=room))
+    await lk.sip.create_dispatch_rule(sip_pb.CreateSIPDispatchRuleRequest(rule=rule))
