@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `make demo`: the main job, end to end, on the embedded default.
 #
-# validate -> explain three calls -> sipconf up (background) -> apply -> plan shows nothing
-# -> plan an edited spec as markdown -> run the demo call-flow suite with reports -> stop.
+# validate -> sipconf up (background) -> apply -> plan shows nothing -> explain calls
+# -> plan an edited spec as markdown -> run the demo call-flow suite with reports
+# -> print where the reports are -> stop everything.
 # It uses its own dev credentials and never the caller's LIVEKIT_* variables.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -15,7 +16,7 @@ REPORTS=${REPORTS:-reports/demo}
 # Demo-only secrets for loopback trunks; real values come from your CI's secret store.
 export DEMO_TWILIO_PASSWORD=demo-twilio-secret
 export DEMO_TELNYX_PASSWORD=demo-telnyx-secret
-export DEMO_BOARD_PIN=8642
+export DEMO_BOARD_PIN=9876  # the PIN scenarios/demo/dtmf/pin.yaml dials
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/sipconf-demo.XXXXXX")
 up_pid=""
@@ -33,18 +34,7 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 step "1. validate the demo spec"
 $SIPCONF validate "$SPEC"
 
-step "2. explain: a routed call (Twilio DID, allow-listed source, X-Customer-Tier header)"
-$SIPCONF explain "$SPEC" --from +14085551234 --to +15105550100 --src-ip 127.0.0.11 \
-  --header 'X-Customer-Tier: gold'
-
-step "3. explain: a PIN room (Telnyx, digest auth, PIN entered over DTMF)"
-$SIPCONF explain "$SPEC" --from +14085550042 --to +14155550100 --src-ip 127.0.0.12 \
-  --auth "acme-telnyx:$DEMO_TELNYX_PASSWORD" --pin 4321
-
-step "4. explain: a rejected call (a number no trunk owns)"
-$SIPCONF explain "$SPEC" --from +14085551234 --to +15105550199 --src-ip 127.0.0.11 || true
-
-step "5. sipconf up: embedded control plane and SIP bridge on free loopback ports"
+step "2. sipconf up: embedded control plane and SIP bridge on free loopback ports"
 $SIPCONF up --http 127.0.0.1:0 --sip 127.0.0.1:0 --state "$work/state.db" >"$work/up.log" 2>&1 &
 up_pid=$!
 for _ in $(seq 1 100); do
@@ -55,28 +45,43 @@ done
 grep -qx ready "$work/up.log" || { echo "sipconf up did not become ready"; exit 1; }
 grep -v -e '^export ' -e 'SECRET' "$work/up.log"
 eval "$(grep '^export ' "$work/up.log")"
-SIP_ADDR=$(sed -n 's/^sip.*udp:\/\/\([0-9.:]*\).*/\1/p' "$work/up.log" | head -n 1)
-export SIPCONF_SIP=${SIP_ADDR:-127.0.0.1:5060}
+# `sip: udp 127.0.0.1:PORT tcp 127.0.0.1:PORT (...)`: where the suite sends its calls.
+SIP_ADDR=$(sed -n 's/^sip: udp \([0-9.]*:[0-9]*\) .*/\1/p' "$work/up.log" | head -n 1)
+[ -n "$SIP_ADDR" ] || { echo "sipconf up printed no SIP address"; exit 1; }
+export SIPCONF_SIP=$SIP_ADDR
 
-step "6. apply the demo spec"
+step "3. apply the demo spec"
 $SIPCONF apply "$SPEC" --auto-approve
 
-step "7. plan again: nothing to change"
+step "4. plan again: nothing to change"
 $SIPCONF plan "$SPEC" --detailed-exitcode
+
+step "5. explain: a routed call (Twilio DID, allow-listed source, X-Customer-Tier header)"
+$SIPCONF explain "$SPEC" --from +14085551234 --to +15105550100 --src-ip 127.0.0.11 \
+  --header 'X-Customer-Tier: gold'
+
+step "6. explain: a PIN room (Telnyx, digest auth, PIN entered over DTMF)"
+$SIPCONF explain "$SPEC" --from +14085550042 --to +14155550100 --src-ip 127.0.0.12 \
+  --auth "acme-telnyx:$DEMO_TELNYX_PASSWORD" --pin 4321
+
+step "7. explain: a rejected call (a number no trunk owns)"
+$SIPCONF explain "$SPEC" --from +14085551234 --to +15105550199 --src-ip 127.0.0.11 || true
 
 step "8. plan an edited spec, as the markdown a PR comment would show"
 sed -e 's/callee: {room_prefix: sales, randomize: false}/callee: {room_prefix: sales-line, randomize: false}/' \
     -e 's/"+15105550150"/"+15105550150", "+15105550151"/' "$SPEC" >"$work/spec.yaml"
 $SIPCONF plan "$work/spec.yaml" --format markdown || true
 
-step "9. run the demo call-flow suite (SIPp and scapy against the bridge)"
+step "9. run the demo call-flow suite (SIPp against the bridge, results read through the API)"
+rm -rf "$REPORTS"
 mkdir -p "$REPORTS"
 suite_rc=0
 $SIPCONF test scenarios/demo --report "$REPORTS" --junit "$REPORTS/junit.xml" || suite_rc=$?
 
 step "10. reports"
-echo "JUnit:   $REPORTS/junit.xml"
-echo "Ladders: $REPORTS/ (one HTML ladder and one pcap per call)"
+echo "JUnit:    $REPORTS/junit.xml"
+echo "Calls:    $REPORTS/calls/ (one HTML ladder and one pcap per call)"
+echo "Coverage: $REPORTS/coverage.txt"
 
 step "11. stop"
 kill -TERM "$up_pid"; wait "$up_pid" 2>/dev/null || true; up_pid=""
