@@ -1,0 +1,99 @@
+"""The scapy and sipp drivers end to end against a real `sipconf up` (control plane + bridge).
+
+Every result is read back through the livekit-api client, as against a remote LiveKit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from simulator import embedded
+from simulator.reports.pcap import write_pcap
+from simulator.runner import RunOptions, Runner, environ_for
+from simulator.scenario import load_paths
+
+from tests.simulator.conftest import DEMO
+
+SCENARIOS = {s.scenario.name: s for s in load_paths([DEMO])}
+
+
+@pytest.fixture(scope="module")
+def live():
+    running = embedded.start()
+    try:
+        any_scenario = next(iter(SCENARIOS.values()))
+        running.apply(any_scenario.spec, environ_for(any_scenario, {}))
+        yield running.target
+    finally:
+        running.stop()
+
+
+def run(target, driver: str, *names: str):
+    runner = Runner(RunOptions(driver=driver, jobs=2, target=target, environ={}, timeout=8))
+    return {o.loaded.scenario.name: o for o in asyncio.run(runner.run([SCENARIOS[n] for n in names]))}
+
+
+def test_scapy_inbound_routing_auth_and_pin(live):
+    got = run(live, "scapy", "open individual room", "auth trunk with a wrong password", "right PIN joins the direct room",
+              "IP allowlist refuses an address outside it")
+    assert {name: o.failures for name, o in got.items()} == {name: [] for name in got}
+    routed = got["open individual room"].result
+    assert routed.attributes["sip.trunkID"].startswith("ST_") and routed.trunk == "twilio"
+    assert routed.attributes["sip.ruleID"].startswith("SDR_") and routed.rule == "support"
+    assert got["auth trunk with a wrong password"].result.status == 401
+    assert got["right PIN joins the direct room"].result.room == "all-hands"
+
+
+def test_scapy_outbound_dtmf_and_declined_transfer(live):
+    got = run(live, "scapy", "outbound DTMF is received by the far end", "transfer declined with NOTIFY 603")
+    assert {name: o.failures for name, o in got.items()} == {name: [] for name in got}
+    assert got["outbound DTMF is received by the far end"].result.digits == "1234#"
+    declined = got["transfer declined with NOTIFY 603"].result
+    assert (declined.refer_to, declined.notify, declined.transfer_error) == ("tel:+16505550498", 603, 603)
+
+
+def test_sipp_inbound_and_outbound(live):
+    got = run(live, "sipp", "X-header mapped to a participant attribute", "number no trunk serves",
+              "attributes_to_headers reach the far end", "transfer to a SIP URI")
+    assert {name: o.failures for name, o in got.items()} == {name: [] for name in got}
+    assert got["number no trunk serves"].result.reason == "No trunk found"
+    invite = got["attributes_to_headers reach the far end"].result.invite
+    assert invite["headers"]["X-Customer-Tier"] == "platinum"
+    # SIPp's message trace became the ladder: the INVITE went out from the scenario's source.
+    first = got["X-header mapped to a participant attribute"].result.packets[0]
+    assert first.src[0] == "127.0.0.11" and first.data.startswith(b"INVITE sip:+15105550100@")
+
+
+def test_a_real_call_pcap_reads_back_with_tshark(live, tmp_path: Path):
+    outcome = run(live, "scapy", "callee rule names the room after the called number")["callee rule names the room after the called number"]
+    path = write_pcap(tmp_path / "call.pcap", outcome.result.packets)
+    lines = subprocess.run(["tshark", "-r", str(path), "-Y", "sip", "-T", "fields", "-e", "sip.CSeq.method",
+                            "-e", "sip.Status-Code"], capture_output=True, text=True, check=True).stdout.splitlines()
+    assert lines[0] == "INVITE\t"
+    assert "INVITE\t200" in lines and "ACK\t" in lines and "BYE\t200" in lines
+
+
+def test_broken_spec_fails_the_suite_end_to_end(tmp_path: Path, capsys):
+    """The embedded default (no --url): `sipconf test` starts `sipconf up`, applies the
+    broken copy of the spec, and reports expected versus got with the SIP ladder."""
+    from sipconf.cli import main
+
+    spec = (DEMO / "spec.yaml").read_text(encoding="utf-8").replace("callee: {room_prefix: sales, randomize: false}",
+                                                                     "callee: {room_prefix: sales-line, randomize: false}")
+    (tmp_path / "spec.yaml").write_text(spec, encoding="utf-8")
+    (tmp_path / "routing.yaml").write_text((DEMO / "inbound" / "routing.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    env = {k: os.environ.pop(k) for k in list(os.environ) if k.startswith("LIVEKIT_")}
+    try:
+        code = main(["test", str(tmp_path / "routing.yaml"), "--driver", "scapy", "-k", "callee"])
+    finally:
+        os.environ.update(env)
+    out = capsys.readouterr().out.splitlines()
+    assert code == 1 and out[-1] == "0 passed, 1 failed"
+    assert "  room: expected 'sales_+15105550101', got 'sales-line_+15105550101'" in out
+    ladder = out.index("  SIP ladder:")
+    assert out[ladder + 1].endswith("  INVITE") and "127.0.0.11:" in out[ladder + 1]
