@@ -90,7 +90,8 @@ def _provisional_and_finals(auth_label: str | None) -> str:
         else:
             out.append(f'  <recv response="{status}" optional="true" next="rejected"/>\n')
     # The last recv is mandatory; its timeout ends a call that got no final response (oss drop).
-    out.append('  <recv response="200" rrs="true" next="answered" timeout="8000" ontimeout="nofinal"/>\n')
+    # rtd: SIPp's response-time timer (from the first INVITE) = the call's setup time (load mode).
+    out.append('  <recv response="200" rrs="true" rtd="true" next="answered" timeout="8000" ontimeout="nofinal"/>\n')
     return "".join(out)
 
 

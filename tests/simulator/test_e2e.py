@@ -97,3 +97,14 @@ def test_broken_spec_fails_the_suite_end_to_end(tmp_path: Path, capsys):
     assert "  room: expected 'sales_+15105550101', got 'sales-line_+15105550101'" in out
     ladder = out.index("  SIP ladder:")
     assert out[ladder + 1].endswith("  INVITE") and "127.0.0.11:" in out[ladder + 1]
+
+
+def test_load_mode_reports_rate_setup_times_and_failures(live):
+    from simulator.load import drive
+
+    report = drive(SCENARIOS["open individual room"], live.sip, cps=10, duration=1,
+                   environ=environ_for(SCENARIOS["open individual room"], {}))
+    assert (report.calls, report.succeeded, report.failed) == (10, 10, 0)
+    assert len(report.setup_ms) == 10
+    assert report.lines()[0].startswith("load: SIPp v3.6")
+    assert report.lines()[1] == "target 10 calls/s for 1s: 10 calls, 10 succeeded, 0 failed"

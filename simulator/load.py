@@ -1,0 +1,139 @@
+"""Load mode: `sipconf test SCENARIO --load CPS --duration S` drives one inbound scenario at a
+rate with SIPp and reports the calls per second achieved, p50/p99 setup time and failures.
+
+Under load SIPp keeps `-trace_msg` off (sipp-notes) and writes `-trace_stat` (counters) and
+`-trace_rtt` (one setup time per call: INVITE to 200 OK, the `rtd` timer). The generator's
+own rate is printed beside the result: past its capacity, SIPp's retransmissions look like
+loss at the bridge (sipp-notes).
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from sipconf.errors import UserError
+from simulator import embedded
+from simulator.drivers.base import resolve_secret
+from simulator.ports import free_port
+from simulator.runner import environ_for
+from simulator.scenario.load import LoadedScenario
+from simulator.sipprun import EXIT_MEANING, sipp_binary
+from simulator.sippxml import uac_xml
+
+
+@dataclass
+class LoadReport:
+    target_cps: float
+    duration: float
+    calls: int
+    succeeded: int
+    failed: int
+    seconds: float
+    setup_ms: list[float]
+    sipp_rate: float
+    sipp_version: str
+
+    @property
+    def achieved_cps(self) -> float:
+        return self.succeeded / self.seconds if self.seconds > 0 else 0.0
+
+    def lines(self) -> list[str]:
+        return [
+            f"load: {self.sipp_version}",
+            f"target {self.target_cps:g} calls/s for {self.duration:g}s: {self.calls} calls, "
+            f"{self.succeeded} succeeded, {self.failed} failed",
+            f"achieved {self.achieved_cps:.1f} calls/s (SIPp's own rate {self.sipp_rate:.1f} calls/s)",
+            f"setup time p50 {percentile(self.setup_ms, 50):.1f} ms, p99 {percentile(self.setup_ms, 99):.1f} ms",
+        ]
+
+
+def percentile(values: list[float], pct: float) -> float:
+    """Nearest-rank percentile (0 for no values)."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    rank = max(1, math.ceil(pct / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+def parse_stat(text: str) -> dict[str, str]:
+    """The last row of SIPp's `-trace_stat` CSV, by column name."""
+    rows = list(csv.reader(text.splitlines(), delimiter=";"))
+    if len(rows) < 2:
+        return {}
+    return dict(zip(rows[0], rows[-1]))
+
+
+def parse_rtt(text: str) -> list[float]:
+    """Setup times (ms) from SIPp's `-trace_rtt` CSV (`Date_ms;response_time_ms;rtd_no`)."""
+    out = []
+    for row in csv.reader(text.splitlines()[1:], delimiter=";"):
+        if len(row) >= 2:
+            try:
+                out.append(float(row[1]))
+            except ValueError:
+                continue
+    return out
+
+
+def run_load(scenarios: list[LoadedScenario], args, out) -> int:
+    if len(scenarios) != 1:
+        raise UserError(f"--load drives exactly one scenario; {len(scenarios)} selected (narrow with -k)")
+    loaded = scenarios[0]
+    if loaded.scenario.call.direction != "inbound":
+        raise UserError(f"{loaded.origin}: --load drives inbound calls (SIPp as the caller)")
+    if args.load <= 0 or args.duration <= 0:
+        raise UserError("--load and --duration must be positive")
+    from simulator.cli import explicit_target
+
+    target = explicit_target(args)
+    running = None
+    if target is None:
+        running = embedded.start(mode=loaded.mode)
+        running.apply(loaded.spec, environ_for(loaded, os.environ))
+        target = running.target
+    try:
+        report = drive(loaded, target.sip, args.load, args.duration, environ_for(loaded, os.environ))
+    finally:
+        if running is not None:
+            running.stop()
+    for line in report.lines():
+        print(line, file=out)
+    print(f"{report.succeeded} passed, {report.failed} failed", file=out)
+    return 0 if report.failed == 0 and report.calls > 0 else 1
+
+
+def drive(loaded: LoadedScenario, sip: tuple[str, int], cps: float, duration: float, environ) -> LoadReport:
+    call = loaded.scenario.call
+    total = max(1, int(cps * duration))
+    bare = loaded.scenario.model_copy(update={"steps": []})  # set up and hang up at once
+    with tempfile.TemporaryDirectory(prefix="sipconf-load-") as tmp:
+        work = Path(tmp)
+        (work / "load.xml").write_text(uac_xml(bare, sip[0], auth=call.auth is not None), encoding="ISO-8859-1")
+        cmd = [sipp_binary(), "-sf", str(work / "load.xml"), f"{sip[0]}:{sip[1]}", "-i", call.source,
+               "-p", str(free_port(call.source)), "-cp", str(free_port()), "-mp", str(free_port(call.source, 4)),
+               "-r", f"{cps:g}", "-m", str(total), "-l", str(max(10, int(cps * 5))), "-t", "u1", "-nostdin",
+               "-cid_str", "sipconf-load-%u-%p", "-trace_stat", "-stf", str(work / "stat.csv"), "-fd", "1",
+               "-trace_rtt", "-rtt_freq", "1", "-timeout", f"{int(duration + 30)}s", "-timeout_error"]
+        if call.auth is not None:
+            cmd += ["-au", call.auth.username, "-ap", resolve_secret(call.auth.password, environ)]
+        started = time.monotonic()
+        done = subprocess.run(cmd, cwd=work, capture_output=True, text=True, timeout=duration + 60, stdin=subprocess.DEVNULL)
+        seconds = time.monotonic() - started
+        if done.returncode not in (0, 1):
+            raise UserError(f"sipp: {EXIT_MEANING.get(done.returncode, f'exit {done.returncode}')}",
+                            *done.stderr.strip().splitlines()[-3:])
+        stat = parse_stat((work / "stat.csv").read_text(encoding="utf-8", errors="replace"))
+        rtt = "".join(p.read_text(encoding="utf-8", errors="replace") for p in work.glob("*_rtt.csv"))
+    version = subprocess.run([sipp_binary(), "-v"], capture_output=True, text=True).stdout.strip().splitlines()
+    succeeded = int(stat.get("SuccessfulCall(C)", 0) or 0)
+    failed = int(stat.get("FailedCall(C)", 0) or 0)
+    return LoadReport(cps, duration, int(stat.get("TotalCallCreated", 0) or 0), succeeded, failed, seconds,
+                      parse_rtt(rtt), float(stat.get("CallRate(C)", 0) or 0), version[0].strip() if version else "sipp")
