@@ -59,17 +59,56 @@ def select(scenarios: list[LoadedScenario], expr: str | None) -> list[LoadedScen
 def _keyword_match(expr: str, loaded: LoadedScenario) -> bool:
     haystack = [loaded.id.lower(), *(t.lower() for t in loaded.scenario.tags)]
     tokens = expr.replace("(", " ( ").replace(")", " ) ").split()
-    py = []
-    for tok in tokens:
-        if tok in ("and", "or", "not", "(", ")"):
-            py.append(tok)
-        else:
-            needle = tok.lower()
-            py.append(str(any(needle in h or fnmatch.fnmatch(h, needle) for h in haystack)))
+    parser = _KeywordParser(tokens, lambda word: any(word.lower() in h or fnmatch.fnmatch(h, word.lower()) for h in haystack))
     try:
-        return bool(eval(" ".join(py), {"__builtins__": {}}, {}))  # only True/False/and/or/not/()
-    except SyntaxError:
+        value = parser.expr()
+        if parser.pos != len(tokens):
+            raise ValueError
+    except (ValueError, IndexError):
         raise UserError(f"-k {expr!r}: not a valid expression (words joined by and, or, not)") from None
+    return value
+
+
+class _KeywordParser:
+    """expr := and ('or' and)*; and := not ('and' not)*; not := 'not' not | '(' expr ')' | WORD"""
+
+    def __init__(self, tokens: list[str], word) -> None:
+        self.tokens, self.word, self.pos = tokens, word, 0
+
+    def _next(self) -> str:
+        tok = self.tokens[self.pos]
+        self.pos += 1
+        return tok
+
+    def _peek(self) -> str | None:
+        return self.tokens[self.pos] if self.pos < len(self.tokens) else None
+
+    def expr(self) -> bool:
+        value = self.conj()
+        while self._peek() == "or":
+            self._next()
+            value = self.conj() or value
+        return value
+
+    def conj(self) -> bool:
+        value = self.neg()
+        while self._peek() == "and":
+            self._next()
+            value = self.neg() and value
+        return value
+
+    def neg(self) -> bool:
+        tok = self._next()
+        if tok == "not":
+            return not self.neg()
+        if tok == "(":
+            value = self.expr()
+            if self._next() != ")":
+                raise ValueError
+            return value
+        if tok in ("and", "or", ")"):
+            raise ValueError
+        return self.word(tok)
 
 
 def environ_for(loaded: LoadedScenario, base: Mapping[str, str]) -> dict[str, str]:
