@@ -23,6 +23,28 @@ EVENT_PT = 101
 FINAL_TIMEOUT = 8.0  # seconds to wait for a final response before calling it "none"
 
 
+def mutate(data: bytes, kind: str) -> bytes:
+    """Break a message on purpose (RFC 4475-style edge cases):
+
+    - `bad-content-length`: Content-Length larger than the body (RFC 3261 18.3: UDP
+      messages with a short body are rejected with 400);
+    - `missing-call-id`: no Call-ID, so no response can even be built (dropped);
+    - `bad-start-line`: a request line without its SIP version.
+    """
+    head, sep, body = data.partition(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    if kind == "bad-content-length":
+        lines = [(b"Content-Length: %d" % (len(body) + 100)) if line.lower().startswith(b"content-length:") else line
+                 for line in lines]
+    elif kind == "missing-call-id":
+        lines = [line for line in lines if not line.lower().startswith((b"call-id:", b"i:"))]
+    elif kind == "bad-start-line":
+        lines[0] = lines[0].rsplit(b" ", 1)[0]
+    else:
+        raise ValueError(f"unknown malformation {kind!r}")
+    return b"\r\n".join(lines) + sep + body
+
+
 class Uac:
     def __init__(self, sip: UdpEndpoint, rtp: UdpEndpoint, bridge: tuple[str, int], from_user: str, to_user: str,
                  from_host: str, headers: dict[str, str]) -> None:
@@ -73,13 +95,13 @@ class Uac:
         req.set_body(bytes(build_offer(host, port, random.randrange(1 << 30), EVENT_PT)), "application/sdp")
         return req
 
-    async def call(self, credentials: tuple[str, str] | None) -> Response | None:
+    async def call(self, credentials: tuple[str, str] | None, malformed: str | None = None) -> Response | None:
         """INVITE until a final response; answer one digest challenge when we have
         credentials. Returns the final response, or None when none came (an `oss` drop)."""
         auth = None
         for _ in range(2):
             invite = self._invite(auth)
-            self.sip.send(invite, self.bridge)
+            self.sip.send(mutate(bytes(invite), malformed) if malformed else invite, self.bridge)
             final = await self._final(invite)
             if final is None:
                 return None

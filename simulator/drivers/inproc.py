@@ -24,6 +24,8 @@ class InprocDriver:
     name = "inproc"
 
     def cannot_run(self, loaded: LoadedScenario) -> str | None:
+        if loaded.scenario.call.malformed:
+            return "malformed messages are built by the scapy driver only"
         sc = loaded.scenario
         if sc.call.direction != "inbound":
             return "the inproc driver routes inbound calls only; an outbound call needs a far end (use sipp or scapy)"

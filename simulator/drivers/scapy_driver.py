@@ -60,7 +60,7 @@ class ScapyDriver:
         uac = await Uac.open(call.source, ctx.target.sip, capture, from_user=call.from_, to_user=call.to,
                              from_host=call.from_host or call.source, headers=dict(call.headers))
         try:
-            final = await uac.call(creds)
+            final = await uac.call(creds, call.malformed)
             if final is not None:
                 result.status, result.reason, result.final = final.status, final.reason, True
             if final is None or final.status >= 300:

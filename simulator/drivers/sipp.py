@@ -40,6 +40,8 @@ class SippDriver:
         self.workdir = workdir or Path(tempfile.gettempdir()) / "sipconf-sipp"
 
     def cannot_run(self, loaded: LoadedScenario) -> str | None:
+        if loaded.scenario.call.malformed:
+            return "malformed messages are built by the scapy driver only"
         call = loaded.scenario.call
         if call.transport != "udp":
             return "the generated SIPp scenarios use UDP (-t u1); TCP is not generated yet"

@@ -46,6 +46,8 @@ class Call(_Strict):
     transport: Transport = "udp"
     headers: dict[str, str] = {}
     auth: Credentials | None = None
+    # scapy only: send the INVITE deliberately broken (edge cases a SIPp scenario cannot write)
+    malformed: Literal["bad-content-length", "missing-call-id", "bad-start-line"] | None = None
     # outbound (CreateSIPParticipant fields)
     trunk: str = ""
     room: str = ""

@@ -108,3 +108,15 @@ def test_load_mode_reports_rate_setup_times_and_failures(live):
     assert len(report.setup_ms) == 10
     assert report.lines()[0].startswith("load: SIPp v3.6")
     assert report.lines()[1] == "target 10 calls/s for 1s: 10 calls, 10 succeeded, 0 failed"
+
+
+def test_scapy_sends_malformed_invites(live, suite_dir: Path):
+    (suite_dir / "malformed.yaml").write_text((Path(__file__).parent / "data" / "malformed.yaml").read_text(encoding="utf-8"),
+                                              encoding="utf-8")
+    scenarios = load_paths([suite_dir / "malformed.yaml"])
+    runner = Runner(RunOptions(target=live, environ={}, timeout=8))
+    got = asyncio.run(runner.run(scenarios))
+    assert [(o.loaded.scenario.name, o.failures) for o in got] == [(s.scenario.name, []) for s in scenarios]
+    sipp = Runner(RunOptions(driver="sipp", target=live, environ={})).run([scenarios[0]])
+    [refused] = asyncio.run(sipp)
+    assert refused.failures == ["cannot run with the sipp driver: malformed messages are built by the scapy driver only"]
