@@ -28,9 +28,14 @@ def pytest_addoption(parser) -> None:
 
 
 def pytest_collect_file(file_path: Path, parent):
-    if file_path.suffix == ".yaml" and "scenarios" in file_path.parts and not file_path.name.startswith("spec"):
-        return ScenarioFile.from_parent(parent, path=file_path)
-    return None
+    if file_path.suffix != ".yaml" or file_path.name.startswith("spec"):
+        return None
+    try:
+        parts = file_path.relative_to(parent.config.rootpath).parts
+    except ValueError:
+        parts = file_path.parts
+    # Only under a `scenarios` folder of the project, whatever the checkout's own path is.
+    return ScenarioFile.from_parent(parent, path=file_path) if "scenarios" in parts else None
 
 
 class ScenarioFailed(Exception):
