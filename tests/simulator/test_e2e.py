@@ -120,3 +120,14 @@ def test_scapy_sends_malformed_invites(live, suite_dir: Path):
     sipp = Runner(RunOptions(driver="sipp", target=live, environ={})).run([scenarios[0]])
     [refused] = asyncio.run(sipp)
     assert refused.failures == ["cannot run with the sipp driver: malformed messages are built by the scapy driver only"]
+
+
+def test_every_routing_scenario_passes_with_scapy_and_inproc(live):
+    """Routing scenarios (inbound and PIN) pass with the scapy and in-process drivers too."""
+    from simulator.drivers import DRIVERS
+
+    routing = [n for n, s in SCENARIOS.items() if DRIVERS["inproc"].cannot_run(s) is None]
+    assert len(routing) >= 10
+    for driver in ("scapy", "inproc"):
+        got = run(live, driver, *routing)
+        assert {name: o.failures for name, o in got.items()} == {name: [] for name in got}, driver
