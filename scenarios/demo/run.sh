@@ -69,8 +69,10 @@ $SIPCONF explain "$SPEC" --from +14085551234 --to +15105550199 --src-ip 127.0.0.
 
 step "8. plan an edited spec, as the markdown a PR comment would show"
 sed -e 's/callee: {room_prefix: sales, randomize: false}/callee: {room_prefix: sales-line, randomize: false}/' \
-    -e 's/"+15105550150"/"+15105550150", "+15105550151"/' "$SPEC" >"$work/spec.yaml"
-$SIPCONF plan "$work/spec.yaml" --format markdown || true
+    -e 's/^\( *\)- "+15105550150".*$/&\n\1- "+15105550151"/' "$SPEC" >"$work/spec.yaml"
+plan_rc=0
+$SIPCONF plan "$work/spec.yaml" --format markdown --detailed-exitcode || plan_rc=$?
+[ "$plan_rc" -eq 2 ] || { echo "expected a plan with changes (exit 2), got exit $plan_rc"; exit 1; }
 
 step "9. run the demo call-flow suite (SIPp against the bridge, results read through the API)"
 rm -rf "$REPORTS"
