@@ -12,6 +12,8 @@ import hmac
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from sipconf.plan.elements import ListDelta, MapDelta, delta
+
 Action = Literal["create", "update", "delete"]
 CREATE, UPDATE, DELETE = "create", "update", "delete"
 
@@ -41,15 +43,27 @@ def fingerprint(key: str, value: str) -> str:
 
 @dataclass(frozen=True)
 class FieldChange:
-    """One field path, before and after. For a sensitive field the values are fingerprints."""
+    """One field path, before and after. For a sensitive field the values are fingerprints.
+
+    A list or map field also has its element delta (`delta`): added and removed elements, or
+    added, removed and changed keys. It is derived from before and after, never stored.
+    """
 
     path: str
     before: Any
     after: Any
     sensitive: bool = False
 
+    @property
+    def delta(self) -> ListDelta | MapDelta | None:
+        return None if self.sensitive else delta(self.before, self.after)
+
     def to_json(self) -> dict[str, Any]:
-        return {"path": self.path, "before": self.before, "after": self.after, "sensitive": self.sensitive}
+        doc = {"path": self.path, "before": self.before, "after": self.after, "sensitive": self.sensitive}
+        elements = self.delta
+        if elements is not None:
+            doc.update(elements.to_json())
+        return doc
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> FieldChange:

@@ -10,9 +10,16 @@ allowlists are not applied (they filter *who* calls, not *where* a number goes),
 number is empty, so caller-specific rules (`inbound_numbers`) do not take it. Outcomes follow
 the `explicit` routing mode (issue 3 section 3): no trunk -> `404 No trunk found`; no rule ->
 `404 Does not match Trunks or Dispatch Rules`; a conflict -> `503 Try again later`.
+
+The plan keeps one RouteChange per number (the JSON form lists them all); the text and markdown
+renderers show `group_route_changes`: a run of consecutive numbers with the same before and
+after is one row, `+15105550102..+15105550119 (18 numbers)`, so a moved range reads as one line.
 """
 
 from __future__ import annotations
+
+import re
+from dataclasses import dataclass
 
 from google.protobuf.message import Message
 
@@ -67,6 +74,56 @@ def route_impact(before: Side, after: Side) -> tuple[RouteChange, ...]:
         if old != new:
             out.append(RouteChange(number, old, new))
     return tuple(out)
+
+
+@dataclass(frozen=True)
+class RouteGroup:
+    """Consecutive numbers (each the one after the last) whose outcome changes alike."""
+
+    numbers: tuple[str, ...]
+    before: RouteOutcome
+    after: RouteOutcome
+
+    @property
+    def label(self) -> str:
+        if len(self.numbers) == 1:
+            return self.numbers[0]
+        return f"{self.numbers[0]}..{self.numbers[-1]} ({len(self.numbers)} numbers)"
+
+
+def group_route_changes(changes: tuple[RouteChange, ...]) -> tuple[RouteGroup, ...]:
+    """Runs of `changes` (sorted as `route_impact` sorts them) with equal before and after
+    whose numbers are consecutive; a gap, or a different outcome, starts a new group."""
+    groups: list[RouteGroup] = []
+    for rc in changes:
+        last = groups[-1] if groups else None
+        if last and (last.before, last.after) == (rc.before, rc.after) and _follows(last.numbers[-1], rc.number):
+            groups[-1] = RouteGroup(last.numbers + (rc.number,), rc.before, rc.after)
+        else:
+            groups.append(RouteGroup((rc.number,), rc.before, rc.after))
+    return tuple(groups)
+
+
+def number_runs(numbers: list[str]) -> list[str]:
+    """`numbers` with each run of consecutive numbers written `first..last`."""
+    runs: list[list[str]] = []
+    for number in numbers:
+        if runs and _follows(runs[-1][-1], number):
+            runs[-1].append(number)
+        else:
+            runs.append([number])
+    return [run[0] if len(run) == 1 else f"{run[0]}..{run[-1]}" for run in runs]
+
+
+_E164 = re.compile(r"\+[0-9]+")
+
+
+def _follows(previous: str, number: str) -> bool:
+    """`number` is `previous` + 1, as normalised phone numbers of the same length."""
+    a, b = normalize_number(previous), normalize_number(number)
+    if not (_E164.fullmatch(a) and _E164.fullmatch(b)) or len(a) != len(b):
+        return False
+    return int(b[1:]) == int(a[1:]) + 1
 
 
 def _admit_all(trunk: Message) -> Message:

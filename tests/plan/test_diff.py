@@ -121,7 +121,7 @@ def test_managed_false_unowned_twin_that_differs_is_unmanaged_drift_not_an_error
 
     text = TextRenderer().render(plan)
     assert 'inbound_trunk "twilio" (ST_b): differs (managed: false' in text
-    assert '~ numbers: ["+15105550199"] -> ["+15105550100"]' in text
+    assert '    + numbers: +"+15105550100"\n    - numbers: -"+15105550199"\n' in text
     assert text.splitlines()[-1] == "No changes. The live project matches the spec."
 
 

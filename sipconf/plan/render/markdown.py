@@ -6,9 +6,10 @@ posting a new one on every push (octoDNS PR #156, solvaholic/octodns-sync #35).
 
 from __future__ import annotations
 
+from sipconf.plan.impact import group_route_changes
 from sipconf.plan.plan import Plan
 from sipconf.plan.render.text import heading, summary_line
-from sipconf.plan.render.values import field_line
+from sipconf.plan.render.values import field_lines
 
 MARKER = "<!-- sipconf/plan -->"
 
@@ -23,18 +24,18 @@ class MarkdownRenderer:
             for change in plan.changes:
                 lines.append(heading(change))
                 if change.action != "delete":
-                    lines += [f"{sym}   {text}" for sym, text in (field_line(f, change.action) for f in change.fields)]
+                    lines += [f"{sym}   {text}" for f in change.fields for sym, text in field_lines(f, change.action)]
             lines.append("```")
         if plan.route_changes:
             lines += ["", "#### Route impact", "", "| Number | Before | After |", "|---|---|---|"]
-            for rc in plan.route_changes:
-                lines.append(f"| `{rc.number}` | {rc.before.describe()} | {rc.after.describe()} |")
+            for group in group_route_changes(plan.route_changes):
+                lines.append(f"| `{group.label}` | {group.before.describe()} | {group.after.describe()} |")
         if plan.unmanaged:
             lines += ["", "<details><summary>Unmanaged objects (never changed)</summary>", ""]
             for note in plan.unmanaged:
                 where = f" `{note.live_id}`" if note.live_id else ""
                 lines.append(f"- {note.kind} `{note.name}`{where}: {note.describe}")
-                lines += [f"  - `{sym} {text}`" for sym, text in (field_line(f, "update") for f in note.fields)]
+                lines += [f"  - `{sym} {text}`" for f in note.fields for sym, text in field_lines(f, "update")]
             lines += ["", "</details>"]
         reasons = plan.force_reasons()
         if reasons:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from sipconf.plan.changes import SYMBOL, Change
+from sipconf.plan.impact import group_route_changes
 from sipconf.plan.plan import Plan
-from sipconf.plan.render.values import field_line
+from sipconf.plan.render.values import field_lines
 
 
 def heading(change: Change) -> str:
@@ -22,12 +23,11 @@ class TextRenderer:
             lines.append(heading(change))
             if change.action != "delete":
                 for field in change.fields:
-                    symbol, text = field_line(field, change.action)
-                    lines.append(f"    {symbol} {text}")
+                    lines += [f"    {symbol} {text}" for symbol, text in field_lines(field, change.action)]
         if plan.route_changes:
             lines += ["", "Route impact (inbound calls):"]
-            for rc in plan.route_changes:
-                lines.append(f"  {rc.number}: {rc.before.describe()} -> {rc.after.describe()}")
+            for group in group_route_changes(plan.route_changes):
+                lines.append(f"  {group.label}: {group.before.describe()} -> {group.after.describe()}")
         if plan.unmanaged:
             lines += ["", "Unmanaged (sipconf never changes these):"]
             for note in plan.unmanaged:
@@ -35,8 +35,7 @@ class TextRenderer:
                 where = f" ({note.live_id})" if note.live_id else ""
                 lines.append(f'  {note.kind} "{note.name}"{where}: {note.describe}{owner}')
                 for field in note.fields:
-                    symbol, text = field_line(field, "update")
-                    lines.append(f"    {symbol} {text}")
+                    lines += [f"    {symbol} {text}" for symbol, text in field_lines(field, "update")]
         for reason in plan.force_reasons():
             lines.append(f"Needs --force: {reason}")
         if lines:

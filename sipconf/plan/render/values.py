@@ -6,8 +6,11 @@ import json
 from typing import Any
 
 from sipconf.plan.changes import FieldChange
+from sipconf.plan.elements import ListDelta, MapDelta
 
 UNSET = "(unset)"
+# A reorder shows the kept elements in both orders when there are this few; past that, a count.
+SHOW_ORDER_MAX = 8
 
 
 def value(v: Any) -> str:
@@ -23,8 +26,39 @@ def sensitive(change: FieldChange) -> str:
     return f"(sensitive, changed) {change.before or UNSET} -> {change.after or UNSET}"
 
 
+def field_lines(change: FieldChange, action: str) -> list[tuple[str, str]]:
+    """(symbol, text) lines of one field: one line, or one per element when a list or map
+    that is set on both sides changes (`numbers: +"+15105550151"`, `attributes: ~"team": ...`)."""
+    elements = change.delta
+    if action in ("create", "delete") or change.before is None or change.after is None or elements is None:
+        return [field_line(change, action)]
+    if isinstance(elements, ListDelta):
+        return list_lines(change.path, elements)
+    return map_lines(change.path, elements)
+
+
+def list_lines(path: str, elements: ListDelta) -> list[tuple[str, str]]:
+    lines = [("+", f"{path}: +{value(v)}") for v in elements.added]
+    lines += [("-", f"{path}: -{value(v)}") for v in elements.removed]
+    if elements.reordered:
+        n = len(elements.kept_after)
+        if n <= SHOW_ORDER_MAX:
+            order = f"{value(list(elements.kept_before))} -> {value(list(elements.kept_after))}"
+        else:
+            order = f"{n} elements"
+        lines.append(("~", f"{path}: order changed: {order}"))
+    return lines
+
+
+def map_lines(path: str, elements: MapDelta) -> list[tuple[str, str]]:
+    lines = [("+", f"{path}: +{value(k)}: {value(v)}") for k, v in elements.added.items()]
+    lines += [("-", f"{path}: -{value(k)}: {value(v)}") for k, v in elements.removed.items()]
+    lines += [("~", f"{path}: ~{value(k)}: {value(b)} -> {value(a)}") for k, (b, a) in elements.changed.items()]
+    return lines
+
+
 def field_line(change: FieldChange, action: str) -> tuple[str, str]:
-    """(symbol, text) of one field of a Create, Update or Delete."""
+    """(symbol, text) of one field of a Create, Update or Delete, as a whole value."""
     if change.sensitive:
         symbol = " " if change.before == change.after else ("+" if change.before is None else "~")
         if change.after is None:
