@@ -281,3 +281,30 @@ def test_import_adopt_takes_ownership_and_unowned_objects_are_marked_unmanaged(s
     assert out.splitlines()[-1] == "No changes. The live project matches the spec."
     code, _out, err = run(capsys, "import", "--adopt", "nope", "--project", "acme")
     assert (code, err.splitlines()[-1]) == (1, "--adopt nope: no live trunk or dispatch rule is named 'nope'")
+
+
+def test_plan_json_validates_against_the_documented_schema(server, spec, capsys, tmp_path, monkeypatch):
+    from tests.plan.schema import errors
+    from tests.plan.test_plan_json_schema import SCHEMA, shapes
+
+    run(capsys, "apply", str(spec), "--auto-approve")
+    edited = tmp_path / "edited.yaml"
+    text = spec.read_text()
+    text = text.replace('"+15105550100..+15105550103"', '"+15105550100..+15105550104"')
+    text = text.replace("{X-Customer-Tier: customer.tier}", "{X-Customer-Tier: customer.tier, X-Region: customer.region}")
+    text = text.replace("      address: 127.0.0.22:5070\n", "      managed: false\n      address: 127.0.0.23:5070\n")
+    text = text[: text.index("  sales:\n")] + text[text.index("  all-hands:\n") :]
+    edited.write_text(text)
+    monkeypatch.setenv("DEMO_TELNYX_PASSWORD", "telnyx-pass-2")
+    code, out, _ = run(capsys, "plan", str(edited), "--format", "json", "--detailed-exitcode")
+    assert code == 2
+    doc = json.loads(out)
+    assert shapes(doc) == {"sensitive", "list", "map", "value"}
+    assert doc["route_impact"] and [u["status"] for u in doc["unmanaged"]] == ["differs"]
+    numbers = next(f for c in doc["changes"] for f in c["fields"] if c["name"] == "twilio" and f["path"] == "numbers")
+    assert (numbers["added"], numbers["removed"]) == (["+15105550104"], [])
+    assert errors(SCHEMA, doc) == []
+    plan_file = tmp_path / "plan.json"
+    assert run(capsys, "plan", str(edited), "--out", str(plan_file))[0] == 0
+    saved = json.loads(plan_file.read_text())
+    assert "desired" in saved and errors(SCHEMA, saved) == []
