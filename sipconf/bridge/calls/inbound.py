@@ -1,6 +1,6 @@
 """One inbound call, from the INVITE to the hang-up, as LiveKit's SIP service handles it.
 
-SEMANTICS 3.1 (inputs), 3.3 (auth step, digest), 3.6 (dispatch outcomes, answer, PIN flow),
+SEMANTICS 3.1 (inputs), 3.3 (auth step, digest), 3.6 (dispatch outcomes, answer, PIN flow, media timeout),
 3.8 (replay cache), 3.9 (BYE). The decisions come from a `DecisionLayer`; the SIP stack is
 reached through `Signalling`. States are an enum and every change goes through `_set_state`.
 """
@@ -24,6 +24,7 @@ from sipconf.bridge.message import Request, Response, make_response
 from sipconf.bridge.transaction import InviteServerTransaction
 from sipconf.bridge.transport import Source
 from sipconf.bridge.calls import decisions as D
+from sipconf.bridge.calls.media_timeout import MediaWatch, timeouts
 from sipconf.bridge.calls.pin import PinCollector, PinEntry
 from sipconf.bridge.calls.replay import ReplayCache
 from sipconf.bridge.calls.signalling import Signalling, duration_seconds, sleep
@@ -49,7 +50,6 @@ NOT_IMPLEMENTED = (501, "")
 RING_INTERVAL = 1.0  # sip_ringing_interval
 RINGING_TIMEOUT = 180.0  # 3.6: "at most ringing_timeout (default 3 min)"
 MAX_CALL = 24 * 3600.0  # "max_call_duration defaults to and is capped at 24 h"
-MEDIA_TIMEOUT, MEDIA_TIMEOUT_INITIAL = 15.0, 30.0
 
 
 class State(enum.Enum):
@@ -123,7 +123,7 @@ class InboundCall:
         self.dialog: Dialog | None = None
         self.rtp: RtpSession | None = None
         self.media_timeout: float | None = None  # from the join (3.7); None -> trunk or 15 s / 30 s
-        self._answered_at = 0.0
+        self._media_watch: MediaWatch | None = None
         self.answer_sdp: bytes = b""
         self.responses: list[int] = []  # every status we sent for this INVITE
         self.bye_reason: Reason | None = None
@@ -320,8 +320,9 @@ class InboundCall:
         self.net.bind(self, dialog_key=(self.invite.call_id, self.local_tag))
         limit = duration_seconds(self.trunk.max_call_duration if self.trunk else None, MAX_CALL, MAX_CALL)
         self._timers.append(self.net.clock.call_later(limit, lambda: self.hangup("max call duration")))
-        self._answered_at = self.net.clock.now()
-        self._timers.append(self.net.clock.call_later(self._media_timeouts()[1], self._check_media))
+        if self.rtp is not None:
+            self._media_watch = MediaWatch(self.net.clock, self.rtp, self._media_timeouts,
+                                           lambda: self.hangup("media timeout"))
 
     def _media_timeouts(self) -> tuple[float, float]:
         """(timeout, initial): the merged `media.media_timeout` for both when set (3.7, the
@@ -329,23 +330,7 @@ class InboundCall:
         value = self.media_timeout
         if value is None and self.trunk is not None:
             value = D.media_timeout_of(self.trunk.media if self.trunk.HasField("media") else None)
-        return (value, value) if value is not None else (MEDIA_TIMEOUT, MEDIA_TIMEOUT_INITIAL)
-
-    def _check_media(self) -> None:
-        # 3.6: media timeout 15 s (30 s before the first packet) ends the call.
-        if self.state is State.ENDED or self.rtp is None:
-            return
-        timeout, initial = self._media_timeouts()
-        last = self.rtp.last_received
-        now = self.net.clock.now()
-        if last is None:
-            since, limit = now - self._answered_at, initial
-        else:
-            since, limit = now - last, timeout
-        if since >= limit:
-            self.hangup("media timeout")
-            return
-        self._timers.append(self.net.clock.call_later(limit - since, self._check_media))
+        return timeouts(value)
 
     async def _accept(self, join: D.RoomJoin) -> None:
         self._join(join, status="ringing")
@@ -486,6 +471,8 @@ class InboundCall:
         self._stop_ringing()
         for timer in self._timers:
             timer.cancel()
+        if self._media_watch is not None:
+            self._media_watch.stop()
         if self._pin_done is not None and not self._pin_done.done():
             self._pin_done.cancel()
         if self.room is not None and self.identity is not None:

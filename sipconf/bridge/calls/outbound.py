@@ -17,6 +17,8 @@ import logging
 from livekit.protocol import models, sip as sip_pb
 
 from sipconf.bridge import sdp
+from sipconf.bridge.calls.decisions import media_timeout_of
+from sipconf.bridge.calls.media_timeout import MediaWatch, timeouts
 from sipconf.bridge.calls.signalling import TransactionTimeout, duration_seconds, sleep
 from sipconf.bridge.dialog import Dialog
 from sipconf.bridge.digest import answer_challenge, challenge_headers
@@ -98,6 +100,7 @@ class OutboundCall:
         self._final: asyncio.Future[Response] | None = None
         self._provisionals = 0
         self._timers: list = []
+        self._media_watch: MediaWatch | None = None
         self.task: asyncio.Task | None = None
 
     @property
@@ -265,6 +268,10 @@ class OutboundCall:
             self._set_attributes(mapped)
         limit = duration_seconds(self.internal.max_call_duration, MAX_CALL, MAX_CALL)
         self._timers.append(self.net.clock.call_later(limit, lambda: self.hangup("max call duration")))
+        # 3.7: outbound calls time out on the merged (trunk, request) media config.
+        media_limits = timeouts(media_timeout_of(self.internal.media))
+        self._media_watch = MediaWatch(self.net.clock, self.rtp, lambda: media_limits,
+                                       lambda: self.hangup("media timeout"))
         if self.internal.dtmf:
             length = self.rtp.send_dtmf(self.internal.dtmf)  # 6.4: "send dtmf, then active"
             if length:
@@ -331,6 +338,8 @@ class OutboundCall:
         self.state = State.ENDED
         for timer in self._timers:
             timer.cancel()
+        if self._media_watch is not None:
+            self._media_watch.stop()
         self.net.rooms.participant_left(self.room, self.identity)
         if self.rtp is not None:
             self.rtp.close()

@@ -1,0 +1,54 @@
+"""The media timeout of an answered call (SEMANTICS 3.6, 3.7, 6.4): hang up when no RTP
+arrived for `timeout` seconds, or for `initial` seconds after the answer before the first
+packet. LiveKit's defaults are 15 s and 30 s; a merged `media.media_timeout` replaces both
+(inbound merges (trunk, rule), outbound (trunk, request)). Runs on the injected clock.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from sipconf.bridge.clock import Clock, TimerHandle
+from sipconf.bridge.media import RtpSession
+
+__all__ = ["MEDIA_TIMEOUT", "MEDIA_TIMEOUT_INITIAL", "MediaWatch", "timeouts"]
+
+MEDIA_TIMEOUT, MEDIA_TIMEOUT_INITIAL = 15.0, 30.0
+
+
+def timeouts(media_timeout: float | None) -> tuple[float, float]:
+    """(timeout, initial): the merged `media_timeout` for both when set, else 15 s / 30 s."""
+    return (media_timeout, media_timeout) if media_timeout is not None else (MEDIA_TIMEOUT, MEDIA_TIMEOUT_INITIAL)
+
+
+class MediaWatch:
+    """Started at the answer; `limits()` is asked at every check, so a later room join (the
+    PIN flow) can change the timeout. `stop()` cancels it."""
+
+    def __init__(self, clock: Clock, rtp: RtpSession, limits: Callable[[], tuple[float, float]],
+                 on_timeout: Callable[[], None]) -> None:
+        self.clock = clock
+        self.rtp = rtp
+        self.limits = limits
+        self.on_timeout = on_timeout
+        self.started_at = clock.now()
+        self._timer: TimerHandle | None = clock.call_later(limits()[1], self._check)
+
+    def _check(self) -> None:
+        self._timer = None
+        timeout, initial = self.limits()
+        last = self.rtp.last_received
+        now = self.clock.now()
+        if last is None:
+            since, limit = now - self.started_at, initial
+        else:
+            since, limit = now - last, timeout
+        if since >= limit:
+            self.on_timeout()
+            return
+        self._timer = self.clock.call_later(limit - since, self._check)
+
+    def stop(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
