@@ -9,7 +9,9 @@ Hostile input: messages above ``max_message_size`` or ``max_headers`` are reject
 malformed requests get ``400 Bad Request`` when Via, From, To, Call-ID and CSeq can be
 salvaged, otherwise they are dropped and logged; at most ``max_tcp_connections`` at once;
 a TCP connection that sends no complete message within ``tcp_first_message_timeout`` is
-closed; a TCP stream whose framing is lost (bad Content-Length, oversize) is closed.
+closed, and so is one that leaves a message incomplete for ``tcp_message_timeout`` (a
+per-message read deadline, from the message's first byte: trickling bytes does not extend
+it); a TCP stream whose framing is lost (bad Content-Length, oversize) is closed.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ class Limits:
     max_headers: int = 128
     max_tcp_connections: int = 256
     tcp_first_message_timeout: float = 10.0
+    tcp_message_timeout: float = 10.0
 
 
 @dataclass
@@ -157,6 +160,8 @@ class _TcpProtocol(asyncio.Protocol):
         self.addr: tuple[str, int] = ("", 0)
         self.source: Source | None = None
         self._idle: TimerHandle | None = None
+        self._deadline: TimerHandle | None = None
+        self._deadline_message = -1  # the value of `messages` when the deadline was armed
         self.messages = 0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -181,6 +186,32 @@ class _TcpProtocol(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.buffer += data
+        try:
+            self._frame()
+        finally:
+            self._watch_partial()
+
+    def _watch_partial(self) -> None:
+        """Arm the read deadline when a message is incomplete; re-arm it for each new message."""
+        partial = bool(self.buffer) and self.transport is not None and not self.transport.is_closing()
+        if partial and self._deadline is not None and self._deadline_message == self.messages:
+            return  # the same message is still arriving: its deadline stands
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+        if partial:
+            self._deadline_message = self.messages
+            self._deadline = self.server.clock.call_later(self.server.limits.tcp_message_timeout, self._read_timeout)
+
+    def _read_timeout(self) -> None:
+        self._deadline = None
+        if self.buffer and self.transport is not None and not self.transport.is_closing():
+            log.warning("closed TCP connection from %s:%d: message incomplete after %.0f s (%d bytes)",
+                        *self.addr, self.server.limits.tcp_message_timeout, len(self.buffer))
+            self.buffer.clear()
+            self.transport.close()
+
+    def _frame(self) -> None:
         limit = self.server.limits.max_message_size
         while self.transport is not None and not self.transport.is_closing():
             # RFC 3261 7.5 / RFC 5626 3.5.1: CRLFs between messages are keep-alives.
@@ -224,6 +255,9 @@ class _TcpProtocol(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         if self._idle is not None:
             self._idle.cancel()
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
         self.server._release(self)
         self.transport = None
 

@@ -249,3 +249,61 @@ def test_bad_request_for_never_answers_responses_or_acks() -> None:
     assert bad_request_for(ack, "e") is None
     assert bad_request_for(b"SIP/2.0 200 OK\r\nVia: x\r\n\r\n", "e") is None
     assert bad_request_for(options("y"), 'quote " and \r\n') .get("warning") == "399 sipconf \"quote ' and ''\""
+
+
+def test_tcp_message_trickled_past_its_read_deadline_closes_the_connection(caplog) -> None:
+    """After a first message, a peer that trickles the next one slowly is cut off when that
+    message is still incomplete `tcp_message_timeout` after its first byte (ManualClock)."""
+    async def main() -> None:
+        clock = ManualClock()
+        async with Uas(clock=clock, limits=Limits(tcp_message_timeout=10)) as uas:
+            reader, writer = await asyncio.open_connection(*uas.server.tcp_address)
+            writer.write(options("d1", "z9hG4bKd1", transport="TCP"))
+            await writer.drain()
+            assert (await read_message(reader)).call_id == "d1"
+            clock.advance(60)  # idle between messages is fine: no message is pending
+            slow = options("d2", "z9hG4bKd2", transport="TCP")
+            (conn,) = uas.server.connections
+            for i in range(0, 40, 4):  # a byte every second, never finishing
+                writer.write(slow[i:i + 1])
+                await writer.drain()
+                while len(conn.buffer) < i // 4 + 1:
+                    await asyncio.sleep(0)
+                clock.advance(0.95)
+            assert not conn.transport.is_closing()  # 9.5 s after the first byte
+            clock.advance(0.5)
+            assert await asyncio.wait_for(reader.read(), GUARD) == b""  # EOF
+            assert uas.methods == ["OPTIONS"]
+            writer.close()
+
+    with caplog.at_level(logging.WARNING, logger="sipconf.bridge.transport"):
+        asyncio.run(main())
+    assert any("message incomplete after 10 s (10 bytes)" in m for m in caplog.messages)
+
+
+def test_tcp_read_deadline_is_per_message() -> None:
+    """A message completed in time clears the deadline; the next one gets a fresh one."""
+    async def main() -> None:
+        clock = ManualClock()
+        async with Uas(clock=clock, limits=Limits(tcp_message_timeout=10)) as uas:
+            reader, writer = await asyncio.open_connection(*uas.server.tcp_address)
+            first, second = options("p1", "z9hG4bKp1", transport="TCP"), options("p2", "z9hG4bKp2", transport="TCP")
+            writer.write(first[:20])
+            await writer.drain()
+            while not uas.server.connections or not next(iter(uas.server.connections)).buffer:
+                await asyncio.sleep(0)
+            clock.advance(9)
+            writer.write(first[20:] + second[:20])  # p1 completes, p2 starts at t=9
+            await writer.drain()
+            assert (await read_message(reader)).call_id == "p1"
+            clock.advance(9)  # t=18: 9 s into p2, 18 s since p1 started
+            writer.write(second[20:])
+            await writer.drain()
+            assert (await read_message(reader)).call_id == "p2"
+            clock.advance(30)
+            writer.write(options("p3", "z9hG4bKp3", transport="TCP"))
+            await writer.drain()
+            assert (await read_message(reader)).call_id == "p3"
+            writer.close()
+
+    asyncio.run(main())
