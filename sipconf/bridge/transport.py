@@ -2,7 +2,12 @@
 
 The asyncio protocols only frame and dispatch: each complete message is parsed and handed
 to one synchronous ``handler(message, source)``; ``source.send`` answers on the same
-transport (RFC 3261 18.2.2: responses to a TCP request go back on that connection).  No
+transport.  RFC 3261 18.2.1 / RFC 3581 4: a request's top Via is stamped with ``received``
+(when its sent-by host is not the packet's source address, or when it asked for ``rport``)
+and ``rport=<source port>`` (when it asked).  RFC 3261 18.2.2: responses to a TCP request
+go back on that connection; UDP responses go where the top Via says (``maddr``, else
+``received`` with ``rport`` or the sent-by port, else the sent-by host and port; 5060 when
+no port is given), not blindly to the packet's source.  No
 task is ever created here, so none can leak; handler exceptions are logged, never raised.
 
 Hostile input: messages above ``max_message_size`` or ``max_headers`` are rejected;
@@ -23,9 +28,10 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from sipconf.bridge.clock import Clock, LoopClock, TimerHandle
+from sipconf.bridge.headers import Via, split_commas
 from sipconf.bridge.message import Message, Request, Response, canonical_name, check_mandatory, parse
 
-__all__ = ["Handler", "Limits", "SipServer", "Source", "bad_request_for"]
+__all__ = ["Handler", "Limits", "SipServer", "Source", "bad_request_for", "response_address", "stamp_via"]
 
 log = logging.getLogger("sipconf.bridge.transport")
 
@@ -46,6 +52,7 @@ class Source:
     transport: str  # "UDP" or "TCP"
     addr: tuple[str, int]
     send: Callable[[Message | bytes], None] = field(repr=False)
+    reply_to: tuple[str, int] | None = None  # UDP: where responses go (RFC 3261 18.2.2)
 
     @property
     def reliable(self) -> bool:
@@ -53,6 +60,58 @@ class Source:
 
 
 Handler = Callable[[Request | Response, Source], None]
+
+DEFAULT_PORT = 5060  # RFC 3261 18.1.1 / 19.1.2: sip: over UDP and TCP
+
+
+def stamp_via(headers: list[tuple[str, str]], addr: tuple[str, int]) -> Via | None:
+    """RFC 3261 18.2.1 and RFC 3581 4, in place: add ``received=<source IP>`` to the top Via
+    when its sent-by host differs from the packet's source or it carries a bare ``rport``,
+    and fill that ``rport`` with the source port.  Returns the (stamped) top Via, or None
+    when there is no parseable one."""
+    for index, (name, value) in enumerate(headers):
+        if canonical_name(name) == "via":
+            break
+    else:
+        return None
+    first, rest = value, ""
+    if "," in value:
+        parts = split_commas(value)
+        if not parts:
+            return None
+        first, rest = parts[0], ", ".join(parts[1:])
+    try:
+        via = Via.parse(first)
+    except ValueError:
+        return None
+    ip, port = addr
+    wants_rport = via.param("rport") == ""
+    if not wants_rport and via.host.strip("[]").lower() == ip.lower():
+        return via  # nothing to add: the common case, and no re-rendering
+    params: list[tuple[str, str | None]] = []
+    for key, val in via.params:
+        low = key.lower()
+        if low == "received":
+            continue
+        params.append((key, str(port)) if low == "rport" and wants_rport else (key, val))
+    params.append(("received", ip))
+    via = Via(via.transport, via.host, via.port, params)
+    headers[index] = (name, f"{via}, {rest}" if rest else str(via))
+    return via
+
+
+def response_address(via: Via) -> tuple[str, int]:
+    """RFC 3261 18.2.2 (unreliable transport) with RFC 3581 4: where a response goes."""
+    maddr = via.param("maddr")
+    if maddr:
+        return maddr.strip("[]"), via.port or DEFAULT_PORT
+    received = via.param("received")
+    if received:
+        rport = via.param("rport")
+        port = int(rport) if rport and rport.isdigit() and rport.isascii() else via.port
+        return received.strip("[]"), port or DEFAULT_PORT
+    return via.host.strip("[]"), via.port or DEFAULT_PORT
+
 
 _SALVAGE = ("via", "from", "to", "call-id", "cseq")
 
@@ -101,6 +160,8 @@ class _Dispatcher:
         except ValueError as exc:
             self._malformed(data, str(exc), source)
             return
+        if isinstance(message, Request):
+            self._stamp(message.headers, source)
         try:
             self.handler(message, source)
         except Exception:  # the server must survive any handler bug
@@ -114,7 +175,21 @@ class _Dispatcher:
             return
         self.rejected += 1
         log.warning("400 to malformed %s message from %s:%d: %s", source.transport, *source.addr, error)
+        self._stamp(response.headers, source)  # the 400 carries the request's Vias
         source.send(response)
+
+    @staticmethod
+    def _stamp(headers: list[tuple[str, str]], source: Source) -> None:
+        via = stamp_via(headers, source.addr)
+        if via is not None and not source.reliable:
+            try:
+                source.reply_to = response_address(via)
+            except ValueError:
+                pass  # keep answering the packet's source
+
+
+def _unsent(message: Message | bytes) -> None:
+    raise RuntimeError("source has no sender")
 
 
 def _encode(message: Message | bytes) -> bytes:
@@ -140,8 +215,18 @@ class _UdpProtocol(asyncio.DatagramProtocol):
         if len(data) > self.limits.max_message_size:
             log.warning("dropped %d-byte datagram from %s:%d (limit %d)", len(data), addr[0], addr[1], self.limits.max_message_size)
             return
-        source = Source("UDP", (addr[0], addr[1]), lambda m, a=addr: self.sendto(m, a))
-        self.dispatcher.dispatch(data, source)
+        self.dispatcher.dispatch(data, self.source((addr[0], addr[1])))
+
+    def source(self, addr: tuple[str, int]) -> Source:
+        """Requests go to ``addr``; responses to ``reply_to`` once the dispatcher set it."""
+        source = Source("UDP", addr, _unsent)
+
+        def send(message: Message | bytes) -> None:
+            to = source.reply_to if isinstance(message, Response) and source.reply_to is not None else addr
+            self.sendto(message, to)
+
+        source.send = send
+        return source
 
     def error_received(self, exc: Exception) -> None:
         log.debug("UDP error: %s", exc)
@@ -346,8 +431,7 @@ class SipServer:
         """A ``Source`` for sending requests to ``addr`` from our UDP port."""
         if self._udp is None:
             raise RuntimeError("UDP listener is not running")
-        udp = self._udp
-        return Source("UDP", addr, lambda m: udp.sendto(m, addr))
+        return self._udp.source(addr)
 
     async def tcp_source(self, addr: tuple[str, int]) -> Source:
         """A ``Source`` over a TCP connection to ``addr`` (reused while open); responses

@@ -122,8 +122,11 @@ def free_port():
 
 
 def options(call_id: str, branch: str = "z9hG4bKopt", transport: str = "UDP", port: int = 5999) -> bytes:
+    """An OPTIONS; over UDP its Via asks for rport (RFC 3581), so that the answer reaches the
+    sending socket whatever `port` the Via names (RFC 3261 18.2.2)."""
+    rport = ";rport" if transport == "UDP" else ""
     return (
-        f"OPTIONS sip:uas@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/{transport} 127.0.0.1:{port};branch={branch}\r\n"
+        f"OPTIONS sip:uas@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/{transport} 127.0.0.1:{port};branch={branch}{rport}\r\n"
         f"From: <sip:probe@127.0.0.1>;tag=p\r\nTo: <sip:uas@127.0.0.1>\r\nCall-ID: {call_id}\r\n"
         f"CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
     ).encode()
