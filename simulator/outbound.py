@@ -7,12 +7,14 @@ scenario's `sip_error` / `transfer.error`.
 
 from __future__ import annotations
 
+from typing import Awaitable, Callable
+
 from livekit import api
 from livekit.api.twirp_client import TwirpError
 
 from sipconf.errors import UserError
 from simulator.result import CallResult
-from simulator.scenario.models import Call
+from simulator.scenario.models import Call, Hangup, RemoveParticipant, Step, Transfer, Wait
 from simulator.verify import LiveView, by_identity
 
 
@@ -65,3 +67,30 @@ async def remove(lv: LiveView, room: str, identity: str, result: CallResult) -> 
         await lv.lk.room.remove_participant(api.RoomParticipantIdentity(room=room, identity=identity))
     except TwirpError as err:
         result.errors.append(f"RemoveParticipant failed: {err.code}: {err.message}")
+
+
+async def play_steps(lv: LiveView, call: Call, steps: list[Step], result: CallResult, timeout: float,
+                     answered: bool, wait_ended: Callable[[Wait], Awaitable[bool]] | None = None) -> None:
+    """An answered outbound call's API-side steps (transfer, hang-up, removal), then the
+    teardown: a call the steps left up is ended through the API, so the far end gets its BYE
+    and the run never waits on a timer for one. LiveKit itself hangs up only after a
+    successful transfer; a failed one (a NOTIFY 603) leaves the call as it was (SEMANTICS 7.2).
+    `wait_ended` waits for a `wait: ended` step at the far end and says whether it ended.
+    """
+    if not answered:
+        return
+    ended = False
+    for step in steps:
+        if ended:
+            break
+        if isinstance(step, Transfer):
+            errors = len(result.errors)
+            await transfer(lv, call, step.transfer, result, timeout)
+            ended = result.transfer_error is None and len(result.errors) == errors
+        elif isinstance(step, (Hangup, RemoveParticipant)):
+            await remove(lv, call.room, identity_of(call), result)
+            ended = True
+        elif isinstance(step, Wait) and step.wait == "ended" and wait_ended is not None:
+            ended = await wait_ended(step)
+    if not ended:
+        await remove(lv, call.room, identity_of(call), result)

@@ -3,7 +3,14 @@
 Ports (`-p`, `-cp`, `-mp`) come from `simulator.ports` and bind `-i` (a loopback address),
 never SIPp's defaults 5060/8888/6000 (sipp-notes: fixed ports collide). `-aa` is never
 passed. Exit codes (SIPp docs): 0 all calls OK, 1 some failed, 97 internal or global
-timeout, 99 no call processed, 254/255 a fatal socket or syntax error.
+timeout, 99 no call processed, 254 a socket it cannot bind, 255 a fatal error -- and also the
+global `-timeout` with `-timeout_error` ("... timed out after N seconds" in the error log),
+which `SippRun.meaning` tells apart so a slow call never reads as a syntax error.
+
+A run whose sockets could not be bound (254 before any message went out: another process
+took a `-cp`/`-mp` port between our check and SIPp's bind) is retried with fresh ports. A
+cancelled run kills SIPp and waits for it, so the next scenario at the same far-end address
+finds the port free.
 """
 
 from __future__ import annotations
@@ -30,7 +37,15 @@ class SippRun:
 
     @property
     def meaning(self) -> str:
+        timed_out = next((line for line in self.stderr.splitlines() if "timed out after" in line), None)
+        if self.returncode == 255 and timed_out is not None:
+            return "global timeout (-timeout) reached: " + timed_out.split(": ", 1)[-1].strip()
         return EXIT_MEANING.get(self.returncode, f"exit {self.returncode}")
+
+    @property
+    def bind_failed(self) -> bool:
+        """SIPp could not bind one of its sockets and sent nothing."""
+        return self.returncode == 254 and not self.trace.strip() and "Unable to bind" in self.stderr
 
 
 def sipp_binary() -> str:
@@ -40,19 +55,35 @@ def sipp_binary() -> str:
     return found
 
 
+BIND_ATTEMPTS = 3
+
+
 async def run_sipp(xml: str, workdir: Path, name: str, local_ip: str, remote: tuple[str, int] | None,
-                   extra: list[str], timeout: float, local_port: int | None = None) -> SippRun:
+                   extra: list[str], timeout: float, local_port: int | None = None,
+                   transport: str = "udp") -> SippRun:
+    """Run one SIPp call; `transport` "udp" (`-t u1`) or "tcp" (`-t t1`: one connection)."""
     workdir.mkdir(parents=True, exist_ok=True)
     scenario = workdir / f"{name}.xml"
     scenario.write_text(xml, encoding="ISO-8859-1")
+    for attempt in range(BIND_ATTEMPTS):
+        run = await _run_once(scenario, workdir, name, local_ip, remote, extra, timeout, local_port, transport)
+        if not run.bind_failed:
+            break
+    return run
+
+
+async def _run_once(scenario: Path, workdir: Path, name: str, local_ip: str, remote: tuple[str, int] | None,
+                    extra: list[str], timeout: float, local_port: int | None, transport: str) -> SippRun:
     trace = workdir / f"{name}_messages.log"
     errors = workdir / f"{name}_errors.log"
+    for old in (trace, errors):
+        old.unlink(missing_ok=True)
     port = local_port or free_port(local_ip)
     cmd = [sipp_binary(), "-sf", str(scenario)]
     if remote is not None:
         cmd.append(f"{remote[0]}:{remote[1]}")
     cmd += ["-i", local_ip, "-p", str(port), "-cp", str(free_port("127.0.0.1")), "-mp", str(free_port(local_ip, 4)),
-            "-m", "1", "-t", "u1", "-nostdin", "-trace_msg", "-message_file", str(trace),
+            "-m", "1", "-t", "t1" if transport == "tcp" else "u1", "-nostdin", "-trace_msg", "-message_file", str(trace),
             "-trace_err", "-error_file", str(errors), "-timeout", f"{int(timeout)}s", "-timeout_error",
             "-max_recv_loops", "1000", *extra]
     proc = await asyncio.create_subprocess_exec(*cmd, stdin=asyncio.subprocess.DEVNULL,
@@ -63,6 +94,12 @@ async def run_sipp(xml: str, workdir: Path, name: str, local_ip: str, remote: tu
     except (asyncio.TimeoutError, TimeoutError):
         proc.kill()
         out, err = await proc.communicate()
+    except BaseException:
+        # Cancelled (the scenario's budget ran out): never leave SIPp holding the far end's port.
+        if proc.returncode is None:
+            proc.kill()
+            await asyncio.shield(proc.wait())
+        raise
     text = trace.read_text(encoding="utf-8", errors="replace") if trace.exists() else ""
     stderr = err.decode(errors="replace")
     if errors.exists():
@@ -70,12 +107,12 @@ async def run_sipp(xml: str, workdir: Path, name: str, local_ip: str, remote: tu
     return SippRun(proc.returncode if proc.returncode is not None else -1, text, stderr, (local_ip, port))
 
 
-async def wait_bound(address: tuple[str, int], timeout: float, task: asyncio.Task) -> bool:
-    """True once something (SIPp) listens on UDP `address`: our own bind then fails."""
+async def wait_bound(address: tuple[str, int], timeout: float, task: asyncio.Task, transport: str = "udp") -> bool:
+    """True once something (SIPp) listens on `address` (UDP, or TCP): our own bind then fails."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while loop.time() < deadline and not task.done():
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM if transport == "tcp" else socket.SOCK_DGRAM) as probe:
             try:
                 probe.bind(address)
             except OSError:

@@ -70,10 +70,12 @@ def uac_xml(sc: Scenario, bridge_host: str, hold_ms: int = 1500, auth: bool = Fa
     out.append('  <label id="answered"/>\n')
     out.append(_send(_ack_2xx()))
     out.append(_after_answer(sc, hold_ms))
-    out.append('  <nop><action><exec int_cmd="stop_call"/></action></nop>\n')
+    # Jump over the error path: SIPp's stop_call still ran the next <send> (a stray ACK).
+    out.append('  <nop hide="true" next="done"/>\n')
     out.append('  <label id="rejected"/>\n')
     out.append(_send(_ack_for_error()))
     out.append('  <label id="nofinal"/>\n')
+    out.append('  <label id="done"/>\n')
     out.append("</scenario>\n")
     return "".join(out)
 
@@ -164,9 +166,11 @@ def _after_answer(sc: Scenario, hold_ms: int) -> str:
     return "".join(out)
 
 
-def uas_xml(sc: Scenario, far: FarEnd, rtp_host: str, rtp_port: int, credentials: tuple[str, str] | None) -> str:
+def uas_xml(sc: Scenario, far: FarEnd, rtp_host: str, rtp_port: int, credentials: tuple[str, str] | None,
+            bye_timeout_ms: int = 10000) -> str:
     """The far end. Its SDP answer points LiveKit's RTP at `rtp_host:rtp_port`, a Python
-    socket that decodes RFC 4733 (SIPp cannot)."""
+    socket that decodes RFC 4733 (SIPp cannot). The driver ends every answered call through
+    the API, so the BYE comes within `bye_timeout_ms`, well inside SIPp's global timeout."""
     out = ['<?xml version="1.0" encoding="ISO-8859-1" ?>\n<!DOCTYPE scenario SYSTEM "sipp.dtd">\n',
            f"<scenario name={quoteattr('sipconf far end: ' + sc.name)}>\n",
            '  <recv request="INVITE" crlf="true"/>\n']
@@ -212,7 +216,7 @@ def uas_xml(sc: Scenario, far: FarEnd, rtp_host: str, rtp_port: int, credentials
                 f"Contact: <sip:far-end@[local_ip]:[local_port]>\nContent-Type: message/sipfrag;version=2.0\n"
                 f"Content-Length: [len]\n\nSIP/2.0 {far.notify} {REASONS.get(far.notify, 'Response')}"))
             out.append('  <recv response="200"/>\n')
-    out.append('  <recv request="BYE" timeout="20000"/>\n')
+    out.append(f'  <recv request="BYE" timeout="{bye_timeout_ms}"/>\n')
     out.append(_send(_response(200, "OK")))
     out.append("</scenario>\n")
     return "".join(out)

@@ -10,6 +10,7 @@ import asyncio
 from simulator.drivers.base import RunContext, resolve_secret
 from simulator.farend import FarEndUas
 from simulator.net import Capture
+from simulator.ports import wait_free
 from simulator import outbound
 from simulator.result import CallResult
 from simulator.scenario.load import LoadedScenario
@@ -24,6 +25,14 @@ def trunk_address(ctx: RunContext, name: str) -> tuple[str, int] | None:
         return None
     host, _, port = obj.message.address.rpartition(":")
     return (host, int(port)) if host and port.isdigit() else (obj.message.address, 5060)
+
+
+def trunk_transport(ctx: RunContext, name: str) -> str:
+    """"tcp" or "udp": how LiveKit reaches the outbound trunk's far end."""
+    from livekit.protocol import sip as sip_pb
+
+    obj = ctx.desired.find("outbound_trunk", name)
+    return "tcp" if obj is not None and obj.message.transport == sip_pb.SIP_TRANSPORT_TCP else "udp"
 
 
 def trunk_credentials(ctx: RunContext, name: str) -> tuple[str, str] | None:
@@ -113,22 +122,30 @@ class ScapyDriver:
         if address is None:
             result.errors.append(f"outbound trunk {call.trunk!r} is not in the spec")
             return
+        if not await wait_free(address, trunk_transport(ctx, call.trunk), ctx.timeout):
+            result.errors.append(f"far end address {address[0]}:{address[1]} is held by another process")
+            return
         far = await FarEndUas.start(sc.far_end or FarEnd(), address, capture, trunk_credentials(ctx, call.trunk))
         try:
             answered = await outbound.create(lv, call, result, ctx.timeout)
             if answered and call.dtmf:
                 wanted = sum(ch in "0123456789*#abcd" for ch in call.dtmf)
                 await far.wait_digits(wanted, ctx.timeout)
-            for step in sc.steps:
-                if isinstance(step, Transfer):
-                    await outbound.transfer(lv, call, step.transfer, result, ctx.timeout)
-                elif isinstance(step, (Hangup, RemoveParticipant)) and answered:
-                    await outbound.remove(lv, call.room, outbound.identity_of(call), result)
-                elif isinstance(step, Wait) and step.wait == "ended":
-                    try:
-                        await asyncio.wait_for(far.ended.wait(), step.timeout)
-                    except (asyncio.TimeoutError, TimeoutError):
-                        result.errors.append(f"the call did not end within {step.timeout:g}s")
+
+            async def wait_ended(step: Wait) -> bool:
+                try:
+                    await asyncio.wait_for(far.ended.wait(), step.timeout)
+                    return True
+                except (asyncio.TimeoutError, TimeoutError):
+                    result.errors.append(f"the call did not end within {step.timeout:g}s")
+                    return False
+
+            await outbound.play_steps(lv, call, sc.steps, result, ctx.timeout, answered, wait_ended)
+            if answered:
+                try:  # the far end answers the teardown's BYE before it stops
+                    await asyncio.wait_for(far.ended.wait(), ctx.timeout)
+                except (asyncio.TimeoutError, TimeoutError):
+                    result.errors.append(f"the far end got no BYE within {ctx.timeout:g}s")
             result.invite = far.invite
             result.digits = far.digits if call.dtmf or sc.expect.digits is not None else None
             result.refer_to, result.refer_status = far.refer_to, far.refer_status

@@ -20,12 +20,13 @@ from sipconf.bridge.rtp import RtpPacket
 from sipconf.bridge.sdp import SessionDescription
 from simulator import outbound
 from simulator.drivers.base import RunContext, resolve_secret
-from simulator.drivers.scapy_driver import trunk_address, trunk_credentials
+from simulator.drivers.scapy_driver import trunk_address, trunk_credentials, trunk_transport
 from simulator.net import Capture, UdpEndpoint
 from simulator.result import CallResult
 from simulator.scenario.load import LoadedScenario
-from simulator.scenario.models import FarEnd, Hangup, RemoveParticipant, Transfer, Wait
+from simulator.scenario.models import FarEnd, Hangup, RemoveParticipant, Wait
 from simulator.sippxml import uac_xml, uas_xml
+from simulator.ports import wait_free
 from simulator.sipprun import run_sipp, wait_bound
 from simulator.sipptrace import messages, final_invite_response, parse_trace, received_invite, received_request, response_to
 from simulator.verify import LiveView, by_call_id
@@ -37,7 +38,10 @@ class SippDriver:
     name = "sipp"
 
     def __init__(self, workdir: Path | None = None) -> None:
-        self.workdir = workdir or Path(tempfile.gettempdir()) / "sipconf-sipp"
+        # None: a private temporary folder per call. A fixed shared folder let two suites on
+        # one machine (make demo next to make test) overwrite each other's scenario XML and
+        # message trace -- a SIPp reading a half-written XML exits 255, "fatal error".
+        self.workdir = workdir
 
     def cannot_run(self, loaded: LoadedScenario) -> str | None:
         if loaded.scenario.call.malformed:
@@ -48,15 +52,14 @@ class SippDriver:
         return None
 
     async def run(self, loaded: LoadedScenario, ctx: RunContext) -> CallResult:
-        async with LiveView(ctx.target) as lv:
-            if loaded.scenario.call.direction == "outbound":
-                return await self._outbound(loaded, ctx, lv)
-            return await self._inbound(loaded, ctx, lv)
+        with tempfile.TemporaryDirectory(prefix="sipconf-sipp-") as tmp:
+            workdir = self.workdir / re.sub(r"[^A-Za-z0-9._-]+", "_", loaded.id) if self.workdir else Path(tmp)
+            async with LiveView(ctx.target) as lv:
+                if loaded.scenario.call.direction == "outbound":
+                    return await self._outbound(loaded, ctx, lv, workdir)
+                return await self._inbound(loaded, ctx, lv, workdir)
 
-    def _dir(self, loaded: LoadedScenario) -> Path:
-        return self.workdir / re.sub(r"[^A-Za-z0-9._-]+", "_", loaded.id)
-
-    async def _inbound(self, loaded: LoadedScenario, ctx: RunContext, lv: LiveView) -> CallResult:
+    async def _inbound(self, loaded: LoadedScenario, ctx: RunContext, lv: LiveView, workdir: Path) -> CallResult:
         sc = loaded.scenario
         call = sc.call
         result = CallResult()
@@ -65,7 +68,7 @@ class SippDriver:
         if call.auth is not None:
             extra += ["-au", call.auth.username, "-ap", resolve_secret(call.auth.password, ctx.environ)]
         xml = uac_xml(sc, ctx.target.sip[0], auth=call.auth is not None)
-        sipp = asyncio.create_task(run_sipp(xml, self._dir(loaded), "caller", call.source, ctx.target.sip, extra,
+        sipp = asyncio.create_task(run_sipp(xml, workdir, "caller", call.source, ctx.target.sip, extra,
                                             ctx.timeout * 2))
         removal = any(isinstance(s, RemoveParticipant) or (isinstance(s, Hangup) and s.hangup == "livekit")
                       for s in sc.steps)
@@ -88,7 +91,7 @@ class SippDriver:
             result.errors.append("the call did not end: LiveKit sent no BYE")
         return result
 
-    async def _outbound(self, loaded: LoadedScenario, ctx: RunContext, lv: LiveView) -> CallResult:
+    async def _outbound(self, loaded: LoadedScenario, ctx: RunContext, lv: LiveView, workdir: Path) -> CallResult:
         sc = loaded.scenario
         call = sc.call
         result = CallResult()
@@ -99,25 +102,31 @@ class SippDriver:
         capture = Capture()
         rtp = await UdpEndpoint.bind(address[0], capture)
         far = sc.far_end or FarEnd()
-        xml = uas_xml(sc, far, rtp.local[0], rtp.local[1], trunk_credentials(ctx, call.trunk))
-        sipp = asyncio.create_task(run_sipp(xml, self._dir(loaded), "far_end", address[0], None, [],
-                                            ctx.timeout * 2, local_port=address[1]))
+        transport = trunk_transport(ctx, call.trunk)
+        # Every wait in the far end's XML is bounded by ctx.timeout, and SIPp's global timeout
+        # (a backstop) sits between that and the runner's budget (3 x ctx.timeout), so a slow
+        # run fails on the step that was slow, never on SIPp's clock.
+        xml = uas_xml(sc, far, rtp.local[0], rtp.local[1], trunk_credentials(ctx, call.trunk),
+                      bye_timeout_ms=int(ctx.timeout * 1000))
+        if not await wait_free(address, transport, ctx.timeout):
+            result.errors.append(f"far end address {address[0]}:{address[1]} ({transport}) is held by another process")
+            await rtp.aclose()
+            return result
+        sipp = asyncio.create_task(run_sipp(xml, workdir, "far_end", address[0], None, [],
+                                            ctx.timeout * 2.5, local_port=address[1], transport=transport))
         try:
-            if not await wait_bound(address, 5.0, sipp):
-                result.errors.append(f"sipp far end did not bind {address[0]}:{address[1]}")
+            if not await wait_bound(address, 5.0, sipp, transport):
+                result.errors.append(f"sipp far end did not bind {address[0]}:{address[1]} ({transport})")
             answered = await outbound.create(lv, call, result, ctx.timeout)
             if answered and call.dtmf:
                 await _wait_rtp(capture, ctx.timeout, sum(ch in "0123456789*#abcd" for ch in call.dtmf))
-            for step in sc.steps:
-                if isinstance(step, Transfer) and answered:
-                    await outbound.transfer(lv, call, step.transfer, result, ctx.timeout)
-                elif isinstance(step, (Hangup, RemoveParticipant)) and answered:
-                    await outbound.remove(lv, call.room, outbound.identity_of(call), result)
+            await outbound.play_steps(lv, call, sc.steps, result, ctx.timeout, answered)
             run = await sipp
         finally:
             await rtp.aclose()
             if not sipp.done():
                 sipp.cancel()
+                await asyncio.gather(sipp, return_exceptions=True)  # run_sipp kills SIPp: the port is free again
         packets = parse_trace(run.trace, address, _bridge_of(run.trace, address))
         result.packets = sorted(packets + capture.packets, key=lambda p: p.time)
         final = final_invite_response(packets, _bridge_of(run.trace, address))  # what the far end answered
@@ -135,8 +144,14 @@ class SippDriver:
             answered_notify = response_to(packets, "NOTIFY", address)
             result.notify = far.notify if answered_notify is not None and answered_notify.status == 200 else None
         if run.returncode not in (0, 1):
-            result.errors.append(f"sipp far end: {run.meaning}")
+            detail = _last_error(run.stderr)
+            result.errors.append(f"sipp far end: {run.meaning}" + (f" ({detail})" if detail and "timed out" not in run.meaning else ""))
         return result
+
+
+def _last_error(stderr: str) -> str:
+    lines = [line.split(": ", 1)[-1].strip() for line in stderr.splitlines() if line.strip()]
+    return lines[-1] if lines else ""
 
 
 def _bridge_of(trace: str, address: tuple[str, int]) -> tuple[str, int]:

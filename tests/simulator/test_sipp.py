@@ -94,3 +94,30 @@ def test_load_csv_parsing_and_percentiles():
     assert parse_rtt("Date_ms;response_time_ms;rtd_no\n1;4.5;1\n2;x;1\n3;10;1\n") == [4.5, 10.0]
     values = [float(v) for v in range(1, 101)]
     assert (percentile(values, 50), percentile(values, 99), percentile([], 50)) == (50.0, 99.0, 0.0)
+
+
+def test_a_global_timeout_is_not_reported_as_a_syntax_error():
+    from simulator.sipprun import SippRun
+
+    timed_out = SippRun(255, "", "2026-11-25\t13:55:43.464862\t1795614943.464862: far_end timed out after '16.001' seconds\n",
+                        ("127.0.0.21", 5070))
+    assert timed_out.meaning == "global timeout (-timeout) reached: far_end timed out after '16.001' seconds"
+    assert SippRun(255, "", "", ("127.0.0.1", 1)).meaning == "fatal error (command or syntax)"
+    bind = SippRun(254, "", "x: Unable to bind audio RTP socket (IP=127.0.0.1, port=46000), errno = 98", ("127.0.0.1", 1))
+    assert bind.bind_failed and not SippRun(254, "UDP message sent", bind.stderr, ("127.0.0.1", 1)).bind_failed
+
+
+def test_the_far_end_waits_for_its_bye_no_longer_than_asked():
+    sc = SCENARIOS["transfer declined with NOTIFY 603"]
+    xml = uas_xml(sc, sc.far_end, "127.0.0.21", 40000, None, bye_timeout_ms=8000)
+    assert '<recv request="BYE" timeout="8000"/>' in xml
+
+
+def test_sipp_ports_come_from_below_the_ephemeral_range(tmp_path):
+    from simulator.ports import LOWEST, ephemeral_range, free_port
+
+    (tmp_path / "range").write_text("32768\t60999\n")
+    assert ephemeral_range(tmp_path / "range") == (32768, 60999)
+    low, _ = ephemeral_range()
+    ports = [free_port("127.0.0.1"), free_port("127.0.0.1", 4)]
+    assert all(LOWEST <= p < low for p in ports) and len(set(ports)) == 2
