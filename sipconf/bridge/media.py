@@ -1,7 +1,9 @@
 """One RTP port per call on 127.0.0.1: keep RTP flowing, send and receive RFC 4733 DTMF.
 
 No mixing: every 20 ms we send one PCMU/PCMA frame of silence, or echo the last frame the
-peer sent, so that real endpoints (SIPp, softphones) see a live stream.  Received
+peer sent, so that real endpoints (SIPp, softphones) see a live stream.  One pacer per clock
+ticks every session (one timer per 20 ms, not one per session: under load, per-session
+timers made the event loop's timer heap the bridge's largest cost after the sockets).  Received
 telephone-events become digits through ``DtmfReceiver``.  All pacing uses the injected
 clock, so tests drive the 20 ms tick by advancing a ``ManualClock``.
 """
@@ -11,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import struct
+import weakref
 from typing import Callable
 
 from sipconf.bridge.clock import Clock, TimerHandle
@@ -25,6 +29,48 @@ FRAME = 0.020
 SAMPLES_PER_FRAME = 160
 # G.711 silence: mu-law 0xFF, A-law 0xD5 (ITU-T G.711 tables, zero amplitude).
 SILENCE = {0: b"\xff" * SAMPLES_PER_FRAME, 8: b"\xd5" * SAMPLES_PER_FRAME}
+
+
+_HEADER = struct.Struct("!BBHII")  # RFC 3550 5.1, as RtpPacket writes it without CSRC/extension
+
+
+class _Pacer:
+    """Ticks every started session of one clock each 20 ms, in start order."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.sessions: dict[RtpSession, None] = {}
+        self._timer: TimerHandle | None = None
+
+    def add(self, session: RtpSession) -> None:
+        self.sessions[session] = None
+        if self._timer is None:
+            self._timer = self.clock.call_later(FRAME, self._tick)
+
+    def remove(self, session: RtpSession) -> None:
+        self.sessions.pop(session, None)
+        if not self.sessions and self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _tick(self) -> None:
+        self._timer = self.clock.call_later(FRAME, self._tick)
+        for session in list(self.sessions):
+            try:
+                session._on_tick()
+            except Exception:  # one broken session must not stop the others' media
+                log.exception("RTP tick failed")
+                self.remove(session)
+
+
+_PACERS: weakref.WeakKeyDictionary[Clock, _Pacer] = weakref.WeakKeyDictionary()
+
+
+def _pacer(clock: Clock) -> _Pacer:
+    pacer = _PACERS.get(clock)
+    if pacer is None:
+        pacer = _PACERS[clock] = _Pacer(clock)
+    return pacer
 
 
 class _Protocol(asyncio.DatagramProtocol):
@@ -65,7 +111,7 @@ class RtpSession:
         self._receiver: DtmfReceiver | None = None
         self._echo_frame: bytes | None = None
         self._transport: asyncio.DatagramTransport | None = None
-        self._tick: TimerHandle | None = None
+        self._pacer: _Pacer | None = None
         self._dtmf_timers: list[TimerHandle] = []
         self._dtmf_busy_until = 0.0
 
@@ -89,17 +135,24 @@ class RtpSession:
         self.payload_type = payload_type
         self.event_payload_type = event_payload_type
         self._receiver = DtmfReceiver(event_payload_type) if event_payload_type is not None else None
-        if self._tick is None:
-            self._tick = self.clock.call_later(FRAME, self._on_tick)
+        if self._pacer is None:
+            self._pacer = _pacer(self.clock)
+            self._pacer.add(self)
 
     def _on_tick(self) -> None:
-        self._tick = self.clock.call_later(FRAME, self._on_tick)
         self.timestamp = (self.timestamp + SAMPLES_PER_FRAME) & 0xFFFFFFFF
-        if self.clock.now() < self._dtmf_busy_until:
+        if self._dtmf_busy_until and self.clock.now() < self._dtmf_busy_until:
             return  # RFC 4733 2.5.1.1: audio for the event's duration is replaced by events
         frame = self._echo_frame if self.echo and self._echo_frame else SILENCE[self.payload_type]
         self._echo_frame = None
-        self._send(RtpPacket(self.payload_type, self.sequence, self.timestamp, self.ssrc, frame))
+        transport = self._transport
+        if transport is None or self.remote is None or transport.is_closing():
+            return
+        # The bytes of RtpPacket(payload_type, sequence, timestamp, ssrc, frame), built directly.
+        header = _HEADER.pack(0x80, self.payload_type & 0x7F, self.sequence, self.timestamp, self.ssrc)
+        self.sequence = (self.sequence + 1) & 0xFFFF
+        transport.sendto(header + frame, self.remote)
+        self.packets_sent += 1
 
     def send_dtmf(self, digits: str) -> float:
         """Schedule ``digits`` as RFC 4733 events (LiveKit timing); return their length in s.
@@ -157,9 +210,9 @@ class RtpSession:
             self._echo_frame = packet.payload
 
     def close(self) -> None:
-        if self._tick is not None:
-            self._tick.cancel()
-            self._tick = None
+        if self._pacer is not None:
+            self._pacer.remove(self)
+            self._pacer = None
         for timer in self._dtmf_timers:
             timer.cancel()
         self._dtmf_timers.clear()

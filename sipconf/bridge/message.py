@@ -124,6 +124,23 @@ class Message:
         self.set("Content-Length", str(len(body)))
 
     # -- typed views --------------------------------------------------------------
+    # Parsed lazily, once per header value: the hot path asks for To, From, CSeq and the
+    # top Via many times per message.  A view is reused only while its header line is the
+    # very same string, so add/set/remove (or editing `headers`) is always seen.
+    def _view(self, key: str, label: str, parser):
+        value = self.get(key)
+        if value is None:
+            raise ValueError(f"missing {label} header")
+        views = self.__dict__.get("_views")
+        if views is None:
+            views = self.__dict__["_views"] = {}
+        hit = views.get(key)
+        if hit is not None and hit[0] is value:
+            return hit[1]
+        parsed = parser(value)
+        views[key] = (value, parsed)
+        return parsed
+
     @property
     def call_id(self) -> str:
         value = self.get("call-id")
@@ -133,24 +150,15 @@ class Message:
 
     @property
     def cseq(self) -> CSeq:
-        value = self.get("cseq")
-        if value is None:
-            raise ValueError("missing CSeq header")
-        return CSeq.parse(value)
+        return self._view("cseq", "CSeq", CSeq.parse)
 
     @property
     def from_(self) -> NameAddr:
-        value = self.get("from")
-        if value is None:
-            raise ValueError("missing From header")
-        return NameAddr.parse(value)
+        return self._view("from", "From", NameAddr.parse)
 
     @property
     def to(self) -> NameAddr:
-        value = self.get("to")
-        if value is None:
-            raise ValueError("missing To header")
-        return NameAddr.parse(value)
+        return self._view("to", "To", NameAddr.parse)
 
     @property
     def vias(self) -> list[Via]:
@@ -158,10 +166,7 @@ class Message:
 
     @property
     def top_via(self) -> Via:
-        values = self.values("via")
-        if not values:
-            raise ValueError("missing Via header")
-        return Via.parse(values[0])
+        return self._view("via", "Via", _parse_top_via)
 
     @property
     def contacts(self) -> list[NameAddr]:
@@ -226,6 +231,12 @@ class Response(Message):
 
 _TOKEN_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.!%*_+`'~")
 _TOKEN_RE = re.compile(r"[A-Za-z0-9\-.!%*_+`'~]+")
+
+
+def _parse_top_via(line: str) -> Via:
+    """The first Via of a header line that may hold several (RFC 3261 7.3.1)."""
+    values = split_commas(line) if "," in line else [line]
+    return Via.parse(values[0] if values else line)  # an empty line: "invalid Via: ''"
 
 
 def _parse_content_length(value: str) -> int:
@@ -350,12 +361,13 @@ def check_mandatory(message: Request | Response) -> None:
     for key, label in _MANDATORY.items():
         if key not in first:
             raise ValueError(f"missing {label} header")
-    via = Via.parse(split_commas(first["via"])[0] if "," in first["via"] else first["via"])
+    # The typed views parse the same first lines, and keep them for the handlers.
+    via = message.top_via
     if isinstance(message, Request) and not via.branch:
         raise ValueError("top Via has no branch")
-    NameAddr.parse(first["from"])
-    NameAddr.parse(first["to"])
-    cseq = CSeq.parse(first["cseq"])
+    message.from_
+    message.to
+    cseq = message.cseq
     if isinstance(message, Request) and cseq.method != message.method:
         raise ValueError(f"CSeq method {cseq.method} does not match {message.method}")
 

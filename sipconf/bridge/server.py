@@ -91,6 +91,8 @@ class Bridge:
         self.participants: dict[tuple[str, str], object] = {}
         self.pending: dict[InviteServerTransaction, InboundCall] = {}
         self.calls: list[InboundCall] = []  # every inbound call seen (tests, conformance)
+        self._bound: dict[object, list[tuple[dict, tuple[str, str]]]] = {}  # call -> its table keys
+        self._objects: tuple[object, object, tuple] | None = None  # (store, version, trunks and rules)
         self._tasks: set[asyncio.Task] = set()
         self._unlisten: Callable[[], None] | None = None
 
@@ -148,18 +150,32 @@ class Bridge:
 
     # -- state the decisions read ----------------------------------------------------------
 
+    def _stored(self) -> tuple[list, list, list]:
+        """(inbound trunks, outbound trunks, rules) as LiveKit lists them, legacy trunks
+        included. Decoded again only when the store's version moves (every INVITE asks)."""
+        store = self.store
+        version = store.version() if hasattr(store, "version") else None
+        cached = self._objects
+        if version is not None and cached is not None and cached[0] is store and cached[1] == version:
+            return cached[2]
+        legacy_trunks = store.all(st.LEGACY)
+        inbound = list(store.all(st.INBOUND))
+        inbound += [t for t in (legacy.legacy_to_inbound(x) for x in legacy_trunks) if t is not None]
+        outbound = list(store.all(st.OUTBOUND))
+        outbound += [t for t in (legacy.legacy_to_outbound(x) for x in legacy_trunks) if t is not None]
+        objects = (sorted(inbound, key=lambda t: t.sip_trunk_id), sorted(outbound, key=lambda t: t.sip_trunk_id),
+                   list(store.all(st.RULE)))
+        self._objects = (store, version, objects) if version is not None else None
+        return objects
+
     def _inbound_trunks(self) -> list[sip_pb.SIPInboundTrunkInfo]:
-        items = list(self.store.all(st.INBOUND))
-        items += [t for t in (legacy.legacy_to_inbound(x) for x in self.store.all(st.LEGACY)) if t is not None]
-        return sorted(items, key=lambda t: t.sip_trunk_id)
+        return list(self._stored()[0])
 
     def outbound_trunks(self) -> list[sip_pb.SIPOutboundTrunkInfo]:
-        items = list(self.store.all(st.OUTBOUND))
-        items += [t for t in (legacy.legacy_to_outbound(x) for x in self.store.all(st.LEGACY)) if t is not None]
-        return sorted(items, key=lambda t: t.sip_trunk_id)
+        return list(self._stored()[1])
 
     def _rules(self) -> list[sip_pb.SIPDispatchRuleInfo]:
-        return list(self.store.all(st.RULE))
+        return list(self._stored()[2])
 
     # -- Signalling (what calls/ uses) ----------------------------------------------------
 
@@ -209,14 +225,15 @@ class Bridge:
 
     def bind(self, call, dialog_key: tuple[str, str] | None = None,
              participant: tuple[str, str] | None = None) -> None:
-        if dialog_key is not None:
-            self.dialogs[dialog_key] = call
-        if participant is not None:
-            self.participants[participant] = call
+        for table, key in ((self.dialogs, dialog_key), (self.participants, participant)):
+            if key is not None:
+                table[key] = call
+                self._bound.setdefault(call, []).append((table, key))
 
     def unbind(self, call) -> None:
-        for table in (self.dialogs, self.participants):
-            for key in [k for k, v in table.items() if v is call]:
+        # The keys were recorded at bind time: no scan of every live call per hang-up.
+        for table, key in self._bound.pop(call, ()):
+            if table.get(key) is call:
                 del table[key]
 
     def _participant_removed(self, event: ParticipantRemoved) -> None:

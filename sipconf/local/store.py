@@ -98,6 +98,16 @@ class StateStore(_View):
         with self._lock:
             return super().get(kind, obj_id)
 
+    def version(self) -> tuple[int, int] | None:
+        """Cheap: a value that differs whenever stored objects may have changed (this
+        connection's `total_changes`, and SQLite's `data_version`, which moves on commits by
+        other connections), so readers can cache what they built from `all()`. None while a
+        write is open on this connection: its changes may still roll back."""
+        with self._lock:
+            if self._conn.in_transaction:
+                return None
+            return self._conn.total_changes, self._conn.execute("PRAGMA data_version").fetchone()[0]
+
     def close(self) -> None:
         with self._lock:
             self._conn.close()

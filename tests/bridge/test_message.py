@@ -208,3 +208,16 @@ def test_check_mandatory(change: tuple[bytes, bytes], error: str) -> None:
     with pytest.raises(ValueError) as info:
         check_mandatory(parse(data.replace(*change)))
     assert str(info.value) == error
+
+
+def test_typed_views_are_parsed_once_and_follow_header_changes():
+    msg = parse(b"OPTIONS sip:a@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK1\r\n"
+                b"From: <sip:a@127.0.0.1>;tag=f\r\nTo: <sip:b@127.0.0.1>\r\nCall-ID: c\r\nCSeq: 7 OPTIONS\r\n\r\n")
+    assert msg.to is msg.to and msg.from_ is msg.from_ and msg.cseq is msg.cseq and msg.top_via is msg.top_via
+    msg.set("To", "<sip:b@127.0.0.1>;tag=t")
+    assert msg.to.tag == "t"
+    msg.headers[0] = ("Via", "SIP/2.0/UDP 127.0.0.2:5071;branch=z9hG4bK2")
+    assert (msg.top_via.host, msg.top_via.branch) == ("127.0.0.2", "z9hG4bK2")
+    msg.remove("CSeq")
+    with pytest.raises(ValueError, match="^missing CSeq header$"):
+        msg.cseq
