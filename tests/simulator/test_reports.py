@@ -84,7 +84,23 @@ def test_coverage_names_what_no_scenario_touched():
     assert cov.untouched["outbound trunks"] == ["telnyx", "twilio"]
     assert cov.untouched["dispatch rules"] == ["all-hands", "board"]
     assert cov.untouched["inbound trunks"] == []
-    assert "+15105550100" not in cov.untouched["numbers"]
-    missed = sum(len(v) for v in cov.untouched.values())
-    assert cov.total == 31 and round(cov.percent, 1) == round(100 * (31 - missed) / 31, 1)
-    assert cov.lines()[0] == f"routing coverage: {cov.percent:.1f}% of 31 trunks, rules and numbers"
+    # The twilio block is one entry, reached by the calls to +15105550100 and +15105550101.
+    assert cov.untouched["number entries"] == [
+        "+14155550100 (telnyx inbound)", "+15105550100 (twilio outbound)", "+14155550100 (telnyx outbound)",
+        "+14155550101 (telnyx outbound)"]
+    # 4 trunks + 4 rules + 7 number entries (the range counts once).
+    assert cov.total == 15 and round(cov.percent, 1) == round(100 * (15 - 2 - 2 - 4) / 15, 1)
+    assert cov.lines()[0] == f"routing coverage: {cov.percent:.1f}% of 15 spec entries (trunks, dispatch rules, number entries)"
+    assert cov.lines()[-1] == "  number range +15105550100..+15105550119 (twilio inbound): 2 of 20 numbers exercised"
+
+
+def test_a_range_entry_is_covered_by_any_of_its_numbers_and_counts_once(suite_dir: Path):
+    (suite_dir / "one.yaml").write_text(
+        "scenarios:\n  - name: a number inside the block\n"
+        "    call: {from: '+16505550999', to: '+15105550119', source: 127.0.0.11}\n"
+        "    expect: {status: 404}\n", encoding="utf-8")
+    got = outcomes([suite_dir / "one.yaml"])
+    cov = coverage([load_spec(suite_dir / "spec.yaml")], got)
+    assert "+15105550100..+15105550119 (twilio inbound)" not in cov.untouched["number entries"]
+    assert "+15105550150 (twilio inbound)" in cov.untouched["number entries"]
+    assert "  number range +15105550100..+15105550119 (twilio inbound): 1 of 20 numbers exercised" in cov.lines()
