@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import socket
 import struct
 import weakref
 from typing import Callable
@@ -98,9 +99,8 @@ class RtpSession:
         self.on_digit = on_digit
         self.echo = echo
         self.host = host
-        self.ssrc = secrets.randbits(32)
-        self.sequence = secrets.randbits(16)
-        self.timestamp = secrets.randbits(32)
+        # RFC 3550 5.1: random SSRC, initial sequence number and timestamp (one getrandom call).
+        self.ssrc, self.sequence, self.timestamp = struct.unpack("!IHI", secrets.token_bytes(10))
         self.remote: tuple[str, int] | None = None
         self.payload_type = 0
         self.event_payload_type: int | None = None
@@ -117,7 +117,17 @@ class RtpSession:
 
     async def open(self) -> int:
         loop = asyncio.get_running_loop()
-        transport, _ = await loop.create_datagram_endpoint(lambda: _Protocol(self), local_addr=(self.host, 0))
+        # A socket bound here (not via local_addr): one per call, and asyncio's address
+        # resolution and option loop for local_addr cost more than the bind itself.
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_DGRAM)
+        try:
+            sock.setblocking(False)
+            sock.bind((self.host, 0))
+            transport, _ = await loop.create_datagram_endpoint(lambda: _Protocol(self), sock=sock)
+        except BaseException:
+            sock.close()
+            raise
         self._transport = transport
         return self.port
 

@@ -72,16 +72,19 @@ class Message:
     body: bytes = b""
 
     # -- generic header access (case-insensitive, compact-form aware) --------------
+    # get/get_all run for every header of every message: the name cache is read inline.
     def get(self, name: str, default: str | None = None) -> str | None:
-        key = canonical_name(name)
+        cache = _CANONICAL_CACHE
+        key = cache.get(name) or canonical_name(name)
         for n, v in self.headers:
-            if canonical_name(n) == key:
+            if (cache.get(n) or canonical_name(n)) == key:
                 return v
         return default
 
     def get_all(self, name: str) -> list[str]:
-        key = canonical_name(name)
-        return [v for n, v in self.headers if canonical_name(n) == key]
+        cache = _CANONICAL_CACHE
+        key = cache.get(name) or canonical_name(name)
+        return [v for n, v in self.headers if (cache.get(n) or canonical_name(n)) == key]
 
     def values(self, name: str) -> list[str]:
         """All comma-separated values of a header across all its lines (RFC 3261 7.3.1)."""
