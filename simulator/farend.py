@@ -18,7 +18,7 @@ from sipconf.bridge.dtmf import DtmfReceiver
 from sipconf.bridge.message import Request, Response, make_response, parse
 from sipconf.bridge.rtp import RtpPacket
 from sipconf.bridge.sdp import NoCommonCodec, SessionDescription, build_answer, negotiate
-from simulator.net import Capture, UdpEndpoint
+from simulator.net import Capture, TcpEndpoint, UdpEndpoint
 from simulator.scenario.models import FarEnd
 
 REASONS = {401: "Unauthorized", 200: "OK", 202: "Accepted", 403: "Forbidden", 486: "Busy Here", 488: "Not Acceptable Here",
@@ -50,8 +50,9 @@ class FarEndUas:
 
     @classmethod
     async def start(cls, spec: FarEnd, address: tuple[str, int], capture: Capture,
-                    credentials: tuple[str, str] | None) -> "FarEndUas":
-        sip = await UdpEndpoint.bind(address[0], capture, address[1])
+                    credentials: tuple[str, str] | None, transport: str = "udp") -> "FarEndUas":
+        sip = await (TcpEndpoint.listen(address[0], capture, address[1]) if transport == "tcp"
+                     else UdpEndpoint.bind(address[0], capture, address[1]))
         rtp = await UdpEndpoint.bind(address[0], capture)
         uas = cls(spec, sip, rtp, credentials)
         uas._tasks = [asyncio.create_task(uas._sip_loop()), asyncio.create_task(uas._rtp_loop())]
@@ -137,7 +138,7 @@ class FarEndUas:
         self._receiver = DtmfReceiver(chosen.event_payload_type) if chosen.event_payload_type is not None else None
         host, port = self.rtp.local
         answer = bytes(build_answer(chosen, host, port))
-        self._respond(req, addr, 200, [("Contact", f"<sip:far-end@{self.sip.local[0]}:{self.sip.local[1]}>")],
+        self._respond(req, addr, 200, [("Contact", f"<sip:far-end@{self.sip.local[0]}:{self.sip.local[1]}{self.sip.uri_suffix}>")],
                       answer, "application/sdp")
 
     def _check_auth(self, req: Request) -> tuple | None:
@@ -174,7 +175,7 @@ class FarEndUas:
         contact = refer.contacts[0].uri if refer.contacts else None
         uri = str(contact) if contact is not None else f"sip:{addr[0]}:{addr[1]}"
         notify = Request(method="NOTIFY", uri=uri)
-        notify.add("Via", f"SIP/2.0/UDP {host}:{port};branch=z9hG4bK{secrets.token_hex(6)}")
+        notify.add("Via", f"SIP/2.0/{self.sip.via_transport} {host}:{port};branch=z9hG4bK{secrets.token_hex(6)}")
         notify.add("Max-Forwards", "70")
         notify.add("From", refer.get("to") or "")
         notify.add("To", refer.get("from") or "")
@@ -182,7 +183,7 @@ class FarEndUas:
         notify.add("CSeq", f"{self._cseq} NOTIFY")
         notify.add("Event", "refer")
         notify.add("Subscription-State", "terminated;reason=noresource")
-        notify.add("Contact", f"<sip:far-end@{host}:{port}>")
+        notify.add("Contact", f"<sip:far-end@{host}:{port}{self.sip.uri_suffix}>")
         notify.set_body(f"SIP/2.0 {status} {REASONS.get(status, 'Response')}\r\n".encode(), "message/sipfrag;version=2.0")
         self.notify_sent = status
         self.sip.send(notify, addr)

@@ -113,6 +113,8 @@ async def wait_bound(address: tuple[str, int], timeout: float, task: asyncio.Tas
     deadline = loop.time() + timeout
     while loop.time() < deadline and not task.done():
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM if transport == "tcp" else socket.SOCK_DGRAM) as probe:
+            if transport == "tcp":  # a previous call's TIME_WAIT is no listener
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 probe.bind(address)
             except OSError:

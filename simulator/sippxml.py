@@ -170,10 +170,11 @@ def uas_xml(sc: Scenario, far: FarEnd, rtp_host: str, rtp_port: int, credentials
             bye_timeout_ms: int = 10000) -> str:
     """The far end. Its SDP answer points LiveKit's RTP at `rtp_host:rtp_port`, a Python
     socket that decodes RFC 4733 (SIPp cannot). The driver ends every answered call through
-    the API, so the BYE comes within `bye_timeout_ms`, well inside SIPp's global timeout."""
+    the API, so the BYE comes within `bye_timeout_ms`, well inside SIPp's global timeout; the
+    INVITE is waited for as long (a call that was never placed must not hold the far end)."""
     out = ['<?xml version="1.0" encoding="ISO-8859-1" ?>\n<!DOCTYPE scenario SYSTEM "sipp.dtd">\n',
            f"<scenario name={quoteattr('sipconf far end: ' + sc.name)}>\n",
-           '  <recv request="INVITE" crlf="true"/>\n']
+           f'  <recv request="INVITE" crlf="true" timeout="{bye_timeout_ms}"/>\n']
     if far.challenge and credentials is not None:
         # 401/WWW-Authenticate: SIPp's <verifyauth> reads the Authorization header only.
         out.append(_send(_response(401, "Unauthorized",

@@ -1,4 +1,4 @@
-"""A minimal SIP caller (UAC) over UDP for the scapy driver: INVITE (with digest retry),
+"""A minimal SIP caller (UAC) over UDP or TCP for the scapy driver: INVITE (with digest retry),
 ACK, RFC 4733 digits or SIP INFO, BYE, and answers to the bridge's in-dialog requests.
 
 Messages are the bridge's own `Request`/`Response` dataclasses printed to bytes; the
@@ -17,7 +17,7 @@ from sipconf.bridge.dtmf import digit_to_event, SAMPLE_RATE
 from sipconf.bridge.message import Request, Response, make_response
 from sipconf.bridge.rtp import RtpPacket, TelephoneEvent
 from sipconf.bridge.sdp import SessionDescription, build_offer
-from simulator.net import Capture, UdpEndpoint
+from simulator.net import Capture, TcpEndpoint, UdpEndpoint
 
 EVENT_PT = 101
 FINAL_TIMEOUT = 8.0  # seconds to wait for a final response before calling it "none"
@@ -62,8 +62,8 @@ class Uac:
         self.responses: list[Response] = []
 
     @classmethod
-    async def open(cls, source: str, bridge: tuple[str, int], capture: Capture, **kw) -> "Uac":
-        sip = await UdpEndpoint.bind(source, capture)
+    async def open(cls, source: str, bridge: tuple[str, int], capture: Capture, transport: str = "udp", **kw) -> "Uac":
+        sip = await (TcpEndpoint.connect(source, bridge, capture) if transport == "tcp" else UdpEndpoint.bind(source, capture))
         rtp = await UdpEndpoint.bind(source, capture)
         return cls(sip, rtp, bridge, **kw)
 
@@ -75,13 +75,13 @@ class Uac:
     def _request(self, method: str, uri: str, cseq: int, branch: str | None = None) -> Request:
         host, port = self.sip.local
         req = Request(method=method, uri=uri)
-        req.add("Via", f"SIP/2.0/UDP {host}:{port};branch=z9hG4bK{branch or secrets.token_hex(6)};rport")
+        req.add("Via", f"SIP/2.0/{self.sip.via_transport} {host}:{port};branch=z9hG4bK{branch or secrets.token_hex(6)};rport")
         req.add("Max-Forwards", "70")
         req.add("From", f"<sip:{self.from_user}@{self.from_host}>;tag={self.from_tag}")
         req.add("To", self.to_header or f"<sip:{self.to_user}@{self.bridge[0]}>")
         req.add("Call-ID", self.call_id)
         req.add("CSeq", f"{cseq} {method}")
-        req.add("Contact", f"<sip:{self.from_user}@{host}:{port}>")
+        req.add("Contact", f"<sip:{self.from_user}@{host}:{port}{self.sip.uri_suffix}>")
         return req
 
     def _invite(self, auth: tuple[str, str] | None) -> Request:

@@ -48,8 +48,8 @@ class ScapyDriver:
 
     def cannot_run(self, loaded: LoadedScenario) -> str | None:
         call = loaded.scenario.call
-        if call.transport != "udp":
-            return f"the scapy driver sends SIP over UDP only, the scenario asks for {call.transport}"
+        if call.transport == "tcp" and call.malformed:
+            return "malformed messages are sent over UDP only (a TCP stream would lose its framing)"
         return None
 
     async def run(self, loaded: LoadedScenario, ctx: RunContext) -> CallResult:
@@ -66,7 +66,7 @@ class ScapyDriver:
         sc = loaded.scenario
         call = sc.call
         creds = (call.auth.username, resolve_secret(call.auth.password, ctx.environ)) if call.auth else None
-        uac = await Uac.open(call.source, ctx.target.sip, capture, from_user=call.from_, to_user=call.to,
+        uac = await Uac.open(call.source, ctx.target.sip, capture, transport=call.transport, from_user=call.from_, to_user=call.to,
                              from_host=call.from_host or call.source, headers=dict(call.headers))
         try:
             final = await uac.call(creds, call.malformed)
@@ -125,7 +125,8 @@ class ScapyDriver:
         if not await wait_free(address, trunk_transport(ctx, call.trunk), ctx.timeout):
             result.errors.append(f"far end address {address[0]}:{address[1]} is held by another process")
             return
-        far = await FarEndUas.start(sc.far_end or FarEnd(), address, capture, trunk_credentials(ctx, call.trunk))
+        far = await FarEndUas.start(sc.far_end or FarEnd(), address, capture, trunk_credentials(ctx, call.trunk),
+                                    trunk_transport(ctx, call.trunk))
         try:
             answered = await outbound.create(lv, call, result, ctx.timeout)
             if answered and call.dtmf:

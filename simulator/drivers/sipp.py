@@ -46,9 +46,8 @@ class SippDriver:
     def cannot_run(self, loaded: LoadedScenario) -> str | None:
         if loaded.scenario.call.malformed:
             return "malformed messages are built by the scapy driver only"
-        call = loaded.scenario.call
-        if call.transport != "udp":
-            return "the generated SIPp scenarios use UDP (-t u1); TCP is not generated yet"
+        if loaded.scenario.call.transport not in ("udp", "tcp"):
+            return f"SIPp runs UDP (-t u1) and TCP (-t t1), the scenario asks for {loaded.scenario.call.transport}"
         return None
 
     async def run(self, loaded: LoadedScenario, ctx: RunContext) -> CallResult:
@@ -69,7 +68,7 @@ class SippDriver:
             extra += ["-au", call.auth.username, "-ap", resolve_secret(call.auth.password, ctx.environ)]
         xml = uac_xml(sc, ctx.target.sip[0], auth=call.auth is not None)
         sipp = asyncio.create_task(run_sipp(xml, workdir, "caller", call.source, ctx.target.sip, extra,
-                                            ctx.timeout * 2))
+                                            ctx.timeout * 2, transport=call.transport))
         removal = any(isinstance(s, RemoveParticipant) or (isinstance(s, Hangup) and s.hangup == "livekit")
                       for s in sc.steps)
         # Read where the call landed while SIPp holds it (the API is the only witness).

@@ -144,3 +144,18 @@ def test_every_demo_scenario_passes_with_the_sipp_driver(live):
     # The teardown's BYE reached the far end (it is in SIPp's trace) and was answered.
     byes = [p for p in declined.packets if p.data.startswith(b"BYE ")]
     assert len(byes) == 1 and byes[0].dst == ("127.0.0.21", 5070)
+
+
+def test_tcp_inbound_and_the_telnyx_tcp_trunk_with_both_drivers(live):
+    """`transport: tcp`: SIPp with -t t1 (caller, and far end listening on TCP), the scapy
+    driver with asyncio TCP for SIP; every message of these calls went over TCP."""
+    names = [n for n, s in SCENARIOS.items() if "tcp" in s.scenario.tags]
+    assert len(names) == 4
+    for driver in ("sipp", "scapy"):
+        got = run(live, driver, *names)
+        assert {name: o.failures for name, o in got.items()} == {name: [] for name in names}, driver
+        for name, o in got.items():
+            sip = [p for p in o.result.packets if p.is_sip]
+            assert sip and {p.transport for p in sip} == {"tcp"}, (driver, name)
+        invite = got["outbound call over the telnyx TCP trunk answers the digest challenge"].result.invite
+        assert invite["headers"]["Via"].startswith("SIP/2.0/TCP ")
