@@ -23,8 +23,15 @@ from sipconf.errors import UserError
 EXIT_OK, EXIT_ERROR, EXIT_CRASH = 0, 1, 3
 
 
+class _Parser(argparse.ArgumentParser):
+    """Argument errors are expected errors: one line and exit 1, not a usage block and exit 2."""
+
+    def error(self, message: str):  # type: ignore[override]
+        raise UserError(f"{self.prog}: {message} (see `{self.prog} --help`)")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="sipconf", description="Config-as-code and call-flow tests for LiveKit SIP.")
+    parser = _Parser(prog="sipconf", description="Config-as-code and call-flow tests for LiveKit SIP.")
     parser.add_argument("--version", action="version", version=f"sipconf {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for info in sorted(pkgutil.iter_modules(commands_pkg.__path__), key=lambda i: i.name):
@@ -41,7 +48,12 @@ def crash_log_path() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except UserError as err:
+        for line in err.lines:
+            print(line, file=sys.stderr)
+        return EXIT_ERROR
     func = getattr(args, "func", None)
     if func is None:
         parser.print_help()

@@ -29,9 +29,11 @@ def load_kinds() -> dict[str, Check]:
     return registry
 
 
-def run_vector(vector: dict[str, Any], registry: dict[str, Check]) -> list[str]:
+def run_vector(vector: Any, registry: dict[str, Check]) -> list[str]:
+    if not isinstance(vector, dict):
+        return [f"not a vector object: {vector!r}"]
     kind = vector.get("kind")
-    check = registry.get(kind)  # type: ignore[arg-type]
+    check = registry.get(kind) if isinstance(kind, str) else None
     if check is None:
         return [f"unknown kind {kind!r}"]
     try:
@@ -41,20 +43,30 @@ def run_vector(vector: dict[str, Any], registry: dict[str, Check]) -> list[str]:
         return [f"exception {type(exc).__name__}: {exc} (at {where.filename}:{where.lineno})"]
 
 
-def select(vectors: Iterable[dict[str, Any]], repo: str | None, kind: str | None) -> list[dict[str, Any]]:
+def _repo_of(vector: Any) -> Any:
+    source = vector.get("source") if isinstance(vector, dict) else None
+    return source.get("repo") if isinstance(source, dict) else source
+
+
+def select(vectors: Iterable[Any], repo: str | None, kind: str | None) -> list[Any]:
+    """Filter by `source.repo` and kind; malformed entries are kept unless a filter excludes
+    them, so they are counted (as failures) rather than silently dropped."""
     return [
         v
         for v in vectors
-        if (repo is None or v.get("source", {}).get("repo") == repo) and (kind is None or v.get("kind") == kind)
+        if (repo is None or _repo_of(v) == repo)
+        and (kind is None or (isinstance(v, dict) and v.get("kind") == kind))
     ]
 
 
-def load_vectors(path: str) -> list[dict[str, Any]]:
+def load_vectors(path: str) -> list[Any]:
     with open(path, encoding="utf-8") as fh:
         data = json.load(fh)
     if isinstance(data, dict):
         data = data.get("vectors", [])
-    return list(data)
+    if not isinstance(data, list):
+        raise ValueError("expected a list of vectors (or an object with a `vectors` list)")
+    return data
 
 
 def run(paths: list[str], repo: str | None = None, kind: str | None = None, out=sys.stdout) -> tuple[int, int]:
@@ -75,7 +87,8 @@ def run(paths: list[str], repo: str | None = None, kind: str | None = None, out=
             problems = run_vector(vector, registry)
             if problems:
                 failed += 1
-                print(f"FAIL {vector.get('id')} [{vector.get('kind')}]: " + "; ".join(problems), file=out)
+                ident = (vector.get("id"), vector.get("kind")) if isinstance(vector, dict) else ("?", "?")
+                print(f"FAIL {ident[0]} [{ident[1]}]: " + "; ".join(problems), file=out)
             else:
                 passed += 1
     return passed, failed

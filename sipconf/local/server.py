@@ -59,10 +59,11 @@ class ControlPlane:
         backend: CallBackend | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        dev_key, dev_secret = dev_credentials()
+        if not (api_key and api_secret):
+            dev_key, dev_secret = dev_credentials()
+            api_key, api_secret = api_key or dev_key, api_secret or dev_secret
         self.host, self.port = host, port
-        self.api_key = api_key or dev_key
-        self.api_secret = api_secret or dev_secret
+        self.api_key, self.api_secret = api_key, api_secret
         self.state_path = Path(state_path)
         self.clock = clock
         self.store: StateStore | None = None

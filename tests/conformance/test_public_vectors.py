@@ -25,3 +25,24 @@ def test_cli_summary_line_and_exit_code(public_vectors, tmp_path):
     assert proc.returncode == 1
     assert proc.stdout.splitlines()[-1] == "0 passed, 1 failed"
     assert "unknown kind 'no_such_kind'" in proc.stdout
+
+
+def _summary(tmp_path, text: str, *args: str):
+    path = tmp_path / "v.json"
+    path.write_text(text)
+    proc = subprocess.run([sys.executable, "-m", "sipconf.conformance", str(path), *args], capture_output=True, text=True)
+    return proc.returncode, proc.stdout.splitlines(), proc.stderr
+
+
+def test_malformed_files_still_end_with_the_summary(tmp_path):
+    assert _summary(tmp_path, '[1, "x", null]')[:2] == (
+        1,
+        ["FAIL ? [?]: not a vector object: 1", "FAIL ? [?]: not a vector object: 'x'",
+         "FAIL ? [?]: not a vector object: None", "0 passed, 3 failed"],
+    )
+    code, lines, err = _summary(tmp_path, '{"vectors": 5}')
+    assert code == 1 and lines[-1] == "0 passed, 1 failed" and "Traceback" not in err
+    code, lines, err = _summary(tmp_path, '[{"id": "a", "kind": "normalize_number", "source": "livekit/sip"}]', "--repo", "livekit/sip")
+    assert code == 1 and lines[-1] == "0 passed, 1 failed" and "Traceback" not in err
+    code, lines, err = _summary(tmp_path, "{not json")
+    assert code == 1 and lines[-1] == "0 passed, 1 failed" and "Traceback" not in err

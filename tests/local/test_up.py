@@ -54,3 +54,15 @@ def test_up_refuses_a_routable_address(tmp_path):
     )
     assert proc.returncode == 1
     assert proc.stderr.strip() == "--http '10.1.2.3:0': sipconf up only listens on loopback (127.0.0.0/8 or ::1)"
+
+
+def test_up_refuses_a_short_secret_in_one_line(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LIVEKIT_")}
+    env["LIVEKIT_API_SECRET"] = "short"
+    proc = subprocess.run(
+        [sys.executable, "-m", "sipconf", "up", "--http", "127.0.0.1:0", "--sip", "127.0.0.1:0", "--state", str(tmp_path / "s.db")],
+        capture_output=True, text=True, env=env, timeout=30,
+    )
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines() == ["LIVEKIT_API_SECRET must be at least 32 bytes (an HS256 key); it is 5"]
+    assert "short" not in proc.stdout + proc.stderr
