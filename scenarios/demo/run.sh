@@ -78,7 +78,7 @@ step "9. run the demo call-flow suite (SIPp against the bridge, results read thr
 rm -rf "$REPORTS"
 mkdir -p "$REPORTS"
 suite_rc=0
-$SIPCONF test scenarios/demo --report "$REPORTS" --junit "$REPORTS/junit.xml" || suite_rc=$?
+$SIPCONF test scenarios/demo --report "$REPORTS" --junit "$REPORTS/junit.xml" --min-coverage 90 || suite_rc=$?
 
 step "10. reports"
 echo "JUnit:    $REPORTS/junit.xml"
