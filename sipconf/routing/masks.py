@@ -7,6 +7,7 @@ Python's `ipaddress` is close to Go's `netip` but not equal (zones, prefix lengt
 from __future__ import annotations
 
 import ipaddress
+from functools import lru_cache
 from dataclasses import dataclass
 from typing import Iterable
 
@@ -27,8 +28,12 @@ def is_valid_mask(mask: str) -> bool:
     return not any(ch in _INVALID_CHARS for ch in mask) and "://" not in mask
 
 
+@lru_cache(maxsize=4096)
 def parse_addr(s: str) -> Addr | None:
-    """Go `netip.ParseAddr`, or None where Go returns an error."""
+    """Go `netip.ParseAddr`, or None where Go returns an error.
+
+    Cached: the same allowlist entries and source addresses are parsed on every call.
+    """
     # Go decides the family by the first `.` or `:` (a leading `%` is "missing IPv6 address").
     family = next((ch for ch in s if ch in ".:%"), "")
     if family == ":":
@@ -64,6 +69,7 @@ class Prefix:
         return (ip.value >> shift) == (self.addr.value >> shift)
 
 
+@lru_cache(maxsize=4096)
 def parse_prefix(s: str) -> Prefix | None:
     """Go `netip.ParsePrefix`, or None where Go returns an error."""
     addr_part, sep, bits_str = s.rpartition("/")

@@ -32,17 +32,15 @@ from sipconf.routing import ids
 from sipconf.routing.attributes import CALL_STATUS, headers_from_attributes, sip_attributes
 from sipconf.routing.call import CallFacts
 from sipconf.routing.reason import Reason, parse_reason
-from sipconf.routing.route import DEFAULT_REALM
+from sipconf.routing.route import DEFAULT_REALM, NO_TRUNK, TRY_AGAIN
+from sipconf.routing.route import NOT_FOUND as AUTH_NOT_FOUND
 
 log = logging.getLogger("sipconf.bridge.calls.inbound")
 
 # 3.3 / 3.6: LiveKit's statuses and reason phrases.
 PROCESSING = (100, "Processing")
 RINGING = (180, "Ringing")
-TRY_AGAIN = (503, "Try again later")
-AUTH_NOT_FOUND = (404, "Does not match any SIP Trunks")
 QUOTA = (503, "Service temporarily unavailable")
-NO_TRUNK = (404, "No trunk found")
 REJECTED = (486, "Rejected")
 TERMINATED = (487, "Request Terminated")
 NOT_IMPLEMENTED = (501, "")
