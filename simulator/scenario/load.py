@@ -8,6 +8,7 @@ typo. Discovery (issue 6, 1): a scenario file is any `*.yaml` under the given pa
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -75,26 +76,83 @@ def load_file(file: Path) -> list[LoadedScenario]:
         raise SpecError(issues)
     if data is None:
         raise SpecError([Issue("error", "empty-file", "the scenario file is empty", Origin(name, 1, 1))])
+    raw_spec = data.get("spec") if isinstance(data, dict) else None
+    spec = (file.parent / raw_spec) if isinstance(raw_spec, str) else nearest_spec(file)
+    issues: list[Issue] = []
+    if spec is None or not spec.is_file():
+        where = positions.value(("spec",)) if isinstance(raw_spec, str) else Origin(name, 1, 1)
+        what = f"spec {raw_spec} not found" if isinstance(raw_spec, str) else "no spec.yaml in this folder or a parent folder"
+        issues.append(Issue("error", "no-spec", what, where))
+    else:
+        issues += _unknown_names(data, positions, _spec_names(spec))
     try:
         suite = Suite.model_validate(data)
     except ValidationError as err:
-        raise SpecError([_aliased(i) for i in issues_from(err, data, positions, Suite)]) from None
-    spec = (file.parent / suite.spec) if suite.spec else nearest_spec(file)
-    if spec is None or not spec.is_file():
-        where = positions.value(("spec",)) if suite.spec else Origin(name, 1, 1)
-        what = f"spec {suite.spec} not found" if suite.spec else "no spec.yaml in this folder or a parent folder"
-        raise SpecError([Issue("error", "no-spec", what, where)])
+        issues += [_aliased(i) for i in issues_from(err, data, positions, Suite)]
+        raise SpecError(sorted(issues, key=lambda i: (i.origin.line, i.origin.col))) from None
     names: dict[str, Origin] = {}
     out = []
     for i, scenario in enumerate(suite.scenarios):
         origin = positions.value(("scenarios", i))
         if scenario.name in names:
-            raise SpecError([Issue("error", "duplicate-scenario",
-                                   f"duplicate scenario name '{scenario.name}' (first defined at {names[scenario.name]})",
-                                   positions.value(("scenarios", i, "name")))])
+            issues.append(Issue("error", "duplicate-scenario",
+                                f"duplicate scenario name '{scenario.name}' (first defined at {names[scenario.name]})",
+                                positions.value(("scenarios", i, "name"))))
+            continue
         names[scenario.name] = origin
         out.append(LoadedScenario(scenario, origin, file, spec, scenario.driver or suite.driver, suite.mode,
                                    tuple(suite.env.items())))
+    if issues:
+        raise SpecError(sorted(issues, key=lambda i: (i.origin.line, i.origin.col)))
+    return out
+
+
+@dataclass(frozen=True)
+class _SpecNames:
+    inbound: tuple[str, ...]
+    outbound: tuple[str, ...]
+    rules: tuple[str, ...]
+
+
+_spec_cache: dict[tuple[Path, float], _SpecNames] = {}
+
+
+def _spec_names(spec: Path) -> _SpecNames:
+    """The trunk and rule names of the suite's spec (its own errors are raised as they are)."""
+    from sipconf.spec import load as load_spec
+
+    key = (spec.resolve(), spec.stat().st_mtime)
+    if key not in _spec_cache:
+        state = load_spec(spec)
+        _spec_cache[key] = _SpecNames(tuple(o.name for o in state.inbound), tuple(o.name for o in state.outbound),
+                                      tuple(o.name for o in state.rules))
+    return _spec_cache[key]
+
+
+def _unknown_names(data, positions, names: _SpecNames) -> list[Issue]:
+    """Trunk and rule names a scenario uses that its spec does not define, at their line.
+    Read from the raw YAML, so they are reported together with any schema error."""
+    out: list[Issue] = []
+    trunks = tuple(dict.fromkeys(names.inbound + names.outbound))
+
+    def check(value, known: tuple[str, ...], what: str, code: str, path: tuple) -> None:
+        if not isinstance(value, str) or value in known:
+            return
+        close = difflib.get_close_matches(value, known, n=1, cutoff=0.6)
+        hint = f" (did you mean '{close[0]}'?)" if close else f" (the spec has: {', '.join(known) or 'none'})"
+        label = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
+        out.append(Issue("error", code, f"{label}: {what} '{value}' is not in the spec{hint}", positions.value(path)))
+
+    scenarios = data.get("scenarios") if isinstance(data, dict) else None
+    for i, sc in enumerate(scenarios if isinstance(scenarios, list) else []):
+        if not isinstance(sc, dict):
+            continue
+        call = sc.get("call") if isinstance(sc.get("call"), dict) else {}
+        expect = sc.get("expect") if isinstance(sc.get("expect"), dict) else {}
+        if call.get("direction") == "outbound":
+            check(call.get("trunk"), names.outbound, "outbound trunk", "unknown-trunk", ("scenarios", i, "call", "trunk"))
+        check(expect.get("trunk"), trunks, "trunk", "unknown-trunk", ("scenarios", i, "expect", "trunk"))
+        check(expect.get("rule"), names.rules, "dispatch rule", "unknown-rule", ("scenarios", i, "expect", "rule"))
     return out
 
 
@@ -113,7 +171,7 @@ def load_paths(paths: list[str | Path]) -> list[LoadedScenario]:
         except SpecError as err:
             issues.extend(err.issues)
     if issues:
-        raise SpecError(issues)
+        raise SpecError(list(dict.fromkeys(issues)))  # a broken spec shared by several files: once
     return out
 
 

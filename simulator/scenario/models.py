@@ -6,9 +6,14 @@ Secrets use the spec's own `{env: NAME}` references (`sipconf.spec.values.Secret
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+import difflib
+import ipaddress
+import re
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from sipconf.spec.values import Secret
 
@@ -56,6 +61,20 @@ class Call(_Strict):
     participant_attributes: dict[str, str] = {}
     dtmf: str = ""
     wait_until_answered: bool = True
+
+    @field_validator("source")
+    @classmethod
+    def _loopback(cls, value: str) -> str:
+        # Loopback only: the simulator never sends from (or to) a routable address.
+        try:
+            address = ipaddress.ip_address(value)
+        except ValueError:
+            raise PydanticCustomError("spec_source_not_loopback",
+                                      f"source '{value}' is not an IP address: use one in 127.0.0.0/8") from None
+        if address not in ipaddress.ip_network("127.0.0.0/8"):
+            raise PydanticCustomError("spec_source_not_loopback",
+                                      f"source {value} is not in 127.0.0.0/8: the simulator calls from loopback only")
+        return value
 
     @model_validator(mode="after")
     def _direction_fields(self) -> "Call":
@@ -115,26 +134,88 @@ class RemoveParticipant(_Strict):
     remove_participant: bool = True
 
 
-Step = Annotated[Union[Wait, Dtmf, Transfer, Hangup, RemoveParticipant], Field(union_mode="left_to_right")]
+# A step is a mapping keyed by what it does (`wait:`, `dtmf:`, ...): that key picks the model,
+# so one bad step is one error at its own line, not one per union member. The tags carry
+# brackets, which the spec's diagnostics drop from a location like any union-member tag.
+STEP_KEYS = ("wait", "dtmf", "transfer", "hangup", "remove_participant")
+
+
+def _known_step(value: Any) -> Any:
+    """One error for a step that names no known step, or two: the closest key as a hint."""
+    if isinstance(value, BaseModel):
+        return value
+    if not isinstance(value, dict) or not value:
+        shown = f"'{value}'" if isinstance(value, str) else type(value).__name__
+        raise PydanticCustomError("spec_unknown_step",
+                                  f"expected a step mapping (one of: {', '.join(STEP_KEYS)}), got {shown}")
+    kinds = [str(k) for k in value if k in STEP_KEYS]
+    if len(kinds) > 1:
+        raise PydanticCustomError("spec_unknown_step",
+                                  f"one step per list item: {' and '.join(repr(k) for k in kinds)} are separate steps")
+    if not kinds:
+        first = str(next(iter(value), ""))
+        close = difflib.get_close_matches(first, STEP_KEYS, n=1, cutoff=0.6)
+        hint = f" (did you mean '{close[0]}'?)" if close else f"; a step is one of: {', '.join(STEP_KEYS)}"
+        raise PydanticCustomError("spec_unknown_step", f"unknown step '{first}'{hint}")
+    return value
+
+
+def _step_kind(value: Any) -> str | None:
+    if isinstance(value, BaseModel):
+        return next(f"step[{k}]" for k in STEP_KEYS if k in type(value).model_fields)
+    if isinstance(value, dict):
+        return next((f"step[{k}]" for k in value if k in STEP_KEYS), None)
+    return None
+
+
+Step = Annotated[
+    Union[
+        Annotated[Wait, Tag("step[wait]")],
+        Annotated[Dtmf, Tag("step[dtmf]")],
+        Annotated[Transfer, Tag("step[transfer]")],
+        Annotated[Hangup, Tag("step[hangup]")],
+        Annotated[RemoveParticipant, Tag("step[remove_participant]")],
+    ],
+    Discriminator(_step_kind),
+    BeforeValidator(_known_step),
+]
 
 
 class Pattern(_Strict):
     regex: str
 
+    @field_validator("regex")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as err:
+            raise PydanticCustomError("spec_bad_regex", f"regex '{value}' does not compile: {err}") from None
+        return value
+
+
+def _match_kind(value: Any) -> str:
+    return "match[regex]" if isinstance(value, (dict, Pattern)) else "match[text]"
+
+
+# Exact text, or `{regex: ...}`: the value's shape picks one, so an error is reported once.
+Match = Annotated[Union[Annotated[str, Tag("match[text]")], Annotated[Pattern, Tag("match[regex]")]],
+                  Discriminator(_match_kind)]
+
 
 class ParticipantExpect(_Strict):
-    identity: str | Pattern | None = None
-    name: str | Pattern | None = None
-    attributes: dict[str, str | Pattern] = {}
+    identity: Match | None = None
+    name: Match | None = None
+    attributes: dict[str, Match] = {}
 
 
 class InviteExpect(_Strict):
     """The INVITE the far end received (outbound calls)."""
 
-    request_uri: str | Pattern | None = None
-    from_: str | Pattern | None = Field(None, alias="from")
-    to: str | Pattern | None = None
-    headers: dict[str, str | Pattern] = {}
+    request_uri: Match | None = None
+    from_: Match | None = Field(None, alias="from")
+    to: Match | None = None
+    headers: dict[str, Match] = {}
 
 
 class TransferExpect(_Strict):
@@ -153,7 +234,7 @@ class Expect(_Strict):
     no_final_response: bool = False
     trunk: str | None = None
     rule: str | None = None
-    room: str | Pattern | None = None
+    room: Match | None = None
     participant: ParticipantExpect | None = None
     digits: str | None = None
     transfer: TransferExpect | None = None
