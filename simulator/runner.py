@@ -33,6 +33,9 @@ class Outcome:
     failures: list[str]
     result: CallResult
     seconds: float = 0.0
+    # False when no call was placed (the driver cannot run the scenario): coverage skips it.
+    # A call that ran and failed its assertions still touched what it reached.
+    ran: bool = True
 
     @property
     def passed(self) -> bool:
@@ -163,12 +166,12 @@ class Runner:
         driver = DRIVERS.get(name)
         if driver is None:
             return Outcome(loaded, name, [f"driver {name!r} is not available (known: {', '.join(sorted(DRIVERS))})"],
-                           CallResult())
+                           CallResult(), ran=False)
         reason = driver.cannot_run(loaded)
         if reason is None and name != "inproc" and self.options.target is None:
             reason = f"the {name} driver needs a running bridge and LiveKit API (--url, or the embedded default)"
         if reason is not None:
-            return Outcome(loaded, name, [f"cannot run with the {name} driver: {reason}"], CallResult())
+            return Outcome(loaded, name, [f"cannot run with the {name} driver: {reason}"], CallResult(), ran=False)
         ctx = RunContext(
             desired=self.desired(loaded), environ=environ_for(loaded, self.options.environ),
             target=self.options.target, mode=loaded.mode, timeout=self.options.timeout,

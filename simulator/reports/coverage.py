@@ -1,6 +1,8 @@
 """Routing coverage by spec entry, as a user reads the spec: which trunks, dispatch rules and
 number entries no scenario touched.
 
+- Only calls that were placed count: a scenario its driver cannot run touches nothing (one
+  that ran and failed its assertions still touched what it reached).
 - A trunk or rule is touched when a call was observed routed through it (its name came back
   from the API), or, for an outbound trunk, when a scenario dialled through it.
 - A number entry is one line of a trunk's `numbers:` list. A range
@@ -62,6 +64,8 @@ def coverage(states: list[DesiredState], outcomes: list[Outcome]) -> Coverage:
     dialled: set[str] = set()  # numbers inbound calls reached
     caller_ids: set[tuple[str, str]] = set()  # (outbound trunk, number used as caller id)
     for o in outcomes:
+        if not o.ran:  # "cannot run": no call was placed, nothing was touched
+            continue
         call = o.loaded.scenario.call
         if o.result.trunk:
             trunks.add(o.result.trunk)

@@ -18,6 +18,17 @@ def run(args: argparse.Namespace) -> int:
     ))
 
 
+def percent(text: str) -> float:
+    """`--min-coverage PCT`: a number from 0 to 100 (a trailing % is allowed)."""
+    try:
+        value = float(text.removesuffix("%"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a percentage from 0 to 100, got {text!r}") from None
+    if not 0 <= value <= 100:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"expected a percentage from 0 to 100, got {text!r}")
+    return value
+
+
 def register(subparsers) -> None:
     p = subparsers.add_parser("test", help="replay call-flow scenarios and assert where each call went")
     p.add_argument("paths", nargs="+", metavar="PATH", help="scenario files or folders (*.yaml except spec*.yaml)")
@@ -30,7 +41,7 @@ def register(subparsers) -> None:
     p.add_argument("--api-key", help="default LIVEKIT_API_KEY")
     p.add_argument("--api-secret", help="default LIVEKIT_API_SECRET")
     p.add_argument("--sip", metavar="HOST:PORT", help="where calls are sent (default SIPCONF_SIP or 127.0.0.1:5060)")
-    p.add_argument("--min-coverage", type=float, metavar="PCT", help="fail below this routing coverage")
+    p.add_argument("--min-coverage", type=percent, metavar="PCT", help="fail below this routing coverage")
     p.add_argument("--load", type=float, metavar="CPS", help="load mode: drive one scenario at this rate with SIPp")
     p.add_argument("--duration", type=float, default=10.0, metavar="S", help="load mode duration (default %(default)s)")
     p.set_defaults(func=run)
