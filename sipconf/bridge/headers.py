@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sipconf.bridge.uri import URI, find_param, format_params, parse_params, split_hostport
+from sipconf.bridge.uri import URI, format_params, parse_params, split_hostport
+from sipconf.routing.sipuri import find_param, join_host_port
 
 __all__ = ["CSeq", "NameAddr", "Via", "split_commas"]
 
@@ -147,7 +148,7 @@ class Via:
 
     @property
     def sent_by(self) -> str:
-        return self.host if self.port is None else f"{self.host}:{self.port}"
+        return join_host_port(self.host, self.port)
 
     def __str__(self) -> str:
         return f"SIP/2.0/{self.transport} {self.sent_by}{format_params(self.params)}"

@@ -2,21 +2,22 @@
 
 ``sip:user:password@host:port;uri-parameters?headers``.  Other schemes (tel:, urn:, ...)
 keep everything after the colon in ``user`` so that they round-trip unchanged.
+
+This is not ``sipconf.routing.sipuri.SipUri`` on purpose: that one copies sipgo, whose
+parse and render are lossy (other schemes become ``sip``, ``sip:@h`` -> ``sip:h``,
+``;lr=`` -> ``;lr``, ``//`` dropped, the first ``@`` ends the user, any port accepted),
+which is what LiveKit sends.  The bridge reads what peers send and echoes their URIs back
+(Contact -> Request-URI), so it keeps them as written and refuses what RFC 3261 refuses.
+The helpers both need (parameter lookup, IPv6 references, host:port) come from there.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["URI", "find_param", "format_params", "parse_params", "split_hostport"]
+from sipconf.routing.sipuri import find_param, join_host_port, split_ipv6_reference
 
-
-def find_param(params: list[tuple[str, str | None]], name: str) -> str | None:
-    """The value of parameter ``name`` (case-insensitive): ``""`` for a flag, None when absent."""
-    for k, v in params:
-        if k.lower() == name.lower():
-            return v if v is not None else ""
-    return None
+__all__ = ["URI", "format_params", "parse_params", "split_hostport"]
 
 
 def parse_params(text: str) -> list[tuple[str, str | None]]:
@@ -81,7 +82,7 @@ class URI:
 
     @property
     def host_port(self) -> str:
-        return self.host if self.port is None else f"{self.host}:{self.port}"
+        return join_host_port(self.host, self.port)
 
     def __str__(self) -> str:
         if self.scheme not in ("sip", "sips"):
@@ -94,11 +95,12 @@ class URI:
 
 
 def split_hostport(hostport: str, whole: str) -> tuple[str, int | None]:
-    if hostport.startswith("["):  # IPv6 reference, RFC 3261 25.1
-        end = hostport.find("]")
-        if end < 0:
-            raise ValueError(f"invalid URI host: {whole!r}")
-        host, rest = hostport[: end + 1], hostport[end + 1 :]
+    if hostport.startswith("["):  # IPv6 reference, RFC 3261 25.1; kept in its brackets
+        try:
+            address, rest = split_ipv6_reference(hostport)
+        except ValueError:
+            raise ValueError(f"invalid URI host: {whole!r}") from None
+        host = f"[{address}]"
         if rest and not rest.startswith(":"):
             raise ValueError(f"invalid URI host: {whole!r}")
         port_text = rest[1:] if rest else None

@@ -10,16 +10,51 @@ are whatever that type renders, so this value mirrors it exactly (SEMANTICS 6.3)
 - render `scheme:user[:password]@host[:port][;params][?headers]`, port omitted when 0,
   IPv6 hosts bracketed;
 - setting `transport` replaces an existing value in place (sipgo `HeaderParams.Add`).
+
+The bridge parses incoming URIs with `sipconf.bridge.uri.URI` instead: RFC 3261 and
+lossless (any scheme kept, `sip:@h`, `;lr=`, `//` and the port range as sent or refused),
+where this type is lossy on purpose because sipgo is. What the two share lives here:
+`find_param`, `split_ipv6_reference`, `join_host_port`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 from sipconf.routing.gostr import parse_decimal
 
 # Schemes the parser keeps; LiveKit's default for everything else is "sip".
 _KEPT_SCHEMES = ("sips", "tel")
+
+
+def find_param(params: Iterable[tuple[str, str | None]], name: str) -> str | None:
+    """The value of parameter `name` (case-insensitive, first wins): "" for a flag, None when absent.
+
+    A flag is stored as "" here (sipgo) and as None by the bridge (to keep `;lr` apart
+    from `;lr=`); both read back as "".
+    """
+    lower = name.lower()
+    for k, v in params:
+        if k.lower() == lower:
+            return v if v is not None else ""
+    return None
+
+
+def split_ipv6_reference(text: str) -> tuple[str, str]:
+    """`[addr]rest` -> (`addr`, `rest`): an IPv6 reference (RFC 3261 25.1) taken whole.
+
+    `text` starts with `[`; without a closing `]` raises ValueError("missing ']' in address").
+    """
+    end = text.find("]")
+    if end < 0:
+        raise ValueError("missing ']' in address")
+    return text[1:end], text[end + 1 :]
+
+
+def join_host_port(host: str, port: int | None) -> str:
+    """`host[:port]` with an IPv6 host in brackets (`render_host`); no port when None."""
+    return render_host(host) if port is None else f"{render_host(host)}:{port}"
 
 
 def split_host_port(hostport: str) -> tuple[str, str]:
@@ -29,15 +64,12 @@ def split_host_port(hostport: str) -> tuple[str, str]:
     IPv6 address is an error ("missing port" / "too many colons").
     """
     if hostport.startswith("["):
-        end = hostport.find("]")
-        if end < 0:
-            raise ValueError("missing ']' in address")
-        rest = hostport[end + 1 :]
+        host, rest = split_ipv6_reference(hostport)
         if not rest:
             raise ValueError("missing port in address")
         if rest[0] != ":" or ":" in rest[1:]:
             raise ValueError("too many colons in address")
-        host, port = hostport[1:end], rest[1:]
+        port = rest[1:]
         if "[" in host:
             raise ValueError("unexpected '[' in address")
     else:
@@ -184,10 +216,7 @@ class SipUri:
         return replace(self, params=tuple(items))
 
     def param(self, key: str) -> str | None:
-        for k, v in self.params:
-            if k.lower() == key.lower():
-                return v
-        return None
+        return find_param(self.params, key)
 
     def __str__(self) -> str:
         out = [self.scheme or "sip", ":"]
@@ -199,9 +228,7 @@ class SipUri:
                 if self.password:
                     out.append(":" + self.password)
                 out.append("@")
-            out.append(render_host(self.host))
-            if self.port > 0:
-                out.append(f":{self.port}")
+            out.append(join_host_port(self.host, self.port if self.port > 0 else None))
         if self.params:
             out.append(";" + _render_params(self.params, ";"))
         if self.headers:
@@ -222,10 +249,10 @@ def _first_of(s: str, chars: str) -> int:
 def _split_host(s: str) -> tuple[str, str, str]:
     """Host up to `:`, `;` or `?`; a bracketed IPv6 literal is taken whole."""
     if s.startswith("["):
-        end = s.find("]")
-        if end <= 0:
-            raise ValueError("IPv6 no closing bracket")
-        host, tail = s[1:end], s[end + 1 :]
+        try:
+            host, tail = split_ipv6_reference(s)
+        except ValueError:
+            raise ValueError("IPv6 no closing bracket") from None  # sipgo's text
         if tail and tail[0] not in ":;?":
             raise ValueError(f"unexpected {tail[0]!r} after IPv6 host")
         return host, tail[:1], tail[1:]

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from sipconf.routing.sipuri import SipUri, render_host, split_host_port
+from sipconf.routing.sipuri import (
+    SipUri,
+    find_param,
+    join_host_port,
+    render_host,
+    split_host_port,
+    split_ipv6_reference,
+)
 
 
 @pytest.mark.parametrize(
@@ -80,3 +87,29 @@ def test_split_host_port_errors(hostport: str, error: str) -> None:
     with pytest.raises(ValueError) as exc:
         split_host_port(hostport)
     assert str(exc.value) == error
+
+
+def test_find_param_reads_a_flag_as_empty_whichever_way_it_is_stored() -> None:
+    params = [("Transport", "tcp"), ("lr", None), ("ob", ""), ("transport", "udp")]
+    assert [find_param(params, n) for n in ("transport", "LR", "ob", "maddr")] == ["tcp", "", "", None]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"), [("[::1]:5060", ("::1", ":5060")), ("[::1]", ("::1", "")), ("[::1];lr", ("::1", ";lr"))]
+)
+def test_split_ipv6_reference(text: str, expected: tuple[str, str]) -> None:
+    assert split_ipv6_reference(text) == expected
+
+
+def test_split_ipv6_reference_without_closing_bracket() -> None:
+    with pytest.raises(ValueError) as exc:
+        split_ipv6_reference("[::1")
+    assert str(exc.value) == "missing ']' in address"
+
+
+@pytest.mark.parametrize(
+    ("host", "port", "expected"),
+    [("h", None, "h"), ("h", 0, "h:0"), ("::1", 5060, "[::1]:5060"), ("[::1]", None, "[::1]")],
+)
+def test_join_host_port(host: str, port: int | None, expected: str) -> None:
+    assert join_host_port(host, port) == expected
