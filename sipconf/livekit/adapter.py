@@ -1,8 +1,12 @@
 """The adapter over `livekit-api`: the only network code of the compiler. It reads and writes;
 it never decides (STYLE.md 6).
 
-Every request has a timeout (an aiohttp total timeout on the client's session) and is retried
-with backoff on `resource_exhausted`, HTTP 429 and `unavailable` (sipconf.livekit.retry). Errors
+Every request has a timeout, `Target.timeout` (`--timeout`): each attempt runs under
+`asyncio.wait_for`. The session's aiohttp timeout is not enough: livekit-api passes
+`timeout=None` per request, which aiohttp takes as "no timeout", so a server that accepts the
+connection and never answers would hold the command until the peer drops it. A timed-out
+attempt is retried like `unavailable`; requests are retried with backoff on
+`resource_exhausted`, HTTP 429 and `unavailable` (sipconf.livekit.retry). Errors
 become one clear `UserError` line; an auth failure names the URL and the key. A real server's
 auth failure is a plain-text 401, which the client surfaces as code "unknown", empty message,
 status 401 (WIRE.md 1.3), so auth is recognised by the status, not the code.
@@ -26,8 +30,6 @@ from sipconf.livekit.retry import RetryPolicy
 from sipconf.livekit.target import Target
 from sipconf.livekit.translate import INBOUND, OUTBOUND, RULE
 
-DEFAULT_TIMEOUT = 10.0
-
 
 class LockHeld(UserError):
     """Another apply holds the target's apply lock."""
@@ -36,9 +38,9 @@ class LockHeld(UserError):
 class LiveKitAdapter:
     """`async with LiveKitAdapter(target) as lk:` then `fetch`, `create`, `replace`, `delete`."""
 
-    def __init__(self, target: Target, *, timeout: float = DEFAULT_TIMEOUT, retry: RetryPolicy | None = None) -> None:
+    def __init__(self, target: Target, *, timeout: float | None = None, retry: RetryPolicy | None = None) -> None:
         self.target = target
-        self.timeout = timeout
+        self.timeout = target.timeout if timeout is None else timeout
         self.retry = retry or RetryPolicy()
         self.writes = 0
         self._api: api.LiveKitAPI | None = None
@@ -64,9 +66,9 @@ class LiveKitAdapter:
     async def fetch(self) -> LiveState:
         """Every inbound trunk, outbound trunk and dispatch rule (lists have no paging, WIRE.md 4)."""
         s = self._sip
-        inbound = await self._call("list inbound trunks", lambda: s.list_inbound_trunk(sip.ListSIPInboundTrunkRequest()))
-        outbound = await self._call("list outbound trunks", lambda: s.list_outbound_trunk(sip.ListSIPOutboundTrunkRequest()))
-        rules = await self._call("list dispatch rules", lambda: s.list_dispatch_rule(sip.ListSIPDispatchRuleRequest()))
+        inbound = await self._call("ListSIPInboundTrunk", "list inbound trunks", lambda: s.list_inbound_trunk(sip.ListSIPInboundTrunkRequest()))
+        outbound = await self._call("ListSIPOutboundTrunk", "list outbound trunks", lambda: s.list_outbound_trunk(sip.ListSIPOutboundTrunkRequest()))
+        rules = await self._call("ListSIPDispatchRule", "list dispatch rules", lambda: s.list_dispatch_rule(sip.ListSIPDispatchRuleRequest()))
         return LiveState(tuple(inbound.items), tuple(outbound.items), tuple(rules.items))
 
     # -- writes ----------------------------------------------------------------------------
@@ -74,12 +76,12 @@ class LiveKitAdapter:
         s = self._sip
         what = f"create {kind.replace('_', ' ')} {msg.name!r}"
         if kind == INBOUND:
-            call = lambda: s.create_inbound_trunk(sip.CreateSIPInboundTrunkRequest(trunk=msg))  # noqa: E731
+            method, call = "CreateSIPInboundTrunk", lambda: s.create_inbound_trunk(sip.CreateSIPInboundTrunkRequest(trunk=msg))
         elif kind == OUTBOUND:
-            call = lambda: s.create_outbound_trunk(sip.CreateSIPOutboundTrunkRequest(trunk=msg))  # noqa: E731
+            method, call = "CreateSIPOutboundTrunk", lambda: s.create_outbound_trunk(sip.CreateSIPOutboundTrunkRequest(trunk=msg))
         else:
-            call = lambda: s.create_dispatch_rule(sip.CreateSIPDispatchRuleRequest(dispatch_rule=msg))  # noqa: E731
-        return await self._write(what, call)
+            method, call = "CreateSIPDispatchRule", lambda: s.create_dispatch_rule(sip.CreateSIPDispatchRuleRequest(dispatch_rule=msg))
+        return await self._write(method, what, call)
 
     async def replace(self, kind: str, live_id: str, msg: Message) -> Message:
         """`replace` swaps the whole object (WIRE.md 4, Update): lists can be cleared this way,
@@ -87,24 +89,27 @@ class LiveKitAdapter:
         s = self._sip
         what = f"update {kind.replace('_', ' ')} {msg.name!r} ({live_id})"
         if kind == INBOUND:
-            call = lambda: s.update_inbound_trunk(live_id, msg)  # noqa: E731
+            method, call = "UpdateSIPInboundTrunk", lambda: s.update_inbound_trunk(live_id, msg)
         elif kind == OUTBOUND:
-            call = lambda: s.update_outbound_trunk(live_id, msg)  # noqa: E731
+            method, call = "UpdateSIPOutboundTrunk", lambda: s.update_outbound_trunk(live_id, msg)
         else:
-            call = lambda: s.update_dispatch_rule(live_id, msg)  # noqa: E731
-        return await self._write(what, call)
+            method, call = "UpdateSIPDispatchRule", lambda: s.update_dispatch_rule(live_id, msg)
+        return await self._write(method, what, call)
 
     async def delete(self, kind: str, live_id: str) -> None:
         s = self._sip
         what = f"delete {kind.replace('_', ' ')} {live_id}"
         if kind == RULE:
             try:
-                await self._write(what, lambda: s.delete_dispatch_rule(sip.DeleteSIPDispatchRuleRequest(sip_dispatch_rule_id=live_id)))
+                await self._write(
+                    "DeleteSIPDispatchRule", what,
+                    lambda: s.delete_dispatch_rule(sip.DeleteSIPDispatchRuleRequest(sip_dispatch_rule_id=live_id)),
+                )
             except _NotFound:
                 pass  # already gone: deleting is idempotent (a rerun after an interrupted apply)
         else:
             # DeleteSIPTrunk succeeds for unknown ids on OSS (WIRE.md 4, Delete).
-            await self._write(what, lambda: s.delete_trunk(sip.DeleteSIPTrunkRequest(sip_trunk_id=live_id)))
+            await self._write("DeleteSIPTrunk", what, lambda: s.delete_trunk(sip.DeleteSIPTrunkRequest(sip_trunk_id=live_id)))
 
     # -- the embedded control plane's apply lock (sipconf.local.lock) ----------------------
     async def acquire_lock(self, owner: str, ttl_seconds: float) -> bool:
@@ -131,8 +136,9 @@ class LiveKitAdapter:
             .to_jwt()
         )
         base = self.target.url.rstrip("/").replace("wss://", "https://", 1).replace("ws://", "http://", 1)
-        session = self._api._session  # the client's session: same timeout, same connection pool
-        try:
+        session = self._api._session  # the client's session: same connection pool
+
+        async def post() -> tuple[int, dict[str, Any]]:
             async with session.post(
                 f"{base}/twirp/sipconf.Local/{method}",
                 data=json.dumps(body),
@@ -143,7 +149,12 @@ class LiveKitAdapter:
                 except ValueError:
                     doc = {}
                 return resp.status, doc if isinstance(doc, dict) else {}
-        except (aiohttp.ClientError, asyncio.TimeoutError) as err:
+
+        try:
+            return await asyncio.wait_for(post(), self.timeout)
+        except asyncio.TimeoutError:
+            raise self._timeout_error(f"sipconf.Local/{method}", 1) from None
+        except aiohttp.ClientError as err:
             raise self._transport_error(err) from None
 
     # -- plumbing --------------------------------------------------------------------------
@@ -153,14 +164,15 @@ class LiveKitAdapter:
             raise RuntimeError("LiveKitAdapter used outside `async with`")
         return self._api.sip
 
-    async def _write(self, what: str, call: Any) -> Any:
-        result = await self._call(what, call)
+    async def _write(self, method: str, what: str, call: Any) -> Any:
+        result = await self._call(method, what, call)
         self.writes += 1
         return result
 
-    async def _call(self, what: str, call: Any) -> Any:
+    async def _call(self, method: str, what: str, call: Any) -> Any:
+        """Run one Twirp `method` (`what` in words) with a timeout per attempt, retried."""
         try:
-            return await self.retry.run(call)
+            return await self.retry.run(lambda: asyncio.wait_for(call(), self.timeout))
         except ServerError as err:
             if err.status == 401:
                 raise self._auth_error(err.message) from None
@@ -170,7 +182,9 @@ class LiveKitAdapter:
                 raise Conflict(f"LiveKit at {self.target.url} refused to {what}: {err.code}: {err.message}") from None
             detail = err.message or f"HTTP {err.status}"
             raise UserError(f"LiveKit at {self.target.url} refused to {what}: {err.code}: {detail}") from None
-        except (aiohttp.ClientError, asyncio.TimeoutError) as err:
+        except asyncio.TimeoutError:
+            raise self._timeout_error(f"livekit.SIP/{method}", self.retry.attempts) from None
+        except aiohttp.ClientError as err:
             raise self._transport_error(err) from None
 
     def _auth_error(self, detail: str) -> UserError:
@@ -180,9 +194,14 @@ class LiveKitAdapter:
             " check LIVEKIT_API_KEY and LIVEKIT_API_SECRET (the key needs the sip.admin grant)"
         )
 
+    def _timeout_error(self, method: str, attempts: int) -> UserError:
+        tries = f" ({attempts} attempts)" if attempts > 1 else ""
+        return UserError(
+            f"LiveKit at {self.target.url} did not answer {method} within {self.timeout:g}s{tries};"
+            " check the URL, or give it longer with --timeout SECONDS"
+        )
+
     def _transport_error(self, err: BaseException) -> UserError:
-        if isinstance(err, asyncio.TimeoutError):
-            return UserError(f"LiveKit at {self.target.url} did not answer within {self.timeout:g}s")
         return UserError(f"cannot reach LiveKit at {self.target.url}: {err}")
 
 

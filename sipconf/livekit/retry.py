@@ -1,7 +1,9 @@
 """When and how long to wait before retrying a LiveKit request (issue 4 section 3).
 
-Retried: `resource_exhausted` (HTTP 429; older Twirp sent it as 403) and `unavailable`
-(503). Everything else is final. Backoff doubles from `base` up to `cap`, with jitter drawn
+Retried: `resource_exhausted` (HTTP 429; older Twirp sent it as 403), `unavailable` (503), and
+a request that did not answer within the adapter's timeout (`asyncio.TimeoutError`, which is
+how a stalled server looks: the same condition as `unavailable`, seen from the client).
+Everything else is final. Backoff doubles from `base` up to `cap`, with jitter drawn
 from an injected RNG; the sleep is injected too, so tests never wait.
 """
 
@@ -44,5 +46,8 @@ class RetryPolicy:
             except ServerError as err:
                 if not retryable(err) or attempt >= self.attempts:
                     raise
-                await self.sleep(self.delay(attempt))
-                attempt += 1
+            except asyncio.TimeoutError:
+                if attempt >= self.attempts:
+                    raise
+            await self.sleep(self.delay(attempt))
+            attempt += 1

@@ -308,3 +308,49 @@ def test_plan_json_validates_against_the_documented_schema(server, spec, capsys,
     assert run(capsys, "plan", str(edited), "--out", str(plan_file))[0] == 0
     saved = json.loads(plan_file.read_text())
     assert "desired" in saved and errors(SCHEMA, saved) == []
+
+
+def test_plan_against_a_server_that_never_answers_is_one_line_naming_url_and_method(spec, capsys, monkeypatch):
+    import functools
+
+    from sipconf.livekit import adapter
+    from sipconf.livekit.retry import RetryPolicy
+    from tests.livekit.test_adapter import SilentServer
+
+    async def no_wait(_seconds):
+        return None
+
+    monkeypatch.setattr(adapter, "RetryPolicy", functools.partial(RetryPolicy, sleep=no_wait))
+    for name, value in DEMO_SECRETS.items():
+        monkeypatch.setenv(name, value)
+    ready, box = threading.Event(), {}
+
+    async def serve():
+        box["loop"], box["stop"] = asyncio.get_running_loop(), asyncio.Event()
+        async with SilentServer() as silent:
+            box["server"] = silent
+            ready.set()
+            await box["stop"].wait()
+
+    thread = threading.Thread(target=lambda: asyncio.run(serve()), daemon=True)
+    thread.start()
+    assert ready.wait(10)
+    url = box["server"].url
+    try:
+        code, out, err = run(capsys, "plan", str(spec), "--url", url, "--api-key", KEY, "--api-secret", SECRET, "--timeout", "0.1")
+    finally:
+        box["loop"].call_soon_threadsafe(box["stop"].set)
+        thread.join(10)
+    assert code == 1 and out == f"Target: {url}\n"
+    assert err == (
+        f"LiveKit at {url} did not answer livekit.SIP/ListSIPInboundTrunk within 0.1s (5 attempts);"
+        " check the URL, or give it longer with --timeout SECONDS\n"
+    )
+    assert box["server"].connections == 5
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "soon", "nan"])
+def test_timeout_must_be_a_positive_number_of_seconds(value, spec, capsys):
+    assert main(["plan", str(spec), "--timeout", value]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith("sipconf plan: argument --timeout: ")

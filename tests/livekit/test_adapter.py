@@ -116,3 +116,88 @@ def test_a_local_lock_held_by_another_apply_is_a_clear_message(tmp_path):
             with LocalLock("http://x", str(tmp_path)):
                 pass
     assert err.value.lines[0].startswith("another sipconf apply against http://x is running on this machine (pid ")
+
+
+class SilentServer:
+    """A TCP server on 127.0.0.1:0 that accepts every connection, reads, and never answers:
+    what a wedged proxy or a half-dead LiveKit looks like to the client."""
+
+    def __init__(self) -> None:
+        self.connections = 0
+        self.url = ""
+        self._writers: list[asyncio.StreamWriter] = []
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        self._writers.append(writer)
+        while await reader.read(65536):
+            pass
+
+    async def __aenter__(self) -> "SilentServer":
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        self.url = "http://127.0.0.1:%d" % self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        for writer in self._writers:
+            writer.close()
+        self._server.close()
+        await self._server.wait_closed()
+
+
+def test_a_server_that_never_answers_times_out_each_attempt_and_is_retried_with_backoff():
+    slept = []
+
+    async def sleep(seconds):
+        slept.append(seconds)
+
+    async def main():
+        async with SilentServer() as server:
+            target = Target(server.url, "key1", SECRET, timeout=0.1)
+            async with LiveKitAdapter(target, retry=RetryPolicy(attempts=3, base=1.0, sleep=sleep)) as lk:
+                with pytest.raises(UserError) as err:
+                    await lk.fetch()
+            assert server.connections == 3  # one per attempt: each timed-out request was dropped
+        assert err.value.lines == (
+            f"LiveKit at {server.url} did not answer livekit.SIP/ListSIPInboundTrunk within 0.1s (3 attempts);"
+            " check the URL, or give it longer with --timeout SECONDS",
+        )
+        assert len(slept) == 2 and 0.5 <= slept[0] <= 1.0 and 1.0 <= slept[1] <= 2.0
+
+    asyncio.run(main())
+
+
+def test_a_timed_out_write_names_its_method_and_a_later_answer_is_not_needed():
+    async def main():
+        async with SilentServer() as server:
+            target = Target(server.url, "key1", SECRET, timeout=0.05)
+            async with LiveKitAdapter(target, retry=RetryPolicy(attempts=1)) as lk:
+                with pytest.raises(UserError) as err:
+                    await lk.delete("dispatch_rule", "SDR_x")
+                assert lk.writes == 0
+        assert err.value.lines == (
+            f"LiveKit at {server.url} did not answer livekit.SIP/DeleteSIPDispatchRule within 0.05s;"
+            " check the URL, or give it longer with --timeout SECONDS",
+        )
+
+    asyncio.run(main())
+
+
+def test_the_apply_lock_request_has_the_timeout_too(tmp_path):
+    async def main():
+        async with SilentServer() as server:
+            async with LiveKitAdapter(Target(server.url, "key1", SECRET, timeout=0.05)) as lk:
+                with pytest.raises(UserError) as err:
+                    await lk.acquire_lock("me", 60)
+        assert err.value.lines == (
+            f"LiveKit at {server.url} did not answer sipconf.Local/AcquireLock within 0.05s;"
+            " check the URL, or give it longer with --timeout SECONDS",
+        )
+
+    asyncio.run(main())
+
+
+def test_the_adapter_takes_its_timeout_from_the_target():
+    assert LiveKitAdapter(Target("http://x", "k", SECRET)).timeout == 10.0
+    assert LiveKitAdapter(Target("http://x", "k", SECRET, timeout=2.5)).timeout == 2.5
+    assert "timeout=2.5" in repr(Target("http://x", "k", SECRET, timeout=2.5)) and SECRET not in repr(Target("http://x", "k", SECRET))

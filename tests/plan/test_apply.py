@@ -99,10 +99,10 @@ class FailingAdapter(LiveKitAdapter):
 
     limit = 0
 
-    async def _write(self, what, call):
+    async def _write(self, method, what, call):
         if self.writes >= self.limit:
             raise KeyboardInterrupt(f"killed before: {what}")
-        return await super()._write(what, call)
+        return await super()._write(method, what, call)
 
 
 @pytest.mark.parametrize("limit", [1, 2, 3, 4, 5])
