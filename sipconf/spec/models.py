@@ -43,12 +43,25 @@ class Codec(_Strict):
         return {"name": value} if isinstance(value, str) else value
 
 
+class _OrName:
+    """JSON Schema of a codec entry: the loader takes a bare name as `{name: NAME}` (Codec)."""
+
+    def __get_pydantic_json_schema__(self, core_schema: Any, handler: Any) -> dict:
+        return {"anyOf": [{"type": "string", "description": "a codec name, as `{name: NAME}`"}, handler(core_schema)]}
+
+
+def _exactly_one_of(*keys: str, at_least: bool = False) -> dict:
+    """JSON Schema for "one (or at least one) of these keys holds a mapping" (null counts as absent)."""
+    options = [{"required": [k], "properties": {k: {"type": "object"}}} for k in keys]
+    return {"anyOf" if at_least else "oneOf": options}
+
+
 class Media(_Strict):
     """SIPMediaConfig: encryption, media timeout, codecs."""
 
     encryption: Encryption | None = None
     timeout: DurationField | None = None
-    codecs: list[Codec] = []
+    codecs: list[Annotated[Codec, _OrName()]] = []
     only_listed_codecs: bool = False
 
 
@@ -99,6 +112,8 @@ class OutboundTrunk(_TrunkCommon):
 
 class Trunk(_Strict):
     """One provider: an inbound and/or an outbound trunk sharing the name."""
+
+    model_config = ConfigDict(json_schema_extra=_exactly_one_of("inbound", "outbound", at_least=True))
 
     inbound: InboundTrunk | None = None
     outbound: OutboundTrunk | None = None
@@ -160,6 +175,8 @@ RULE_KINDS = ("direct", "individual", "callee")
 
 class DispatchRule(_Strict):
     """SIPDispatchRuleInfo (SEMANTICS 2.5) with exactly one rule kind."""
+
+    model_config = ConfigDict(json_schema_extra=_exactly_one_of(*RULE_KINDS))
 
     managed: bool = Field(True, description=MANAGED_DESCRIPTION)
     direct: Direct | None = None

@@ -65,23 +65,36 @@ def _pin_digits(value: str) -> None:
         fail("invalid-pin", f"a PIN must be digits, got '{value}'")
 
 
-_SECRET_SCHEMA = {
-    "oneOf": [
-        {"type": "string"},
-        {"type": "object", "properties": {"env": {"type": "string"}}, "required": ["env"], "additionalProperties": False},
-        {"type": "object", "properties": {"file": {"type": "string"}}, "required": ["file"], "additionalProperties": False},
-    ]
-}
+def _secret_schema(literal: dict) -> dict:
+    """JSON Schema of a secret: a literal string (`literal`) or exactly one reference."""
+    return {
+        "oneOf": [
+            literal,
+            {
+                "type": "object",
+                "properties": {"env": {"type": "string", "pattern": f"^{_ENV_NAME.pattern}$"}},
+                "required": ["env"],
+                "additionalProperties": False,
+            },
+            {
+                "type": "object",
+                "properties": {"file": {"type": "string", "minLength": 1}},
+                "required": ["file"],
+                "additionalProperties": False,
+            },
+        ]
+    }
+
 
 Secret = Annotated[
     SecretValue,
     PlainValidator(lambda v, info: _secret(v, info, what="a string")),
-    WithJsonSchema(_SECRET_SCHEMA),
+    WithJsonSchema(_secret_schema({"type": "string"})),
 ]
 Pin = Annotated[
     SecretValue,
     PlainValidator(lambda v, info: _secret(v, info, what="a quoted string of digits", code="invalid-pin", literal_check=_pin_digits)),
-    WithJsonSchema(_SECRET_SCHEMA),
+    WithJsonSchema(_secret_schema({"type": "string", "pattern": "^[0-9]+$"})),
 ]
 
 
@@ -144,7 +157,7 @@ def _duration(value: Any) -> Duration:
 DurationField = Annotated[
     Duration,
     PlainValidator(_duration),
-    WithJsonSchema({"type": "string", "pattern": r"^([0-9]+(\.[0-9]*)?(ns|us|µs|ms|s|m|h))+$"}),
+    WithJsonSchema({"type": "string", "pattern": f"^({_DURATION_PART.pattern})+$"}),
 ]
 
 
@@ -181,7 +194,7 @@ def _name(value: str) -> str:
     return value
 
 
-Name = Annotated[str, AfterValidator(_name)]
+Name = Annotated[str, AfterValidator(_name), WithJsonSchema({"type": "string", "pattern": f"^{_NAME.pattern}$"})]
 
 
 def describe(value: Any) -> str:
