@@ -48,3 +48,6 @@ class CallResult:
     packets: list[Packet] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # the driver could not do what was asked
     trace: list[str] = field(default_factory=list)  # routing trace (in-process driver)
+    # What the call generator itself reported (SIPp's exit code and error lines): no verdict
+    # of its own, shown with a failure so an empty result is never unexplained.
+    notes: list[str] = field(default_factory=list)

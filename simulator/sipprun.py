@@ -16,6 +16,7 @@ finds the port free.
 from __future__ import annotations
 
 import asyncio
+import re
 import shutil
 import socket
 from dataclasses import dataclass
@@ -42,10 +43,42 @@ class SippRun:
             return "global timeout (-timeout) reached: " + timed_out.split(": ", 1)[-1].strip()
         return EXIT_MEANING.get(self.returncode, f"exit {self.returncode}")
 
+    def error_lines(self) -> list[str]:
+        """SIPp's own error lines (stderr and the -trace_err log), timestamps cut, repeats and
+        its banner lines dropped."""
+        out: list[str] = []
+        for line in self.stderr.splitlines():
+            text = line.strip()
+            if not text or text.startswith(_NOISE):
+                continue
+            stamped = _STAMP.match(text)
+            text = text[stamped.end():].strip() if stamped else text
+            if text and text not in out:
+                out.append(text)
+        return out
+
+    def report(self, who: str, limit: int = 12) -> list[str]:
+        """What SIPp itself says about the run -- exit code and meaning, its error lines, an
+        empty message trace -- shown with every failure of a call it took part in."""
+        lines = [f"sipp {who}: exit {self.returncode} ({self.meaning})"]
+        errors = self.error_lines()
+        lines += [f"  {line}" for line in errors[-limit:]]
+        if len(errors) > limit:
+            lines.append(f"  ({len(errors) - limit} earlier error lines not shown)")
+        if not self.trace.strip():
+            lines.append("  its message trace (-trace_msg) is empty: it sent and received no SIP message")
+        return lines
+
     @property
     def bind_failed(self) -> bool:
         """SIPp could not bind one of its sockets and sent nothing."""
         return self.returncode == 254 and not self.trace.strip() and "Unable to bind" in self.stderr
+
+
+# SIPp's progress chatter on stderr, not errors.
+_NOISE = ("Resolving remote host", "The following events occurred")
+# "2026-11-25<TAB>14:19:07.472625<TAB>1795616347.472625: " in front of each -trace_err line
+_STAMP = re.compile(r"^\d{4}-\d\d-\d\d\s+[\d:.]+\s+[\d.]+:\s*")
 
 
 def sipp_binary() -> str:

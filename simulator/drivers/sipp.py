@@ -80,6 +80,9 @@ class SippDriver:
         run = await sipp
         packets = parse_trace(run.trace, run.local, ctx.target.sip)
         result.packets = packets
+        result.notes += run.report("caller")
+        if not packets:
+            result.errors.append("sipp caller: no SIP message was exchanged (its message trace is empty)")
         final = final_invite_response(packets, run.local)
         if final is not None:
             result.status, result.reason, result.final = final.status, final.reason, True
@@ -127,6 +130,7 @@ class SippDriver:
                 sipp.cancel()
                 await asyncio.gather(sipp, return_exceptions=True)  # run_sipp kills SIPp: the port is free again
         packets = parse_trace(run.trace, address, _bridge_of(run.trace, address))
+        result.notes += run.report("far end")
         result.packets = sorted(packets + capture.packets, key=lambda p: p.time)
         final = final_invite_response(packets, _bridge_of(run.trace, address))  # what the far end answered
         if final is not None:

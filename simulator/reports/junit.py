@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 from collections import defaultdict
 from pathlib import Path
 
-from simulator.reports.ladder import text_ladder
+from simulator.reports.evidence import evidence
 from simulator.runner import Outcome
 
 
@@ -30,7 +30,7 @@ def junit_xml(outcomes: list[Outcome]) -> str:
             ET.SubElement(props, "property", name="driver", value=o.driver)
             if not o.passed:
                 fail = ET.SubElement(case, "failure", message=o.failures[0])
-                fail.text = "\n".join(o.failures + ["", "SIP ladder:"] + text_ladder(o.result.packets))
+                fail.text = "\n".join(o.failures + [""] + evidence(o))
             if o.result.trace:
                 ET.SubElement(case, "system-out").text = "\n".join(o.result.trace)
     ET.indent(root)

@@ -1,9 +1,9 @@
 """The terminal output: a progress line per scenario, failures with expected-versus-got and
-the SIP ladder, and a pytest-like last line `N passed, M failed`."""
+the SIP ladder and SIPp's own errors, and a pytest-like last line `N passed, M failed`."""
 
 from __future__ import annotations
 
-from simulator.reports.ladder import text_ladder
+from simulator.reports.evidence import evidence
 from simulator.runner import Outcome
 
 
@@ -15,13 +15,7 @@ def progress_line(o: Outcome, done: int, total: int) -> str:
 def failure_block(o: Outcome) -> list[str]:
     out = [f"___ {o.loaded.id} ({o.driver}) ___", f"{o.loaded.origin}: scenario '{o.loaded.scenario.name}'"]
     out += [f"  {line}" for line in o.failures]
-    ladder = text_ladder(o.result.packets)
-    if ladder:
-        out.append("  SIP ladder:")
-        out += [f"  {line}" for line in ladder]
-    if o.result.trace:
-        out.append("  routing trace:")
-        out += [f"    {line}" for line in o.result.trace]
+    out += [f"  {line}" for line in evidence(o)]
     return out
 
 
