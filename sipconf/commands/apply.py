@@ -8,7 +8,7 @@ import sys
 
 from sipconf.commands._args import add_live_spec_arguments, load_for_live
 from sipconf.errors import UserError
-from sipconf.livekit.target import check_pinned, resolve_target, same_url
+from sipconf.livekit.target import check_pinned, resolve_target
 
 
 def register(subparsers) -> None:
@@ -30,9 +30,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"Target: {target.url}", flush=True)
     saved = None
     if saved_plans.is_plan_file(args.source):
-        saved = saved_plans.load(args.source)
-        if not same_url(saved.url, target.url):
-            raise UserError(f"{args.source} was planned against {saved.url}, not {target.url}")
+        saved = saved_plans.load(args.source, target)
         desired = saved.desired
     else:
         desired = load_for_live(args.source, args)

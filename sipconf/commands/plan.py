@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     plan = asyncio.run(plan_against(desired, target))
     sys.stdout.write(RENDERERS[args.format]().render(plan))
     if args.out:
-        save(plan, args.out)
+        save(plan, args.out, key=target.api_secret)
         print(f"Saved the plan to {args.out}; apply it with `sipconf apply {args.out}`.", file=sys.stderr)
     if args.detailed_exitcode and not plan.empty:
         return EXIT_CHANGES

@@ -354,3 +354,70 @@ def test_timeout_must_be_a_positive_number_of_seconds(value, spec, capsys):
     assert main(["plan", str(spec), "--timeout", value]) == 1
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 1 and err[0].startswith("sipconf plan: argument --timeout: ")
+
+
+DEMO_SPEC = ROOT / "scenarios" / "demo" / "spec.yaml"
+# scenarios/demo/run.sh: the demo's secrets; the all-hands PIN is a literal in the spec.
+DEMO_VALUES = {"DEMO_TWILIO_PASSWORD": "demo-twilio-secret", "DEMO_TELNYX_PASSWORD": "demo-telnyx-secret", "DEMO_BOARD_PIN": "9876"}
+
+
+@pytest.fixture
+def demo(server, monkeypatch):
+    for name, value in DEMO_VALUES.items():
+        monkeypatch.setenv(name, value)
+    return server
+
+
+def test_a_saved_plan_holds_no_secret_value_and_still_converges(demo, capsys, tmp_path):
+    plan_file = tmp_path / "plan.json"
+    assert run(capsys, "plan", str(DEMO_SPEC), "--out", str(plan_file))[0] == 0
+    text = plan_file.read_text()
+    for value in ("4321", "9876", "demo-twilio-secret", "demo-telnyx-secret"):
+        assert value not in text, value
+    refs = {
+        (o["name"], path): ref for o in json.loads(text)["desired"]["objects"] for path, ref in o["secrets"].items()
+    }
+    assert refs[("all-hands", "rule.dispatch_rule_direct.pin")]["literal_fingerprint"] is not None
+    assert refs[("board", "rule.dispatch_rule_direct.pin")] == {"env": "DEMO_BOARD_PIN", "file": None, "literal_fingerprint": None}
+    code, out, _ = run(capsys, "apply", str(plan_file))
+    assert code == 0 and "Read back: the live project matches the spec." in out, out
+    code, out, _ = run(capsys, "plan", str(DEMO_SPEC), "--detailed-exitcode")
+    assert (code, out.splitlines()[-1]) == (0, "No changes. The live project matches the spec.")
+
+
+def test_apply_of_a_saved_plan_refuses_a_literal_pin_changed_in_the_spec(demo, capsys, tmp_path):
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(DEMO_SPEC.read_text())
+    plan_file = tmp_path / "plan.json"
+    assert run(capsys, "plan", str(spec), "--out", str(plan_file))[0] == 0
+    spec.write_text(spec.read_text().replace('pin: "4321"', 'pin: "4322"'))
+    code, _out, err = run(capsys, "apply", str(plan_file))
+    assert code == 1 and len(err.splitlines()) == 1
+    line = 1 + spec.read_text()[: spec.read_text().index('pin: "4322"')].count("\n")
+    assert err.startswith(f"{spec}:{line}:36: the PIN of dispatch rule 'all-hands' changed since {plan_file} was made (fingerprint ")
+    assert err.endswith("; make the plan again with `sipconf plan --out`\n")
+    assert "4321" not in err and "4322" not in err
+    assert run(capsys, "plan", str(DEMO_SPEC), "--detailed-exitcode")[0] == 2  # nothing was applied
+
+
+def test_apply_of_a_saved_plan_whose_spec_is_gone_is_one_clear_line(demo, capsys, tmp_path):
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(DEMO_SPEC.read_text())
+    plan_file = tmp_path / "plan.json"
+    assert run(capsys, "plan", str(spec), "--out", str(plan_file))[0] == 0
+    spec.unlink()
+    code, _out, err = run(capsys, "apply", str(plan_file))
+    assert (code, err) == (1, (
+        f"{plan_file}: the PIN of dispatch rule 'all-hands' is a literal, which a saved plan stores only as a"
+        f" fingerprint, and its spec {spec} cannot be read; run `sipconf apply` from where the plan was made, or plan again\n"
+    ))
+
+
+def test_apply_of_a_saved_plan_with_another_api_secret_is_refused_before_any_request(demo, capsys, tmp_path):
+    plan_file = tmp_path / "plan.json"
+    assert run(capsys, "plan", str(DEMO_SPEC), "--out", str(plan_file))[0] == 0
+    code, _out, err = run(capsys, "apply", str(plan_file), "--api-secret", "x" * 40)
+    assert (code, err) == (1, (
+        f"{plan_file} was made with another API secret than this apply's (its fingerprints are keyed by it);"
+        " make the plan with the key that applies it\n"
+    ))

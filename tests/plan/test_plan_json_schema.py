@@ -72,7 +72,7 @@ def test_a_plan_with_every_shape_validates():
 def test_a_saved_plan_with_desired_validates_and_the_empty_plan_too():
     plan = every_shape_plan()
     doc = plan_document(plan)
-    doc["desired"] = desired_to_json(plan.desired)
+    doc["desired"] = desired_to_json(plan.desired, key=KEY)
     assert errors(SCHEMA, json.loads(json.dumps(doc))) == []
     empty = make_plan(state(), inventory(), url="http://127.0.0.1:1", key=KEY)
     assert errors(SCHEMA, json.loads(json.dumps(plan_document(empty)))) == []
