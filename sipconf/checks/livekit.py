@@ -19,7 +19,8 @@ from sipconf.issues import Issue
 from sipconf.model import DesiredObject, DesiredState
 from sipconf.routing.rules import validate_rules
 from sipconf.routing.trunks import validate_trunks
-from sipconf.routing.validate import validate
+from sipconf.routing import headers, hosts
+from sipconf.routing.validate import media_problem, validate
 
 
 def create_request(obj: DesiredObject, msg: Message) -> Message:
@@ -42,29 +43,103 @@ def create_request(obj: DesiredObject, msg: Message) -> Message:
 
 
 def blamed_field(obj: DesiredObject, msg: Message, error: str) -> str | None:
-    """The field a rejection is about: the one whose removal changes LiveKit's answer.
+    """The field a rejection is about: the one whose removal makes LiveKit accept the object.
 
-    LiveKit's text does not name a field, but a spec user wants the line of the bad header or
-    codec, not of the trunk. Clearing one set field at a time and validating again finds it
-    (the protobuf field names are the spec's, except `media_encryption`, which is `media`).
+    Only the fallback for a rejection no field group below explains (LiveKit's text does not
+    name a field). A field whose removal merely changes the answer is not blamed: with several
+    problems that would point at an innocent field (a trunk's numbers for a bad codec).
     """
-    changed: str | None = None
     for field, _value in msg.ListFields():
         cleared = type(msg)()
         cleared.CopyFrom(msg)
         cleared.ClearField(field.name)
-        again = validate(create_request(obj, cleared)).error
-        name = "media" if field.name == "media_encryption" else field.name
-        if again is None:
-            return name  # without it the object passes: this field is the problem
-        if again.message != error and changed is None:
-            changed = name
-    return changed
+        if validate(create_request(obj, cleared)).error is None:
+            return "media" if field.name == "media_encryption" else field.name
+    return None
+
+
+# -- field groups -------------------------------------------------------------------------
+# LiveKit's Validate() stops at the first hard error. These groups are independent (no field is
+# in two), so each is validated alone and every group's first error is reported, each with
+# LiveKit's text and at the entry it is about. A group returns (LiveKit's text, spec field).
+
+Rejection = tuple[str, str | None]
+
+
+def _security(obj: DesiredObject, msg: Message) -> Rejection | None:
+    only = pb.SIPInboundTrunkInfo(
+        auth_username=msg.auth_username, auth_password=msg.auth_password,
+        allowed_addresses=msg.allowed_addresses, numbers=msg.numbers,
+    )
+    error = validate(pb.CreateSIPInboundTrunkRequest(trunk=only)).error
+    return (error.message, None) if error else None
+
+
+def _media(obj: DesiredObject, msg: Message) -> Rejection | None:
+    if not msg.HasField("media"):
+        return None
+    problem = media_problem(msg.media)
+    if problem is None:
+        return None
+    for index, codec in enumerate(msg.media.codecs):
+        if media_problem(pb.SIPMediaConfig(codecs=[codec])) == problem:
+            return problem, f"media.codecs.{index}"
+    return problem, "media.timeout"
+
+
+def _headers(obj: DesiredObject, msg: Message) -> Rejection | None:
+    problem, _soft = headers.check_headers(msg.headers)
+    if problem is None:
+        return None
+    for name, value in msg.headers.items():
+        if headers.check_headers({name: value})[0] == problem:
+            field = f"key:headers.{name}" if problem.startswith("invalid header name") else f"headers.{name}"
+            return problem, field
+    return problem, "headers"
+
+
+def _mapped_names(field: str, of_keys: bool) -> Callable[[DesiredObject, Message], Rejection | None]:
+    """Header names in a mapping: keys of `headers_to_attributes`, values of `attributes_to_headers`."""
+
+    def check(obj: DesiredObject, msg: Message) -> Rejection | None:
+        for key, value in getattr(msg, field).items():
+            problem = headers.check_header_names([key if of_keys else value])
+            if problem:
+                return problem, f"key:{field}.{key}" if of_keys else f"{field}.{key}"
+        return None
+
+    return check
+
+
+def _host(field: str, label: str) -> Callable[[DesiredObject, Message], Rejection | None]:
+    def check(obj: DesiredObject, msg: Message) -> Rejection | None:
+        problem = hosts.validate_host(getattr(msg, field), label)
+        return (problem, field) if problem else None
+
+    return check
+
+
+_HEADER_GROUPS = (_headers, _mapped_names("headers_to_attributes", True), _mapped_names("attributes_to_headers", False))
+FIELD_GROUPS: dict[str, tuple[Callable[[DesiredObject, Message], Rejection | None], ...]] = {
+    "inbound_trunk": (_security, _media, *_HEADER_GROUPS),
+    "outbound_trunk": (_host("address", "trunk address"), _host("from_host", "from_host"), *_HEADER_GROUPS, _media),
+    "dispatch_rule": (_media,),
+}
+
+
+def rejections(obj: DesiredObject, msg: Message) -> list[Rejection]:
+    """Every independent LiveKit rejection of the object's Create request, in LiveKit's order."""
+    found = [r for group in FIELD_GROUPS[obj.kind] if (r := group(obj, msg)) is not None]
+    error = validate(create_request(obj, msg)).error
+    if error is not None and error.message not in {text for text, _ in found}:
+        found.insert(0, (error.message, blamed_field(obj, msg, error.message)))
+    return found
 
 
 @dataclass(frozen=True)
 class LiveKitRejectsObject(CheckBase):
-    """SEMANTICS 4.1: the hard error LiveKit's Validate() returns for the Create request."""
+    """SEMANTICS 4.1: the hard errors LiveKit's Validate() returns for the Create request, one
+    per independent field group (LiveKit itself shows only the first)."""
 
     code: str = "livekit-rejects-object"
     level: str = "error"
@@ -72,16 +147,14 @@ class LiveKitRejectsObject(CheckBase):
     def run(self, state: DesiredState) -> Iterable[Issue]:
         prepared = Prepared(state)
         for obj in state.objects():
-            result = validate(create_request(obj, prepared.message(obj)))
-            if result.error is not None:
-                msg = prepared.message(obj)
-                field = blamed_field(obj, msg, result.error.message)
-                yield self.issue(obj, result.error.message, *([field] if field else []))
+            for text, field in rejections(obj, prepared.message(obj)):
+                yield self.issue(obj, text, *([field] if field else []))
 
 
 @dataclass(frozen=True)
 class LiveKitWarnsObject(CheckBase):
-    """SEMANTICS 4.1 "soft errors": header warnings LiveKit logs but accepts (e.g. a `To` header)."""
+    """SEMANTICS 4.1 "soft errors": header warnings LiveKit logs but accepts (e.g. a `To` header),
+    for every header entry (LiveKit's own list stops at the first hard error)."""
 
     code: str = "livekit-header-warning"
     level: str = "warning"
@@ -89,8 +162,12 @@ class LiveKitWarnsObject(CheckBase):
     def run(self, state: DesiredState) -> Iterable[Issue]:
         prepared = Prepared(state)
         for obj in state.objects():
-            for text in validate(create_request(obj, prepared.message(obj))).soft:
-                yield self.issue(obj, text, "headers")
+            msg = prepared.message(obj)
+            if obj.kind == "dispatch_rule":
+                continue
+            for name, value in msg.headers.items():
+                for text in headers.check_headers({name: value})[1]:
+                    yield self.issue(obj, text, f"key:headers.{name}", "headers")
 
 
 def first_rejected(items: list, validator: Callable[[list[Message]], object]) -> Iterable[tuple[int, object]]:

@@ -167,13 +167,17 @@ class Normaliser:
         )
 
     def _field_origins(self, path: Path) -> dict[str, Origin]:
-        """Dotted spec paths under the object (`auth.password`, `numbers.2`) -> value origins,
-        plus `numbers=<number>` for every expanded number, at the entry it came from."""
+        """Dotted spec paths under the object (`auth.password`, `media.codecs.0`) -> value origins;
+        `key:<path>` -> the origin of a mapping key (`key:headers.X-Foo`, for a bad header name);
+        `numbers=<number>` for every expanded number, at the entry it came from."""
         out: dict[str, Origin] = {}
         sub = self.positions.subtree(path)
         for rel, origin in sub.values.items():
             if rel:
                 out[".".join(str(p) for p in rel)] = origin
+        for rel, origin in sub.keys.items():
+            if rel:
+                out["key:" + ".".join(str(p) for p in rel)] = origin
         return out | self._number_origins(path)
 
     def _number_origins(self, path: Path) -> dict[str, Origin]:

@@ -20,16 +20,16 @@ CASES = {
         "6:16: error: trunk address should not contain transport parameter [livekit-rejects-object]",
     "outbound_no_numbers": '5:5: error: no trunk numbers specified: outbound trunk "carrier" needs the caller ids'
         " it may use; list them under outbound.numbers [outbound-trunk-no-numbers]",
-    "invalid_header_name": "8:16: error: invalid header name: header name X Acme contains invalid characters:"
+    "invalid_header_name": "8:17: error: invalid header name: header name X Acme contains invalid characters:"
         " char 32 not allowed [livekit-rejects-object]",
     "forbidden_header_name":
-        "8:16: error: invalid header name: header name Contact not supported [livekit-rejects-object]",
-    "invalid_mapped_header": "7:30: error: invalid header name: header name X-Tier: contains invalid characters:"
+        "8:17: error: invalid header name: header name Contact not supported [livekit-rejects-object]",
+    "invalid_mapped_header": "7:31: error: invalid header name: header name X-Tier: contains invalid characters:"
         " char 58 not allowed [livekit-rejects-object]",
-    "to_header_warning": "8:16: warning: header To is not supported and will be rejected in a future release;"
+    "to_header_warning": "8:17: warning: header To is not supported and will be rejected in a future release;"
         " use CreateSIPParticipantRequest.to_user_override instead [livekit-header-warning]",
-    "media_timeout_too_long": "7:14: error: media_timeout must not exceed 10m0s [livekit-rejects-object]",
-    "codec_with_slash": "7:14: error: codec name must not contain '/' [livekit-rejects-object]",
+    "media_timeout_too_long": "7:24: error: media_timeout must not exceed 10m0s [livekit-rejects-object]",
+    "codec_with_slash": "7:24: error: codec name must not contain '/' [livekit-rejects-object]",
     "conflicting_trunks": 'error: Conflicting inbound SIP Trunks: "second" and "first", using the same number(s)'
         ' ["+15105550100"] without AllowedNumbers set [livekit-trunk-conflict]',
     "duplicate_rule_key": "11:3: error: Dispatch rule for the same trunk, inbound number, number, and PIN"

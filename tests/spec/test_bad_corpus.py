@@ -1,6 +1,6 @@
 """Every broken spec in tests/spec/bad/ fails `sipconf validate` with exactly its expected lines.
 
-Each file ends with comments: `# expect: {file}:L:C: error: ... [code]` (one per issue, in
+Each file ends with comments: `# expect: {file}:L:C: error|warning: ... [code]` (one per issue, in
 output order) and optionally `# args: ...` for extra CLI arguments. The command runs in a
 subprocess, as a user would run it: exit 1, those lines, no traceback.
 """
@@ -51,5 +51,8 @@ def test_bad_spec(path: Path):
     assert result.returncode == 1, output
     lines = result.stdout.splitlines()
     assert lines[:-1] == expect
-    errors = len(expect)
-    assert lines[-1] == f"failed: {errors} error{'' if errors == 1 else 's'}, 0 warnings ({path.name})"
+    errors = sum(": error: " in line for line in expect)
+    warnings = len(expect) - errors
+    assert lines[-1] == (
+        f"failed: {errors} error{'' if errors == 1 else 's'}, {warnings} warning{'' if warnings == 1 else 's'} ({path.name})"
+    )
