@@ -32,8 +32,13 @@ def run(args: argparse.Namespace) -> int:
         if args.check_secrets:
             issues += check_secrets(state)
     except SpecError as err:
+        # Collect all the errors, then fail once: what still loaded is checked in the same run.
         issues = list(err.issues)
-    issues = sort_issues(issues)
+        if err.state is not None:
+            issues += run_checks(err.state)
+            if args.check_secrets:
+                issues += check_secrets(err.state)
+    issues = sort_issues(list(dict.fromkeys(issues)))
     failed = any(i.level == "error" for i in issues) or (args.strict and bool(issues))
     summary = _summary(state, args.spec) if state is not None and not failed else None
     if args.format == "json":

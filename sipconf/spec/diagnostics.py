@@ -31,7 +31,7 @@ _BOUNDS = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "
 def issues_from(error: ValidationError, data: Any, positions: Positions, root: type[BaseModel]) -> list[Issue]:
     out: list[Issue] = []
     for err in error.errors(include_url=False):
-        loc = _clean_loc(err["loc"])
+        loc = clean_loc(err["loc"])
         kind = err["type"]
         if kind == "extra_forbidden":
             key = loc[-1]
@@ -53,7 +53,7 @@ def issues_from(error: ValidationError, data: Any, positions: Positions, root: t
     return out
 
 
-def _clean_loc(loc: tuple) -> Path:
+def clean_loc(loc: tuple) -> Path:
     """Drop pydantic's bookkeeping (`[key]`, validator and union-member tags) from a loc."""
     return tuple(part for part in loc if part != "[key]" and not (isinstance(part, str) and "[" in part and part.endswith("]")))
 

@@ -1,20 +1,22 @@
 """`load(path)`: read, parse with positions, check the version, overlay the environment,
-validate with pydantic, normalise. Every problem is collected; SpecError is raised once."""
+validate with pydantic, normalise. Every problem is collected; SpecError is raised once, with
+the state of what could still be normalised so `validate` can check that too."""
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path as FsPath
 from pydantic import ValidationError
 
 from sipconf.issues import Issue
 from sipconf.model import DesiredState, Origin
-from sipconf.spec.diagnostics import issues_from
+from sipconf.spec.diagnostics import clean_loc, issues_from
 from sipconf.spec.environments import apply_environment
 from sipconf.spec.errors import SpecError
 from sipconf.spec.migrate import VersionError, migrate
 from sipconf.spec.models import Spec
 from sipconf.spec.normalise import Normaliser
-from sipconf.spec.yamlsrc import load_yaml
+from sipconf.spec.yamlsrc import Path, Positions, load_yaml
 
 
 def load(path: str | FsPath, *, env: str | None = None, allow_literal_secrets: bool = False) -> DesiredState:
@@ -48,15 +50,94 @@ def loads(text: str, source: str, *, env: str | None = None, allow_literal_secre
     if env is not None:
         data, url, env_issues = apply_environment(data, positions, env)
         issues += env_issues
-    try:
-        spec = Spec.model_validate(data, context={"allow_literal_secrets": allow_literal_secrets})
-    except ValidationError as exc:
-        raise SpecError(issues + issues_from(exc, data, positions, Spec)) from None
-    if issues:
+    spec, _dropped, spec_issues = _validate(data, positions)
+    issues += spec_issues
+    if not allow_literal_secrets:
+        issues += _literal_passwords(data, positions)
+    if spec is None:
         raise SpecError(issues)
     normaliser = Normaliser(spec, positions, source=source)
     state = normaliser.state(environment=env, url=url)
-    if normaliser.issues:
-        raise SpecError(normaliser.issues)
+    issues += normaliser.issues
+    if issues:
+        raise SpecError(issues, state=state)
     return state
 
+
+def _validate(data: dict, positions: Positions) -> tuple[Spec | None, set[Path], list[Issue]]:
+    """(the spec without the objects that have errors of their own, their paths, the issues).
+
+    Collect all the errors, then fail once: an object with a wrong field is left out, so the
+    other objects still reach normalisation and the cross-object checks. Literal passwords are
+    validated as allowed here and reported by `_literal_passwords`, so they hide nothing.
+    """
+    context = {"allow_literal_secrets": True}
+    try:
+        return Spec.model_validate(data, context=context), set(), []
+    except ValidationError as exc:
+        issues = issues_from(exc, data, positions, Spec)
+        locs = [clean_loc(err["loc"]) for err in exc.errors(include_url=False)]
+    pruned, dropped = _without(data, locs)
+    try:
+        return Spec.model_validate(pruned, context=context), dropped, issues
+    except ValidationError:
+        return None, dropped, issues  # what is left is still broken: report what we know
+
+
+def _without(data: dict, locs: list[Path]) -> tuple[dict, set[Path]]:
+    """`data` without what each error loc is in: a trunk half, a trunk, a rule, or a top-level
+    key (a missing `project` becomes ""); rules naming a trunk that lost its inbound half go too,
+    since every check about them would be about a trunk that is not there."""
+    out = copy.deepcopy(data)
+    dropped: set[Path] = set()
+    for loc in locs:
+        if loc[:1] == ("trunks",) and len(loc) >= 3 and loc[2] in ("inbound", "outbound"):
+            dropped.add(loc[:3])
+        elif loc[:1] in (("trunks",), ("dispatch_rules",)) and len(loc) >= 2:
+            dropped.add(loc[:2])
+        elif loc == ("project",) and "project" not in data:
+            out["project"] = ""
+        elif loc:
+            out.pop(loc[0], None)
+    for path in sorted(dropped, key=len):
+        section, name = path[0], path[1]
+        objects = out.get(section)
+        if not isinstance(objects, dict) or name not in objects:
+            continue
+        if len(path) == 3 and isinstance(objects[name], dict):
+            objects[name].pop(path[2], None)
+            if any(objects[name].get(half) is not None for half in ("inbound", "outbound")):
+                continue
+        del objects[name]
+    # A rule only ever sees inbound halves: one that lost its outbound half is still itself.
+    kept = out.get("trunks") if isinstance(out.get("trunks"), dict) else {}
+    broken_trunks = {p[1] for p in dropped if p[0] == "trunks" and (p[2:] != ("outbound",) or p[1] not in kept)}
+    rules = out.get("dispatch_rules")
+    if broken_trunks and isinstance(rules, dict):
+        for name, rule in list(rules.items()):
+            trunks = rule.get("trunks") if isinstance(rule, dict) else None
+            if isinstance(trunks, list) and broken_trunks & {t for t in trunks if isinstance(t, str)}:
+                del rules[name]
+                dropped.add(("dispatch_rules", name))
+    return out, dropped
+
+
+def _literal_passwords(data: dict, positions: Positions) -> list[Issue]:
+    """Secrets are references, never literals in git (DESIGN, issue 3 section 2). The literal
+    still loads, as a stand-in secret, so the rest of the spec is checked in the same run; it is
+    looked for in the document, so a trunk left out for another error still shows it."""
+    issues = []
+    trunks = data.get("trunks")
+    for name, trunk in (trunks.items() if isinstance(trunks, dict) else ()):
+        for half in ("inbound", "outbound"):
+            auth = trunk.get(half) if isinstance(trunk, dict) else None
+            auth = auth.get("auth") if isinstance(auth, dict) else None
+            password = auth.get("password") if isinstance(auth, dict) else None
+            if isinstance(password, str) and password:
+                path = ("trunks", name, half, "auth", "password")
+                issues.append(Issue(
+                    "error", "literal-secret",
+                    f"{'.'.join(path)}: literal secret: use {{env: NAME}} or {{file: PATH}} (or --allow-literal-secrets)",
+                    positions.value(path),
+                ))
+    return issues

@@ -203,3 +203,16 @@ def test_json_schema_describes_the_spec():
     assert set(schema["required"]) == {"version", "project"}
     assert schema["additionalProperties"] is False
     json.dumps(schema)
+
+
+def test_spec_error_carries_what_still_loaded():
+    text = (
+        "version: 1\nproject: a\ntrunks:\n  t:\n    inbound: {numbers: ['+15105550100'], auth: {username: u, password: pw}}\n"
+        "  bad:\n    inbound: {numbrs: []}\ndispatch_rules:\n  r:\n    trunks: [bad]\n    direct: {room: x}\n"
+    )
+    with pytest.raises(SpecError) as info:
+        loads(text, "s.yaml")
+    assert [i.code for i in info.value.issues] == ["literal-secret", "unknown-key"]
+    state = info.value.state
+    assert [o.name for o in state.objects()] == ["t"]  # `bad` left out, and the rule naming it
+    assert state.inbound[0].secrets["auth_password"].literal == "pw"
