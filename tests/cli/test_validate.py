@@ -27,7 +27,7 @@ def _run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
 def test_demo_spec_validates():
     result = _run("validate", DEMO)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.splitlines()[-1] == f"ok: 2 inbound trunks, 2 outbound trunks, 4 dispatch rules ({DEMO})"
+    assert result.stdout.splitlines()[-1] == f"ok: 2 inbound trunks, 2 outbound trunks, 5 dispatch rules ({DEMO})"
 
 
 def test_demo_spec_validates_in_prod_as_json():
@@ -35,7 +35,7 @@ def test_demo_spec_validates_in_prod_as_json():
     doc = json.loads(result.stdout)
     assert result.returncode == 0
     assert doc["ok"] is True
-    assert doc["summary"] == f"ok: 2 inbound trunks, 2 outbound trunks, 4 dispatch rules ({DEMO}, env prod)"
+    assert doc["summary"] == f"ok: 2 inbound trunks, 2 outbound trunks, 5 dispatch rules ({DEMO}, env prod)"
 
 
 def test_errors_as_json(tmp_path):

@@ -86,7 +86,7 @@ def test_trunk_and_rule_names_must_be_in_the_spec_with_a_suggestion(suite_dir: P
     assert errors_of(file) == [
         f"{file}:4:21: error: scenarios[0].expect.trunk: trunk 'twillio' is not in the spec (did you mean 'twilio'?) [unknown-trunk]",
         f"{file}:4:36: error: scenarios[0].expect.rule: dispatch rule 'nosuchrule' is not in the spec"
-        " (the spec has: support, sales, all-hands, board) [unknown-rule]",
+        " (the spec has: support, sales, front-desk, all-hands, board) [unknown-rule]",
         f"{file}:6:40: error: scenarios[1].call.trunk: outbound trunk 'telnix' is not in the spec (did you mean 'telnyx'?) [unknown-trunk]",
     ]
 
