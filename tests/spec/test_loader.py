@@ -183,7 +183,7 @@ def test_unreadable_file_is_one_line(tmp_path):
 
 def test_demo_spec_loads_in_every_environment():
     base = load(DEMO)
-    assert (len(base.inbound), len(base.outbound), len(base.rules)) == (2, 2, 4)
+    assert (len(base.inbound), len(base.outbound), len(base.rules)) == (2, 2, 5)
     for obj in base.outbound:
         assert obj.message.address.startswith("127.0.0.")
     for obj in base.inbound:
