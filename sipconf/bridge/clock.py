@@ -77,6 +77,10 @@ class ManualClock:
                 callback()
         self._now = target
 
+    def busy(self, seconds: float) -> None:
+        """Time passes and no timer fires, as if a callback kept the loop busy that long."""
+        self._now += seconds
+
     @property
     def pending(self) -> int:
         return sum(1 for *_, h, _cb in self._queue if not h.cancelled)

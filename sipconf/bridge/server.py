@@ -15,6 +15,7 @@ from typing import Callable
 
 from livekit.protocol import sip as sip_pb
 
+from sipconf.bridge.admission import Admission, AdmissionLimits
 from sipconf.bridge.calls import decisions as D
 from sipconf.bridge.calls.inbound import InboundCall, InboundConfig, valid_invite
 from sipconf.bridge.calls.outbound import OutboundCalls
@@ -40,6 +41,7 @@ log = logging.getLogger("sipconf.bridge.server")
 # 3.9: what LiveKit advertises, although most of these get 405.
 ALLOW = "INVITE, ACK, CANCEL, BYE, NOTIFY, REFER, MESSAGE, OPTIONS, INFO, SUBSCRIBE"
 MAX_CALLS = 1000
+MAX_LAG = 0.1  # seconds of (averaged) event-loop lag before new calls get 503
 
 
 class Bridge:
@@ -64,6 +66,9 @@ class Bridge:
         hide_inbound_port: bool = False,
         limits: Limits | None = None,
         max_calls: int = MAX_CALLS,
+        max_lag: float = MAX_LAG,
+        max_pending: int = 0,
+        retry_after: int = 1,
         transfer_bye_wait: float = 1.0,
     ) -> None:
         self.host = host
@@ -73,7 +78,7 @@ class Bridge:
         self._store = store
         self.rooms: Rooms = rooms if rooms is not None else control_plane.rooms
         self.allow_external_dial = allow_external_dial
-        self.max_calls = max_calls
+        self.admission = Admission(self.clock, AdmissionLimits(max_calls, max_pending, max_lag, retry_after))
         self.transfer_bye_wait = transfer_bye_wait
         self.decisions = decisions or D.StoreDecisions(self._inbound_trunks, self._rules, self.mode)
         self.config = InboundConfig(
@@ -96,6 +101,10 @@ class Bridge:
         self._tasks: set[asyncio.Task] = set()
         self._unlisten: Callable[[], None] | None = None
 
+    @property
+    def max_calls(self) -> int:
+        return self.admission.limits.max_calls
+
     # -- lifecycle ------------------------------------------------------------------------
 
     @property
@@ -104,6 +113,7 @@ class Bridge:
 
     async def start(self) -> None:
         await self.sip.start()
+        self.admission.start()
         self._unlisten = self.rooms.add_listener(self._participant_removed)
         if self.control_plane is not None:
             self.control_plane.backend = self
@@ -111,6 +121,7 @@ class Bridge:
     async def close(self) -> None:
         if self.control_plane is not None and self.control_plane.backend is self:
             self.control_plane.backend = None
+        self.admission.stop()
         if self._unlisten is not None:
             self._unlisten()
         for call in list(self.dialogs.values()) + list(self.pending.values()):
@@ -310,8 +321,10 @@ class Bridge:
             if not self.config.hide_inbound_port:
                 _answer(tx, msg, 400, "Bad request")
             return
-        if len(self.pending) + len(self.dialogs) >= self.max_calls:
-            _answer(tx, msg, 503, "Too many calls")
+        # RFC 3261 21.5.4: shed load before any routing or media work.
+        refusal = self.admission.admit(len(self.pending) + len(self.dialogs), len(self.pending))
+        if refusal is not None:
+            _answer(tx, msg, refusal.status, refusal.reason, refusal.headers)
             return
         call = InboundCall(self, self.config, msg, tx, source)
         self.pending[tx] = call

@@ -16,7 +16,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sipconf.bridge.server import Bridge
+from sipconf.bridge.server import MAX_CALLS, MAX_LAG, Bridge
 from sipconf.errors import UserError
 from sipconf.local.server import DEFAULT_STATE_PATH, ControlPlane
 from sipconf.routing.route import Mode
@@ -31,6 +31,8 @@ class UpOptions:
     ring_delay: float = 0.0
     dtmf_info: bool = False
     allow_external_dial: bool = False
+    max_calls: int = MAX_CALLS
+    max_lag: float = MAX_LAG
 
 
 @dataclass
@@ -76,7 +78,7 @@ async def start_services(opts: UpOptions) -> Services:
         raise UserError(f"--http {opts.http[0]}:{opts.http[1]}: cannot listen ({err.strerror or err})") from None
     bridge = Bridge(host=opts.sip[0], udp_port=opts.sip[1], tcp_port=opts.sip[1], control_plane=cp,
                     mode=Mode(opts.mode), ring_delay=opts.ring_delay, dtmf_info=opts.dtmf_info,
-                    allow_external_dial=opts.allow_external_dial)
+                    allow_external_dial=opts.allow_external_dial, max_calls=opts.max_calls, max_lag=opts.max_lag)
     try:
         await bridge.start()
     except OSError as err:
@@ -126,9 +128,15 @@ def run(args: argparse.Namespace) -> int:
         ring_delay=args.ring_delay,
         dtmf_info=args.dtmf_info,
         allow_external_dial=args.allow_external_dial,
+        max_calls=args.max_calls,
+        max_lag=args.max_lag_ms / 1000,
     )
     if opts.ring_delay < 0:
         raise UserError(f"--ring-delay {args.ring_delay}: expected a number of seconds >= 0")
+    if opts.max_calls < 1:
+        raise UserError(f"--max-calls {args.max_calls}: expected a number of calls >= 1")
+    if opts.max_lag < 0:
+        raise UserError(f"--max-lag-ms {args.max_lag_ms}: expected a number of milliseconds >= 0")
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     return asyncio.run(serve(opts))
 
@@ -144,4 +152,9 @@ def register(subparsers) -> None:
     p.add_argument("--dtmf-info", action="store_true", help="accept SIP INFO DTMF for PIN entry (LiveKit answers 405)")
     p.add_argument("--allow-external-dial", action="store_true",
                    help="let CreateSIPParticipant dial addresses off loopback")
+    p.add_argument("--max-calls", type=int, default=MAX_CALLS, metavar="N",
+                   help="calls in progress at most; more INVITEs get 503 + Retry-After (default %(default)s)")
+    p.add_argument("--max-lag-ms", type=float, default=MAX_LAG * 1000, metavar="MS",
+                   help="overload: new INVITEs get 503 + Retry-After while the event loop runs this late"
+                        " on average (default %(default)g ms, 0 = off)")
     p.set_defaults(func=run)

@@ -1,0 +1,115 @@
+"""Admission control (503 + Retry-After before any routing or media work), on a ManualClock:
+no sleeping, no timing asserts."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from sipconf.bridge.admission import PROBE_INTERVAL, Admission, AdmissionLimits
+from sipconf.bridge.clock import ManualClock
+from sipconf.bridge.dialog import Dialog
+from sipconf.bridge.transaction import build_ack_for_non2xx
+
+from tests.bridge.test_calls_inbound import direct_rule, open_trunk, participants, run
+
+
+def test_below_every_limit_everything_is_admitted():
+    clock = ManualClock()
+    adm = Admission(clock, AdmissionLimits(max_calls=10, max_pending=5, max_lag=0.1))
+    adm.start()
+    for _ in range(100):
+        clock.advance(PROBE_INTERVAL)
+        assert adm.admit(calls=9, pending=4) is None
+    assert adm.lag == 0 and adm.refused == {}
+
+
+def test_max_calls_refuses_with_503_and_retry_after():
+    adm = Admission(ManualClock(), AdmissionLimits(max_calls=2, retry_after=7))
+    assert adm.admit(1, 1) is None
+    refusal = adm.admit(2, 0)
+    assert (refusal.status, refusal.reason, refusal.why) == (503, "Service Unavailable", "max_calls")
+    assert refusal.headers == [("Retry-After", "7")]
+    assert adm.refused == {"max_calls": 1}
+
+
+def test_max_pending_counts_unanswered_invites_only_when_set():
+    assert Admission(ManualClock(), AdmissionLimits(max_calls=100)).admit(50, 50) is None
+    refusal = Admission(ManualClock(), AdmissionLimits(max_calls=100, max_pending=3)).admit(5, 3)
+    assert refusal.why == "max_pending"
+
+
+def test_a_busy_loop_sheds_then_recovers_once_the_probes_run_on_time():
+    clock = ManualClock()
+    adm = Admission(clock, AdmissionLimits(max_calls=1000, max_lag=0.1))
+    adm.start()
+    clock.advance(PROBE_INTERVAL * 3)
+    assert adm.admit(0, 0) is None
+    clock.busy(1.0)  # the loop is stuck: the next probe is already 0.95 s overdue
+    assert adm.admit(0, 0).why == "overload"
+    clock.advance(0)  # the late probe runs: its lag enters the average
+    assert adm.lag > 0.1 and adm.admit(0, 0).why == "overload"
+    for _ in range(20):
+        clock.advance(PROBE_INTERVAL)  # on time again: the average decays
+    assert adm.lag < 0.1 and adm.admit(0, 0) is None
+    assert adm.refused == {"overload": 2}
+
+
+def test_one_short_stall_alone_does_not_shed():
+    clock = ManualClock()
+    adm = Admission(clock, AdmissionLimits(max_lag=0.1))
+    adm.start()
+    clock.call_later(0.01, lambda: clock.busy(0.2))
+    clock.advance(PROBE_INTERVAL)
+    assert 0 < adm.lag <= 0.1 and adm.admit(0, 0) is None
+
+
+def test_lag_off_and_stop_leave_no_timer():
+    clock = ManualClock()
+    Admission(clock, AdmissionLimits(max_lag=0)).start()
+    assert clock.pending == 0
+    adm = Admission(clock, AdmissionLimits(max_lag=0.1))
+    adm.start()
+    assert clock.pending == 1
+    adm.stop()
+    assert clock.pending == 0
+    clock.busy(5)
+    assert adm.admit(0, 0) is None
+
+
+@pytest.mark.parametrize("kwargs", [{"max_calls": 0}, {"max_lag": -1}, {"max_pending": -1}])
+def test_bad_limits(kwargs):
+    with pytest.raises(ValueError):
+        AdmissionLimits(**kwargs)
+
+
+def test_max_calls_1_second_concurrent_invite_gets_503_and_the_first_call_completes(tmp_path):
+    """Real sockets: the first call rings (ring delay), a second INVITE meanwhile gets 503 with
+    Retry-After and no routing (no participant), then the first call is answered and hung up."""
+
+    async def scenario(bridge, lk, peer):
+        await open_trunk(lk)
+        await direct_rule(lk)
+        target = bridge.udp_address
+        first = peer.invite(target, "+15550111", "+15550100")
+        peer.send(first, target)
+        await peer.wait_for(lambda m: getattr(m, "status", 0) == 180)
+        second = peer.invite(target, "+15550222", "+15550100")
+        peer.send(second, target)
+        busy = await peer.final_to(second)
+        assert (busy.status, busy.reason, busy.get("retry-after")) == (503, "Service Unavailable", "1")
+        assert [r.status for r in peer.responses_to(second)] == [503]
+        peer.send(build_ack_for_non2xx(second, busy), target)
+        assert [p.identity for p in await participants(lk, "support")] == ["sip_+15550111"]
+        bridge.clock.advance(5)  # the ring delay
+        ok = await peer.final_to(first)
+        assert ok.status == 200
+        peer.send(peer.ack_for(first, ok), target)
+        bye = Dialog.from_uac(first, ok).create_request("BYE", peer.via)
+        peer.send(bye, target)
+        assert (await peer.final_to(bye)).status == 200
+        assert await participants(lk, "support") == []
+        assert bridge.admission.refused == {"max_calls": 1}
+
+    asyncio.run(run(scenario, ring_delay=5, max_calls=1)(tmp_path / "s.db"))
