@@ -347,6 +347,9 @@ class _TcpProtocol(asyncio.Protocol):
         self.transport = None
 
 
+_SAME_PORT_ATTEMPTS = 20
+
+
 class SipServer:
     """UDP and TCP listeners sharing one handler.  An async context manager:
 
@@ -384,8 +387,25 @@ class SipServer:
         return self._dispatcher.rejected
 
     async def start(self) -> None:
-        loop = asyncio.get_running_loop()
         udp_port, tcp_port = self._ports
+        if udp_port == 0 and tcp_port == 0:
+            # SIP listens on one port number for both transports (RFC 3261 18), so clients
+            # and scenarios can switch transport without another address: pick a free UDP
+            # port and take the same number for TCP, retrying when TCP has it taken.
+            for _ in range(_SAME_PORT_ATTEMPTS):
+                await self._bind(0, None)
+                port = self.udp_address[1]
+                try:
+                    await self._bind(None, port)
+                    return
+                except OSError:
+                    self._udp_transport.close()
+                    self._udp_transport = self._udp = None
+            raise OSError(f"no port free for both UDP and TCP on {self.host} after {_SAME_PORT_ATTEMPTS} attempts")
+        await self._bind(udp_port, tcp_port)
+
+    async def _bind(self, udp_port: int | None, tcp_port: int | None) -> None:
+        loop = asyncio.get_running_loop()
         if udp_port is not None:
             transport, protocol = await loop.create_datagram_endpoint(
                 lambda: _UdpProtocol(self._dispatcher, self.limits), local_addr=(self.host, udp_port)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from sipconf.bridge.clock import ManualClock
 from sipconf.bridge.message import Response, parse
-from sipconf.bridge.transport import Limits, bad_request_for
+from sipconf.bridge.transport import Limits, SipServer, bad_request_for
 
 from .conftest import Uas, options
 
@@ -305,5 +305,15 @@ def test_tcp_read_deadline_is_per_message() -> None:
             await writer.drain()
             assert (await read_message(reader)).call_id == "p3"
             writer.close()
+
+    asyncio.run(main())
+
+
+def test_port_zero_takes_one_free_port_number_for_udp_and_tcp():
+    """A client can switch transport without learning a second address (RFC 3261 18)."""
+
+    async def main():
+        async with SipServer(lambda msg, src: None, "127.0.0.1", 0, 0) as server:
+            assert server.udp_address[1] == server.tcp_address[1] != 0
 
     asyncio.run(main())
