@@ -11,8 +11,9 @@ no port is given), not blindly to the packet's source.  No
 task is ever created here, so none can leak; handler exceptions are logged, never raised.
 
 Hostile input: messages above ``max_message_size`` or ``max_headers`` are rejected;
-malformed requests get ``400 Bad Request`` when Via, From, To, Call-ID and CSeq can be
-salvaged, otherwise they are dropped and logged; at most ``max_tcp_connections`` at once;
+malformed requests get ``400 Bad Request`` when a Via and a CSeq can be salvaged (From, To
+and Call-ID are copied when present: a request without Call-ID gets a 400 without one, as
+a real stack answers it), otherwise they are dropped and logged; at most ``max_tcp_connections`` at once;
 a TCP connection that sends no complete message within ``tcp_first_message_timeout`` is
 closed, and so is one that leaves a message incomplete for ``tcp_message_timeout`` (a
 per-message read deadline, from the message's first byte: trickling bytes does not extend
@@ -114,11 +115,13 @@ def response_address(via: Via) -> tuple[str, int]:
 
 
 _SALVAGE = ("via", "from", "to", "call-id", "cseq")
+_NEEDED = ("via", "cseq")  # without these a response cannot be addressed or matched
 
 
 def bad_request_for(data: bytes, error: str) -> Response | None:
-    """A 400 for a message we could not parse, if it looks like a request and has the
-    headers RFC 3261 8.2.6.2 copies into a response; None means drop it."""
+    """A 400 for a message we could not parse, if it looks like a request with a Via and a
+    CSeq to answer with; the other headers RFC 3261 8.2.6.2 copies (From, To, Call-ID) are
+    copied when present.  None means drop it."""
     text = data.decode("utf-8", errors="replace")
     head = text.split("\r\n\r\n", 1)[0].lstrip("\r\n")
     lines = head.split("\r\n")
@@ -133,11 +136,11 @@ def bad_request_for(data: bytes, error: str) -> Response | None:
         key = canonical_name(name.strip())
         if key in _SALVAGE:
             found.setdefault(key, []).append(value.strip())
-    if any(key not in found for key in _SALVAGE):
+    if any(key not in found for key in _NEEDED):
         return None
     headers: list[tuple[str, str]] = []
     for key, long in zip(_SALVAGE, ("Via", "From", "To", "Call-ID", "CSeq")):
-        values = found[key] if key == "via" else found[key][:1]
+        values = found.get(key, []) if key == "via" else found.get(key, [])[:1]
         headers += [(long, v) for v in values]
     warning = re.sub(r'[\x00-\x1f"\\]', "'", error)[:200]
     headers.append(("Warning", f'399 sipconf "{warning}"'))  # RFC 3261 20.43

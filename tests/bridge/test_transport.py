@@ -31,7 +31,7 @@ class UdpClient(asyncio.DatagramProtocol):
     async def response_for(self, call_id: str) -> Response:
         while True:
             message = await asyncio.wait_for(self.queue.get(), GUARD)
-            if message.call_id == call_id:
+            if message.get("call-id") == call_id:  # a 400 to a request without one has none
                 return message
 
 
