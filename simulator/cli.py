@@ -39,6 +39,7 @@ class TestArgs:
     min_coverage: float | None = None
     load: float | None = None
     duration: float = 10.0
+    spec: str | None = None
 
 
 def parse_sip(text: str) -> tuple[str, int]:
@@ -62,7 +63,7 @@ def explicit_target(args: TestArgs) -> Target | None:
 
 def run_tests(args: TestArgs, out=None) -> int:
     out = out or sys.stdout
-    scenarios = select(load_paths(args.paths), args.keyword)
+    scenarios = select(load_paths(args.paths, spec=args.spec), args.keyword)
     if not scenarios:
         raise UserError("no scenarios selected" + (f" by -k {args.keyword!r}" if args.keyword else ""))
     if args.load is not None:

@@ -62,12 +62,13 @@ class Embedded:
         self.state_dir.cleanup()
 
 
-def start(mode: str = "explicit", ready_timeout: float = 30.0) -> Embedded:
-    """Start `sipconf up` with a throwaway state file on free loopback ports; wait for `ready`."""
+def start(mode: str = "explicit", ready_timeout: float = 30.0, extra: list[str] = ()) -> Embedded:
+    """Start `sipconf up` with a throwaway state file on free loopback ports; wait for `ready`.
+    `extra`: more `sipconf up` options (`--max-calls 1`, `--ring-delay 0.5`)."""
     state_dir = tempfile.TemporaryDirectory(prefix="sipconf-test-")
     sip_port = free_port()
     cmd = [sys.executable, "-m", "sipconf", "up", "--http", "127.0.0.1:0", "--sip", f"127.0.0.1:{sip_port}",
-           "--state", str(Path(state_dir.name) / "state.db"), "--mode", mode]
+           "--state", str(Path(state_dir.name) / "state.db"), "--mode", mode, *extra]
     env = {k: v for k, v in os.environ.items() if k not in LIVEKIT_VARS}
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     lines: list[str] = []

@@ -2,9 +2,12 @@
 rate with SIPp and reports the calls per second achieved, p50/p99 setup time and failures.
 
 Under load SIPp keeps `-trace_msg` off (sipp-notes) and writes `-trace_stat` (counters) and
-`-trace_rtt` (one setup time per call: INVITE to 200 OK, the `rtd` timer). The generator's
-own rate is printed beside the result: past its capacity, SIPp's retransmissions look like
-loss at the bridge (sipp-notes).
+`-trace_rtt` (one setup time per call: INVITE to its final response, the `rtd` timers) and
+`-trace_counts` (messages per scenario line: the calls per final status). A call succeeds
+only when its final status is the scenario's expected one (`expect.status`, else 200): the
+generated XML (`load_uac_xml`) makes SIPp count any other status, or none, as a failed call.
+The generator's own rate is printed beside the result: past its capacity, SIPp's
+retransmissions look like loss at the bridge (sipp-notes).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import os
 import subprocess
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sipconf.errors import UserError
@@ -25,11 +28,13 @@ from simulator.ports import free_port
 from simulator.runner import environ_for
 from simulator.scenario.load import LoadedScenario
 from simulator.sipprun import EXIT_MEANING, sipp_binary
-from simulator.sippxml import uac_xml
+from simulator.sippxml import load_uac_xml
 
 
 @dataclass
 class LoadReport:
+    name: str
+    expect: int
     target_cps: float
     duration: float
     calls: int
@@ -39,19 +44,38 @@ class LoadReport:
     setup_ms: list[float]
     sipp_rate: float
     sipp_version: str
+    statuses: dict[int, int] = field(default_factory=dict)  # final status -> calls
+    failed_ms: list[float] = field(default_factory=list)  # INVITE -> an unexpected final response
+
+    @property
+    def no_final(self) -> int:
+        return max(0, self.calls - sum(self.statuses.values()))
 
     @property
     def achieved_cps(self) -> float:
         return self.succeeded / self.seconds if self.seconds > 0 else 0.0
 
     def lines(self) -> list[str]:
-        return [
-            f"load: {self.sipp_version}",
+        out = [
+            f"load: {self.name} (expects {self.expect}), {self.sipp_version}",
             f"target {self.target_cps:g} calls/s for {self.duration:g}s: {self.calls} calls, "
             f"{self.succeeded} succeeded, {self.failed} failed",
-            f"achieved {self.achieved_cps:.1f} calls/s (SIPp's own rate {self.sipp_rate:.1f} calls/s)",
-            f"setup time p50 {percentile(self.setup_ms, 50):.1f} ms, p99 {percentile(self.setup_ms, 99):.1f} ms",
         ]
+        by_status = [f"{n}x {s}" for s, n in sorted(self.statuses.items())]
+        if self.no_final:
+            by_status.append(f"{self.no_final}x no final response")
+        if by_status:
+            out.append("final status: " + ", ".join(by_status))
+        out.append(f"achieved {self.achieved_cps:.1f} calls/s (SIPp's own rate {self.sipp_rate:.1f} calls/s)")
+        if self.setup_ms:
+            out.append(f"setup time of the {len(self.setup_ms)} calls that got {self.expect} (INVITE -> final): "
+                       f"p50 {percentile(self.setup_ms, 50):.1f} ms, p99 {percentile(self.setup_ms, 99):.1f} ms")
+        else:
+            out.append(f"setup time: no call got {self.expect}")
+        if self.failed_ms:
+            out.append(f"time to the other final responses: p50 {percentile(self.failed_ms, 50):.1f} ms, "
+                       f"p99 {percentile(self.failed_ms, 99):.1f} ms")
+        return out
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -71,16 +95,40 @@ def parse_stat(text: str) -> dict[str, str]:
     return dict(zip(rows[0], rows[-1]))
 
 
-def parse_rtt(text: str) -> list[float]:
-    """Setup times (ms) from SIPp's `-trace_rtt` CSV (`Date_ms;response_time_ms;rtd_no`)."""
+def parse_rtt(text: str, rtd: str = "1") -> list[float]:
+    """Setup times (ms) of timer `rtd` from SIPp's `-trace_rtt` CSV
+    (`Date_ms;response_time_ms;rtd_no`; a row without rtd_no counts as timer 1)."""
     out = []
     for row in csv.reader(text.splitlines()[1:], delimiter=";"):
-        if len(row) >= 2:
+        if len(row) >= 2 and (row[2].strip() if len(row) >= 3 else "1") == rtd:
             try:
                 out.append(float(row[1]))
             except ValueError:
                 continue
     return out
+
+
+def parse_counts(text: str) -> dict[int, int]:
+    """Final responses received per status, from SIPp's `-trace_counts` CSV (its last row;
+    columns like `18_503_Recv`, one per scenario line)."""
+    rows = list(csv.reader(text.splitlines(), delimiter=";"))
+    if len(rows) < 2:
+        return {}
+    out: dict[int, int] = {}
+    finals: set[int] = set()
+    for name, value in zip(rows[0], rows[-1]):
+        parts = name.split("_")
+        if len(parts) != 3 or parts[2] != "Recv" or not parts[1].isdigit():
+            continue
+        status = int(parts[1])
+        if status < 200 or not value.strip().isdigit():
+            continue
+        # The BYE's 200 OK comes after the INVITE's: only the first 200 line is the INVITE's.
+        if status == 200 and 200 in finals:
+            continue
+        finals.add(status)
+        out[status] = out.get(status, 0) + int(value)
+    return {s: n for s, n in out.items() if n}
 
 
 def run_load(scenarios: list[LoadedScenario], args, out) -> int:
@@ -107,21 +155,23 @@ def run_load(scenarios: list[LoadedScenario], args, out) -> int:
     for line in report.lines():
         print(line, file=out)
     print(f"{report.succeeded} passed, {report.failed} failed", file=out)
-    return 0 if report.failed == 0 and report.calls > 0 else 1
+    return 0 if report.failed == 0 and report.calls > 0 and report.succeeded == report.calls else 1
 
 
 def drive(loaded: LoadedScenario, sip: tuple[str, int], cps: float, duration: float, environ) -> LoadReport:
     call = loaded.scenario.call
+    expect = loaded.scenario.expect.status or 200
     total = max(1, int(cps * duration))
     bare = loaded.scenario.model_copy(update={"steps": []})  # set up and hang up at once
     with tempfile.TemporaryDirectory(prefix="sipconf-load-") as tmp:
         work = Path(tmp)
-        (work / "load.xml").write_text(uac_xml(bare, sip[0], auth=call.auth is not None), encoding="ISO-8859-1")
+        (work / "load.xml").write_text(load_uac_xml(bare, sip[0], expect=expect, auth=call.auth is not None),
+                                       encoding="ISO-8859-1")
         cmd = [sipp_binary(), "-sf", str(work / "load.xml"), f"{sip[0]}:{sip[1]}", "-i", call.source,
                "-p", str(free_port(call.source)), "-cp", str(free_port()), "-mp", str(free_port(call.source, 4)),
                "-r", f"{cps:g}", "-m", str(total), "-l", str(max(10, int(cps * 5))), "-t", "u1", "-nostdin",
                "-cid_str", "sipconf-load-%u-%p", "-trace_stat", "-stf", str(work / "stat.csv"), "-fd", "1",
-               "-trace_rtt", "-rtt_freq", "1", "-timeout", f"{int(duration + 30)}s", "-timeout_error"]
+               "-trace_rtt", "-rtt_freq", "1", "-trace_counts", "-nd", "-timeout", f"{int(duration + 30)}s", "-timeout_error"]
         if call.auth is not None:
             cmd += ["-au", call.auth.username, "-ap", resolve_secret(call.auth.password, environ)]
         started = time.monotonic()
@@ -132,8 +182,10 @@ def drive(loaded: LoadedScenario, sip: tuple[str, int], cps: float, duration: fl
                             *done.stderr.strip().splitlines()[-3:])
         stat = parse_stat((work / "stat.csv").read_text(encoding="utf-8", errors="replace"))
         rtt = "".join(p.read_text(encoding="utf-8", errors="replace") for p in work.glob("*_rtt.csv"))
+        counts = "".join(p.read_text(encoding="utf-8", errors="replace") for p in work.glob("*_counts.csv"))
     version = subprocess.run([sipp_binary(), "-v"], capture_output=True, text=True).stdout.strip().splitlines()
     succeeded = int(stat.get("SuccessfulCall(C)", 0) or 0)
     failed = int(stat.get("FailedCall(C)", 0) or 0)
-    return LoadReport(cps, duration, int(stat.get("TotalCallCreated", 0) or 0), succeeded, failed, seconds,
-                      parse_rtt(rtt), float(stat.get("CallRate(C)", 0) or 0), version[0].strip() if version else "sipp")
+    return LoadReport(loaded.id, expect, cps, duration, int(stat.get("TotalCallCreated", 0) or 0), succeeded, failed,
+                      seconds, parse_rtt(rtt, "1"), float(stat.get("CallRate(C)", 0) or 0),
+                      version[0].strip() if version else "sipp", parse_counts(counts), parse_rtt(rtt, "2"))

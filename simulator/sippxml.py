@@ -80,6 +80,78 @@ def uac_xml(sc: Scenario, bridge_host: str, hold_ms: int = 1500, auth: bool = Fa
     return "".join(out)
 
 
+RTD2 = '<nop hide="true" start_rtd="2"/>\n  '
+
+
+def load_uac_xml(sc: Scenario, bridge_host: str, expect: int = 200, auth: bool = False) -> str:
+    """The caller of one load-mode call: set up and hang up at once. A call ends normally
+    (SIPp's SuccessfulCall) only when its final status is `expect`; any other final status,
+    or none, ends it as a failed call (a <recv> that times out). Each final status has its own
+    `<recv>`, so SIPp's `-trace_counts` counts the calls per status. The `rtd` timers stop at
+    the final response (the setup time, INVITE -> final): timer 1 for the expected status,
+    timer 2 for any other."""
+    call = sc.call
+    from_host = call.from_host or "[local_ip]"
+    extra = "".join(f"{name}: {value}\n" for name, value in call.headers.items())
+    invite = (
+        f"INVITE sip:{call.to}@[remote_ip]:[remote_port] SIP/2.0\n"
+        "Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]\n"
+        f"From: <sip:{call.from_}@{from_host}>;tag=[pid]sipconf[call_number]\n"
+        f"To: <sip:{call.to}@{bridge_host}>\n"
+        "Call-ID: [call_id]\n"
+        "CSeq: [cseq] INVITE\n"
+        f"Contact: <sip:{call.from_}@[local_ip]:[local_port];transport=[transport]>\n"
+        "Max-Forwards: 70\n"
+        f"{{auth}}{extra}"
+        "Content-Type: application/sdp\n"
+        "Content-Length: [len]\n\n" + _sdp(EVENT_PT)
+    )
+    out = ['<?xml version="1.0" encoding="ISO-8859-1" ?>\n<!DOCTYPE scenario SYSTEM "sipp.dtd">\n',
+           f"<scenario name={quoteattr('sipconf load: ' + sc.name)}>\n"]
+
+    def finals(challenge: bool) -> str:
+        lines = ['  <recv response="100" optional="true"/>\n', '  <recv response="180" optional="true"/>\n',
+                 '  <recv response="183" optional="true"/>\n']
+        for status in FINALS:
+            if status == 200:
+                continue
+            if challenge and status in (401, 407) and expect not in (401, 407):
+                lines.append(f'  <recv response="{status}" optional="true" auth="true" next="auth"/>\n')
+            else:
+                target, rtd = ("expected", 1) if status == expect else ("rejected", 2)
+                lines.append(f'  <recv response="{status}" optional="true" rtd="{rtd}" next="{target}"/>\n')
+        lines.append(f'  <recv response="200" rrs="true" rtd="{1 if expect == 200 else 2}" next="answered" '
+                     'timeout="8000" ontimeout="nofinal"/>\n')
+        return "".join(lines)
+
+    out.append(_send(invite.replace("{auth}", ""), retrans=500).replace("<send ", RTD2 + '<send start_rtd="1" ', 1))
+    out.append(finals(auth))
+    if auth:
+        out.append('  <label id="auth"/>\n')
+        out.append(_send(_ack_for_error()))
+        out.append(_send(invite.replace("{auth}", "[authentication]\n"), retrans=500).replace("<send ", RTD2 + '<send start_rtd="1" ', 1))
+        out.append(finals(False))
+    out.append('  <label id="answered"/>\n')
+    out.append(_send(_ack_2xx()))
+    out.append(_send(_bye()))
+    out.append('  <recv response="200" timeout="4000"/>\n')
+    out.append(f'  <nop hide="true" next="{"done" if expect == 200 else "failed"}"/>\n')
+    out.append('  <label id="expected"/>\n')
+    out.append(_send(_ack_for_error()))
+    out.append('  <nop hide="true" next="done"/>\n')
+    out.append('  <label id="rejected"/>\n')
+    out.append(_send(_ack_for_error()))
+    out.append('  <label id="nofinal"/>\n')
+    out.append('  <label id="failed"/>\n')
+    # A <recv> nothing answers, with no ontimeout: SIPp counts the call failed
+    # (FailedTimeoutOnRecv; `-nd` keeps it from sending anything more). stop_call would
+    # count it a success.
+    out.append('  <recv request="SIPCONF-NEVER" timeout="1"/>\n')
+    out.append('  <label id="done"/>\n')
+    out.append("</scenario>\n")
+    return "".join(out)
+
+
 def _provisional_and_finals(auth_label: str | None) -> str:
     out = ['  <recv response="100" optional="true"/>\n',
            '  <recv response="180" optional="true"/>\n',

@@ -34,25 +34,32 @@ class LoadedScenario:
     driver: str
     mode: str
     env: tuple[tuple[str, str], ...] = ()
+    base: Path | None = None  # the suite's folder, for an id outside the current directory
 
     @property
     def id(self) -> str:
-        """A stable test id: `relative/file.yaml::name`."""
-        return f"{_display(self.file)}::{self.scenario.name}"
+        """A stable test id: `relative/file.yaml::name` (relative to the current directory
+        when the file is inside it, else to the suite's folder)."""
+        return f"{_display(self.file, self.base)}::{self.scenario.name}"
 
 
 def discover(paths: list[str | Path]) -> list[Path]:
     """Scenario files under `paths`, sorted; a path that does not exist is a UserError."""
-    found: list[Path] = []
+    return sorted(dict.fromkeys(f for f, _ in _discover(paths)))
+
+
+def _discover(paths: list[str | Path]) -> list[tuple[Path, Path]]:
+    """(file, the folder it was found from) for every scenario file under `paths`."""
+    found: list[tuple[Path, Path]] = []
     for raw in paths:
         path = Path(raw)
         if path.is_file():
-            found.append(path)
+            found.append((path, path.parent))
         elif path.is_dir():
-            found.extend(p for p in path.rglob("*.yaml") if not p.name.startswith("spec"))
+            found.extend((p, path) for p in path.rglob("*.yaml") if not p.name.startswith("spec"))
         else:
             raise UserError(f"{raw}: no such file or directory")
-    return sorted(dict.fromkeys(found))
+    return sorted(dict(found).items())
 
 
 def nearest_spec(file: Path) -> Path | None:
@@ -64,9 +71,10 @@ def nearest_spec(file: Path) -> Path | None:
     return None
 
 
-def load_file(file: Path) -> list[LoadedScenario]:
-    """Load one suite file. Raises SpecError with every issue at file:line:col."""
-    name = _display(file)
+def load_file(file: Path, spec: str | Path | None = None, base: Path | None = None) -> list[LoadedScenario]:
+    """Load one suite file. `spec` (`--spec FILE`) overrides the suite's `spec:` and the
+    nearest spec.yaml. Raises SpecError with every issue at file:line:col."""
+    name = _display(file, base)
     try:
         text = file.read_text(encoding="utf-8")
     except OSError as err:
@@ -77,11 +85,19 @@ def load_file(file: Path) -> list[LoadedScenario]:
     if data is None:
         raise SpecError([Issue("error", "empty-file", "the scenario file is empty", Origin(name, 1, 1))])
     raw_spec = data.get("spec") if isinstance(data, dict) else None
-    spec = (file.parent / raw_spec) if isinstance(raw_spec, str) else nearest_spec(file)
+    if spec is not None:
+        spec = Path(spec)
+        if not spec.is_file():
+            raise UserError(f"--spec {spec}: no such file")
+    elif isinstance(raw_spec, str):
+        spec = file.parent / raw_spec
+    else:
+        spec = nearest_spec(file)
     issues: list[Issue] = []
     if spec is None or not spec.is_file():
         where = positions.value(("spec",)) if isinstance(raw_spec, str) else Origin(name, 1, 1)
-        what = f"spec {raw_spec} not found" if isinstance(raw_spec, str) else "no spec.yaml in this folder or a parent folder"
+        what = (f"spec {raw_spec} not found" if isinstance(raw_spec, str) else
+                "no spec.yaml in this folder or a parent folder: give it with `spec:` in the suite file or `--spec FILE`")
         issues.append(Issue("error", "no-spec", what, where))
     else:
         issues += _unknown_names(data, positions, _spec_names(spec))
@@ -101,7 +117,7 @@ def load_file(file: Path) -> list[LoadedScenario]:
             continue
         names[scenario.name] = origin
         out.append(LoadedScenario(scenario, origin, file, spec, scenario.driver or suite.driver, suite.mode,
-                                   tuple(suite.env.items())))
+                                   tuple(suite.env.items()), base))
     if issues:
         raise SpecError(sorted(issues, key=lambda i: (i.origin.line, i.origin.col)))
     return out
@@ -161,13 +177,14 @@ def _aliased(issue: Issue) -> Issue:
     return replace(issue, message=issue.message.replace("'from_'", "'from'").replace(".from_", ".from"))
 
 
-def load_paths(paths: list[str | Path]) -> list[LoadedScenario]:
-    """Every scenario under `paths`; all files' issues are collected and raised once."""
+def load_paths(paths: list[str | Path], spec: str | Path | None = None) -> list[LoadedScenario]:
+    """Every scenario under `paths` (against `spec` when given, `--spec`); all files'
+    issues are collected and raised once."""
     out: list[LoadedScenario] = []
     issues: list[Issue] = []
-    for file in discover(paths):
+    for file, base in _discover(paths):
         try:
-            out.extend(load_file(file))
+            out.extend(load_file(file, spec, base))
         except SpecError as err:
             issues.extend(err.issues)
     if issues:
@@ -175,8 +192,17 @@ def load_paths(paths: list[str | Path]) -> list[LoadedScenario]:
     return out
 
 
-def _display(file: Path) -> str:
+def _display(file: Path, base: Path | None = None) -> str:
+    """The file relative to the current directory when inside it, else to the suite's
+    folder (`base`, named by its last part), else as given."""
     try:
-        return str(file.resolve().relative_to(Path.cwd()))
+        return file.resolve().relative_to(Path.cwd().resolve()).as_posix()
     except ValueError:
-        return str(file)
+        pass
+    if base is not None:
+        try:
+            root = base.resolve()
+            return (Path(root.name) / file.resolve().relative_to(root)).as_posix()
+        except ValueError:
+            pass
+    return file.as_posix()

@@ -14,8 +14,19 @@ def run(args: argparse.Namespace) -> int:
     return run_tests(TestArgs(
         paths=args.paths, keyword=args.k, jobs=args.j, driver=args.driver, junit=args.junit,
         report=args.report, url=args.url, api_key=args.api_key, api_secret=args.api_secret, sip=args.sip,
-        min_coverage=args.min_coverage, load=args.load, duration=args.duration,
+        min_coverage=args.min_coverage, load=args.load, duration=args.duration, spec=args.spec,
     ))
+
+
+def jobs(text: str) -> int:
+    """`-j N`: a whole number of scenarios run in parallel, at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return value
 
 
 def percent(text: str) -> float:
@@ -33,7 +44,9 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("test", help="replay call-flow scenarios and assert where each call went")
     p.add_argument("paths", nargs="+", metavar="PATH", help="scenario files or folders (*.yaml except spec*.yaml)")
     p.add_argument("-k", metavar="EXPR", help="only scenarios whose id or tags match (and/or/not)")
-    p.add_argument("-j", type=int, default=4, metavar="N", help="scenarios run in parallel (default %(default)s)")
+    p.add_argument("-j", type=jobs, default=4, metavar="N", help="scenarios run in parallel (default %(default)s)")
+    p.add_argument("--spec", metavar="FILE", help="the spec every suite runs against (default: the suite's `spec:`, "
+                   "else the nearest spec.yaml in its folder or a parent folder)")
     p.add_argument("--driver", choices=("sipp", "scapy", "inproc"), help="override each scenario's driver")
     p.add_argument("--junit", metavar="FILE", help="write JUnit XML (one testcase per scenario)")
     p.add_argument("--report", metavar="DIR", help="write a pcap and an HTML ladder per call, and coverage")

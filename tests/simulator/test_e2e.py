@@ -106,7 +106,7 @@ def test_load_mode_reports_rate_setup_times_and_failures(live):
                    environ=environ_for(SCENARIOS["open individual room"], {}))
     assert (report.calls, report.succeeded, report.failed) == (10, 10, 0)
     assert len(report.setup_ms) == 10
-    assert report.lines()[0].startswith("load: SIPp v3.6")
+    assert report.lines()[0].startswith("load: scenarios/demo/inbound/routing.yaml::open individual room (expects 200), SIPp v3.6")
     assert report.lines()[1] == "target 10 calls/s for 1s: 10 calls, 10 succeeded, 0 failed"
 
 
