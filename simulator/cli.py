@@ -127,7 +127,8 @@ def _report(outcomes: list[Outcome], scenarios: list[LoadedScenario], args: Test
         for o in outcomes:
             calls = report / "calls"
             write_pcap(calls / f"{_slug(o.loaded.id)}.pcap", o.result.packets)
-            (calls / f"{_slug(o.loaded.id)}.html").write_text(html_ladder(o.loaded.id, o.result.packets, o.failures + (o.result.notes if o.failures else [])), encoding="utf-8")
+            (calls / f"{_slug(o.loaded.id)}.html").write_text(html_ladder(o.loaded.id, o.result.packets, o.failures + (o.result.notes if o.failures else []),
+                                                                           o.result.media_note), encoding="utf-8")
         report.mkdir(parents=True, exist_ok=True)
         (report / "coverage.txt").write_text("\n".join(cov.lines()) + "\n", encoding="utf-8")
     for line in summary(outcomes, seconds)[:-1]:

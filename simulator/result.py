@@ -51,3 +51,6 @@ class CallResult:
     # What the call generator itself reported (SIPp's exit code and error lines): no verdict
     # of its own, shown with a failure so an empty result is never unexplained.
     notes: list[str] = field(default_factory=list)
+    # What the driver's packets hold of the media, when not all of it (None: all it sent
+    # and received), shown on the HTML ladder.
+    media_note: str | None = None

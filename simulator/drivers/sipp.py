@@ -80,6 +80,8 @@ class SippDriver:
         run = await sipp
         packets = parse_trace(run.trace, run.local, ctx.target.sip)
         result.packets = packets
+        result.media_note = ("This driver's pcap holds signalling only: it is rebuilt from SIPp's message log, "
+                             "and SIPp sends and receives its RTP (DTMF digits included) unrecorded.")
         result.notes += run.report("caller")
         if not packets:
             result.errors.append("sipp caller: no SIP message was exchanged (its message trace is empty)")

@@ -115,3 +115,24 @@ def test_tcp_stream_framing_by_content_length():
     first = frame(stream)
     assert first is not None and first.startswith(b"INVITE ") and first.endswith(b"\r\n\r\nv=0\r\n")
     assert stream == bytearray(b"SIP/2.0 100") and frame(stream) is None
+
+
+def test_html_ladder_shows_addresses_and_full_messages_as_text():
+    import re as _re
+
+    page = html_ladder("demo::call", CALL, [])
+    assert "title=" not in page
+    assert page.count("<details>") == 2 and page.count("<pre>") == 2
+    assert "127.0.0.11:5062 -&gt; 127.0.0.1:5060 (UDP)" in page
+    assert "From: &lt;sip:+16505550111@127.0.0.11&gt;;tag=a" in page  # the full message, escaped
+    import html as _html
+
+    text = _html.unescape(_re.sub(r"<[^>]+>", "", page))  # read as plain text
+    assert "CSeq: 1 INVITE" in text and "To: <sip:+15105550100@127.0.0.1>;tag=b" in text
+    assert "1 RTP packets are in this call's pcap" in text
+
+
+def test_html_ladder_says_when_the_pcap_holds_signalling_only():
+    page = html_ladder("demo::call", CALL[:2], [], "This driver's pcap holds signalling only: no RTP.")
+    assert "This driver&#x27;s pcap holds signalling only" in page
+    assert "No RTP packet was captured" in html_ladder("demo::call", CALL[:2], [])
