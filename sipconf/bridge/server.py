@@ -5,6 +5,15 @@ plane's store per call, puts participants into the control plane's rooms, hangs 
 whose participant the API removed, and serves the control plane as its `CallBackend`
 (CreateSIPParticipant, TransferSIPParticipant). Requests it does not route to a call get
 LiveKit's answers (SEMANTICS 3.9): OPTIONS 200, unknown BYE/NOTIFY 481, others 405.
+
+Closing ends every live call as a hang-up does: answered calls get a BYE, outbound calls
+still dialling get a CANCEL, and inbound INVITEs not yet answered get `503 Service
+Unavailable` (the server is going away; the caller may retry elsewhere). The bridge then
+waits at most `shutdown_wait` seconds for those BYE transactions before it stops.
+
+Logging: one INFO line per call outcome (inbound, outbound, transfer), one WARNING per
+second at most while overload sheds INVITEs with 503. No PIN, password or header value is
+ever logged.
 """
 
 from __future__ import annotations
@@ -42,6 +51,8 @@ log = logging.getLogger("sipconf.bridge.server")
 ALLOW = "INVITE, ACK, CANCEL, BYE, NOTIFY, REFER, MESSAGE, OPTIONS, INFO, SUBSCRIBE"
 MAX_CALLS = 1000
 MAX_LAG = 0.1  # seconds of (averaged) event-loop lag before new calls get 503
+SHUTDOWN_WAIT = 2.0  # seconds close() waits for the BYEs of the calls it ends
+SHED_LOG_INTERVAL = 1.0  # at most one overload WARNING per this many seconds
 
 
 class Bridge:
@@ -70,6 +81,7 @@ class Bridge:
         max_pending: int = 0,
         retry_after: int = 1,
         transfer_bye_wait: float = 1.0,
+        shutdown_wait: float = SHUTDOWN_WAIT,
     ) -> None:
         self.host = host
         self.control_plane = control_plane
@@ -80,6 +92,9 @@ class Bridge:
         self.allow_external_dial = allow_external_dial
         self.admission = Admission(self.clock, AdmissionLimits(max_calls, max_pending, max_lag, retry_after))
         self.transfer_bye_wait = transfer_bye_wait
+        self.shutdown_wait = shutdown_wait
+        self._shed = 0  # 503s not yet reported in a WARNING
+        self._shed_logged_at: float | None = None
         self.decisions = decisions or D.StoreDecisions(self._inbound_trunks, self._rules, self.mode)
         self.config = InboundConfig(
             decisions=self.decisions,
@@ -124,6 +139,8 @@ class Bridge:
         self.admission.stop()
         if self._unlisten is not None:
             self._unlisten()
+        await self._end_calls()
+        self._report_shed(force=True)
         for call in list(self.dialogs.values()) + list(self.pending.values()):
             call._finish()
         for task in list(self._tasks):
@@ -131,6 +148,17 @@ class Bridge:
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.sip.close()
+
+    async def _end_calls(self) -> None:
+        """Hang up every live call (BYE / CANCEL / 503) and wait, bounded, for the BYEs."""
+        calls = dict.fromkeys([*self.pending.values(), *self.dialogs.values(), *self.participants.values()])
+        for call in calls:
+            call.shutdown()
+        byes = [task for call in calls if (task := getattr(call, "bye_task", None)) is not None]
+        if byes:
+            _done, late = await asyncio.wait(byes, timeout=self.shutdown_wait)
+            if late:
+                log.warning("stopping with %d BYE(s) unanswered after %g s", len(late), self.shutdown_wait)
 
     async def __aenter__(self) -> "Bridge":
         await self.start()
@@ -325,6 +353,8 @@ class Bridge:
         refusal = self.admission.admit(len(self.pending) + len(self.dialogs), len(self.pending))
         if refusal is not None:
             _answer(tx, msg, refusal.status, refusal.reason, refusal.headers)
+            self._shed += 1
+            self._report_shed()
             return
         call = InboundCall(self, self.config, msg, tx, source)
         self.pending[tx] = call
@@ -332,6 +362,20 @@ class Bridge:
         del self.calls[:-1000]  # a bounded history
         call.task = self.spawn(call.run())
         call.task.add_done_callback(lambda _t, tx=tx: self.pending.pop(tx, None))
+
+    def _report_shed(self, force: bool = False) -> None:
+        """One WARNING per SHED_LOG_INTERVAL at most, with how many INVITEs got 503 since
+        the last one (a flood must not turn into a log flood)."""
+        if not self._shed:
+            return
+        now = self.clock.now()
+        if not force and self._shed_logged_at is not None and now - self._shed_logged_at < SHED_LOG_INTERVAL:
+            return
+        counts = ", ".join(f"{why} {n}" for why, n in sorted(self.admission.refused.items()))
+        log.warning("overload: %d INVITE(s) answered 503 Service Unavailable since the last report"
+                    " (totals: %s; max calls %d)", self._shed, counts, self.max_calls)
+        self._shed = 0
+        self._shed_logged_at = now
 
     def _cancel(self, msg: Request, tx: ServerTransaction | None, target: InviteServerTransaction | None) -> None:
         if target is None:

@@ -43,6 +43,9 @@ RINGING = (180, "Ringing")
 QUOTA = (503, "Service temporarily unavailable")
 REJECTED = (486, "Rejected")
 TERMINATED = (487, "Request Terminated")
+# Bridge shutdown before the answer: RFC 3261 21.5.4, the server is going away and the caller
+# may retry elsewhere (after the answer the call gets a BYE, as on any hang-up).
+SHUTTING_DOWN = (503, "Service Unavailable")
 NOT_IMPLEMENTED = (501, "")
 
 RING_INTERVAL = 1.0  # sip_ringing_interval
@@ -132,13 +135,18 @@ class InboundCall:
         self._ring_timer = None
         self._timers: list = []
         self.task: asyncio.Task | None = None
+        self.bye_task: asyncio.Task | None = None  # our BYE's client transaction, once sent
+        self.started = net.clock.now()
+        self.final: tuple[int, str] | None = None  # the INVITE's final response
+        self.rule_id = ""
+        self.end_reason = ""  # why the call ended, for the outcome log line
 
     # -- state ---------------------------------------------------------------------------
 
     def _set_state(self, new: State) -> None:
         if new is self.state:
             return
-        log.info("call %s: %s -> %s", self.sip_call_id, self.state.value, new.value)
+        log.debug("call %s: %s -> %s", self.sip_call_id, self.state.value, new.value)
         self.state = new
 
     @property
@@ -165,6 +173,7 @@ class InboundCall:
             return  # the transaction already ended (CANCEL raced us)
         self.responses.append(status)
         if status >= 200:
+            self.final = (status, reason)
             self._stop_ringing()
             if cache:
                 self.cfg.replay.put(self.invite.call_id, self.from_tag, status, reason)
@@ -176,6 +185,7 @@ class InboundCall:
 
     def _drop(self) -> None:
         """No final response at all (AuthDrop, DispatchNoRuleDrop): forget the INVITE."""
+        self.end_reason = self.end_reason or "dropped without response"
         self._stop_ringing()
         self.settled.set()
         self._finish()
@@ -209,7 +219,8 @@ class InboundCall:
         try:
             answer = self.cfg.decisions.dispatch(self.facts, self.trunk.sip_trunk_id if self.trunk else "")
         except Exception as err:  # an RPC error (3.6 table)
-            log.info("call %s: dispatch failed: %s", self.sip_call_id, err)
+            log.debug("call %s: dispatch failed: %s", self.sip_call_id, err)
+            self.end_reason = "dispatch failed"
             self._respond(*TRY_AGAIN, cache=True)
             return
         if answer.trunk is not None:
@@ -233,7 +244,8 @@ class InboundCall:
         try:
             auth = self.cfg.decisions.authenticate(self.facts)
         except Exception as err:
-            log.info("call %s: auth failed: %s", self.sip_call_id, err)
+            log.debug("call %s: auth failed: %s", self.sip_call_id, err)
+            self.end_reason = "auth lookup failed"
             self._respond(*TRY_AGAIN, cache=True)
             return False
         self.trunk = auth.trunk
@@ -312,6 +324,7 @@ class InboundCall:
             return
         self.tx.respond(resp)
         self.responses.append(200)
+        self.final = (200, "OK")
         self._stop_ringing()
         self.settled.set()
         self.dialog = _uas_dialog(self.invite, resp, self.net.contact(self.source.transport))
@@ -345,6 +358,7 @@ class InboundCall:
 
     def _join(self, join: D.RoomJoin, status: str) -> None:
         self.media_timeout = join.media_timeout
+        self.rule_id = join.rule_id or self.rule_id
         attrs = dict(join.attributes) or sip_attributes(
             {"sip.callID": self.sip_call_id}, self.trunk, self.facts.headers,
             from_tag=self.from_tag, call_id_full=self.invite.call_id, call_status=status)
@@ -407,6 +421,7 @@ class InboundCall:
         """CANCEL before the answer: 487 for the INVITE (the server answered the CANCEL)."""
         if self.settled.is_set():
             return
+        self.end_reason = "cancelled by caller"
         self._respond(*TERMINATED)
         if self.task is not None:
             self.task.cancel()
@@ -420,8 +435,9 @@ class InboundCall:
                 self.bye_reason = parse_reason(value)
             except ValueError:
                 self.bye_reason = None
+        self.end_reason = "caller hung up"
         if self.bye_reason is not None and not self.bye_reason.is_normal:
-            log.info("call %s: caller hung up with %s", self.sip_call_id, self.bye_reason)
+            self.end_reason = f"caller hung up with {self.bye_reason}"
         if self.transfer is not None:
             self.transfer.remote_hangup()
         self._finish()
@@ -439,7 +455,8 @@ class InboundCall:
         """We end the call: BYE if answered (after the answer), else 486 (before it)."""
         if self.state is State.ENDED:
             return
-        log.info("call %s: hanging up (%s)", self.sip_call_id, why)
+        log.debug("call %s: hanging up (%s)", self.sip_call_id, why)
+        self.end_reason = why
         if self.dialog is None:
             self._respond(*REJECTED)
             if self.task is not None:
@@ -447,7 +464,21 @@ class InboundCall:
             self._finish()
             return
         self._finish()
-        asyncio.get_running_loop().create_task(self._send_bye())
+        self.bye_task = self.net.spawn(self._send_bye())
+
+    def shutdown(self) -> None:
+        """The bridge stops: BYE after the answer (as `hangup`), `503 Service Unavailable`
+        before it; the bridge then waits (bounded) for `bye_task`."""
+        if self.state is State.ENDED:
+            return
+        if self.dialog is not None:
+            self.hangup("bridge shutting down")
+            return
+        self.end_reason = "bridge shutting down"
+        self._respond(*SHUTTING_DOWN)
+        if self.task is not None:
+            self.task.cancel()
+        self._finish()
 
     async def _send_bye(self) -> None:
         assert_dialog = self.dialog
@@ -460,7 +491,7 @@ class InboundCall:
             bye = assert_dialog.create_request("BYE", self.net.via(source.transport), headers)
             await self.net.request(bye, source)
         except Exception as err:  # the peer may be gone; the call is over either way
-            log.info("call %s: BYE failed: %s", self.sip_call_id, err)
+            log.warning("call %s: BYE failed: %s", self.sip_call_id, err)
 
     def _finish(self) -> None:
         if self.state is State.ENDED:
@@ -480,8 +511,20 @@ class InboundCall:
             self.rtp.close()
         self.net.unbind(self)
         self.ended.set()
+        self._log_outcome()
         for callback in self.on_end:
             callback()
+
+
+    def _log_outcome(self) -> None:
+        """One INFO line per call. Never the PIN, digest credentials or any header value."""
+        status = f"{self.final[0]} {self.final[1]}".rstrip() if self.final else "no final response"
+        ended = self.end_reason or ("rejected" if self.final and self.final[0] >= 300 else "ended")
+        log.info("inbound call %s Call-ID %s: %s -> %s trunk %s rule %s room %s: %s, %s, %.1f s",
+                 self.sip_call_id, self.invite.call_id, self.facts.from_user or "-", self.facts.to_user or "-",
+                 self.trunk.sip_trunk_id if self.trunk is not None and self.trunk.sip_trunk_id else "-",
+                 self.rule_id or "-", self.room or "-", status, ended,
+                 max(0.0, self.net.clock.now() - self.started))
 
 
 def _uas_dialog(invite: Request, response: Response, contact: str) -> Dialog:

@@ -102,6 +102,10 @@ class OutboundCall:
         self._timers: list = []
         self._media_watch: MediaWatch | None = None
         self.task: asyncio.Task | None = None
+        self.bye_task: asyncio.Task | None = None  # our BYE's client transaction, once sent
+        self.started = net.clock.now()
+        self.status = "not sent"  # the INVITE's outcome, for the outcome log line
+        self.end_reason = ""
 
     @property
     def attributes_to_headers(self) -> dict[str, str]:
@@ -114,7 +118,7 @@ class OutboundCall:
     def _set_state(self, new: State) -> None:
         if new is self.state:
             return
-        log.info("outbound %s: %s -> %s", self.sip_call_id, self.state.value, new.value)
+        log.debug("outbound %s: %s -> %s", self.sip_call_id, self.state.value, new.value)
         self.state = new
         if new is not State.ENDED:
             self._set_attributes({CALL_STATUS: new.value})
@@ -140,7 +144,10 @@ class OutboundCall:
     def _fail(self, err: BaseException) -> None:
         verdict = IE.classify_invite_error(err, after_invite_sent=self.invite_sent)
         api = IE.api_error(verdict.return_error)
-        log.info("outbound %s failed: %s (%s)", self.sip_call_id, err, verdict.termination)
+        log.debug("outbound %s failed: %s (%s)", self.sip_call_id, err, verdict.termination)
+        self.end_reason = self.end_reason or f"failed: {verdict.termination}"
+        if self.status == "not sent" or self.status.startswith("1"):
+            self.status = f"no answer ({type(err).__name__})" if self.invite_sent else "not sent"
         self.error = api
         if not self.answered_future.done():
             self.answered_future.set_exception(api)
@@ -163,6 +170,7 @@ class OutboundCall:
             cseq += 1
             self.invite = self._build_invite(cseq, offer, auth)
             resp = await self._send_invite(self.invite)
+            self.status = f"{resp.status} {resp.reason}".rstrip()
             if resp.status in (401, 407):
                 auth = self._answer_challenge(resp, attempt)
                 continue
@@ -295,19 +303,24 @@ class OutboundCall:
         if value is not None:
             try:
                 reason = parse_reason(value)
-                if not reason.is_normal:
-                    log.info("outbound %s: peer hung up with %s", self.sip_call_id, reason)
+                self.end_reason = "callee hung up" if reason.is_normal else f"callee hung up with {reason}"
             except ValueError:
                 pass
+        self.end_reason = self.end_reason or "callee hung up"
         if self.transfer is not None:
             self.transfer.remote_hangup()
         self._finish()
+
+    def shutdown(self) -> None:
+        """The bridge stops: as LiveKit's hang-up, CANCEL before the answer, BYE after it."""
+        self.hangup("bridge shutting down")
 
     def hangup(self, why: str) -> None:
         """6.4: BYE after the answer, CANCEL before (both with User-Agent and a2h headers)."""
         if self.state is State.ENDED:
             return
-        log.info("outbound %s: hanging up (%s)", self.sip_call_id, why)
+        log.debug("outbound %s: hanging up (%s)", self.sip_call_id, why)
+        self.end_reason = self.end_reason or why
         if self.dialog is None:
             if self._final is not None and not self._final.done() and self.invite is not None and self.source:
                 extra = [("User-Agent", "LiveKit"), *headers_from_attributes(self.internal.attributes_to_headers,
@@ -319,7 +332,7 @@ class OutboundCall:
             return
         dialog, source = self.dialog, self.source
         self._finish()
-        self.net.spawn(self._send_bye(dialog, source))
+        self.bye_task = self.net.spawn(self._send_bye(dialog, source))
 
     async def _send_bye(self, dialog: Dialog, source: Source | None) -> None:
         headers = [("User-Agent", "LiveKit"), *headers_from_attributes(self.internal.attributes_to_headers,
@@ -329,7 +342,7 @@ class OutboundCall:
             bye = dialog.create_request("BYE", self.net.via(target.transport), headers)
             await self.net.request(bye, target)
         except (TransactionTimeout, OSError, ValueError) as err:
-            log.info("outbound %s: BYE failed: %s", self.sip_call_id, err)
+            log.warning("outbound %s: BYE failed: %s", self.sip_call_id, err)
 
     def _finish(self) -> None:
         if self.state is State.ENDED:
@@ -345,6 +358,10 @@ class OutboundCall:
             self.rtp.close()
         self.net.unbind(self)
         self.ended.set()
+        log.info("outbound call %s Call-ID %s: trunk %s -> %s (%s %s:%d): %s, %s, %.1f s",
+                 self.sip_call_id, self.call_id, self.trunk.sip_trunk_id if self.trunk is not None else "-",
+                 self.request_uri, self.transport, self.dest[0], self.dest[1], self.status,
+                 self.end_reason or "ended", max(0.0, self.net.clock.now() - self.started))
 
 
 class OutboundCalls:

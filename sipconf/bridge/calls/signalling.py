@@ -48,6 +48,9 @@ class Signalling(Protocol):
     def unbind(self, call) -> None:
         """Forget a call that ended."""
 
+    def spawn(self, coro) -> "asyncio.Task":
+        """Run `coro` as a task the stack owns (awaited, bounded, then cancelled on close)."""
+
 
 def sleep(clock: Clock, delay: float) -> "asyncio.Future[None]":
     """A future resolved by `clock` after `delay` seconds (a ManualClock in tests)."""

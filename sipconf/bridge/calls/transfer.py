@@ -98,8 +98,20 @@ class Transfer:
                     call.hangup("transferred")
         finally:
             timer.cancel()
+            self._log_outcome()
             if call.transfer is self and self.outcome.done() and self.outcome.exception() is not None:
                 call.transfer = None  # a failed transfer leaves the call as it was
+
+    def _log_outcome(self) -> None:
+        if not self.outcome.done():
+            result = "interrupted"
+        elif self.outcome.cancelled():
+            result = "cancelled"
+        elif self.outcome.exception() is not None:
+            result = f"failed: {self.outcome.exception()}"
+        else:
+            result = "success" + (", BYE sent" if self.bye_sent else "")
+        log.info("transfer of call %s to %s: %s", self.call.sip_call_id, self.transfer_to, result)
 
     def on_notify(self, result) -> None:
         verdict = notify_outcome(result, self.refer_cseq)

@@ -1,0 +1,163 @@
+"""Closing the bridge ends live calls (BYE after the answer, 503 before it), and the call
+outcome log lines: one INFO line per call, one WARNING per second of overload, no secrets.
+Real sockets on 127.0.0.1; call timers run on a ManualClock (nothing waits for them)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+
+from livekit import api
+from livekit.protocol import sip as sip_pb
+
+from sipconf.bridge import sdp
+from sipconf.bridge.calls.inbound import State
+from sipconf.bridge.calls.peer import Peer, dtmf_packets
+from sipconf.bridge.clock import ManualClock
+from sipconf.bridge.dialog import Dialog
+from sipconf.bridge.digest import answer_challenge
+from sipconf.bridge.server import Bridge
+from sipconf.local.server import ControlPlane
+
+from .test_calls_inbound import KEY, SECRET, call, direct_rule, open_trunk, participants
+
+PASSWORD = "Zq-not-for-logs-7f3a"
+PIN = "97531"
+
+
+async def answer_bye(peer: Peer, target) -> tuple:
+    bye, _ = await peer.request("BYE", timeout=10)
+    peer.send(peer.answer(bye, 200), target)
+    return bye
+
+
+def test_closing_the_bridge_sends_bye_to_an_answered_caller(tmp_path):
+    async def main():
+        async with ControlPlane(state_path=tmp_path / "s.db", api_key=KEY, api_secret=SECRET) as cp, Peer() as peer:
+            async with api.LiveKitAPI(cp.url, KEY, SECRET) as lk:
+                await open_trunk(lk)
+                await direct_rule(lk)
+            bridge = Bridge(control_plane=cp, clock=ManualClock())
+            async with bridge:
+                target = bridge.udp_address
+                invite, ok = await call(bridge, peer)
+                assert ok.status == 200
+                [inbound] = bridge.calls
+                waiter = asyncio.get_running_loop().create_task(answer_bye(peer, target))
+            bye = await asyncio.wait_for(waiter, 10)
+            assert bye.call_id == invite.call_id and bye.get("user-agent") == "LiveKit"
+            assert bye.to.tag == ok.from_.tag  # in the caller's dialog
+            assert inbound.state is State.ENDED and inbound.end_reason == "bridge shutting down"
+            # The bridge waited for the BYE's 200 instead of cancelling the transaction.
+            assert inbound.bye_task.done() and not inbound.bye_task.cancelled()
+
+    asyncio.run(asyncio.wait_for(main(), 30))
+
+
+def test_closing_the_bridge_answers_an_unanswered_invite_503(tmp_path):
+    async def main():
+        async with ControlPlane(state_path=tmp_path / "s.db", api_key=KEY, api_secret=SECRET) as cp, Peer() as peer:
+            async with api.LiveKitAPI(cp.url, KEY, SECRET) as lk:
+                await open_trunk(lk)
+                await direct_rule(lk)
+            # A ring delay the ManualClock never reaches: the call stays unanswered.
+            async with Bridge(control_plane=cp, clock=ManualClock(), ring_delay=60) as bridge:
+                invite = peer.invite(bridge.udp_address, "+15550111", "+15550100")
+                peer.send(invite, bridge.udp_address)
+                await peer.wait_for(lambda m: getattr(m, "status", 0) == 180)
+                assert await participants_of(cp, "support") == ["sip_+15550111"]
+            final = await peer.final_to(invite)
+            assert (final.status, final.reason) == (503, "Service Unavailable")
+            assert await participants_of(cp, "support") == []
+
+    asyncio.run(asyncio.wait_for(main(), 30))
+
+
+async def participants_of(cp, room):
+    async with api.LiveKitAPI(cp.url, KEY, SECRET) as lk:
+        return [p.identity for p in await participants(lk, room)]
+
+
+def test_auth_and_pin_call_logs_one_outcome_line_and_no_secrets(tmp_path, caplog):
+    caplog.set_level(logging.DEBUG, "sipconf")
+
+    async def main():
+        async with ControlPlane(state_path=tmp_path / "s.db", api_key=KEY, api_secret=SECRET) as cp, Peer() as peer:
+            async with Bridge(control_plane=cp, clock=ManualClock()) as bridge:
+                async with api.LiveKitAPI(cp.url, KEY, SECRET) as lk:
+                    trunk = await open_trunk(lk, auth_username="acme", auth_password=PASSWORD)
+                    rule = await direct_rule(lk, room="vip", pin=PIN)
+                    target = bridge.udp_address
+                    first = peer.invite(target, "+15550111", "+15550100", call_id="auth-pin", from_tag="ft")
+                    peer.send(first, target)
+                    challenge = await peer.final_to(first)
+                    assert challenge.status == 407
+                    credentials = answer_challenge(challenge.get("proxy-authenticate"), "INVITE", first.uri,
+                                                   "acme", PASSWORD)
+                    good = peer.invite(target, "+15550111", "+15550100", call_id="auth-pin", from_tag="ft", cseq=2,
+                                       headers=[("Proxy-Authorization", credentials)])
+                    peer.send(good, target)
+                    ok = await peer.final_to(good)
+                    assert ok.status == 200
+                    peer.send(peer.ack_for(good, ok), target)
+                    answer = sdp.SessionDescription.parse(ok.body)
+                    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as rtp:
+                        for packet in dtmf_packets(PIN + "#"):
+                            rtp.sendto(packet, (answer.address, answer.audio_port))
+                    for _ in range(500):  # the digits arrive over loopback UDP
+                        if await participants(lk, "vip"):
+                            break
+                        await asyncio.sleep(0.01)
+                    assert [p.identity for p in await participants(lk, "vip")] == ["sip_+15550111"]
+                    bye = Dialog.from_uac(good, ok).create_request("BYE", peer.via, [("Reason", "Q.850;cause=16")])
+                    peer.send(bye, target)
+                    assert (await peer.final_to(bye)).status == 200
+        return trunk, rule, credentials
+
+    trunk, rule, credentials = asyncio.run(asyncio.wait_for(main(), 30))
+    text = caplog.text
+    for secret in (PASSWORD, PIN, credentials, credentials.split("response=")[1][:34]):
+        assert secret not in text
+    outcomes = [r.getMessage() for r in caplog.records
+                if r.levelno == logging.INFO and r.getMessage().startswith("inbound call ")]
+    [challenged, answered] = outcomes
+    assert challenged.endswith(f"Call-ID auth-pin: +15550111 -> +15550100 trunk {trunk.sip_trunk_id} rule - room -: "
+                               "407 Unauthorized, rejected, 0.0 s")
+    assert answered.endswith(f"Call-ID auth-pin: +15550111 -> +15550100 trunk {trunk.sip_trunk_id} "
+                             f"rule {rule.sip_dispatch_rule_id} room vip: 200 OK, caller hung up, 0.0 s")
+
+
+def test_overload_503s_log_one_warning_per_second_with_a_count(tmp_path, caplog):
+    caplog.set_level(logging.WARNING, "sipconf.bridge.server")
+
+    async def main():
+        clock = ManualClock()
+        async with ControlPlane(state_path=tmp_path / "s.db", api_key=KEY, api_secret=SECRET) as cp, Peer() as peer:
+            async with api.LiveKitAPI(cp.url, KEY, SECRET) as lk:
+                await open_trunk(lk)
+                await direct_rule(lk)
+            async with Bridge(control_plane=cp, clock=clock, ring_delay=60, max_calls=1) as bridge:
+                target = bridge.udp_address
+                held = peer.invite(target, "+15550111", "+15550100")
+                peer.send(held, target)
+                await peer.wait_for(lambda m: getattr(m, "status", 0) == 180)
+                for round_ in range(2):
+                    invites = [peer.invite(target, "+15550112", "+15550100") for _ in range(3)]
+                    for invite in invites:
+                        peer.send(invite, target)
+                    for invite in invites:
+                        assert (await peer.final_to(invite)).status == 503
+                    if round_ == 0:
+                        clock.advance(1.0)
+
+    asyncio.run(asyncio.wait_for(main(), 30))
+    warnings = [r.getMessage() for r in caplog.records if r.getMessage().startswith("overload: ")]
+    # 1st 503 at once; the next 2 in the same second are counted into the line after a
+    # second passed (with the 4th); the last 2 are reported when the bridge closes.
+    assert [w.split(" since")[0] for w in warnings] == [
+        "overload: 1 INVITE(s) answered 503 Service Unavailable",
+        "overload: 3 INVITE(s) answered 503 Service Unavailable",
+        "overload: 2 INVITE(s) answered 503 Service Unavailable",
+    ]
+    assert warnings[-1].endswith("(totals: max_calls 6; max calls 1)")
