@@ -29,8 +29,10 @@ def run(args: argparse.Namespace) -> int:
     from sipconf.plan.workflow import plan_against
 
     target = resolve_target(args)
-    # The target first, before anything can fail, so a log always says where it pointed.
-    print(f"Target: {target.url}", file=sys.stderr if args.format == "json" else sys.stdout, flush=True)
+    # The target first, before anything can fail, so a log always says where it pointed. JSON
+    # and markdown are documents (`> plan.md`, a PR comment) that name the target themselves,
+    # so there it goes to stderr and stdout starts with the document.
+    print(f"Target: {target.url}", file=sys.stdout if args.format == "text" else sys.stderr, flush=True)
     desired = load_for_live(args.spec, args)
     check_pinned(target, desired.url, desired.environment)
     plan = asyncio.run(plan_against(desired, target))
