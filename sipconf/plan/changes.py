@@ -177,17 +177,39 @@ class RouteOutcome:
 
 @dataclass(frozen=True)
 class RouteChange:
+    """A called number whose outcome changes, for one representative call to it.
+
+    `source` and `caller` name the representative when the outcome depends on who calls
+    (an `allowed_addresses` entry or "any other source"; "caller +1408..." or "any other
+    caller"); None when the change is the same for every source and caller.
+    """
+
     number: str
     before: RouteOutcome
     after: RouteOutcome
+    source: str | None = None
+    caller: str | None = None
 
     @property
     def unroutes(self) -> bool:
         return self.before.routed and not self.after.routed
 
+    @property
+    def via(self) -> str:
+        """` from 127.0.1.0/24, caller +14085550000`, or "" for every source and caller."""
+        parts = [p for p in (self.source, self.caller) if p]
+        return f" from {', '.join(parts)}" if parts else ""
+
     def to_json(self) -> dict[str, Any]:
-        return {"number": self.number, "before": self.before.to_json(), "after": self.after.to_json()}
+        return {
+            "number": self.number,
+            "source": self.source,
+            "caller": self.caller,
+            "before": self.before.to_json(),
+            "after": self.after.to_json(),
+        }
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> RouteChange:
-        return cls(doc["number"], RouteOutcome.from_json(doc["before"]), RouteOutcome.from_json(doc["after"]))
+        before, after = RouteOutcome.from_json(doc["before"]), RouteOutcome.from_json(doc["after"])
+        return cls(doc["number"], before, after, doc.get("source"), doc.get("caller"))

@@ -14,7 +14,7 @@ from sipconf.livekit.inventory import Inventory
 from sipconf.model import DesiredState
 from sipconf.plan.changes import CREATE, DELETE, UPDATE, Change, RouteChange, Unmanaged
 from sipconf.plan.diff import diff, has_changes
-from sipconf.plan.impact import number_runs, route_impact
+from sipconf.plan.impact import route_impact, unrouted_runs
 
 # octoDNS Plan.MAX_SAFE_DELETE_PCENT; issue 4 section 3: "`--force` is needed when a plan
 # deletes more than 30% of the managed objects, or when it unroutes numbers that were routed".
@@ -58,10 +58,9 @@ class Plan:
             reasons.append(
                 f"the plan deletes {deletes} of {self.managed_count} managed objects ({pct:.0f}%, over 30%)"
             )
-        unrouted = [r.number for r in self.route_changes if r.unroutes]
-        if unrouted:
-            runs = ", ".join(number_runs(unrouted))
-            reasons.append(f"the plan unroutes {len(unrouted)} routed number(s): {runs}")
+        count, runs = unrouted_runs(self.route_changes)
+        if count:
+            reasons.append(f"the plan unroutes {count} routed number(s): {', '.join(runs)}")
         return reasons
 
 

@@ -1,0 +1,98 @@
+"""Route impact of allowlist changes, end to end: the demo spec applied to the embedded control
+plane, then planned and applied with an address or caller allowlist entry removed."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.cli.test_plan_apply import DEMO_SPEC, DEMO_VALUES, run, server  # noqa: F401 (the fixture)
+
+ROUTED = "trunk twilio, rule {rule}, room {room}"
+NO_TRUNK = "rejected (404 No trunk found)"
+NO_RULE = "404 Does not match Trunks or Dispatch Rules"
+
+
+@pytest.fixture
+def demo(server, monkeypatch, capsys):  # noqa: F811
+    for name, value in DEMO_VALUES.items():
+        monkeypatch.setenv(name, value)
+    assert run(capsys, "apply", str(DEMO_SPEC), "--auto-approve")[0] == 0
+    return server
+
+
+def edited(tmp_path, old: str, new: str):
+    path = tmp_path / "spec.yaml"
+    text = DEMO_SPEC.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+    return path
+
+
+def test_removing_an_address_range_shows_each_number_from_it_and_needs_force(demo, capsys, tmp_path):
+    spec = edited(tmp_path, '["127.0.0.11/32", "127.0.1.0/24"]', '["127.0.0.11/32"]')
+    code, out, _ = run(capsys, "plan", str(spec), "--detailed-exitcode")
+    assert code == 2
+    impact = out.split("Route impact (inbound calls):\n")[1].split("\n\n")[0].splitlines()
+    support = ROUTED.format(rule="support", room="support_<caller>_<random>")
+    sales = ROUTED.format(rule="sales", room="sales_+15105550101")
+    front = ROUTED.format(rule="front-desk", room="front-desk")
+    unmatched = f"rejected ({NO_RULE})"
+    assert impact == [
+        f"  +15105550100 from 127.0.1.0/24: {support} -> {NO_TRUNK}",
+        f"  +15105550101 from 127.0.1.0/24: {sales} -> {NO_TRUNK}",
+        f"  +15105550102..+15105550109 (8 numbers) from 127.0.1.0/24: {unmatched} -> {NO_TRUNK}",
+        f"  +15105550110 from 127.0.1.0/24: {front} -> {NO_TRUNK}",
+        f"  +15105550111..+15105550119 (9 numbers) from 127.0.1.0/24: {unmatched} -> {NO_TRUNK}",
+        f"  +15105550150 from 127.0.1.0/24: {unmatched} -> {NO_TRUNK}",
+        "Needs --force: the plan unroutes 3 routed number(s): +15105550100..+15105550101 from 127.0.1.0/24,"
+        " +15105550110 from 127.0.1.0/24",
+    ]
+    code, _out, err = run(capsys, "apply", str(spec), "--auto-approve")
+    assert (code, err) == (1, (
+        "refusing to apply without --force: the plan unroutes 3 routed number(s):"
+        " +15105550100..+15105550101 from 127.0.1.0/24, +15105550110 from 127.0.1.0/24\n"
+    ))
+    assert run(capsys, "plan", str(DEMO_SPEC), "--detailed-exitcode")[0] == 0  # nothing was applied
+    assert run(capsys, "apply", str(spec), "--auto-approve", "--force")[0] == 0
+    code, out, _ = run(capsys, "plan", str(spec), "--detailed-exitcode")
+    assert (code, out.splitlines()[-1]) == (0, "No changes. The live project matches the spec.")
+
+
+def test_the_json_plan_names_the_source_of_each_row(demo, capsys, tmp_path):
+    spec = edited(tmp_path, '["127.0.0.11/32", "127.0.1.0/24"]', '["127.0.0.11/32"]')
+    code, out, err = run(capsys, "plan", str(spec), "--format", "json")
+    rows = json.loads(out)["route_impact"]
+    assert {(r["source"], r["caller"]) for r in rows} == {("127.0.1.0/24", None)}
+    assert rows[0]["number"] == "+15105550100" and rows[0]["after"]["rejection"] == "404 No trunk found"
+    assert err.splitlines()[0] == f"Target: {demo.url}"
+
+
+def test_removing_an_allowed_caller_shows_each_number_from_that_caller_and_needs_force(demo, capsys, tmp_path):
+    spec = edited(tmp_path, '"+14085550000..+14085550099"', '"+14085550000..+14085550098"')
+    code, out, _ = run(capsys, "plan", str(spec), "--detailed-exitcode")
+    assert code == 2
+    impact = out.split("Route impact (inbound calls):\n")[1].split("\n\n")[0].splitlines()
+    all_hands = "trunk telnyx, rule all-hands, room all-hands (PIN)"
+    sales = "trunk telnyx, rule sales, room sales_+14155550101"
+    assert impact == [
+        f"  +14155550100 from caller +14085550099: {all_hands} -> {NO_TRUNK}",
+        f"  +14155550101 from caller +14085550099: {sales} -> {NO_TRUNK}",
+        "Needs --force: the plan unroutes 2 routed number(s): +14155550100..+14155550101 from caller +14085550099",
+    ]
+    code, _out, err = run(capsys, "apply", str(spec), "--auto-approve")
+    assert (code, err) == (1, (
+        "refusing to apply without --force: the plan unroutes 2 routed number(s):"
+        " +14155550100..+14155550101 from caller +14085550099\n"
+    ))
+    assert run(capsys, "apply", str(spec), "--auto-approve", "--force")[0] == 0
+
+
+def test_markdown_on_stdout_starts_with_the_marker_and_the_target_goes_to_stderr(demo, capsys, tmp_path):
+    spec = edited(tmp_path, '["127.0.0.11/32", "127.0.1.0/24"]', '["127.0.0.11/32"]')
+    code, out, err = run(capsys, "plan", str(spec), "--format", "markdown")
+    assert out.startswith("<!-- sipconf/plan -->\n") and f"Target: `{demo.url}`" in out
+    assert err.splitlines()[0] == f"Target: {demo.url}"
+    row = "| `+15105550100 from 127.0.1.0/24` | trunk twilio, rule support, room support_<caller>_<random> |"
+    assert row + f" {NO_TRUNK} |" in out
