@@ -3,7 +3,10 @@
 `pytest scenarios/` runs each scenario as one item (its id is `file.yaml::name`), against
 `LIVEKIT_URL`/`SIPCONF_SIP` when set, else against an embedded `sipconf up` started once per
 spec for the session with that spec applied. Files outside a `scenarios` path are ignored,
-so `tests/` is untouched. `--sipconf-driver` overrides each scenario's driver.
+so `tests/` is untouched, unless listed with `--sipconf-scenarios PATH` (repeatable) or the
+`sipconf_scenario_paths` ini option (paths relative to the rootdir); a yaml file that looks
+like a suite (a top-level `scenarios:` list) but was not collected gets one hint line after
+collection. `--sipconf-driver` overrides each scenario's driver.
 """
 
 from __future__ import annotations
@@ -25,6 +28,21 @@ def pytest_addoption(parser) -> None:
     group = parser.getgroup("sipconf", "sipconf call-flow scenarios")
     group.addoption("--sipconf-driver", choices=("sipp", "scapy", "inproc"), default=None,
                     help="override each scenario's driver")
+    group.addoption("--sipconf-scenarios", action="append", default=[], metavar="PATH",
+                    help="also collect scenario suites under PATH (a file or folder; repeatable)")
+    parser.addini("sipconf_scenario_paths", type="paths", default=[],
+                  help="folders or files whose yaml suites are collected, besides `scenarios` folders")
+
+
+def _extra_paths(config) -> list[Path]:
+    paths = [Path(p) for p in config.getini("sipconf_scenario_paths")]
+    paths += [(Path(config.invocation_params.dir) / p) for p in config.getoption("sipconf_scenarios")]
+    return [p.resolve() for p in paths]
+
+
+def _listed(file_path: Path, config) -> bool:
+    resolved = file_path.resolve()
+    return any(resolved == p or p in resolved.parents for p in _extra_paths(config))
 
 
 def pytest_collect_file(file_path: Path, parent):
@@ -34,8 +52,42 @@ def pytest_collect_file(file_path: Path, parent):
         parts = file_path.relative_to(parent.config.rootpath).parts
     except ValueError:
         parts = file_path.parts
-    # Only under a `scenarios` folder of the project, whatever the checkout's own path is.
-    return ScenarioFile.from_parent(parent, path=file_path) if "scenarios" in parts else None
+    # Under a `scenarios` folder of the project (whatever the checkout's own path is), or a
+    # path the user listed.
+    if "scenarios" in parts or _listed(file_path, parent.config):
+        return ScenarioFile.from_parent(parent, path=file_path)
+    if _looks_like_suite(file_path):
+        parent.config.stash.setdefault(_SKIPPED, []).append(file_path)
+    return None
+
+
+_SKIPPED = pytest.StashKey[list]()
+
+
+def _looks_like_suite(path: Path) -> bool:
+    """A top-level mapping with a `scenarios:` list (read only for small files)."""
+    from sipconf.spec.yamlsrc import load_yaml
+
+    try:
+        if path.stat().st_size > 1_000_000:
+            return False
+        data, _, issues = load_yaml(path.read_text(encoding="utf-8"), str(path))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
+    return not issues and isinstance(data, dict) and isinstance(data.get("scenarios"), list)
+
+
+def pytest_report_collectionfinish(config, start_path, items):
+    skipped = config.stash.get(_SKIPPED, [])
+    if not skipped:
+        return None
+    try:
+        first = skipped[0].relative_to(config.rootpath)
+    except ValueError:
+        first = skipped[0]
+    more = f" and {len(skipped) - 1} more" if len(skipped) > 1 else ""
+    return (f"sipconf: {first}{more} looks like a scenario suite but is not under a `scenarios` folder: "
+            "not collected (add it with --sipconf-scenarios PATH or the sipconf_scenario_paths ini option)")
 
 
 class ScenarioFailed(Exception):
