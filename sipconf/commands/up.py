@@ -2,7 +2,10 @@
 
 Every socket is bound first (port 0 = a free port); only then are the real addresses, the
 `export LIVEKIT_*` line and one final `ready` line printed, so a script can wait for
-`ready` and read the addresses above it. SIGINT/SIGTERM stop everything cleanly (exit 0).
+`ready` and read the addresses above it. SIGINT/SIGTERM stop everything cleanly (exit 0):
+the bridge first ends every live call (BYE after the answer, 503 before it) and waits a
+bounded time for those BYEs. Log lines (one per call outcome, overload warnings) go to
+stderr at `--log-level` (default INFO); stdout keeps only the lines above and `stopped`.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import ipaddress
+import logging
 import shlex
 import signal
 import sys
@@ -138,7 +142,22 @@ def run(args: argparse.Namespace) -> int:
     if opts.max_lag < 0:
         raise UserError(f"--max-lag-ms {args.max_lag_ms}: expected a number of milliseconds >= 0")
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+    configure_logging(args.log_level)
     return asyncio.run(serve(opts))
+
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def configure_logging(level: str) -> None:
+    """sipconf's own loggers at `level` on stderr; other libraries only from WARNING (the
+    HTTP server would otherwise log every API request)."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.WARNING)
+    logging.getLogger("sipconf").setLevel(getattr(logging, level))
 
 
 def register(subparsers) -> None:
@@ -157,4 +176,6 @@ def register(subparsers) -> None:
     p.add_argument("--max-lag-ms", type=float, default=MAX_LAG * 1000, metavar="MS",
                    help="overload: new INVITEs get 503 + Retry-After while the event loop runs this late"
                         " on average (default %(default)g ms, 0 = off)")
+    p.add_argument("--log-level", choices=LOG_LEVELS, default="INFO", type=str.upper,
+                   help="stderr log level for sipconf (call outcomes are INFO; default %(default)s)")
     p.set_defaults(func=run)

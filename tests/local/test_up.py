@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -66,3 +67,85 @@ def test_up_refuses_a_short_secret_in_one_line(tmp_path):
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines() == ["LIVEKIT_API_SECRET must be at least 32 bytes (an HS256 key); it is 5"]
     assert "short" not in proc.stdout + proc.stderr
+
+
+def start_up(tmp_path, *extra):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LIVEKIT_")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sipconf", "up", "--http", "127.0.0.1:0", "--sip", "127.0.0.1:0",
+         "--state", str(tmp_path / "s.db"), *extra],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )
+    lines = []
+    for line in proc.stdout:  # blocks until the server prints; no sleeping
+        lines.append(line.rstrip("\n"))
+        if line.strip() == "ready":
+            break
+    assert lines and lines[-1] == "ready", (lines, proc.stderr.read() if proc.poll() is not None else "")
+    return proc, lines
+
+
+def test_sigterm_during_an_answered_call_sends_bye_to_the_caller_and_logs_the_outcome(tmp_path):
+    from sipconf.bridge.calls.peer import Peer
+
+    proc, lines = start_up(tmp_path)
+    try:
+        values = dict(part.split("=", 1) for part in next(l for l in lines if l.startswith("export ")).split()[1:])
+        udp = next(l for l in lines if l.startswith("sip: udp ")).split()[2]
+        target = (udp.rsplit(":", 1)[0], int(udp.rsplit(":", 1)[1]))
+
+        async def scenario():
+            async with api.LiveKitAPI(values["LIVEKIT_URL"], values["LIVEKIT_API_KEY"], values["LIVEKIT_API_SECRET"]) as lk:
+                trunk = await lk.sip.create_inbound_trunk(sip.CreateSIPInboundTrunkRequest(
+                    trunk=sip.SIPInboundTrunkInfo(name="t", numbers=["+15550100"])))
+                await lk.sip.create_dispatch_rule(sip.CreateSIPDispatchRuleRequest(rule=sip.SIPDispatchRule(
+                    dispatch_rule_direct=sip.SIPDispatchRuleDirect(room_name="support"))))
+            async with Peer() as peer:
+                invite = peer.invite(target, "+15550111", "+15550100", call_id="up-sigterm")
+                peer.send(invite, target)
+                ok = await peer.final_to(invite, timeout=10)
+                assert ok.status == 200
+                peer.send(peer.ack_for(invite, ok), target)
+                proc.send_signal(signal.SIGTERM)
+                bye, _ = await peer.request("BYE", timeout=10)
+                assert bye.call_id == "up-sigterm"
+                peer.send(peer.answer(bye, 200), target)
+            return trunk.sip_trunk_id
+
+        trunk_id = asyncio.run(scenario())
+        out, err = proc.communicate(timeout=20)
+        assert proc.returncode == 0, err
+        assert out.strip().splitlines()[-1] == "stopped"
+        [outcome] = [l for l in err.splitlines() if " INFO sipconf.bridge.calls.inbound: inbound call " in l]
+        assert re.search(rf"Call-ID up-sigterm: \+15550111 -> \+15550100 trunk {trunk_id} rule SDR_\w+ room support: "
+                         r"200 OK, bridge shutting down, \d+\.\d s$", outcome), outcome
+        assert "unanswered" not in err  # the BYE got its 200 within the shutdown wait
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_log_level_warning_keeps_call_outcomes_off_stderr(tmp_path):
+    from sipconf.bridge.calls.peer import Peer
+
+    proc, lines = start_up(tmp_path, "--log-level", "warning")
+    try:
+        udp = next(l for l in lines if l.startswith("sip: udp ")).split()[2]
+        target = (udp.rsplit(":", 1)[0], int(udp.rsplit(":", 1)[1]))
+
+        async def rejected_call():
+            async with Peer() as peer:
+                invite = peer.invite(target, "+15550111", "+15550100")
+                peer.send(invite, target)
+                return (await peer.final_to(invite, timeout=10)).status
+
+        assert asyncio.run(rejected_call()) == 404  # no trunk: an outcome INFO would be logged
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=20)
+        assert proc.returncode == 0 and out.strip().splitlines()[-1] == "stopped"
+        assert "inbound call" not in err
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
