@@ -161,3 +161,43 @@ def test_overload_503s_log_one_warning_per_second_with_a_count(tmp_path, caplog)
         "overload: 2 INVITE(s) answered 503 Service Unavailable",
     ]
     assert warnings[-1].endswith("(totals: max_calls 6; max calls 1)")
+
+
+def test_closing_the_bridge_sends_bye_on_an_answered_outbound_call_and_logs_it(caplog):
+    from livekit.protocol import sip as sip_pb
+
+    from sipconf.local.rooms import Rooms
+    from sipconf.local.store import OUTBOUND, StateStore
+
+    caplog.set_level(logging.INFO, "sipconf.bridge.calls.outbound")
+
+    async def main():
+        store, rooms = StateStore(":memory:"), Rooms()
+        try:
+            async with Peer() as peer:
+                async with Bridge(store=store, rooms=rooms, clock=ManualClock()) as bridge:
+                    with store.write() as tx:
+                        tx.put(OUTBOUND, sip_pb.SIPOutboundTrunkInfo(
+                            sip_trunk_id="ST_shutdownout1", name="t", address=f"{peer.host}:{peer.port}",
+                            numbers=["+15550003333"], auth_username="out", auth_password=PASSWORD))
+                    created = asyncio.ensure_future(bridge.create_sip_participant(sip_pb.CreateSIPParticipantRequest(
+                        sip_trunk_id="ST_shutdownout1", sip_call_to="+15550004444", room_name="out",
+                        participant_identity="callee", wait_until_answered=True)))
+                    invite, addr = await peer.request("INVITE")
+                    peer.send(peer.answer(invite, 200, tag="peer", headers=[("Contact", peer.contact)],
+                                          body=peer.offer()), addr)
+                    await created
+                    [call] = bridge.outbound.by_call_id.values()
+                    waiter = asyncio.get_running_loop().create_task(answer_bye(peer, addr))
+                bye = await asyncio.wait_for(waiter, 10)
+                assert bye.call_id == invite.call_id
+                assert call.bye_task.done() and not call.bye_task.cancelled()
+                assert rooms.list_participants("out") == []
+        finally:
+            store.close()
+
+    asyncio.run(asyncio.wait_for(main(), 30))
+    [line] = [r.getMessage() for r in caplog.records if r.getMessage().startswith("outbound call ")]
+    assert " trunk ST_shutdownout1 -> sip:+15550004444@127.0.0.1:" in line
+    assert line.endswith(": 200 OK, bridge shutting down, 0.0 s")
+    assert PASSWORD not in caplog.text
