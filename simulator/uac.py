@@ -28,7 +28,7 @@ def mutate(data: bytes, kind: str) -> bytes:
 
     - `bad-content-length`: Content-Length larger than the body (RFC 3261 18.3: UDP
       messages with a short body are rejected with 400);
-    - `missing-call-id`: no Call-ID, so no response can even be built (dropped);
+    - `missing-call-id`: no Call-ID (the bridge answers 400 by the Via and CSeq);
     - `bad-start-line`: a request line without its SIP version.
     """
     head, sep, body = data.partition(b"\r\n\r\n")
@@ -127,7 +127,7 @@ class Uac:
             if isinstance(msg, Request):
                 self.on_request(msg, addr)
                 continue
-            if msg.call_id != self.call_id:
+            if not _ours(msg, self.call_id, invite):
                 continue
             self.responses.append(msg)
             if msg.status < 200:
@@ -229,3 +229,14 @@ class Uac:
         self.sip.send(resp, addr)
         if req.method == "BYE":
             self.ended.set()
+
+
+def _ours(response: Response, call_id: str, invite: Request) -> bool:
+    """A response to our INVITE: same Call-ID, or -- when the bridge answers an INVITE that
+    had none (a 400 for `missing-call-id`) -- the same top Via branch."""
+    if response.get("call-id") is not None:
+        return response.call_id == call_id
+    try:
+        return response.top_via.branch is not None and response.top_via.branch == invite.top_via.branch
+    except ValueError:
+        return False

@@ -194,15 +194,14 @@ def load_paths(paths: list[str | Path], spec: str | Path | None = None) -> list[
 
 def _display(file: Path, base: Path | None = None) -> str:
     """The file relative to the current directory when inside it, else to the suite's
-    folder (`base`, named by its last part), else as given."""
+    folder (`base`: the folder it was found from), else as given."""
     try:
         return file.resolve().relative_to(Path.cwd().resolve()).as_posix()
     except ValueError:
         pass
     if base is not None:
         try:
-            root = base.resolve()
-            return (Path(root.name) / file.resolve().relative_to(root)).as_posix()
+            return file.resolve().relative_to(base.resolve()).as_posix()
         except ValueError:
             pass
     return file.as_posix()

@@ -69,7 +69,7 @@ def test_ids_are_relative_to_the_current_directory_or_the_suite_folder(split_rep
     monkeypatch.chdir(split_repo)
     assert [s.id for s in load_paths([absolute], spec="sip/spec.yaml")] == ["scenarios/calls.yaml::support line"]
     monkeypatch.chdir(split_repo / "sip")  # the suite is outside the current directory
-    assert [s.id for s in load_paths([absolute], spec="spec.yaml")] == ["scenarios/calls.yaml::support line"]
+    assert [s.id for s in load_paths([absolute], spec="spec.yaml")] == ["calls.yaml::support line"]
 
 
 def test_absolute_paths_give_relative_junit_classnames_and_report_names(split_repo: Path, monkeypatch, capsys):

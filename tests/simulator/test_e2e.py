@@ -111,7 +111,7 @@ def test_load_mode_reports_rate_setup_times_and_failures(live):
 
 
 def test_scapy_sends_malformed_invites(live, suite_dir: Path):
-    (suite_dir / "malformed.yaml").write_text((Path(__file__).parent / "data" / "malformed.yaml").read_text(encoding="utf-8"),
+    (suite_dir / "malformed.yaml").write_text((Path(__file__).parent / "data" / "malformed.yaml.in").read_text(encoding="utf-8"),
                                               encoding="utf-8")
     scenarios = load_paths([suite_dir / "malformed.yaml"])
     runner = Runner(RunOptions(target=live, environ={}, timeout=8))

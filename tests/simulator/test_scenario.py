@@ -111,7 +111,8 @@ def test_a_literal_password_is_refused_like_in_the_spec(suite_dir: Path):
 def test_no_spec_anywhere_is_an_error(tmp_path: Path):
     file = write(tmp_path / "lonely" / "calls.yaml", 'scenarios:\n  - name: a\n    call: {to: "+1"}\n')
     assert nearest_spec(file) is None
-    assert errors_of(file) == [f"{file}:1:1: error: no spec.yaml in this folder or a parent folder [no-spec]"]
+    assert errors_of(file) == [f"{file}:1:1: error: no spec.yaml in this folder or a parent folder: "
+                                f"give it with `spec:` in the suite file or `--spec FILE` [no-spec]"]
 
 
 def test_schema_command_prints_the_scenario_schema(capsys):
