@@ -47,6 +47,10 @@ def test_scapy_inbound_routing_auth_and_pin(live):
     assert routed.attributes["sip.ruleID"].startswith("SDR_") and routed.rule == "support"
     assert got["auth trunk with a wrong password"].result.status == 401
     assert got["right PIN joins the direct room"].result.room == "all-hands"
+    # The PIN digits the scapy driver sent (RFC 4733) are in its packets, so in the pcap.
+    pin = got["right PIN joins the direct room"].result
+    sent_rtp = [p for p in pin.packets if not p.is_sip and p.src[0] == "127.0.0.31"]
+    assert sent_rtp and pin.media_note is None
 
 
 def test_scapy_outbound_dtmf_and_declined_transfer(live):
@@ -67,6 +71,9 @@ def test_sipp_inbound_and_outbound(live):
     # SIPp's message trace became the ladder: the INVITE went out from the scenario's source.
     first = got["X-header mapped to a participant attribute"].result.packets[0]
     assert first.src[0] == "127.0.0.11" and first.data.startswith(b"INVITE sip:+15105550100@")
+    # SIPp's own RTP is not recorded: its ladder says the pcap holds signalling only.
+    assert got["X-header mapped to a participant attribute"].result.media_note.startswith(
+        "This driver's pcap holds signalling only")
 
 
 def test_a_real_call_pcap_reads_back_with_tshark(live, tmp_path: Path):
