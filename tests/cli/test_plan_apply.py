@@ -284,7 +284,7 @@ def test_import_adopt_takes_ownership_and_unowned_objects_are_marked_unmanaged(s
 
 
 def test_plan_json_validates_against_the_documented_schema(server, spec, capsys, tmp_path, monkeypatch):
-    from tests.plan.schema import errors
+    from tests.json_schema import errors
     from tests.plan.test_plan_json_schema import SCHEMA, shapes
 
     run(capsys, "apply", str(spec), "--auto-approve")

@@ -11,7 +11,7 @@ from sipconf.plan.plan import make_plan
 from sipconf.plan.render.json_plan import FORMAT_VERSION, plan_document
 from sipconf.plan.saved import desired_to_json
 from tests.plan.helpers import inbound, inventory, live_rule, live_trunk, rule, state
-from tests.plan.schema import SchemaError, errors
+from tests.json_schema import SchemaError, errors
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = json.loads((ROOT / "docs" / "plan-json.schema.json").read_text())

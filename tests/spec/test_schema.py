@@ -3,7 +3,7 @@
 Every spec the loader accepts (the demo, the good specs written inline in tests, the corpus
 files that fail only later checks) validates against the printed schema; every corpus file the
 loader refuses for its shape (unknown key, wrong type, two rule kinds...) is refused by the
-schema too. The validator is the small one in schema_validator.py, which refuses keywords it
+schema too. The validator is the small one in tests/json_schema.py, which refuses keywords it
 does not know, so the schema cannot say more than this test checks.
 """
 
@@ -19,7 +19,7 @@ import pytest
 
 from sipconf.spec import SpecError, json_schema, loads
 from sipconf.spec.yamlsrc import load_yaml
-from tests.spec.schema_validator import errors
+from tests.json_schema import errors
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "scenarios" / "demo" / "spec.yaml"

@@ -1,6 +1,9 @@
-"""A small JSON Schema (2020-12) validator: the subset docs/plan-json.schema.json uses.
+"""A small JSON Schema (2020-12) validator: the subset sipconf's schemas use.
 
-jsonschema is not a dependency, and the plan schema needs only a dozen keywords. A keyword
+One validator for the spec schema (`sipconf schema`) and the plan JSON schema
+(docs/plan-json.schema.json).
+
+jsonschema is not a dependency, and these schemas need only a few keywords. A keyword
 this validator does not know is an error, so the schema can never silently say more than
 the test checks. Keywords apply as the spec says: `pattern` only to strings, `minimum` only
 to numbers, `properties` only to objects, and so on.
@@ -12,11 +15,12 @@ import re
 from typing import Any
 
 # Annotations: they describe, they do not constrain.
-_ANNOTATIONS = frozenset({"$schema", "$id", "title", "description"})
+_ANNOTATIONS = frozenset({"$schema", "$id", "title", "description", "default"})
 _KEYWORDS = frozenset(
     {
         "type", "enum", "const", "required", "properties", "additionalProperties", "items",
-        "prefixItems", "minItems", "maxItems", "minLength", "pattern", "minimum", "oneOf", "anyOf",
+        "prefixItems", "minItems", "maxItems", "minLength", "pattern", "minimum", "maximum", "oneOf", "anyOf",
+        "propertyNames",
         "$ref", "$defs",
     }
 )
@@ -66,6 +70,8 @@ def _check(root: dict[str, Any], schema: Any, value: Any, where: str, out: list[
             out.append(f"{where}: {value!r} does not match {schema['pattern']}")
     if _TYPES["number"](value) and "minimum" in schema and value < schema["minimum"]:
         out.append(f"{where}: {value!r} is less than {schema['minimum']}")
+    if _TYPES["number"](value) and "maximum" in schema and value > schema["maximum"]:
+        out.append(f"{where}: {value!r} is more than {schema['maximum']}")
     if isinstance(value, dict):
         _check_object(root, schema, value, where, out)
     if isinstance(value, list):
@@ -81,6 +87,9 @@ def _check_object(root: dict[str, Any], schema: dict[str, Any], value: dict[str,
     for name in schema.get("required", ()):
         if name not in value:
             out.append(f"{where}: {name!r} is required")
+    if "propertyNames" in schema:
+        for name in value:
+            _check(root, schema["propertyNames"], name, f"{where}[{name!r}]", out)
     properties = schema.get("properties", {})
     extra = schema.get("additionalProperties", True)
     for name, item in value.items():
