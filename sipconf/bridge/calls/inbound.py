@@ -31,6 +31,7 @@ from sipconf.bridge.calls.signalling import Signalling, duration_seconds, sleep
 from sipconf.routing import ids
 from sipconf.routing.attributes import CALL_STATUS, headers_from_attributes, sip_attributes
 from sipconf.routing.call import CallFacts
+from sipconf.routing.errors import NOT_FOUND, LiveKitError
 from sipconf.routing.reason import Reason, parse_reason
 from sipconf.routing.route import DEFAULT_REALM, NO_TRUNK, TRY_AGAIN
 from sipconf.routing.route import NOT_FOUND as AUTH_NOT_FOUND
@@ -375,8 +376,9 @@ class InboundCall:
         if self.room is not None and self.identity is not None:
             try:
                 self.net.rooms.set_attributes(self.room, self.identity, changes)
-            except Exception:  # the participant was removed meanwhile
-                pass
+            except LiveKitError as err:  # not_found: the participant was removed meanwhile
+                if err.code != NOT_FOUND:
+                    raise
 
     # -- PIN flow (3.6) ------------------------------------------------------------------
 

@@ -127,8 +127,9 @@ class OutboundCall:
         self.attributes.update(changes)
         try:
             self.net.rooms.set_attributes(self.room, self.identity, changes)
-        except Exception:
-            pass
+        except LiveKitError as err:  # not_found: the participant was removed meanwhile
+            if err.code != E.NOT_FOUND:
+                raise
 
     # -- dialling -------------------------------------------------------------------------
 
