@@ -40,11 +40,12 @@ def _sdp(pt_event: int) -> str:
     )
 
 
-def uac_xml(sc: Scenario, bridge_host: str, hold_ms: int = 1500, auth: bool = False) -> str:
+def _invite(sc: Scenario, bridge_host: str) -> str:
+    """The caller's INVITE as a SIPp template; `{auth}` marks where `[authentication]` goes."""
     call = sc.call
     from_host = call.from_host or "[local_ip]"
     extra = "".join(f"{name}: {value}\n" for name, value in call.headers.items())
-    invite = (
+    return (
         f"INVITE sip:{call.to}@[remote_ip]:[remote_port] SIP/2.0\n"
         "Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]\n"
         f"From: <sip:{call.from_}@{from_host}>;tag=[pid]sipconf[call_number]\n"
@@ -57,6 +58,10 @@ def uac_xml(sc: Scenario, bridge_host: str, hold_ms: int = 1500, auth: bool = Fa
         "Content-Type: application/sdp\n"
         "Content-Length: [len]\n\n" + _sdp(EVENT_PT)
     )
+
+
+def uac_xml(sc: Scenario, bridge_host: str, hold_ms: int = 1500, auth: bool = False) -> str:
+    invite = _invite(sc, bridge_host)
     out = ['<?xml version="1.0" encoding="ISO-8859-1" ?>\n<!DOCTYPE scenario SYSTEM "sipp.dtd">\n',
            f"<scenario name={quoteattr('sipconf: ' + sc.name)}>\n"]
     out.append(_send(invite.replace("{auth}", ""), retrans=500))
@@ -64,7 +69,7 @@ def uac_xml(sc: Scenario, bridge_host: str, hold_ms: int = 1500, auth: bool = Fa
     if auth:
         out.append('  <label id="auth"/>\n')
         out.append(_send(_ack_for_error()))
-        out.append(_send(invite.replace("{auth}", "[authentication]\n").replace("CSeq: [cseq] INVITE", "CSeq: [cseq] INVITE"),
+        out.append(_send(invite.replace("{auth}", "[authentication]\n"),
                          retrans=500))
         out.append(_provisional_and_finals(auth_label=None))
     out.append('  <label id="answered"/>\n')
@@ -90,22 +95,7 @@ def load_uac_xml(sc: Scenario, bridge_host: str, expect: int = 200, auth: bool =
     `<recv>`, so SIPp's `-trace_counts` counts the calls per status. The `rtd` timers stop at
     the final response (the setup time, INVITE -> final): timer 1 for the expected status,
     timer 2 for any other."""
-    call = sc.call
-    from_host = call.from_host or "[local_ip]"
-    extra = "".join(f"{name}: {value}\n" for name, value in call.headers.items())
-    invite = (
-        f"INVITE sip:{call.to}@[remote_ip]:[remote_port] SIP/2.0\n"
-        "Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]\n"
-        f"From: <sip:{call.from_}@{from_host}>;tag=[pid]sipconf[call_number]\n"
-        f"To: <sip:{call.to}@{bridge_host}>\n"
-        "Call-ID: [call_id]\n"
-        "CSeq: [cseq] INVITE\n"
-        f"Contact: <sip:{call.from_}@[local_ip]:[local_port];transport=[transport]>\n"
-        "Max-Forwards: 70\n"
-        f"{{auth}}{extra}"
-        "Content-Type: application/sdp\n"
-        "Content-Length: [len]\n\n" + _sdp(EVENT_PT)
-    )
+    invite = _invite(sc, bridge_host)
     out = ['<?xml version="1.0" encoding="ISO-8859-1" ?>\n<!DOCTYPE scenario SYSTEM "sipp.dtd">\n',
            f"<scenario name={quoteattr('sipconf load: ' + sc.name)}>\n"]
 

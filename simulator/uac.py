@@ -116,17 +116,22 @@ class Uac:
             return final
         return final
 
-    async def _final(self, invite: Request) -> Response | None:
+    async def _responses(self, timeout: float):
+        """Responses until `timeout` passes; requests met on the way are answered."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + FINAL_TIMEOUT
+        deadline = loop.time() + timeout
         while True:
             got = await self.sip.recv(max(0.0, deadline - loop.time()))
             if got is None:
-                return None
+                return
             msg, addr = got
             if isinstance(msg, Request):
                 self.on_request(msg, addr)
-                continue
+            else:
+                yield msg
+
+    async def _final(self, invite: Request) -> Response | None:
+        async for msg in self._responses(FINAL_TIMEOUT):
             if not _ours(msg, self.call_id, invite):
                 continue
             self.responses.append(msg)
@@ -134,6 +139,7 @@ class Uac:
                 continue
             self._ack(invite, msg)
             return msg
+        return None
 
     def _ack(self, invite: Request, final: Response) -> None:
         if final.status >= 300:
@@ -173,17 +179,10 @@ class Uac:
         return await self._response_to(info, 4.0)
 
     async def _response_to(self, req: Request, timeout: float) -> Response | None:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
-            got = await self.sip.recv(max(0.0, deadline - loop.time()))
-            if got is None:
-                return None
-            msg, addr = got
-            if isinstance(msg, Request):
-                self.on_request(msg, addr)
-            elif msg.get("cseq") == req.get("cseq") and msg.status >= 200:
+        async for msg in self._responses(timeout):
+            if msg.get("cseq") == req.get("cseq") and msg.status >= 200:
                 return msg
+        return None
 
     async def send_digits(self, digits: str, duration_ms: int, gap_ms: int) -> None:
         """RFC 4733 telephone-events to the bridge's RTP address: packets every 20 ms with a
