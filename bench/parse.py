@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from sipconf.bridge.message import check_mandatory, parse
+from sipconf.sip.message import check_mandatory, parse
 
 DATA = (Path(__file__).parent / "data" / "good" / "invite.sip").read_bytes()
 

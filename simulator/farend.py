@@ -13,11 +13,11 @@ import asyncio
 import hashlib
 import secrets
 
-from sipconf.bridge.digest import parse_digest
-from sipconf.bridge.dtmf import DtmfReceiver
-from sipconf.bridge.message import Request, Response, make_response, parse
-from sipconf.bridge.rtp import RtpPacket
-from sipconf.bridge.sdp import NoCommonCodec, SessionDescription, build_answer, negotiate
+from sipconf.sip.digest import parse_digest
+from sipconf.sip.dtmf import DtmfReceiver
+from sipconf.sip.message import Request, Response, make_response, parse
+from sipconf.sip.rtp import RtpPacket
+from sipconf.sip.sdp import NoCommonCodec, SessionDescription, build_answer, negotiate
 from simulator.net import Capture, TcpEndpoint, UdpEndpoint
 from simulator.scenario.models import FarEnd
 

@@ -11,7 +11,7 @@ import re
 import time
 from dataclasses import dataclass, field
 
-from sipconf.bridge.message import Request, Response, parse
+from sipconf.sip.message import Request, Response, parse
 from simulator.result import Packet
 
 

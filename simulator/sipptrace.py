@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from sipconf.bridge.message import Request, Response, parse
+from sipconf.sip.message import Request, Response, parse
 from simulator.result import Packet
 
 _HEAD = re.compile(r"^-{20,} (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+)$", re.M)

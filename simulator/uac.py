@@ -12,11 +12,11 @@ import asyncio
 import random
 import secrets
 
-from sipconf.bridge.digest import answer_challenge, challenge_headers
-from sipconf.bridge.dtmf import digit_to_event, SAMPLE_RATE
-from sipconf.bridge.message import Request, Response, make_response
-from sipconf.bridge.rtp import RtpPacket, TelephoneEvent
-from sipconf.bridge.sdp import SessionDescription, build_offer
+from sipconf.sip.digest import answer_challenge, challenge_headers
+from sipconf.sip.dtmf import digit_to_event, SAMPLE_RATE
+from sipconf.sip.message import Request, Response, make_response
+from sipconf.sip.rtp import RtpPacket, TelephoneEvent
+from sipconf.sip.sdp import SessionDescription, build_offer
 from simulator.net import Capture, TcpEndpoint, UdpEndpoint
 
 EVENT_PT = 101

@@ -14,10 +14,10 @@ import re
 import tempfile
 from pathlib import Path
 
-from sipconf.bridge.dtmf import DtmfReceiver
-from sipconf.bridge.message import Request
-from sipconf.bridge.rtp import RtpPacket
-from sipconf.bridge.sdp import SessionDescription
+from sipconf.sip.dtmf import DtmfReceiver
+from sipconf.sip.message import Request
+from sipconf.sip.rtp import RtpPacket
+from sipconf.sip.sdp import SessionDescription
 from simulator import outbound
 from simulator.drivers.base import RunContext, resolve_secret
 from simulator.drivers.scapy_driver import trunk_address, trunk_credentials, trunk_transport

@@ -10,8 +10,8 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 
-from sipconf.bridge.headers import NameAddr
-from sipconf.bridge.message import Request, Response
+from sipconf.sip.headers import NameAddr
+from sipconf.sip.message import Request, Response
 from sipconf.bridge.transaction import new_branch
 
 __all__ = ["Dialog", "DialogError", "new_tag"]

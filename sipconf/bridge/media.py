@@ -19,8 +19,8 @@ import weakref
 from typing import Callable
 
 from sipconf.bridge.clock import Clock, TimerHandle
-from sipconf.bridge.dtmf import DtmfReceiver, schedule, schedule_length
-from sipconf.bridge.rtp import RtpPacket
+from sipconf.sip.dtmf import DtmfReceiver, schedule, schedule_length
+from sipconf.sip.rtp import RtpPacket
 
 __all__ = ["RtpSession", "SILENCE"]
 

@@ -33,14 +33,14 @@ from sipconf.bridge.calls.replay import ReplayCache
 from sipconf.bridge.calls.signalling import TransactionTimeout
 from sipconf.bridge.calls.transfer import answer_notify, transfer
 from sipconf.bridge.clock import Clock, LoopClock
-from sipconf.bridge.digest import DigestServer
-from sipconf.bridge.message import Request, Response, make_response
+from sipconf.sip.digest import DigestServer
+from sipconf.sip.message import Request, Response, make_response
 from sipconf.bridge.transaction import InviteServerTransaction, ServerTransaction, TransactionManager
 from sipconf.bridge.transport import Limits, SipServer, Source
-from sipconf.bridge.uri import URI
+from sipconf.sip.uri import URI
 from sipconf.local import store as st
 from sipconf.local.rooms import ParticipantRemoved, Rooms
-from sipconf.routing import legacy
+from sipconf.validation import legacy
 from sipconf.routing.route import Mode
 
 __all__ = ["ALLOW", "Bridge"]

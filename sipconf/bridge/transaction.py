@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from sipconf.bridge.clock import Clock, TimerHandle
-from sipconf.bridge.message import Message, Request, Response, canonical_name, make_response
+from sipconf.sip.message import Message, Request, Response, canonical_name, make_response
 
 __all__ = [
     "T1",

@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from sipconf.bridge.clock import Clock, LoopClock, TimerHandle
-from sipconf.bridge.headers import Via, split_commas
-from sipconf.bridge.message import Message, Request, Response, canonical_name, check_mandatory, parse
+from sipconf.sip.headers import Via, split_commas
+from sipconf.sip.message import Message, Request, Response, canonical_name, check_mandatory, parse
 
 __all__ = ["Handler", "Limits", "SipServer", "Source", "bad_request_for", "response_address", "stamp_via"]
 

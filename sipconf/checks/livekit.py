@@ -19,8 +19,8 @@ from sipconf.issues import Issue
 from sipconf.model import DesiredObject, DesiredState
 from sipconf.routing.rules import validate_rules
 from sipconf.routing.trunks import validate_trunks
-from sipconf.routing import headers, hosts
-from sipconf.routing.validate import media_problem, validate
+from sipconf.validation import headers, hosts
+from sipconf.validation.validate import media_problem, validate
 
 
 def create_request(obj: DesiredObject, msg: Message) -> Message:

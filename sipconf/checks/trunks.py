@@ -14,7 +14,7 @@ from sipconf.checks.prepared import Prepared
 from sipconf.issues import Issue
 from sipconf.model import DesiredState
 from sipconf.routing.call import CallFacts
-from sipconf.routing.destination import validate_destination
+from sipconf.validation.destination import validate_destination
 from sipconf.routing.numbers import same_number
 from sipconf.routing.trunks import match_trunk, validate_trunks
 

@@ -20,7 +20,6 @@ from livekit.protocol import sip
 
 from sipconf.errors import UserError
 from sipconf.routing import media as media_rules
-
 INBOUND, OUTBOUND, RULE = "inbound_trunk", "outbound_trunk", "dispatch_rule"
 KINDS = (INBOUND, OUTBOUND, RULE)
 

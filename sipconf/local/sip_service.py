@@ -16,9 +16,10 @@ from sipconf.local import auth, store as st
 from sipconf.local.auth import Claims
 from sipconf.local.backend import CallBackend, no_backend_error
 from sipconf.local.rooms import Rooms
-from sipconf.routing import filters, ids, legacy, media, rules, trunks, updates
+from sipconf.validation import filters, legacy, updates
+from sipconf.routing import ids, media, rules, trunks
 from sipconf.routing.errors import INVALID_ARGUMENT, NOT_FOUND, LiveKitError
-from sipconf.routing.validate import validate
+from sipconf.validation.validate import validate
 
 TRUNK_NOT_FOUND = "requested sip trunk does not exist"
 RULE_NOT_FOUND = "requested sip dispatch rule does not exist"

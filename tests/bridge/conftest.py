@@ -12,8 +12,8 @@ import pytest
 from sipconf.bridge.clock import Clock, LoopClock
 from sipconf.bridge.dialog import Dialog, new_tag
 from sipconf.bridge.media import RtpSession
-from sipconf.bridge.message import Request, Response, make_response
-from sipconf.bridge.sdp import NoCommonCodec, SessionDescription, build_answer, negotiate
+from sipconf.sip.message import Request, Response, make_response
+from sipconf.sip.sdp import NoCommonCodec, SessionDescription, build_answer, negotiate
 from sipconf.bridge.transaction import InviteServerTransaction, TransactionManager
 from sipconf.bridge.transport import Limits, SipServer, Source
 

@@ -10,7 +10,7 @@ import socket
 from livekit import api
 from livekit.protocol import sip as sip_pb
 
-from sipconf.bridge import sdp
+from sipconf.sip import sdp
 from sipconf.bridge.calls.peer import Peer, dtmf_packets
 from sipconf.bridge.clock import ManualClock
 from sipconf.bridge.dialog import Dialog
@@ -111,7 +111,7 @@ def test_digest_auth_challenge_then_answer(tmp_path):
         peer.send(first, target)
         challenge = await peer.final_to(first)
         assert (challenge.status, challenge.reason) == (407, "Unauthorized")
-        from sipconf.bridge.digest import answer_challenge
+        from sipconf.sip.digest import answer_challenge
 
         value = answer_challenge(challenge.get("proxy-authenticate"), "INVITE", first.uri, "acme", "wrong")
         retry = peer.invite(target, "+15550111", "+15550100", call_id="auth-1", from_tag="ft", cseq=2,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sipconf.bridge.dialog import Dialog, DialogError
-from sipconf.bridge.message import Request, Response, make_response, parse
+from sipconf.sip.message import Request, Response, make_response, parse
 
 INVITE = parse(
     b"INVITE sip:bob@127.0.0.1:5062 SIP/2.0\r\n"

@@ -6,7 +6,7 @@ import asyncio
 
 from sipconf.bridge.clock import ManualClock
 from sipconf.bridge.media import SILENCE, RtpSession
-from sipconf.bridge.rtp import RtpPacket
+from sipconf.sip.rtp import RtpPacket
 
 GUARD = 5.0
 

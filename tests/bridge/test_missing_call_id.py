@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import re
 
-from sipconf.bridge.message import Response, parse
+from sipconf.sip.message import Response, parse
 from sipconf.bridge.server import Bridge
 from sipconf.local.server import ControlPlane
 

@@ -10,7 +10,7 @@ from livekit.protocol import sip as sip_pb
 
 from sipconf.bridge.calls.peer import Peer
 from sipconf.bridge.clock import ManualClock
-from sipconf.bridge.message import Request
+from sipconf.sip.message import Request
 from sipconf.bridge.server import Bridge
 from sipconf.local.rooms import Rooms
 from sipconf.local.store import OUTBOUND, StateStore

@@ -11,12 +11,12 @@ import socket
 from livekit import api
 from livekit.protocol import sip as sip_pb
 
-from sipconf.bridge import sdp
+from sipconf.sip import sdp
 from sipconf.bridge.calls.inbound import State
 from sipconf.bridge.calls.peer import Peer, dtmf_packets
 from sipconf.bridge.clock import ManualClock
 from sipconf.bridge.dialog import Dialog
-from sipconf.bridge.digest import answer_challenge
+from sipconf.sip.digest import answer_challenge
 from sipconf.bridge.server import Bridge
 from sipconf.local.server import ControlPlane
 

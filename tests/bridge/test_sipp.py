@@ -13,8 +13,8 @@ import pytest
 
 from sipconf.bridge.clock import LoopClock
 from sipconf.bridge.dialog import Dialog, new_tag
-from sipconf.bridge.message import Request, Response
-from sipconf.bridge.sdp import build_offer
+from sipconf.sip.message import Request, Response
+from sipconf.sip.sdp import build_offer
 from sipconf.bridge.transaction import TransactionManager, new_branch
 from sipconf.bridge.transport import SipServer
 

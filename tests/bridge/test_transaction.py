@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from sipconf.bridge.clock import ManualClock
-from sipconf.bridge.message import Message, Request, Response, make_response, parse
+from sipconf.sip.message import Message, Request, Response, make_response, parse
 from sipconf.bridge.transaction import (
     T1,
     T2,

@@ -12,13 +12,13 @@ import re
 from pathlib import Path
 
 from sipconf.bridge.clock import ManualClock
-from sipconf.bridge.message import Response, parse
+from sipconf.sip.message import Response, parse
 from sipconf.bridge.transport import Limits, SipServer, bad_request_for
 
 from .conftest import Uas, options
 
 GUARD = 5.0
-GOOD = [p.read_bytes() for p in sorted((Path(__file__).parent / "data" / "good").glob("*.sip"))]
+GOOD = [p.read_bytes() for p in sorted((Path(__file__).parent.parent / "sip" / "data" / "good").glob("*.sip"))]
 
 
 class UdpClient(asyncio.DatagramProtocol):

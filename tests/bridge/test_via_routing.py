@@ -7,8 +7,8 @@ import asyncio
 
 import pytest
 
-from sipconf.bridge.headers import Via
-from sipconf.bridge.message import Response, parse
+from sipconf.sip.headers import Via
+from sipconf.sip.message import Response, parse
 from sipconf.bridge.transport import response_address, stamp_via
 
 from .conftest import Uas

@@ -15,12 +15,12 @@ from typing import Callable
 
 from livekit.protocol import models, sip as sip_pb
 
-from sipconf.bridge import sdp
+from sipconf.sip import sdp
 from sipconf.bridge.dialog import Dialog, new_tag
-from sipconf.bridge.digest import DigestServer
-from sipconf.bridge.headers import NameAddr
+from sipconf.sip.digest import DigestServer
+from sipconf.sip.headers import NameAddr
 from sipconf.bridge.media import RtpSession
-from sipconf.bridge.message import Request, Response, make_response
+from sipconf.sip.message import Request, Response, make_response
 from sipconf.bridge.transaction import InviteServerTransaction
 from sipconf.bridge.transport import Source
 from sipconf.bridge.calls import decisions as D
@@ -32,7 +32,7 @@ from sipconf.routing import ids
 from sipconf.routing.attributes import CALL_STATUS, headers_from_attributes, sip_attributes
 from sipconf.routing.call import CallFacts
 from sipconf.routing.errors import NOT_FOUND, LiveKitError
-from sipconf.routing.reason import Reason, parse_reason
+from sipconf.outbound.reason import Reason, parse_reason
 from sipconf.routing.route import DEFAULT_REALM, NO_TRUNK, TRY_AGAIN
 from sipconf.routing.route import NOT_FOUND as AUTH_NOT_FOUND
 

@@ -16,25 +16,25 @@ import logging
 
 from livekit.protocol import models, sip as sip_pb
 
-from sipconf.bridge import sdp
+from sipconf.sip import sdp
 from sipconf.bridge.calls.decisions import media_timeout_of
 from sipconf.bridge.calls.media_timeout import MediaWatch, timeouts
 from sipconf.bridge.calls.signalling import TransactionTimeout, duration_seconds, sleep
 from sipconf.bridge.dialog import Dialog
-from sipconf.bridge.digest import answer_challenge, challenge_headers
+from sipconf.sip.digest import answer_challenge, challenge_headers
 from sipconf.bridge.media import RtpSession
-from sipconf.bridge.message import Request, Response
+from sipconf.sip.message import Request, Response
 from sipconf.bridge.transaction import build_cancel, new_branch
 from sipconf.bridge.transport import Source
-from sipconf.bridge.uri import URI
+from sipconf.sip.uri import URI
 from sipconf.routing import errors as E
 from sipconf.routing import ids
-from sipconf.routing import invite_errors as IE
+from sipconf.outbound import invite_errors as IE
 from sipconf.routing.attributes import CALL_STATUS, first_header, headers_from_attributes, included_headers
 from sipconf.routing.errors import LiveKitError
-from sipconf.routing.outbound_headers import OutboundRequest, build_outbound_headers
-from sipconf.routing.participant import InternalRequest, new_create_sip_participant_request
-from sipconf.routing.reason import parse_reason
+from sipconf.outbound.headers import OutboundRequest, build_outbound_headers
+from sipconf.outbound.participant import InternalRequest, new_create_sip_participant_request
+from sipconf.outbound.reason import parse_reason
 
 log = logging.getLogger("sipconf.bridge.calls.outbound")
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 import asyncio
 import secrets
 
-from sipconf.bridge import sdp
+from sipconf.sip import sdp
 from sipconf.bridge.dialog import Dialog
-from sipconf.bridge.message import Message, Request, Response, make_response, parse
-from sipconf.bridge.rtp import RtpPacket, TelephoneEvent
-from sipconf.bridge.dtmf import DtmfReceiver
+from sipconf.sip.message import Message, Request, Response, make_response, parse
+from sipconf.sip.rtp import RtpPacket, TelephoneEvent
+from sipconf.sip.dtmf import DtmfReceiver
 from sipconf.bridge.transaction import new_branch
 
 # RFC 3261 21: reason phrases the peer uses in responses and sipfrag bodies.

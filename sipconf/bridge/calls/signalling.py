@@ -10,7 +10,7 @@ import asyncio
 from typing import Callable, Protocol
 
 from sipconf.bridge.clock import Clock
-from sipconf.bridge.message import Request, Response
+from sipconf.sip.message import Request, Response
 from sipconf.bridge.transport import Source
 from sipconf.local.rooms import Rooms
 

@@ -16,13 +16,13 @@ import logging
 from livekit.protocol import sip as sip_pb
 
 from sipconf.bridge.calls.signalling import duration_seconds, sleep
-from sipconf.bridge.message import Request
+from sipconf.sip.message import Request
 from sipconf.routing import errors as E
 from sipconf.routing.attributes import headers_from_attributes
 from sipconf.routing.errors import LiveKitError
-from sipconf.routing.notify import UNKNOWN_DIALOG_ANSWER, handle_notify, notify_answer, notify_outcome
-from sipconf.routing.sipstatus import SIPStatus, sip_status_to_grpc
-from sipconf.routing.transfer import normalize_transfer_to
+from sipconf.outbound.notify import UNKNOWN_DIALOG_ANSWER, handle_notify, notify_answer, notify_outcome
+from sipconf.outbound.sipstatus import SIPStatus, sip_status_to_grpc
+from sipconf.validation.transfer import normalize_transfer_to
 
 log = logging.getLogger("sipconf.bridge.calls.transfer")
 

@@ -14,10 +14,10 @@ from sipconf.bridge.calls import decisions as D
 from sipconf.bridge.calls.peer import Peer, reason_for
 from sipconf.bridge.calls.transfer import start_transfer
 from sipconf.bridge.clock import ManualClock
-from sipconf.bridge.digest import answer_challenge, parse_digest
-from sipconf.bridge.headers import NameAddr
+from sipconf.sip.digest import answer_challenge, parse_digest
+from sipconf.sip.headers import NameAddr
 from sipconf.bridge.dialog import Dialog
-from sipconf.bridge.message import Request, Response
+from sipconf.sip.message import Request, Response
 from sipconf.bridge.server import Bridge
 from sipconf.conformance.compare import compare
 from sipconf.local.rooms import Rooms

@@ -8,11 +8,12 @@ from typing import Any
 from livekit.protocol import sip
 
 from sipconf.conformance.compare import compare, from_json, show, to_json
-from sipconf.routing import filters, legacy, participant, transfer, updates
-from sipconf.routing.destination import validate_destination
+from sipconf.validation import filters, legacy, transfer, updates
+from sipconf.outbound import participant
+from sipconf.validation.destination import validate_destination
 from sipconf.routing.errors import LiveKitError
-from sipconf.routing.headers import validate_headers
-from sipconf.routing.validate import SUPPORTED_TYPES, validate
+from sipconf.validation.headers import validate_headers
+from sipconf.validation.validate import SUPPORTED_TYPES, validate
 
 _BY_NAME = {cls.__name__: cls for cls in SUPPORTED_TYPES}
 

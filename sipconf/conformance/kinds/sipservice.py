@@ -9,12 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 from sipconf.conformance.compare import compare
-from sipconf.routing import invite_errors as IE
+from sipconf.outbound import invite_errors as IE
 from sipconf.routing.errors import LiveKitError
-from sipconf.routing.notify import handle_notify
-from sipconf.routing.outbound_headers import OutboundRequest, build_outbound_headers
-from sipconf.routing.reason import parse_reason
-from sipconf.routing.sipstatus import SIPStatus, sip_status_to_grpc
+from sipconf.outbound.notify import handle_notify
+from sipconf.outbound.headers import OutboundRequest, build_outbound_headers
+from sipconf.outbound.reason import parse_reason
+from sipconf.outbound.sipstatus import SIPStatus, sip_status_to_grpc
 
 
 def check_build_outbound_headers(vector: dict[str, Any]) -> list[str]:

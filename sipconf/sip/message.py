@@ -1,0 +1,378 @@
+"""SIP messages (RFC 3261 section 7): pure dataclasses with ``parse()`` and ``bytes()``.
+
+We use our own parser rather than the PyPI ``sipmessage`` package because we need
+(a) exact, stable ``ValueError`` text for every malformed input (``sipmessage`` leaks
+Python's own unpacking / int() / UnicodeDecodeError text), (b) byte-exact round trips
+(``sipmessage`` expands compact header names and regroups repeated headers, so
+``bytes(parse(x)) != x``), and (c) speed: headers are split once and the structured
+views (Via, CSeq, name-addr) are parsed only when asked for.
+
+Headers are kept as an ordered list of ``(name-as-written, value)`` pairs; lookups are
+case-insensitive and understand the compact forms of RFC 3261 section 7.3.3.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from sipconf.sip.headers import CSeq, NameAddr, Via, split_commas
+from sipconf.sip.uri import URI
+
+__all__ = [
+    "COMPACT_FORMS",
+    "MAX_HEADERS",
+    "Message",
+    "Request",
+    "Response",
+    "canonical_name",
+    "parse",
+]
+
+# RFC 3261 7.3.3 compact forms, plus those of RFC 3515 (r), RFC 6665 (o, u).
+COMPACT_FORMS: dict[str, str] = {
+    "i": "call-id",
+    "m": "contact",
+    "e": "content-encoding",
+    "l": "content-length",
+    "c": "content-type",
+    "f": "from",
+    "s": "subject",
+    "k": "supported",
+    "t": "to",
+    "v": "via",
+    "o": "event",
+    "r": "refer-to",
+    "u": "allow-events",
+}
+
+MAX_HEADERS = 128
+SIP_VERSION = "SIP/2.0"
+
+
+_CANONICAL_CACHE: dict[str, str] = {}
+
+
+def canonical_name(name: str) -> str:
+    """Lower-cased long form of a header name: ``"I"`` and ``"Call-ID"`` -> ``"call-id"``."""
+    key = _CANONICAL_CACHE.get(name)
+    if key is None:
+        low = name.lower()
+        key = COMPACT_FORMS.get(low, low)
+        if len(_CANONICAL_CACHE) < 4096:  # bounded: hostile peers invent header names
+            _CANONICAL_CACHE[name] = key
+    return key
+
+
+@dataclass
+class Message:
+    """Fields shared by requests and responses: ordered headers and a body."""
+
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes = b""
+
+    # -- generic header access (case-insensitive, compact-form aware) --------------
+    # get/get_all run for every header of every message: the name cache is read inline.
+    def get(self, name: str, default: str | None = None) -> str | None:
+        cache = _CANONICAL_CACHE
+        key = cache.get(name) or canonical_name(name)
+        for n, v in self.headers:
+            if (cache.get(n) or canonical_name(n)) == key:
+                return v
+        return default
+
+    def get_all(self, name: str) -> list[str]:
+        cache = _CANONICAL_CACHE
+        key = cache.get(name) or canonical_name(name)
+        return [v for n, v in self.headers if (cache.get(n) or canonical_name(n)) == key]
+
+    def values(self, name: str) -> list[str]:
+        """All comma-separated values of a header across all its lines (RFC 3261 7.3.1)."""
+        out: list[str] = []
+        for v in self.get_all(name):
+            out.extend(split_commas(v))
+        return out
+
+    def has(self, name: str) -> bool:
+        return self.get(name) is not None
+
+    def add(self, name: str, value: str) -> None:
+        self.headers.append((name, value))
+
+    def remove(self, name: str) -> None:
+        key = canonical_name(name)
+        self.headers = [(n, v) for n, v in self.headers if canonical_name(n) != key]
+
+    def set(self, name: str, value: str) -> None:
+        """Replace every line of ``name`` by one, at the position of the first."""
+        key = canonical_name(name)
+        out: list[tuple[str, str]] = []
+        done = False
+        for n, v in self.headers:
+            if canonical_name(n) == key:
+                if not done:
+                    out.append((name, value))
+                    done = True
+            else:
+                out.append((n, v))
+        if not done:
+            out.append((name, value))
+        self.headers = out
+
+    def set_body(self, body: bytes, content_type: str | None = None) -> None:
+        """Set the body and keep Content-Length (and optionally Content-Type) in step."""
+        self.body = body
+        if content_type is not None:
+            self.set("Content-Type", content_type)
+        self.set("Content-Length", str(len(body)))
+
+    # -- typed views --------------------------------------------------------------
+    # Parsed lazily, once per header value: the hot path asks for To, From, CSeq and the
+    # top Via many times per message.  A view is reused only while its header line is the
+    # very same string, so add/set/remove (or editing `headers`) is always seen.
+    def _view(self, key: str, label: str, parser):
+        value = self.get(key)
+        if value is None:
+            raise ValueError(f"missing {label} header")
+        views = self.__dict__.get("_views")
+        if views is None:
+            views = self.__dict__["_views"] = {}
+        hit = views.get(key)
+        if hit is not None and hit[0] is value:
+            return hit[1]
+        parsed = parser(value)
+        views[key] = (value, parsed)
+        return parsed
+
+    @property
+    def call_id(self) -> str:
+        value = self.get("call-id")
+        if value is None:
+            raise ValueError("missing Call-ID header")
+        return value
+
+    @property
+    def cseq(self) -> CSeq:
+        return self._view("cseq", "CSeq", CSeq.parse)
+
+    @property
+    def from_(self) -> NameAddr:
+        return self._view("from", "From", NameAddr.parse)
+
+    @property
+    def to(self) -> NameAddr:
+        return self._view("to", "To", NameAddr.parse)
+
+    @property
+    def vias(self) -> list[Via]:
+        return [Via.parse(v) for v in self.values("via")]
+
+    @property
+    def top_via(self) -> Via:
+        return self._view("via", "Via", _parse_top_via)
+
+    @property
+    def contacts(self) -> list[NameAddr]:
+        return [NameAddr.parse(v) for v in self.values("contact") if v.strip() != "*"]
+
+    @property
+    def content_length(self) -> int | None:
+        value = self.get("content-length")
+        return None if value is None else _parse_content_length(value)
+
+    def _head_lines(self) -> list[str]:
+        lines = [f"{n}: {v}" for n, v in self.headers]
+        if self.get("content-length") is None:
+            # RFC 3261 20.14: mandatory over stream transports; always harmless.
+            lines.append(f"Content-Length: {len(self.body)}")
+        return lines
+
+
+@dataclass
+class Request(Message):
+    """A SIP request (RFC 3261 7.1)."""
+
+    method: str = "INVITE"
+    uri: str = ""
+
+    @property
+    def request_uri(self) -> URI:
+        return URI.parse(self.uri)
+
+    def __bytes__(self) -> bytes:
+        start = f"{self.method} {self.uri} {SIP_VERSION}"
+        head = "\r\n".join([start, *self._head_lines()])
+        return head.encode() + b"\r\n\r\n" + self.body
+
+    @staticmethod
+    def parse(data: bytes) -> Request:
+        msg = parse(data)
+        if not isinstance(msg, Request):
+            raise ValueError("expected a request, got a response")
+        return msg
+
+
+@dataclass
+class Response(Message):
+    """A SIP response (RFC 3261 7.2)."""
+
+    status: int = 200
+    reason: str = "OK"
+
+    def __bytes__(self) -> bytes:
+        start = f"{SIP_VERSION} {self.status} {self.reason}"
+        head = "\r\n".join([start, *self._head_lines()])
+        return head.encode() + b"\r\n\r\n" + self.body
+
+    @staticmethod
+    def parse(data: bytes) -> Response:
+        msg = parse(data)
+        if not isinstance(msg, Response):
+            raise ValueError("expected a response, got a request")
+        return msg
+
+
+_TOKEN_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.!%*_+`'~")
+_TOKEN_RE = re.compile(r"[A-Za-z0-9\-.!%*_+`'~]+")
+
+
+def _parse_top_via(line: str) -> Via:
+    """The first Via of a header line that may hold several (RFC 3261 7.3.1)."""
+    values = split_commas(line) if "," in line else [line]
+    return Via.parse(values[0] if values else line)  # an empty line: "invalid Via: ''"
+
+
+def _parse_content_length(value: str) -> int:
+    v = value.strip()
+    if not v.isdigit() or not v.isascii():
+        raise ValueError(f"invalid Content-Length: {value!r}")
+    return int(v)
+
+
+def _parse_start_line(line: str, headers: list[tuple[str, str]], body: bytes) -> Request | Response:
+    # RFC 3261 7.2: Status-Line = SIP-Version SP Status-Code SP Reason-Phrase
+    if line.startswith("SIP/"):
+        parts = line.split(" ", 2)
+        if parts[0] != SIP_VERSION:
+            raise ValueError(f"unsupported SIP version: {parts[0]!r}")
+        if len(parts) < 2 or len(parts[1]) != 3 or not parts[1].isdigit() or not parts[1].isascii():
+            raise ValueError(f"invalid status line: {line!r}")
+        status = int(parts[1])
+        if status < 100:
+            raise ValueError(f"invalid status code: {status}")
+        return Response(headers=headers, body=body, status=status, reason=parts[2] if len(parts) > 2 else "")
+    # RFC 3261 7.1: Request-Line = Method SP Request-URI SP SIP-Version
+    parts = line.split(" ")
+    if len(parts) != 3:
+        raise ValueError(f"invalid request line: {line!r}")
+    method, uri, version = parts
+    if not method or not set(method) <= _TOKEN_CHARS:
+        raise ValueError(f"invalid method: {method!r}")
+    if version != SIP_VERSION:
+        raise ValueError(f"unsupported SIP version: {version!r}")
+    if ":" not in uri:
+        raise ValueError(f"invalid Request-URI: {uri!r}")
+    return Request(headers=headers, body=body, method=method, uri=uri)
+
+
+def parse(data: bytes, max_headers: int = MAX_HEADERS) -> Request | Response:
+    """Parse one SIP message; raise ``ValueError`` with a precise reason if malformed.
+
+    RFC 3261 7.5: CRLFs before the start line are ignored.  RFC 3261 18.3: a body longer
+    than Content-Length is truncated; a shorter one makes the message invalid.  Without
+    Content-Length (datagrams only) the body is the rest of the datagram.
+    """
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise ValueError("SIP message must be bytes")
+    data = bytes(data).lstrip(b"\r\n")
+    if not data:
+        raise ValueError("empty message")
+    head, sep, body = data.partition(b"\r\n\r\n")
+    if not sep:
+        raise ValueError("message has no blank line after the headers")
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"header section is not UTF-8 (byte {exc.start})") from None
+    lines = text.split("\r\n")
+    headers: list[tuple[str, str]] = []
+    length_value: str | None = None
+    for number, line in enumerate(lines[1:], start=2):
+        if line and line[0] in " \t":
+            # RFC 3261 7.3.1: header field folding (LWS continuation).
+            if not headers:
+                raise ValueError(f"line {number}: continuation line before any header")
+            name, value = headers[-1]
+            headers[-1] = (name, f"{value} {line.strip()}")
+            continue
+        name, colon, value = line.partition(":")
+        if not colon:
+            raise ValueError(f"line {number}: header has no colon")
+        name = name.rstrip(" \t")
+        if _TOKEN_RE.fullmatch(name) is None:
+            raise ValueError(f"line {number}: invalid header name {name!r}")
+        value = value.strip(" \t")
+        headers.append((name, value))
+        if length_value is None and canonical_name(name) == "content-length":
+            length_value = value
+    if len(headers) > max_headers:
+        raise ValueError(f"too many headers (more than {max_headers})")
+    msg = _parse_start_line(lines[0], headers, b"")
+    if length_value is not None:
+        length = _parse_content_length(length_value)
+        if len(body) < length:
+            raise ValueError(f"body is shorter than Content-Length ({len(body)} < {length})")
+        body = body[:length]
+    msg.body = body
+    return msg
+
+
+def make_response(request: Request, status: int, reason: str, to_tag: str | None = None) -> Response:
+    """Build a response per RFC 3261 8.2.6.2: copy Via (all, in order), From, To, Call-ID, CSeq.
+
+    ``to_tag`` is added to To if the request's To has no tag yet.
+    """
+    headers: list[tuple[str, str]] = []
+    for name, value in request.headers:
+        key = canonical_name(name)
+        if key == "to":
+            if to_tag is not None and ";tag=" not in value.replace(" ", "").lower():
+                value = f"{value};tag={to_tag}"
+            headers.append(("To", value))
+        elif key in ("via", "from", "call-id", "cseq"):
+            headers.append((_LONG_NAMES[key], value))
+    if request.method == "INVITE" and status == 100:
+        ts = request.get("timestamp")
+        if ts is not None:
+            headers.append(("Timestamp", ts))  # RFC 3261 8.2.6.1
+    return Response(headers=headers, status=status, reason=reason)
+
+
+_LONG_NAMES = {"via": "Via", "from": "From", "to": "To", "call-id": "Call-ID", "cseq": "CSeq"}
+
+
+def check_mandatory(message: Request | Response) -> None:
+    """Raise ``ValueError`` unless the headers every transaction needs are present and
+    well-formed: Via (with branch for requests), From, To, Call-ID and CSeq (RFC 3261 8.1.1,
+    8.2).  A request's CSeq method must equal its method (RFC 3261 8.1.1.5; CANCEL and ACK
+    included).  One pass over the headers: this runs for every message received."""
+    first: dict[str, str] = {}
+    for name, value in message.headers:
+        key = canonical_name(name)
+        if key in _MANDATORY and key not in first:
+            first[key] = value
+    for key, label in _MANDATORY.items():
+        if key not in first:
+            raise ValueError(f"missing {label} header")
+    # The typed views parse the same first lines, and keep them for the handlers.
+    via = message.top_via
+    if isinstance(message, Request) and not via.branch:
+        raise ValueError("top Via has no branch")
+    message.from_
+    message.to
+    cseq = message.cseq
+    if isinstance(message, Request) and cseq.method != message.method:
+        raise ValueError(f"CSeq method {cseq.method} does not match {message.method}")
+
+
+_MANDATORY = {"via": "Via", "from": "From", "to": "To", "call-id": "Call-ID", "cseq": "CSeq"}
