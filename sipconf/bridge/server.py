@@ -1,10 +1,12 @@
 """The SIP bridge: UDP+TCP listeners, transactions, and the call logic of `calls/`.
 
-`Bridge(...)` is an async context manager. It reads trunks and rules from the control
-plane's store per call, puts participants into the control plane's rooms, hangs up calls
-whose participant the API removed, and serves the control plane as its `CallBackend`
-(CreateSIPParticipant, TransferSIPParticipant). Requests it does not route to a call get
-LiveKit's answers (SEMANTICS 3.9): OPTIONS 200, unknown BYE/NOTIFY 481, others 405.
+`Bridge(ports, ...)` is an async context manager. It sees a control plane only through
+`ports` (`sipconf.bridge.ports`): it reads trunks and rules from the trunk directory per call
+(decoded again only when the directory's version moves), joins routed calls to rooms through
+the participant sink, hangs up calls whose participant the API removed, and serves
+CreateSIPParticipant / TransferSIPParticipant handed in through the call requests port.
+Requests it does not route to a call get LiveKit's answers: OPTIONS 200, unknown BYE/NOTIFY
+481, others 405.
 
 Closing ends every live call as a hang-up does: answered calls get a BYE, outbound calls
 still dialling get a CANCEL, and inbound INVITEs not yet answered get `503 Service
@@ -33,13 +35,12 @@ from sipconf.bridge.calls.replay import ReplayCache
 from sipconf.bridge.calls.signalling import TransactionTimeout
 from sipconf.bridge.calls.transfer import answer_notify, transfer
 from sipconf.bridge.clock import Clock, LoopClock
+from sipconf.bridge.ports import CallPhase, CallReport, ControlPlanePorts, ParticipantRemoved, TrunksAndRules
 from sipconf.sip.digest import DigestServer
 from sipconf.sip.message import Request, Response, make_response
 from sipconf.bridge.transaction import InviteServerTransaction, ServerTransaction, TransactionManager
 from sipconf.bridge.transport import Limits, SipServer, Source
 from sipconf.sip.uri import URI
-from sipconf.local import store as st
-from sipconf.local.rooms import ParticipantRemoved, Rooms
 from sipconf.validation import legacy
 from sipconf.routing.route import Mode
 
@@ -47,7 +48,7 @@ __all__ = ["ALLOW", "Bridge"]
 
 log = logging.getLogger("sipconf.bridge.server")
 
-# 3.9: what LiveKit advertises, although most of these get 405.
+# What LiveKit advertises, although most of these get 405.
 ALLOW = "INVITE, ACK, CANCEL, BYE, NOTIFY, REFER, MESSAGE, OPTIONS, INFO, SUBSCRIBE"
 MAX_CALLS = 1000
 MAX_LAG = 0.1  # seconds of (averaged) event-loop lag before new calls get 503
@@ -56,23 +57,21 @@ SHED_LOG_INTERVAL = 1.0  # at most one overload WARNING per this many seconds
 
 
 class Bridge:
-    """`async with Bridge(control_plane=cp) as bridge:` serves SIP on `bridge.udp_address`
-    and `bridge.tcp_address` until the block exits."""
+    """`async with Bridge(ports) as bridge:` serves SIP on `bridge.udp_address` and
+    `bridge.tcp_address` until the block exits."""
 
     def __init__(
         self,
+        ports: ControlPlanePorts,
         host: str = "127.0.0.1",
         udp_port: int = 0,
         tcp_port: int = 0,
-        control_plane=None,
         mode: Mode | str = Mode.EXPLICIT,
         ring_delay: float = 0.0,
         dtmf_info: bool = False,
         allow_external_dial: bool = False,
         clock: Clock | None = None,
         *,
-        store: st.StateStore | None = None,
-        rooms: Rooms | None = None,
         decisions: D.DecisionLayer | None = None,
         hide_inbound_port: bool = False,
         limits: Limits | None = None,
@@ -84,11 +83,10 @@ class Bridge:
         shutdown_wait: float = SHUTDOWN_WAIT,
     ) -> None:
         self.host = host
-        self.control_plane = control_plane
+        self.ports = ports
+        self.participant_sink = ports.participants
         self.mode = Mode(mode)
         self.clock: Clock = clock or LoopClock()
-        self._store = store
-        self.rooms: Rooms = rooms if rooms is not None else control_plane.rooms
         self.allow_external_dial = allow_external_dial
         self.admission = Admission(self.clock, AdmissionLimits(max_calls, max_pending, max_lag, retry_after))
         self.transfer_bye_wait = transfer_bye_wait
@@ -99,7 +97,7 @@ class Bridge:
         self.config = InboundConfig(
             decisions=self.decisions,
             replay=ReplayCache(self.clock),
-            digest=DigestServer(_unix_us),  # 3.3: the nonce starts with unix microseconds
+            digest=DigestServer(_unix_us),  # LiveKit's nonce starts with unix microseconds
             hide_inbound_port=hide_inbound_port,
             ring_delay=ring_delay,
             dtmf_info=dtmf_info,
@@ -110,11 +108,11 @@ class Bridge:
         self.dialogs: dict[tuple[str, str], object] = {}
         self.participants: dict[tuple[str, str], object] = {}
         self.pending: dict[InviteServerTransaction, InboundCall] = {}
-        self.calls: list[InboundCall] = []  # every inbound call seen (tests, conformance)
         self._bound: dict[object, list[tuple[dict, tuple[str, str]]]] = {}  # call -> its table keys
-        self._objects: tuple[object, object, tuple] | None = None  # (store, version, trunks and rules)
+        self._objects: tuple[object, tuple] | None = None  # (directory version, trunks and rules)
         self._tasks: set[asyncio.Task] = set()
         self._unlisten: Callable[[], None] | None = None
+        self._stop_serving: Callable[[], None] | None = None
 
     @property
     def max_calls(self) -> int:
@@ -122,23 +120,20 @@ class Bridge:
 
     # -- lifecycle ------------------------------------------------------------------------
 
-    @property
-    def store(self) -> st.StateStore:
-        return self._store if self._store is not None else self.control_plane.store
-
     async def start(self) -> None:
         await self.sip.start()
         self.admission.start()
-        self._unlisten = self.rooms.add_listener(self._participant_removed)
-        if self.control_plane is not None:
-            self.control_plane.backend = self
+        self._unlisten = self.participant_sink.on_removed(self._participant_removed)
+        self._stop_serving = self.ports.calls.serve(self)
 
     async def close(self) -> None:
-        if self.control_plane is not None and self.control_plane.backend is self:
-            self.control_plane.backend = None
+        if self._stop_serving is not None:
+            self._stop_serving()
+            self._stop_serving = None
         self.admission.stop()
         if self._unlisten is not None:
             self._unlisten()
+            self._unlisten = None
         await self._end_calls()
         self._report_shed(force=True)
         for call in list(self.dialogs.values()) + list(self.pending.values()):
@@ -182,29 +177,17 @@ class Bridge:
         task.add_done_callback(self._tasks.discard)
         return task
 
-    async def settle(self) -> None:
-        """Wait until every INVITE received so far has its final response (or was dropped)."""
-        for call in list(self.calls):
-            await call.settled.wait()
-
     # -- state the decisions read ----------------------------------------------------------
 
     def _stored(self) -> tuple[list, list, list]:
         """(inbound trunks, outbound trunks, rules) as LiveKit lists them, legacy trunks
-        included. Decoded again only when the store's version moves (every INVITE asks)."""
-        store = self.store
-        version = store.version() if hasattr(store, "version") else None
+        included. Built again only when the directory's version moves (every INVITE asks)."""
+        version = self.ports.directory.version()
         cached = self._objects
-        if version is not None and cached is not None and cached[0] is store and cached[1] == version:
-            return cached[2]
-        legacy_trunks = store.all(st.LEGACY)
-        inbound = list(store.all(st.INBOUND))
-        inbound += [t for t in (legacy.legacy_to_inbound(x) for x in legacy_trunks) if t is not None]
-        outbound = list(store.all(st.OUTBOUND))
-        outbound += [t for t in (legacy.legacy_to_outbound(x) for x in legacy_trunks) if t is not None]
-        objects = (sorted(inbound, key=lambda t: t.sip_trunk_id), sorted(outbound, key=lambda t: t.sip_trunk_id),
-                   list(store.all(st.RULE)))
-        self._objects = (store, version, objects) if version is not None else None
+        if version is not None and cached is not None and cached[0] == version:
+            return cached[1]
+        objects = _listed(self.ports.directory.current())
+        self._objects = (version, objects) if version is not None else None
         return objects
 
     def _inbound_trunks(self) -> list[sip_pb.SIPInboundTrunkInfo]:
@@ -276,12 +259,22 @@ class Bridge:
                 del table[key]
 
     def _participant_removed(self, event: ParticipantRemoved) -> None:
-        """RemoveParticipant / DeleteRoom: BYE to the caller (issue 5, section 2)."""
-        call = self.participants.get((event.room, event.participant.identity))
+        """RemoveParticipant / DeleteRoom: the call is hung up (BYE to the caller)."""
+        call = self.participants.get((event.room, event.identity))
         if call is not None:
             call.hangup(f"participant {event.reason}")
 
-    # -- CallBackend ----------------------------------------------------------------------
+    def _report(self, call: InboundCall, phase: CallPhase) -> None:
+        reports = self.ports.reports
+        if reports is None:
+            return
+        status, reason = call.final if call.final is not None else (None, "")
+        reports.report(CallReport(
+            sip_call_id=call.sip_call_id, phase=phase, status=status, reason=reason,
+            trunk_id=call.trunk.sip_trunk_id if call.trunk is not None else "", rule_id=call.rule_id,
+            room=call.room or "", identity=call.identity or "", end_reason=call.end_reason))
+
+    # -- CallControl ----------------------------------------------------------------------
 
     async def create_sip_participant(self, req: sip_pb.CreateSIPParticipantRequest) -> sip_pb.SIPParticipantInfo:
         return await self.outbound.create(req)
@@ -323,7 +316,7 @@ class Bridge:
         elif method == "INFO" and self.config.dtmf_info:
             self._info(msg, tx)
         else:
-            # 3.9: INFO, MESSAGE, SUBSCRIBE, UPDATE, incoming REFER, ... -> 405.
+            # INFO, MESSAGE, SUBSCRIBE, UPDATE, incoming REFER, ...: 405, as LiveKit answers them.
             _answer(tx, msg, 405, "Method Not Allowed", [("Allow", ALLOW)])
 
     def _dialog_call(self, msg: Request):
@@ -358,8 +351,9 @@ class Bridge:
             return
         call = InboundCall(self, self.config, msg, tx, source)
         self.pending[tx] = call
-        self.calls.append(call)
-        del self.calls[:-1000]  # a bounded history
+        if self.ports.reports is not None:
+            call.on_settled.append(lambda: self._report(call, CallPhase.SETTLED))
+            call.on_end.append(lambda: self._report(call, CallPhase.ENDED))
         call.task = self.spawn(call.run())
         call.task.add_done_callback(lambda _t, tx=tx: self.pending.pop(tx, None))
 
@@ -425,6 +419,17 @@ def _answer(tx: ServerTransaction | None, request: Request, status: int, reason:
         tx.respond(resp)
     except ValueError:
         pass
+
+
+def _listed(stored: TrunksAndRules) -> tuple[list, list, list]:
+    """Legacy trunks join the inbound and outbound lists in their converted form, and trunks
+    are sorted by id, as LiveKit lists them."""
+    inbound = list(stored.inbound)
+    inbound += [t for t in (legacy.legacy_to_inbound(x) for x in stored.legacy) if t is not None]
+    outbound = list(stored.outbound)
+    outbound += [t for t in (legacy.legacy_to_outbound(x) for x in stored.legacy) if t is not None]
+    return (sorted(inbound, key=lambda t: t.sip_trunk_id), sorted(outbound, key=lambda t: t.sip_trunk_id),
+            list(stored.rules))
 
 
 def _unix_us() -> int:

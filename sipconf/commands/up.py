@@ -22,6 +22,7 @@ from pathlib import Path
 
 from sipconf.bridge.server import MAX_CALLS, MAX_LAG, Bridge
 from sipconf.errors import UserError
+from sipconf.local.bridge_adapter import bridge_ports
 from sipconf.local.server import DEFAULT_STATE_PATH, ControlPlane
 from sipconf.routing.route import Mode
 
@@ -72,15 +73,16 @@ def parse_hostport(text: str, flag: str) -> tuple[str, int]:
 async def start_services(opts: UpOptions) -> Services:
     """Bind and start the services of `sipconf up`; returns once every socket is bound.
 
-    The SIP bridge (issue 5) starts here, after the control plane, and attaches itself as
-    `control_plane.backend` so CreateSIPParticipant/TransferSIPParticipant reach it.
+    The SIP bridge starts here, after the control plane, on the control plane's bridge ports:
+    it reads trunks and rules from its store, joins calls to its rooms, and serves as its call
+    backend so CreateSIPParticipant/TransferSIPParticipant reach it.
     """
     cp = ControlPlane(host=opts.http[0], port=opts.http[1], state_path=opts.state)
     try:
         await cp.start()
     except OSError as err:
         raise UserError(f"--http {opts.http[0]}:{opts.http[1]}: cannot listen ({err.strerror or err})") from None
-    bridge = Bridge(host=opts.sip[0], udp_port=opts.sip[1], tcp_port=opts.sip[1], control_plane=cp,
+    bridge = Bridge(bridge_ports(cp), host=opts.sip[0], udp_port=opts.sip[1], tcp_port=opts.sip[1],
                     mode=Mode(opts.mode), ring_delay=opts.ring_delay, dtmf_info=opts.dtmf_info,
                     allow_external_dial=opts.allow_external_dial, max_calls=opts.max_calls, max_lag=opts.max_lag)
     try:

@@ -1,4 +1,4 @@
-"""Where calls go: the SIP bridge implements `CallBackend` (issue 5).
+"""Where calls go: the SIP bridge serves as the `CallBackend` (see `bridge_adapter`).
 
 The control plane validates CreateSIPParticipant / TransferSIPParticipant requests and
 hands them over. A backend reports a failed call by raising `LiveKitError` whose code comes

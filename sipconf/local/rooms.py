@@ -1,9 +1,9 @@
 """Live rooms and participants (in memory; they do not survive a restart).
 
-The SIP bridge adds SIP participants here when a call is routed and updates their state
-and attributes (`sip.callStatus`, SEMANTICS 2.6). RoomService calls read and change the
-same objects. When RemoveParticipant or DeleteRoom takes a participant out, every listener
-is told, so the bridge can hang up that participant's call.
+The SIP bridge (through `bridge_adapter`) adds SIP participants here when a call is routed
+and updates their attributes (`sip.callStatus`). RoomService calls read and change the same
+objects. When RemoveParticipant or DeleteRoom takes a participant out, every listener is
+told, so the bridge can hang up that participant's call.
 """
 
 from __future__ import annotations
@@ -168,12 +168,6 @@ class Rooms:
         if req.HasField("permission"):
             p.permission.CopyFrom(req.permission)
         _merge_attributes(p, req.attributes)
-        p.version += 1
-        return _copy(p)
-
-    def set_state(self, room: str, identity: str, state: int) -> models.ParticipantInfo:
-        p = self._find(room, identity)
-        p.state = state
         p.version += 1
         return _copy(p)
 

@@ -46,7 +46,8 @@ class ControlPlane:
     """`async with ControlPlane(...) as cp:` serves on `cp.url` until the block exits.
 
     `store` (SQLite trunks and rules), `rooms` (live rooms) and `lock` (the apply lock) are
-    exposed so the bridge and tests share them; `backend` receives calls (None: `unavailable`).
+    exposed so the bridge adapter (`bridge_adapter`) and tests share them; `backend` receives
+    calls (None: `unavailable`).
     """
 
     def __init__(
@@ -81,7 +82,7 @@ class ControlPlane:
 
     @backend.setter
     def backend(self, value: CallBackend | None) -> None:
-        """The bridge attaches itself after both are bound (`sipconf up`)."""
+        """The bridge attaches itself while it serves (`bridge_adapter.CallBackendSlot`)."""
         self._backend = value
         if hasattr(self, "_sip"):
             self._sip.backend = value

@@ -1,7 +1,7 @@
 """The bridge's call logic (issue 5): plain classes above transport, transaction and dialog.
 
 - `decisions`: the decision layer the SIP service asks (SEMANTICS 3.3, 3.6), backed by the
-  control plane's store through `sipconf.routing.route`, or fixed answers (conformance);
+  trunk directory (`sipconf.bridge.ports`) through `sipconf.routing.route`, or fixed answers (conformance);
 - `replay`: the rejected-INVITE replay cache (3.8);
 - `inbound`: one inbound call from INVITE to hang-up; `pin`: PIN entry over DTMF;
 - `outbound`: CreateSIPParticipant; `transfer`: REFER with NOTIFY sipfrag;

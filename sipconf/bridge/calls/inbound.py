@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
-from livekit.protocol import models, sip as sip_pb
+from livekit.protocol import sip as sip_pb
 
 from sipconf.sip import sdp
 from sipconf.bridge.dialog import Dialog, new_tag
@@ -28,10 +28,10 @@ from sipconf.bridge.calls.media_timeout import MediaWatch, timeouts
 from sipconf.bridge.calls.pin import PinCollector, PinEntry
 from sipconf.bridge.calls.replay import ReplayCache
 from sipconf.bridge.calls.signalling import Signalling, duration_seconds, sleep
+from sipconf.bridge.ports import ParticipantJoin
 from sipconf.routing import ids
 from sipconf.routing.attributes import CALL_STATUS, headers_from_attributes, sip_attributes
 from sipconf.routing.call import CallFacts
-from sipconf.routing.errors import NOT_FOUND, LiveKitError
 from sipconf.outbound.reason import Reason, parse_reason
 from sipconf.routing.route import DEFAULT_REALM, NO_TRUNK, TRY_AGAIN
 from sipconf.routing.route import NOT_FOUND as AUTH_NOT_FOUND
@@ -131,6 +131,7 @@ class InboundCall:
         self.bye_reason: Reason | None = None
         self.transfer = None  # sipconf.bridge.calls.transfer.Transfer while one runs
         self.on_end: list[Callable[[], None]] = []
+        self.on_settled: list[Callable[[], None]] = []  # called once, when `settled` is set
         self._pin: PinCollector | None = None
         self._pin_done: asyncio.Future[PinEntry] | None = None
         self._ring_timer = None
@@ -178,17 +179,22 @@ class InboundCall:
             self._stop_ringing()
             if cache:
                 self.cfg.replay.put(self.invite.call_id, self.from_tag, status, reason)
+            self._settle()
             if status >= 300:
                 self._finish()
-            self.settled.set()
             return
         return
+
+    def _settle(self) -> None:
+        self.settled.set()
+        for callback in self.on_settled:
+            callback()
 
     def _drop(self) -> None:
         """No final response at all (AuthDrop, DispatchNoRuleDrop): forget the INVITE."""
         self.end_reason = self.end_reason or "dropped without response"
         self._stop_ringing()
-        self.settled.set()
+        self._settle()
         self._finish()
 
     # -- the INVITE ----------------------------------------------------------------------
@@ -327,7 +333,7 @@ class InboundCall:
         self.responses.append(200)
         self.final = (200, "OK")
         self._stop_ringing()
-        self.settled.set()
+        self._settle()
         self.dialog = _uas_dialog(self.invite, resp, self.net.contact(self.source.transport))
         self.net.bind(self, dialog_key=(self.invite.call_id, self.local_tag))
         limit = duration_seconds(self.trunk.max_call_duration if self.trunk else None, MAX_CALL, MAX_CALL)
@@ -366,19 +372,14 @@ class InboundCall:
         attrs[CALL_STATUS] = status
         self.attributes = attrs
         self.room, self.identity = join.room_name, join.identity
-        self.net.rooms.add_participant(join.room_name, join.identity, name=join.name,
-                                       kind=models.ParticipantInfo.Kind.SIP, metadata=join.metadata,
-                                       attributes=attrs)
+        self.net.participant_sink.join(ParticipantJoin(join.room_name, join.identity, join.name, join.metadata, attrs))
         self.net.bind(self, participant=(join.room_name, join.identity))
 
     def _set_attributes(self, changes: dict[str, str]) -> None:
         self.attributes.update(changes)
         if self.room is not None and self.identity is not None:
-            try:
-                self.net.rooms.set_attributes(self.room, self.identity, changes)
-            except LiveKitError as err:  # not_found: the participant was removed meanwhile
-                if err.code != NOT_FOUND:
-                    raise
+            # False when the API removed the participant meanwhile: the call is ending anyway.
+            self.net.participant_sink.update_attributes(self.room, self.identity, changes)
 
     # -- PIN flow (3.6) ------------------------------------------------------------------
 
@@ -508,7 +509,7 @@ class InboundCall:
             self._pin_done.cancel()
         if self.room is not None and self.identity is not None:
             self._set_attributes({CALL_STATUS: "hangup"})
-            self.net.rooms.participant_left(self.room, self.identity)
+            self.net.participant_sink.leave(self.room, self.identity)
         if self.rtp is not None:
             self.rtp.close()
         self.net.unbind(self)

@@ -14,7 +14,7 @@ import hashlib
 import ipaddress
 import logging
 
-from livekit.protocol import models, sip as sip_pb
+from livekit.protocol import sip as sip_pb
 
 from sipconf.sip import sdp
 from sipconf.bridge.calls.decisions import media_timeout_of
@@ -23,6 +23,7 @@ from sipconf.bridge.calls.signalling import TransactionTimeout, duration_seconds
 from sipconf.bridge.dialog import Dialog
 from sipconf.sip.digest import answer_challenge, challenge_headers
 from sipconf.bridge.media import RtpSession
+from sipconf.bridge.ports import ParticipantJoin
 from sipconf.sip.message import Request, Response
 from sipconf.bridge.transaction import build_cancel, new_branch
 from sipconf.bridge.transport import Source
@@ -125,11 +126,8 @@ class OutboundCall:
 
     def _set_attributes(self, changes: dict[str, str]) -> None:
         self.attributes.update(changes)
-        try:
-            self.net.rooms.set_attributes(self.room, self.identity, changes)
-        except LiveKitError as err:  # not_found: the participant was removed meanwhile
-            if err.code != E.NOT_FOUND:
-                raise
+        # False when the API removed the participant meanwhile: the call is ending anyway.
+        self.net.participant_sink.update_attributes(self.room, self.identity, changes)
 
     # -- dialling -------------------------------------------------------------------------
 
@@ -354,7 +352,7 @@ class OutboundCall:
             timer.cancel()
         if self._media_watch is not None:
             self._media_watch.stop()
-        self.net.rooms.participant_left(self.room, self.identity)
+        self.net.participant_sink.leave(self.room, self.identity)
         if self.rtp is not None:
             self.rtp.close()
         self.net.unbind(self)
@@ -366,7 +364,7 @@ class OutboundCall:
 
 
 class OutboundCalls:
-    """CreateSIPParticipant for the bridge (the CallBackend half that places calls)."""
+    """CreateSIPParticipant for the bridge (the half of its CallControl that places calls)."""
 
     def __init__(self, net) -> None:
         self.net = net
@@ -394,16 +392,16 @@ class OutboundCalls:
         attrs = dict(internal.participant_attributes)
         attrs[CALL_STATUS] = "dialing"  # 6.4: "The participant joins the room first (dialing)"
         call.attributes = attrs
-        info = self.net.rooms.add_participant(
-            internal.room_name, internal.participant_identity, name=internal.participant_name,
-            kind=models.ParticipantInfo.Kind.SIP, metadata=internal.participant_metadata, attributes=attrs)
+        participant_id = self.net.participant_sink.join(ParticipantJoin(
+            internal.room_name, internal.participant_identity, internal.participant_name,
+            internal.participant_metadata, attrs))
         self.net.bind(call, participant=(internal.room_name, internal.participant_identity))
         self.by_call_id[call.call_id] = call
         call.task = self.net.spawn(call.run())
         call.task.add_done_callback(lambda _t: None)
         if internal.wait_until_answered:
             await asyncio.shield(call.answered_future)
-        return sip_pb.SIPParticipantInfo(participant_id=info.sid, participant_identity=info.identity,
+        return sip_pb.SIPParticipantInfo(participant_id=participant_id, participant_identity=internal.participant_identity,
                                          room_name=internal.room_name, sip_call_id=call_id)
 
     def stray_response(self, resp: Response, source: Source) -> None:

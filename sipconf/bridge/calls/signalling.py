@@ -11,8 +11,8 @@ from typing import Callable, Protocol
 
 from sipconf.bridge.clock import Clock
 from sipconf.sip.message import Request, Response
+from sipconf.bridge.ports import ParticipantSink
 from sipconf.bridge.transport import Source
-from sipconf.local.rooms import Rooms
 
 
 class TransactionTimeout(Exception):
@@ -25,7 +25,7 @@ class TransactionTimeout(Exception):
 
 class Signalling(Protocol):
     clock: Clock
-    rooms: Rooms
+    participant_sink: ParticipantSink  # where routed calls join their rooms
 
     def via(self, transport: str) -> str:
         """`SIP/2.0/<transport> host:port` of our listener (the branch is added by the dialog)."""

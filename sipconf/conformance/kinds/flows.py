@@ -1,8 +1,9 @@
 """Vector kinds `inbound_sip_flow` and `transfer_flow` (SEMANTICS 8.25, 8.26).
 
 Both drive the real bridge (`sipconf.bridge.server.Bridge` and its call logic) over loopback
-UDP sockets with a scripted peer and a manual clock. Only the decision layer is fixed, as
-the vectors say (`FixedDecisions` replaces `route.authenticate/dispatch`).
+UDP sockets with a scripted peer and a manual clock, on an in-memory control plane
+(`memory_ports`), through which the runner also observes the calls. Only the decision layer
+is fixed, as the vectors say (`FixedDecisions` replaces `route.authenticate/dispatch`).
 """
 
 from __future__ import annotations
@@ -20,8 +21,7 @@ from sipconf.bridge.dialog import Dialog
 from sipconf.sip.message import Request, Response
 from sipconf.bridge.server import Bridge
 from sipconf.conformance.compare import compare
-from sipconf.local.rooms import Rooms
-from sipconf.local.store import OUTBOUND, StateStore
+from sipconf.conformance.memory_ports import MemoryControlPlane
 from sipconf.routing.errors import LiveKitError
 from livekit.protocol import sip as sip_pb
 
@@ -41,16 +41,6 @@ ROOM, CALLER, CALLEE = "flow-room", "flow-caller", "flow-callee"
 
 def _run(coro):
     return asyncio.run(asyncio.wait_for(coro, 20))
-
-
-async def _yield_until(cond, timeout: float = 5.0) -> None:
-    """Let the loop run until `cond()` (socket delivery on loopback takes a few turns)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not cond():
-        if loop.time() > deadline:
-            raise TimeoutError("the bridge did not react in time")
-        await asyncio.sleep(0.002)
 
 
 # ---- inbound_sip_flow ------------------------------------------------------------------------
@@ -76,58 +66,54 @@ def _decisions(inp: dict[str, Any]) -> D.FixedDecisions:
 async def _inbound_flow(inp: dict[str, Any]) -> dict[str, Any]:
     decisions = _decisions(inp)
     clock = ManualClock()
-    store = StateStore(":memory:")
+    control_plane = MemoryControlPlane()
     count = int(inp.get("invites", 1))
     auth_retry = "first_invite" in inp and (inp["first_invite"] or {}).get("proxy_authorization") is None \
         and decisions.auth is not None and decisions.auth.result == D.AUTH_PASSWORD
     if auth_retry:
         count = max(count, 2)
-    try:
-        async with Bridge(store=store, rooms=Rooms(), decisions=decisions, clock=clock,
-                          hide_inbound_port=bool(inp.get("hide_inbound_port"))) as bridge, Peer() as peer:
-            target = bridge.udp_address
-            invites: list[Request] = []
-            challenge: str | None = None
-            for i in range(count):
-                headers = []
-                if auth_retry and i > 0 and challenge is not None:
-                    uri = f"sip:{inp.get('to_user', '')}@{target[0]}:{target[1]}"
-                    headers.append(("Proxy-Authorization", answer_challenge(
-                        challenge, "INVITE", uri, decisions.auth.username, decisions.auth.password)))
-                invite = peer.invite(target, inp.get("from_user", ""), inp.get("to_user", ""),
-                                     call_id=inp.get("call_id"), from_tag=inp.get("from_tag"), cseq=i + 1,
-                                     headers=headers)
-                invites.append(invite)
-                peer.send(invite, target)
-                await _yield_until(lambda: len(bridge.calls) > i)
-                await bridge.settle()
-                await asyncio.sleep(0.01)  # loopback delivery of what the bridge sent
-                for resp in peer.responses_to(invite):
-                    if resp.status >= 200:
-                        peer.send(_ack(invite, resp, peer), target)
-                    if resp.status == 407:
-                        challenge = resp.get("proxy-authenticate")
-            per_invite = [[r.status for r in peer.responses_to(inv)] for inv in invites]
-            finals = [next((r for r in peer.responses_to(inv) if r.status >= 200), None) for inv in invites]
-            actual: dict[str, Any] = {
-                "final_responses": [f.status if f else None for f in finals],
-                "final_reason": next((f.reason for f in reversed(finals) if f is not None), None),
-                "auth_calls": decisions.auth_calls,
-                "dispatch_calls": decisions.dispatch_calls,
-                "responses": per_invite[0] if per_invite else [],
-                "first_invite_responses": per_invite[0] if per_invite else [],
-                "second_invite_first_response": per_invite[1][0] if len(per_invite) > 1 and per_invite[1] else None,
-            }
-            first_challenge = next((r for r in peer.responses_to(invites[0]) if r.status in (401, 407)), None)
-            if first_challenge is not None:
-                name = "Proxy-Authenticate" if first_challenge.status == 407 else "WWW-Authenticate"
-                params = parse_digest(first_challenge.get(name) or "Digest ")
-                actual["challenge_header"] = name if first_challenge.get(name) is not None else None
-                actual["challenge_algorithm"] = params.get("algorithm")
-                actual["challenge_realm_default"] = params.get("realm")
-            return actual
-    finally:
-        store.close()
+    async with Bridge(control_plane.ports, decisions=decisions, clock=clock,
+                      hide_inbound_port=bool(inp.get("hide_inbound_port"))) as bridge, Peer() as peer:
+        target = bridge.udp_address
+        invites: list[Request] = []
+        challenge: str | None = None
+        for i in range(count):
+            headers = []
+            if auth_retry and i > 0 and challenge is not None:
+                uri = f"sip:{inp.get('to_user', '')}@{target[0]}:{target[1]}"
+                headers.append(("Proxy-Authorization", answer_challenge(
+                    challenge, "INVITE", uri, decisions.auth.username, decisions.auth.password)))
+            invite = peer.invite(target, inp.get("from_user", ""), inp.get("to_user", ""),
+                                 call_id=inp.get("call_id"), from_tag=inp.get("from_tag"), cseq=i + 1,
+                                 headers=headers)
+            invites.append(invite)
+            peer.send(invite, target)
+            await control_plane.reports.wait_settled(i + 1)
+            await asyncio.sleep(0.01)  # loopback delivery of what the bridge sent
+            for resp in peer.responses_to(invite):
+                if resp.status >= 200:
+                    peer.send(_ack(invite, resp, peer), target)
+                if resp.status == 407:
+                    challenge = resp.get("proxy-authenticate")
+        per_invite = [[r.status for r in peer.responses_to(inv)] for inv in invites]
+        finals = [next((r for r in peer.responses_to(inv) if r.status >= 200), None) for inv in invites]
+        actual: dict[str, Any] = {
+            "final_responses": [f.status if f else None for f in finals],
+            "final_reason": next((f.reason for f in reversed(finals) if f is not None), None),
+            "auth_calls": decisions.auth_calls,
+            "dispatch_calls": decisions.dispatch_calls,
+            "responses": per_invite[0] if per_invite else [],
+            "first_invite_responses": per_invite[0] if per_invite else [],
+            "second_invite_first_response": per_invite[1][0] if len(per_invite) > 1 and per_invite[1] else None,
+        }
+        first_challenge = next((r for r in peer.responses_to(invites[0]) if r.status in (401, 407)), None)
+        if first_challenge is not None:
+            name = "Proxy-Authenticate" if first_challenge.status == 407 else "WWW-Authenticate"
+            params = parse_digest(first_challenge.get(name) or "Digest ")
+            actual["challenge_header"] = name if first_challenge.get(name) is not None else None
+            actual["challenge_algorithm"] = params.get("algorithm")
+            actual["challenge_realm_default"] = params.get("realm")
+        return actual
 
 
 def _ack(invite: Request, resp: Response, peer: Peer) -> Request:
@@ -154,14 +140,13 @@ async def _inbound_call(bridge: Bridge, peer: Peer) -> Dialog:
     return Dialog.from_uac(invite, ok)
 
 
-async def _outbound_call(bridge: Bridge, peer: Peer, store: StateStore) -> Dialog:
+async def _outbound_call(control_plane: MemoryControlPlane, peer: Peer) -> Dialog:
     trunk = sip_pb.SIPOutboundTrunkInfo(sip_trunk_id="ST_flowtrunk0001", name="flow",
                                         address=f"{peer.host}:{peer.port}", numbers=["+15550003333"])
-    with store.write() as tx:
-        tx.put(OUTBOUND, trunk)
+    control_plane.directory.put(trunk)
     req = sip_pb.CreateSIPParticipantRequest(sip_trunk_id=trunk.sip_trunk_id, sip_call_to="+15550004444",
                                              room_name=ROOM, participant_identity=CALLER, wait_until_answered=True)
-    created = asyncio.ensure_future(bridge.create_sip_participant(req))
+    created = asyncio.ensure_future(control_plane.calls.create_sip_participant(req))
     invite, addr = await peer.request("INVITE")
     ok = peer.answer(invite, 200, tag="peer-tag", headers=[("Contact", peer.contact)], body=peer.offer())
     peer.send(ok, addr)
@@ -172,49 +157,46 @@ async def _outbound_call(bridge: Bridge, peer: Peer, store: StateStore) -> Dialo
 async def _transfer_flow(inp: dict[str, Any], direction: str) -> dict[str, Any]:
     decisions = D.FixedDecisions(dispatch_answer=D.DispatchAnswer(D.DISPATCH_ACCEPT, join=D.RoomJoin(ROOM, CALLER)))
     clock = ManualClock()
-    store = StateStore(":memory:")
-    try:
-        async with Bridge(store=store, rooms=Rooms(), decisions=decisions, clock=clock) as bridge, Peer() as peer:
-            target = bridge.udp_address
-            dialog = await (_outbound_call(bridge, peer, store) if direction == "outbound"
-                            else _inbound_call(bridge, peer))
-            call = bridge.participants[(ROOM, CALLER)]
-            mark = len(peer.messages)
-            xfer = await start_transfer(bridge, call, inp["transfer_to"], dict(inp.get("headers") or {}), 30.0)
-            refer, addr = await peer.request("REFER", start=mark)
-            peer.send(peer.answer(refer, int(inp["refer_response"])), addr)
-            if inp.get("remote_bye_after_refer"):
-                await _peer_bye(peer, dialog, target)
-            notify_answers = []
-            for status in inp.get("notify_statuses") or []:
-                notify = dialog.create_request(
-                    "NOTIFY", peer.via, [("Event", "refer"), ("Subscription-State", "active;expires=60")],
-                    body=f"SIP/2.0 {status} {reason_for(status)}".encode(), content_type="message/sipfrag")
-                peer.send(notify, target)
-                notify_answers.append((await peer.final_to(notify)).status)
-            if inp.get("remote_bye_after"):
-                await _peer_bye(peer, dialog, target)
-            result, error = "success", None
-            try:
-                await asyncio.wait_for(asyncio.shield(xfer.outcome), 5)
-            except LiveKitError as err:
-                result, error = "error", err
-            # Let the 1 s wait for the peer's BYE run out on the manual clock.
-            while xfer.task is not None and not xfer.task.done():
-                clock.advance(0.05)
-                await asyncio.sleep(0.002)
-            await asyncio.sleep(0.01)
-            byes = [m for m, _ in peer.messages[mark:] if isinstance(m, Request) and m.method == "BYE"]
-            actual: dict[str, Any] = {
-                "refer_headers": _refer_headers(refer),
-                "notify_responses": notify_answers,
-                "bye_sent_by_livekit": bool(byes),
-                "result": result,
-                "error_sip_status": _sip_status(error),
-            }
-            return actual
-    finally:
-        store.close()
+    control_plane = MemoryControlPlane()
+    async with Bridge(control_plane.ports, decisions=decisions, clock=clock) as bridge, Peer() as peer:
+        target = bridge.udp_address
+        dialog = await (_outbound_call(control_plane, peer) if direction == "outbound"
+                        else _inbound_call(bridge, peer))
+        call = bridge.participants[(ROOM, CALLER)]
+        mark = len(peer.messages)
+        xfer = await start_transfer(bridge, call, inp["transfer_to"], dict(inp.get("headers") or {}), 30.0)
+        refer, addr = await peer.request("REFER", start=mark)
+        peer.send(peer.answer(refer, int(inp["refer_response"])), addr)
+        if inp.get("remote_bye_after_refer"):
+            await _peer_bye(peer, dialog, target)
+        notify_answers = []
+        for status in inp.get("notify_statuses") or []:
+            notify = dialog.create_request(
+                "NOTIFY", peer.via, [("Event", "refer"), ("Subscription-State", "active;expires=60")],
+                body=f"SIP/2.0 {status} {reason_for(status)}".encode(), content_type="message/sipfrag")
+            peer.send(notify, target)
+            notify_answers.append((await peer.final_to(notify)).status)
+        if inp.get("remote_bye_after"):
+            await _peer_bye(peer, dialog, target)
+        result, error = "success", None
+        try:
+            await asyncio.wait_for(asyncio.shield(xfer.outcome), 5)
+        except LiveKitError as err:
+            result, error = "error", err
+        # Let the 1 s wait for the peer's BYE run out on the manual clock.
+        while xfer.task is not None and not xfer.task.done():
+            clock.advance(0.05)
+            await asyncio.sleep(0.002)
+        await asyncio.sleep(0.01)
+        byes = [m for m, _ in peer.messages[mark:] if isinstance(m, Request) and m.method == "BYE"]
+        actual: dict[str, Any] = {
+            "refer_headers": _refer_headers(refer),
+            "notify_responses": notify_answers,
+            "bye_sent_by_livekit": bool(byes),
+            "result": result,
+            "error_sip_status": _sip_status(error),
+        }
+        return actual
 
 
 async def _peer_bye(peer: Peer, dialog: Dialog, target) -> None:
