@@ -11,6 +11,7 @@ from livekit import api
 from livekit.protocol import sip as sip_pb
 
 from sipconf.bridge.server import Bridge
+from sipconf.local.bridge_adapter import bridge_ports
 from sipconf.local.server import ControlPlane
 
 KEY = "testkey"
@@ -45,7 +46,7 @@ def run_with_bridge(tmp_path, scenario) -> None:
 
     async def main():
         async with ControlPlane(state_path=tmp_path / "s.db", api_key=KEY, api_secret=SECRET) as cp:
-            async with Bridge(control_plane=cp) as bridge, api.LiveKitAPI(cp.url, KEY, SECRET) as lk:
+            async with Bridge(bridge_ports(cp)) as bridge, api.LiveKitAPI(cp.url, KEY, SECRET) as lk:
                 await asyncio.wait_for(scenario(bridge, lk), 30)
 
     asyncio.run(main())

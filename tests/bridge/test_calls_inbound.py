@@ -15,6 +15,7 @@ from sipconf.bridge.calls.peer import Peer, dtmf_packets
 from sipconf.bridge.clock import ManualClock
 from sipconf.bridge.dialog import Dialog
 from sipconf.bridge.server import Bridge
+from sipconf.local.bridge_adapter import bridge_ports
 from sipconf.local.server import ControlPlane
 
 KEY = "testkey"
@@ -24,7 +25,7 @@ SECRET = "test-secret-that-is-long-enough-for-hs256-0123"
 def run(scenario, **bridge_kwargs):
     async def main(tmp):
         async with ControlPlane(state_path=tmp, api_key=KEY, api_secret=SECRET) as cp:
-            async with Bridge(control_plane=cp, clock=ManualClock(), **bridge_kwargs) as bridge:
+            async with Bridge(bridge_ports(cp), clock=ManualClock(), **bridge_kwargs) as bridge:
                 async with api.LiveKitAPI(cp.url, KEY, SECRET) as lk, Peer() as peer:
                     await asyncio.wait_for(scenario(bridge, lk, peer), 15)
 
@@ -262,7 +263,7 @@ def test_garbage_and_truncated_streams_then_a_valid_call(tmp_path):
             await writer.drain()
             writer.close()
         await asyncio.sleep(0.05)
-        for call_ in list(bridge.calls):
+        for call_ in [*bridge.pending.values(), *bridge.dialogs.values()]:
             call_.hangup("test cleanup")
         _, final = await call(bridge, peer)
         assert final.status == 200

@@ -12,6 +12,7 @@ from livekit.protocol import sip as sip_pb
 from sipconf.bridge.calls.peer import Peer
 from sipconf.bridge.clock import ManualClock
 from sipconf.bridge.server import Bridge
+from sipconf.local.bridge_adapter import bridge_ports
 from sipconf.local.server import ControlPlane
 
 from tests.bridge.test_calls_inbound import KEY, SECRET, call, participants
@@ -25,7 +26,7 @@ def hangs_up_between(tmp_path, trunk_timeout, rule_timeout, alive_at: float, gon
     async def main():
         clock = ManualClock()
         async with ControlPlane(state_path=tmp_path / "s.db", api_key=KEY, api_secret=SECRET) as cp:
-            async with Bridge(control_plane=cp, clock=clock) as bridge:
+            async with Bridge(bridge_ports(cp), clock=clock) as bridge:
                 async with api.LiveKitAPI(cp.url, KEY, SECRET) as lk, Peer() as peer:
                     trunk = sip_pb.SIPInboundTrunkInfo(name="open", numbers=["+15550100"], **media(trunk_timeout))
                     await lk.sip.create_inbound_trunk(sip_pb.CreateSIPInboundTrunkRequest(trunk=trunk))

@@ -9,6 +9,7 @@ import re
 
 from sipconf.sip.message import Response, parse
 from sipconf.bridge.server import Bridge
+from sipconf.local.bridge_adapter import bridge_ports
 from sipconf.local.server import ControlPlane
 
 GUARD = 5.0
@@ -35,7 +36,7 @@ def request(method: str, transport: str, *, call_id: str | None, from_tag: str =
 def serve(scenario):
     async def main(tmp):
         async with ControlPlane(state_path=tmp, api_key=KEY, api_secret=SECRET) as cp:
-            async with Bridge(control_plane=cp) as bridge:
+            async with Bridge(bridge_ports(cp)) as bridge:
                 await asyncio.wait_for(scenario(bridge), 15)
 
     return main

@@ -12,8 +12,7 @@ from sipconf.bridge.calls.peer import Peer
 from sipconf.bridge.clock import ManualClock
 from sipconf.sip.message import Request
 from sipconf.bridge.server import Bridge
-from sipconf.local.rooms import Rooms
-from sipconf.local.store import OUTBOUND, StateStore
+from sipconf.conformance.memory_ports import MemoryControlPlane
 
 ROOM, IDENTITY = "out", "callee"
 
@@ -29,33 +28,28 @@ def byes(peer: Peer) -> list[Request]:
 def hangs_up_between(trunk_timeout, request_timeout, alive_at: float, gone_at: float) -> None:
     async def main():
         clock = ManualClock()
-        store = StateStore(":memory:")
-        rooms = Rooms()
-        try:
-            async with Bridge(store=store, rooms=rooms, clock=clock) as bridge, Peer() as peer:
-                with store.write() as tx:
-                    tx.put(OUTBOUND, sip_pb.SIPOutboundTrunkInfo(
-                        sip_trunk_id="ST_mediatimeout1", name="t", address=f"{peer.host}:{peer.port}",
-                        numbers=["+15550003333"], **media(trunk_timeout)))
-                req = sip_pb.CreateSIPParticipantRequest(
-                    sip_trunk_id="ST_mediatimeout1", sip_call_to="+15550004444", room_name=ROOM,
-                    participant_identity=IDENTITY, wait_until_answered=True, **media(request_timeout))
-                created = asyncio.ensure_future(bridge.create_sip_participant(req))
-                invite, addr = await peer.request("INVITE")
-                ok = peer.answer(invite, 200, tag="peer", headers=[("Contact", peer.contact)], body=peer.offer())
-                peer.send(ok, addr)
-                await created
-                assert [p.identity for p in rooms.list_participants(ROOM)] == [IDENTITY]
-                clock.advance(alive_at)
-                await asyncio.sleep(0.05)
-                assert byes(peer) == [], f"hung up before {alive_at}s"
-                assert [p.identity for p in rooms.list_participants(ROOM)] == [IDENTITY]
-                clock.advance(gone_at - alive_at)
-                bye, _ = await peer.request("BYE")
-                assert bye.call_id == invite.call_id
-                assert rooms.list_participants(ROOM) == []
-        finally:
-            store.close()
+        control_plane = MemoryControlPlane()
+        async with Bridge(control_plane.ports, clock=clock) as bridge, Peer() as peer:
+            control_plane.directory.put(sip_pb.SIPOutboundTrunkInfo(
+                sip_trunk_id="ST_mediatimeout1", name="t", address=f"{peer.host}:{peer.port}",
+                numbers=["+15550003333"], **media(trunk_timeout)))
+            req = sip_pb.CreateSIPParticipantRequest(
+                sip_trunk_id="ST_mediatimeout1", sip_call_to="+15550004444", room_name=ROOM,
+                participant_identity=IDENTITY, wait_until_answered=True, **media(request_timeout))
+            created = asyncio.ensure_future(control_plane.calls.create_sip_participant(req))
+            invite, addr = await peer.request("INVITE")
+            ok = peer.answer(invite, 200, tag="peer", headers=[("Contact", peer.contact)], body=peer.offer())
+            peer.send(ok, addr)
+            await created
+            assert list(control_plane.participants.live) == [(ROOM, IDENTITY)]
+            clock.advance(alive_at)
+            await asyncio.sleep(0.05)
+            assert byes(peer) == [], f"hung up before {alive_at}s"
+            assert list(control_plane.participants.live) == [(ROOM, IDENTITY)]
+            clock.advance(gone_at - alive_at)
+            bye, _ = await peer.request("BYE")
+            assert bye.call_id == invite.call_id
+            assert control_plane.participants.live == {}
 
     asyncio.run(main())
 

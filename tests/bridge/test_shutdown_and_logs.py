@@ -18,6 +18,7 @@ from sipconf.bridge.clock import ManualClock
 from sipconf.bridge.dialog import Dialog
 from sipconf.sip.digest import answer_challenge
 from sipconf.bridge.server import Bridge
+from sipconf.local.bridge_adapter import bridge_ports
 from sipconf.local.server import ControlPlane
 
 from .test_calls_inbound import KEY, SECRET, call, direct_rule, open_trunk, participants
@@ -38,12 +39,12 @@ def test_closing_the_bridge_sends_bye_to_an_answered_caller(tmp_path):
             async with api.LiveKitAPI(cp.url, KEY, SECRET) as lk:
                 await open_trunk(lk)
                 await direct_rule(lk)
-            bridge = Bridge(control_plane=cp, clock=ManualClock())
+            bridge = Bridge(bridge_ports(cp), clock=ManualClock())
             async with bridge:
                 target = bridge.udp_address
                 invite, ok = await call(bridge, peer)
                 assert ok.status == 200
-                [inbound] = bridge.calls
+                [inbound] = bridge.dialogs.values()
                 waiter = asyncio.get_running_loop().create_task(answer_bye(peer, target))
             bye = await asyncio.wait_for(waiter, 10)
             assert bye.call_id == invite.call_id and bye.get("user-agent") == "LiveKit"
@@ -62,7 +63,7 @@ def test_closing_the_bridge_answers_an_unanswered_invite_503(tmp_path):
                 await open_trunk(lk)
                 await direct_rule(lk)
             # A ring delay the ManualClock never reaches: the call stays unanswered.
-            async with Bridge(control_plane=cp, clock=ManualClock(), ring_delay=60) as bridge:
+            async with Bridge(bridge_ports(cp), clock=ManualClock(), ring_delay=60) as bridge:
                 invite = peer.invite(bridge.udp_address, "+15550111", "+15550100")
                 peer.send(invite, bridge.udp_address)
                 await peer.wait_for(lambda m: getattr(m, "status", 0) == 180)
@@ -84,7 +85,7 @@ def test_auth_and_pin_call_logs_one_outcome_line_and_no_secrets(tmp_path, caplog
 
     async def main():
         async with ControlPlane(state_path=tmp_path / "s.db", api_key=KEY, api_secret=SECRET) as cp, Peer() as peer:
-            async with Bridge(control_plane=cp, clock=ManualClock()) as bridge:
+            async with Bridge(bridge_ports(cp), clock=ManualClock()) as bridge:
                 async with api.LiveKitAPI(cp.url, KEY, SECRET) as lk:
                     trunk = await open_trunk(lk, auth_username="acme", auth_password=PASSWORD)
                     rule = await direct_rule(lk, room="vip", pin=PIN)
@@ -137,7 +138,7 @@ def test_overload_503s_log_one_warning_per_second_with_a_count(tmp_path, caplog)
             async with api.LiveKitAPI(cp.url, KEY, SECRET) as lk:
                 await open_trunk(lk)
                 await direct_rule(lk)
-            async with Bridge(control_plane=cp, clock=clock, ring_delay=60, max_calls=1) as bridge:
+            async with Bridge(bridge_ports(cp), clock=clock, ring_delay=60, max_calls=1) as bridge:
                 target = bridge.udp_address
                 held = peer.invite(target, "+15550111", "+15550100")
                 peer.send(held, target)
@@ -166,35 +167,31 @@ def test_overload_503s_log_one_warning_per_second_with_a_count(tmp_path, caplog)
 def test_closing_the_bridge_sends_bye_on_an_answered_outbound_call_and_logs_it(caplog):
     from livekit.protocol import sip as sip_pb
 
-    from sipconf.local.rooms import Rooms
-    from sipconf.local.store import OUTBOUND, StateStore
+    from sipconf.conformance.memory_ports import MemoryControlPlane
 
     caplog.set_level(logging.INFO, "sipconf.bridge.calls.outbound")
 
     async def main():
-        store, rooms = StateStore(":memory:"), Rooms()
-        try:
-            async with Peer() as peer:
-                async with Bridge(store=store, rooms=rooms, clock=ManualClock()) as bridge:
-                    with store.write() as tx:
-                        tx.put(OUTBOUND, sip_pb.SIPOutboundTrunkInfo(
-                            sip_trunk_id="ST_shutdownout1", name="t", address=f"{peer.host}:{peer.port}",
-                            numbers=["+15550003333"], auth_username="out", auth_password=PASSWORD))
-                    created = asyncio.ensure_future(bridge.create_sip_participant(sip_pb.CreateSIPParticipantRequest(
+        control_plane = MemoryControlPlane()
+        async with Peer() as peer:
+            async with Bridge(control_plane.ports, clock=ManualClock()) as bridge:
+                control_plane.directory.put(sip_pb.SIPOutboundTrunkInfo(
+                    sip_trunk_id="ST_shutdownout1", name="t", address=f"{peer.host}:{peer.port}",
+                    numbers=["+15550003333"], auth_username="out", auth_password=PASSWORD))
+                created = asyncio.ensure_future(control_plane.calls.create_sip_participant(
+                    sip_pb.CreateSIPParticipantRequest(
                         sip_trunk_id="ST_shutdownout1", sip_call_to="+15550004444", room_name="out",
                         participant_identity="callee", wait_until_answered=True)))
-                    invite, addr = await peer.request("INVITE")
-                    peer.send(peer.answer(invite, 200, tag="peer", headers=[("Contact", peer.contact)],
-                                          body=peer.offer()), addr)
-                    await created
-                    [call] = bridge.outbound.by_call_id.values()
-                    waiter = asyncio.get_running_loop().create_task(answer_bye(peer, addr))
-                bye = await asyncio.wait_for(waiter, 10)
-                assert bye.call_id == invite.call_id
-                assert call.bye_task.done() and not call.bye_task.cancelled()
-                assert rooms.list_participants("out") == []
-        finally:
-            store.close()
+                invite, addr = await peer.request("INVITE")
+                peer.send(peer.answer(invite, 200, tag="peer", headers=[("Contact", peer.contact)],
+                                      body=peer.offer()), addr)
+                await created
+                [call] = bridge.outbound.by_call_id.values()
+                waiter = asyncio.get_running_loop().create_task(answer_bye(peer, addr))
+            bye = await asyncio.wait_for(waiter, 10)
+            assert bye.call_id == invite.call_id
+            assert call.bye_task.done() and not call.bye_task.cancelled()
+            assert control_plane.participants.live == {}
 
     asyncio.run(asyncio.wait_for(main(), 30))
     [line] = [r.getMessage() for r in caplog.records if r.getMessage().startswith("outbound call ")]

@@ -1,6 +1,6 @@
-"""The bridge decodes trunks and rules again only when the store's version moves: changes
-made on the bridge's own connection and on another connection to the same file are both
-seen by the very next INVITE."""
+"""The bridge decodes trunks and rules again only when the trunk directory's version moves:
+over the embedded control plane's store, changes made on the control plane's own connection
+and on another connection to the same file are both seen by the very next INVITE."""
 
 from __future__ import annotations
 
@@ -11,10 +11,11 @@ from livekit.protocol import sip as sip_pb
 from sipconf.bridge.calls.peer import Peer
 from sipconf.bridge.clock import ManualClock
 from sipconf.bridge.server import Bridge
-from sipconf.local.rooms import Rooms
+from sipconf.local.bridge_adapter import bridge_ports
+from sipconf.local.server import ControlPlane
 from sipconf.local.store import INBOUND, RULE, StateStore
 
-from tests.bridge.test_calls_inbound import call
+from tests.bridge.test_calls_inbound import KEY, SECRET, call
 
 
 def trunk(numbers: list[str]) -> sip_pb.SIPInboundTrunkInfo:
@@ -28,15 +29,16 @@ def rule(room: str) -> sip_pb.SIPDispatchRuleInfo:
 
 def test_every_store_change_reaches_the_next_call(tmp_path):
     async def main():
-        mine, other = StateStore(tmp_path / "s.db"), StateStore(tmp_path / "s.db")
-        rooms = Rooms()
+        other = StateStore(tmp_path / "s.db")
         try:
-            async with Bridge(store=mine, rooms=rooms, clock=ManualClock()) as bridge, Peer() as peer:
+            async with ControlPlane(state_path=tmp_path / "s.db", api_key=KEY, api_secret=SECRET) as cp, \
+                    Bridge(bridge_ports(cp), clock=ManualClock()) as bridge, Peer() as peer:
+                mine, rooms = cp.store, cp.rooms
                 assert (await call(bridge, peer))[1].reason == "No trunk found"
                 with other.write() as tx:  # another connection (another process, for SQLite)
                     tx.put(INBOUND, trunk(["+15550100"]))
                 assert (await call(bridge, peer))[1].reason == "Does not match Trunks or Dispatch Rules"
-                with mine.write() as tx:  # the bridge's own connection
+                with mine.write() as tx:  # the control plane's own connection
                     tx.put(RULE, rule("first"))
                 assert (await call(bridge, peer))[1].status == 200
                 assert len(rooms.list_participants("first")) == 1
@@ -51,7 +53,6 @@ def test_every_store_change_reaches_the_next_call(tmp_path):
                     call_.hangup("test over")
                 await asyncio.sleep(0)
         finally:
-            mine.close()
             other.close()
 
     asyncio.run(main())
