@@ -35,7 +35,9 @@ from sipconf.bridge.calls.replay import ReplayCache
 from sipconf.bridge.calls.signalling import TransactionTimeout
 from sipconf.bridge.calls.transfer import answer_notify, transfer
 from sipconf.bridge.clock import Clock, LoopClock
-from sipconf.bridge.ports import CallPhase, CallReport, ControlPlanePorts, ParticipantRemoved, TrunksAndRules
+from sipconf.bridge.ports import (
+    CallPhase, CallReport, CallReports, ControlPlanePorts, ParticipantRemoved, TrunksAndRules,
+)
 from sipconf.sip.digest import DigestServer
 from sipconf.sip.message import Request, Response, make_response
 from sipconf.bridge.transaction import InviteServerTransaction, ServerTransaction, TransactionManager
@@ -264,10 +266,8 @@ class Bridge:
         if call is not None:
             call.hangup(f"participant {event.reason}")
 
-    def _report(self, call: InboundCall, phase: CallPhase) -> None:
-        reports = self.ports.reports
-        if reports is None:
-            return
+    @staticmethod
+    def _report(reports: CallReports, call: InboundCall, phase: CallPhase) -> None:
         status, reason = call.final if call.final is not None else (None, "")
         reports.report(CallReport(
             sip_call_id=call.sip_call_id, phase=phase, status=status, reason=reason,
@@ -351,9 +351,10 @@ class Bridge:
             return
         call = InboundCall(self, self.config, msg, tx, source)
         self.pending[tx] = call
-        if self.ports.reports is not None:
-            call.on_settled.append(lambda: self._report(call, CallPhase.SETTLED))
-            call.on_end.append(lambda: self._report(call, CallPhase.ENDED))
+        reports = self.ports.reports
+        if reports is not None:
+            call.on_settled.append(lambda: self._report(reports, call, CallPhase.SETTLED))
+            call.on_end.append(lambda: self._report(reports, call, CallPhase.ENDED))
         call.task = self.spawn(call.run())
         call.task.add_done_callback(lambda _t, tx=tx: self.pending.pop(tx, None))
 

@@ -73,15 +73,15 @@ class MemoryParticipant:
     attributes: dict[str, str]
 
 
-@dataclass
 class MemoryParticipants:
     """`ParticipantSink`: live participants by (room, identity), plus what happened, in order
     (`("join" | "update" | "leave" | "removed", room, identity)`)."""
 
-    live: dict[tuple[str, str], MemoryParticipant] = field(default_factory=dict)
-    history: list[tuple[str, str, str]] = field(default_factory=list)
-    _listeners: list[Callable[[ParticipantRemoved], None]] = field(default_factory=list)
-    _sids: itertools.count = field(default_factory=lambda: itertools.count(1))
+    def __init__(self) -> None:
+        self.live: dict[tuple[str, str], MemoryParticipant] = {}
+        self.history: list[tuple[str, str, str]] = []
+        self._listeners: list[Callable[[ParticipantRemoved], None]] = []
+        self._sids = itertools.count(1)
 
     def join(self, joining: ParticipantJoin) -> str:
         sid = f"PA_memory{next(self._sids):06d}"

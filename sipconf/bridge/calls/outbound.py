@@ -401,7 +401,8 @@ class OutboundCalls:
         call.task.add_done_callback(lambda _t: None)
         if internal.wait_until_answered:
             await asyncio.shield(call.answered_future)
-        return sip_pb.SIPParticipantInfo(participant_id=participant_id, participant_identity=internal.participant_identity,
+        return sip_pb.SIPParticipantInfo(participant_id=participant_id,
+                                         participant_identity=internal.participant_identity,
                                          room_name=internal.room_name, sip_call_id=call_id)
 
     def stray_response(self, resp: Response, source: Source) -> None:
