@@ -21,9 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
+from sipconf.checks import require_no_errors
 from sipconf.errors import UserError
 from sipconf.livekit.target import Target
 from sipconf.model import DesiredState
+from sipconf.plan.workflow import apply_against
 from simulator.ports import free_port
 
 LIVEKIT_VARS = ("LIVEKIT_URL", "LIVEKIT_API_KEY", "LIVEKIT_API_SECRET")
@@ -39,9 +41,6 @@ class Embedded:
     def apply(self, desired: DesiredState, environ: Mapping[str, str]) -> None:
         """What `sipconf apply SPEC --auto-approve` does, against the embedded control plane:
         refuse a spec with errors, apply, and read back. `environ` resolves the secrets."""
-        from sipconf.checks import require_no_errors
-        from sipconf.plan.workflow import apply_against
-
         try:
             require_no_errors(desired)
             result = asyncio.run(apply_against(desired, self.target, environ=environ))

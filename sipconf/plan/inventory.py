@@ -21,12 +21,12 @@ from sipconf.plan.canonical import canonical, from_live
 
 def live_checksum(live: LiveState) -> str:
     """sha256 of the whole live state; a saved plan is refused when this changed."""
-    digest = hashlib.sha256()
+    hasher = hashlib.sha256()
     for kind in KINDS:
         for msg in sorted(live.of_kind(kind), key=lambda m: object_id(kind, m)):
             body = msg.SerializeToString(deterministic=True)
-            digest.update(kind.encode() + b"\0" + len(body).to_bytes(4, "big") + body)
-    return "sha256:" + digest.hexdigest()
+            hasher.update(kind.encode() + b"\0" + len(body).to_bytes(4, "big") + body)
+    return "sha256:" + hasher.hexdigest()
 
 
 @dataclass(frozen=True)
