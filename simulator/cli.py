@@ -1,4 +1,6 @@
-"""The body of `sipconf test`: load, pick the target, run, report, summarise."""
+"""The body of `sipconf test`: read the scenarios (each spec once), pick the target, run,
+report, summarise. The spec a scenario runs against is the `desired` it was read with; the
+runner, the embedded apply and coverage use that value and never load the spec again."""
 
 from __future__ import annotations
 
@@ -7,21 +9,21 @@ import os
 import re
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sipconf.errors import UserError
+from sipconf.livekit.target import Target, TargetFlags, resolve_target
+from sipconf.model import DesiredState
 from simulator import embedded
-from simulator.drivers.base import Target
+from simulator.loadtest import run_load
 from simulator.reports.coverage import coverage
 from simulator.reports.junit import write_junit
 from simulator.reports.ladder import html_ladder
 from simulator.reports.pcap import write_pcap
 from simulator.reports.summary import progress_line, summary
 from simulator.runner import Outcome, RunOptions, Runner, environ_for, select
-from simulator.scenario.load import LoadedScenario, load_paths
-
-DEFAULT_SIP = "127.0.0.1:5060"
+from simulator.scenario.reader import LoadedScenario, load_paths
 
 
 @dataclass
@@ -32,33 +34,11 @@ class TestArgs:
     driver: str | None = None
     junit: str | None = None
     report: str | None = None
-    url: str | None = None
-    api_key: str | None = None
-    api_secret: str | None = None
-    sip: str | None = None
+    target: TargetFlags = field(default_factory=TargetFlags)  # --url, --api-key, --api-secret, --sip
     min_coverage: float | None = None
     load: float | None = None
     duration: float = 10.0
     spec: str | None = None
-
-
-def parse_sip(text: str) -> tuple[str, int]:
-    host, sep, port = text.rpartition(":")
-    if not sep or not port.isdigit():
-        raise UserError(f"--sip {text!r}: expected HOST:PORT, e.g. 127.0.0.1:5060")
-    return host, int(port)
-
-
-def explicit_target(args: TestArgs) -> Target | None:
-    """`--url` or LIVEKIT_URL with its key and secret; None means the embedded default."""
-    url = args.url or os.environ.get("LIVEKIT_URL")
-    if not url:
-        return None
-    key = args.api_key or os.environ.get("LIVEKIT_API_KEY")
-    secret = args.api_secret or os.environ.get("LIVEKIT_API_SECRET")
-    if not key or not secret:
-        raise UserError(f"{url}: set LIVEKIT_API_KEY and LIVEKIT_API_SECRET (or --api-key/--api-secret)")
-    return Target(url, key, secret, parse_sip(args.sip or os.environ.get("SIPCONF_SIP", DEFAULT_SIP)))
 
 
 def run_tests(args: TestArgs, out=None) -> int:
@@ -66,12 +46,11 @@ def run_tests(args: TestArgs, out=None) -> int:
     scenarios = select(load_paths(args.paths, spec=args.spec), args.keyword)
     if not scenarios:
         raise UserError("no scenarios selected" + (f" by -k {args.keyword!r}" if args.keyword else ""))
+    # None: no LiveKit given anywhere, so the run starts its own (the embedded default).
+    target = resolve_target(args.target, embedded_default=True)
     if args.load is not None:
-        from simulator.load import run_load
-
-        return run_load(scenarios, args, out)
+        return run_load(scenarios, args.load, args.duration, target, out)
     started = time.monotonic()
-    target = explicit_target(args)
     needs_bridge = any((args.driver or s.driver) != "inproc" for s in scenarios)
     running: embedded.Embedded | None = None
     if target is None and needs_bridge:
@@ -86,11 +65,19 @@ def run_tests(args: TestArgs, out=None) -> int:
     return _report(outcomes, scenarios, args, time.monotonic() - started, out)
 
 
+def specs_of(scenarios: list[LoadedScenario]) -> list[DesiredState]:
+    """The distinct specs the scenarios run against, in the order of their paths."""
+    distinct: dict[int, DesiredState] = {}
+    for loaded in sorted(scenarios, key=lambda s: s.spec):
+        distinct.setdefault(id(loaded.desired), loaded.desired)
+    return list(distinct.values())
+
+
 def _start_embedded(scenarios: list[LoadedScenario], out) -> embedded.Embedded:
-    specs = sorted({s.spec for s in scenarios})
+    specs = specs_of(scenarios)
     if len(specs) > 1:
         raise UserError("the embedded default runs one spec at a time; these scenarios use "
-                        + ", ".join(str(s) for s in specs) + " (run them separately or pass --url)")
+                        + ", ".join(s.source for s in specs) + " (run them separately or pass --url)")
     running = embedded.start(mode=scenarios[0].mode)
     print(f"embedded sipconf up: {running.target.url}, SIP on {running.target.sip[0]}:{running.target.sip[1]}", file=out)
     try:
@@ -98,7 +85,7 @@ def _start_embedded(scenarios: list[LoadedScenario], out) -> embedded.Embedded:
     except BaseException:
         running.stop()
         raise
-    print(f"applied {specs[0]}", file=out)
+    print(f"applied {specs[0].source}", file=out)
     return running
 
 
@@ -116,12 +103,9 @@ def _run(scenarios: list[LoadedScenario], args: TestArgs, target: Target | None,
 
 
 def _report(outcomes: list[Outcome], scenarios: list[LoadedScenario], args: TestArgs, seconds: float, out) -> int:
-    from sipconf.spec import load as load_spec
-
     if args.junit:
         write_junit(Path(args.junit), outcomes)
-    states = [load_spec(p) for p in sorted({s.spec for s in scenarios})]
-    cov = coverage(states, outcomes)
+    cov = coverage(specs_of(scenarios), outcomes)
     if args.report:
         report = Path(args.report)
         for o in outcomes:

@@ -3,11 +3,13 @@
 `sipconf test` with no `--url` and no LIVEKIT_* environment starts its own control plane and
 bridge (issue 6, 3) so a fresh machine can run `sipconf test scenarios/demo`. It never uses
 the caller's credentials: `sipconf up` makes its own, and we read them from its
-`export LIVEKIT_*` line.
+`export LIVEKIT_*` line. The spec is applied in this process, from the state the run already
+loaded, through the same plan/apply code as `sipconf apply --auto-approve`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shlex
 import subprocess
@@ -19,8 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
+from sipconf.checks import require_no_errors
 from sipconf.errors import UserError
-from simulator.drivers.base import Target
+from sipconf.livekit.target import Target
+from sipconf.model import DesiredState
+from sipconf.plan.workflow import apply_against
 from simulator.ports import free_port
 
 LIVEKIT_VARS = ("LIVEKIT_URL", "LIVEKIT_API_KEY", "LIVEKIT_API_SECRET")
@@ -33,23 +38,16 @@ class Embedded:
     state_dir: tempfile.TemporaryDirectory
     lines: list[str]
 
-    def env(self, extra: Mapping[str, str] = {}) -> dict[str, str]:
-        """The environment for child commands: ours, never the caller's LIVEKIT_*."""
-        env = {k: v for k, v in os.environ.items() if k not in LIVEKIT_VARS}
-        env.update(extra)
-        env.update(LIVEKIT_URL=self.target.url, LIVEKIT_API_KEY=self.target.api_key,
-                   LIVEKIT_API_SECRET=self.target.api_secret)
-        return env
-
-    def apply(self, spec: Path, environ: Mapping[str, str]) -> None:
-        """`sipconf apply SPEC --auto-approve` against the embedded control plane."""
-        done = subprocess.run(
-            [sys.executable, "-m", "sipconf", "apply", str(spec), "--auto-approve"],
-            env=self.env(environ), capture_output=True, text=True, timeout=60,
-        )
-        if done.returncode != 0:
-            detail = (done.stderr or done.stdout).strip().splitlines()
-            raise UserError(f"applying {spec} to the embedded control plane failed:", *detail[-5:])
+    def apply(self, desired: DesiredState, environ: Mapping[str, str]) -> None:
+        """What `sipconf apply SPEC --auto-approve` does, against the embedded control plane:
+        refuse a spec with errors, apply, and read back. `environ` resolves the secrets."""
+        try:
+            require_no_errors(desired)
+            result = asyncio.run(apply_against(desired, self.target, environ=environ))
+            if result.remaining is not None and not result.remaining.empty:
+                raise UserError("after applying, the live project still differs from the spec")
+        except UserError as err:
+            raise UserError(f"applying {desired.source} to the embedded control plane failed:", *err.lines[-5:]) from None
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -87,7 +85,7 @@ def start(mode: str = "explicit", ready_timeout: float = 30.0, extra: list[str] 
                 proc.terminate()
                 raise UserError(f"sipconf up printed no {', '.join(missing)}")
             target = Target(exports["LIVEKIT_URL"], exports["LIVEKIT_API_KEY"], exports["LIVEKIT_API_SECRET"],
-                            ("127.0.0.1", sip_port))
+                            sip=("127.0.0.1", sip_port))
             # Keep draining its output so a chatty server never blocks on a full pipe.
             threading.Thread(target=lambda: [lines.append(x.rstrip("\n")) for x in stdout], daemon=True).start()
             return Embedded(proc, target, state_dir, lines)

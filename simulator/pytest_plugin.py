@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 
 from sipconf.errors import UserError
-from simulator.cli import TestArgs, explicit_target
+from sipconf.livekit.target import resolve_target
 from simulator.reports.summary import failure_block
 from simulator.runner import RunOptions, Runner, environ_for
-from simulator.scenario.load import LoadedScenario, load_file
+from simulator.scenario.reader import LoadedScenario, Specs, load_file
 
 
 def pytest_addoption(parser) -> None:
@@ -97,7 +97,7 @@ class ScenarioFailed(Exception):
 class ScenarioFile(pytest.File):
     def collect(self):
         try:
-            loaded = load_file(self.path)
+            loaded = load_file(self.path, specs=_specs(self.config))
         except UserError as err:
             raise self.CollectError("\n".join(err.lines)) from None
         for item in loaded:
@@ -134,7 +134,7 @@ class _Targets:
     """One target for the session: the explicit one, or an embedded `sipconf up` per spec."""
 
     def __init__(self) -> None:
-        self.explicit = explicit_target(TestArgs(paths=[]))
+        self.explicit = resolve_target(embedded_default=True)
         self.running: dict[Path, object] = {}
 
     def get(self, loaded: LoadedScenario, driver: str | None):
@@ -150,7 +150,7 @@ class _Targets:
             self.running.clear()
             started = embedded.start(mode=loaded.mode)
             try:
-                started.apply(loaded.spec, environ_for(loaded, os.environ))
+                started.apply(loaded.desired, environ_for(loaded, os.environ))
             except BaseException:
                 started.stop()
                 raise
@@ -161,6 +161,13 @@ class _Targets:
         for running in self.running.values():
             running.stop()
         self.running.clear()
+
+
+def _specs(config) -> Specs:
+    """The session's specs: each is loaded once, however many suite files use it."""
+    if not hasattr(config, "_sipconf_specs"):
+        config._sipconf_specs = Specs()
+    return config._sipconf_specs
 
 
 def _targets(config) -> _Targets:

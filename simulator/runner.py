@@ -11,16 +11,14 @@ import fnmatch
 import os
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Callable, Mapping
 
 from sipconf.errors import UserError
 from sipconf.model import DesiredState
-from sipconf.spec import load as load_spec
 from simulator.assertions import check
 from simulator.drivers import DRIVERS, RunContext, Target
 from simulator.result import CallResult
-from simulator.scenario.load import LoadedScenario
+from simulator.scenario.reader import LoadedScenario
 
 
 @dataclass
@@ -135,19 +133,13 @@ class Runner:
     def __init__(self, options: RunOptions, progress: Callable[[Outcome], None] | None = None) -> None:
         self.options = options
         self.progress = progress or (lambda o: None)
-        self._specs: dict[Path, DesiredState] = {}
         self._locks: dict[str, asyncio.Lock] = {}
-
-    def desired(self, loaded: LoadedScenario) -> DesiredState:
-        if loaded.spec not in self._specs:
-            self._specs[loaded.spec] = load_spec(loaded.spec)
-        return self._specs[loaded.spec]
 
     async def run(self, scenarios: list[LoadedScenario]) -> list[Outcome]:
         sem = asyncio.Semaphore(max(1, self.options.jobs))
 
         async def one(loaded: LoadedScenario) -> Outcome:
-            key = far_end_key(loaded, self.desired(loaded))
+            key = far_end_key(loaded, loaded.desired)
             lock = self._locks.setdefault(key, asyncio.Lock()) if key else None
             async with sem:
                 if lock is None:
@@ -173,7 +165,7 @@ class Runner:
         if reason is not None:
             return Outcome(loaded, name, [f"cannot run with the {name} driver: {reason}"], CallResult(), ran=False)
         ctx = RunContext(
-            desired=self.desired(loaded), environ=environ_for(loaded, self.options.environ),
+            desired=loaded.desired, environ=environ_for(loaded, self.options.environ),
             target=self.options.target, mode=loaded.mode, timeout=self.options.timeout,
         )
         try:

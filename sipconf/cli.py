@@ -1,9 +1,10 @@
-"""The only module that parses arguments.
+"""The entry point: `COMMANDS`, a literal table of the commands, and the error boundary.
 
-Each command lives in `sipconf.commands.<name>` and exposes `register(subparsers)`, which
-adds its parser and sets `func`, a typed function `(args) -> int` returning the exit code.
-Expected failures raise `UserError` (exit 1, one line each); anything else exits 3 and
-points at the crash log.
+Each command lives in its own module, `sipconf.commands.<name>`, with `add_arguments(parser)`
+(declares its flags on the parser made here) and `run(args) -> int` (returns the exit code).
+Only the module of the command being run is imported, so `sipconf --version` and
+`sipconf --help` import no command at all. Expected failures raise `UserError` (exit 1, one
+line each, argument errors included); anything else exits 3 and points at the crash log.
 """
 
 from __future__ import annotations
@@ -11,16 +12,33 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
-import pkgutil
 import sys
 import tempfile
 import traceback
+from dataclasses import dataclass
 
-import sipconf.commands as commands_pkg
 from sipconf import __version__
 from sipconf.errors import UserError
 
 EXIT_OK, EXIT_ERROR, EXIT_CRASH = 0, 1, 3
+
+
+@dataclass(frozen=True)
+class Command:
+    module: str  # has add_arguments(parser) and run(args) -> int
+    help: str
+
+
+COMMANDS: dict[str, Command] = {
+    "apply": Command("sipconf.commands.apply", "apply a spec (or a saved plan) to the live LiveKit project"),
+    "explain": Command("sipconf.commands.explain", "explain how LiveKit would route an inbound call"),
+    "import": Command("sipconf.commands.import_", "write a spec from the live LiveKit project"),
+    "plan": Command("sipconf.commands.plan", "show what apply would change in the live LiveKit project"),
+    "schema": Command("sipconf.commands.schema", "print the JSON Schema of the spec"),
+    "test": Command("sipconf.commands.test", "replay call-flow scenarios and assert where each call went"),
+    "up": Command("sipconf.commands.up", "run the embedded LiveKit-compatible control plane locally"),
+    "validate": Command("sipconf.commands.validate", "check a spec: fields, references, LiveKit's rules"),
+}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -30,16 +48,25 @@ class _Parser(argparse.ArgumentParser):
         raise UserError(f"{self.prog}: {message} (see `{self.prog} --help`)")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str]) -> argparse.ArgumentParser:
+    """The parser for `argv`: every command is listed, only the one `argv` runs is imported."""
     parser = _Parser(prog="sipconf", description="Config-as-code and call-flow tests for LiveKit SIP.")
     parser.add_argument("--version", action="version", version=f"sipconf {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for info in sorted(pkgutil.iter_modules(commands_pkg.__path__), key=lambda i: i.name):
-        module = importlib.import_module(f"{commands_pkg.__name__}.{info.name}")
-        register = getattr(module, "register", None)
-        if register is not None:
-            register(sub)
+    chosen = _command_word(argv)
+    for name, command in COMMANDS.items():
+        command_parser = sub.add_parser(name, help=command.help)
+        if name == chosen:
+            module = importlib.import_module(command.module)
+            module.add_arguments(command_parser)
+            command_parser.set_defaults(func=module.run)
     return parser
+
+
+def _command_word(argv: list[str]) -> str | None:
+    """The first word that is not an option: sipconf's own options (--help, --version) take
+    no value, so that word is the command (or a typo the parser reports)."""
+    return next((word for word in argv if not word.startswith("-")), None)
 
 
 def crash_log_path() -> str:
@@ -47,7 +74,8 @@ def crash_log_path() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(argv)
     try:
         args = parser.parse_args(argv)
     except UserError as err:

@@ -5,20 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Mapping, Protocol
 
+from sipconf.livekit.target import Target
 from sipconf.model import DesiredState, SecretRef
 from sipconf.spec.values import SecretValue
 from simulator.result import CallResult
-from simulator.scenario.load import LoadedScenario
-
-
-@dataclass(frozen=True)
-class Target:
-    """Where results are read (LiveKit API) and where calls are sent (the SIP bridge)."""
-
-    url: str
-    api_key: str
-    api_secret: str
-    sip: tuple[str, int] = ("127.0.0.1", 5060)
+from simulator.scenario.reader import LoadedScenario
 
 
 @dataclass

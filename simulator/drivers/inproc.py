@@ -13,7 +13,7 @@ from sipconf.routing.call import CallFacts
 from sipconf.routing.route import Mode, dispatch, route
 from simulator.drivers.base import RunContext, resolve_secret
 from simulator.result import CallResult
-from simulator.scenario.load import LoadedScenario
+from simulator.scenario.reader import LoadedScenario
 from simulator.scenario.models import Dtmf, Hangup, RemoveParticipant, Transfer, Wait
 
 # 3.3: "wrong username -> 401 Unauthorized; response differs ... -> 401 Unauthorized".

@@ -13,7 +13,7 @@ from simulator.net import Capture
 from simulator.ports import wait_free
 from simulator import outbound
 from simulator.result import CallResult
-from simulator.scenario.load import LoadedScenario
+from simulator.scenario.reader import LoadedScenario
 from simulator.scenario.models import Dtmf, FarEnd, Hangup, RemoveParticipant, Transfer, Wait
 from simulator.uac import Uac
 from simulator.verify import LiveView, by_call_id

@@ -23,7 +23,7 @@ from simulator.drivers.base import RunContext, resolve_secret
 from simulator.drivers.scapy_driver import trunk_address, trunk_credentials, trunk_transport
 from simulator.net import Capture, UdpEndpoint
 from simulator.result import CallResult
-from simulator.scenario.load import LoadedScenario
+from simulator.scenario.reader import LoadedScenario
 from simulator.scenario.models import FarEnd, Hangup, RemoveParticipant, Wait
 from simulator.sippxml import uac_xml, uas_xml
 from simulator.ports import wait_free

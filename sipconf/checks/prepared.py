@@ -28,14 +28,6 @@ def placeholder_message(obj: DesiredObject) -> Message:
     return out
 
 
-def secret_key(obj: DesiredObject, path: str) -> str:
-    """A comparable stand-in for one secret: equal values (or equal references) compare equal."""
-    ref = obj.secrets.get(path)
-    if ref is None:
-        return ""
-    return ref.literal if ref.literal is not None else f"<{ref.describe()}>"
-
-
 @dataclass(frozen=True)
 class Prepared:
     """The state's objects and their placeholder-filled messages, in spec order."""

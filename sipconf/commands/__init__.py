@@ -1,1 +1,2 @@
-"""One module per CLI command; each exposes `register(subparsers)` (see sipconf.cli)."""
+"""One module per CLI command, each with `add_arguments(parser)` and `run(args) -> int`;
+`sipconf.cli.COMMANDS` lists them."""

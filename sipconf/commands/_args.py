@@ -5,13 +5,46 @@ from __future__ import annotations
 import argparse
 import sys
 
-from sipconf.livekit.target import add_target_arguments
+from sipconf.livekit.target import DEFAULT_TIMEOUT, TargetFlags
 
 ENV_HELP = "apply this environment overlay (environments: NAME)"
 
 
 def add_literal_secrets_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--allow-literal-secrets", action="store_true", help="accept passwords written in the spec")
+
+
+def add_target_arguments(parser: argparse.ArgumentParser) -> None:
+    """--url, --api-key, --api-secret, --timeout: read by `target_flags`."""
+    parser.add_argument("--url", help="LiveKit URL (default: $LIVEKIT_URL)")
+    parser.add_argument("--api-key", help="API key (default: $LIVEKIT_API_KEY)")
+    parser.add_argument("--api-secret", help="API secret (default: $LIVEKIT_API_SECRET)")
+    parser.add_argument(
+        "--timeout", type=seconds, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+        help=f"give up on a LiveKit request after this long; retried with backoff (default: {DEFAULT_TIMEOUT:g})",
+    )
+
+
+def target_flags(args: argparse.Namespace) -> TargetFlags:
+    """The target flags a command was given (those it does not declare are None)."""
+    return TargetFlags(
+        url=getattr(args, "url", None),
+        api_key=getattr(args, "api_key", None),
+        api_secret=getattr(args, "api_secret", None),
+        timeout=getattr(args, "timeout", None),
+        sip=getattr(args, "sip", None),
+    )
+
+
+def seconds(text: str) -> float:
+    """`--timeout SECONDS`: a positive, finite number."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text!r}")
+    return value
 
 
 def add_live_spec_arguments(parser: argparse.ArgumentParser) -> None:

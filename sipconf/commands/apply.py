@@ -6,19 +6,17 @@ import argparse
 import asyncio
 import sys
 
-from sipconf.commands._args import add_live_spec_arguments, load_for_live
+from sipconf.commands._args import add_live_spec_arguments, load_for_live, target_flags
 from sipconf.errors import UserError
 from sipconf.livekit.target import check_pinned, resolve_target
 
 
-def register(subparsers) -> None:
-    p = subparsers.add_parser("apply", help="apply a spec (or a saved plan) to the live LiveKit project")
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("source", metavar="SPEC|PLANFILE", help="a spec YAML file, or a plan saved with `plan --out`")
     p.add_argument("--env", default=None, help="apply this environment overlay (with a SPEC)")
     p.add_argument("--auto-approve", action="store_true", help="apply without asking")
     p.add_argument("--force", action="store_true", help="allow mass deletes (>30%%) and unrouting routed numbers")
     add_live_spec_arguments(p)
-    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -26,7 +24,7 @@ def run(args: argparse.Namespace) -> int:
     from sipconf.plan.render.text import TextRenderer
     from sipconf.plan.workflow import apply_against
 
-    target = resolve_target(args)
+    target = resolve_target(target_flags(args))
     print(f"Target: {target.url}", flush=True)
     saved = None
     if saved_plans.is_plan_file(args.source):

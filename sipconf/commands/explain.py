@@ -10,7 +10,6 @@ import argparse
 import sys
 
 from sipconf.checks import require_no_errors
-from sipconf.errors import UserError
 from sipconf.explain import CallRequest, explain_call, render_json, render_text
 from sipconf.routing.route import Mode
 
@@ -29,11 +28,10 @@ def _auth(text: str) -> tuple[str, str]:
     return user, password
 
 
-def register(sub) -> None:
-    p = sub.add_parser(
-        "explain", help="explain how LiveKit would route an inbound call",
-        epilog="exit 0: the call would be answered (a room, or the PIN prompt); 1: rejected, dropped or"
-        " failed, or the spec has errors. Secrets are resolved only for --auth (and PINs for --pin).",
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.epilog = (
+        "exit 0: the call would be answered (a room, or the PIN prompt); 1: rejected, dropped or"
+        " failed, or the spec has errors. Secrets are resolved only for --auth (and PINs for --pin)."
     )
     p.add_argument("spec", metavar="SPEC")
     p.add_argument("--to", required=True, metavar="NUM", help="called number (To user)")
@@ -47,7 +45,6 @@ def register(sub) -> None:
     p.add_argument("--mode", choices=[m.value for m in Mode], default=Mode.EXPLICIT.value)
     p.add_argument("--allow-literal-secrets", action="store_true")
     p.add_argument("--json", action="store_true", help="print the explanation as JSON")
-    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

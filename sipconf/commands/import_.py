@@ -5,25 +5,23 @@ from __future__ import annotations
 import argparse
 import sys
 
+from sipconf.commands._args import add_target_arguments, target_flags
 
-def register(subparsers) -> None:
-    p = subparsers.add_parser("import", help="write a spec from the live LiveKit project")
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--adopt", nargs="*", metavar="NAME", help="take ownership of these objects (no NAME: all of them)")
     p.add_argument("--out", metavar="FILE", help="write the spec here (default: standard output)")
     p.add_argument("--project", help="the sipconf project (default: the only project with a ledger, else 'default')")
-    from sipconf.livekit.target import add_target_arguments
-
     add_target_arguments(p)
-    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     import asyncio
 
-    from sipconf.plan.importer import import_live, render_yaml
     from sipconf.livekit.target import resolve_target
+    from sipconf.plan.importer import import_live, render_yaml
 
-    target = resolve_target(args)
+    target = resolve_target(target_flags(args))
     print(f"Target: {target.url}", file=sys.stderr, flush=True)
     result = asyncio.run(import_live(target, project=args.project, adopt_names=args.adopt))
     text = render_yaml(result)

@@ -6,21 +6,19 @@ import argparse
 import asyncio
 import sys
 
-from sipconf.commands._args import ENV_HELP, add_live_spec_arguments, load_for_live
+from sipconf.commands._args import ENV_HELP, add_live_spec_arguments, load_for_live, target_flags
 from sipconf.livekit.target import check_pinned, resolve_target
 
 EXIT_NO_CHANGES, EXIT_CHANGES = 0, 2
 
 
-def register(subparsers) -> None:
-    p = subparsers.add_parser("plan", help="show what apply would change in the live LiveKit project")
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("spec", help="the spec YAML file")
     p.add_argument("--env", default=None, help=ENV_HELP)
     p.add_argument("--format", choices=("text", "markdown", "json"), default="text")
     p.add_argument("--out", metavar="FILE", help="save the plan for `sipconf apply FILE`")
     p.add_argument("--detailed-exitcode", action="store_true", help="exit 0 for no changes, 2 for changes, 1 for errors")
     add_live_spec_arguments(p)
-    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -28,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
     from sipconf.plan.saved import save
     from sipconf.plan.workflow import plan_against
 
-    target = resolve_target(args)
+    target = resolve_target(target_flags(args))
     # The target first, before anything can fail, so a log always says where it pointed. JSON
     # and markdown are documents (`> plan.md`, a PR comment) that name the target themselves,
     # so there it goes to stderr and stdout starts with the document.

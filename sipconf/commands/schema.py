@@ -14,10 +14,8 @@ from sipconf.errors import UserError
 SCENARIO_SCHEMA_MODULE = "simulator.scenario.schema"
 
 
-def register(subparsers) -> None:
-    p = subparsers.add_parser("schema", help="print the JSON Schema of the spec")
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scenario", action="store_true", help="print the schema of scenario files instead")
-    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

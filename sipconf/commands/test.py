@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import argparse
 
+from sipconf.commands._args import target_flags
+
 
 def run(args: argparse.Namespace) -> int:
     from simulator.cli import TestArgs, run_tests
 
     return run_tests(TestArgs(
         paths=args.paths, keyword=args.k, jobs=args.j, driver=args.driver, junit=args.junit,
-        report=args.report, url=args.url, api_key=args.api_key, api_secret=args.api_secret, sip=args.sip,
-        min_coverage=args.min_coverage, load=args.load, duration=args.duration, spec=args.spec,
+        report=args.report, target=target_flags(args), min_coverage=args.min_coverage, load=args.load,
+        duration=args.duration, spec=args.spec,
     ))
 
 
@@ -40,8 +42,7 @@ def percent(text: str) -> float:
     return value
 
 
-def register(subparsers) -> None:
-    p = subparsers.add_parser("test", help="replay call-flow scenarios and assert where each call went")
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("paths", nargs="+", metavar="PATH", help="scenario files or folders (*.yaml except spec*.yaml)")
     p.add_argument("-k", metavar="EXPR", help="only scenarios whose id or tags match (and/or/not)")
     p.add_argument("-j", type=jobs, default=4, metavar="N", help="scenarios run in parallel (default %(default)s)")
@@ -57,4 +58,3 @@ def register(subparsers) -> None:
     p.add_argument("--min-coverage", type=percent, metavar="PCT", help="fail below this routing coverage")
     p.add_argument("--load", type=float, metavar="CPS", help="load mode: drive one scenario at this rate with SIPp")
     p.add_argument("--duration", type=float, default=10.0, metavar="S", help="load mode duration (default %(default)s)")
-    p.set_defaults(func=run)

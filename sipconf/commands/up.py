@@ -162,8 +162,7 @@ def configure_logging(level: str) -> None:
     logging.getLogger("sipconf").setLevel(getattr(logging, level))
 
 
-def register(subparsers) -> None:
-    p = subparsers.add_parser("up", help="run the embedded LiveKit-compatible control plane locally")
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--http", default="127.0.0.1:7880", help="control plane HOST:PORT (port 0 = any free port)")
     p.add_argument("--sip", default="127.0.0.1:5060", help="SIP bridge HOST:PORT (UDP and TCP)")
     p.add_argument("--state", default=str(DEFAULT_STATE_PATH), help="SQLite state file (default %(default)s)")
@@ -180,4 +179,3 @@ def register(subparsers) -> None:
                         " on average (default %(default)g ms, 0 = off)")
     p.add_argument("--log-level", choices=LOG_LEVELS, default="INFO", type=str.upper,
                    help="stderr log level for sipconf (call outcomes are INFO; default %(default)s)")
-    p.set_defaults(func=run)

@@ -10,15 +10,13 @@ from sipconf.issues import Issue, sort_issues
 from sipconf.model import DesiredState
 
 
-def register(subparsers) -> None:
-    p = subparsers.add_parser("validate", help="check a spec: fields, references, LiveKit's rules")
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("spec", help="the spec YAML file")
     p.add_argument("--env", default=None, help=ENV_HELP)
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument("--strict", action="store_true", help="fail on warnings too")
     add_literal_secrets_argument(p)
     p.add_argument("--check-secrets", action="store_true", help="also require every secret to be resolvable now")
-    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

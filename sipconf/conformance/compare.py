@@ -10,10 +10,6 @@ from google.protobuf import json_format
 from google.protobuf.message import Message
 
 
-class UnknownExpectKey(Exception):
-    """An `expect` key the kind does not understand: a failure, never a skip."""
-
-
 def show(value: Any) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False)
 

@@ -1,8 +1,9 @@
-"""The compiler's side of LiveKit: translation between the model and live objects, and the
-adapter over `livekit-api` (the only code of the compiler that talks to the network).
+"""The compiler's I/O with LiveKit: it reads and writes, and decides nothing.
 
-Modules: `translate` (canonical form, names <-> ids, secrets), `ledger` (the ownership
-ledger, see docs/ownership.md), `inventory` (live objects classified as owned or not),
-`target` (which LiveKit and which credentials), `retry` (backoff policy), `adapter`
-(reads and writes through the real client), `to_spec` (live objects -> spec YAML, for import).
+Modules: `target` (which LiveKit, which credentials, where calls go), `adapter` (reads and
+writes through the real `livekit-api` client: the only network code of the compiler),
+`retry` (backoff policy), `live` (the state a read returns), `ledger` (the ownership
+ledger's format and the trunk that stores it, see docs/ownership.md), `wire` (a model
+message shaped as a request body). What the live state means (ownership, the diff, import)
+is decided in sipconf.plan, which calls this package; this package never imports it.
 """

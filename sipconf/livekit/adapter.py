@@ -25,10 +25,10 @@ from livekit.api.twirp_client import ServerError
 from livekit.protocol import sip
 
 from sipconf.errors import UserError
-from sipconf.livekit.inventory import LiveState
+from sipconf.livekit.live import LiveState
 from sipconf.livekit.retry import RetryPolicy
 from sipconf.livekit.target import Target
-from sipconf.livekit.translate import INBOUND, OUTBOUND, RULE
+from sipconf.model.kinds import INBOUND, OUTBOUND, RULE
 
 
 class LockHeld(UserError):

@@ -8,6 +8,9 @@ and `explain` work on these messages directly, so their messages name spec objec
 
 Secrets are never inside `message`: the secret fields are left empty and listed in
 `secrets` as references, resolved only by `resolve()` when a command needs them.
+
+`kinds` names the three object kinds (their message class, id field and secret paths);
+`paths` reads and writes a message field by its dotted path, as secrets are addressed.
 """
 
 from __future__ import annotations
@@ -16,13 +19,15 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Literal, Mapping
+from typing import Mapping
 
 from google.protobuf.message import Message
 
 from sipconf.errors import UserError
+from sipconf.model.kinds import ObjectKind
+from sipconf.model.paths import get_path, set_path
 
-ObjectKind = Literal["inbound_trunk", "outbound_trunk", "dispatch_rule"]
+__all__ = ["DesiredObject", "DesiredState", "ObjectKind", "Origin", "SecretRef", "get_path", "set_path"]
 
 
 @dataclass(frozen=True, order=True)
@@ -128,10 +133,3 @@ class DesiredState:
                 return obj
         return None
 
-
-def set_path(msg: Message, path: str, value: str) -> None:
-    *parents, leaf = path.split(".")
-    target = msg
-    for part in parents:
-        target = getattr(target, part)
-    setattr(target, leaf, value)

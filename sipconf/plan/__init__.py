@@ -1,4 +1,10 @@
-"""Plan and apply: Create/Update/Delete values (`changes`), the diff (`diff`), route impact
-(`impact`), the Plan value (`plan`), renderers (`render`), saved plans (`saved`), the apply
-engine (`engine`) and apply locking (`lock`).
+"""Plan and apply: everything decided about the live project. The flow goes one way: this
+package calls sipconf.livekit to read and to write, and that package never calls back.
+
+`inventory` classifies what was read (ownership, drift digests, the live checksum);
+`canonical` puts live and desired objects in one comparable form; `diff` compares them into
+Create/Update/Delete values (`changes`, `elements`); `impact` is the route impact; `plan` the
+Plan value; `render` its renderers; `saved` saved plans; `engine` applies a plan; `lock`
+locks applies; `workflow` strings read, plan and apply together for the commands;
+`importer` and `to_spec` write a spec from the live project (`sipconf import`).
 """

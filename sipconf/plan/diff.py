@@ -1,7 +1,7 @@
 """The diff: desired state vs the classified live state -> Create / Update / Delete.
 
 The diff lives in the core; the adapter only reads and writes (STYLE.md 6). Both sides are
-compared in name space and canonical form (sipconf.livekit.translate), field by field.
+compared in name space and canonical form (sipconf.plan.canonical), field by field.
 
 Ownership (docs/ownership.md, issue 4 section 2):
 - an owned live object that differs is an Update; one the spec no longer names is a Delete;
@@ -24,9 +24,10 @@ from typing import Any, Mapping
 from google.protobuf.message import Message
 
 from sipconf.errors import UserError
-from sipconf.livekit import translate
-from sipconf.livekit.inventory import Inventory, digest
-from sipconf.model import DesiredObject, DesiredState
+from sipconf.model import DesiredObject, DesiredState, get_path, set_path
+from sipconf.model.kinds import ID_FIELD, INBOUND, RULE, SENSITIVE_PATHS
+from sipconf.plan.canonical import canonical, flatten, from_live, with_secrets
+from sipconf.plan.inventory import Inventory, digest
 from sipconf.plan.changes import CREATE, DELETE, UPDATE, Change, FieldChange, Unmanaged, fingerprint
 
 
@@ -42,7 +43,7 @@ def desired_message(obj: DesiredObject, environ: Mapping[str, str] | None) -> Me
     """The spec object with its secrets resolved and LiveKit's `name` set to the spec name."""
     msg = obj.resolve(environ)
     msg.name = obj.name
-    setattr(msg, translate.ID_FIELD[obj.kind], obj.name)
+    setattr(msg, ID_FIELD[obj.kind], obj.name)
     return msg
 
 
@@ -53,19 +54,19 @@ def unmanaged_message(obj: DesiredObject, have: Message | None, environ: Mapping
     msg.CopyFrom(obj.message)
     for path, ref in obj.secrets.items():
         try:
-            translate.set_path(msg, path, ref.resolve(environ))
+            set_path(msg, path, ref.resolve(environ))
         except UserError:
             if have is not None:
-                translate.set_path(msg, path, translate.get_path(have, path))
+                set_path(msg, path, get_path(have, path))
     msg.name = obj.name
-    setattr(msg, translate.ID_FIELD[obj.kind], obj.name)
+    setattr(msg, ID_FIELD[obj.kind], obj.name)
     return msg
 
 
 def live_message(inventory: Inventory, kind: str, msg: Message) -> Message:
     """A live object in name space with its secrets still in place."""
-    model, secrets = translate.from_live(kind, msg, inventory.trunk_names)
-    return translate.with_secrets(model, secrets)
+    model, secrets = from_live(kind, msg, inventory.trunk_names)
+    return with_secrets(model, secrets)
 
 
 def field_changes(kind: str, before: Message | None, after: Message | None, key: str) -> tuple[FieldChange, ...]:
@@ -74,12 +75,12 @@ def field_changes(kind: str, before: Message | None, after: Message | None, key:
     A secret that did not change is still listed (before == after) so a reviewer sees
     `(sensitive, unchanged)`; callers decide whether an object changed with `has_changes`.
     """
-    old = translate.flatten(translate.canonical(kind, before)) if before is not None else {}
-    new = translate.flatten(translate.canonical(kind, after)) if after is not None else {}
+    old = flatten(canonical(kind, before)) if before is not None else {}
+    new = flatten(canonical(kind, after)) if after is not None else {}
     out: list[FieldChange] = []
     for path in sorted(set(old) | set(new)):
         a, b = old.get(path), new.get(path)
-        if path in translate.SENSITIVE_PATHS:
+        if path in SENSITIVE_PATHS:
             out.append(FieldChange(path, _fp(key, a), _fp(key, b), sensitive=True))
         elif a != b:
             out.append(FieldChange(path, a, b))
@@ -177,6 +178,6 @@ def diff(
 
 
 def _side(objects: dict[tuple[str, str], Message]) -> Side:
-    trunks = tuple(m for (kind, _n), m in sorted(objects.items(), key=lambda kv: kv[0]) if kind == translate.INBOUND)
-    rules = tuple(m for (kind, _n), m in sorted(objects.items(), key=lambda kv: kv[0]) if kind == translate.RULE)
+    trunks = tuple(m for (kind, _n), m in sorted(objects.items(), key=lambda kv: kv[0]) if kind == INBOUND)
+    rules = tuple(m for (kind, _n), m in sorted(objects.items(), key=lambda kv: kv[0]) if kind == RULE)
     return Side(trunks, rules)

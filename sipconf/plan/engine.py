@@ -4,7 +4,7 @@ Resumable by construction (docs/ownership.md, "Interrupted applies"):
 1. Before any create, the ledger records it as *pending* (kind, name).
 2. After each create, the ledger records the new id as owned.
 3. A run killed between 1 and 2 leaves a live object whose (kind, name) is pending; the next
-   run's classification adopts it (sipconf.livekit.inventory), so nothing is created twice.
+   run's classification adopts it (sipconf.plan.inventory), so nothing is created twice.
 Deletes are idempotent (a trunk delete of an unknown id succeeds; a rule's `not_found` is
 ignored), and updates replace the whole object, so repeating any step is harmless.
 """
@@ -17,14 +17,14 @@ from typing import Callable, Mapping, Protocol
 from google.protobuf.message import Message
 
 from sipconf.errors import UserError
-from sipconf.livekit import translate
 from sipconf.livekit.adapter import Conflict
-from sipconf.livekit.inventory import Inventory, digest
 from sipconf.livekit.ledger import Entry, Ledger, ledger_trunk
-from sipconf.livekit.translate import INBOUND, OUTBOUND, RULE
+from sipconf.livekit.wire import to_live
 from sipconf.model import DesiredState
+from sipconf.model.kinds import INBOUND, OUTBOUND, RULE, object_id
 from sipconf.plan.changes import CREATE, DELETE, SYMBOL, UPDATE, Change
 from sipconf.plan.diff import desired_message
+from sipconf.plan.inventory import Inventory, digest
 from sipconf.plan.plan import Plan
 
 
@@ -145,14 +145,14 @@ async def _one(change: Change, desired: DesiredState, state: _State, writer: Wri
         raise UserError(f"the plan {change.action}s {change.kind} {change.name!r}, which the spec does not define")
     if not obj.managed:
         raise UserError(f"the plan {change.action}s {change.kind} {change.name!r}, which the spec marks `managed: false`")
-    body = translate.to_live(change.kind, change.name, desired_message(obj, environ), state.trunk_ids)
+    body = to_live(change.kind, change.name, desired_message(obj, environ), state.trunk_ids)
     if change.action == CREATE:
         result = await writer.create(change.kind, body)
         verb = "created"
     else:
         result = await writer.replace(change.kind, change.live_id, body)
         verb = "updated"
-    live_id = translate.live_id(change.kind, result)
+    live_id = object_id(change.kind, result)
     if change.kind == INBOUND:
         state.trunk_ids[change.name] = live_id
         state.trunk_names[live_id] = change.name

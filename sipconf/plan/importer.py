@@ -14,12 +14,12 @@ from ruamel.yaml.comments import CommentedMap
 
 from sipconf.errors import UserError
 from sipconf.livekit.adapter import LiveKitAdapter
-from sipconf.livekit.inventory import Inventory, classify, digest
 from sipconf.livekit.ledger import Entry, Ledger, LedgerError, is_ledger, ledger_trunk
 from sipconf.livekit.target import Target
-from sipconf.livekit.to_spec import Imported, import_spec
-from sipconf.livekit.translate import OUTBOUND
+from sipconf.model.kinds import OUTBOUND
+from sipconf.plan.inventory import Inventory, classify, digest
 from sipconf.plan.lock import apply_lock
+from sipconf.plan.to_spec import Imported, import_spec
 
 DEFAULT_PROJECT = "default"
 

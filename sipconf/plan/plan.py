@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Mapping
 
-from sipconf.livekit.inventory import Inventory
 from sipconf.model import DesiredState
 from sipconf.plan.changes import CREATE, DELETE, UPDATE, Change, RouteChange, Unmanaged
 from sipconf.plan.diff import diff, has_changes
 from sipconf.plan.impact import route_impact, unrouted_runs
+from sipconf.plan.inventory import Inventory, live_checksum
 
 # octoDNS Plan.MAX_SAFE_DELETE_PCENT; issue 4 section 3: "`--force` is needed when a plan
 # deletes more than 30% of the managed objects, or when it unroutes numbers that were routed".
@@ -82,7 +82,7 @@ def make_plan(
         changes=tuple(changes),
         unmanaged=tuple(notes),
         route_changes=route_impact(before, after),
-        live_checksum=inventory.live.checksum(),
+        live_checksum=live_checksum(inventory.live),
         managed_count=len(inventory.owned()),
         spec=desired.source,
         desired=desired,

@@ -22,9 +22,9 @@ from typing import Any
 from google.protobuf import json_format
 
 from sipconf.errors import UserError
-from sipconf.livekit import translate
 from sipconf.livekit.target import Target, same_url
 from sipconf.model import DesiredObject, DesiredState, Origin, SecretRef
+from sipconf.model.kinds import INBOUND, MESSAGE_CLASS, OUTBOUND, RULE
 from sipconf.plan.changes import Change, RouteChange, Unmanaged, fingerprint
 from sipconf.plan.plan import Plan
 from sipconf.plan.render.json_plan import FORMAT_VERSION, plan_document
@@ -129,7 +129,7 @@ def desired_from_json(doc: dict[str, Any], *, key: str, plan_file: str) -> Desir
     objects = []
     for row in doc["objects"]:
         origin = Origin(*row["origin"])
-        msg = json_format.ParseDict(row["message"], translate.MESSAGE_CLASS[row["kind"]]())
+        msg = json_format.ParseDict(row["message"], MESSAGE_CLASS[row["kind"]]())
         secrets = {}
         for p, r in row["secrets"].items():
             if "literal" in r:
@@ -145,9 +145,9 @@ def desired_from_json(doc: dict[str, Any], *, key: str, plan_file: str) -> Desir
         project=doc["project"],
         environment=doc["environment"],
         url=doc["url"],
-        inbound=tuple(o for o in objects if o.kind == translate.INBOUND),
-        outbound=tuple(o for o in objects if o.kind == translate.OUTBOUND),
-        rules=tuple(o for o in objects if o.kind == translate.RULE),
+        inbound=tuple(o for o in objects if o.kind == INBOUND),
+        outbound=tuple(o for o in objects if o.kind == OUTBOUND),
+        rules=tuple(o for o in objects if o.kind == RULE),
     )
 
 

@@ -11,10 +11,10 @@ from typing import Callable, Mapping
 
 from sipconf.errors import UserError
 from sipconf.livekit.adapter import LiveKitAdapter
-from sipconf.livekit.inventory import Inventory, classify
 from sipconf.livekit.target import Target
 from sipconf.model import DesiredState
 from sipconf.plan.engine import apply_plan
+from sipconf.plan.inventory import Inventory, classify
 from sipconf.plan.lock import apply_lock
 from sipconf.plan.plan import Plan, make_plan
 from sipconf.plan.render.json_plan import plan_document

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from sipconf import __version__
@@ -32,6 +35,26 @@ def test_version(capsys):
         main(["--version"])
     assert exit_.value.code == 0
     assert capsys.readouterr().out.strip() == f"sipconf {__version__}"
+
+
+def test_version_and_help_import_no_command_module():
+    """The table of commands is literal: listing them imports none, running one imports only it."""
+    probe = (
+        "import sys\n"
+        "from sipconf.cli import main\n"
+        "for argv in (['--version'], ['--help'], ['schema']):\n"
+        "    try:\n"
+        "        main(argv)\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "    print(argv[0], sorted(m for m in sys.modules if m.startswith('sipconf.commands.')), file=sys.stderr)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stderr.splitlines() == [
+        "--version []",
+        "--help []",
+        "schema ['sipconf.commands.schema']",
+    ]
 
 
 def test_a_secret_given_to_auth_is_not_echoed_in_the_error(capsys):

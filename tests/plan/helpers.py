@@ -6,9 +6,10 @@ from types import MappingProxyType
 
 from livekit.protocol import sip
 
-from sipconf.livekit.inventory import LiveState, classify
 from sipconf.livekit.ledger import Entry, Ledger, ledger_trunk
+from sipconf.livekit.live import LiveState
 from sipconf.model import DesiredObject, DesiredState, Origin, SecretRef
+from sipconf.plan.inventory import classify
 
 SPEC = "spec.yaml"
 

@@ -10,9 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sipconf.livekit.adapter import LiveKitAdapter
-from sipconf.livekit.inventory import classify
 from sipconf.livekit.target import Target
 from sipconf.local.server import ControlPlane
+from sipconf.plan.inventory import classify
 from sipconf.plan.workflow import apply_against, plan_against
 from tests.plan.conftest import KEY, SECRET
 from tests.plan.helpers import inbound, rule, state

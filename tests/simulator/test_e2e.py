@@ -27,7 +27,7 @@ def live():
     running = embedded.start()
     try:
         any_scenario = next(iter(SCENARIOS.values()))
-        running.apply(any_scenario.spec, environ_for(any_scenario, {}))
+        running.apply(any_scenario.desired, environ_for(any_scenario, {}))
         yield running.target
     finally:
         running.stop()
@@ -107,7 +107,7 @@ def test_broken_spec_fails_the_suite_end_to_end(tmp_path: Path, capsys):
 
 
 def test_load_mode_reports_rate_setup_times_and_failures(live):
-    from simulator.load import drive
+    from simulator.loadtest import drive
 
     report = drive(SCENARIOS["open individual room"], live.sip, cps=10, duration=1,
                    environ=environ_for(SCENARIOS["open individual room"], {}))

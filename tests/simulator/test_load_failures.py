@@ -7,9 +7,10 @@ import io
 
 import pytest
 
+from sipconf.livekit.target import TargetFlags
 from simulator import embedded
 from simulator.cli import TestArgs as Args, run_tests
-from simulator.load import drive, parse_counts, parse_rtt
+from simulator.loadtest import drive, parse_counts, parse_rtt
 from simulator.runner import environ_for
 from simulator.scenario import load_paths
 
@@ -24,7 +25,7 @@ def one_call_bridge():
     overlap and the bridge answers the others with 503."""
     running = embedded.start(extra=["--max-calls", "1", "--ring-delay", "0.3"])
     try:
-        running.apply(OPEN.spec, environ_for(OPEN, {}))
+        running.apply(OPEN.desired, environ_for(OPEN, {}))
         yield running.target
     finally:
         running.stop()
@@ -45,10 +46,9 @@ def test_rejected_calls_are_failures_by_status(one_call_bridge):
 
 def test_load_command_exits_1_when_calls_were_turned_away(one_call_bridge):
     out = io.StringIO()
-    code = run_tests(Args(paths=[str(DEMO)], keyword="open and individual", load=10, duration=1,
-                              url=one_call_bridge.url, api_key=one_call_bridge.api_key,
-                              api_secret=one_call_bridge.api_secret,
-                              sip=f"{one_call_bridge.sip[0]}:{one_call_bridge.sip[1]}"), out)
+    flags = TargetFlags(url=one_call_bridge.url, api_key=one_call_bridge.api_key, api_secret=one_call_bridge.api_secret,
+                        sip=f"{one_call_bridge.sip[0]}:{one_call_bridge.sip[1]}")
+    code = run_tests(Args(paths=[str(DEMO)], keyword="open and individual", load=10, duration=1, target=flags), out)
     text = out.getvalue().splitlines()
     assert code == 1
     assert text[0].startswith(f"load: {OPEN.id} (expects 200)")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from simulator.load import parse_rtt, parse_stat, percentile
+from simulator.loadtest import parse_rtt, parse_stat, percentile
 from simulator.scenario import load_paths
 from simulator.scenario.models import FarEnd
 from simulator.sipptrace import final_invite_response, parse_trace, received_request

@@ -1,4 +1,9 @@
-"""Live objects as read from LiveKit, and which of them this project owns."""
+"""Live objects classified for one project: which of them its ledger says it owns.
+
+The adapter reads the live state (sipconf.livekit.adapter); everything decided about it is
+here: ownership (docs/ownership.md), the digest that tells a hand edit (drift), and the
+checksum a saved plan is pinned to.
+"""
 
 from __future__ import annotations
 
@@ -8,30 +13,20 @@ from dataclasses import dataclass, field
 from google.protobuf.message import Message
 
 from sipconf.errors import UserError
-from sipconf.livekit import translate
 from sipconf.livekit.ledger import Ledger, LedgerError, is_ledger, ledger_name
-from sipconf.livekit.translate import INBOUND, OUTBOUND, RULE
+from sipconf.livekit.live import LiveState
+from sipconf.model.kinds import INBOUND, KINDS, OUTBOUND, object_id
+from sipconf.plan.canonical import canonical, from_live
 
 
-@dataclass(frozen=True)
-class LiveState:
-    """Everything the three list calls returned, untouched (the ledger trunk included)."""
-
-    inbound: tuple[Message, ...] = ()
-    outbound: tuple[Message, ...] = ()
-    rules: tuple[Message, ...] = ()
-
-    def of_kind(self, kind: str) -> tuple[Message, ...]:
-        return {INBOUND: self.inbound, OUTBOUND: self.outbound, RULE: self.rules}[kind]
-
-    def checksum(self) -> str:
-        """sha256 of the whole live state; a saved plan is refused when this changed."""
-        digest = hashlib.sha256()
-        for kind in translate.KINDS:
-            for msg in sorted(self.of_kind(kind), key=lambda m: translate.live_id(kind, m)):
-                body = msg.SerializeToString(deterministic=True)
-                digest.update(kind.encode() + b"\0" + len(body).to_bytes(4, "big") + body)
-        return "sha256:" + digest.hexdigest()
+def live_checksum(live: LiveState) -> str:
+    """sha256 of the whole live state; a saved plan is refused when this changed."""
+    hasher = hashlib.sha256()
+    for kind in KINDS:
+        for msg in sorted(live.of_kind(kind), key=lambda m: object_id(kind, m)):
+            body = msg.SerializeToString(deterministic=True)
+            hasher.update(kind.encode() + b"\0" + len(body).to_bytes(4, "big") + body)
+    return "sha256:" + hasher.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -99,11 +94,11 @@ def classify(live: LiveState, project: str) -> Inventory:
             others.update({e.id: other.project for e in other.owned})
 
     objects: list[LiveObject] = []
-    for kind in translate.KINDS:
+    for kind in KINDS:
         for msg in live.of_kind(kind):
             if kind == OUTBOUND and is_ledger(msg):
                 continue
-            oid = translate.live_id(kind, msg)
+            oid = object_id(kind, msg)
             owned = ledger.owns(oid)
             objects.append(LiveObject(kind, msg.name, oid, msg, owned, project if owned else others.get(oid)))
     objects = _adopt_pending(objects, ledger, project)
@@ -140,6 +135,6 @@ def digest(kind: str, msg: Message, trunk_names: dict[str, str]) -> str:
     hand (drift). Secrets are excluded so the ledger, readable by anyone with sip.admin,
     leaks nothing a brute force could recover (a 4-digit PIN has 10,000 values).
     """
-    model, _secrets = translate.from_live(kind, msg, trunk_names)
-    body = translate.canonical(kind, model).SerializeToString(deterministic=True)
+    model, _secrets = from_live(kind, msg, trunk_names)
+    body = canonical(kind, model).SerializeToString(deterministic=True)
     return hashlib.sha256(body).hexdigest()[:16]

@@ -10,10 +10,10 @@ import pytest
 from livekit.protocol import sip
 
 from sipconf.livekit.adapter import LiveKitAdapter
-from sipconf.livekit.inventory import classify
 from sipconf.livekit.target import Target
 from sipconf.local.server import ControlPlane
 from sipconf.plan.importer import import_live, render_yaml
+from sipconf.plan.inventory import classify
 from sipconf.plan.workflow import apply_against, plan_against
 from sipconf.spec import loads
 

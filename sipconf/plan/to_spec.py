@@ -5,7 +5,7 @@ like one a person wrote. Secrets become `{env: NAME}` references (never values);
 prints the variables to set. Objects this project does not own are written too, marked
 `managed: false` (issue 4 section 4), so sipconf documents them but never changes them.
 Loading the result and planning it against the same project shows no changes
-(tests/livekit/test_import.py).
+(tests/plan/test_import.py).
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from typing import Any
 from google.protobuf.message import Message
 from livekit.protocol import sip
 
-from sipconf.livekit import translate
-from sipconf.livekit.inventory import Inventory, LiveObject
-from sipconf.livekit.translate import INBOUND, OUTBOUND, RULE
+from sipconf.model.kinds import INBOUND, KINDS, RULE
+from sipconf.plan.canonical import canonical, from_live
+from sipconf.plan.inventory import Inventory, LiveObject
 
 INCLUDE_HEADERS = {sip.SIP_NO_HEADERS: "none", sip.SIP_X_HEADERS: "x-headers", sip.SIP_ALL_HEADERS: "all"}
 ENCRYPTION = {sip.SIP_MEDIA_ENCRYPT_DISABLE: "disable", sip.SIP_MEDIA_ENCRYPT_ALLOW: "allow", sip.SIP_MEDIA_ENCRYPT_REQUIRE: "require"}
@@ -53,7 +53,7 @@ def import_spec(inventory: Inventory, owned_ids: set[str]) -> Imported:
     names: dict[tuple[str, str], list[LiveObject]] = {}
     for obj in inventory.objects:
         names.setdefault((obj.kind, obj.name), []).append(obj)
-    for obj in sorted(inventory.objects, key=lambda o: (translate.KINDS.index(o.kind), o.name, o.id)):
+    for obj in sorted(inventory.objects, key=lambda o: (KINDS.index(o.kind), o.name, o.id)):
         if not SPEC_NAME.fullmatch(obj.name):
             out.skipped.append(f"{obj.kind.replace('_', ' ')} {obj.id}: its name {obj.name!r} is not a valid spec name; rename it in LiveKit")
             continue
@@ -63,8 +63,8 @@ def import_spec(inventory: Inventory, owned_ids: set[str]) -> Imported:
             continue
         managed = obj.id in owned_ids
         variables: list[tuple[str, str]] = []
-        model, secrets = translate.from_live(obj.kind, obj.message, inventory.trunk_names)
-        body = translate.canonical(obj.kind, model)
+        model, secrets = from_live(obj.kind, obj.message, inventory.trunk_names)
+        body = canonical(obj.kind, model)
         if obj.kind == RULE:
             entry = _rule(obj.name, body, secrets, variables)
         else:

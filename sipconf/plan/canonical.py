@@ -1,12 +1,10 @@
-"""Translation between the normalised model and live LiveKit objects.
+"""The diff's view of an object: name space, canonical form, flattened into field paths.
 
-The model (sipconf.model) holds the same protobuf messages LiveKit stores, except that the id
-field carries the spec name and a rule's `trunk_ids` carry trunk names; secrets are left empty
-and kept as references. Live objects carry LiveKit ids (ST_..., SDR_...) and secret values.
-
-The diff compares objects in *name space*: live objects are mapped to names with
-`from_live`, both sides are put in `canonical` form, then `flatten`ed into dotted field paths.
-`to_live` goes the other way, just before a write.
+Live objects carry LiveKit ids (ST_..., SDR_...) and secret values; model objects
+(sipconf.model) carry spec names and secret references. The diff compares both in *name
+space*: a live object is mapped to names with `from_live`, both sides are put in `canonical`
+form, then `flatten`ed into dotted field paths. The way back, model to request body, is
+`sipconf.livekit.wire.to_live`, just before a write.
 """
 
 from __future__ import annotations
@@ -18,29 +16,12 @@ from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 from livekit.protocol import sip
 
-from sipconf.errors import UserError
+from sipconf.model.kinds import ID_FIELD, RULE, SENSITIVE_PATHS
+from sipconf.model.paths import get_path, set_path
 from sipconf.routing import media as media_rules
-INBOUND, OUTBOUND, RULE = "inbound_trunk", "outbound_trunk", "dispatch_rule"
-KINDS = (INBOUND, OUTBOUND, RULE)
 
-MESSAGE_CLASS = {
-    INBOUND: sip.SIPInboundTrunkInfo,
-    OUTBOUND: sip.SIPOutboundTrunkInfo,
-    RULE: sip.SIPDispatchRuleInfo,
-}
-ID_FIELD = {INBOUND: "sip_trunk_id", OUTBOUND: "sip_trunk_id", RULE: "sip_dispatch_rule_id"}
-
-# Passwords and PINs: never printed, only fingerprinted (issue 4 section 2, "Secrets").
-SENSITIVE_PATHS = frozenset(
-    {
-        "auth_password",
-        "rule.dispatch_rule_direct.pin",
-        "rule.dispatch_rule_individual.pin",
-        "rule.dispatch_rule_callee.pin",
-    }
-)
-# Fields the server owns: ids are looked up, never diffed; timestamps are set by Cloud only.
-_SERVER_FIELDS = ("created_at", "updated_at")
+# Set by the server only (Cloud stamps them); never part of what a spec says.
+SERVER_FIELDS = ("created_at", "updated_at")
 
 
 def copy(msg: Message) -> Message:
@@ -49,22 +30,17 @@ def copy(msg: Message) -> Message:
     return out
 
 
-def live_id(kind: str, msg: Message) -> str:
-    return getattr(msg, ID_FIELD[kind])
-
-
 def canonical(kind: str, msg: Message) -> Message:
     """`msg` without id and timestamps, with LiveKit's media upgrade applied.
 
-    WIRE.md 4 (Update): "`Upgrade()` on update (and on dispatch-rule create) always makes
-    `media` a present, possibly empty, message and mirrors the deprecated
-    `media_encryption`. A drift diff should treat an absent `media` and `media {}` as equal."
-    So the deprecated field is folded into `media` (SEMANTICS 3.7) and an empty `media` is
-    dropped, on both sides.
+    LiveKit's `Upgrade()` on update (and on dispatch-rule create) always makes `media` a
+    present, possibly empty, message and mirrors the deprecated `media_encryption` into it.
+    So the deprecated field is folded into `media` and an empty `media` is dropped, on both
+    sides: an absent `media` and `media {}` are equal, and a read-back shows no change.
     """
     out = copy(msg)
     out.ClearField(ID_FIELD[kind])
-    for name in _SERVER_FIELDS:
+    for name in SERVER_FIELDS:
         out.ClearField(name)
     upgraded = media_rules.upgrade(out)
     out.ClearField("media_encryption")
@@ -83,7 +59,7 @@ def from_live(kind: str, msg: Message, trunk_names: Mapping[str, str]) -> tuple[
     """
     out = copy(msg)
     setattr(out, ID_FIELD[kind], msg.name)
-    for name in _SERVER_FIELDS:
+    for name in SERVER_FIELDS:
         out.ClearField(name)
     if kind == RULE:
         names = [trunk_names.get(tid, tid) for tid in out.trunk_ids]
@@ -104,47 +80,6 @@ def with_secrets(msg: Message, secrets: Mapping[str, str]) -> Message:
     for path, value in secrets.items():
         set_path(out, path, value)
     return out
-
-
-def to_live(kind: str, name: str, msg: Message, trunk_ids: Mapping[str, str]) -> Message:
-    """A resolved model message as the request body of a create or replace.
-
-    The id is cleared (LiveKit assigns it; `replace` requires it empty or equal), `name` is the
-    spec name, and a rule's trunk names become the live inbound trunk ids in `trunk_ids`.
-    """
-    out = copy(msg)
-    out.ClearField(ID_FIELD[kind])
-    out.name = name
-    if kind == RULE:
-        ids = []
-        for trunk in out.trunk_ids:
-            if trunk not in trunk_ids:
-                raise UserError(f"dispatch rule {name!r} names inbound trunk {trunk!r}, which does not exist live")
-            ids.append(trunk_ids[trunk])
-        del out.trunk_ids[:]
-        out.trunk_ids.extend(ids)
-    return out
-
-
-def get_path(msg: Message, path: str) -> Any:
-    *parents, leaf = path.split(".")
-    target = msg
-    for part in parents:
-        if part not in target.DESCRIPTOR.fields_by_name or not target.HasField(part):
-            return ""
-        target = getattr(target, part)
-    return getattr(target, leaf) if leaf in target.DESCRIPTOR.fields_by_name else ""
-
-
-def set_path(msg: Message, path: str, value: str) -> None:
-    """Set a scalar at a dotted path; setting "" never creates an absent parent (a oneof arm)."""
-    *parents, leaf = path.split(".")
-    target = msg
-    for part in parents:
-        if not value and not target.HasField(part):
-            return
-        target = getattr(target, part)
-    setattr(target, leaf, value)
 
 
 def flatten(msg: Message, prefix: str = "") -> dict[str, Any]:

@@ -22,11 +22,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sipconf.errors import UserError
+from sipconf.livekit.target import Target
 from simulator import embedded
 from simulator.drivers.base import resolve_secret
 from simulator.ports import free_port
 from simulator.runner import environ_for
-from simulator.scenario.load import LoadedScenario
+from simulator.scenario.reader import LoadedScenario
 from simulator.sipprun import EXIT_MEANING, sipp_binary
 from simulator.sippxml import load_uac_xml
 
@@ -131,24 +132,26 @@ def parse_counts(text: str) -> dict[int, int]:
     return {s: n for s, n in out.items() if n}
 
 
-def run_load(scenarios: list[LoadedScenario], args, out) -> int:
+def run_load(scenarios: list[LoadedScenario], cps: float, duration: float, target: Target | None, out) -> int:
+    """`--load CPS --duration S` against `target`, or (None) an embedded control plane of its own."""
     if len(scenarios) != 1:
         raise UserError(f"--load drives exactly one scenario; {len(scenarios)} selected (narrow with -k)")
     loaded = scenarios[0]
     if loaded.scenario.call.direction != "inbound":
         raise UserError(f"{loaded.origin}: --load drives inbound calls (SIPp as the caller)")
-    if args.load <= 0 or args.duration <= 0:
+    if cps <= 0 or duration <= 0:
         raise UserError("--load and --duration must be positive")
-    from simulator.cli import explicit_target
-
-    target = explicit_target(args)
     running = None
     if target is None:
         running = embedded.start(mode=loaded.mode)
-        running.apply(loaded.spec, environ_for(loaded, os.environ))
+        try:
+            running.apply(loaded.desired, environ_for(loaded, os.environ))
+        except BaseException:
+            running.stop()
+            raise
         target = running.target
     try:
-        report = drive(loaded, target.sip, args.load, args.duration, environ_for(loaded, os.environ))
+        report = drive(loaded, target.sip, cps, duration, environ_for(loaded, os.environ))
     finally:
         if running is not None:
             running.stop()

@@ -1,4 +1,4 @@
-"""Translation live <-> model round-trips (hypothesis), and canonical form."""
+"""Live -> model (`from_live`) and model -> request body (`to_live`) round-trip (hypothesis); canonical form."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from livekit.protocol import sip
 
-from sipconf.livekit import translate
+from sipconf.livekit.wire import to_live
+from sipconf.model import get_path
+from sipconf.plan.canonical import canonical, flatten, from_live, with_secrets
 
 text = st.text(alphabet="abcdefgh+0123456789", max_size=6)
 names = st.text(alphabet="abcdefgh-", min_size=1, max_size=6)
@@ -55,39 +57,39 @@ TRUNK_IDS = {"alpha": "ST_a", "beta": "ST_b", "ST_gone": "ST_gone"}
 
 @given(live_trunks())
 def test_inbound_trunk_round_trips_and_secrets_leave_the_model(trunk):
-    model, secrets = translate.from_live("inbound_trunk", trunk, TRUNK_NAMES)
+    model, secrets = from_live("inbound_trunk", trunk, TRUNK_NAMES)
     assert model.auth_password == "" and secrets.get("auth_password", "") == trunk.auth_password
-    back = translate.to_live("inbound_trunk", model.name, translate.with_secrets(model, secrets), TRUNK_IDS)
-    assert translate.canonical("inbound_trunk", back) == translate.canonical("inbound_trunk", trunk)
+    back = to_live("inbound_trunk", model.name, with_secrets(model, secrets), TRUNK_IDS)
+    assert canonical("inbound_trunk", back) == canonical("inbound_trunk", trunk)
 
 
 @given(live_rules())
 def test_dispatch_rule_round_trips_through_trunk_names(rule):
-    model, secrets = translate.from_live("dispatch_rule", rule, TRUNK_NAMES)
+    model, secrets = from_live("dispatch_rule", rule, TRUNK_NAMES)
     assert "ST_a" not in model.trunk_ids and "ST_b" not in model.trunk_ids
-    assert translate.get_path(model, f"rule.{model.rule.WhichOneof('rule')}.pin") == ""
-    back = translate.to_live("dispatch_rule", model.name, translate.with_secrets(model, secrets), TRUNK_IDS)
-    assert translate.canonical("dispatch_rule", back) == translate.canonical("dispatch_rule", rule)
+    assert get_path(model, f"rule.{model.rule.WhichOneof('rule')}.pin") == ""
+    back = to_live("dispatch_rule", model.name, with_secrets(model, secrets), TRUNK_IDS)
+    assert canonical("dispatch_rule", back) == canonical("dispatch_rule", rule)
 
 
 def test_absent_media_equals_empty_media_and_legacy_encryption_folds_in():
     plain = sip.SIPInboundTrunkInfo(name="t")
     upgraded = sip.SIPInboundTrunkInfo(name="t")
     upgraded.media.SetInParent()
-    assert translate.canonical("inbound_trunk", plain) == translate.canonical("inbound_trunk", upgraded)
+    assert canonical("inbound_trunk", plain) == canonical("inbound_trunk", upgraded)
     legacy = sip.SIPInboundTrunkInfo(name="t", media_encryption=sip.SIP_MEDIA_ENCRYPT_REQUIRE)
     modern = sip.SIPInboundTrunkInfo(name="t")
     modern.media.encryption = sip.SIP_MEDIA_ENCRYPT_REQUIRE
-    assert translate.canonical("inbound_trunk", legacy) == translate.canonical("inbound_trunk", modern)
+    assert canonical("inbound_trunk", legacy) == canonical("inbound_trunk", modern)
 
 
 def test_flatten_walks_messages_and_names_enums():
     rule = sip.SIPDispatchRuleInfo(name="r", attributes={"b": "2", "a": "1"})
     rule.rule.dispatch_rule_direct.room_name = "room"
-    assert translate.flatten(rule) == {
+    assert flatten(rule) == {
         "name": "r",
         "rule.dispatch_rule_direct.room_name": "room",
         "attributes": {"a": "1", "b": "2"},
     }
     trunk = sip.SIPOutboundTrunkInfo(transport=sip.SIP_TRANSPORT_TCP)
-    assert translate.flatten(trunk) == {"transport": "SIP_TRANSPORT_TCP"}
+    assert flatten(trunk) == {"transport": "SIP_TRANSPORT_TCP"}

@@ -4,19 +4,23 @@ The YAML is read with the spec loader's own positions (`sipconf.spec.yamlsrc.loa
 pydantic errors are mapped back with its `issues_from`, so a scenario typo reads like a spec
 typo. Discovery (issue 6, 1): a scenario file is any `*.yaml` under the given paths except
 `spec*.yaml`; its spec is the nearest `spec.yaml` in its folder or a parent folder.
+
+Each spec is loaded once per run (`Specs`) and travels with its scenarios (`desired`): the
+name checks here, the runner, the embedded apply and coverage all use that one value.
 """
 
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from pydantic import ValidationError
 
 from sipconf.errors import UserError
 from sipconf.issues import Issue
-from sipconf.model import Origin
+from sipconf.model import DesiredState, Origin
+from sipconf.spec import load as load_spec
 from sipconf.spec.diagnostics import issues_from
 from sipconf.spec.errors import SpecError
 from sipconf.spec.yamlsrc import load_yaml
@@ -31,6 +35,7 @@ class LoadedScenario:
     origin: Origin
     file: Path
     spec: Path
+    desired: DesiredState = field(compare=False, repr=False)  # the spec, loaded
     driver: str
     mode: str
     env: tuple[tuple[str, str], ...] = ()
@@ -71,9 +76,26 @@ def nearest_spec(file: Path) -> Path | None:
     return None
 
 
-def load_file(file: Path, spec: str | Path | None = None, base: Path | None = None) -> list[LoadedScenario]:
+class Specs:
+    """The specs of one run, each loaded once (its own errors are raised as they are)."""
+
+    def __init__(self) -> None:
+        self._loaded: dict[Path, DesiredState] = {}
+
+    def load(self, spec: Path) -> DesiredState:
+        key = spec.resolve()
+        if key not in self._loaded:
+            self._loaded[key] = load_spec(spec)
+        return self._loaded[key]
+
+
+def load_file(
+    file: Path, spec: str | Path | None = None, base: Path | None = None, specs: Specs | None = None
+) -> list[LoadedScenario]:
     """Load one suite file. `spec` (`--spec FILE`) overrides the suite's `spec:` and the
-    nearest spec.yaml. Raises SpecError with every issue at file:line:col."""
+    nearest spec.yaml; `specs` holds the specs the run has loaded so far. Raises SpecError
+    with every issue at file:line:col."""
+    specs = specs if specs is not None else Specs()
     name = _display(file, base)
     try:
         text = file.read_text(encoding="utf-8")
@@ -94,13 +116,15 @@ def load_file(file: Path, spec: str | Path | None = None, base: Path | None = No
     else:
         spec = nearest_spec(file)
     issues: list[Issue] = []
+    desired: DesiredState | None = None
     if spec is None or not spec.is_file():
         where = positions.value(("spec",)) if isinstance(raw_spec, str) else Origin(name, 1, 1)
         what = (f"spec {raw_spec} not found" if isinstance(raw_spec, str) else
                 "no spec.yaml in this folder or a parent folder: give it with `spec:` in the suite file or `--spec FILE`")
         issues.append(Issue("error", "no-spec", what, where))
     else:
-        issues += _unknown_names(data, positions, _spec_names(spec))
+        desired = specs.load(spec)
+        issues += _unknown_names(data, positions, desired)
     try:
         suite = Suite.model_validate(data)
     except ValidationError as err:
@@ -116,40 +140,21 @@ def load_file(file: Path, spec: str | Path | None = None, base: Path | None = No
                                 positions.value(("scenarios", i, "name"))))
             continue
         names[scenario.name] = origin
-        out.append(LoadedScenario(scenario, origin, file, spec, scenario.driver or suite.driver, suite.mode,
+        out.append(LoadedScenario(scenario, origin, file, spec, desired, scenario.driver or suite.driver, suite.mode,
                                    tuple(suite.env.items()), base))
     if issues:
         raise SpecError(sorted(issues, key=lambda i: (i.origin.line, i.origin.col)))
     return out
 
 
-@dataclass(frozen=True)
-class _SpecNames:
-    inbound: tuple[str, ...]
-    outbound: tuple[str, ...]
-    rules: tuple[str, ...]
-
-
-_spec_cache: dict[tuple[Path, float], _SpecNames] = {}
-
-
-def _spec_names(spec: Path) -> _SpecNames:
-    """The trunk and rule names of the suite's spec (its own errors are raised as they are)."""
-    from sipconf.spec import load as load_spec
-
-    key = (spec.resolve(), spec.stat().st_mtime)
-    if key not in _spec_cache:
-        state = load_spec(spec)
-        _spec_cache[key] = _SpecNames(tuple(o.name for o in state.inbound), tuple(o.name for o in state.outbound),
-                                      tuple(o.name for o in state.rules))
-    return _spec_cache[key]
-
-
-def _unknown_names(data, positions, names: _SpecNames) -> list[Issue]:
+def _unknown_names(data, positions, desired: DesiredState) -> list[Issue]:
     """Trunk and rule names a scenario uses that its spec does not define, at their line.
     Read from the raw YAML, so they are reported together with any schema error."""
     out: list[Issue] = []
-    trunks = tuple(dict.fromkeys(names.inbound + names.outbound))
+    inbound = tuple(o.name for o in desired.inbound)
+    outbound = tuple(o.name for o in desired.outbound)
+    rules = tuple(o.name for o in desired.rules)
+    trunks = tuple(dict.fromkeys(inbound + outbound))
 
     def check(value, known: tuple[str, ...], what: str, code: str, path: tuple) -> None:
         if not isinstance(value, str) or value in known:
@@ -166,9 +171,9 @@ def _unknown_names(data, positions, names: _SpecNames) -> list[Issue]:
         call = sc.get("call") if isinstance(sc.get("call"), dict) else {}
         expect = sc.get("expect") if isinstance(sc.get("expect"), dict) else {}
         if call.get("direction") == "outbound":
-            check(call.get("trunk"), names.outbound, "outbound trunk", "unknown-trunk", ("scenarios", i, "call", "trunk"))
+            check(call.get("trunk"), outbound, "outbound trunk", "unknown-trunk", ("scenarios", i, "call", "trunk"))
         check(expect.get("trunk"), trunks, "trunk", "unknown-trunk", ("scenarios", i, "expect", "trunk"))
-        check(expect.get("rule"), names.rules, "dispatch rule", "unknown-rule", ("scenarios", i, "expect", "rule"))
+        check(expect.get("rule"), rules, "dispatch rule", "unknown-rule", ("scenarios", i, "expect", "rule"))
     return out
 
 
@@ -179,12 +184,13 @@ def _aliased(issue: Issue) -> Issue:
 
 def load_paths(paths: list[str | Path], spec: str | Path | None = None) -> list[LoadedScenario]:
     """Every scenario under `paths` (against `spec` when given, `--spec`); all files'
-    issues are collected and raised once."""
+    issues are collected and raised once. Each spec is loaded once for all of them."""
     out: list[LoadedScenario] = []
     issues: list[Issue] = []
+    specs = Specs()
     for file, base in _discover(paths):
         try:
-            out.extend(load_file(file, spec, base))
+            out.extend(load_file(file, spec, base, specs))
         except SpecError as err:
             issues.extend(err.issues)
     if issues:
