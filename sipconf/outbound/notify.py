@@ -20,8 +20,6 @@ from sipconf.outbound.sipstatus import sip_status_for_psrpc
 _REFER_EVENT = re.compile(r"refer(?:;id=([0-9]+))?", re.ASCII)
 _UINT32_MAX = (1 << 32) - 1
 
-UNKNOWN_DIALOG_ANSWER = (481, "Call does not exist")
-
 
 @dataclass(frozen=True)
 class NotifyResult:

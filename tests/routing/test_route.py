@@ -1,4 +1,4 @@
-"""The routing entry points in both modes (issue 3 "Routing modes", SEMANTICS 3.3, 3.6)."""
+"""The routing entry points in both modes (SEMANTICS 3.3, 3.6)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from hypothesis import given, settings, strategies as st
 from livekit.protocol import sip
 
 from sipconf.routing.call import CallFacts
-from sipconf.routing.route import Mode, authenticate, dispatch, route
+from sipconf.routing.route import AuthStep, Mode, auth_refusal, authenticate, dispatch, route
 
 CALL = CallFacts(
     from_user="+15550001", to_user="+15105550100", src_ip="127.0.0.1", from_host="127.0.0.1",
@@ -46,6 +46,24 @@ def test_authenticate_password_default_realm():
 
 def test_authenticate_only_username_needs_no_auth():
     assert authenticate([trunk("ST_a", auth_username="u")], CALL, Mode.EXPLICIT).value.result == "accept"
+
+
+def test_auth_answers_that_end_the_call():
+    ended = {result: auth_refusal(AuthStep(result)) for result in
+             ("error", "drop", "not_found", "quota_exceeded", "no_trunk_found")}
+    assert {result: (o.action, o.status, o.reason) for result, o in ended.items()} == {
+        "error": ("error", 503, "Try again later"),
+        "drop": ("drop", None, ""),
+        "not_found": ("reject", 404, "Does not match any SIP Trunks"),
+        "quota_exceeded": ("reject", 503, "Service temporarily unavailable"),
+        "no_trunk_found": ("reject", 404, "No trunk found"),
+    }
+
+
+def test_auth_answers_that_go_on():
+    # `password` goes on to the digest handshake, `accept` to dispatch.
+    assert auth_refusal(AuthStep("accept")) is None
+    assert auth_refusal(AuthStep("password", username="u", password="pw")) is None
 
 
 def test_no_trunk_explicit_404_and_no_rule_tried():

@@ -20,9 +20,10 @@ from sipconf.sip.message import Request
 from sipconf.routing import errors as E
 from sipconf.routing.attributes import headers_from_attributes
 from sipconf.routing.errors import LiveKitError
-from sipconf.outbound.notify import UNKNOWN_DIALOG_ANSWER, handle_notify, notify_answer, notify_outcome
+from sipconf.outbound.notify import handle_notify, notify_answer, notify_outcome
 from sipconf.outbound.sipstatus import SIPStatus, sip_status_to_grpc
 from sipconf.validation.transfer import normalize_transfer_to
+from sipconf.sip.status_lines import CALL_DOES_NOT_EXIST
 
 log = logging.getLogger("sipconf.bridge.calls.transfer")
 
@@ -127,7 +128,7 @@ class Transfer:
 def answer_notify(call, request: Request) -> tuple[int, str]:
     """7.3: parse and apply a NOTIFY; the (status, reason) LiveKit answers with."""
     if call is None:
-        return UNKNOWN_DIALOG_ANSWER
+        return CALL_DOES_NOT_EXIST
     try:
         result = handle_notify(request.headers, request.body.decode("utf-8", errors="replace"))
     except LiveKitError as err:
