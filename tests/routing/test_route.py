@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings, strategies
 from livekit.protocol import sip
 
 from sipconf.routing.call import CallFacts
@@ -146,17 +146,17 @@ def test_trace_reads_as_steps():
     )
 
 
-numbers = st.sampled_from(["+1", "+2", "1", "+1 (2)", "user"])
+numbers = strategies.sampled_from(["+1", "+2", "1", "+1 (2)", "user"])
 
 
 @settings(max_examples=60, deadline=None)
 @given(
-    seed=st.integers(0, 2**32),
+    seed=strategies.integers(0, 2**32),
     to=numbers,
     caller=numbers,
-    trunk_numbers=st.lists(st.lists(numbers, max_size=2), max_size=3),
-    prefixes=st.lists(st.sampled_from(["", "a", "b"]), max_size=3),
-    mode=st.sampled_from(list(Mode)),
+    trunk_numbers=strategies.lists(strategies.lists(numbers, max_size=2), max_size=3),
+    prefixes=strategies.lists(strategies.sampled_from(["", "a", "b"]), max_size=3),
+    mode=strategies.sampled_from(list(Mode)),
 )
 def test_routing_is_deterministic_given_the_seed(seed, to, caller, trunk_numbers, prefixes, mode):
     trunks = [trunk(f"ST_{i}", numbers=n) for i, n in enumerate(trunk_numbers)]
