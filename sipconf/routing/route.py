@@ -229,8 +229,8 @@ def route(
 
 
 def auth_refusal(step: AuthStep) -> Outcome | None:
-    """How the SIP service ends the call on the auth step's answer (3.3), or None when the
-    call goes on: to dispatch, after the digest handshake for `password`. A result it does
+    """How the SIP service ends the call on the auth step's answer, or None when the call
+    goes on: to dispatch, after the digest handshake for `password`. A result it does
     not know goes on as well (LiveKit's switch over AuthResult has no default)."""
     if step.result == "error":
         return Outcome("error", *TRY_AGAIN, step.trunk)

@@ -1,6 +1,6 @@
 """Outbound dialling failures raised by asyncio and the socket layer: the bridge translates
-them into the Go errors `invite_errors` classifies (SEMANTICS 6.5 rows for context and net
-errors), on their own and on a real refused TCP connection."""
+them into the Go errors `invite_errors` classifies (its context and net error rows), on
+their own and on a real refused TCP connection."""
 
 from __future__ import annotations
 

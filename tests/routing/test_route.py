@@ -1,4 +1,4 @@
-"""The routing entry points in both modes (SEMANTICS 3.3, 3.6)."""
+"""The routing entry points in both modes: the auth step, dispatch, and both together."""
 
 from __future__ import annotations
 

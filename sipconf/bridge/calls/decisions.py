@@ -1,4 +1,4 @@
-"""The decision layer the SIP service asks for each inbound call (SEMANTICS 3.3, 3.6).
+"""The decision layer the SIP service asks for each inbound call.
 
 LiveKit's SIP service calls `GetSIPTrunkAuthentication` and `EvaluateSIPDispatchRules` on
 the server. Here the answers are routing's own results, `Decision[AuthStep]` and
@@ -83,7 +83,7 @@ class FixedDecisions:
 
 
 def media_timeout_of(media) -> float | None:
-    """`media.media_timeout` in seconds when set and positive (3.7), else None."""
+    """`media.media_timeout` in seconds when set and positive, else None."""
     if media is None or not media.HasField("media_timeout"):
         return None
     seconds = media.media_timeout.seconds + media.media_timeout.nanos / 1e9

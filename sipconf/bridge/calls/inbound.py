@@ -360,7 +360,7 @@ class InboundCall:
         self._set_attributes({CALL_STATUS: "active"})
 
     def _join(self, outcome: Outcome, status: str) -> None:
-        """The accepted call's participant joins the evaluation's room (3.5 step 7)."""
+        """The accepted call's participant joins the room the rule evaluation chose."""
         joined = outcome.evaluation
         self.media_timeout = media_timeout_of(joined.media)
         self.rule_id = joined.sip_dispatch_rule_id or self.rule_id

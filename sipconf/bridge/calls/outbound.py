@@ -1,10 +1,10 @@
-"""Outbound calls: CreateSIPParticipant as LiveKit's SIP service places them (SEMANTICS 6).
+"""Outbound calls: CreateSIPParticipant as LiveKit's SIP service places them.
 
-The internal request comes from `outbound.participant` (6.2), the Request-URI/From/To from
-`outbound.headers` (6.3); failures are the errors of `outbound.invite_errors` (what asyncio
-and sockets raise is translated into them by `dialling_error`), classified there (6.5) and
-returned with `api_error` so the twirp error carries `sip_status_code` / `sip_status` (the
-Python client raises `SipCallError`).
+The internal request comes from `outbound.participant`, the Request-URI/From/To from
+`outbound.headers`; failures are the errors of `outbound.invite_errors` (what asyncio and
+sockets raise is translated into them by `dialling_error`), classified there and returned
+with `api_error` so the twirp error carries `sip_status_code` / `sip_status` (the Python
+client raises `SipCallError`).
 """
 
 from __future__ import annotations

@@ -39,8 +39,8 @@ _AUTH: dict[str, AuthResult] = {
     "AuthAccept": "accept", "AuthPassword": "password", "AuthDrop": "drop",
     "AuthNotFound": "not_found", "AuthQuotaExceeded": "quota_exceeded", "AuthNoTrunkFound": "no_trunk_found",
 }
-# The vectors' DispatchResult names as routing outcomes (3.6 table); a result the SIP service
-# does not know is answered 501.
+# The vectors' DispatchResult names as routing outcomes; a result the SIP service does not
+# know is answered 501.
 _DISPATCH: dict[str, Outcome] = {
     "DispatchAccept": Outcome("accept", *ANSWERED, evaluation=_JOIN),
     "DispatchRequestPin": Outcome("request_pin", *ANSWERED),
