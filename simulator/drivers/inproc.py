@@ -11,13 +11,11 @@ import random
 
 from sipconf.routing.call import CallFacts
 from sipconf.routing.route import Mode, dispatch, route
+from sipconf.sip.status_lines import WRONG_CREDENTIALS
 from simulator.drivers.base import RunContext, resolve_secret
 from simulator.result import CallResult
 from simulator.scenario.reader import LoadedScenario
 from simulator.scenario.models import Dtmf, Hangup, RemoveParticipant, Transfer, Wait
-
-# 3.3: "wrong username -> 401 Unauthorized; response differs ... -> 401 Unauthorized".
-WRONG_CREDENTIALS = (401, "Unauthorized")
 
 
 class InprocDriver:

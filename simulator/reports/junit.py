@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
+from xml.etree import ElementTree
 from collections import defaultdict
 from pathlib import Path
 
@@ -14,27 +14,27 @@ def junit_xml(outcomes: list[Outcome]) -> str:
     by_file: dict[str, list[Outcome]] = defaultdict(list)
     for o in outcomes:
         by_file[o.loaded.id.split("::")[0]].append(o)
-    root = ET.Element("testsuites", tests=str(len(outcomes)),
+    root = ElementTree.Element("testsuites", tests=str(len(outcomes)),
                       failures=str(sum(not o.passed for o in outcomes)),
                       time=f"{sum(o.seconds for o in outcomes):.3f}")
     for file, items in by_file.items():
-        suite = ET.SubElement(root, "testsuite", name=file, tests=str(len(items)),
+        suite = ElementTree.SubElement(root, "testsuite", name=file, tests=str(len(items)),
                               failures=str(sum(not o.passed for o in items)),
                               time=f"{sum(o.seconds for o in items):.3f}")
         for o in items:
-            case = ET.SubElement(suite, "testcase", classname=file.replace("/", ".").removesuffix(".yaml"),
+            case = ElementTree.SubElement(suite, "testcase", classname=file.replace("/", ".").removesuffix(".yaml"),
                                  name=o.loaded.scenario.name, time=f"{o.seconds:.3f}",
                                  file=file, line=str(o.loaded.origin.line))
-            ET.SubElement(case, "properties")
+            ElementTree.SubElement(case, "properties")
             props = case.find("properties")
-            ET.SubElement(props, "property", name="driver", value=o.driver)
+            ElementTree.SubElement(props, "property", name="driver", value=o.driver)
             if not o.passed:
-                fail = ET.SubElement(case, "failure", message=o.failures[0])
+                fail = ElementTree.SubElement(case, "failure", message=o.failures[0])
                 fail.text = "\n".join(o.failures + [""] + evidence(o))
             if o.result.trace:
-                ET.SubElement(case, "system-out").text = "\n".join(o.result.trace)
-    ET.indent(root)
-    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+                ElementTree.SubElement(case, "system-out").text = "\n".join(o.result.trace)
+    ElementTree.indent(root)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ElementTree.tostring(root, encoding="unicode") + "\n"
 
 
 def write_junit(path: Path, outcomes: list[Outcome]) -> None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Iterator, Sequence
 
-from livekit.protocol import sip as pb
+from livekit.protocol import sip as sip_pb
 
 from sipconf.routing.call import CallFacts
 from sipconf.routing.masks import parse_addr
@@ -28,7 +28,7 @@ OTHER_CALLED = "+19995550199"
 OTHER_IP = "192.0.2.1"
 
 
-def sources(*trunks: pb.SIPInboundTrunkInfo) -> list[tuple[str, str]]:
+def sources(*trunks: sip_pb.SIPInboundTrunkInfo) -> list[tuple[str, str]]:
     """(source IP, From host) pairs that reach each allowlist entry, plus one from elsewhere."""
     out: list[tuple[str, str]] = []
     for trunk in trunks:
@@ -41,7 +41,7 @@ def sources(*trunks: pb.SIPInboundTrunkInfo) -> list[tuple[str, str]]:
 
 @dataclass(frozen=True)
 class Witness:
-    trunk: pb.SIPInboundTrunkInfo | None
+    trunk: sip_pb.SIPInboundTrunkInfo | None
     call: CallFacts
 
 
@@ -56,8 +56,8 @@ def _representatives(values: list[str], signature) -> list[str]:
 class CallSpace:
     """The inbound trunks and (conflict-free) rules witness calls are routed against."""
 
-    trunks: Sequence[pb.SIPInboundTrunkInfo]
-    rules: Sequence[pb.SIPDispatchRuleInfo]
+    trunks: Sequence[sip_pb.SIPInboundTrunkInfo]
+    rules: Sequence[sip_pb.SIPDispatchRuleInfo]
 
     @classmethod
     def of(cls, prepared, accepted) -> "CallSpace":
@@ -113,7 +113,7 @@ class CallSpace:
         values = [n for t in self.trunks for n in t.allowed_numbers] + [n for r in self.rules for n in r.inbound_numbers]
         return _representatives(values, self._caller_signature)
 
-    def rules_for(self, trunk: pb.SIPInboundTrunkInfo | None) -> list[pb.SIPDispatchRuleInfo]:
+    def rules_for(self, trunk: sip_pb.SIPInboundTrunkInfo | None) -> list[sip_pb.SIPDispatchRuleInfo]:
         """The list the server hands to selection (3.4): rules without `trunk_ids` plus those
         naming the matched trunk (all rules when no trunk), sorted by id."""
         cache = self.__dict__.setdefault("_rules_cache", {})
@@ -122,7 +122,7 @@ class CallSpace:
             cache[key] = [r for r in self.rules if trunk is None or not r.trunk_ids or key in r.trunk_ids]
         return cache[key]
 
-    def candidate_trunks(self, rule: pb.SIPDispatchRuleInfo) -> list[pb.SIPInboundTrunkInfo | None]:
+    def candidate_trunks(self, rule: sip_pb.SIPDispatchRuleInfo) -> list[sip_pb.SIPInboundTrunkInfo | None]:
         """The trunks a rule can take calls from. With no inbound trunk in the spec, calls come
         through trunks sipconf does not see, which routing can only model as "no trunk"."""
         if not self.trunks:
@@ -131,7 +131,7 @@ class CallSpace:
             return [t for t in self.trunks if t.sip_trunk_id in rule.trunk_ids]
         return list(self.trunks)
 
-    def witnesses(self, rule: pb.SIPDispatchRuleInfo) -> Iterator[Witness]:
+    def witnesses(self, rule: sip_pb.SIPDispatchRuleInfo) -> Iterator[Witness]:
         """Calls that pass the rule's own number filters and land on one of its trunks."""
         every_called, every_caller = self._every_called, self._every_caller
         for trunk in self.candidate_trunks(rule):
@@ -152,7 +152,7 @@ class CallSpace:
                             yield Witness(trunk, call)
                             break
 
-    def _lands_on(self, trunk: pb.SIPInboundTrunkInfo | None, call: CallFacts) -> bool:
+    def _lands_on(self, trunk: sip_pb.SIPInboundTrunkInfo | None, call: CallFacts) -> bool:
         if trunk is None:
             return True
         decision = match_trunk(self.trunks, call)

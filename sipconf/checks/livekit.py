@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterable
 
 from google.protobuf.message import Message
-from livekit.protocol import sip as pb
+from livekit.protocol import sip as sip_pb
 
 from sipconf.checks.base import CheckBase
 from sipconf.checks.prepared import Prepared
@@ -30,16 +30,16 @@ def create_request(obj: DesiredObject, msg: Message) -> Message:
     body.CopyFrom(msg)
     if obj.kind == "dispatch_rule":
         body.sip_dispatch_rule_id = ""
-        return pb.CreateSIPDispatchRuleRequest(dispatch_rule=body)
+        return sip_pb.CreateSIPDispatchRuleRequest(dispatch_rule=body)
     body.sip_trunk_id = ""
     if obj.kind == "inbound_trunk":
-        return pb.CreateSIPInboundTrunkRequest(trunk=body)
+        return sip_pb.CreateSIPInboundTrunkRequest(trunk=body)
     # "no trunk numbers specified" is reported by the outbound-trunk-no-numbers check with a
     # hint; a stand-in caller id lets LiveKit's next rejection (address, headers...) surface in
     # the same run instead of one fix at a time.
     if not body.numbers:
         body.numbers.append("+10000000000")
-    return pb.CreateSIPOutboundTrunkRequest(trunk=body)
+    return sip_pb.CreateSIPOutboundTrunkRequest(trunk=body)
 
 
 def blamed_field(obj: DesiredObject, msg: Message, error: str) -> str | None:
@@ -67,11 +67,11 @@ Rejection = tuple[str, str | None]
 
 
 def _security(obj: DesiredObject, msg: Message) -> Rejection | None:
-    only = pb.SIPInboundTrunkInfo(
+    only = sip_pb.SIPInboundTrunkInfo(
         auth_username=msg.auth_username, auth_password=msg.auth_password,
         allowed_addresses=msg.allowed_addresses, numbers=msg.numbers,
     )
-    error = validate(pb.CreateSIPInboundTrunkRequest(trunk=only)).error
+    error = validate(sip_pb.CreateSIPInboundTrunkRequest(trunk=only)).error
     return (error.message, None) if error else None
 
 
@@ -82,7 +82,7 @@ def _media(obj: DesiredObject, msg: Message) -> Rejection | None:
     if problem is None:
         return None
     for index, codec in enumerate(msg.media.codecs):
-        if media_problem(pb.SIPMediaConfig(codecs=[codec])) == problem:
+        if media_problem(sip_pb.SIPMediaConfig(codecs=[codec])) == problem:
             return problem, f"media.codecs.{index}"
     return problem, "media.timeout"
 

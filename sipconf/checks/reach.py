@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable
 
-from livekit.protocol import sip as pb
+from livekit.protocol import sip as sip_pb
 
 from sipconf.checks.base import CheckBase
 from sipconf.checks.callspace import CallSpace, Witness
@@ -25,11 +25,11 @@ from sipconf.model import DesiredObject, DesiredState
 from sipconf.routing.rules import pin_and_room, select_dispatch_rule
 
 
-def _winner(space: CallSpace, witness: Witness, **pin) -> pb.SIPDispatchRuleInfo | None:
+def _winner(space: CallSpace, witness: Witness, **pin) -> sip_pb.SIPDispatchRuleInfo | None:
     return select_dispatch_rule(space.rules_for(witness.trunk), witness.trunk, witness.call.with_pin(**pin)).value
 
 
-def final_rule(space: CallSpace, witness: Witness, rule: pb.SIPDispatchRuleInfo) -> pb.SIPDispatchRuleInfo | None:
+def final_rule(space: CallSpace, witness: Witness, rule: sip_pb.SIPDispatchRuleInfo) -> sip_pb.SIPDispatchRuleInfo | None:
     """The rule the call ends in when the caller does what `rule` needs (its PIN, or `#`)."""
     first = _winner(space, witness)
     if first is None:

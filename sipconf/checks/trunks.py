@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from itertools import combinations
 from typing import Iterable
 
-from livekit.protocol import sip as pb
+from livekit.protocol import sip as sip_pb
 
 from sipconf.checks.base import CheckBase, label
 from sipconf.checks.callspace import OTHER_CALLED, OTHER_CALLER, sources
@@ -18,7 +18,7 @@ from sipconf.validation.destination import validate_destination
 from sipconf.routing.numbers import same_number
 from sipconf.routing.trunks import match_trunk, validate_trunks
 
-def _shared_called(a: pb.SIPInboundTrunkInfo, b: pb.SIPInboundTrunkInfo) -> list[str]:
+def _shared_called(a: sip_pb.SIPInboundTrunkInfo, b: sip_pb.SIPInboundTrunkInfo) -> list[str]:
     """Called numbers both trunks claim at the same level (a specific number beats a default
     trunk, so a specific and a default trunk never collide)."""
     if not a.numbers and not b.numbers:
@@ -96,6 +96,6 @@ class OutboundDestinationCountry(CheckBase):
     def run(self, state: DesiredState) -> Iterable[Issue]:
         for obj in state.outbound:
             country = obj.message.destination_country
-            problem = validate_destination(pb.Destination(country=country)) if country else None
+            problem = validate_destination(sip_pb.Destination(country=country)) if country else None
             if problem is not None:
                 yield self.issue(obj, f"destination_country {country!r}: {problem}", "destination_country")

@@ -21,9 +21,8 @@ from sipconf.routing.call import CallFacts
 from sipconf.routing.ids import new_id
 from sipconf.routing.route import Mode, authenticate, route
 from sipconf.routing.rules import rule_priority
+from sipconf.sip.status_lines import WRONG_CREDENTIALS
 
-# 3.3: a wrong username or a response that does not match -> "401 Unauthorized".
-UNAUTHORIZED = (401, "Unauthorized")
 RANDOM_SUFFIX = "<random 12>"
 
 
@@ -89,10 +88,10 @@ def explain_call(state: DesiredState, request: CallRequest, rng: random.Random |
             ok = user == step.username and password == _password(state, step.trunk.sip_trunk_id, request.environ)
             info = replace(info, checked=True, passes=ok)
             if not ok:
-                trace = auth.trace + (f"the credentials do not match: {UNAUTHORIZED[0]} {UNAUTHORIZED[1]}",)
+                trace = auth.trace + (f"the credentials do not match: {WRONG_CREDENTIALS}",)
                 return Explanation(
                     call=_call_json(request), mode=str(request.mode), trunks=_section(trace, "trunk"), auth=info,
-                    rules=(), action="reject", status=UNAUTHORIZED[0], reason=UNAUTHORIZED[1],
+                    rules=(), action="reject", status=WRONG_CREDENTIALS.code, reason=WRONG_CREDENTIALS.reason,
                     trunk=step.trunk.sip_trunk_id, notes=tuple(notes), trace=trace,
                 )
     decision = route(trunks, rules, call, request.mode, project_id=state.project, authenticated=True, rng=rng)

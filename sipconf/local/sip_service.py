@@ -12,7 +12,8 @@ from typing import Callable
 from google.protobuf.message import Message
 from livekit.protocol import sip
 
-from sipconf.local import auth, store as st
+from sipconf.local import auth
+from sipconf.local.store import ID_FIELD, INBOUND, LEGACY, OUTBOUND, RULE, StateStore
 from sipconf.local.auth import Claims
 from sipconf.local.backend import CallBackend, no_backend_error
 from sipconf.local.rooms import Rooms
@@ -57,7 +58,7 @@ def _after(items: list[Message], id_field: str, page: sip.Pagination | None) -> 
 
 def _replaced(items: list[Message], result: Message, kind: str) -> list[Message]:
     """``items`` with ``result`` in place of the stored copy that has its id."""
-    id_field = st.ID_FIELD[kind]
+    id_field = ID_FIELD[kind]
     key = getattr(result, id_field)
     return [result if getattr(x, id_field) == key else x for x in items]
 
@@ -78,7 +79,7 @@ def _all_pages(req: Message) -> Message:
 class SIPService:
     """The SIP service state: the store, the live rooms and the (optional) call backend."""
 
-    def __init__(self, store: st.StateStore, rooms: Rooms, backend: CallBackend | None = None) -> None:
+    def __init__(self, store: StateStore, rooms: Rooms, backend: CallBackend | None = None) -> None:
         self.store = store
         self.rooms = rooms
         self.backend = backend
@@ -108,13 +109,13 @@ class SIPService:
 
     def _inbound(self, view) -> list[sip.SIPInboundTrunkInfo]:
         """Stored inbound trunks plus converted legacy ones, sorted by id (WIRE.md 4, List)."""
-        items = list(view.all(st.INBOUND))
-        items += [t for t in (legacy.legacy_to_inbound(x) for x in view.all(st.LEGACY)) if t is not None]
+        items = list(view.all(INBOUND))
+        items += [t for t in (legacy.legacy_to_inbound(x) for x in view.all(LEGACY)) if t is not None]
         return sorted(items, key=lambda t: t.sip_trunk_id)
 
     def _outbound(self, view) -> list[sip.SIPOutboundTrunkInfo]:
-        items = list(view.all(st.OUTBOUND))
-        items += [t for t in (legacy.legacy_to_outbound(x) for x in view.all(st.LEGACY)) if t is not None]
+        items = list(view.all(OUTBOUND))
+        items += [t for t in (legacy.legacy_to_outbound(x) for x in view.all(LEGACY)) if t is not None]
         return sorted(items, key=lambda t: t.sip_trunk_id)
 
     # -- inbound trunks -----------------------------------------------------------------------
@@ -124,7 +125,7 @@ class SIPService:
         _check(req)
         # SEMANTICS 4.2: stored trunks sorted by id, the new one ("<new>") last.
         return self._create(
-            st.INBOUND, _copy(req.trunk), ids.TRUNK,
+            INBOUND, _copy(req.trunk), ids.TRUNK,
             check=lambda tx, trunk: trunks.validate_trunks([*self._inbound(tx), trunk]),
         )
 
@@ -133,8 +134,8 @@ class SIPService:
         _check(req)
         # SEMANTICS 4.2: the updated trunk replaces its stored copy in place.
         return self._update(
-            st.INBOUND, req, req.sip_trunk_id, TRUNK_NOT_FOUND, updates.apply_inbound_trunk_update,
-            check=lambda tx, result: trunks.validate_trunks(_replaced(self._inbound(tx), result, st.INBOUND)),
+            INBOUND, req, req.sip_trunk_id, TRUNK_NOT_FOUND, updates.apply_inbound_trunk_update,
+            check=lambda tx, result: trunks.validate_trunks(_replaced(self._inbound(tx), result, INBOUND)),
         )
 
     async def get_inbound_trunk(self, req: sip.GetSIPInboundTrunkRequest, claims: Claims) -> Message:
@@ -151,12 +152,12 @@ class SIPService:
         auth.require_sip_admin(claims)
         _check(req)
         # Outbound trunks are never conflict-checked (SEMANTICS 4.2).
-        return self._create(st.OUTBOUND, _copy(req.trunk), ids.TRUNK)
+        return self._create(OUTBOUND, _copy(req.trunk), ids.TRUNK)
 
     async def update_outbound_trunk(self, req: sip.UpdateSIPOutboundTrunkRequest, claims: Claims) -> Message:
         auth.require_sip_admin(claims)
         _check(req)
-        return self._update(st.OUTBOUND, req, req.sip_trunk_id, TRUNK_NOT_FOUND, updates.apply_outbound_trunk_update)
+        return self._update(OUTBOUND, req, req.sip_trunk_id, TRUNK_NOT_FOUND, updates.apply_outbound_trunk_update)
 
     async def get_outbound_trunk(self, req: sip.GetSIPOutboundTrunkRequest, claims: Claims) -> Message:
         auth.require_sip_admin(claims)
@@ -180,7 +181,7 @@ class SIPService:
                 conflict = check(tx, obj)
                 if conflict is not None:
                     raise conflict
-            setattr(obj, st.ID_FIELD[kind], ids.new_id(id_prefix))
+            setattr(obj, ID_FIELD[kind], ids.new_id(id_prefix))
             tx.put(kind, obj)
         return obj
 
@@ -242,15 +243,15 @@ class SIPService:
                 if conflict is not None:
                     raise conflict
             info.sip_trunk_id = ids.new_id(ids.TRUNK)
-            tx.put(st.LEGACY, info)
+            tx.put(LEGACY, info)
         return info
 
     async def list_trunk(self, req: sip.ListSIPTrunkRequest, claims: Claims) -> Message:
         """Deprecated ListSIPTrunk: every trunk as `SIPTrunkInfo`, sorted by id."""
         auth.require_sip_admin(claims)
-        items = list(self.store.all(st.LEGACY))
-        items += [legacy.inbound_to_legacy(t) for t in self.store.all(st.INBOUND)]
-        items += [legacy.outbound_to_legacy(t) for t in self.store.all(st.OUTBOUND)]
+        items = list(self.store.all(LEGACY))
+        items += [legacy.inbound_to_legacy(t) for t in self.store.all(INBOUND)]
+        items += [legacy.outbound_to_legacy(t) for t in self.store.all(OUTBOUND)]
         items.sort(key=lambda t: t.sip_trunk_id)
         page = req.page if req.HasField("page") else None
         return sip.ListSIPTrunkResponse(items=_after(items, "sip_trunk_id", page))
@@ -261,7 +262,7 @@ class SIPService:
         if not req.sip_trunk_id:
             raise LiveKitError(INVALID_ARGUMENT, "trunk ID is required")
         with self.store.write() as tx:
-            for kind in (st.LEGACY, st.INBOUND, st.OUTBOUND):
+            for kind in (LEGACY, INBOUND, OUTBOUND):
                 tx.delete(kind, req.sip_trunk_id)
         return sip.SIPTrunkInfo(sip_trunk_id=req.sip_trunk_id)
 
@@ -274,23 +275,23 @@ class SIPService:
         _upgrade_media(rule)  # Upgrade() runs on dispatch-rule create (WIRE.md 4, Update)
         # SEMANTICS 4.3, OSS-style: stored rules sorted by id, the new one last.
         return self._create(
-            st.RULE, rule, ids.DISPATCH_RULE,
-            check=lambda tx, rule: _invalid_or_none(rules.validate_rules([*tx.all(st.RULE), rule])),
+            RULE, rule, ids.DISPATCH_RULE,
+            check=lambda tx, rule: _invalid_or_none(rules.validate_rules([*tx.all(RULE), rule])),
         )
 
     async def update_dispatch_rule(self, req: sip.UpdateSIPDispatchRuleRequest, claims: Claims) -> Message:
         auth.require_sip_admin(claims)
         _check(req)
         return self._update(
-            st.RULE, req, req.sip_dispatch_rule_id, RULE_NOT_FOUND, updates.apply_dispatch_rule_update,
+            RULE, req, req.sip_dispatch_rule_id, RULE_NOT_FOUND, updates.apply_dispatch_rule_update,
             check=lambda tx, result: _invalid_or_none(
-                rules.validate_rules(_replaced(tx.all(st.RULE), result, st.RULE))
+                rules.validate_rules(_replaced(tx.all(RULE), result, RULE))
             ),
         )
 
     async def list_dispatch_rule(self, req: sip.ListSIPDispatchRuleRequest, claims: Claims) -> Message:
         auth.require_sip_admin(claims)
-        return sip.ListSIPDispatchRuleResponse(items=filters.filter_dispatch_rules(self.store.all(st.RULE), _all_pages(req)))
+        return sip.ListSIPDispatchRuleResponse(items=filters.filter_dispatch_rules(self.store.all(RULE), _all_pages(req)))
 
     async def delete_dispatch_rule(self, req: sip.DeleteSIPDispatchRuleRequest, claims: Claims) -> Message:
         """Loads first, so an unknown id is not_found; returns the deleted rule."""
@@ -298,10 +299,10 @@ class SIPService:
         if not req.sip_dispatch_rule_id:
             raise LiveKitError(INVALID_ARGUMENT, "dispatch rule ID is required")
         with self.store.write() as tx:
-            current = tx.get(st.RULE, req.sip_dispatch_rule_id)
+            current = tx.get(RULE, req.sip_dispatch_rule_id)
             if current is None:
                 raise LiveKitError(NOT_FOUND, RULE_NOT_FOUND)
-            tx.delete(st.RULE, req.sip_dispatch_rule_id)
+            tx.delete(RULE, req.sip_dispatch_rule_id)
         return current
 
     # -- calls --------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from typing import Any, Mapping
 from livekit.protocol.sip import SIPNamedDest, SIPRequestDest, SIPTransport, SIPUri
 from google.protobuf import json_format
 
-from sipconf.routing import errors as E
+from sipconf.routing import errors
 from sipconf.routing.errors import LiveKitError
 from sipconf.routing.gostr import parse_decimal, quote
 from sipconf.sip.sipuri import SipUri, split_host_port
@@ -200,15 +200,15 @@ def build_outbound_headers(req: OutboundRequest, default_host: str) -> OutboundH
     try:
         request_uri = _dest_uri(req.sip_request_uri, req.call_to, req.address, req.transport)
     except _UriError as exc:
-        raise LiveKitError(E.INVALID_ARGUMENT, f"invalid request URI: {exc}") from None
+        raise LiveKitError(errors.INVALID_ARGUMENT, f"invalid request URI: {exc}") from None
     try:
         to = _to_header(req)
     except _UriError as exc:
-        raise LiveKitError(E.INVALID_ARGUMENT, f"invalid To header: {exc}") from None
+        raise LiveKitError(errors.INVALID_ARGUMENT, f"invalid To header: {exc}") from None
     try:
         from_ = _from_header(req, req.hostname or default_host)
     except _UriError as exc:
-        raise LiveKitError(E.INVALID_ARGUMENT, f"invalid From header: {exc}") from None
+        raise LiveKitError(errors.INVALID_ARGUMENT, f"invalid From header: {exc}") from None
     return OutboundHeaders(request_uri, from_, to)
 
 

@@ -5,16 +5,18 @@ The bridge raises these errors while dialling; `classify_invite_error` turns any
 disconnect reason, whether the error is reported on the call, and the error the API
 returns. Wrapping follows Go's `%w`: `WrappedError(prefix, cause)`, Python's `raise ...
 from cause`, and `psrpc_error(code, cause)` are all seen through.
+
+Only these error kinds are classified: what asyncio and the socket layer raise is the
+bridge's to translate into them (Go's context and `net` errors of the same meaning), so
+this module stays free of I/O.
 """
 
 from __future__ import annotations
 
-import asyncio
-import socket
 from dataclasses import dataclass
 from typing import Iterator, Mapping
 
-from sipconf.routing import errors as E
+from sipconf.routing import errors
 from sipconf.routing.errors import LiveKitError
 from sipconf.routing.gostr import parse_decimal
 from sipconf.outbound.sipstatus import GRPC_BY_PSRPC, TWIRP_BY_GRPC, SIPStatus, sip_status_to_grpc
@@ -136,11 +138,15 @@ class AuthNoChallenge(Exception):
 
 
 class ContextDeadlineExceeded(Exception):
+    """Go `context.DeadlineExceeded`: the dialling ran out of time."""
+
     def __init__(self) -> None:
         super().__init__("context deadline exceeded")
 
 
 class ContextCanceled(Exception):
+    """Go `context.Canceled`: the dialling was called off."""
+
     def __init__(self) -> None:
         super().__init__("context canceled")
 
@@ -158,10 +164,6 @@ class NetOpError(Exception):
 
 
 _AUTH_FAILURES = (AuthMaxRetry, AuthMissingCredentials, AuthNoChallenge)
-# Python's own equivalents, so the bridge can pass what asyncio/socket raise.
-_DEADLINE = (ContextDeadlineExceeded, TimeoutError)
-_CANCELED = (ContextCanceled, asyncio.CancelledError)
-_DNS = (NetDNSError, socket.gaierror)
 
 
 # ---- classification ---------------------------------------------------------------------
@@ -232,7 +234,7 @@ def _classify(err: BaseException) -> Classification:
             # 0 provisionals: silent after transmit, unattributable; >0: the path works,
             # the far end never completed.
             term = "client_error:no-final-response" if e.provisional_responses > 0 else "indeterminate:upstream-no-response"
-            return Classification(UNAVAILABLE, term, "SIP_TRUNK_FAILURE", e, psrpc_error(E.CANCELED, e))
+            return Classification(UNAVAILABLE, term, "SIP_TRUNK_FAILURE", e, psrpc_error(errors.CANCELED, e))
         if isinstance(e, CarrierBlocked):
             return Classification(REJECTED, "client_error:carrier-blocked", "USER_REJECTED", e, e.status)
 
@@ -242,20 +244,20 @@ def _classify(err: BaseException) -> Classification:
     if find(err, SIPRequestTimeout):
         return verdict(UNAVAILABLE, "client_error:no-answer", "USER_UNAVAILABLE", False)
     # Context before net errors: an op error can wrap a context error, which says more.
-    if find(err, _DEADLINE):
+    if find(err, ContextDeadlineExceeded):
         return verdict(DROPPED, "server_error:deadline-exceeded", "UNKNOWN_REASON", True,
-                       psrpc_error(E.DEADLINE_EXCEEDED, err))
-    if find(err, _CANCELED):
-        return verdict(REJECTED, "client_error:canceled", "USER_UNAVAILABLE", False, psrpc_error(E.CANCELED, err))
+                       psrpc_error(errors.DEADLINE_EXCEEDED, err))
+    if find(err, ContextCanceled):
+        return verdict(REJECTED, "client_error:canceled", "USER_UNAVAILABLE", False, psrpc_error(errors.CANCELED, err))
     if find(err, NetAddressError):
         return verdict(DROPPED, "client_error:address-error", "SIP_TRUNK_FAILURE", True,
-                       psrpc_error(E.INVALID_ARGUMENT, err))
-    if find(err, _DNS):
+                       psrpc_error(errors.INVALID_ARGUMENT, err))
+    if find(err, NetDNSError):
         return verdict(DROPPED, "client_error:dns-resolution", "SIP_TRUNK_FAILURE", True,
-                       psrpc_error(E.INVALID_ARGUMENT, err))
-    if find(err, (NetOpError, OSError)):
+                       psrpc_error(errors.INVALID_ARGUMENT, err))
+    if find(err, NetOpError):
         return verdict(DROPPED, "server_error:network-error", "SIP_TRUNK_FAILURE", True,
-                       psrpc_error(E.UNAVAILABLE, err))
+                       psrpc_error(errors.UNAVAILABLE, err))
     if find(err, _AUTH_FAILURES):
         return verdict(REJECTED, "client_error:auth-failed", "USER_REJECTED", True)
     return verdict(DROPPED, "server_error:invite-failed", "UNKNOWN_REASON", True)
@@ -269,7 +271,7 @@ def classify_invite_error(err: BaseException, after_invite_sent: bool = False) -
     """
     c = _classify(err)
     if after_invite_sent and c.term_result == SERVER_ERROR:
-        ret = psrpc_error(E.FAILED_PRECONDITION, c.return_error)
+        ret = psrpc_error(errors.FAILED_PRECONDITION, c.return_error)
         c = Classification(c.call_status, c.termination, c.disconnect_reason, c.report, ret)
     return c
 
@@ -300,10 +302,10 @@ def api_error(err: BaseException) -> LiveKitError:
     if isinstance(status, SIPStatus):
         _, twirp, _ = sip_status_to_grpc(status.code, status.status)
         meta = status.twirp_meta() | {"error_details": str(err)}
-        return LiveKitError(twirp or E.UNKNOWN, str(err), meta)
+        return LiveKitError(twirp or errors.UNKNOWN, str(err), meta)
     if isinstance(err, LiveKitError):
         return err
-    return LiveKitError(TWIRP_BY_GRPC.get(grpc_code_of(err)) or E.UNKNOWN, str(err))
+    return LiveKitError(TWIRP_BY_GRPC.get(grpc_code_of(err)) or errors.UNKNOWN, str(err))
 
 
 # ---- building the errors from a response (6.4) ------------------------------------------

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Mapping
 
-from sipconf.routing import errors as E
+from sipconf.routing import errors
 from sipconf.routing.errors import LiveKitError
 from sipconf.routing.gostr import parse_decimal
 from sipconf.outbound.sipstatus import sip_status_for_psrpc
@@ -19,8 +19,6 @@ from sipconf.outbound.sipstatus import sip_status_for_psrpc
 # `refer` or `refer;id=<ASCII digits>`, no spaces (matched on the lower-cased value).
 _REFER_EVENT = re.compile(r"refer(?:;id=([0-9]+))?", re.ASCII)
 _UINT32_MAX = (1 << 32) - 1
-
-UNKNOWN_DIALOG_ANSWER = (481, "Call does not exist")
 
 
 @dataclass(frozen=True)
@@ -48,15 +46,15 @@ def handle_notify(headers: Mapping[str, str] | list[tuple[str, str]], body: str)
     """
     event = _header(headers, "Event", "o")  # `o` is the compact form (RFC 6665 8.2.1)
     if event is None:
-        raise LiveKitError(E.MALFORMED_REQUEST, "no event in NOTIFY request")
+        raise LiveKitError(errors.MALFORMED_REQUEST, "no event in NOTIFY request")
     m = _REFER_EVENT.fullmatch(event.lower())
     if m is None:
-        raise LiveKitError(E.UNIMPLEMENTED, "unknown event")
+        raise LiveKitError(errors.UNIMPLEMENTED, "unknown event")
     cseq = 0
     if m.group(1) is not None:
         cseq = int(m.group(1))
         if cseq > _UINT32_MAX:
-            raise LiveKitError(E.INVALID_ARGUMENT, f"invalid event id: {m.group(1)}")
+            raise LiveKitError(errors.INVALID_ARGUMENT, f"invalid event id: {m.group(1)}")
     status, reason = _parse_sipfrag(body)
     return NotifyResult("REFER", cseq, status, reason)
 
@@ -66,13 +64,13 @@ def _parse_sipfrag(body: str) -> tuple[int, str]:
     # line `SIP/2.0 200\r\n` leaves `200\r\n` as the code and fails.
     tokens = body.split(" ", 2)
     if len(tokens) < 2:
-        raise LiveKitError(E.INVALID_ARGUMENT, "invalid notify body: not enough tokens")
+        raise LiveKitError(errors.INVALID_ARGUMENT, "invalid notify body: not enough tokens")
     if tokens[0].upper() != "SIP/2.0":
-        raise LiveKitError(E.INVALID_ARGUMENT, "invalid notify body: wrong prefix or SIP version")
+        raise LiveKitError(errors.INVALID_ARGUMENT, "invalid notify body: wrong prefix or SIP version")
     try:
         status = parse_decimal(tokens[1])
     except ValueError:
-        raise LiveKitError(E.INVALID_ARGUMENT, f"invalid notify body: invalid status code {tokens[1]!r}") from None
+        raise LiveKitError(errors.INVALID_ARGUMENT, f"invalid notify body: invalid status code {tokens[1]!r}") from None
     reason = ""
     if len(tokens) == 3:
         reason = tokens[2].split("\n", 1)[0].removesuffix("\r")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from livekit.protocol.sip import SIPStatusCode
 
-from sipconf.routing import errors as E
+from sipconf.routing import errors
 from sipconf.routing.errors import LiveKitError
 
 # 6.6: explicit SIP code -> gRPC code table.
@@ -32,45 +32,45 @@ for _name, _codes in {
 # gRPC code name -> twirp error code (lower-case on the wire). OK has no twirp code.
 TWIRP_BY_GRPC: dict[str, str] = {
     "OK": "",
-    "Canceled": E.CANCELED,
-    "Unknown": E.UNKNOWN,
-    "InvalidArgument": E.INVALID_ARGUMENT,
-    "DeadlineExceeded": E.DEADLINE_EXCEEDED,
-    "NotFound": E.NOT_FOUND,
-    "AlreadyExists": E.ALREADY_EXISTS,
-    "PermissionDenied": E.PERMISSION_DENIED,
-    "ResourceExhausted": E.RESOURCE_EXHAUSTED,
-    "FailedPrecondition": E.FAILED_PRECONDITION,
-    "Aborted": E.ABORTED,
-    "OutOfRange": E.OUT_OF_RANGE,
-    "Unimplemented": E.UNIMPLEMENTED,
-    "Internal": E.INTERNAL,
-    "Unavailable": E.UNAVAILABLE,
+    "Canceled": errors.CANCELED,
+    "Unknown": errors.UNKNOWN,
+    "InvalidArgument": errors.INVALID_ARGUMENT,
+    "DeadlineExceeded": errors.DEADLINE_EXCEEDED,
+    "NotFound": errors.NOT_FOUND,
+    "AlreadyExists": errors.ALREADY_EXISTS,
+    "PermissionDenied": errors.PERMISSION_DENIED,
+    "ResourceExhausted": errors.RESOURCE_EXHAUSTED,
+    "FailedPrecondition": errors.FAILED_PRECONDITION,
+    "Aborted": errors.ABORTED,
+    "OutOfRange": errors.OUT_OF_RANGE,
+    "Unimplemented": errors.UNIMPLEMENTED,
+    "Internal": errors.INTERNAL,
+    "Unavailable": errors.UNAVAILABLE,
     "DataLoss": "dataloss",
-    "Unauthenticated": E.UNAUTHENTICATED,
+    "Unauthenticated": errors.UNAUTHENTICATED,
 }
 
 # psrpc / twirp code -> gRPC code name (psrpc's `malformed_request` is InvalidArgument).
 GRPC_BY_PSRPC: dict[str, str] = {v: k for k, v in TWIRP_BY_GRPC.items() if v}
-GRPC_BY_PSRPC[E.MALFORMED_REQUEST] = "InvalidArgument"
+GRPC_BY_PSRPC[errors.MALFORMED_REQUEST] = "InvalidArgument"
 GRPC_BY_PSRPC[""] = "Unknown"
 
 # 7.3: the SIP status LiveKit answers a NOTIFY with, by psrpc code of the error.
 _SIP_BY_PSRPC: dict[str, int] = {
-    E.INVALID_ARGUMENT: 400,
-    E.MALFORMED_REQUEST: 400,
-    E.UNIMPLEMENTED: 501,
-    E.NOT_FOUND: 404,
-    E.FAILED_PRECONDITION: 481,
-    E.CANCELED: 408,
-    E.DEADLINE_EXCEEDED: 408,
-    E.PERMISSION_DENIED: 403,
-    E.RESOURCE_EXHAUSTED: 480,
-    E.UNAVAILABLE: 503,
-    E.UNAUTHENTICATED: 401,
-    E.ALREADY_EXISTS: 409,
-    E.ABORTED: 409,
-    E.OUT_OF_RANGE: 416,
+    errors.INVALID_ARGUMENT: 400,
+    errors.MALFORMED_REQUEST: 400,
+    errors.UNIMPLEMENTED: 501,
+    errors.NOT_FOUND: 404,
+    errors.FAILED_PRECONDITION: 481,
+    errors.CANCELED: 408,
+    errors.DEADLINE_EXCEEDED: 408,
+    errors.PERMISSION_DENIED: 403,
+    errors.RESOURCE_EXHAUSTED: 480,
+    errors.UNAVAILABLE: 503,
+    errors.UNAUTHENTICATED: 401,
+    errors.ALREADY_EXISTS: 409,
+    errors.ABORTED: 409,
+    errors.OUT_OF_RANGE: 416,
 }
 
 
@@ -155,7 +155,7 @@ class SIPStatus(Exception):
     def to_livekit_error(self) -> LiveKitError:
         """The API error for this status alone (6.6 code and message, twirp meta)."""
         _, twirp, message = sip_status_to_grpc(self.code, self.status)
-        return LiveKitError(twirp or E.UNKNOWN, message, self.twirp_meta())
+        return LiveKitError(twirp or errors.UNKNOWN, message, self.twirp_meta())
 
 
 def sip_status_for_psrpc(code: str) -> int:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import random
+import secrets
 
 ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 TRUNK, DISPATCH_RULE, CALL, TRANSFER, PARTICIPANT, ROOM = "ST_", "SDR_", "SCL_", "STR_", "PA_", "RM_"
@@ -24,7 +24,7 @@ def _urandom_suffix() -> str:
     """12 uniform characters from one system-random read (one per character costs a syscall each)."""
     out: list[str] = []
     while len(out) < 12:
-        out.extend(ALPHABET[b % len(ALPHABET)] for b in os.urandom(16) if b < _LIMIT)
+        out.extend(ALPHABET[b % len(ALPHABET)] for b in secrets.token_bytes(16) if b < _LIMIT)
     return "".join(out[:12])
 
 

@@ -1,7 +1,7 @@
 """The one inbound routing entry point: authentication step, dispatch, and both together.
 
 The bridge, `sipconf explain` and the simulator call these; nothing re-implements them.
-Two modes (issue 3, "Routing modes"):
+Two modes:
 
 - `explicit` (default): no trunk -> `404 No trunk found` and no rule is tried; a trunk but
   no rule -> `404 Does not match Trunks or Dispatch Rules`; any trunk or rule conflict (or an
@@ -28,16 +28,17 @@ from sipconf.routing.masks import parse_addr
 from sipconf.routing.rules import NO_RULE, pin_and_room, rule_label, select_dispatch_rule
 from sipconf.routing.trace import Decision
 from sipconf.routing.trunks import match_trunk, trunk_label
+from sipconf.sip.status_lines import (
+    ANSWERED,
+    NO_RULE_MATCHED,
+    NO_TRUNK_FOUND,
+    NO_TRUNK_MATCHED,
+    PROXY_CHALLENGE,
+    QUOTA_EXCEEDED,
+    TRY_AGAIN,
+)
 
 DEFAULT_REALM = "LiveKit"  # 2.4: "Realm = auth_realm, or LiveKit when empty"
-
-# SIP statuses and reason phrases LiveKit's SIP service sends (3.3, 3.6).
-TRY_AGAIN = (503, "Try again later")
-NO_TRUNK = (404, "No trunk found")
-NOT_FOUND = (404, "Does not match any SIP Trunks")
-NO_MATCH = (404, "Does not match Trunks or Dispatch Rules")
-CHALLENGE = (407, "Unauthorized")
-ANSWER = (200, "OK")
 
 
 class Mode(StrEnum):
@@ -45,7 +46,10 @@ class Mode(StrEnum):
     OSS = "oss"
 
 
-AuthResult = Literal["accept", "password", "not_found", "no_trunk_found", "error"]
+# LiveKit's AuthResult values, and "error" for a failed lookup (an RPC error). The open-source
+# server answers only accept / password / no_trunk_found and errors; other decision layers
+# (LiveKit Cloud, fixed conformance answers) may drop or refuse for quota too.
+AuthResult = Literal["accept", "password", "drop", "not_found", "quota_exceeded", "no_trunk_found", "error"]
 
 
 @dataclass(frozen=True)
@@ -161,7 +165,7 @@ def _dispatch(
         trunk = matched.value.trunk
         if trunk is None and mode == Mode.EXPLICIT:
             trace.append("no trunk: explicit mode tries no rule")
-            return Decision(Outcome("reject", *NO_TRUNK), None, tuple(trace))
+            return Decision(Outcome("reject", *NO_TRUNK_FOUND), None, tuple(trace))
     candidates = _rule_candidates(rules, trunk)
     request = replace(call, sip_trunk_id=call.sip_trunk_id or trunk_id_hint)
     selected = select_dispatch_rule(candidates, trunk, request)
@@ -182,14 +186,14 @@ def _dispatch(
     ev = evaluated.value
     if ev.result == "REQUEST_PIN":
         trace.append("LiveKit answers at once, plays the PIN prompt and collects digits until #")
-        return Decision(Outcome("request_pin", *ANSWER, trunk, rule, ev), None, tuple(trace))
+        return Decision(Outcome("request_pin", *ANSWERED, trunk, rule, ev), None, tuple(trace))
     status = "active" if call.pin else "ringing"
     attrs = sip_attributes(
         ev.participant_attributes, trunk, call.headers,
         from_tag=call.from_tag, call_id_full=call.call_id_full, call_status=status,
     )
     trace.append(f"accepted: answered 200 OK once the participant joins room {ev.room_name}")
-    return Decision(Outcome("accept", *ANSWER, trunk, rule, ev, attrs), None, tuple(trace))
+    return Decision(Outcome("accept", *ANSWERED, trunk, rule, ev, attrs), None, tuple(trace))
 
 
 def route(
@@ -210,20 +214,35 @@ def route(
     step = auth.value
     if step.result == "error":
         return _error(auth.error, trace)
-    if step.result == "no_trunk_found":
-        trace.append(f"rejected: {NO_TRUNK[0]} {NO_TRUNK[1]}")
-        return Decision(Outcome("reject", *NO_TRUNK), None, tuple(trace))
-    if step.result == "not_found":
-        trace.append(f"rejected: {NOT_FOUND[0]} {NOT_FOUND[1]}")
-        return Decision(Outcome("reject", *NOT_FOUND, step.trunk), None, tuple(trace))
+    refused = auth_refusal(step)
+    if refused is not None:
+        trace.append(f"rejected: {refused.status} {refused.reason}" if refused.status else "dropped: no response")
+        return Decision(refused, None, tuple(trace))
     if step.result == "password":
         if not authenticated:
-            trace.append(f"challenged: {CHALLENGE[0]} {CHALLENGE[1]} (Proxy-Authenticate, realm {step.realm})")
-            return Decision(Outcome("challenge", *CHALLENGE, step.trunk), None, tuple(trace))
+            trace.append(f"challenged: {PROXY_CHALLENGE} (Proxy-Authenticate, realm {step.realm})")
+            return Decision(Outcome("challenge", *PROXY_CHALLENGE, step.trunk), None, tuple(trace))
         trace.append("the caller answered the digest challenge")
     hint = step.trunk.sip_trunk_id if step.trunk is not None else ""
     dispatched = dispatch(trunks, rules, call, mode, project_id, hint, rng)
     return Decision(dispatched.value, dispatched.error, tuple(trace) + dispatched.trace)
+
+
+def auth_refusal(step: AuthStep) -> Outcome | None:
+    """How the SIP service ends the call on the auth step's answer, or None when the call
+    goes on: to dispatch, after the digest handshake for `password`. A result it does
+    not know goes on as well (LiveKit's switch over AuthResult has no default)."""
+    if step.result == "error":
+        return Outcome("error", *TRY_AGAIN, step.trunk)
+    if step.result == "drop":
+        return Outcome("drop", None, "", step.trunk)
+    if step.result == "not_found":
+        return Outcome("reject", *NO_TRUNK_MATCHED, step.trunk)
+    if step.result == "quota_exceeded":
+        return Outcome("reject", *QUOTA_EXCEEDED, step.trunk)
+    if step.result == "no_trunk_found":
+        return Outcome("reject", *NO_TRUNK_FOUND, step.trunk)
+    return None
 
 
 def _by_id(trunks: Sequence[sip.SIPInboundTrunkInfo]) -> list[sip.SIPInboundTrunkInfo]:
@@ -264,8 +283,8 @@ def _no_rule(mode: Mode, trunk: sip.SIPInboundTrunkInfo | None, trace: list[str]
     if mode == Mode.OSS:
         trace.append("no rule: the open-source server answers DROP (100/180, then no final response)")
         return Decision(Outcome("drop", None, "", trunk), None, tuple(trace))
-    trace.append(f"rejected: {NO_MATCH[0]} {NO_MATCH[1]}")
-    return Decision(Outcome("reject", *NO_MATCH, trunk), None, tuple(trace))
+    trace.append(f"rejected: {NO_RULE_MATCHED}")
+    return Decision(Outcome("reject", *NO_RULE_MATCHED, trunk), None, tuple(trace))
 
 
 def _error(
@@ -274,5 +293,5 @@ def _error(
     trunk: sip.SIPInboundTrunkInfo | None = None,
     rule: sip.SIPDispatchRuleInfo | None = None,
 ) -> Decision[Outcome]:
-    trace.append(f"the decision layer fails ({err.code or 'error'}: {err.message}): {TRY_AGAIN[0]} {TRY_AGAIN[1]}")
+    trace.append(f"the decision layer fails ({err.code or 'error'}: {err.message}): {TRY_AGAIN}")
     return Decision(Outcome("error", *TRY_AGAIN, trunk, rule), err, tuple(trace))

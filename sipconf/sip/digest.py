@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from sipconf.sip.message import Request, Response, make_response
+from sipconf.sip.status_lines import BAD_CREDENTIALS, PROXY_CHALLENGE, WRONG_CREDENTIALS
 
 __all__ = [
     "Challenge",
@@ -129,21 +130,21 @@ class DigestServer:
             nonce = f"{self.now_us()}-{call_id}"
             self._remember(call_id, Challenge(realm, nonce))
             value = f'Digest realm="{realm}", nonce="{nonce}", algorithm=MD5'
-            return Verdict(False, 407, "Unauthorized", ("Proxy-Authenticate", value))
+            return Verdict(False, *PROXY_CHALLENGE, ("Proxy-Authenticate", value))
         try:
             creds = parse_digest(header)
         except ValueError:
-            return Verdict(False, 401, "Bad credentials")
+            return Verdict(False, *BAD_CREDENTIALS)
         if creds.get("username", "") != username:
-            return Verdict(False, 401, "Unauthorized")
+            return Verdict(False, *WRONG_CREDENTIALS)
         challenge = self._challenges.get(call_id)
         if challenge is None:
-            return Verdict(False, 401, "Bad credentials")
+            return Verdict(False, *BAD_CREDENTIALS)
         ha1 = _md5(f"{username}:{challenge.realm}:{password}")
         ha2 = _md5(f"INVITE:{creds.get('uri', '')}")
         expected = _md5(f"{ha1}:{challenge.nonce}:{ha2}")
         if creds.get("response", "") != expected:
-            return Verdict(False, 401, "Unauthorized")
+            return Verdict(False, *WRONG_CREDENTIALS)
         return Verdict(True)
 
     def _remember(self, call_id: str, challenge: Challenge) -> None:

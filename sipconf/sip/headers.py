@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sipconf.sip.uri import URI, format_params, parse_params, split_hostport
+from sipconf.sip.uri import URI, format_params, parse_host_port, parse_params
 from sipconf.sip.sipuri import find_param, join_host_port
 
 __all__ = ["CSeq", "NameAddr", "Via", "split_commas"]
@@ -134,7 +134,7 @@ class Via:
         if not sent_by:
             raise ValueError(f"invalid Via: {text!r}")
         try:
-            host, port = split_hostport(sent_by, sent_by)
+            host, port = parse_host_port(sent_by, sent_by)
         except ValueError:
             raise ValueError(f"invalid Via sent-by: {text!r}") from None
         return Via(transport=parts[2].upper(), host=host, port=port, params=parse_params(params))

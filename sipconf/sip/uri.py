@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from sipconf.sip.sipuri import find_param, join_host_port, split_ipv6_reference
 
-__all__ = ["URI", "format_params", "parse_params", "split_hostport"]
+__all__ = ["URI", "format_params", "parse_host_port", "parse_params"]
 
 
 def parse_params(text: str) -> list[tuple[str, str | None]]:
@@ -66,7 +66,7 @@ class URI:
             user, pcolon, pw = userinfo.partition(":")
             password = pw if pcolon else None
         hostport, _, params = hostpart.partition(";")
-        host, port = split_hostport(hostport, text)
+        host, port = parse_host_port(hostport, text)
         return URI(
             scheme=scheme,
             user=user,
@@ -94,7 +94,12 @@ class URI:
         return f"{self.scheme}:{userinfo}{self.host_port}{format_params(self.params)}{tail}"
 
 
-def split_hostport(hostport: str, whole: str) -> tuple[str, int | None]:
+def parse_host_port(hostport: str, whole: str) -> tuple[str, int | None]:
+    """A URI's `hostport` (RFC 3261 25.1) as (host, port or None); errors name `whole`.
+
+    Unlike `sipuri.split_host_port` (Go's `net.SplitHostPort`), the port is optional and
+    checked, and an IPv6 host keeps its brackets.
+    """
     if hostport.startswith("["):  # IPv6 reference, RFC 3261 25.1; kept in its brackets
         try:
             address, rest = split_ipv6_reference(hostport)

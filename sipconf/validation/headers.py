@@ -7,11 +7,10 @@ Reasons are returned as LiveKit's exact text so callers can show them verbatim.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Mapping
+from typing import Mapping
 
 from sipconf.routing import gostr
-if TYPE_CHECKING:  # Validation lives in validate.py, which itself calls this module.
-    from sipconf.validation.validate import Validation
+from sipconf.validation.result import Validation, verdict
 
 # RFC 3261 25.1 `token`: alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~"
 TOKEN_CHARS = frozenset("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-.!%*_+`'~")
@@ -176,9 +175,6 @@ def check_header_names(names, *, restricted: bool = False) -> str | None:
     return None
 
 
-def validate_headers(headers: Mapping[str, str], *, restricted: bool = True) -> "Validation":
+def validate_headers(headers: Mapping[str, str], *, restricted: bool = True) -> Validation:
     """Validate a header map as LiveKit does for `headers` fields (4.5)."""
-    from sipconf.validation.validate import Validation, invalid
-
-    hard, soft = check_headers(headers, restricted=restricted)
-    return Validation(invalid(hard) if hard else None, tuple(soft))
+    return verdict(*check_headers(headers, restricted=restricted))

@@ -8,11 +8,8 @@ caller wrote.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from sipconf.validation import headers
-if TYPE_CHECKING:
-    from sipconf.validation.validate import Validation
+from sipconf.validation.result import Validation, verdict
 
 BAD_SCHEME = "transfer_to must be a valid SIP(s) or TEL URI (sip:, sips: or tel:)"
 
@@ -44,9 +41,7 @@ def check_transfer_request(req) -> tuple[str, str | None, list[str]]:
     return normalised, hard, soft
 
 
-def validate_transfer_request(req) -> tuple[str, "Validation"]:
+def validate_transfer_request(req) -> tuple[str, Validation]:
     """Validate `req` (TransferSIPParticipantRequest); return the `transfer_to` to store."""
-    from sipconf.validation.validate import Validation, invalid
-
     normalised, hard, soft = check_transfer_request(req)
-    return normalised, Validation(invalid(hard) if hard else None, tuple(soft))
+    return normalised, verdict(hard, soft)

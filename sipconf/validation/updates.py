@@ -12,9 +12,9 @@ from typing import Callable, TypeVar
 from livekit.protocol import sip
 
 from sipconf.routing import media as media_rules
+from sipconf.validation.result import invalid
 from sipconf.validation.validate import (
     inbound_update_problem,
-    invalid,
     list_update_problem,
     outbound_update_problem,
     rule_update_problem,

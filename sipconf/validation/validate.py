@@ -9,34 +9,16 @@ that is the code every error here carries.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Callable
 
 from livekit.protocol import sip
 
-from sipconf.validation import destination, headers, hosts, legacy, transfer
-from sipconf.routing.errors import INVALID_ARGUMENT, LiveKitError
 from sipconf.routing.gostr import unquote
+from sipconf.validation import destination, headers, hosts, legacy, transfer
+from sipconf.validation.result import Validation, verdict
 
 MAX_MEDIA_TIMEOUT_NS = 10 * 60 * 10**9  # 10m0s
 MAX_DISPLAY_NAME_LEN = 128
-
-
-@dataclass(frozen=True)
-class Validation:
-    """The first hard error (None when valid) and the soft errors found before it."""
-
-    error: LiveKitError | None = None
-    soft: tuple[str, ...] = ()
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
-
-
-def invalid(message: str) -> LiveKitError:
-    """A validation failure as the API reports it."""
-    return LiveKitError(INVALID_ARGUMENT, message)
 
 
 class _Checks:
@@ -301,5 +283,4 @@ def validate(msg) -> Validation:
     if check is None:
         raise TypeError(f"no LiveKit validation for {type(msg).__name__}")
     checks = _Checks()
-    hard = check(msg, checks)
-    return Validation(invalid(hard) if hard else None, tuple(checks.soft))
+    return verdict(check(msg, checks), checks.soft)

@@ -10,7 +10,7 @@ from itertools import count
 from types import MappingProxyType
 
 import pytest
-from livekit.protocol import sip as pb
+from livekit.protocol import sip as sip_pb
 
 from sipconf.checks import run_checks
 from sipconf.model import DesiredObject, DesiredState, Origin, SecretRef
@@ -29,19 +29,19 @@ def _obj(kind, name, message, secrets=None, fields=()):
 
 def inbound(name, *, password=None, **fields):
     secrets = {"auth_password": password} if password else {}
-    return _obj("inbound_trunk", name, pb.SIPInboundTrunkInfo(sip_trunk_id=name, name=name, **fields), secrets)
+    return _obj("inbound_trunk", name, sip_pb.SIPInboundTrunkInfo(sip_trunk_id=name, name=name, **fields), secrets)
 
 
 def outbound(name, *, password=None, **fields):
     secrets = {"auth_password": password} if password else {}
-    return _obj("outbound_trunk", name, pb.SIPOutboundTrunkInfo(sip_trunk_id=name, name=name, **fields), secrets)
+    return _obj("outbound_trunk", name, sip_pb.SIPOutboundTrunkInfo(sip_trunk_id=name, name=name, **fields), secrets)
 
 
 def rule(name, *, direct=None, individual=None, callee=None, pin=None, fields=("trunks.0",), **rest):
     """`direct="room"`, `individual="prefix"` or `callee="prefix"`; `pin` a SecretRef or digits."""
     if isinstance(pin, str):
         pin = SecretRef(literal=pin)
-    body = pb.SIPDispatchRule()
+    body = sip_pb.SIPDispatchRule()
     path = ""
     if direct is not None:
         body.dispatch_rule_direct.room_name = direct
@@ -52,7 +52,7 @@ def rule(name, *, direct=None, individual=None, callee=None, pin=None, fields=("
     elif callee is not None:
         body.dispatch_rule_callee.room_prefix = callee
         path = "rule.dispatch_rule_callee.pin"
-    msg = pb.SIPDispatchRuleInfo(sip_dispatch_rule_id=name, name=name, **rest)
+    msg = sip_pb.SIPDispatchRuleInfo(sip_dispatch_rule_id=name, name=name, **rest)
     if path:
         msg.rule.CopyFrom(body)
     secrets = {path: pin} if pin is not None and path else {}

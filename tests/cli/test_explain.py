@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import strategies
 
 from sipconf.checks.prepared import placeholder_message
 from sipconf.cli import main
@@ -138,8 +138,8 @@ SOURCES = ["", "127.0.0.11", "127.0.1.40", "127.0.0.1"]
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.sampled_from(NUMBERS), st.sampled_from(CALLERS), st.sampled_from(SOURCES),
-       st.sampled_from(["explicit", "oss"]), st.sampled_from(["", "gold"]))
+@given(strategies.sampled_from(NUMBERS), strategies.sampled_from(CALLERS), strategies.sampled_from(SOURCES),
+       strategies.sampled_from(["explicit", "oss"]), strategies.sampled_from(["", "gold"]))
 def test_explain_json_agrees_with_route(to, caller, src, mode, tier):
     argv = ["--to", to, "--from", caller, "--src-ip", src, "--mode", mode, "--json"]
     headers: tuple = ()

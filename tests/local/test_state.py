@@ -8,7 +8,7 @@ import pytest
 from livekit import api
 from livekit.protocol import sip
 
-from sipconf.local import store as st
+from sipconf.local.store import OUTBOUND, StateStore
 from sipconf.local.server import ControlPlane
 KEY = "testkey"
 SECRET = "test-secret-that-is-long-enough-for-hs256-0123"
@@ -56,15 +56,15 @@ def test_concurrent_creates_store_each_once_and_one_of_a_conflict(serve):
 
 
 def test_store_write_rolls_back_on_error(tmp_path):
-    store = st.StateStore(tmp_path / "s.db")
+    store = StateStore(tmp_path / "s.db")
     with store.write() as tx:
-        tx.put(st.OUTBOUND, sip.SIPOutboundTrunkInfo(sip_trunk_id="ST_a", address="h"))
+        tx.put(OUTBOUND, sip.SIPOutboundTrunkInfo(sip_trunk_id="ST_a", address="h"))
     with pytest.raises(RuntimeError):
         with store.write() as tx:
-            tx.delete(st.OUTBOUND, "ST_a")
+            tx.delete(OUTBOUND, "ST_a")
             raise RuntimeError("boom")
-    assert [t.sip_trunk_id for t in store.all(st.OUTBOUND)] == ["ST_a"]
+    assert [t.sip_trunk_id for t in store.all(OUTBOUND)] == ["ST_a"]
     with pytest.raises(ValueError, match="^cannot store a outbound_trunk without an id$"):
         with store.write() as tx:
-            tx.put(st.OUTBOUND, sip.SIPOutboundTrunkInfo())
+            tx.put(OUTBOUND, sip.SIPOutboundTrunkInfo())
     store.close()

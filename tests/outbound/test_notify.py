@@ -6,7 +6,6 @@ import pytest
 
 from sipconf.routing.errors import LiveKitError
 from sipconf.outbound.notify import (
-    UNKNOWN_DIALOG_ANSWER,
     NotifyResult,
     handle_notify,
     notify_answer,
@@ -52,7 +51,6 @@ def test_answers() -> None:
     assert notify_answer(LiveKitError("unimplemented", "unknown event")) == (501, "unknown event")
     assert notify_answer(LiveKitError("malformed_request", "no event in NOTIFY request")) == (400, "no event in NOTIFY request")
     assert notify_answer(RuntimeError("boom")) == (500, "boom")
-    assert UNKNOWN_DIALOG_ANSWER == (481, "Call does not exist")
 
 
 @pytest.mark.parametrize(

@@ -3,44 +3,44 @@
 from __future__ import annotations
 
 from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import strategies
 from livekit.protocol import sip
 
 from sipconf.livekit.wire import to_live
 from sipconf.model import get_path
 from sipconf.plan.canonical import canonical, flatten, from_live, with_secrets
 
-text = st.text(alphabet="abcdefgh+0123456789", max_size=6)
-names = st.text(alphabet="abcdefgh-", min_size=1, max_size=6)
+text = strategies.text(alphabet="abcdefgh+0123456789", max_size=6)
+names = strategies.text(alphabet="abcdefgh-", min_size=1, max_size=6)
 
 
-@st.composite
+@strategies.composite
 def live_trunks(draw):
     return sip.SIPInboundTrunkInfo(
         sip_trunk_id="ST_" + draw(names),
         name=draw(names),
         metadata=draw(text),
-        numbers=draw(st.lists(text, max_size=3)),
-        allowed_numbers=draw(st.lists(text, max_size=2)),
+        numbers=draw(strategies.lists(text, max_size=3)),
+        allowed_numbers=draw(strategies.lists(text, max_size=2)),
         auth_username=draw(text),
         auth_password=draw(text),
-        headers_to_attributes=draw(st.dictionaries(names, names, max_size=2)),
-        krisp_enabled=draw(st.booleans()),
-        media_encryption=draw(st.sampled_from([0, 1, 2])),
+        headers_to_attributes=draw(strategies.dictionaries(names, names, max_size=2)),
+        krisp_enabled=draw(strategies.booleans()),
+        media_encryption=draw(strategies.sampled_from([0, 1, 2])),
     )
 
 
-@st.composite
+@strategies.composite
 def live_rules(draw):
     rule = sip.SIPDispatchRuleInfo(
         sip_dispatch_rule_id="SDR_" + draw(names),
         name=draw(names),
-        trunk_ids=draw(st.lists(st.sampled_from(["ST_a", "ST_b", "ST_gone"]), unique=True)),
-        numbers=draw(st.lists(text, max_size=2)),
-        attributes=draw(st.dictionaries(names, text, max_size=2)),
-        hide_phone_number=draw(st.booleans()),
+        trunk_ids=draw(strategies.lists(strategies.sampled_from(["ST_a", "ST_b", "ST_gone"]), unique=True)),
+        numbers=draw(strategies.lists(text, max_size=2)),
+        attributes=draw(strategies.dictionaries(names, text, max_size=2)),
+        hide_phone_number=draw(strategies.booleans()),
     )
-    kind = draw(st.sampled_from(["dispatch_rule_direct", "dispatch_rule_individual", "dispatch_rule_callee"]))
+    kind = draw(strategies.sampled_from(["dispatch_rule_direct", "dispatch_rule_individual", "dispatch_rule_callee"]))
     member = getattr(rule.rule, kind)
     member.SetInParent()
     member.pin = draw(text)

@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import strategies
 
 from sipconf.livekit.adapter import LiveKitAdapter
 from sipconf.livekit.target import Target
@@ -21,9 +21,9 @@ TRUNKS = ["alpha", "beta", "gamma"]
 RULES = ["r1", "r2", "r3", "r4"]
 
 
-@st.composite
+@strategies.composite
 def specs(draw):
-    trunk_names = draw(st.lists(st.sampled_from(TRUNKS), unique=True, max_size=3))
+    trunk_names = draw(strategies.lists(strategies.sampled_from(TRUNKS), unique=True, max_size=3))
     objects, used = [], set()
     for name in trunk_names:
         # Numbers may move between trunks from A to B (the engine reorders those writes); a
@@ -31,15 +31,15 @@ def specs(draw):
         # draws from its own pool plus one number shared with the next trunk only one way.
         i = TRUNKS.index(name)
         pool = [f"+1510555{i}0{j}" for j in range(3)] + ([f"+1510555{i + 1}00"] if i + 1 < len(TRUNKS) else [])
-        numbers = [n for n in draw(st.lists(st.sampled_from(pool), unique=True, min_size=1, max_size=2)) if n not in used]
+        numbers = [n for n in draw(strategies.lists(strategies.sampled_from(pool), unique=True, min_size=1, max_size=2)) if n not in used]
         numbers = numbers or [f"+1510555{i}09"]
         used.update(numbers)
-        password = draw(st.one_of(st.none(), st.sampled_from(["p1", "p2"])))
+        password = draw(strategies.one_of(strategies.none(), strategies.sampled_from(["p1", "p2"])))
         objects.append(inbound(name, numbers, password=password))
-    for k, name in enumerate(draw(st.lists(st.sampled_from(RULES), unique=True, max_size=4))):
-        trunks = draw(st.lists(st.sampled_from(trunk_names), unique=True)) if trunk_names else []
-        pin = draw(st.one_of(st.none(), st.just(f"{k}{k}{k}{k}")))
-        room = draw(st.sampled_from(["a", "b"])) + str(k)
+    for k, name in enumerate(draw(strategies.lists(strategies.sampled_from(RULES), unique=True, max_size=4))):
+        trunks = draw(strategies.lists(strategies.sampled_from(trunk_names), unique=True)) if trunk_names else []
+        pin = draw(strategies.one_of(strategies.none(), strategies.just(f"{k}{k}{k}{k}")))
+        room = draw(strategies.sampled_from(["a", "b"])) + str(k)
         obj = rule(name, trunks, room=room, pin=pin)
         obj.message.numbers.append(f"+1415555000{k}")  # distinct numbers: no LiveKit rule conflicts
         objects.append(obj)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given, strategies
 
 from sipconf.routing.numbers import normalize_number, same_number
 
@@ -36,12 +36,12 @@ def test_same_number_raw_or_normalised():
     assert not same_number("+1", "+2")
 
 
-@given(st.text(alphabet="0123456789+-() .ab", max_size=20))
+@given(strategies.text(alphabet="0123456789+-() .ab", max_size=20))
 def test_normalisation_is_idempotent(s):
     once = normalize_number(s)
     assert normalize_number(once) == once
 
 
-@given(st.text(max_size=20))
+@given(strategies.text(max_size=20))
 def test_normalisation_is_idempotent_on_any_text(s):
     assert normalize_number(normalize_number(s)) == normalize_number(s)

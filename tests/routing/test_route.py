@@ -1,14 +1,14 @@
-"""The routing entry points in both modes (issue 3 "Routing modes", SEMANTICS 3.3, 3.6)."""
+"""The routing entry points in both modes: the auth step, dispatch, and both together."""
 
 from __future__ import annotations
 
 import random
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings, strategies
 from livekit.protocol import sip
 
 from sipconf.routing.call import CallFacts
-from sipconf.routing.route import Mode, authenticate, dispatch, route
+from sipconf.routing.route import AuthStep, Mode, auth_refusal, authenticate, dispatch, route
 
 CALL = CallFacts(
     from_user="+15550001", to_user="+15105550100", src_ip="127.0.0.1", from_host="127.0.0.1",
@@ -46,6 +46,24 @@ def test_authenticate_password_default_realm():
 
 def test_authenticate_only_username_needs_no_auth():
     assert authenticate([trunk("ST_a", auth_username="u")], CALL, Mode.EXPLICIT).value.result == "accept"
+
+
+def test_auth_answers_that_end_the_call():
+    ended = {result: auth_refusal(AuthStep(result)) for result in
+             ("error", "drop", "not_found", "quota_exceeded", "no_trunk_found")}
+    assert {result: (o.action, o.status, o.reason) for result, o in ended.items()} == {
+        "error": ("error", 503, "Try again later"),
+        "drop": ("drop", None, ""),
+        "not_found": ("reject", 404, "Does not match any SIP Trunks"),
+        "quota_exceeded": ("reject", 503, "Service temporarily unavailable"),
+        "no_trunk_found": ("reject", 404, "No trunk found"),
+    }
+
+
+def test_auth_answers_that_go_on():
+    # `password` goes on to the digest handshake, `accept` to dispatch.
+    assert auth_refusal(AuthStep("accept")) is None
+    assert auth_refusal(AuthStep("password", username="u", password="pw")) is None
 
 
 def test_no_trunk_explicit_404_and_no_rule_tried():
@@ -128,17 +146,17 @@ def test_trace_reads_as_steps():
     )
 
 
-numbers = st.sampled_from(["+1", "+2", "1", "+1 (2)", "user"])
+numbers = strategies.sampled_from(["+1", "+2", "1", "+1 (2)", "user"])
 
 
 @settings(max_examples=60, deadline=None)
 @given(
-    seed=st.integers(0, 2**32),
+    seed=strategies.integers(0, 2**32),
     to=numbers,
     caller=numbers,
-    trunk_numbers=st.lists(st.lists(numbers, max_size=2), max_size=3),
-    prefixes=st.lists(st.sampled_from(["", "a", "b"]), max_size=3),
-    mode=st.sampled_from(list(Mode)),
+    trunk_numbers=strategies.lists(strategies.lists(numbers, max_size=2), max_size=3),
+    prefixes=strategies.lists(strategies.sampled_from(["", "a", "b"]), max_size=3),
+    mode=strategies.sampled_from(list(Mode)),
 )
 def test_routing_is_deterministic_given_the_seed(seed, to, caller, trunk_numbers, prefixes, mode):
     trunks = [trunk(f"ST_{i}", numbers=n) for i, n in enumerate(trunk_numbers)]

@@ -4,7 +4,7 @@ what SIPp itself said: exit code, its meaning, its error lines -- never a bare "
 from __future__ import annotations
 
 import asyncio
-import xml.etree.ElementTree as ET
+from xml.etree import ElementTree
 from pathlib import Path
 
 from simulator.assertions import check
@@ -78,7 +78,7 @@ def test_a_failure_with_no_sip_shows_expected_versus_got_that_nothing_was_captur
         " received 'SIP/2.0 500 Server Error'",
         "    its message trace (-trace_msg) is empty: it sent and received no SIP message",
     ]
-    text = ET.fromstring(junit_xml([outcome])).find("./testsuite/testcase/failure").text.splitlines()
+    text = ElementTree.fromstring(junit_xml([outcome])).find("./testsuite/testcase/failure").text.splitlines()
     assert text[-4:] == [
         "SIP ladder: no SIP message was captured",
         "sipp caller: exit 1 (at least one call failed)",

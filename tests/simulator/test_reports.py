@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
-import xml.etree.ElementTree as ET
+from xml.etree import ElementTree
 from pathlib import Path
 
 from sipconf.spec import load as load_spec
@@ -38,7 +38,7 @@ def outcomes(paths):
 def test_junit_has_one_testcase_per_scenario_and_failures_with_the_ladder():
     got = outcomes([DEMO / "inbound" / "routing.yaml", DEMO / "outbound" / "calls.yaml"])
     got[-1].result.packets = CALL
-    root = ET.fromstring(junit_xml(got))
+    root = ElementTree.fromstring(junit_xml(got))
     cases = root.findall("./testsuite/testcase")
     assert len(cases) == len(got)
     assert root.get("tests") == str(len(got))

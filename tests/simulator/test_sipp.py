@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
+from xml.etree import ElementTree
 
 from simulator.loadtest import parse_rtt, parse_stat, percentile
 from simulator.scenario import load_paths
@@ -46,7 +46,7 @@ Content-Length: 0
 
 def test_uac_xml_is_well_formed_and_never_auto_answers():
     xml = uac_xml(SCENARIOS["right PIN joins the direct room"], "127.0.0.1", auth=True)
-    root = ET.fromstring(xml.split("\n", 2)[2])
+    root = ElementTree.fromstring(xml.split("\n", 2)[2])
     assert root.tag == "scenario"
     recvs = [r.get("response") for r in root.iter("recv") if r.get("response")]
     assert "407" in recvs and "404" in recvs and recvs.count("200") >= 2
@@ -64,7 +64,7 @@ def test_uac_xml_carries_extra_headers_and_the_called_number():
 def test_uas_xml_answers_refer_with_a_sipfrag_notify():
     sc = SCENARIOS["transfer declined with NOTIFY 603"]
     xml = uas_xml(sc, sc.far_end, "127.0.0.21", 40000, ("acme", "pw"))
-    ET.fromstring(xml.split("\n", 2)[2])
+    ElementTree.fromstring(xml.split("\n", 2)[2])
     assert "m=audio 40000 RTP/AVP 0 101" in xml
     assert "SIP/2.0 202 Accepted" in xml and "\n\nSIP/2.0 603 Decline" in xml
     assert "Content-Type: message/sipfrag;version=2.0" in xml

@@ -5,24 +5,24 @@ from __future__ import annotations
 import json
 
 from hypothesis import assume, given, settings
-from hypothesis import strategies as st
+from hypothesis import strategies
 
 from sipconf.routing.numbers import normalize_number
 from sipconf.spec import SpecError, loads
 from sipconf.spec.numbers import expand, expand_trunk_numbers
 
-digits = st.text(alphabet="0123456789", min_size=4, max_size=11)
+digits = strategies.text(alphabet="0123456789", min_size=4, max_size=11)
 
 
-@st.composite
+@strategies.composite
 def number_entries(draw):
     """A single number (maybe formatted) or a small range."""
     base = draw(digits)
-    if draw(st.booleans()):
+    if draw(strategies.booleans()):
         start = int(base)
-        end = min(start + draw(st.integers(0, 30)), 10 ** len(base) - 1)
+        end = min(start + draw(strategies.integers(0, 30)), 10 ** len(base) - 1)
         return f"+{base}..+{end:0{len(base)}d}"
-    fmt = draw(st.sampled_from(["+{}", "{}", "+{} ", "({})"]))
+    fmt = draw(strategies.sampled_from(["+{}", "{}", "+{} ", "({})"]))
     return fmt.format(base).strip()
 
 
@@ -37,7 +37,7 @@ def _spec(numbers: list[str], rule_numbers: list[str]) -> str:
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(number_entries(), max_size=5, unique=True), st.lists(number_entries(), max_size=3))
+@given(strategies.lists(number_entries(), max_size=5, unique=True), strategies.lists(number_entries(), max_size=3))
 def test_loading_twice_yields_equal_messages(numbers, rule_numbers):
     text = _spec(numbers, rule_numbers)
     try:
@@ -51,7 +51,7 @@ def test_loading_twice_yields_equal_messages(numbers, rule_numbers):
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(number_entries(), max_size=5))
+@given(strategies.lists(number_entries(), max_size=5))
 def test_expanding_normalised_numbers_again_changes_nothing(entries):
     once = expand_trunk_numbers(entries)
     assert expand_trunk_numbers(once) == once
@@ -70,7 +70,7 @@ def test_a_range_expands_to_consecutive_numbers_of_equal_width(entry):
 
 
 @settings(max_examples=30, deadline=None)
-@given(st.lists(number_entries(), min_size=1, max_size=4, unique=True))
+@given(strategies.lists(number_entries(), min_size=1, max_size=4, unique=True))
 def test_a_normalised_spec_reloads_to_the_same_state(entries):
     first = loads(_spec(entries, []), "p.yaml") if _distinct(entries) else None
     if first is None:

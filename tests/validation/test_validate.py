@@ -6,7 +6,8 @@ import pytest
 from google.protobuf.duration_pb2 import Duration
 from livekit.protocol import sip
 
-from sipconf.validation.validate import Validation, list_update_problem, media_problem, validate
+from sipconf.validation.result import Validation
+from sipconf.validation.validate import list_update_problem, media_problem, validate
 from livekit.protocol.models import ListUpdate
 
 

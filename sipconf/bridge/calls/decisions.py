@@ -1,155 +1,90 @@
-"""The decision layer the SIP service asks for each inbound call (SEMANTICS 3.3, 3.6).
+"""The decision layer the SIP service asks for each inbound call.
 
 LiveKit's SIP service calls `GetSIPTrunkAuthentication` and `EvaluateSIPDispatchRules` on
-the server; the answers are `AuthResult` / `DispatchResult` values. `StoreDecisions` reads
-trunks and rules from the control plane's store per call (as LiveKit SIP asks the server)
-and decides with `sipconf.routing.route`; `FixedDecisions` returns configured answers
-(the `inbound_sip_flow` vectors fix the decision layer this way).
+the server. Here the answers are routing's own results, `Decision[AuthStep]` and
+`Decision[Outcome]` (`sipconf.routing.route`), and a failed lookup is an `error` result
+rather than an exception. `StoreDecisions` reads trunks and rules from the control plane's
+store per call (as LiveKit SIP asks the server) and decides with `sipconf.routing.route`;
+`FixedDecisions` returns configured answers (the `inbound_sip_flow` vectors fix the
+decision layer this way).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Protocol
 
 from livekit.protocol import sip
 
-from sipconf.routing import route as R
+from sipconf.routing import route
 from sipconf.routing.call import CallFacts
-from sipconf.routing.errors import LiveKitError
-
-# AuthResult values (3.3 table).
-AUTH_ACCEPT, AUTH_PASSWORD, AUTH_DROP = "accept", "password", "drop"
-AUTH_NOT_FOUND, AUTH_QUOTA, AUTH_NO_TRUNK = "not_found", "quota_exceeded", "no_trunk_found"
-# DispatchResult values (3.6 table).
-DISPATCH_ACCEPT, DISPATCH_PIN, DISPATCH_REJECT = "accept", "request_pin", "reject"
-DISPATCH_DROP, DISPATCH_UNAVAILABLE = "drop", "unavailable"
-
-
-@dataclass(frozen=True)
-class AuthAnswer:
-    result: str
-    trunk: sip.SIPInboundTrunkInfo | None = None
-    username: str = ""
-    password: str = ""
-    realm: str = ""  # "" = LiveKit's default realm
-
-    @property
-    def trunk_id(self) -> str:
-        return self.trunk.sip_trunk_id if self.trunk is not None else ""
-
-
-@dataclass(frozen=True)
-class RoomJoin:
-    """Where an accepted call goes and who it is there (the evaluation's ACCEPT fields)."""
-
-    room_name: str
-    identity: str
-    name: str = ""
-    metadata: str = ""
-    attributes: dict[str, str] = field(default_factory=dict)
-    rule_id: str = ""
-    media_timeout: float | None = None  # 3.7: the merged media.media_timeout in seconds, if set
-
-
-@dataclass(frozen=True)
-class DispatchAnswer:
-    result: str
-    status: int | None = None  # for `reject`: LiveKit's status and reason
-    reason: str = ""
-    join: RoomJoin | None = None
-    trunk: sip.SIPInboundTrunkInfo | None = None
+from sipconf.routing.errors import UNAVAILABLE, LiveKitError
+from sipconf.routing.route import AuthStep, Outcome
+from sipconf.routing.trace import Decision
+from sipconf.sip.status_lines import TRY_AGAIN
 
 
 class DecisionLayer(Protocol):
-    def authenticate(self, call: CallFacts) -> AuthAnswer:
-        """Raises on an RPC failure (the SIP service answers 503)."""
+    def authenticate(self, call: CallFacts) -> Decision[AuthStep]:
+        """The auth step; a failed lookup is an `error` step (the SIP service answers 503)."""
 
-    def dispatch(self, call: CallFacts, trunk_id: str) -> DispatchAnswer:
-        """Raises on an RPC failure (503 before the answer; BYE in the PIN flow)."""
-
-
-class RpcError(Exception):
-    """The decision layer's call itself failed."""
-
-
-_AUTH = {"accept": AUTH_ACCEPT, "password": AUTH_PASSWORD, "not_found": AUTH_NOT_FOUND,
-         "no_trunk_found": AUTH_NO_TRUNK}
+    def dispatch(self, call: CallFacts, trunk_id: str) -> Decision[Outcome]:
+        """The dispatch outcome; a failed lookup is an `error` outcome (503 before the
+        answer, BYE in the PIN flow)."""
 
 
 class StoreDecisions:
     """Decisions from the trunks and rules in the control plane's store, read per call."""
 
     def __init__(self, trunks: Callable[[], list[sip.SIPInboundTrunkInfo]],
-                 rules: Callable[[], list[sip.SIPDispatchRuleInfo]], mode: R.Mode) -> None:
+                 rules: Callable[[], list[sip.SIPDispatchRuleInfo]], mode: route.Mode) -> None:
         self._trunks = trunks
         self._rules = rules
         self.mode = mode
         self.last_trace: tuple[str, ...] = ()
 
-    def authenticate(self, call: CallFacts) -> AuthAnswer:
-        decided = R.authenticate(self._trunks(), call, self.mode)
+    def authenticate(self, call: CallFacts) -> Decision[AuthStep]:
+        decided = route.authenticate(self._trunks(), call, self.mode)
         self.last_trace = decided.trace
-        step = decided.value
-        if step.result == "error":
-            raise RpcError(decided.error.message if decided.error else "trunk matching failed")
-        return AuthAnswer(_AUTH[step.result], step.trunk, step.username, step.password, step.realm)
+        return decided
 
-    def dispatch(self, call: CallFacts, trunk_id: str) -> DispatchAnswer:
-        decided = R.dispatch(self._trunks(), self._rules(), call, self.mode, trunk_id_hint=trunk_id)
+    def dispatch(self, call: CallFacts, trunk_id: str) -> Decision[Outcome]:
+        decided = route.dispatch(self._trunks(), self._rules(), call, self.mode, trunk_id_hint=trunk_id)
         self.last_trace = decided.trace
-        out = decided.value
-        if out.action == "error":
-            raise RpcError(decided.error.message if decided.error else "dispatch failed")
-        if out.action == "drop":
-            return DispatchAnswer(DISPATCH_DROP, trunk=out.trunk)
-        if out.action == "request_pin":
-            return DispatchAnswer(DISPATCH_PIN, trunk=out.trunk)
-        if out.action != "accept":
-            return DispatchAnswer(DISPATCH_REJECT, out.status, out.reason, trunk=out.trunk)
-        ev = out.evaluation
-        join = RoomJoin(
-            room_name=ev.room_name,
-            identity=ev.participant_identity,
-            name=ev.participant_name,
-            metadata=ev.participant_metadata,
-            attributes=dict(out.attributes),
-            rule_id=out.rule.sip_dispatch_rule_id if out.rule is not None else "",
-            media_timeout=media_timeout_of(ev.media),
-        )
-        return DispatchAnswer(DISPATCH_ACCEPT, join=join, trunk=out.trunk)
+        return decided
 
 
 @dataclass
 class FixedDecisions:
-    """Fixed answers (conformance): counts the calls like the Go test handler does."""
+    """Fixed answers (conformance): counts the calls like the Go test handler does.
 
-    auth: AuthAnswer | None = None
+    `auth_error` makes the auth lookup fail with that text; without a `dispatch_answer`
+    the dispatch lookup fails.
+    """
+
+    auth: AuthStep | None = None
     auth_error: str | None = None
-    dispatch_answer: DispatchAnswer | None = None
+    dispatch_answer: Outcome | None = None
     auth_calls: int = 0
     dispatch_calls: int = 0
 
-    def authenticate(self, call: CallFacts) -> AuthAnswer:
+    def authenticate(self, call: CallFacts) -> Decision[AuthStep]:
         self.auth_calls += 1
         if self.auth_error is not None:
-            raise RpcError(self.auth_error)
-        return self.auth or AuthAnswer(AUTH_ACCEPT)
+            return Decision(AuthStep("error"), LiveKitError(UNAVAILABLE, self.auth_error))
+        return Decision(self.auth or AuthStep("accept"))
 
-    def dispatch(self, call: CallFacts, trunk_id: str) -> DispatchAnswer:
+    def dispatch(self, call: CallFacts, trunk_id: str) -> Decision[Outcome]:
         self.dispatch_calls += 1
         if self.dispatch_answer is None:
-            raise RpcError("no dispatch answer configured")
-        return self.dispatch_answer
+            failed = LiveKitError(UNAVAILABLE, "no dispatch answer configured")
+            return Decision(Outcome("error", *TRY_AGAIN), failed)
+        return Decision(self.dispatch_answer)
 
 
 def media_timeout_of(media) -> float | None:
-    """`media.media_timeout` in seconds when set and positive (3.7), else None."""
+    """`media.media_timeout` in seconds when set and positive, else None."""
     if media is None or not media.HasField("media_timeout"):
         return None
     seconds = media.media_timeout.seconds + media.media_timeout.nanos / 1e9
     return seconds if seconds > 0 else None
-
-
-def is_rpc_error(err: BaseException) -> bool:
-    return isinstance(err, (RpcError, LiveKitError))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Callable
 
 from livekit.protocol import sip as sip_pb
@@ -23,7 +23,7 @@ from sipconf.bridge.media import RtpSession
 from sipconf.sip.message import Request, Response, make_response
 from sipconf.bridge.transaction import InviteServerTransaction
 from sipconf.bridge.transport import Source
-from sipconf.bridge.calls import decisions as D
+from sipconf.bridge.calls.decisions import DecisionLayer, media_timeout_of
 from sipconf.bridge.calls.media_timeout import MediaWatch, timeouts
 from sipconf.bridge.calls.pin import PinCollector, PinEntry
 from sipconf.bridge.calls.replay import ReplayCache
@@ -32,22 +32,25 @@ from sipconf.bridge.ports import ParticipantJoin
 from sipconf.routing import ids
 from sipconf.routing.attributes import CALL_STATUS, headers_from_attributes, sip_attributes
 from sipconf.routing.call import CallFacts
+from sipconf.routing.errors import LiveKitError
 from sipconf.outbound.reason import Reason, parse_reason
-from sipconf.routing.route import DEFAULT_REALM, NO_TRUNK, TRY_AGAIN
-from sipconf.routing.route import NOT_FOUND as AUTH_NOT_FOUND
+from sipconf.routing.route import DEFAULT_REALM, AuthStep, Outcome, auth_refusal
+from sipconf.routing.trace import Decision
+from sipconf.sip.status_lines import (
+    ANSWERED,
+    BAD_SDP,
+    INTERNAL_ERROR,
+    MEDIA_FAILED,
+    PROCESSING,
+    REJECTED,
+    RINGING,
+    SHUTTING_DOWN,
+    TERMINATED,
+    TRY_AGAIN,
+    UNEXPECTED_RESULT,
+)
 
 log = logging.getLogger("sipconf.bridge.calls.inbound")
-
-# 3.3 / 3.6: LiveKit's statuses and reason phrases.
-PROCESSING = (100, "Processing")
-RINGING = (180, "Ringing")
-QUOTA = (503, "Service temporarily unavailable")
-REJECTED = (486, "Rejected")
-TERMINATED = (487, "Request Terminated")
-# Bridge shutdown before the answer: RFC 3261 21.5.4, the server is going away and the caller
-# may retry elsewhere (after the answer the call gets a BYE, as on any hang-up).
-SHUTTING_DOWN = (503, "Service Unavailable")
-NOT_IMPLEMENTED = (501, "")
 
 RING_INTERVAL = 1.0  # sip_ringing_interval
 RINGING_TIMEOUT = 180.0  # 3.6: "at most ringing_timeout (default 3 min)"
@@ -66,7 +69,7 @@ class State(enum.Enum):
 class InboundConfig:
     """What the bridge's options and shared state give every inbound call."""
 
-    decisions: D.DecisionLayer
+    decisions: DecisionLayer
     replay: ReplayCache
     digest: DigestServer
     hide_inbound_port: bool = False
@@ -208,7 +211,7 @@ class InboundCall:
             raise
         except Exception:
             log.exception("call %s failed", self.sip_call_id)
-            self._respond(500, "Internal Server Error")
+            self._respond(*INTERNAL_ERROR)
             self._finish()
 
     async def _run(self) -> None:
@@ -223,52 +226,51 @@ class InboundCall:
         self._set_state(State.RINGING)
         self._respond(*RINGING)
         self._ring_timer = self.net.clock.call_later(RING_INTERVAL, self._ring_again)
-        try:
-            answer = self.cfg.decisions.dispatch(self.facts, self.trunk.sip_trunk_id if self.trunk else "")
-        except Exception as err:  # an RPC error (3.6 table)
-            log.debug("call %s: dispatch failed: %s", self.sip_call_id, err)
-            self.end_reason = "dispatch failed"
-            self._respond(*TRY_AGAIN, cache=True)
-            return
-        if answer.trunk is not None:
-            self.trunk = answer.trunk
-        if answer.result == D.DISPATCH_DROP:
+        outcome = self._dispatch(self.facts)
+        if outcome.trunk is not None:
+            self.trunk = outcome.trunk
+        if outcome.action == "drop":
             self._drop()
-        elif answer.result == D.DISPATCH_REJECT:
-            self._respond(answer.status or 404, answer.reason, cache=True)
-        elif answer.result == D.DISPATCH_UNAVAILABLE:
-            self._respond(*TRY_AGAIN, cache=True)
-        elif answer.result == D.DISPATCH_ACCEPT and answer.join is not None:
+        elif outcome.action == "accept" and outcome.evaluation is not None:
             if await self._start_media():
-                await self._accept(answer.join)
-        elif answer.result == D.DISPATCH_PIN:
+                await self._accept(outcome)
+        elif outcome.action == "request_pin":
             if await self._start_media():
                 await self._pin_flow()
+        elif outcome.status is not None and outcome.status >= 300:  # reject, or the lookup failed
+            self._respond(outcome.status, outcome.reason, cache=True)
         else:
-            self._respond(*NOT_IMPLEMENTED, cache=True)
+            self._respond(*UNEXPECTED_RESULT, cache=True)
+
+    def _dispatch(self, facts: CallFacts) -> Outcome:
+        """The decision layer's dispatch outcome; a layer that raises failed as an RPC does."""
+        try:
+            decided = self.cfg.decisions.dispatch(facts, self.trunk.sip_trunk_id if self.trunk else "")
+        except Exception as err:
+            decided = Decision(Outcome("error", *TRY_AGAIN), LiveKitError("", str(err)))
+        if decided.value.action == "error":
+            log.debug("call %s: dispatch failed: %s", self.sip_call_id, decided.error)
+            self.end_reason = "dispatch failed"
+        return decided.value
 
     async def _authenticate(self) -> bool:
         try:
-            auth = self.cfg.decisions.authenticate(self.facts)
-        except Exception as err:
-            log.debug("call %s: auth failed: %s", self.sip_call_id, err)
+            decided = self.cfg.decisions.authenticate(self.facts)
+        except Exception as err:  # a layer that raises failed as an RPC does
+            decided = Decision(AuthStep("error"), LiveKitError("", str(err)))
+        auth = decided.value
+        if auth.result == "error":
+            log.debug("call %s: auth failed: %s", self.sip_call_id, decided.error)
             self.end_reason = "auth lookup failed"
-            self._respond(*TRY_AGAIN, cache=True)
-            return False
         self.trunk = auth.trunk
-        if auth.result == D.AUTH_DROP:
-            self._drop()
+        refused = auth_refusal(auth)
+        if refused is not None:
+            if refused.status is None:
+                self._drop()
+            else:
+                self._respond(refused.status, refused.reason, cache=True)
             return False
-        if auth.result == D.AUTH_NOT_FOUND:
-            self._respond(*AUTH_NOT_FOUND, cache=True)
-            return False
-        if auth.result == D.AUTH_QUOTA:
-            self._respond(*QUOTA, cache=True)
-            return False
-        if auth.result == D.AUTH_NO_TRUNK:
-            self._respond(*NO_TRUNK, cache=True)
-            return False
-        if auth.result == D.AUTH_PASSWORD:
+        if auth.result == "password":
             if self.cfg.hide_inbound_port:
                 self._respond(*PROCESSING)  # 3.3: then only in the password case
             verdict = self.cfg.digest.check(self.invite, auth.username, auth.password, auth.realm or DEFAULT_REALM)
@@ -298,13 +300,13 @@ class InboundCall:
             offer = sdp.SessionDescription.parse(self.invite.body)
             chosen = sdp.negotiate(offer)
         except ValueError:
-            self._respond(400, "", cache=True)
+            self._respond(*BAD_SDP, cache=True)
             return False
         try:
             self.rtp = RtpSession(self.net.clock, on_digit=self.on_digit)
             port = await self.rtp.open()
         except OSError:
-            self._respond(500, "", cache=True)
+            self._respond(*MEDIA_FAILED, cache=True)
             return False
         host = self.net.via("UDP").rsplit(" ", 1)[1].rsplit(":", 1)[0]
         self.answer_sdp = bytes(sdp.build_answer(chosen, host, port))
@@ -323,7 +325,7 @@ class InboundCall:
 
     def _answer(self) -> None:
         headers = [("Contact", self.net.contact(self.source.transport)), *self._trunk_headers()]
-        resp = make_response(self.invite, 200, "OK", to_tag=self.local_tag)
+        resp = make_response(self.invite, *ANSWERED, to_tag=self.local_tag)
         for name, value in headers:
             resp.add(name, value)
         resp.set_body(self.answer_sdp, "application/sdp")
@@ -331,7 +333,7 @@ class InboundCall:
             return
         self.tx.respond(resp)
         self.responses.append(200)
-        self.final = (200, "OK")
+        self.final = ANSWERED
         self._stop_ringing()
         self._settle()
         self.dialog = _uas_dialog(self.invite, resp, self.net.contact(self.source.transport))
@@ -347,11 +349,11 @@ class InboundCall:
         rule's evaluation; before a PIN join, the trunk's), else LiveKit's 15 s / 30 s (3.6)."""
         value = self.media_timeout
         if value is None and self.trunk is not None:
-            value = D.media_timeout_of(self.trunk.media if self.trunk.HasField("media") else None)
+            value = media_timeout_of(self.trunk.media if self.trunk.HasField("media") else None)
         return timeouts(value)
 
-    async def _accept(self, join: D.RoomJoin) -> None:
-        self._join(join, status="ringing")
+    async def _accept(self, outcome: Outcome) -> None:
+        self._join(outcome, status="ringing")
         timeout = duration_seconds(self.trunk.ringing_timeout if self.trunk else None, RINGING_TIMEOUT)
         if self.cfg.ring_delay >= timeout:
             await sleep(self.net.clock, timeout)
@@ -363,17 +365,20 @@ class InboundCall:
         self._set_state(State.ACTIVE)
         self._set_attributes({CALL_STATUS: "active"})
 
-    def _join(self, join: D.RoomJoin, status: str) -> None:
-        self.media_timeout = join.media_timeout
-        self.rule_id = join.rule_id or self.rule_id
-        attrs = dict(join.attributes) or sip_attributes(
+    def _join(self, outcome: Outcome, status: str) -> None:
+        """The accepted call's participant joins the room the rule evaluation chose."""
+        joined = outcome.evaluation
+        self.media_timeout = media_timeout_of(joined.media)
+        self.rule_id = joined.sip_dispatch_rule_id or self.rule_id
+        attrs = dict(outcome.attributes) or sip_attributes(
             {"sip.callID": self.sip_call_id}, self.trunk, self.facts.headers,
             from_tag=self.from_tag, call_id_full=self.invite.call_id, call_status=status)
         attrs[CALL_STATUS] = status
         self.attributes = attrs
-        self.room, self.identity = join.room_name, join.identity
-        self.net.participant_sink.join(ParticipantJoin(join.room_name, join.identity, join.name, join.metadata, attrs))
-        self.net.bind(self, participant=(join.room_name, join.identity))
+        self.room, self.identity = joined.room_name, joined.participant_identity
+        self.net.participant_sink.join(ParticipantJoin(joined.room_name, joined.participant_identity,
+                                                       joined.participant_name, joined.participant_metadata, attrs))
+        self.net.bind(self, participant=(joined.room_name, joined.participant_identity))
 
     def _set_attributes(self, changes: dict[str, str]) -> None:
         self.attributes.update(changes)
@@ -392,18 +397,16 @@ class InboundCall:
         if entry.too_long:
             self.hangup("wrong PIN")
             return
-        try:
-            answer = self.cfg.decisions.dispatch(self.facts.with_pin(entry.pin, entry.no_pin),
-                                                 self.trunk.sip_trunk_id if self.trunk else "")
-        except Exception:
+        outcome = self._dispatch(self.facts.with_pin(entry.pin, entry.no_pin))
+        if outcome.action == "error":
             self.hangup("PIN dispatch failed")  # an RPC error -> BYE without prompt
             return
-        if answer.result != D.DISPATCH_ACCEPT or answer.join is None or not answer.join.room_name:
+        if outcome.action != "accept" or outcome.evaluation is None or not outcome.evaluation.room_name:
             self.hangup("wrong PIN")
             return
-        if answer.trunk is not None:
-            self.trunk = answer.trunk
-        self._join(answer.join, status="active")  # "participant joins with sip.callStatus=active"
+        if outcome.trunk is not None:
+            self.trunk = outcome.trunk
+        self._join(outcome, status="active")  # "participant joins with sip.callStatus=active"
         self._set_state(State.ACTIVE)
 
     def on_digit(self, digit: str) -> None:
@@ -447,7 +450,7 @@ class InboundCall:
 
     def reinvite_response(self, request: Request) -> Response:
         """3.9: a re-INVITE gets 200 with LiveKit's previous SDP."""
-        resp = make_response(request, 200, "OK")
+        resp = make_response(request, *ANSWERED)
         resp.add("Contact", self.net.contact(self.source.transport))
         resp.set_body(self.answer_sdp, "application/sdp")
         return resp

@@ -1,9 +1,10 @@
-"""Outbound calls: CreateSIPParticipant as LiveKit's SIP service places them (SEMANTICS 6).
+"""Outbound calls: CreateSIPParticipant as LiveKit's SIP service places them.
 
-The internal request comes from `routing.participant` (6.2), the Request-URI/From/To from
-`routing.outbound_headers` (6.3); failures are the errors of `routing.invite_errors`,
-classified there (6.5) and returned with `api_error` so the twirp error carries
-`sip_status_code` / `sip_status` (the Python client raises `SipCallError`).
+The internal request comes from `outbound.participant`, the Request-URI/From/To from
+`outbound.headers`; failures are the errors of `outbound.invite_errors` (what asyncio and
+sockets raise is translated into them by `dialling_error`), classified there and returned
+with `api_error` so the twirp error carries `sip_status_code` / `sip_status` (the Python
+client raises `SipCallError`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import enum
 import hashlib
 import ipaddress
 import logging
+import socket
 
 from livekit.protocol import sip as sip_pb
 
@@ -28,9 +30,9 @@ from sipconf.sip.message import Request, Response
 from sipconf.bridge.transaction import build_cancel, new_branch
 from sipconf.bridge.transport import Source
 from sipconf.sip.uri import URI
-from sipconf.routing import errors as E
+from sipconf.routing import errors
 from sipconf.routing import ids
-from sipconf.outbound import invite_errors as IE
+from sipconf.outbound import invite_errors
 from sipconf.routing.attributes import CALL_STATUS, first_header, headers_from_attributes, included_headers
 from sipconf.routing.errors import LiveKitError
 from sipconf.outbound.headers import OutboundRequest, build_outbound_headers
@@ -61,10 +63,32 @@ def loopback_only(host: str) -> None:
         ok = name == "localhost"
     if not ok:
         raise LiveKitError(
-            E.FAILED_PRECONDITION,
+            errors.FAILED_PRECONDITION,
             f"the embedded sipconf bridge dials only loopback addresses (127.0.0.0/8, ::1), not {host}; "
             "start it with `sipconf up --allow-external-dial` to call other hosts",
         )
+
+
+def dialling_error(err: BaseException) -> BaseException:
+    """`err` as one of the error kinds `invite_errors` classifies.
+
+    What asyncio and the socket layer raise becomes the Go error LiveKit's SIP service sees
+    in its place (`context` and `net` errors), with `err` as its cause; any other error is
+    returned as it is. The order matters: `TimeoutError` and `socket.gaierror` are OSErrors.
+    """
+    translated: BaseException
+    if isinstance(err, asyncio.CancelledError):
+        translated = invite_errors.ContextCanceled()
+    elif isinstance(err, TimeoutError):
+        translated = invite_errors.ContextDeadlineExceeded()
+    elif isinstance(err, socket.gaierror):
+        translated = invite_errors.NetDNSError(str(err))
+    elif isinstance(err, OSError):
+        translated = invite_errors.NetOpError(str(err))
+    else:
+        return err
+    translated.__cause__ = err
+    return translated
 
 
 def sip_call_id_for(call_id: str) -> str:
@@ -135,14 +159,14 @@ class OutboundCall:
         try:
             await self._dial()
         except asyncio.CancelledError:
-            self._fail(IE.ContextCanceled())
+            self._fail(invite_errors.ContextCanceled())
             raise
         except Exception as err:  # every failure is classified (6.5)
             self._fail(err)
 
     def _fail(self, err: BaseException) -> None:
-        verdict = IE.classify_invite_error(err, after_invite_sent=self.invite_sent)
-        api = IE.api_error(verdict.return_error)
+        verdict = invite_errors.classify_invite_error(dialling_error(err), after_invite_sent=self.invite_sent)
+        api = invite_errors.api_error(verdict.return_error)
         log.debug("outbound %s failed: %s (%s)", self.sip_call_id, err, verdict.termination)
         self.end_reason = self.end_reason or f"failed: {verdict.termination}"
         if self.status == "not sent" or self.status.startswith("1"):
@@ -176,8 +200,8 @@ class OutboundCall:
             if 200 <= resp.status < 300:
                 await self._answered(resp)
                 return
-            raise IE.invite_failure_error(resp.status, resp.reason, resp.body.decode("utf-8", "replace"), resp.headers)
-        raise IE.AuthMaxRetry()
+            raise invite_errors.invite_failure_error(resp.status, resp.reason, resp.body.decode("utf-8", "replace"), resp.headers)
+        raise invite_errors.AuthMaxRetry()
 
     def _build_invite(self, cseq: int, offer: bytes, auth: tuple[str, str] | None) -> Request:
         headers = [
@@ -203,13 +227,13 @@ class OutboundCall:
 
     def _answer_challenge(self, resp: Response, attempt: int) -> tuple[str, str]:
         if not (self.internal.username and self.internal.password):
-            raise IE.AuthMissingCredentials()
+            raise invite_errors.AuthMissingCredentials()
         if attempt >= MAX_INVITES:
-            raise IE.AuthMaxRetry()
+            raise invite_errors.AuthMaxRetry()
         challenge_name, credentials_name = challenge_headers(resp.status)
         challenge = resp.get(challenge_name)
         if challenge is None:
-            raise IE.AuthNoChallenge()
+            raise invite_errors.AuthNoChallenge()
         uri = str(resp.to.uri)  # 6.4: "digest uri = URI of the challenge response's To header"
         value = answer_challenge(challenge, "INVITE", uri, self.internal.username, self.internal.password)
         return credentials_name, value
@@ -231,7 +255,7 @@ class OutboundCall:
 
         def on_timeout() -> None:
             if not final.done():
-                final.set_exception(IE.TransactionEnded(self._provisionals))
+                final.set_exception(invite_errors.TransactionEnded(self._provisionals))
 
         assert self.source is not None
         self.net.tm.send_request(invite, self.source.send, self.source.reliable, on_response, on_timeout)
@@ -246,7 +270,7 @@ class OutboundCall:
                                                                        self.attributes).items()]
         cancel = build_cancel(self.invite, extra)
         self.net.tm.send_request(cancel, self.source.send, self.source.reliable, lambda _r: None)
-        self._final.set_exception(IE.psrpc_error(E.CANCELED, IE.SIPRequestTimeout()))
+        self._final.set_exception(invite_errors.psrpc_error(errors.CANCELED, invite_errors.SIPRequestTimeout()))
 
     async def _answered(self, resp: Response) -> None:
         assert self.invite is not None and self.source is not None and self.rtp is not None
@@ -258,10 +282,10 @@ class OutboundCall:
             answer = sdp.negotiate(sdp.SessionDescription.parse(resp.body))
         except sdp.NoCommonCodec as err:
             self.hangup("no common codec")
-            raise IE.SDPError(IE.SDPError.NO_COMMON_MEDIA, str(err)) from None
+            raise invite_errors.SDPError(invite_errors.SDPError.NO_COMMON_MEDIA, str(err)) from None
         except ValueError as err:
             self.hangup("bad SDP")
-            raise IE.SDPError(IE.SDPError.OTHER, str(err)) from None
+            raise invite_errors.SDPError(invite_errors.SDPError.OTHER, str(err)) from None
         if answer.remote_address and answer.remote_port:
             self.rtp.start((answer.remote_address, answer.remote_port), answer.codec.payload_type,
                            answer.event_payload_type)
@@ -326,7 +350,7 @@ class OutboundCall:
                                                                                self.attributes).items()]
                 cancel = build_cancel(self.invite, extra)
                 self.net.tm.send_request(cancel, self.source.send, self.source.reliable, lambda _r: None)
-                self._final.set_exception(IE.ContextCanceled())
+                self._final.set_exception(invite_errors.ContextCanceled())
             self._finish()
             return
         dialog, source = self.dialog, self.source
@@ -375,7 +399,7 @@ class OutboundCalls:
         if req.sip_trunk_id:
             trunk = next((t for t in self.net.outbound_trunks() if t.sip_trunk_id == req.sip_trunk_id), None)
             if trunk is None:
-                raise LiveKitError(E.NOT_FOUND, f"outbound trunk {req.sip_trunk_id} not found")
+                raise LiveKitError(errors.NOT_FOUND, f"outbound trunk {req.sip_trunk_id} not found")
         from_host = trunk.from_host if trunk is not None else req.trunk.from_host
         call_id = ids.new_id(ids.CALL)
         internal = new_create_sip_participant_request("", call_id, from_host, "", "", req, trunk)

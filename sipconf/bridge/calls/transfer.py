@@ -17,12 +17,13 @@ from livekit.protocol import sip as sip_pb
 
 from sipconf.bridge.calls.signalling import duration_seconds, sleep
 from sipconf.sip.message import Request
-from sipconf.routing import errors as E
+from sipconf.routing import errors
 from sipconf.routing.attributes import headers_from_attributes
 from sipconf.routing.errors import LiveKitError
-from sipconf.outbound.notify import UNKNOWN_DIALOG_ANSWER, handle_notify, notify_answer, notify_outcome
+from sipconf.outbound.notify import handle_notify, notify_answer, notify_outcome
 from sipconf.outbound.sipstatus import SIPStatus, sip_status_to_grpc
 from sipconf.validation.transfer import normalize_transfer_to
+from sipconf.sip.status_lines import CALL_DOES_NOT_EXIST
 
 log = logging.getLogger("sipconf.bridge.calls.transfer")
 
@@ -34,7 +35,7 @@ def transfer_failed(code: int, reason: str) -> LiveKitError:
     """7.2: `call transfer failed: sip status: <code>: <reason>`, coded by 6.6, with meta."""
     status = SIPStatus(code, reason)
     _, twirp, _ = sip_status_to_grpc(code, reason)
-    return LiveKitError(twirp or E.UNKNOWN, f"call transfer failed: {status}", status.twirp_meta())
+    return LiveKitError(twirp or errors.UNKNOWN, f"call transfer failed: {status}", status.twirp_meta())
 
 
 class Transfer:
@@ -65,7 +66,7 @@ class Transfer:
         headers = [("Refer-To", self.transfer_to), ("Allow", ALLOW)]
         headers += list(self.headers.items())
         headers += list(headers_from_attributes(call.attributes_to_headers, call.attributes).items())
-        timer = self.net.clock.call_later(self.timeout, lambda: self._settle(LiveKitError(E.CANCELED, "refer canceled")))
+        timer = self.net.clock.call_later(self.timeout, lambda: self._settle(LiveKitError(errors.CANCELED, "refer canceled")))
         try:
             source = await self.net.source_for(call.dialog.remote_target, call.source)
             refer = call.dialog.create_request("REFER", self.net.via(source.transport), headers)
@@ -77,7 +78,7 @@ class Transfer:
                 resp = None
             if resp is None:
                 if not call.ended.is_set():
-                    self._settle(LiveKitError(E.CANCELED, "refer canceled"))
+                    self._settle(LiveKitError(errors.CANCELED, "refer canceled"))
             elif resp.status not in (200, 202):
                 self._settle(transfer_failed(resp.status, resp.reason))
             if call.ended.is_set():
@@ -127,7 +128,7 @@ class Transfer:
 def answer_notify(call, request: Request) -> tuple[int, str]:
     """7.3: parse and apply a NOTIFY; the (status, reason) LiveKit answers with."""
     if call is None:
-        return UNKNOWN_DIALOG_ANSWER
+        return CALL_DOES_NOT_EXIST
     try:
         result = handle_notify(request.headers, request.body.decode("utf-8", errors="replace"))
     except LiveKitError as err:
@@ -141,14 +142,14 @@ def answer_notify(call, request: Request) -> tuple[int, str]:
 async def start_transfer(net, call, transfer_to: str, headers: dict[str, str], timeout: float) -> Transfer:
     """The SIP service's part (7.2), with `transfer_to` used verbatim."""
     if call is None:
-        raise LiveKitError(E.NOT_FOUND, "unknown call")
+        raise LiveKitError(errors.NOT_FOUND, "unknown call")
     existing = call.transfer
     if existing is not None:
         if existing.transfer_to != transfer_to:
-            raise LiveKitError(E.INVALID_ARGUMENT, "call already being transferred elsewhere")
+            raise LiveKitError(errors.INVALID_ARGUMENT, "call already being transferred elsewhere")
         return existing
     if not call.answered or call.ended.is_set():
-        raise LiveKitError(E.FAILED_PRECONDITION, "can't transfer non established call")
+        raise LiveKitError(errors.FAILED_PRECONDITION, "can't transfer non established call")
     xfer = Transfer(net, call, transfer_to, headers, timeout)
     call.transfer = xfer
     xfer.task = net.spawn(xfer.run())
@@ -160,7 +161,7 @@ async def transfer(net, call, req: sip_pb.TransferSIPParticipantRequest) -> None
     success, raises LiveKitError otherwise."""
     transfer_to, problem = normalize_transfer_to(req.transfer_to)
     if problem:
-        raise LiveKitError(E.INVALID_ARGUMENT, problem)
+        raise LiveKitError(errors.INVALID_ARGUMENT, problem)
     trunk = getattr(call, "trunk", None)
     timeout = duration_seconds(getattr(trunk, "ringing_timeout", None), RPC_TIMEOUT)
     xfer = await start_transfer(net, call, transfer_to, dict(req.headers), timeout)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from sipconf.bridge.calls import decisions as D
+from sipconf.bridge.calls.decisions import FixedDecisions
 from sipconf.bridge.calls.peer import Peer, reason_for
 from sipconf.bridge.calls.transfer import start_transfer
 from sipconf.bridge.clock import ManualClock
@@ -20,23 +20,35 @@ from sipconf.sip.headers import NameAddr
 from sipconf.bridge.dialog import Dialog
 from sipconf.sip.message import Request, Response
 from sipconf.bridge.server import Bridge
+from sipconf.bridge.transaction import build_ack_for_non2xx
 from sipconf.conformance.compare import compare
 from sipconf.conformance.memory_ports import MemoryControlPlane
 from sipconf.routing.errors import LiveKitError
+from sipconf.routing.evaluate import Evaluation
+from sipconf.routing.route import AuthResult, AuthStep, Outcome
+from sipconf.sip.status_lines import ANSWERED, NO_RULE_MATCHED, TRY_AGAIN, UNEXPECTED_RESULT
 from livekit.protocol import sip as sip_pb
 
-_AUTH = {
-    "AuthAccept": D.AUTH_ACCEPT, "AuthPassword": D.AUTH_PASSWORD, "AuthDrop": D.AUTH_DROP,
-    "AuthNotFound": D.AUTH_NOT_FOUND, "AuthQuotaExceeded": D.AUTH_QUOTA, "AuthNoTrunkFound": D.AUTH_NO_TRUNK,
-}
-_DISPATCH = {
-    "DispatchAccept": D.DISPATCH_ACCEPT, "DispatchRequestPin": D.DISPATCH_PIN,
-    "DispatchNoRuleReject": D.DISPATCH_REJECT, "DispatchNoRuleDrop": D.DISPATCH_DROP,
-    "DispatchServiceUnavailable": D.DISPATCH_UNAVAILABLE,
-}
-# 3.6: REJECT from the decision layer.
-_REJECT = (404, "Does not match Trunks or Dispatch Rules")
 ROOM, CALLER, CALLEE = "flow-room", "flow-caller", "flow-callee"
+# Where the fixed DispatchAccept puts the caller.
+_JOIN = Evaluation("ACCEPT", room_name=ROOM, participant_identity=CALLER, participant_name=CALLER)
+
+# The vectors' AuthResult names. LiveKit's switch over AuthResult has no default case, so a
+# name it does not know goes on to dispatch as AuthAccept does.
+_AUTH: dict[str, AuthResult] = {
+    "AuthAccept": "accept", "AuthPassword": "password", "AuthDrop": "drop",
+    "AuthNotFound": "not_found", "AuthQuotaExceeded": "quota_exceeded", "AuthNoTrunkFound": "no_trunk_found",
+}
+# The vectors' DispatchResult names as routing outcomes; a result the SIP service does not
+# know is answered 501.
+_DISPATCH: dict[str, Outcome] = {
+    "DispatchAccept": Outcome("accept", *ANSWERED, evaluation=_JOIN),
+    "DispatchRequestPin": Outcome("request_pin", *ANSWERED),
+    "DispatchNoRuleReject": Outcome("reject", *NO_RULE_MATCHED),
+    "DispatchNoRuleDrop": Outcome("drop", None, ""),
+    "DispatchServiceUnavailable": Outcome("error", *TRY_AGAIN),
+}
+_UNEXPECTED_DISPATCH = Outcome("reject", *UNEXPECTED_RESULT)
 
 
 def _run(coro):
@@ -45,21 +57,15 @@ def _run(coro):
 
 # ---- inbound_sip_flow ------------------------------------------------------------------------
 
-def _decisions(inp: dict[str, Any]) -> D.FixedDecisions:
+def _decisions(inp: dict[str, Any]) -> FixedDecisions:
     auth = inp.get("auth_handler") or {}
     disp = inp.get("dispatch_handler") or {}
-    result = _DISPATCH.get(disp.get("result", "DispatchAccept"), "unknown")
-    answer = D.DispatchAnswer(result)
-    if result == D.DISPATCH_REJECT:
-        answer = D.DispatchAnswer(result, *_REJECT)
-    elif result == D.DISPATCH_ACCEPT:
-        answer = D.DispatchAnswer(result, join=D.RoomJoin(ROOM, CALLER, CALLER))
-    return D.FixedDecisions(
-        auth=D.AuthAnswer(_AUTH.get(auth.get("result", "AuthAccept"), "unknown"),
-                          username=auth.get("username", ""), password=auth.get("password", ""),
-                          realm=auth.get("realm", "")),
+    return FixedDecisions(
+        auth=AuthStep(_AUTH.get(auth.get("result", "AuthAccept"), "accept"),
+                      username=auth.get("username", ""), password=auth.get("password", ""),
+                      realm=auth.get("realm", "")),
         auth_error=auth.get("error"),
-        dispatch_answer=answer,
+        dispatch_answer=_DISPATCH.get(disp.get("result", "DispatchAccept"), _UNEXPECTED_DISPATCH),
     )
 
 
@@ -69,7 +75,7 @@ async def _inbound_flow(inp: dict[str, Any]) -> dict[str, Any]:
     control_plane = MemoryControlPlane()
     count = int(inp.get("invites", 1))
     auth_retry = "first_invite" in inp and (inp["first_invite"] or {}).get("proxy_authorization") is None \
-        and decisions.auth is not None and decisions.auth.result == D.AUTH_PASSWORD
+        and decisions.auth is not None and decisions.auth.result == "password"
     if auth_retry:
         count = max(count, 2)
     async with Bridge(control_plane.ports, decisions=decisions, clock=clock,
@@ -119,8 +125,6 @@ async def _inbound_flow(inp: dict[str, Any]) -> dict[str, Any]:
 def _ack(invite: Request, resp: Response, peer: Peer) -> Request:
     if resp.status < 300:
         return peer.ack_for(invite, resp)
-    from sipconf.bridge.transaction import build_ack_for_non2xx
-
     return build_ack_for_non2xx(invite, resp)
 
 
@@ -155,7 +159,7 @@ async def _outbound_call(control_plane: MemoryControlPlane, peer: Peer) -> Dialo
 
 
 async def _transfer_flow(inp: dict[str, Any], direction: str) -> dict[str, Any]:
-    decisions = D.FixedDecisions(dispatch_answer=D.DispatchAnswer(D.DISPATCH_ACCEPT, join=D.RoomJoin(ROOM, CALLER)))
+    decisions = FixedDecisions(dispatch_answer=_DISPATCH["DispatchAccept"])
     clock = ManualClock()
     control_plane = MemoryControlPlane()
     async with Bridge(control_plane.ports, decisions=decisions, clock=clock) as bridge, Peer() as peer:

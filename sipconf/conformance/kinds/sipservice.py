@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from sipconf.conformance.compare import compare
-from sipconf.outbound import invite_errors as IE
+from sipconf.outbound import invite_errors
 from sipconf.routing.errors import LiveKitError
 from sipconf.outbound.notify import handle_notify
 from sipconf.outbound.headers import OutboundRequest, build_outbound_headers
@@ -31,31 +31,31 @@ def check_build_outbound_headers(vector: dict[str, Any]) -> list[str]:
 
 # Vector names for the sentinel and SDP variants (the Go error each stands for).
 _SENTINELS = {
-    "sip_request_timeout": lambda: IE.psrpc_error("canceled", IE.SIPRequestTimeout()),
-    "auth_max_retry": lambda: IE.psrpc_error("failed_precondition", IE.AuthMaxRetry()),
-    "auth_missing_creds": lambda: IE.psrpc_error("failed_precondition", IE.AuthMissingCredentials()),
-    "auth_missing_credentials": lambda: IE.psrpc_error("failed_precondition", IE.AuthMissingCredentials()),
-    "auth_no_creds": lambda: IE.psrpc_error("failed_precondition", IE.AuthMissingCredentials()),
-    "auth_no_header": lambda: IE.psrpc_error("failed_precondition", IE.AuthNoChallenge()),
-    "auth_no_challenge": lambda: IE.psrpc_error("failed_precondition", IE.AuthNoChallenge()),
+    "sip_request_timeout": lambda: invite_errors.psrpc_error("canceled", invite_errors.SIPRequestTimeout()),
+    "auth_max_retry": lambda: invite_errors.psrpc_error("failed_precondition", invite_errors.AuthMaxRetry()),
+    "auth_missing_creds": lambda: invite_errors.psrpc_error("failed_precondition", invite_errors.AuthMissingCredentials()),
+    "auth_missing_credentials": lambda: invite_errors.psrpc_error("failed_precondition", invite_errors.AuthMissingCredentials()),
+    "auth_no_creds": lambda: invite_errors.psrpc_error("failed_precondition", invite_errors.AuthMissingCredentials()),
+    "auth_no_header": lambda: invite_errors.psrpc_error("failed_precondition", invite_errors.AuthNoChallenge()),
+    "auth_no_challenge": lambda: invite_errors.psrpc_error("failed_precondition", invite_errors.AuthNoChallenge()),
 }
 _SDP_KINDS = {
-    "no_common_media": IE.SDPError.NO_COMMON_MEDIA,
-    "no_common_codec": IE.SDPError.NO_COMMON_MEDIA,
-    "codec": IE.SDPError.NO_COMMON_MEDIA,
-    "media": IE.SDPError.NO_COMMON_MEDIA,
-    "no_common_crypto": IE.SDPError.NO_COMMON_CRYPTO,
-    "crypto": IE.SDPError.NO_COMMON_CRYPTO,
-    "encryption": IE.SDPError.NO_COMMON_CRYPTO,
-    "encryption_required": IE.SDPError.NO_COMMON_CRYPTO,
-    "other": IE.SDPError.OTHER,
+    "no_common_media": invite_errors.SDPError.NO_COMMON_MEDIA,
+    "no_common_codec": invite_errors.SDPError.NO_COMMON_MEDIA,
+    "codec": invite_errors.SDPError.NO_COMMON_MEDIA,
+    "media": invite_errors.SDPError.NO_COMMON_MEDIA,
+    "no_common_crypto": invite_errors.SDPError.NO_COMMON_CRYPTO,
+    "crypto": invite_errors.SDPError.NO_COMMON_CRYPTO,
+    "encryption": invite_errors.SDPError.NO_COMMON_CRYPTO,
+    "encryption_required": invite_errors.SDPError.NO_COMMON_CRYPTO,
+    "other": invite_errors.SDPError.OTHER,
 }
 _NET = {
-    "dns_error": lambda: IE.NetDNSError("lookup voip.example.com: no such host"),
-    "addr_error": lambda: IE.NetAddressError("address voip.example.com: missing port in address"),
-    "op_error": lambda: IE.NetOpError("dial tcp: connection refused"),
+    "dns_error": lambda: invite_errors.NetDNSError("lookup voip.example.com: no such host"),
+    "addr_error": lambda: invite_errors.NetAddressError("address voip.example.com: missing port in address"),
+    "op_error": lambda: invite_errors.NetOpError("dial tcp: connection refused"),
 }
-_CONTEXT = {"deadline_exceeded": IE.ContextDeadlineExceeded, "canceled": IE.ContextCanceled}
+_CONTEXT = {"deadline_exceeded": invite_errors.ContextDeadlineExceeded, "canceled": invite_errors.ContextCanceled}
 
 
 def invite_error_from_vector(spec: dict[str, Any]) -> BaseException:
@@ -63,14 +63,14 @@ def invite_error_from_vector(spec: dict[str, Any]) -> BaseException:
     err: BaseException
     if "carrier_blocked" in spec:
         cb = spec["carrier_blocked"]
-        err = IE.CarrierBlocked(SIPStatus(cb["sip_status"], cb.get("status_text", "")),
+        err = invite_errors.CarrierBlocked(SIPStatus(cb["sip_status"], cb.get("status_text", "")),
                                 cb.get("provider", "twilio"), cb.get("provider_code", 0))
     elif "sip_status" in spec:
         code = spec["sip_status"]
         prefix = "INVITE failed" if code in (400, 404, 480, 486, 488) else "unexpected status from INVITE response"
-        err = IE.WrappedError(prefix, SIPStatus(code, spec.get("status_text", "")))
+        err = invite_errors.WrappedError(prefix, SIPStatus(code, spec.get("status_text", "")))
     elif "sdp_error" in spec:
-        err = IE.SDPError(_SDP_KINDS[spec["sdp_error"]])
+        err = invite_errors.SDPError(_SDP_KINDS[spec["sdp_error"]])
     elif "sentinel" in spec:
         err = _SENTINELS[spec["sentinel"]]()
     elif "context" in spec:
@@ -79,41 +79,41 @@ def invite_error_from_vector(spec: dict[str, Any]) -> BaseException:
         err = _NET[spec["net"]]()
     elif "transaction_timeout" in spec:
         n = spec["transaction_timeout"].get("provisional_responses", 0)
-        err = IE.psrpc_error("canceled", IE.TransactionEnded(n))
+        err = invite_errors.psrpc_error("canceled", invite_errors.TransactionEnded(n))
     elif "other" in spec:
         err = Exception(spec["other"])
     else:
         raise ValueError(f"unknown error description {sorted(spec)}")
     if spec.get("wrapped"):
-        err = IE.WrappedError("INVITE blocked by carrier" if "carrier_blocked" in spec else "wrapped", err)
+        err = invite_errors.WrappedError("INVITE blocked by carrier" if "carrier_blocked" in spec else "wrapped", err)
     return err
 
 
 def check_classify_invite_error(vector: dict[str, Any]) -> list[str]:
     inp = vector["input"]
     err = invite_error_from_vector(inp["error"])
-    c = IE.classify_invite_error(err, after_invite_sent=bool(inp.get("after_invite_sent")))
+    c = invite_errors.classify_invite_error(err, after_invite_sent=bool(inp.get("after_invite_sent")))
     actual = {
         "call_status": c.call_status,
         "termination": c.termination,
         "disconnect_reason": c.disconnect_reason,
         "report_error": c.report_error,
-        "return_error_code": IE.grpc_code_of(c.return_error),
+        "return_error_code": invite_errors.grpc_code_of(c.return_error),
         "return_error_unchanged": c.return_error is err,
     }
     return compare(vector["expect"], actual)
 
 
 def check_parse_leading_provider_code(vector: dict[str, Any]) -> list[str]:
-    return compare(vector["expect"], {"code": IE.parse_leading_provider_code(vector["input"]["value"])})
+    return compare(vector["expect"], {"code": invite_errors.parse_leading_provider_code(vector["input"]["value"])})
 
 
 def check_carrier_block_from_response(vector: dict[str, Any]) -> list[str]:
     inp = vector["input"]
-    block = IE.carrier_block_from_response(inp["status"], inp.get("reason", ""), inp.get("headers") or {})
+    block = invite_errors.carrier_block_from_response(inp["status"], inp.get("reason", ""), inp.get("headers") or {})
     actual: dict[str, Any] = {"blocked": block is not None}
     if block is not None:
-        c = IE.classify_invite_error(IE.WrappedError("INVITE blocked by carrier", block))
+        c = invite_errors.classify_invite_error(invite_errors.WrappedError("INVITE blocked by carrier", block))
         actual |= {
             "call_status": c.call_status,
             "termination": c.termination,
