@@ -13,8 +13,7 @@ from livekit.protocol import sip as sip_pb
 from sipconf.bridge.calls.outbound import dialling_error
 from sipconf.bridge.clock import ManualClock
 from sipconf.bridge.server import Bridge
-from sipconf.local.rooms import Rooms
-from sipconf.local.store import OUTBOUND, StateStore
+from sipconf.conformance.memory_ports import MemoryControlPlane
 from sipconf.outbound import invite_errors
 from sipconf.routing.errors import LiveKitError
 
@@ -74,21 +73,17 @@ def test_refused_tcp_connection_fails_the_call_as_a_network_error(free_port) -> 
     closed = free_port(socket.SOCK_STREAM)  # bound, then released: nothing listens there
 
     async def main() -> LiveKitError:
-        store = StateStore(":memory:")
-        try:
-            async with Bridge(store=store, rooms=Rooms(), clock=ManualClock()) as bridge:
-                with store.write() as tx:
-                    tx.put(OUTBOUND, sip_pb.SIPOutboundTrunkInfo(
-                        sip_trunk_id="ST_refusedtcp001", name="refused", address=f"127.0.0.1:{closed}",
-                        numbers=["+15550003333"], transport=sip_pb.SIP_TRANSPORT_TCP))
-                req = sip_pb.CreateSIPParticipantRequest(
-                    sip_trunk_id="ST_refusedtcp001", sip_call_to="+15550004444", room_name="refused",
-                    participant_identity="callee", wait_until_answered=True)
-                with pytest.raises(LiveKitError) as raised:
-                    await bridge.create_sip_participant(req)
-                return raised.value
-        finally:
-            store.close()
+        control_plane = MemoryControlPlane()
+        async with Bridge(control_plane.ports, clock=ManualClock()) as bridge:
+            control_plane.directory.put(sip_pb.SIPOutboundTrunkInfo(
+                sip_trunk_id="ST_refusedtcp001", name="refused", address=f"127.0.0.1:{closed}",
+                numbers=["+15550003333"], transport=sip_pb.SIP_TRANSPORT_TCP))
+            req = sip_pb.CreateSIPParticipantRequest(
+                sip_trunk_id="ST_refusedtcp001", sip_call_to="+15550004444", room_name="refused",
+                participant_identity="callee", wait_until_answered=True)
+            with pytest.raises(LiveKitError) as raised:
+                await bridge.create_sip_participant(req)
+            return raised.value
 
     err = asyncio.run(main())
     assert err.code == "unavailable"  # server_error:network-error, before any INVITE went out
