@@ -8,7 +8,7 @@ import asyncio
 
 from livekit.protocol import sip as sip_pb
 
-from sipconf.bridge.calls.peer import Peer
+from sipconf.agent import Agent
 from sipconf.bridge.clock import ManualClock
 from sipconf.bridge.server import Bridge
 from sipconf.local.rooms import Rooms
@@ -31,7 +31,7 @@ def test_every_store_change_reaches_the_next_call(tmp_path):
         mine, other = StateStore(tmp_path / "s.db"), StateStore(tmp_path / "s.db")
         rooms = Rooms()
         try:
-            async with Bridge(store=mine, rooms=rooms, clock=ManualClock()) as bridge, Peer() as peer:
+            async with Bridge(store=mine, rooms=rooms, clock=ManualClock()) as bridge, Agent() as peer:
                 assert (await call(bridge, peer))[1].reason == "No trunk found"
                 with other.write() as tx:  # another connection (another process, for SQLite)
                     tx.put(INBOUND, trunk(["+15550100"]))

@@ -10,14 +10,15 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from sipconf.agent import Agent
+from sipconf.agent.build import reason_for
 from sipconf.bridge.calls import decisions as D
-from sipconf.bridge.calls.peer import Peer, reason_for
 from sipconf.bridge.calls.transfer import start_transfer
 from sipconf.bridge.clock import ManualClock
 from sipconf.sip.digest import answer_challenge, parse_digest
 from sipconf.sip.headers import NameAddr
 from sipconf.bridge.dialog import Dialog
-from sipconf.sip.message import Request, Response
+from sipconf.sip.message import Request
 from sipconf.bridge.server import Bridge
 from sipconf.conformance.compare import compare
 from sipconf.local.rooms import Rooms
@@ -84,7 +85,7 @@ async def _inbound_flow(inp: dict[str, Any]) -> dict[str, Any]:
         count = max(count, 2)
     try:
         async with Bridge(store=store, rooms=Rooms(), decisions=decisions, clock=clock,
-                          hide_inbound_port=bool(inp.get("hide_inbound_port"))) as bridge, Peer() as peer:
+                          hide_inbound_port=bool(inp.get("hide_inbound_port"))) as bridge, Agent() as peer:
             target = bridge.udp_address
             invites: list[Request] = []
             challenge: str | None = None
@@ -104,7 +105,7 @@ async def _inbound_flow(inp: dict[str, Any]) -> dict[str, Any]:
                 await asyncio.sleep(0.01)  # loopback delivery of what the bridge sent
                 for resp in peer.responses_to(invite):
                     if resp.status >= 200:
-                        peer.send(_ack(invite, resp, peer), target)
+                        peer.send(peer.ack_for(invite, resp), target)
                     if resp.status == 407:
                         challenge = resp.get("proxy-authenticate")
             per_invite = [[r.status for r in peer.responses_to(inv)] for inv in invites]
@@ -130,14 +131,6 @@ async def _inbound_flow(inp: dict[str, Any]) -> dict[str, Any]:
         store.close()
 
 
-def _ack(invite: Request, resp: Response, peer: Peer) -> Request:
-    if resp.status < 300:
-        return peer.ack_for(invite, resp)
-    from sipconf.bridge.transaction import build_ack_for_non2xx
-
-    return build_ack_for_non2xx(invite, resp)
-
-
 def check_inbound_sip_flow(vector: dict[str, Any]) -> list[str]:
     actual = _run(_inbound_flow(vector["input"]))
     return compare(vector["expect"], actual)
@@ -145,7 +138,7 @@ def check_inbound_sip_flow(vector: dict[str, Any]) -> list[str]:
 
 # ---- transfer_flow ---------------------------------------------------------------------------
 
-async def _inbound_call(bridge: Bridge, peer: Peer) -> Dialog:
+async def _inbound_call(bridge: Bridge, peer: Agent) -> Dialog:
     target = bridge.udp_address
     invite = peer.invite(target, "+15550001111", "+15550002222")
     peer.send(invite, target)
@@ -154,7 +147,7 @@ async def _inbound_call(bridge: Bridge, peer: Peer) -> Dialog:
     return Dialog.from_uac(invite, ok)
 
 
-async def _outbound_call(bridge: Bridge, peer: Peer, store: StateStore) -> Dialog:
+async def _outbound_call(bridge: Bridge, peer: Agent, store: StateStore) -> Dialog:
     trunk = sip_pb.SIPOutboundTrunkInfo(sip_trunk_id="ST_flowtrunk0001", name="flow",
                                         address=f"{peer.host}:{peer.port}", numbers=["+15550003333"])
     with store.write() as tx:
@@ -163,7 +156,7 @@ async def _outbound_call(bridge: Bridge, peer: Peer, store: StateStore) -> Dialo
                                              room_name=ROOM, participant_identity=CALLER, wait_until_answered=True)
     created = asyncio.ensure_future(bridge.create_sip_participant(req))
     invite, addr = await peer.request("INVITE")
-    ok = peer.answer(invite, 200, tag="peer-tag", headers=[("Contact", peer.contact)], body=peer.offer())
+    ok = peer.response(invite, 200, tag="peer-tag", headers=[("Contact", peer.contact)], body=peer.offer())
     peer.send(ok, addr)
     await created
     return Dialog.from_uas(invite, ok, peer.contact)
@@ -174,7 +167,7 @@ async def _transfer_flow(inp: dict[str, Any], direction: str) -> dict[str, Any]:
     clock = ManualClock()
     store = StateStore(":memory:")
     try:
-        async with Bridge(store=store, rooms=Rooms(), decisions=decisions, clock=clock) as bridge, Peer() as peer:
+        async with Bridge(store=store, rooms=Rooms(), decisions=decisions, clock=clock) as bridge, Agent() as peer:
             target = bridge.udp_address
             dialog = await (_outbound_call(bridge, peer, store) if direction == "outbound"
                             else _inbound_call(bridge, peer))
@@ -182,7 +175,7 @@ async def _transfer_flow(inp: dict[str, Any], direction: str) -> dict[str, Any]:
             mark = len(peer.messages)
             xfer = await start_transfer(bridge, call, inp["transfer_to"], dict(inp.get("headers") or {}), 30.0)
             refer, addr = await peer.request("REFER", start=mark)
-            peer.send(peer.answer(refer, int(inp["refer_response"])), addr)
+            peer.send(peer.response(refer, int(inp["refer_response"])), addr)
             if inp.get("remote_bye_after_refer"):
                 await _peer_bye(peer, dialog, target)
             notify_answers = []
@@ -217,7 +210,7 @@ async def _transfer_flow(inp: dict[str, Any], direction: str) -> dict[str, Any]:
         store.close()
 
 
-async def _peer_bye(peer: Peer, dialog: Dialog, target) -> None:
+async def _peer_bye(peer: Agent, dialog: Dialog, target) -> None:
     bye = dialog.create_request("BYE", peer.via)
     peer.send(bye, target)
     await peer.final_to(bye)
