@@ -116,14 +116,14 @@ class Agent:
     # -- roles ----------------------------------------------------------------------------
 
     async def call(self, target: Address, from_user: str, to_user: str, *,
-                   credentials: tuple[str, str] | None = None, headers: list[tuple[str, str]] | tuple = (),
+                   credentials: tuple[str, str] | None = None, headers: list[tuple[str, str]] | None = None,
                    from_host: str | None = None, malformed: str | None = None, ringing: bool = False,
                    timeout: float = 8.0) -> Call:
         """Place a call: INVITE `to_user` at `target` until a final response (answering one
         digest challenge when `credentials` are given), then ACK it. With `ringing`, return at
         the first provisional response above 100 instead (to CANCEL the call). The returned
         call's `final` is None when no final response came within `timeout`."""
-        call = Call(self, target, from_user, to_user, headers=list(headers), credentials=credentials,
+        call = Call(self, target, from_user, to_user, headers=list(headers or ()), credentials=credentials,
                     from_host=from_host)
         self.calls[call.call_id] = call
         await call.invite(malformed=malformed, ringing=ringing, timeout=timeout)
@@ -213,7 +213,7 @@ class Agent:
         return self.media.offer()
 
     def invite(self, target: Address, from_user: str, to_user: str, *, call_id: str | None = None,
-               from_tag: str | None = None, cseq: int = 1, headers: list[tuple[str, str]] | tuple = (),
+               from_tag: str | None = None, cseq: int = 1, headers: list[tuple[str, str]] | None = None,
                from_host: str | None = None) -> Request:
         """An INVITE to `to_user` at `target` with an SDP offer for our RTP socket."""
         host = f"{target[0]}:{target[1]}"
@@ -225,7 +225,7 @@ class Agent:
             ("Call-ID", call_id or build.new_tag() + build.new_tag()),
             ("CSeq", f"{cseq} INVITE"),
             ("Contact", self.contact),
-            *headers,
+            *(headers or ()),
         ])
         request.set_body(self.offer(), "application/sdp")
         return request
@@ -241,7 +241,7 @@ class Agent:
         return build.cancel_for(invite)
 
     def response(self, request: Request, status: int, reason: str | None = None, *, tag: str | None = None,
-                 headers: list[tuple[str, str]] | tuple = (), body: bytes = b"") -> Response:
+                 headers: list[tuple[str, str]] | None = None, body: bytes = b"") -> Response:
         return build.response(request, status, reason, tag=tag, headers=headers, body=body)
 
 

@@ -37,13 +37,13 @@ def new_tag() -> str:
 
 
 def response(request: Request, status: int, reason: str | None = None, *, tag: str | None = None,
-             headers: list[tuple[str, str]] | tuple = (), body: bytes = b"",
+             headers: list[tuple[str, str]] | None = None, body: bytes = b"",
              content_type: str = "application/sdp") -> Response:
     """A response copying the request's Via, From, To, Call-ID and CSeq (RFC 3261 8.2.6.2);
     `tag` goes on To unless the status is 100, which never creates a dialog."""
     out = make_response(request, status, reason if reason is not None else reason_for(status),
                         to_tag=tag if status > 100 else None)
-    for name, value in headers:
+    for name, value in headers or ():
         out.add(name, value)
     if body:
         out.set_body(body, content_type)
@@ -132,7 +132,7 @@ class Dialog:
                    remote_target=str(contacts[0].uri) if contacts else f"sip:{invite.from_.uri.host}",
                    local_contact=answer.get("contact") or "", cseq=0)
 
-    def request(self, method: str, via: str, headers: list[tuple[str, str]] | tuple = (), body: bytes = b"",
+    def request(self, method: str, via: str, headers: list[tuple[str, str]] | None = None, body: bytes = b"",
                 content_type: str | None = None, cseq: int | None = None) -> Request:
         """RFC 3261 12.2.1.1: a request inside the dialog, with a fresh branch on `via`
         ("SIP/2.0/UDP host:port"). CSeq goes up by one, unless given (the ACK of a 2xx
@@ -150,7 +150,7 @@ class Dialog:
         ])
         if self.local_contact and method not in ("ACK", "BYE", "CANCEL"):
             out.add("Contact", self.local_contact)
-        for name, value in headers:
+        for name, value in headers or ():
             out.add(name, value)
         out.set_body(body, content_type)
         return out

@@ -107,7 +107,7 @@ class Leg:
 
     # -- what we send -------------------------------------------------------------------------
 
-    async def send_request(self, method: str, headers: list[tuple[str, str]] | tuple = (), body: bytes = b"",
+    async def send_request(self, method: str, headers: list[tuple[str, str]] | None = None, body: bytes = b"",
                            content_type: str | None = None, timeout: float = 4.0) -> Response | None:
         """A request inside the call; its final response, or None when none came in time."""
         if self.dialog is None:
@@ -119,7 +119,7 @@ class Leg:
         except (asyncio.TimeoutError, TimeoutError):
             return None
 
-    async def bye(self, headers: list[tuple[str, str]] | tuple = (), timeout: float = 4.0) -> Response | None:
+    async def bye(self, headers: list[tuple[str, str]] | None = None, timeout: float = 4.0) -> Response | None:
         final = await self.send_request("BYE", headers, timeout=timeout)
         self.ended.set()
         return final
