@@ -185,6 +185,7 @@ def test_lost_tcp_framing_closes_the_connection() -> None:
             response = await read_message(reader)
             assert response.get("warning") == '399 sipconf "message of 100200 bytes exceeds 2000"'
             assert await asyncio.wait_for(reader.read(), GUARD) == b""
+            writer.close()
 
     asyncio.run(main())
 
