@@ -8,7 +8,9 @@ itself with the builders (`invite`, `ack_for`, `cancel_for`, `response`) and the
 (`wait_for`, `request`, `final_to`).
 
 Retransmitted requests (RFC 3261 17.2: same Call-ID, branch, CSeq and method) are answered
-again with the response they already got, never handed to a role twice.
+again with the response they already got, never handed to a role twice. The agent itself
+retransmits nothing (no RFC 3261 timers A, E or G): its peers are on loopback, where a
+datagram is not lost, and a test waits on messages, never on timers.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from sipconf.agent.callee import Callee, Script
 from sipconf.agent.media import Media
 from sipconf.agent.transport import Address, Tap, TcpTransport, Transport, UdpTransport
 from sipconf.sip.message import Message, Request, Response, make_response, parse
+from sipconf.sip.rtp import RtpPacket
 
 __all__ = ["Agent"]
 
@@ -59,7 +62,11 @@ class Agent:
         else:
             self.transport = self._kind
         self.transport.deliver = self._received
-        self.media = await Media.open(self.transport.local[0], self.tap)
+        try:
+            self.media = await Media.open(self.transport.local[0], self.tap)
+        except OSError:
+            await self.transport.close()  # `async with` calls no __aexit__ when __aenter__ fails
+            raise
         return self
 
     async def _open_transport(self, kind: str) -> Transport:
@@ -101,7 +108,7 @@ class Agent:
         return self.media.address[1]
 
     @property
-    def rtp_packets(self):
+    def rtp_packets(self) -> list[RtpPacket]:
         return self.media.packets
 
     @property

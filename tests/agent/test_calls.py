@@ -239,3 +239,16 @@ def test_tap_sees_sip_and_rtp_both_ways():
         assert any(s[0] == caller.media.address for s in seen)  # the digits' RTP
 
     run(scenario)
+
+
+def test_malformed_invites_reach_the_peer_as_broken_bytes():
+    async def scenario():
+        async with pair("udp") as (caller, callee_agent, callee):
+            target = callee_agent.transport.local
+            no_call_id = await caller.call(target, "+15550111", "+15550100", malformed="missing-call-id", timeout=2)
+            assert (no_call_id.final.status, no_call_id.final.get("call-id")) == (400, None)  # matched by its branch
+            unparseable = await caller.call(target, "+15550111", "+15550100", malformed="bad-start-line", timeout=0.3)
+            assert unparseable.final is None  # the callee cannot read it, so it answers nothing
+            assert callee.invites == []
+
+    run(scenario)
