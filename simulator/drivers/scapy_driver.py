@@ -1,21 +1,21 @@
-"""The scapy driver: SIP built as bytes over UDP from any 127.0.0.0/8 source, RTP
-telephone-events, a Python far end for outbound calls, and every datagram kept for a pcap
-(written with scapy's `wrpcap` by the report; scapy has no SIP layer, so SIP is bytes).
+"""The scapy driver: the scripted agent (`sipconf.agent`) over UDP or TCP from any
+127.0.0.0/8 source, as the caller of inbound calls and the far end of outbound ones, RFC 4733
+telephone-events, and every datagram kept for a pcap (written with scapy's `wrpcap` by the
+report; scapy has no SIP layer, so SIP is bytes).
 """
 
 from __future__ import annotations
 
 import asyncio
 
+from sipconf.agent import Agent, Call, Callee, Script
 from simulator.drivers.base import RunContext, resolve_secret
-from simulator.farend import FarEndUas
 from simulator.net import Capture
 from simulator.ports import wait_free
 from simulator import outbound
 from simulator.result import CallResult
 from simulator.scenario.reader import LoadedScenario
 from simulator.scenario.models import Dtmf, FarEnd, Hangup, RemoveParticipant, Transfer, Wait
-from simulator.uac import Uac
 from simulator.verify import LiveView, by_call_id
 
 
@@ -43,6 +43,9 @@ def trunk_credentials(ctx: RunContext, name: str) -> tuple[str, str] | None:
     return (msg.auth_username, msg.auth_password) if msg.auth_username else None
 
 
+FINAL_TIMEOUT = 8.0  # seconds to wait for a final response before calling it "none"
+
+
 class ScapyDriver:
     name = "scapy"
 
@@ -66,52 +69,51 @@ class ScapyDriver:
         sc = loaded.scenario
         call = sc.call
         creds = (call.auth.username, resolve_secret(call.auth.password, ctx.environ)) if call.auth else None
-        uac = await Uac.open(call.source, ctx.target.sip, capture, transport=call.transport, from_user=call.from_, to_user=call.to,
-                             from_host=call.from_host or call.source, headers=dict(call.headers))
-        try:
-            final = await uac.call(creds, call.malformed)
+        remote = ctx.target.sip if call.transport == "tcp" else None
+        async with Agent(call.source, transport=call.transport, remote=remote, tap=capture.add) as agent:
+            placed = await agent.call(ctx.target.sip, call.from_, call.to, credentials=creds,
+                                      headers=list(call.headers.items()), from_host=call.from_host or call.source,
+                                      malformed=call.malformed, timeout=FINAL_TIMEOUT)
+            final = placed.final
             if final is not None:
                 result.status, result.reason, result.final = final.status, final.reason, True
-            if final is None or final.status >= 300:
+            if not placed.answered:
                 return
             # Where did it land? Read it back from the API (the PIN flow joins later).
             if not any(isinstance(s, Dtmf) for s in sc.steps):
-                await self._snapshot(lv, uac, result, ctx.timeout)
+                await self._snapshot(lv, placed.call_id, result, ctx.timeout)
             for step in sc.steps:
-                if isinstance(step, Wait):
-                    if step.wait == "joined":
-                        await self._snapshot(lv, uac, result, step.timeout)
-                    elif step.wait == "ended":
-                        await uac.serve(step.timeout)
-                        if not uac.ended.is_set():
-                            result.errors.append(f"the call did not end within {step.timeout:g}s")
-                elif isinstance(step, Dtmf):
-                    if step.method == "info":
-                        for digit in step.dtmf:
-                            resp = await uac.info_digit(digit, step.duration_ms)
-                            result.trace.append(f"INFO {digit}: {resp.status if resp else 'no answer'}")
-                    else:
-                        await uac.send_digits(step.dtmf, step.duration_ms, step.gap_ms)
-                elif isinstance(step, Hangup):
-                    if step.hangup == "caller":
-                        if not uac.ended.is_set():
-                            await uac.bye()
-                    elif result.room and result.identity:
-                        await outbound.remove(lv, result.room, result.identity, result)
-                        await uac.serve(ctx.timeout)
-                elif isinstance(step, RemoveParticipant):
-                    if result.room and result.identity:
-                        await outbound.remove(lv, result.room, result.identity, result)
-                        await uac.serve(ctx.timeout)
-                elif isinstance(step, Transfer):
-                    result.errors.append("a transfer needs an outbound call (the far end answers the REFER)")
-        finally:
-            await uac.aclose()
+                await self._inbound_step(step, placed, lv, ctx, result)
 
-    async def _snapshot(self, lv: LiveView, uac: Uac, result: CallResult, timeout: float) -> None:
+    async def _inbound_step(self, step, placed: Call, lv: LiveView, ctx: RunContext, result: CallResult) -> None:
+        if isinstance(step, Wait):
+            if step.wait == "joined":
+                await self._snapshot(lv, placed.call_id, result, step.timeout)
+            elif step.wait == "ended" and not await placed.wait_ended(step.timeout):
+                result.errors.append(f"the call did not end within {step.timeout:g}s")
+        elif isinstance(step, Dtmf):
+            if step.method == "info":
+                for digit in step.dtmf:
+                    resp = await placed.info(digit, step.duration_ms)
+                    result.trace.append(f"INFO {digit}: {resp.status if resp else 'no answer'}")
+            elif placed.remote_rtp is None:
+                result.errors.append("the answer's SDP gave no RTP address to send the digits to")
+            else:
+                await placed.send_digits(step.dtmf, step.duration_ms, step.gap_ms)
+        elif isinstance(step, Hangup) and step.hangup == "caller":
+            if not placed.ended.is_set():
+                await placed.bye()
+        elif isinstance(step, (Hangup, RemoveParticipant)):
+            if result.room and result.identity:
+                await outbound.remove(lv, result.room, result.identity, result)
+                await placed.wait_ended(ctx.timeout)  # the agent answers LiveKit's BYE
+        elif isinstance(step, Transfer):
+            result.errors.append("a transfer needs an outbound call (the far end answers the REFER)")
+
+    async def _snapshot(self, lv: LiveView, call_id: str, result: CallResult, timeout: float) -> None:
         if result.joined:
             return
-        found = await lv.wait_for(by_call_id(uac.call_id), timeout)
+        found = await lv.wait_for(by_call_id(call_id), timeout)
         if found is not None:
             await lv.record(result, *found)
 
@@ -122,16 +124,15 @@ class ScapyDriver:
         if address is None:
             result.errors.append(f"outbound trunk {call.trunk!r} is not in the spec")
             return
-        if not await wait_free(address, trunk_transport(ctx, call.trunk), ctx.timeout):
+        transport = trunk_transport(ctx, call.trunk)
+        if not await wait_free(address, transport, ctx.timeout):
             result.errors.append(f"far end address {address[0]}:{address[1]} is held by another process")
             return
-        far = await FarEndUas.start(sc.far_end or FarEnd(), address, capture, trunk_credentials(ctx, call.trunk),
-                                    trunk_transport(ctx, call.trunk))
-        try:
+        async with Agent(address[0], address[1], transport=transport, tap=capture.add, user="far-end") as agent:
+            far = agent.answer(far_end_script(sc.far_end or FarEnd(), trunk_credentials(ctx, call.trunk)))
             answered = await outbound.create(lv, call, result, ctx.timeout)
             if answered and call.dtmf:
-                wanted = sum(ch in "0123456789*#abcd" for ch in call.dtmf)
-                await far.wait_digits(wanted, ctx.timeout)
+                await far.wait_digits(sum(ch in "0123456789*#abcd" for ch in call.dtmf), ctx.timeout)
 
             async def wait_ended(step: Wait) -> bool:
                 try:
@@ -147,11 +148,26 @@ class ScapyDriver:
                     await asyncio.wait_for(far.ended.wait(), ctx.timeout)
                 except (asyncio.TimeoutError, TimeoutError):
                     result.errors.append(f"the far end got no BYE within {ctx.timeout:g}s")
-            result.invite = far.invite
-            result.digits = far.digits if call.dtmf or sc.expect.digits is not None else None
-            result.refer_to, result.refer_status = far.refer_to, far.refer_status
-            result.notify = far.notify_sent if far.notify_answered == 200 else None
+            record_far_end(far, result, call.dtmf or sc.expect.digits is not None)
             if far.invite is not None and result.status is None and answered:
                 result.status, result.reason, result.final = 200, "OK", True
-        finally:
-            await far.stop()
+
+
+def far_end_script(spec: FarEnd, credentials: tuple[str, str] | None) -> Script:
+    """The scenario's far end as the agent's callee script; its challenge is a 401, the form
+    both far ends (this one and SIPp's <verifyauth>) ask with."""
+    return Script(status=spec.status, challenge=401 if spec.challenge and credentials else None,
+                  credentials=credentials, refer_status=spec.refer_status, notify=spec.notify)
+
+
+def record_far_end(far: Callee, result: CallResult, digits: bool) -> None:
+    """What the far end saw: the INVITE, the digits, the REFER and how its NOTIFY went."""
+    invite = far.invite
+    if invite is not None:
+        result.invite = {"request_uri": invite.uri, "from": invite.get("from"), "to": invite.get("to"),
+                         "headers": {name: value for name, value in invite.headers}}
+    result.digits = far.digits if digits else None
+    leg = far.leg
+    if leg is not None and leg.refer is not None:
+        result.refer_to, result.refer_status = leg.refer_to, leg.refer_status
+        result.notify = leg.notify if leg.notify_request is not None and leg.notify_answer == 200 else None

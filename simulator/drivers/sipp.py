@@ -3,8 +3,8 @@
 SIPp plays the caller of inbound calls and the far end (UAS) of outbound and transfer calls.
 While SIPp runs, the simulator reads the participant through the API; afterwards it parses
 SIPp's `-trace_msg` log for the final status, the ladder and the INVITE the far end got.
-Digits sent to the far end are decoded by a Python RTP socket its SDP answer points at,
-since SIPp cannot decode RFC 4733 (SIPp#407).
+Digits sent to the far end are decoded by the scripted agent's RTP socket (`sipconf.agent`),
+which its SDP answer points at, since SIPp cannot decode RFC 4733.
 """
 
 from __future__ import annotations
@@ -14,14 +14,13 @@ import re
 import tempfile
 from pathlib import Path
 
-from sipconf.sip.dtmf import DtmfReceiver
+from sipconf.agent import Media
+from sipconf.agent.leg import event_payload_type
 from sipconf.sip.message import Request
-from sipconf.sip.rtp import RtpPacket
-from sipconf.sip.sdp import SessionDescription
 from simulator import outbound
 from simulator.drivers.base import RunContext, resolve_secret
 from simulator.drivers.scapy_driver import trunk_address, trunk_credentials, trunk_transport
-from simulator.net import Capture, UdpEndpoint
+from simulator.net import Capture
 from simulator.result import CallResult
 from simulator.scenario.reader import LoadedScenario
 from simulator.scenario.models import FarEnd, Hangup, RemoveParticipant, Wait
@@ -104,17 +103,17 @@ class SippDriver:
             result.errors.append(f"outbound trunk {call.trunk!r} is not in the spec")
             return result
         capture = Capture()
-        rtp = await UdpEndpoint.bind(address[0], capture)
+        rtp = await Media.open(address[0], tap=capture.add)
         far = sc.far_end or FarEnd()
         transport = trunk_transport(ctx, call.trunk)
         # Every wait in the far end's XML is bounded by ctx.timeout, and SIPp's global timeout
         # (a backstop) sits between that and the runner's budget (3 x ctx.timeout), so a slow
         # run fails on the step that was slow, never on SIPp's clock.
-        xml = uas_xml(sc, far, rtp.local[0], rtp.local[1], trunk_credentials(ctx, call.trunk),
+        xml = uas_xml(sc, far, rtp.address[0], rtp.address[1], trunk_credentials(ctx, call.trunk),
                       bye_timeout_ms=int(ctx.timeout * 1000))
         if not await wait_free(address, transport, ctx.timeout):
             result.errors.append(f"far end address {address[0]}:{address[1]} ({transport}) is held by another process")
-            await rtp.aclose()
+            await rtp.close()
             return result
         sipp = asyncio.create_task(run_sipp(xml, workdir, "far_end", address[0], None, [],
                                             ctx.timeout * 2.5, local_port=address[1], transport=transport))
@@ -127,7 +126,7 @@ class SippDriver:
             await outbound.play_steps(lv, call, sc.steps, result, ctx.timeout, answered)
             run = await sipp
         finally:
-            await rtp.aclose()
+            await rtp.close()
             if not sipp.done():
                 sipp.cancel()
                 await asyncio.gather(sipp, return_exceptions=True)  # run_sipp kills SIPp: the port is free again
@@ -141,7 +140,10 @@ class SippDriver:
         if invite is not None:
             result.invite = {"request_uri": invite.uri, "from": invite.get("from"), "to": invite.get("to"),
                              "headers": {n: v for n, v in invite.headers}}
-            result.digits = _decode(invite, capture) if (call.dtmf or sc.expect.digits is not None) else None
+            if call.dtmf or sc.expect.digits is not None:
+                # by the telephone-event type LiveKit offered; none offered, none decoded
+                offered = event_payload_type(invite.body)
+                result.digits = rtp.digits(offered) if offered is not None else ""
         refer = received_request(packets, address, "REFER")
         if refer is not None:
             result.refer_to = (refer.get("refer-to") or "").strip().strip("<>")
@@ -191,22 +193,3 @@ async def _wait_rtp(capture: Capture, timeout: float, digits: int) -> None:
         if ends >= digits * 3:
             return
         await asyncio.sleep(0.05)
-
-
-def _decode(invite, capture: Capture) -> str:
-    """The digits in the RTP LiveKit sent, by the telephone-event type of its offer."""
-    try:
-        offer = SessionDescription.parse(invite.body)
-        pt = next(c.payload_type for c in offer.codecs() if c.name.lower() == "telephone-event")
-    except (ValueError, StopIteration):
-        return ""
-    receiver = DtmfReceiver(pt)
-    digits = ""
-    for p in capture.packets:
-        try:
-            digit = receiver.feed(RtpPacket.parse(p.data))
-        except ValueError:
-            continue
-        if digit is not None:
-            digits += digit
-    return digits

@@ -10,7 +10,6 @@ from __future__ import annotations
 from livekit.protocol.sip import SIPStatusCode
 
 from sipconf.routing import errors
-from sipconf.routing.errors import LiveKitError
 
 # 6.6: explicit SIP code -> gRPC code table.
 _GRPC_BY_SIP: dict[int, str] = {}
@@ -151,11 +150,6 @@ class SIPStatus(Exception):
     def twirp_meta(self) -> dict[str, str]:
         """`TwirpErrorMeta()`: the code in decimal and the text, or the full enum name."""
         return {"sip_status_code": str(self.code), "sip_status": self.status or status_enum_name(self.code)}
-
-    def to_livekit_error(self) -> LiveKitError:
-        """The API error for this status alone (6.6 code and message, twirp meta)."""
-        _, twirp, message = sip_status_to_grpc(self.code, self.status)
-        return LiveKitError(twirp or errors.UNKNOWN, message, self.twirp_meta())
 
 
 def sip_status_for_psrpc(code: str) -> int:

@@ -164,21 +164,12 @@ class Message:
         return self._view("to", "To", NameAddr.parse)
 
     @property
-    def vias(self) -> list[Via]:
-        return [Via.parse(v) for v in self.values("via")]
-
-    @property
     def top_via(self) -> Via:
         return self._view("via", "Via", _parse_top_via)
 
     @property
     def contacts(self) -> list[NameAddr]:
         return [NameAddr.parse(v) for v in self.values("contact") if v.strip() != "*"]
-
-    @property
-    def content_length(self) -> int | None:
-        value = self.get("content-length")
-        return None if value is None else _parse_content_length(value)
 
     def _head_lines(self) -> list[str]:
         lines = [f"{n}: {v}" for n, v in self.headers]

@@ -11,7 +11,7 @@ from livekit import api
 from livekit.protocol import sip as sip_pb
 
 from sipconf.sip import sdp
-from sipconf.bridge.calls.peer import Peer, dtmf_packets
+from sipconf.agent import Agent, dtmf_packets
 from sipconf.bridge.clock import ManualClock
 from sipconf.bridge.dialog import Dialog
 from sipconf.bridge.server import Bridge
@@ -26,7 +26,7 @@ def run(scenario, **bridge_kwargs):
     async def main(tmp):
         async with ControlPlane(state_path=tmp, api_key=KEY, api_secret=SECRET) as cp:
             async with Bridge(bridge_ports(cp), clock=ManualClock(), **bridge_kwargs) as bridge:
-                async with api.LiveKitAPI(cp.url, KEY, SECRET) as lk, Peer() as peer:
+                async with api.LiveKitAPI(cp.url, KEY, SECRET) as lk, Agent() as peer:
                     await asyncio.wait_for(scenario(bridge, lk, peer), 15)
 
     return main
@@ -138,7 +138,7 @@ async def _pin_call(bridge, lk, peer, digits):
     answer = sdp.SessionDescription.parse(ok.body)
     rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
-        for packet in dtmf_packets(digits):
+        for _, packet in dtmf_packets(digits):
             rtp.sendto(packet, (answer.address, answer.audio_port))
     finally:
         rtp.close()
@@ -162,7 +162,7 @@ def test_pin_room_wrong_pin_hangs_up(tmp_path):
     async def scenario(bridge, lk, peer):
         await _pin_call(bridge, lk, peer, "1111#")
         bye, addr = await peer.request("BYE")
-        peer.send(peer.answer(bye, 200), addr)
+        peer.send(peer.response(bye, 200), addr)
         assert await participants(lk, "vip") == []
 
     asyncio.run(run(scenario)(tmp_path / "s.db"))
@@ -211,7 +211,7 @@ def test_remove_participant_sends_bye(tmp_path):
         await lk.room.remove_participant(room_pb.RoomParticipantIdentity(room="support", identity="sip_+15550111"))
         bye, addr = await peer.request("BYE")
         assert bye.get("user-agent") == "LiveKit"
-        peer.send(peer.answer(bye, 200), addr)
+        peer.send(peer.response(bye, 200), addr)
 
     asyncio.run(run(scenario)(tmp_path / "s.db"))
 

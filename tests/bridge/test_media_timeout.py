@@ -9,7 +9,7 @@ from google.protobuf.duration_pb2 import Duration
 from livekit import api
 from livekit.protocol import sip as sip_pb
 
-from sipconf.bridge.calls.peer import Peer
+from sipconf.agent import Agent
 from sipconf.bridge.clock import ManualClock
 from sipconf.bridge.server import Bridge
 from sipconf.local.bridge_adapter import bridge_ports
@@ -27,7 +27,7 @@ def hangs_up_between(tmp_path, trunk_timeout, rule_timeout, alive_at: float, gon
         clock = ManualClock()
         async with ControlPlane(state_path=tmp_path / "s.db", api_key=KEY, api_secret=SECRET) as cp:
             async with Bridge(bridge_ports(cp), clock=clock) as bridge:
-                async with api.LiveKitAPI(cp.url, KEY, SECRET) as lk, Peer() as peer:
+                async with api.LiveKitAPI(cp.url, KEY, SECRET) as lk, Agent() as peer:
                     trunk = sip_pb.SIPInboundTrunkInfo(name="open", numbers=["+15550100"], **media(trunk_timeout))
                     await lk.sip.create_inbound_trunk(sip_pb.CreateSIPInboundTrunkRequest(trunk=trunk))
                     rule = sip_pb.SIPDispatchRule(dispatch_rule_direct=sip_pb.SIPDispatchRuleDirect(room_name="m"))

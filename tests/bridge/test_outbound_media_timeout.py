@@ -8,7 +8,7 @@ import asyncio
 from google.protobuf.duration_pb2 import Duration
 from livekit.protocol import sip as sip_pb
 
-from sipconf.bridge.calls.peer import Peer
+from sipconf.agent import Agent
 from sipconf.bridge.clock import ManualClock
 from sipconf.sip.message import Request
 from sipconf.bridge.server import Bridge
@@ -21,7 +21,7 @@ def media(seconds: int | None) -> dict:
     return {} if seconds is None else {"media": sip_pb.SIPMediaConfig(media_timeout=Duration(seconds=seconds))}
 
 
-def byes(peer: Peer) -> list[Request]:
+def byes(peer: Agent) -> list[Request]:
     return [m for m, _ in peer.messages if isinstance(m, Request) and m.method == "BYE"]
 
 
@@ -29,7 +29,7 @@ def hangs_up_between(trunk_timeout, request_timeout, alive_at: float, gone_at: f
     async def main():
         clock = ManualClock()
         control_plane = MemoryControlPlane()
-        async with Bridge(control_plane.ports, clock=clock) as bridge, Peer() as peer:
+        async with Bridge(control_plane.ports, clock=clock) as bridge, Agent() as peer:
             control_plane.directory.put(sip_pb.SIPOutboundTrunkInfo(
                 sip_trunk_id="ST_mediatimeout1", name="t", address=f"{peer.host}:{peer.port}",
                 numbers=["+15550003333"], **media(trunk_timeout)))
@@ -38,7 +38,7 @@ def hangs_up_between(trunk_timeout, request_timeout, alive_at: float, gone_at: f
                 participant_identity=IDENTITY, wait_until_answered=True, **media(request_timeout))
             created = asyncio.ensure_future(control_plane.calls.create_sip_participant(req))
             invite, addr = await peer.request("INVITE")
-            ok = peer.answer(invite, 200, tag="peer", headers=[("Contact", peer.contact)], body=peer.offer())
+            ok = peer.response(invite, 200, tag="peer", headers=[("Contact", peer.contact)], body=peer.offer())
             peer.send(ok, addr)
             await created
             assert list(control_plane.participants.live) == [(ROOM, IDENTITY)]

@@ -10,7 +10,7 @@ import sys
 
 from livekit.protocol import sip as sip_pb
 
-from sipconf.bridge.calls.peer import Peer
+from sipconf.agent import Agent
 from sipconf.bridge.clock import ManualClock
 from sipconf.bridge.dialog import Dialog
 from sipconf.bridge.ports import CallPhase
@@ -28,14 +28,14 @@ def run(scenario) -> None:
     async def main():
         control_plane = MemoryControlPlane()
         control_plane.directory.put(TRUNK, RULE)
-        async with Bridge(control_plane.ports, clock=ManualClock()) as bridge, Peer() as peer:
+        async with Bridge(control_plane.ports, clock=ManualClock()) as bridge, Agent() as peer:
             await asyncio.wait_for(scenario(control_plane, bridge, peer), 15)
         assert control_plane.calls.control is None  # a closed bridge serves no calls
 
     asyncio.run(main())
 
 
-async def call(bridge: Bridge, peer: Peer):
+async def call(bridge: Bridge, peer: Agent):
     target = bridge.udp_address
     invite = peer.invite(target, "+15550111", "+15550100")
     peer.send(invite, target)
@@ -73,7 +73,7 @@ def test_a_participant_removed_by_the_control_plane_gets_its_caller_a_bye():
         invite, _ = await call(bridge, peer)
         control_plane.participants.remove(ROOM, CALLER)
         bye, addr = await peer.request("BYE")
-        peer.send(peer.answer(bye, 200), addr)
+        peer.send(peer.response(bye, 200), addr)
         assert bye.call_id == invite.call_id and bye.get("user-agent") == "LiveKit"
         assert control_plane.participants.live == {}
         assert control_plane.participants.history[-1] == ("removed", ROOM, CALLER)

@@ -13,7 +13,7 @@ from livekit.protocol import sip as sip_pb
 
 from sipconf.sip import sdp
 from sipconf.bridge.calls.inbound import State
-from sipconf.bridge.calls.peer import Peer, dtmf_packets
+from sipconf.agent import Agent, dtmf_packets
 from sipconf.bridge.clock import ManualClock
 from sipconf.bridge.dialog import Dialog
 from sipconf.sip.digest import answer_challenge
@@ -27,15 +27,15 @@ PASSWORD = "Zq-not-for-logs-7f3a"
 PIN = "97531"
 
 
-async def answer_bye(peer: Peer, target) -> tuple:
+async def answer_bye(peer: Agent, target) -> tuple:
     bye, _ = await peer.request("BYE", timeout=10)
-    peer.send(peer.answer(bye, 200), target)
+    peer.send(peer.response(bye, 200), target)
     return bye
 
 
 def test_closing_the_bridge_sends_bye_to_an_answered_caller(tmp_path):
     async def main():
-        async with ControlPlane(state_path=tmp_path / "s.db", api_key=KEY, api_secret=SECRET) as cp, Peer() as peer:
+        async with ControlPlane(state_path=tmp_path / "s.db", api_key=KEY, api_secret=SECRET) as cp, Agent() as peer:
             async with api.LiveKitAPI(cp.url, KEY, SECRET) as lk:
                 await open_trunk(lk)
                 await direct_rule(lk)
@@ -58,7 +58,7 @@ def test_closing_the_bridge_sends_bye_to_an_answered_caller(tmp_path):
 
 def test_closing_the_bridge_answers_an_unanswered_invite_503(tmp_path):
     async def main():
-        async with ControlPlane(state_path=tmp_path / "s.db", api_key=KEY, api_secret=SECRET) as cp, Peer() as peer:
+        async with ControlPlane(state_path=tmp_path / "s.db", api_key=KEY, api_secret=SECRET) as cp, Agent() as peer:
             async with api.LiveKitAPI(cp.url, KEY, SECRET) as lk:
                 await open_trunk(lk)
                 await direct_rule(lk)
@@ -84,7 +84,7 @@ def test_auth_and_pin_call_logs_one_outcome_line_and_no_secrets(tmp_path, caplog
     caplog.set_level(logging.DEBUG, "sipconf")
 
     async def main():
-        async with ControlPlane(state_path=tmp_path / "s.db", api_key=KEY, api_secret=SECRET) as cp, Peer() as peer:
+        async with ControlPlane(state_path=tmp_path / "s.db", api_key=KEY, api_secret=SECRET) as cp, Agent() as peer:
             async with Bridge(bridge_ports(cp), clock=ManualClock()) as bridge:
                 async with api.LiveKitAPI(cp.url, KEY, SECRET) as lk:
                     trunk = await open_trunk(lk, auth_username="acme", auth_password=PASSWORD)
@@ -104,7 +104,7 @@ def test_auth_and_pin_call_logs_one_outcome_line_and_no_secrets(tmp_path, caplog
                     peer.send(peer.ack_for(good, ok), target)
                     answer = sdp.SessionDescription.parse(ok.body)
                     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as rtp:
-                        for packet in dtmf_packets(PIN + "#"):
+                        for _, packet in dtmf_packets(PIN + "#"):
                             rtp.sendto(packet, (answer.address, answer.audio_port))
                     for _ in range(500):  # the digits arrive over loopback UDP
                         if await participants(lk, "vip"):
@@ -134,7 +134,7 @@ def test_overload_503s_log_one_warning_per_second_with_a_count(tmp_path, caplog)
 
     async def main():
         clock = ManualClock()
-        async with ControlPlane(state_path=tmp_path / "s.db", api_key=KEY, api_secret=SECRET) as cp, Peer() as peer:
+        async with ControlPlane(state_path=tmp_path / "s.db", api_key=KEY, api_secret=SECRET) as cp, Agent() as peer:
             async with api.LiveKitAPI(cp.url, KEY, SECRET) as lk:
                 await open_trunk(lk)
                 await direct_rule(lk)
@@ -173,7 +173,7 @@ def test_closing_the_bridge_sends_bye_on_an_answered_outbound_call_and_logs_it(c
 
     async def main():
         control_plane = MemoryControlPlane()
-        async with Peer() as peer:
+        async with Agent() as peer:
             async with Bridge(control_plane.ports, clock=ManualClock()) as bridge:
                 control_plane.directory.put(sip_pb.SIPOutboundTrunkInfo(
                     sip_trunk_id="ST_shutdownout1", name="t", address=f"{peer.host}:{peer.port}",
@@ -183,7 +183,7 @@ def test_closing_the_bridge_sends_bye_on_an_answered_outbound_call_and_logs_it(c
                         sip_trunk_id="ST_shutdownout1", sip_call_to="+15550004444", room_name="out",
                         participant_identity="callee", wait_until_answered=True)))
                 invite, addr = await peer.request("INVITE")
-                peer.send(peer.answer(invite, 200, tag="peer", headers=[("Contact", peer.contact)],
+                peer.send(peer.response(invite, 200, tag="peer", headers=[("Contact", peer.contact)],
                                       body=peer.offer()), addr)
                 await created
                 [call] = bridge.outbound.by_call_id.values()

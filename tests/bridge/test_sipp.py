@@ -1,6 +1,6 @@
-"""End to end: the real SIPp UAC calls a UAS built from the bridge's layers.
-
-INVITE -> 100 -> 200 (+SDP, PCMU silence flowing) -> ACK -> BYE -> 200, and SIPp exits 0.
+"""End to end with the real SIPp: its UAC calls the scripted callee behind the bridge's
+SipServer (INVITE -> 100 -> 200 + SDP -> ACK -> BYE -> 200, and SIPp exits 0); a UAC made of
+the bridge's transaction and dialog layers calls SIPp's UAS.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from sipconf.sip.sdp import build_offer
 from sipconf.bridge.transaction import TransactionManager, new_branch
 from sipconf.bridge.transport import SipServer
 
-from .conftest import Uas
+from .conftest import served_callee
 
 SIPP = shutil.which("sipp") or "/usr/bin/sipp"
 
@@ -26,8 +26,8 @@ SIPP = shutil.which("sipp") or "/usr/bin/sipp"
 @pytest.mark.parametrize("transport", ["u1", "t1"])
 def test_sipp_uac_call_is_answered(transport: str, free_port, tmp_path) -> None:
     async def main() -> None:
-        async with Uas() as uas:
-            host, port = uas.server.tcp_address if transport == "t1" else uas.server.udp_address
+        async with served_callee() as (server, callee):
+            host, port = server.tcp_address if transport == "t1" else server.udp_address
             sip_port = free_port(socket.SOCK_STREAM if transport == "t1" else socket.SOCK_DGRAM)
             proc = await asyncio.create_subprocess_exec(
                 SIPP, "-sn", "uac", "-m", "1", "-t", transport, "-i", "127.0.0.1",
@@ -38,8 +38,8 @@ def test_sipp_uac_call_is_answered(transport: str, free_port, tmp_path) -> None:
             )
             out, _ = await asyncio.wait_for(proc.communicate(), 30)
             assert proc.returncode == 0, out.decode(errors="replace")[-2000:]
-            assert uas.methods == ["INVITE", "ACK", "BYE"]
-            assert uas.acks == 1 and uas.byes == 1
+            assert callee.methods == ["INVITE", "ACK", "BYE"]
+            assert callee.leg.ended.is_set()
 
     asyncio.run(main())
 

@@ -9,7 +9,7 @@ import pytest
 from livekit import api
 from livekit.protocol import room as room_pb, sip as sip_pb
 
-from sipconf.bridge.calls.peer import Peer, decode_digits
+from sipconf.agent import Agent, decode_digits
 from tests.bridge.sipp_helpers import SIPP, UAS_FINAL_HEADERS, free_port, inbound_setup, run_with_bridge
 
 BUSY_UAS = f"""<?xml version="1.0" encoding="ISO-8859-1" ?>
@@ -99,13 +99,13 @@ def test_outbound_busy_raises_sip_call_error_486(tmp_path):
 
 def test_outbound_dtmf_is_decoded_from_far_end_rtp(tmp_path):
     async def scenario(bridge, lk):
-        async with Peer() as peer:
+        async with Agent() as peer:
             trunk = await outbound_trunk(lk, peer.port)
             created = asyncio.ensure_future(lk.sip.create_sip_participant(sip_pb.CreateSIPParticipantRequest(
                 sip_trunk_id=trunk.sip_trunk_id, sip_call_to="+15550300", room_name="out", dtmf="12w#",
                 wait_until_answered=True)))
             invite, addr = await peer.request("INVITE")
-            peer.send(peer.answer(invite, 200, tag="far", headers=[("Contact", peer.contact)], body=peer.offer()), addr)
+            peer.send(peer.response(invite, 200, tag="far", headers=[("Contact", peer.contact)], body=peer.offer()), addr)
             await created
             assert decode_digits(peer.rtp_packets) == "12#"
 

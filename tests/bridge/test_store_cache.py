@@ -8,7 +8,7 @@ import asyncio
 
 from livekit.protocol import sip as sip_pb
 
-from sipconf.bridge.calls.peer import Peer
+from sipconf.agent import Agent
 from sipconf.bridge.clock import ManualClock
 from sipconf.bridge.server import Bridge
 from sipconf.local.bridge_adapter import bridge_ports
@@ -32,7 +32,7 @@ def test_every_store_change_reaches_the_next_call(tmp_path):
         other = StateStore(tmp_path / "s.db")
         try:
             async with ControlPlane(state_path=tmp_path / "s.db", api_key=KEY, api_secret=SECRET) as cp, \
-                    Bridge(bridge_ports(cp), clock=ManualClock()) as bridge, Peer() as peer:
+                    Bridge(bridge_ports(cp), clock=ManualClock()) as bridge, Agent() as peer:
                 mine, rooms = cp.store, cp.rooms
                 assert (await call(bridge, peer))[1].reason == "No trunk found"
                 with other.write() as tx:  # another connection (another process, for SQLite)

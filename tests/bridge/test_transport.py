@@ -15,7 +15,9 @@ from sipconf.bridge.clock import ManualClock
 from sipconf.sip.message import Response, parse
 from sipconf.bridge.transport import Limits, SipServer, bad_request_for
 
-from .conftest import Uas, options
+from sipconf.agent import Script
+
+from .conftest import options, served_callee
 
 GUARD = 5.0
 GOOD = [p.read_bytes() for p in sorted((Path(__file__).parent.parent / "sip" / "data" / "good").glob("*.sip"))]
@@ -50,11 +52,11 @@ async def read_message(reader: asyncio.StreamReader) -> Response:
 
 def test_udp_round_trip() -> None:
     async def main() -> None:
-        async with Uas() as uas:
-            transport, client = await udp_client(uas.server.udp_address)
+        async with served_callee() as (server, callee):
+            transport, client = await udp_client(server.udp_address)
             transport.sendto(options("u1"))
             response = await client.response_for("u1")
-            assert (response.status, response.to.tag) == (200, "uas")
+            assert (response.status, response.to.tag) == (200, callee.tag)
             transport.close()
 
     asyncio.run(main())
@@ -62,8 +64,8 @@ def test_udp_round_trip() -> None:
 
 def test_tcp_round_trip_with_split_and_coalesced_frames() -> None:
     async def main() -> None:
-        async with Uas() as uas:
-            reader, writer = await asyncio.open_connection(*uas.server.tcp_address)
+        async with served_callee() as (server, callee):
+            reader, writer = await asyncio.open_connection(*server.tcp_address)
             one, two = options("t1", "z9hG4bK1", "TCP"), options("t2", "z9hG4bK2", "TCP")
             writer.write(b"\r\n\r\n" + one[:10])  # keep-alive, then a split frame
             await writer.drain()
@@ -78,8 +80,8 @@ def test_tcp_round_trip_with_split_and_coalesced_frames() -> None:
 
 def test_tcp_body_framed_by_content_length() -> None:
     async def main() -> None:
-        async with Uas() as uas:
-            reader, writer = await asyncio.open_connection(*uas.server.tcp_address)
+        async with served_callee() as (server, callee):
+            reader, writer = await asyncio.open_connection(*server.tcp_address)
             invite = GOOD[2]  # invite.sip, with an SDP body
             assert invite.startswith(b"INVITE")
             writer.write(invite.replace(b"SIP/2.0/UDP", b"SIP/2.0/TCP"))
@@ -93,8 +95,8 @@ def test_tcp_body_framed_by_content_length() -> None:
 
 def test_malformed_request_gets_400_with_warning_or_is_dropped() -> None:
     async def main() -> None:
-        async with Uas() as uas:
-            transport, client = await udp_client(uas.server.udp_address)
+        async with served_callee() as (server, callee):
+            transport, client = await udp_client(server.udp_address)
             transport.sendto(options("m1").replace(b"Content-Length: 0", b"Content-Length: x"))
             response = await client.response_for("m1")
             assert (response.status, response.reason) == (400, "Bad Request")
@@ -102,7 +104,7 @@ def test_malformed_request_gets_400_with_warning_or_is_dropped() -> None:
             transport.sendto(b"garbage without headers\r\n\r\n")
             transport.sendto(options("m2"))
             assert (await client.response_for("m2")).status == 200
-            assert (uas.server.rejected, uas.server.dropped) == (1, 1)
+            assert (server.rejected, server.dropped) == (1, 1)
             transport.close()
 
     asyncio.run(main())
@@ -110,8 +112,8 @@ def test_malformed_request_gets_400_with_warning_or_is_dropped() -> None:
 
 def test_too_many_headers_is_answered_400() -> None:
     async def main() -> None:
-        async with Uas(limits=Limits(max_headers=10)) as uas:
-            transport, client = await udp_client(uas.server.udp_address)
+        async with served_callee(limits=Limits(max_headers=10)) as (server, callee):
+            transport, client = await udp_client(server.udp_address)
             transport.sendto(options("h1").replace(b"\r\n\r\n", b"\r\n" + b"X-A: 1\r\n" * 10 + b"\r\n"))
             response = await client.response_for("h1")
             assert response.get("warning") == '399 sipconf "too many headers (more than 10)"'
@@ -124,8 +126,8 @@ def test_oversize_datagram_is_dropped(caplog) -> None:
     caplog.set_level(logging.WARNING, "sipconf.bridge.transport")
 
     async def main() -> None:
-        async with Uas(limits=Limits(max_message_size=1000)) as uas:
-            transport, client = await udp_client(uas.server.udp_address)
+        async with served_callee(limits=Limits(max_message_size=1000)) as (server, callee):
+            transport, client = await udp_client(server.udp_address)
             big = options("o1").replace(b"\r\n\r\n", b"\r\nX-Pad: " + b"a" * 1200 + b"\r\n\r\n")
             transport.sendto(big)
             transport.sendto(options("o2"))
@@ -140,13 +142,13 @@ def test_oversize_datagram_is_dropped(caplog) -> None:
 def test_idle_tcp_connection_is_closed_on_the_injected_clock() -> None:
     async def main() -> None:
         clock = ManualClock()
-        async with Uas(clock=clock, limits=Limits(tcp_first_message_timeout=10)) as uas:
-            idle_reader, idle_writer = await asyncio.open_connection(*uas.server.tcp_address)
-            busy_reader, busy_writer = await asyncio.open_connection(*uas.server.tcp_address)
+        async with served_callee(clock=clock, limits=Limits(tcp_first_message_timeout=10)) as (server, callee):
+            idle_reader, idle_writer = await asyncio.open_connection(*server.tcp_address)
+            busy_reader, busy_writer = await asyncio.open_connection(*server.tcp_address)
             busy_writer.write(options("i1", transport="TCP"))
             await busy_writer.drain()
             assert (await read_message(busy_reader)).status == 200
-            while len(uas.server.connections) < 2:  # the idle one's connection_made may lag
+            while len(server.connections) < 2:  # the idle one's connection_made may lag
                 await asyncio.sleep(0)
             clock.advance(10)
             assert await asyncio.wait_for(idle_reader.read(), GUARD) == b""  # EOF
@@ -161,8 +163,8 @@ def test_idle_tcp_connection_is_closed_on_the_injected_clock() -> None:
 
 def test_tcp_connection_limit() -> None:
     async def main() -> None:
-        async with Uas(limits=Limits(max_tcp_connections=2)) as uas:
-            conns = [await asyncio.open_connection(*uas.server.tcp_address) for _ in range(3)]
+        async with served_callee(limits=Limits(max_tcp_connections=2)) as (server, callee):
+            conns = [await asyncio.open_connection(*server.tcp_address) for _ in range(3)]
             assert await asyncio.wait_for(conns[2][0].read(), GUARD) == b""
             reader, writer = conns[0]
             writer.write(options("c1", transport="TCP"))
@@ -176,13 +178,14 @@ def test_tcp_connection_limit() -> None:
 
 def test_lost_tcp_framing_closes_the_connection() -> None:
     async def main() -> None:
-        async with Uas(limits=Limits(max_message_size=2000)) as uas:
-            reader, writer = await asyncio.open_connection(*uas.server.tcp_address)
+        async with served_callee(limits=Limits(max_message_size=2000)) as (server, callee):
+            reader, writer = await asyncio.open_connection(*server.tcp_address)
             writer.write(options("f1", transport="TCP").replace(b"Content-Length: 0", b"Content-Length: 99999"))
             await writer.drain()
             response = await read_message(reader)
             assert response.get("warning") == '399 sipconf "message of 100200 bytes exceeds 2000"'
             assert await asyncio.wait_for(reader.read(), GUARD) == b""
+            writer.close()
 
     asyncio.run(main())
 
@@ -210,9 +213,9 @@ def mutate(rng: random.Random, data: bytes) -> bytes:
 def test_fuzzed_datagrams_and_truncated_streams_leave_the_server_working() -> None:
     async def main() -> None:
         rng = random.Random(5060)
-        async with Uas(with_media=False) as uas:
+        async with served_callee(Script(status=603)) as (server, callee):
             tasks_before = set(asyncio.all_tasks())
-            transport, client = await udp_client(uas.server.udp_address)
+            transport, client = await udp_client(server.udp_address)
             # 40 batches of 50, each followed by a probe: keeps socket buffers from overflowing
             # and proves the server still answers after every batch.
             for batch in range(40):
@@ -221,24 +224,22 @@ def test_fuzzed_datagrams_and_truncated_streams_leave_the_server_working() -> No
                 transport.sendto(options(f"probe-{batch}", f"z9hG4bKprobe{batch}"))
                 assert (await client.response_for(f"probe-{batch}")).status == 200
             for _ in range(30):
-                reader, writer = await asyncio.open_connection(*uas.server.tcp_address)
+                reader, writer = await asyncio.open_connection(*server.tcp_address)
                 data = rng.choice(GOOD)
                 writer.write(data[: rng.randrange(1, len(data))])
                 await writer.drain()
                 writer.close()
                 await writer.wait_closed()
-            reader, writer = await asyncio.open_connection(*uas.server.tcp_address)
+            reader, writer = await asyncio.open_connection(*server.tcp_address)
             writer.write(options("after-tcp", "z9hG4bKtcp", transport="TCP"))
             await writer.drain()
             assert (await read_message(reader)).status == 200
             writer.close()
             await writer.wait_closed()
             transport.close()
-            # the answered INVITEs among the mutations open RTP sessions via the UAS's own tasks
-            await asyncio.gather(*uas.tasks, return_exceptions=True)
             leaked = {t for t in asyncio.all_tasks() - tasks_before if t is not asyncio.current_task()}
             assert leaked == set()
-            while len(uas.server.connections) > 1:  # the last one closes asynchronously
+            while len(server.connections) > 1:  # the last one closes asynchronously
                 await asyncio.sleep(0)
 
     asyncio.run(main())
@@ -256,14 +257,14 @@ def test_tcp_message_trickled_past_its_read_deadline_closes_the_connection(caplo
     message is still incomplete `tcp_message_timeout` after its first byte (ManualClock)."""
     async def main() -> None:
         clock = ManualClock()
-        async with Uas(clock=clock, limits=Limits(tcp_message_timeout=10)) as uas:
-            reader, writer = await asyncio.open_connection(*uas.server.tcp_address)
+        async with served_callee(clock=clock, limits=Limits(tcp_message_timeout=10)) as (server, callee):
+            reader, writer = await asyncio.open_connection(*server.tcp_address)
             writer.write(options("d1", "z9hG4bKd1", transport="TCP"))
             await writer.drain()
             assert (await read_message(reader)).call_id == "d1"
             clock.advance(60)  # idle between messages is fine: no message is pending
             slow = options("d2", "z9hG4bKd2", transport="TCP")
-            (conn,) = uas.server.connections
+            (conn,) = server.connections
             for i in range(0, 40, 4):  # a byte every second, never finishing
                 writer.write(slow[i:i + 1])
                 await writer.drain()
@@ -273,7 +274,7 @@ def test_tcp_message_trickled_past_its_read_deadline_closes_the_connection(caplo
             assert not conn.transport.is_closing()  # 9.5 s after the first byte
             clock.advance(0.5)
             assert await asyncio.wait_for(reader.read(), GUARD) == b""  # EOF
-            assert uas.methods == ["OPTIONS"]
+            assert callee.methods == ["OPTIONS"]
             writer.close()
 
     with caplog.at_level(logging.WARNING, logger="sipconf.bridge.transport"):
@@ -285,12 +286,12 @@ def test_tcp_read_deadline_is_per_message() -> None:
     """A message completed in time clears the deadline; the next one gets a fresh one."""
     async def main() -> None:
         clock = ManualClock()
-        async with Uas(clock=clock, limits=Limits(tcp_message_timeout=10)) as uas:
-            reader, writer = await asyncio.open_connection(*uas.server.tcp_address)
+        async with served_callee(clock=clock, limits=Limits(tcp_message_timeout=10)) as (server, callee):
+            reader, writer = await asyncio.open_connection(*server.tcp_address)
             first, second = options("p1", "z9hG4bKp1", transport="TCP"), options("p2", "z9hG4bKp2", transport="TCP")
             writer.write(first[:20])
             await writer.drain()
-            while not uas.server.connections or not next(iter(uas.server.connections)).buffer:
+            while not server.connections or not next(iter(server.connections)).buffer:
                 await asyncio.sleep(0)
             clock.advance(9)
             writer.write(first[20:] + second[:20])  # p1 completes, p2 starts at t=9

@@ -11,7 +11,7 @@ from sipconf.sip.headers import Via
 from sipconf.sip.message import Response, parse
 from sipconf.bridge.transport import response_address, stamp_via
 
-from .conftest import Uas
+from .conftest import served_callee
 
 GUARD = 5.0
 
@@ -38,19 +38,19 @@ def exchange(via_for, expect_at: str, expected_via) -> None:
     """Send from socket `sender` a request whose Via is `via_for(sender_port, other_port)`;
     the response must arrive at `expect_at` ("sender" or "other") and only there."""
     async def main() -> None:
-        async with Uas() as uas:
+        async with served_callee() as (server, _):
             sender_t, sender, sender_port = await bind()
             other_t, other, other_port = await bind()
             try:
-                sender_t.sendto(request(via_for(sender_port, other_port), "v1"), uas.server.udp_address)
+                sender_t.sendto(request(via_for(sender_port, other_port), "v1"), server.udp_address)
                 where = {"sender": sender, "other": other}
                 response, source = await asyncio.wait_for(where[expect_at].queue.get(), GUARD)
                 assert response.status == 200 and response.call_id == "v1"
-                assert source == uas.server.udp_address
+                assert source == server.udp_address
                 assert response.get("via") == expected_via(sender_port, other_port)
                 # a second request proves the other socket got nothing in between
                 second = via_for(sender_port, other_port).replace("branch=z9hG4bK", "branch=z9hG4bK2")
-                sender_t.sendto(request(second, "v2"), uas.server.udp_address)
+                sender_t.sendto(request(second, "v2"), server.udp_address)
                 response, _ = await asyncio.wait_for(where[expect_at].queue.get(), GUARD)
                 assert response.call_id == "v2"
                 silent = other if expect_at == "sender" else sender
@@ -79,12 +79,12 @@ def test_sent_by_host_unlike_the_source_gets_received_and_the_response_goes_ther
 
 def test_a_400_to_a_malformed_request_follows_the_same_rules():
     async def main() -> None:
-        async with Uas() as uas:
+        async with served_callee() as (server, _):
             sender_t, sender, sender_port = await bind()
             other_t, other, other_port = await bind()
             try:
                 bad = request(f"SIP/2.0/UDP 127.0.0.1:{other_port};branch=z9hG4bKd", "v3")
-                sender_t.sendto(bad.replace(b"Content-Length: 0", b"Content-Length: x"), uas.server.udp_address)
+                sender_t.sendto(bad.replace(b"Content-Length: 0", b"Content-Length: x"), server.udp_address)
                 response, _ = await asyncio.wait_for(other.queue.get(), GUARD)
                 assert response.status == 400 and response.call_id == "v3"
                 assert sender.queue.empty()

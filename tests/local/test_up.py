@@ -86,7 +86,7 @@ def start_up(tmp_path, *extra):
 
 
 def test_sigterm_during_an_answered_call_sends_bye_to_the_caller_and_logs_the_outcome(tmp_path):
-    from sipconf.bridge.calls.peer import Peer
+    from sipconf.agent import Agent
 
     proc, lines = start_up(tmp_path)
     try:
@@ -100,7 +100,7 @@ def test_sigterm_during_an_answered_call_sends_bye_to_the_caller_and_logs_the_ou
                     trunk=sip.SIPInboundTrunkInfo(name="t", numbers=["+15550100"])))
                 await lk.sip.create_dispatch_rule(sip.CreateSIPDispatchRuleRequest(rule=sip.SIPDispatchRule(
                     dispatch_rule_direct=sip.SIPDispatchRuleDirect(room_name="support"))))
-            async with Peer() as peer:
+            async with Agent() as peer:
                 invite = peer.invite(target, "+15550111", "+15550100", call_id="up-sigterm")
                 peer.send(invite, target)
                 ok = await peer.final_to(invite, timeout=10)
@@ -109,7 +109,7 @@ def test_sigterm_during_an_answered_call_sends_bye_to_the_caller_and_logs_the_ou
                 proc.send_signal(signal.SIGTERM)
                 bye, _ = await peer.request("BYE", timeout=10)
                 assert bye.call_id == "up-sigterm"
-                peer.send(peer.answer(bye, 200), target)
+                peer.send(peer.response(bye, 200), target)
             return trunk.sip_trunk_id
 
         trunk_id = asyncio.run(scenario())
@@ -127,7 +127,7 @@ def test_sigterm_during_an_answered_call_sends_bye_to_the_caller_and_logs_the_ou
 
 
 def test_log_level_warning_keeps_call_outcomes_off_stderr(tmp_path):
-    from sipconf.bridge.calls.peer import Peer
+    from sipconf.agent import Agent
 
     proc, lines = start_up(tmp_path, "--log-level", "warning")
     try:
@@ -135,7 +135,7 @@ def test_log_level_warning_keeps_call_outcomes_off_stderr(tmp_path):
         target = (udp.rsplit(":", 1)[0], int(udp.rsplit(":", 1)[1]))
 
         async def rejected_call():
-            async with Peer() as peer:
+            async with Agent() as peer:
                 invite = peer.invite(target, "+15550111", "+15550100")
                 peer.send(invite, target)
                 return (await peer.final_to(invite, timeout=10)).status

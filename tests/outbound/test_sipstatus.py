@@ -62,9 +62,10 @@ def test_sip_status_error_and_api_error() -> None:
     st = SIPStatus(480, "")
     assert str(st) == "sip status: 480 (TEMPORARILY_UNAVAILABLE)"
     assert st.twirp_meta() == {"sip_status_code": "480", "sip_status": "SIP_STATUS_TEMPORARILY_UNAVAILABLE"}
-    err = SIPStatus(480, "Temporarily Unavailable").to_livekit_error()
-    assert (err.code, err.message) == ("resource_exhausted", "sip status 480: Temporarily Unavailable")
-    assert err.meta == {"sip_status_code": "480", "sip_status": "Temporarily Unavailable"}
+    assert sip_status_to_grpc(480, "Temporarily Unavailable") == (
+        "ResourceExhausted", "resource_exhausted", "sip status 480: Temporarily Unavailable")
+    assert SIPStatus(480, "Temporarily Unavailable").twirp_meta() == {
+        "sip_status_code": "480", "sip_status": "Temporarily Unavailable"}
 
 
 @pytest.mark.parametrize(

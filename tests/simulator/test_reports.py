@@ -106,17 +106,6 @@ def test_a_range_entry_is_covered_by_any_of_its_numbers_and_counts_once(suite_di
     assert "  number range +15105550100..+15105550119 (twilio inbound): 1 of 20 numbers exercised" in cov.lines()
 
 
-def test_tcp_stream_framing_by_content_length():
-    from simulator.net import frame
-
-    stream = bytearray(b"\r\n" + INVITE.replace(b"Content-Length: 0", b"Content-Length: 5") + b"v=0")
-    assert frame(stream) is None  # the body is two bytes short
-    stream += b"\r\nSIP/2.0 100"
-    first = frame(stream)
-    assert first is not None and first.startswith(b"INVITE ") and first.endswith(b"\r\n\r\nv=0\r\n")
-    assert stream == bytearray(b"SIP/2.0 100") and frame(stream) is None
-
-
 def test_html_ladder_shows_addresses_and_full_messages_as_text():
     import re as _re
 

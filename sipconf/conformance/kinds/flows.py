@@ -12,7 +12,8 @@ import asyncio
 from typing import Any
 
 from sipconf.bridge.calls.decisions import FixedDecisions
-from sipconf.bridge.calls.peer import Peer, reason_for
+from sipconf.agent import Agent
+from sipconf.agent.build import reason_for
 from sipconf.bridge.calls.transfer import start_transfer
 from sipconf.bridge.clock import ManualClock
 from sipconf.sip.digest import answer_challenge, parse_digest
@@ -79,7 +80,7 @@ async def _inbound_flow(inp: dict[str, Any]) -> dict[str, Any]:
     if auth_retry:
         count = max(count, 2)
     async with Bridge(control_plane.ports, decisions=decisions, clock=clock,
-                      hide_inbound_port=bool(inp.get("hide_inbound_port"))) as bridge, Peer() as peer:
+                      hide_inbound_port=bool(inp.get("hide_inbound_port"))) as bridge, Agent() as peer:
         target = bridge.udp_address
         invites: list[Request] = []
         challenge: str | None = None
@@ -122,7 +123,7 @@ async def _inbound_flow(inp: dict[str, Any]) -> dict[str, Any]:
         return actual
 
 
-def _ack(invite: Request, resp: Response, peer: Peer) -> Request:
+def _ack(invite: Request, resp: Response, peer: Agent) -> Request:
     if resp.status < 300:
         return peer.ack_for(invite, resp)
     return build_ack_for_non2xx(invite, resp)
@@ -135,7 +136,7 @@ def check_inbound_sip_flow(vector: dict[str, Any]) -> list[str]:
 
 # ---- transfer_flow ---------------------------------------------------------------------------
 
-async def _inbound_call(bridge: Bridge, peer: Peer) -> Dialog:
+async def _inbound_call(bridge: Bridge, peer: Agent) -> Dialog:
     target = bridge.udp_address
     invite = peer.invite(target, "+15550001111", "+15550002222")
     peer.send(invite, target)
@@ -144,7 +145,7 @@ async def _inbound_call(bridge: Bridge, peer: Peer) -> Dialog:
     return Dialog.from_uac(invite, ok)
 
 
-async def _outbound_call(control_plane: MemoryControlPlane, peer: Peer) -> Dialog:
+async def _outbound_call(control_plane: MemoryControlPlane, peer: Agent) -> Dialog:
     trunk = sip_pb.SIPOutboundTrunkInfo(sip_trunk_id="ST_flowtrunk0001", name="flow",
                                         address=f"{peer.host}:{peer.port}", numbers=["+15550003333"])
     control_plane.directory.put(trunk)
@@ -152,7 +153,7 @@ async def _outbound_call(control_plane: MemoryControlPlane, peer: Peer) -> Dialo
                                              room_name=ROOM, participant_identity=CALLER, wait_until_answered=True)
     created = asyncio.ensure_future(control_plane.calls.create_sip_participant(req))
     invite, addr = await peer.request("INVITE")
-    ok = peer.answer(invite, 200, tag="peer-tag", headers=[("Contact", peer.contact)], body=peer.offer())
+    ok = peer.response(invite, 200, tag="peer-tag", headers=[("Contact", peer.contact)], body=peer.offer())
     peer.send(ok, addr)
     await created
     return Dialog.from_uas(invite, ok, peer.contact)
@@ -162,7 +163,7 @@ async def _transfer_flow(inp: dict[str, Any], direction: str) -> dict[str, Any]:
     decisions = FixedDecisions(dispatch_answer=_DISPATCH["DispatchAccept"])
     clock = ManualClock()
     control_plane = MemoryControlPlane()
-    async with Bridge(control_plane.ports, decisions=decisions, clock=clock) as bridge, Peer() as peer:
+    async with Bridge(control_plane.ports, decisions=decisions, clock=clock) as bridge, Agent() as peer:
         target = bridge.udp_address
         dialog = await (_outbound_call(control_plane, peer) if direction == "outbound"
                         else _inbound_call(bridge, peer))
@@ -170,7 +171,7 @@ async def _transfer_flow(inp: dict[str, Any], direction: str) -> dict[str, Any]:
         mark = len(peer.messages)
         xfer = await start_transfer(bridge, call, inp["transfer_to"], dict(inp.get("headers") or {}), 30.0)
         refer, addr = await peer.request("REFER", start=mark)
-        peer.send(peer.answer(refer, int(inp["refer_response"])), addr)
+        peer.send(peer.response(refer, int(inp["refer_response"])), addr)
         if inp.get("remote_bye_after_refer"):
             await _peer_bye(peer, dialog, target)
         notify_answers = []
@@ -203,7 +204,7 @@ async def _transfer_flow(inp: dict[str, Any], direction: str) -> dict[str, Any]:
         return actual
 
 
-async def _peer_bye(peer: Peer, dialog: Dialog, target) -> None:
+async def _peer_bye(peer: Agent, dialog: Dialog, target) -> None:
     bye = dialog.create_request("BYE", peer.via)
     peer.send(bye, target)
     await peer.final_to(bye)
