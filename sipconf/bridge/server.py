@@ -38,6 +38,7 @@ from sipconf.bridge.clock import Clock, LoopClock
 from sipconf.bridge.ports import (
     CallPhase, CallReport, CallReports, ControlPlanePorts, ParticipantRemoved, TrunksAndRules,
 )
+from sipconf.bridge.inspection import inspect
 from sipconf.sip.digest import DigestServer
 from sipconf.sip.message import Request, Response, make_response
 from sipconf.bridge.transaction import InviteServerTransaction, ServerTransaction, TransactionManager
@@ -104,7 +105,8 @@ class Bridge:
             ring_delay=ring_delay,
             dtmf_info=dtmf_info,
         )
-        self.sip = SipServer(self._on_message, host, udp_port, tcp_port, limits, self.clock)
+        self.sip = SipServer(self._on_message, host, udp_port, tcp_port, limits, self.clock,
+                             allow_external=allow_external_dial)
         self.tm = TransactionManager(self.clock)
         self.outbound = OutboundCalls(self)
         self.dialogs: dict[tuple[str, str], object] = {}
@@ -301,6 +303,12 @@ class Bridge:
         method = msg.method
         if method == "ACK":
             return  # the transaction manager stopped the 2xx retransmissions
+        if method in ("INVITE", "BYE", "NOTIFY", "OPTIONS") or (method == "INFO" and self.config.dtmf_info):
+            refusal = inspect(msg)  # RFC 3261 8.2.2-8.2.3: 416, 420, 415
+            if refusal is not None:
+                if not (method == "INVITE" and self.config.hide_inbound_port):  # as for a bad INVITE
+                    _answer(tx, msg, refusal.status, refusal.reason, refusal.headers)
+                return
         if method == "INVITE":
             self._invite(msg, tx, source)  # type: ignore[arg-type]
         elif method == "CANCEL":

@@ -420,11 +420,48 @@ class Delivery:
     cancels: InviteServerTransaction | None = None
 
 
-def _server_key(request: Request, method: str | None = None) -> tuple[str, str, str]:
+ServerKey = tuple
+
+
+def _is_rfc3261_branch(branch: str | None) -> bool:
+    # RFC 3261 8.1.1.7: the cookie starts the branch; a bare cookie identifies nothing
+    # (RFC 4475 3.2.1), so it gets the RFC 2543 procedure too.
+    return bool(branch) and branch.startswith(MAGIC_COOKIE) and len(branch) > len(MAGIC_COOKIE)
+
+
+def _to_tag(message: Message) -> str:
+    try:
+        return message.to.tag or ""
+    except ValueError:
+        return ""
+
+
+def _from_tag(message: Message) -> str:
+    try:
+        return message.from_.tag or ""
+    except ValueError:
+        return ""
+
+
+def _server_key(request: Request, method: str | None = None, to_tag: str | None = None) -> ServerKey:
+    """The key a server transaction is stored under (RFC 3261 17.2.3).  ACK is keyed as the
+    INVITE it acknowledges, CANCEL (with ``method="INVITE"``) as the INVITE it cancels."""
     via = request.top_via
-    # RFC 3261 17.2.3: branch + sent-by + method, with ACK matching the INVITE.
     m = method or ("INVITE" if request.method == "ACK" else request.method)
-    return (via.branch or "", via.sent_by.lower(), m)
+    if _is_rfc3261_branch(via.branch):
+        return (via.branch, via.sent_by.lower(), m)
+    # RFC 3261 17.2.3, for RFC 2543 clients: Request-URI, To tag, From tag, Call-ID, CSeq
+    # (the number; the method except for ACK and CANCEL, keyed as INVITE) and top Via.
+    tag = _to_tag(request) if to_tag is None else to_tag
+    return ("rfc2543", request.uri.strip(), tag, _from_tag(request), request.call_id,
+            request.cseq.seq, m, via.transport, via.sent_by.lower(), via.branch or "")
+
+
+def _acknowledges(ack: Request, tx: ServerTransaction) -> bool:
+    """RFC 3261 17.2.3: an RFC 2543 ACK matches its INVITE only if its To tag is the one of
+    the response the transaction sent (that tells the ACK of our non-2xx apart)."""
+    response = tx.last_response
+    return response is not None and _to_tag(ack) == _to_tag(response)
 
 
 class TransactionManager:
@@ -432,7 +469,7 @@ class TransactionManager:
 
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
-        self.server: dict[tuple[str, str, str], ServerTransaction] = {}
+        self.server: dict[ServerKey, ServerTransaction] = {}
         self.client: dict[tuple[str, str], ClientTransaction] = {}
         # (Call-ID, CSeq number) -> INVITE transaction whose 2xx awaits the ACK.
         self._accepted: dict[tuple[str, int], InviteServerTransaction] = {}
@@ -444,8 +481,8 @@ class TransactionManager:
         """Match or create a server transaction.  None means absorbed (a retransmission,
         or the ACK of a non-2xx final response)."""
         key = _server_key(request)
-        existing = self.server.get(key)
-        if existing is not None and not existing.terminated:
+        existing = self._matching(request, key)
+        if existing is not None:
             existing.receive(request)
             return None
         if request.method == "ACK":
@@ -468,10 +505,25 @@ class TransactionManager:
                 cancels = target
         return Delivery(request, tx, cancels)
 
+    def _matching(self, request: Request, key: ServerKey) -> ServerTransaction | None:
+        """The live server transaction ``request`` belongs to, if any."""
+        existing = self.server.get(key)
+        if request.method == "ACK" and key[0] == "rfc2543":
+            # The INVITE of a new dialog had no To tag; the ACK carries our response's.
+            if existing is None:
+                existing = self.server.get(_server_key(request, to_tag=""))
+            if existing is not None and not _acknowledges(request, existing):
+                existing = None
+        if existing is None or existing.terminated:
+            return None
+        if request.method == "ACK" and existing.state is ServerState.ACCEPTED:
+            return None  # RFC 6026 7.1: the ACK of a 2xx goes to the TU, not absorbed
+        return existing
+
     def _remember_accepted(self, tx: InviteServerTransaction) -> None:
         self._accepted[(tx.request.call_id, tx.request.cseq.seq)] = tx
 
-    def _forget_server(self, key: tuple[str, str, str], tx: _Transaction) -> None:
+    def _forget_server(self, key: ServerKey, tx: _Transaction) -> None:
         if self.server.get(key) is tx:
             del self.server[key]
         if isinstance(tx, InviteServerTransaction):

@@ -11,18 +11,25 @@ no port is given), not blindly to the packet's source.  No
 task is ever created here, so none can leak; handler exceptions are logged, never raised.
 
 Hostile input: messages above ``max_message_size`` or ``max_headers`` are rejected;
-malformed requests get ``400 Bad Request`` when a Via and a CSeq can be salvaged (From, To
-and Call-ID are copied when present: a request without Call-ID gets a 400 without one, as
-a real stack answers it), otherwise they are dropped and logged; at most ``max_tcp_connections`` at once;
+malformed requests get ``400 Bad Request`` (``505 Version Not Supported`` for a SIP version
+other than 2.0) when a Via and a CSeq can be salvaged (From, To and Call-ID are copied when
+present: a request without Call-ID gets a 400 without one, as a real stack answers it),
+otherwise they are dropped and logged; at most ``max_tcp_connections`` at once;
 a TCP connection that sends no complete message within ``tcp_first_message_timeout`` is
 closed, and so is one that leaves a message incomplete for ``tcp_message_timeout`` (a
 per-message read deadline, from the message's first byte: trickling bytes does not extend
-it); a TCP stream whose framing is lost (bad Content-Length, oversize) is closed.
+it); a TCP stream whose framing is lost (bad or repeated Content-Length, oversize) is closed.
+
+Destinations: unless built with ``allow_external``, nothing is sent to an address that is
+not a loopback IP literal (127.0.0.0/8, ::1; ``localhost`` means 127.0.0.1).  Host names
+are never resolved here, so a name taken from a message (a Via ``maddr``, a Contact) can
+neither leak a DNS query nor a packet off the machine: such sends are dropped and logged.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import re
 from dataclasses import dataclass, field
@@ -30,9 +37,11 @@ from typing import Callable
 
 from sipconf.bridge.clock import Clock, LoopClock, TimerHandle
 from sipconf.sip.headers import Via, split_commas
-from sipconf.sip.message import Message, Request, Response, canonical_name, check_mandatory, parse
+from sipconf.sip.message import (Message, Request, Response, UnsupportedVersion, canonical_name, check_mandatory,
+                                 parse)
 
-__all__ = ["Handler", "Limits", "SipServer", "Source", "bad_request_for", "response_address", "stamp_via"]
+__all__ = ["Handler", "Limits", "SipServer", "Source", "bad_request_for", "loopback_destination",
+           "response_address", "stamp_via"]
 
 log = logging.getLogger("sipconf.bridge.transport")
 
@@ -118,10 +127,22 @@ _SALVAGE = ("via", "from", "to", "call-id", "cseq")
 _NEEDED = ("via", "cseq")  # without these a response cannot be addressed or matched
 
 
-def bad_request_for(data: bytes, error: str) -> Response | None:
-    """A 400 for a message we could not parse, if it looks like a request with a Via and a
-    CSeq to answer with; the other headers RFC 3261 8.2.6.2 copies (From, To, Call-ID) are
-    copied when present.  None means drop it."""
+def loopback_destination(host: str) -> str | None:
+    """``host`` as the loopback IP literal to send to, or None: a name other than
+    ``localhost`` is never resolved, and an address off loopback is refused."""
+    name = host.strip("[]")
+    if name.lower() == "localhost":
+        return "127.0.0.1"
+    try:
+        return name if ipaddress.ip_address(name).is_loopback else None
+    except ValueError:
+        return None
+
+
+def bad_request_for(data: bytes, error: str, status: int = 400, reason: str = "Bad Request") -> Response | None:
+    """A 400 (or ``status``) for a message we could not parse, if it looks like a request
+    with a Via and a CSeq to answer with; the other headers RFC 3261 8.2.6.2 copies (From,
+    To, Call-ID) are copied when present.  None means drop it."""
     text = data.decode("utf-8", errors="replace")
     head = text.split("\r\n\r\n", 1)[0].lstrip("\r\n")
     lines = head.split("\r\n")
@@ -144,7 +165,7 @@ def bad_request_for(data: bytes, error: str) -> Response | None:
         headers += [(long, v) for v in values]
     warning = re.sub(r'[\x00-\x1f"\\]', "'", error)[:200]
     headers.append(("Warning", f'399 sipconf "{warning}"'))  # RFC 3261 20.43
-    return Response(headers=headers, status=400, reason="Bad Request")
+    return Response(headers=headers, status=status, reason=reason)
 
 
 class _Dispatcher:
@@ -161,7 +182,7 @@ class _Dispatcher:
             message = parse(data, max_headers=self.limits.max_headers)
             check_mandatory(message)
         except ValueError as exc:
-            self._malformed(data, str(exc), source)
+            self._malformed(data, exc, source)
             return
         if isinstance(message, Request):
             self._stamp(message.headers, source)
@@ -170,14 +191,17 @@ class _Dispatcher:
         except Exception:  # the server must survive any handler bug
             log.exception("handler failed for %s message from %s:%d", source.transport, *source.addr)
 
-    def _malformed(self, data: bytes, error: str, source: Source) -> None:
-        response = bad_request_for(data, error)
+    def _malformed(self, data: bytes, error: ValueError, source: Source) -> None:
+        if isinstance(error, UnsupportedVersion):
+            response = bad_request_for(data, str(error), 505, "Version Not Supported")  # RFC 3261 21.5.6
+        else:
+            response = bad_request_for(data, str(error))
         if response is None:
             self.dropped += 1
             log.warning("dropped malformed %s message from %s:%d: %s", source.transport, *source.addr, error)
             return
         self.rejected += 1
-        log.warning("400 to malformed %s message from %s:%d: %s", source.transport, *source.addr, error)
+        log.warning("%d to malformed %s message from %s:%d: %s", response.status, source.transport, *source.addr, error)
         self._stamp(response.headers, source)  # the 400 carries the request's Vias
         source.send(response)
 
@@ -200,17 +224,22 @@ def _encode(message: Message | bytes) -> bytes:
 
 
 class _UdpProtocol(asyncio.DatagramProtocol):
-    def __init__(self, dispatcher: _Dispatcher, limits: Limits) -> None:
+    def __init__(self, dispatcher: _Dispatcher, limits: Limits, allow_external: bool = False) -> None:
         self.dispatcher = dispatcher
         self.limits = limits
+        self.allow_external = allow_external
         self.transport: asyncio.DatagramTransport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
 
     def sendto(self, message: Message | bytes, addr: tuple[str, int]) -> None:
+        host = addr[0] if self.allow_external else loopback_destination(addr[0])
+        if host is None:
+            log.warning("not sent to %s:%d: only loopback IP addresses are reachable", addr[0], addr[1])
+            return
         if self.transport is not None and not self.transport.is_closing():
-            self.transport.sendto(_encode(message), addr)
+            self.transport.sendto(_encode(message), (host, addr[1]))
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
         if not data.strip(b"\r\n"):
@@ -310,10 +339,13 @@ class _TcpProtocol(asyncio.Protocol):
                 if len(self.buffer) > limit:
                     self._lose_framing(f"header section larger than {limit} bytes")
                 return
-            match = _CONTENT_LENGTH.search(self.buffer, 0, end + 2)
+            lengths = _CONTENT_LENGTH.findall(self.buffer, 0, end + 2)
             length = 0
-            if match is not None:
-                text = match.group(1).strip()
+            if len(lengths) > 1:
+                self._lose_framing("more than one Content-Length header")
+                return
+            if lengths:
+                text = lengths[0].strip()
                 if not text.isdigit():
                     self._lose_framing(f"invalid Content-Length: {text.decode(errors='replace')!r}")
                     return
@@ -369,8 +401,10 @@ class SipServer:
         clock: Clock | None = None,
         udp: bool = True,
         tcp: bool = True,
+        allow_external: bool = False,
     ) -> None:
         self.host = host
+        self.allow_external = allow_external
         self.limits = limits or Limits()
         self.clock: Clock = clock or LoopClock()
         self._dispatcher = _Dispatcher(handler, self.limits)
@@ -411,7 +445,8 @@ class SipServer:
         loop = asyncio.get_running_loop()
         if udp_port is not None:
             transport, protocol = await loop.create_datagram_endpoint(
-                lambda: _UdpProtocol(self._dispatcher, self.limits), local_addr=(self.host, udp_port)
+                lambda: _UdpProtocol(self._dispatcher, self.limits, self.allow_external),
+                local_addr=(self.host, udp_port),
             )
             self._udp_transport, self._udp = transport, protocol
         if tcp_port is not None:
@@ -461,8 +496,11 @@ class SipServer:
         arriving on it reach the handler like any other message."""
         conn = self._outbound.get(addr)
         if conn is None or conn.transport is None:
+            host = addr[0] if self.allow_external else loopback_destination(addr[0])
+            if host is None:
+                raise ConnectionError(f"not connecting to {addr[0]}:{addr[1]}: only loopback IP addresses are reachable")
             loop = asyncio.get_running_loop()
-            _, conn = await loop.create_connection(lambda: _TcpProtocol(self), addr[0], addr[1])
+            _, conn = await loop.create_connection(lambda: _TcpProtocol(self), host, addr[1])
             conn.messages = 1  # we opened it: the idle rule is for peers that never speak
             self._outbound[addr] = conn
         if conn.source is None:

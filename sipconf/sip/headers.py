@@ -5,6 +5,7 @@ Each is a dataclass with ``parse(text)`` (``ValueError`` with exact text) and ``
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from sipconf.sip.uri import URI, format_params, parse_host_port, parse_params
@@ -61,7 +62,7 @@ class NameAddr:
             end = _closing_quote(rest)
             if end < 0:
                 raise ValueError(f"unterminated display name: {text!r}")
-            display = rest[1:end].replace('\\"', '"').replace("\\\\", "\\")
+            display = _QUOTED_PAIR.sub(r"\1", rest[1:end])
             rest = rest[end + 1 :].lstrip()
         lt = rest.find("<")
         if lt >= 0:
@@ -69,7 +70,7 @@ class NameAddr:
             if gt < 0:
                 raise ValueError(f"missing '>' in address: {text!r}")
             if display is None:
-                display = rest[:lt].strip() or None
+                display = _unquoted_display(rest[:lt], text)
             uri = URI.parse(rest[lt + 1 : gt])
             params = parse_params(rest[gt + 1 :])
             return NameAddr(uri=uri, display=display, params=params, bracketed=True)
@@ -101,6 +102,24 @@ class NameAddr:
         return f"{display}<{self.uri}>{params}"
 
 
+# RFC 3261 25.1: an unquoted display-name is tokens and LWS. Commas, semicolons and quotes
+# delimit header values and parameters, so a name holding one must be quoted (RFC 4475
+# 3.1.2.15); other non-token characters, UTF-8 included, are tolerated as other stacks do.
+_NOT_IN_UNQUOTED_DISPLAY = re.compile(r'[,;"\\\x00-\x08\x0a-\x1f\x7f]')
+
+
+def _unquoted_display(text: str, whole: str) -> str | None:
+    display = text.strip()
+    if _NOT_IN_UNQUOTED_DISPLAY.search(display):
+        raise ValueError(f"display name must be quoted: {whole!r}")
+    return display or None
+
+
+# RFC 3261 25.1: quoted-pair = "\" (%x00-09 / %x0B-0C / %x0E-7F); any escaped octet stands
+# for itself, a NUL included (RFC 4475 3.1.1.2).
+_QUOTED_PAIR = re.compile(r"\\(.)", re.S)
+
+
 def _closing_quote(text: str) -> int:
     i = 1
     while i < len(text):
@@ -125,19 +144,21 @@ class Via:
     @staticmethod
     def parse(text: str) -> Via:
         text = text.strip()
-        proto, _, rest = text.partition(" ")
-        parts = [p.strip() for p in proto.split("/")]
-        if len(parts) != 3 or parts[0].upper() != "SIP" or parts[1] != "2.0" or not parts[2]:
+        match = _VIA.fullmatch(text)
+        if match is None:
             raise ValueError(f"invalid Via: {text!r}")
-        sent_by, _, params = rest.strip().partition(";")
-        sent_by = sent_by.strip()
-        if not sent_by:
+        name, version, transport, sent_by, params = match.groups()
+        if name.upper() != "SIP" or version != "2.0":
             raise ValueError(f"invalid Via: {text!r}")
+        sent_by = _SWS_COLON.sub(":", sent_by.strip())
+        if not sent_by or _LWS.search(sent_by):
+            raise ValueError(f"invalid Via sent-by: {text!r}")
         try:
             host, port = parse_host_port(sent_by, sent_by)
         except ValueError:
             raise ValueError(f"invalid Via sent-by: {text!r}") from None
-        return Via(transport=parts[2].upper(), host=host, port=port, params=parse_params(params))
+        return Via(transport=transport.upper(), host=host, port=port,
+                   params=_via_params(params, text) if params is not None else [])
 
     def param(self, name: str) -> str | None:
         return find_param(self.params, name)
@@ -152,6 +173,29 @@ class Via:
 
     def __str__(self) -> str:
         return f"SIP/2.0/{self.transport} {self.sent_by}{format_params(self.params)}"
+
+
+_TOKEN = r"[A-Za-z0-9\-.!%*_+`'~]+"
+# RFC 3261 20.42 and 25.1: sent-protocol LWS sent-by *(SEMI via-params), where SLASH, COLON,
+# SEMI and EQUAL may carry white space on both sides (SWS), so "SIP / 2.0 / UDP" is valid
+# (RFC 4475 3.1.1.1).  Folded lines arrive here already joined by one space.
+_VIA = re.compile(rf"({_TOKEN})\s*/\s*({_TOKEN})\s*/\s*({_TOKEN})\s+([^;]*?)\s*(?:;(.*))?", re.S)
+_SWS_COLON = re.compile(r"\s*:\s*")
+_LWS = re.compile(r"\s")
+_TOKEN_RE = re.compile(_TOKEN)
+
+
+def _via_params(text: str, whole: str) -> list[tuple[str, str | None]]:
+    """``branch = z9hG4bK1 ; rport`` -> pairs.  An empty parameter (``;;``) is refused:
+    the grammar has none, and RFC 4475 3.1.2.1 expects a 400 for it."""
+    out: list[tuple[str, str | None]] = []
+    for part in text.split(";"):
+        name, eq, value = part.partition("=")
+        name, value = name.strip(), value.strip()
+        if _TOKEN_RE.fullmatch(name) is None or (eq and not value):
+            raise ValueError(f"invalid Via parameter: {whole!r}")
+        out.append((name, value if eq else None))
+    return out
 
 
 @dataclass

@@ -25,6 +25,7 @@ __all__ = [
     "Message",
     "Request",
     "Response",
+    "UnsupportedVersion",
     "canonical_name",
     "parse",
 ]
@@ -48,6 +49,11 @@ COMPACT_FORMS: dict[str, str] = {
 
 MAX_HEADERS = 128
 SIP_VERSION = "SIP/2.0"
+
+
+class UnsupportedVersion(ValueError):
+    """A well-formed start line with a SIP version other than 2.0: a request gets 505
+    Version Not Supported rather than 400 (RFC 3261 8.2.6, 21.5.6; RFC 4475 3.1.2.16)."""
 
 
 _CANONICAL_CACHE: dict[str, str] = {}
@@ -240,12 +246,35 @@ def _parse_content_length(value: str) -> int:
     return int(v)
 
 
+# RFC 3261 7.1: SIP-Version = "SIP" "/" 1*DIGIT "." 1*DIGIT
+_VERSION_RE = re.compile(r"SIP/[0-9]+\.[0-9]+")
+# RFC 3986 3.1: scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )
+_SCHEME_RE = re.compile(r"[A-Za-z][A-Za-z0-9+\-.]*")
+
+
+def _check_version(version: str) -> None:
+    if version != SIP_VERSION:
+        if _VERSION_RE.fullmatch(version):
+            raise UnsupportedVersion(f"unsupported SIP version: {version!r}")
+        raise ValueError(f"invalid SIP version: {version!r}")
+
+
+def _check_request_uri(uri: str) -> None:
+    """A Request-URI is a bare absolute URI: no ``<>`` around it (RFC 4475 3.1.2.7), and a
+    SIP URI in it carries no headers (RFC 3261 19.1.1 table: "not allowed" in the
+    Request-URI; RFC 4475 3.1.2.11)."""
+    scheme, colon, rest = uri.partition(":")
+    if not colon or not rest or _SCHEME_RE.fullmatch(scheme) is None:
+        raise ValueError(f"invalid Request-URI: {uri!r}")
+    if scheme.lower() in ("sip", "sips") and "?" in rest.rpartition("@")[2]:
+        raise ValueError(f"Request-URI must not carry headers: {uri!r}")
+
+
 def _parse_start_line(line: str, headers: list[tuple[str, str]], body: bytes) -> Request | Response:
     # RFC 3261 7.2: Status-Line = SIP-Version SP Status-Code SP Reason-Phrase
     if line.startswith("SIP/"):
         parts = line.split(" ", 2)
-        if parts[0] != SIP_VERSION:
-            raise ValueError(f"unsupported SIP version: {parts[0]!r}")
+        _check_version(parts[0])
         if len(parts) < 2 or len(parts[1]) != 3 or not parts[1].isdigit() or not parts[1].isascii():
             raise ValueError(f"invalid status line: {line!r}")
         status = int(parts[1])
@@ -259,10 +288,8 @@ def _parse_start_line(line: str, headers: list[tuple[str, str]], body: bytes) ->
     method, uri, version = parts
     if not method or not set(method) <= _TOKEN_CHARS:
         raise ValueError(f"invalid method: {method!r}")
-    if version != SIP_VERSION:
-        raise ValueError(f"unsupported SIP version: {version!r}")
-    if ":" not in uri:
-        raise ValueError(f"invalid Request-URI: {uri!r}")
+    _check_version(version)
+    _check_request_uri(uri)
     return Request(headers=headers, body=body, method=method, uri=uri)
 
 
@@ -304,7 +331,10 @@ def parse(data: bytes, max_headers: int = MAX_HEADERS) -> Request | Response:
             raise ValueError(f"line {number}: invalid header name {name!r}")
         value = value.strip(" \t")
         headers.append((name, value))
-        if length_value is None and canonical_name(name) == "content-length":
+        if canonical_name(name) == "content-length":
+            if length_value is not None:
+                # Two lengths leave the body's end unknown (RFC 4475 3.3.9).
+                raise ValueError("more than one Content-Length header")
             length_value = value
     if len(headers) > max_headers:
         raise ValueError(f"too many headers (more than {max_headers})")
@@ -344,21 +374,26 @@ _LONG_NAMES = {"via": "Via", "from": "From", "to": "To", "call-id": "Call-ID", "
 
 def check_mandatory(message: Request | Response) -> None:
     """Raise ``ValueError`` unless the headers every transaction needs are present and
-    well-formed: Via (with branch for requests), From, To, Call-ID and CSeq (RFC 3261 8.1.1,
-    8.2).  A request's CSeq method must equal its method (RFC 3261 8.1.1.5; CANCEL and ACK
-    included).  One pass over the headers: this runs for every message received."""
-    first: dict[str, str] = {}
-    for name, value in message.headers:
+    well-formed: Via, From, To, Call-ID and CSeq (RFC 3261 8.1.1, 8.2), the last four and
+    Max-Forwards at most once (RFC 3261 7.3.1: they are not comma-separated lists; RFC 4475
+    3.3.8).  A request's CSeq method must equal its method (RFC 3261 8.1.1.5; CANCEL and
+    ACK included).  A top Via without a branch is accepted: RFC 3261 17.2.3 matches such
+    RFC 2543 requests by their other fields.  One pass over the headers: this runs for
+    every message received."""
+    seen: set[str] = set()
+    for name, _ in message.headers:
         key = canonical_name(name)
-        if key in _MANDATORY and key not in first:
-            first[key] = value
+        if key in _SINGLE:
+            if key in seen:
+                raise ValueError(f"more than one {_SINGLE[key]} header")
+            seen.add(key)
+        elif key == "via":
+            seen.add(key)
     for key, label in _MANDATORY.items():
-        if key not in first:
+        if key not in seen:
             raise ValueError(f"missing {label} header")
     # The typed views parse the same first lines, and keep them for the handlers.
-    via = message.top_via
-    if isinstance(message, Request) and not via.branch:
-        raise ValueError("top Via has no branch")
+    message.top_via
     message.from_
     message.to
     cseq = message.cseq
@@ -367,3 +402,4 @@ def check_mandatory(message: Request | Response) -> None:
 
 
 _MANDATORY = {"via": "Via", "from": "From", "to": "To", "call-id": "Call-ID", "cseq": "CSeq"}
+_SINGLE = {"from": "From", "to": "To", "call-id": "Call-ID", "cseq": "CSeq", "max-forwards": "Max-Forwards"}

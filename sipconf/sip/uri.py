@@ -59,8 +59,11 @@ class URI:
             # tel: numbers may carry parameters too (RFC 3966 3).
             number, _, params = rest.partition(";")
             return URI(scheme=scheme, user=number, params=parse_params(params))
-        rest, qmark, headers = rest.partition("?")
+        # RFC 3261 25.1: "?" may appear in the user part (user-unreserved) but "@" may
+        # appear nowhere after it, so the last "@" ends the userinfo and headers start at
+        # the first "?" after it (RFC 4475 3.1.1.2).
         userinfo, at, hostpart = rest.rpartition("@")
+        hostpart, qmark, headers = hostpart.partition("?")
         user = password = None
         if at:
             user, pcolon, pw = userinfo.partition(":")

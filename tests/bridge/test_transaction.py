@@ -214,3 +214,62 @@ def test_send_request_requires_rfc3261_branch() -> None:
         assert str(exc) == "request's top Via has no RFC 3261 branch"
     else:
         raise AssertionError("expected ValueError")
+
+
+# -- RFC 2543 clients: no RFC 3261 branch (RFC 3261 17.2.3, RFC 4475 3.1.1.7, 3.2.1, 3.3.16) ----
+
+def rfc2543(method: str = "INVITE", via: str = "SIP/2.0/UDP 127.0.0.1:5070", to: str = "<sip:bob@127.0.0.1>",
+            cseq: int = 1, cseq_method: str | None = None, uri: str = "sip:bob@127.0.0.1") -> Request:
+    r = parse(
+        f"{method} {uri} SIP/2.0\r\nVia: {via}\r\nFrom: <sip:a@127.0.0.1>;tag=f\r\nTo: {to}\r\n"
+        f"Call-ID: old1\r\nCSeq: {cseq} {cseq_method or method}\r\nContent-Length: 0\r\n\r\n".encode()
+    )
+    assert isinstance(r, Request)
+    return r
+
+
+def test_rfc2543_invite_retransmission_and_ack_match_by_their_fields() -> None:
+    clock, wire = ManualClock(), Wire()
+    manager = TransactionManager(clock)
+    tx = manager.receive_request(rfc2543(), wire, reliable=False).transaction
+    tx.respond(make_response(tx.request, 404, "Not Found", to_tag="t"))
+    assert manager.receive_request(rfc2543(), wire, reliable=False) is None  # retransmission
+    # an ACK whose To tag is not the one of our response is not ours
+    stray = manager.receive_request(rfc2543("ACK", to="<sip:bob@127.0.0.1>;tag=x"), wire, reliable=False)
+    assert stray is not None and stray.transaction is None and tx.state is ServerState.COMPLETED
+    assert manager.receive_request(rfc2543("ACK", to="<sip:bob@127.0.0.1>;tag=t"), wire, reliable=False) is None
+    assert tx.state is ServerState.CONFIRMED
+    assert wire.statuses() == [100, 404, 404]
+
+
+def test_rfc2543_requests_differing_in_one_field_are_new_transactions() -> None:
+    clock, wire = ManualClock(), Wire()
+    manager = TransactionManager(clock)
+    first = manager.receive_request(rfc2543("OPTIONS"), wire, reliable=False).transaction
+    for other in (rfc2543("OPTIONS", cseq=2), rfc2543("OPTIONS", uri="sip:carol@127.0.0.1"),
+                  rfc2543("OPTIONS", via="SIP/2.0/UDP 127.0.0.1:5071"),
+                  rfc2543("OPTIONS", to="<sip:bob@127.0.0.1>;tag=other"),
+                  rfc2543("OPTIONS", via="SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK")):
+        delivery = manager.receive_request(other, wire, reliable=False)
+        assert delivery is not None and delivery.transaction is not first
+    assert manager.receive_request(rfc2543("OPTIONS"), wire, reliable=False) is None
+
+
+def test_a_bare_magic_cookie_is_matched_by_the_rfc2543_rules() -> None:
+    clock, wire = ManualClock(), Wire()
+    manager = TransactionManager(clock)
+    bare = "SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK"
+    manager.receive_request(rfc2543("OPTIONS", via=bare), wire, reliable=False)
+    # same bare branch and sent-by, but another request: RFC 3261 matching would merge them
+    assert manager.receive_request(rfc2543("OPTIONS", via=bare, cseq=2), wire, reliable=False) is not None
+
+
+def test_rfc2543_cancel_finds_its_invite_and_2xx_ack_goes_to_the_tu() -> None:
+    clock, wire = ManualClock(), Wire()
+    manager = TransactionManager(clock)
+    invite_tx = manager.receive_request(rfc2543(), wire, reliable=False).transaction
+    cancel = manager.receive_request(rfc2543("CANCEL"), wire, reliable=False)
+    assert cancel.cancels is invite_tx and cancel.transaction is not invite_tx
+    invite_tx.respond(make_response(invite_tx.request, 200, "OK", to_tag="t"))
+    ack = manager.receive_request(rfc2543("ACK", to="<sip:bob@127.0.0.1>;tag=t"), wire, reliable=False)
+    assert ack is not None and ack.transaction is None and invite_tx.acked  # RFC 6026 7.1
