@@ -23,16 +23,17 @@ from livekit import api
 from livekit.protocol import room as room_pb
 from livekit.protocol import sip as sip_pb
 
-from sipconf.bridge.calls.peer import Peer
+from sipconf.agent import Agent
 from sipconf.bridge.clock import ManualClock
 from sipconf.bridge.dialog import Dialog
 from sipconf.bridge.server import Bridge
 from sipconf.bridge.transaction import T1, T4, ServerState, build_ack_for_non2xx
 from sipconf.bridge.transport import loopback_destination
+from sipconf.local.bridge_adapter import bridge_ports
 from sipconf.local.server import ControlPlane
 from sipconf.sip.message import Message, Request, Response, check_mandatory, parse
 
-from .conftest import Uas
+from .conftest import served_callee
 
 KEY = "testkey"
 SECRET = "test-secret-that-is-long-enough-for-hs256-0123"
@@ -266,7 +267,7 @@ async def over_tcp(bridge: Bridge, host: str, name: str) -> dict:
 
 async def routed_call_completes(bridge: Bridge, lk: api.LiveKitAPI) -> None:
     """A normal call after the torture: INVITE 200, ACK, a participant in the room, BYE 200."""
-    async with Peer() as peer:
+    async with Agent() as peer:
         target = bridge.udp_address
         invite = peer.invite(target, "+15550111", "+15550100")
         peer.send(invite, target)
@@ -287,7 +288,7 @@ def run_torture(tmp_path: Path, transport: str) -> dict[str, dict]:
     async def main() -> None:
         clock = ManualClock()
         async with ControlPlane(state_path=tmp_path / "state.db", api_key=KEY, api_secret=SECRET) as cp:
-            async with Bridge(control_plane=cp, clock=clock) as bridge, api.LiveKitAPI(cp.url, KEY, SECRET) as lk:
+            async with Bridge(bridge_ports(cp), clock=clock) as bridge, api.LiveKitAPI(cp.url, KEY, SECRET) as lk:
                 trunk = sip_pb.SIPInboundTrunkInfo(name="torture", numbers=["+15550100"])
                 await lk.sip.create_inbound_trunk(sip_pb.CreateSIPInboundTrunkRequest(trunk=trunk))
                 rule = sip_pb.SIPDispatchRule(dispatch_rule_direct=sip_pb.SIPDispatchRuleDirect(room_name="support"))
@@ -332,7 +333,7 @@ def test_a_reply_to_a_via_maddr_off_loopback_or_by_name_is_dropped_unresolved(ca
     caplog.set_level(logging.WARNING, logger="sipconf.bridge.transport")
 
     async def main() -> int:
-        async with Uas() as uas:
+        async with served_callee() as (server, _callee):
             inbox = Inbox()
             loop = asyncio.get_running_loop()
             sender, _ = await loop.create_datagram_endpoint(lambda: Socket(inbox, 0), local_addr=("127.0.0.1", 0))
@@ -340,13 +341,13 @@ def test_a_reply_to_a_via_maddr_off_loopback_or_by_name_is_dropped_unresolved(ca
             try:
                 for maddr in ("192.0.2.1", "ss1.example.com"):
                     request = probe("127.0.0.1", port, "UDP").replace(b";rport", f";maddr={maddr}".encode())
-                    sender.sendto(request, uas.server.udp_address)
+                    sender.sendto(request, server.udp_address)
                 last = probe("127.0.0.1", port, "UDP")
-                sender.sendto(last, uas.server.udp_address)
+                sender.sendto(last, server.udp_address)
                 assert await inbox.first(answers(request_key(last)), 0) is not None
                 assert len(inbox.items) == 1  # the replies to the two maddr requests went nowhere
                 with pytest.raises(ConnectionError) as info:
-                    await uas.server.tcp_source(("192.0.2.1", 5060))
+                    await server.tcp_source(("192.0.2.1", 5060))
                 assert str(info.value) == "not connecting to 192.0.2.1:5060: only loopback IP addresses are reachable"
             finally:
                 sender.close()

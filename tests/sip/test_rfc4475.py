@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from sipconf.sip.headers import NameAddr
-from sipconf.sip.message import Request, Response, check_mandatory, parse
+from sipconf.sip.headers import NameAddr, Via
+from sipconf.sip.message import Message, Request, Response, check_mandatory, parse
 
 DATA = Path(__file__).parent / "data" / "rfc4475"
 TABLE = tomllib.loads((DATA / "expected.toml").read_text())
@@ -18,6 +18,10 @@ OUTCOMES = {"drop", "waits"}
 FIELDS = {"section", "valid", "error", "expect", "tcp", "tcp_closes", "transports", "reply_port", "headers",
           "unanswered", "why"}
 
+
+
+def vias_of(msg: Message) -> list[Via]:
+    return [Via.parse(value) for value in msg.values("via")]
 
 def load(name: str) -> Request | Response:
     message = parse((DATA / f"{name}.sip").read_bytes())
@@ -55,7 +59,7 @@ def test_parser_accepts_or_refuses_as_the_table_says(name: str) -> None:
 def test_wsinv_folding_lws_and_compact_forms() -> None:
     msg = load("wsinv")
     assert isinstance(msg, Request) and msg.method == "INVITE"
-    assert [(v.transport, v.host, v.branch) for v in msg.vias] == [
+    assert [(v.transport, v.host, v.branch) for v in vias_of(msg)] == [
         ("UDP", "192.0.2.2", "390skdjuw"),
         ("TCP", "spindle.example.com", "z9hG4bK9ikj8"),
         ("UDP", "192.168.255.111", "z9hG4bK30239"),
@@ -99,8 +103,8 @@ def test_escapes_are_kept_as_written() -> None:
 
 def test_long_values_and_many_vias() -> None:
     msg = load("longreq")
-    assert len(msg.vias) == 34 and msg.top_via.branch is None
-    assert msg.vias[-1].branch == "very" + "long" * 50 + "branchvalue"
+    assert len(vias_of(msg)) == 34 and msg.top_via.branch is None
+    assert vias_of(msg)[-1].branch == "very" + "long" * 50 + "branchvalue"
     assert msg.to.uri.port == 6000 and msg.from_.tag == "12" + "982" * 50 + "424"
 
 
@@ -119,7 +123,7 @@ def test_responses_reason_phrases() -> None:
 
 
 def test_other_transports_and_schemes_parse() -> None:
-    assert [v.transport for v in load("transports").vias] == ["UDP", "SCTP", "TLS", "UNKNOWN", "TCP"]
+    assert [v.transport for v in vias_of(load("transports"))] == ["UDP", "SCTP", "TLS", "UNKNOWN", "TCP"]
     unksm2 = load("unksm2")
     assert (unksm2.to.uri.scheme, unksm2.from_.uri.scheme, unksm2.contacts[0].uri.scheme) == ("isbn", "http", "name")
     assert load("lwsdisp").from_.display == "caller"
