@@ -1,7 +1,7 @@
 """The embedded default: `sipconf up` on free ports, the suite's spec applied, then stopped.
 
 `sipconf test` with no `--url` and no LIVEKIT_* environment starts its own control plane and
-bridge (issue 6, 3) so a fresh machine can run `sipconf test scenarios/demo`. It never uses
+bridge so a fresh machine can run `sipconf test scenarios/demo`. It never uses
 the caller's credentials: `sipconf up` makes its own, and we read them from its
 `export LIVEKIT_*` line.
 """

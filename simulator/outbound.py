@@ -1,8 +1,8 @@
 """Outbound calls through the API: CreateSIPParticipant, TransferSIPParticipant, removal.
 
 Shared by the drivers: only the far end differs (a Python UAS for scapy, SIPp for sipp).
-Errors come back as the client's `SipCallError` (WIRE 1): its `sip_status_code` is the
-scenario's `sip_error` / `transfer.error`.
+Errors come back as the client's `SipCallError` (docs/livekit.md#api-errors): its `sip_status_code`
+is the scenario's `sip_error` / `transfer.error`.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from simulator.verify import LiveView, by_identity
 
 def identity_of(call: Call) -> str:
     """The identity LiveKit gives an outbound participant when none is asked for
-    (`sip_` + the number called, SEMANTICS 6.2)."""
+    (`sip_` + the number called, docs/livekit.md#outbound-request)."""
     return call.participant_identity or f"sip_{call.to}"
 
 
@@ -74,8 +74,9 @@ async def play_steps(lv: LiveView, call: Call, steps: list[Step], result: CallRe
     """An answered outbound call's API-side steps (transfer, hang-up, removal), then the
     teardown: a call the steps left up is ended through the API, so the far end gets its BYE
     and the run never waits on a timer for one. LiveKit itself hangs up only after a
-    successful transfer; a failed one (a NOTIFY 603) leaves the call as it was (SEMANTICS 7.2).
-    `wait_ended` waits for a `wait: ended` step at the far end and says whether it ended.
+    successful transfer; a failed one (a NOTIFY 603) leaves the call as it was
+    (docs/livekit.md#refer-flow). `wait_ended` waits for a `wait: ended` step at the far end and
+    says whether it ended.
     """
     if not answered:
         return

@@ -171,7 +171,8 @@ class Uac:
         return await self._response_to(bye, 4.0)
 
     async def info_digit(self, digit: str, duration_ms: int) -> Response | None:
-        """SIP INFO DTMF (application/dtmf-relay); LiveKit does not support it (3.6)."""
+        """SIP INFO DTMF (application/dtmf-relay); LiveKit does not support it
+        (docs/livekit.md#pin-flow)."""
         self.cseq += 1
         info = self._request("INFO", self.remote_target, self.cseq)
         info.set_body(f"Signal={digit}\r\nDuration={duration_ms}\r\n".encode(), "application/dtmf-relay")

@@ -1,8 +1,9 @@
 """The in-process driver: the routing engine itself, no sockets (routing-only scenarios).
 
 It calls `sipconf.routing.route` on the spec's desired state exactly as the bridge's
-decision layer does (SEMANTICS 3.3-3.6), including the digest step and the PIN flow, and
-reports what the caller would have seen. Trunk and rule ids are spec names here.
+decision layer does (docs/livekit.md#auth-step, #rule-selection, #rule-evaluation and
+#dispatch-outcomes), including the digest step and the PIN flow, and reports what the caller would
+have seen. Trunk and rule ids are spec names here.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from simulator.result import CallResult
 from simulator.scenario.load import LoadedScenario
 from simulator.scenario.models import Dtmf, Hangup, RemoveParticipant, Transfer, Wait
 
-# 3.3: "wrong username -> 401 Unauthorized; response differs ... -> 401 Unauthorized".
+# "wrong username -> 401 Unauthorized; response differs ... -> 401 Unauthorized"
+# (docs/livekit.md#auth-step).
 WRONG_CREDENTIALS = (401, "Unauthorized")
 
 

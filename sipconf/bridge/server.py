@@ -4,7 +4,7 @@
 plane's store per call, puts participants into the control plane's rooms, hangs up calls
 whose participant the API removed, and serves the control plane as its `CallBackend`
 (CreateSIPParticipant, TransferSIPParticipant). Requests it does not route to a call get
-LiveKit's answers (SEMANTICS 3.9): OPTIONS 200, unknown BYE/NOTIFY 481, others 405.
+LiveKit's answers (docs/livekit.md#other-requests): OPTIONS 200, unknown BYE/NOTIFY 481, others 405.
 
 Closing ends every live call as a hang-up does: answered calls get a BYE, outbound calls
 still dialling get a CANCEL, and inbound INVITEs not yet answered get `503 Service
@@ -47,7 +47,7 @@ __all__ = ["ALLOW", "Bridge"]
 
 log = logging.getLogger("sipconf.bridge.server")
 
-# 3.9: what LiveKit advertises, although most of these get 405.
+# docs/livekit.md#other-requests: what LiveKit advertises, although most of these get 405.
 ALLOW = "INVITE, ACK, CANCEL, BYE, NOTIFY, REFER, MESSAGE, OPTIONS, INFO, SUBSCRIBE"
 MAX_CALLS = 1000
 MAX_LAG = 0.1  # seconds of (averaged) event-loop lag before new calls get 503
@@ -99,7 +99,7 @@ class Bridge:
         self.config = InboundConfig(
             decisions=self.decisions,
             replay=ReplayCache(self.clock),
-            digest=DigestServer(_unix_us),  # 3.3: the nonce starts with unix microseconds
+            digest=DigestServer(_unix_us),  # nonce = unix microseconds (docs/livekit.md#auth-step)
             hide_inbound_port=hide_inbound_port,
             ring_delay=ring_delay,
             dtmf_info=dtmf_info,
@@ -276,7 +276,7 @@ class Bridge:
                 del table[key]
 
     def _participant_removed(self, event: ParticipantRemoved) -> None:
-        """RemoveParticipant / DeleteRoom: BYE to the caller (issue 5, section 2)."""
+        """RemoveParticipant / DeleteRoom: BYE to the caller."""
         call = self.participants.get((event.room, event.participant.identity))
         if call is not None:
             call.hangup(f"participant {event.reason}")
@@ -323,7 +323,8 @@ class Bridge:
         elif method == "INFO" and self.config.dtmf_info:
             self._info(msg, tx)
         else:
-            # 3.9: INFO, MESSAGE, SUBSCRIBE, UPDATE, incoming REFER, ... -> 405.
+            # INFO, MESSAGE, SUBSCRIBE, UPDATE, incoming REFER, ... -> 405
+            # (docs/livekit.md#other-requests).
             _answer(tx, msg, 405, "Method Not Allowed", [("Allow", ALLOW)])
 
     def _dialog_call(self, msg: Request):

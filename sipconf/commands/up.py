@@ -72,7 +72,7 @@ def parse_hostport(text: str, flag: str) -> tuple[str, int]:
 async def start_services(opts: UpOptions) -> Services:
     """Bind and start the services of `sipconf up`; returns once every socket is bound.
 
-    The SIP bridge (issue 5) starts here, after the control plane, and attaches itself as
+    The SIP bridge starts here, after the control plane, and attaches itself as
     `control_plane.backend` so CreateSIPParticipant/TransferSIPParticipant reach it.
     """
     cp = ControlPlane(host=opts.http[0], port=opts.http[1], state_path=opts.state)

@@ -64,7 +64,8 @@ def resolve_target(args: argparse.Namespace, environ: Mapping[str, str] | None =
 
 
 def same_url(a: str, b: str) -> bool:
-    """URLs equal up to a trailing slash and ws(s) vs http(s), as the client treats them (WIRE.md 1.1)."""
+    """URLs equal up to a trailing slash and ws(s) vs http(s), as the client treats them
+    (docs/livekit.md#api-transport)."""
     return _norm(a) == _norm(b)
 
 

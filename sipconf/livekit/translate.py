@@ -30,7 +30,7 @@ MESSAGE_CLASS = {
 }
 ID_FIELD = {INBOUND: "sip_trunk_id", OUTBOUND: "sip_trunk_id", RULE: "sip_dispatch_rule_id"}
 
-# Passwords and PINs: never printed, only fingerprinted (issue 4 section 2, "Secrets").
+# Passwords and PINs: never printed, only fingerprinted.
 SENSITIVE_PATHS = frozenset(
     {
         "auth_password",
@@ -56,11 +56,11 @@ def live_id(kind: str, msg: Message) -> str:
 def canonical(kind: str, msg: Message) -> Message:
     """`msg` without id and timestamps, with LiveKit's media upgrade applied.
 
-    WIRE.md 4 (Update): "`Upgrade()` on update (and on dispatch-rule create) always makes
+    docs/livekit.md#api-updates: "`Upgrade()` on update (and on dispatch-rule create) always makes
     `media` a present, possibly empty, message and mirrors the deprecated
     `media_encryption`. A drift diff should treat an absent `media` and `media {}` as equal."
-    So the deprecated field is folded into `media` (SEMANTICS 3.7) and an empty `media` is
-    dropped, on both sides.
+    So the deprecated field is folded into `media` (docs/livekit.md#media-merge) and an empty
+    `media` is dropped, on both sides.
     """
     out = copy(msg)
     out.ClearField(ID_FIELD[kind])

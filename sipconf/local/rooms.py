@@ -1,7 +1,7 @@
 """Live rooms and participants (in memory; they do not survive a restart).
 
 The SIP bridge adds SIP participants here when a call is routed and updates their state
-and attributes (`sip.callStatus`, SEMANTICS 2.6). RoomService calls read and change the
+and attributes (`sip.callStatus`, docs/livekit.md#attributes). RoomService calls read and change the
 same objects. When RemoveParticipant or DeleteRoom takes a participant out, every listener
 is told, so the bridge can hang up that participant's call.
 """

@@ -1,7 +1,7 @@
 """A SIP URI value with LiveKit's (sipgo's) parse and render rules.
 
 LiveKit builds outbound Request-URI/From/To with sipgo's `sip.Uri`; the bytes it sends
-are whatever that type renders, so this value mirrors it exactly (SEMANTICS 6.3):
+are whatever that type renders, so this value mirrors it exactly (docs/livekit.md#outbound-uris):
 
 - parse `scheme:[user[:password]@]host[:port][;params][?headers]`; the scheme is the
   letters before the first `:` (so `<sip:...>;tag=x` fails: the scheme would hold `<`);

@@ -1,4 +1,5 @@
-"""The routing entry points in both modes (issue 3 "Routing modes", SEMANTICS 3.3, 3.6)."""
+"""The routing entry points in both modes (docs/livekit.md#decision-modes, #auth-step and
+#dispatch-outcomes)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Destination rules (SEMANTICS 4.7)."""
+"""Destination rules (docs/livekit.md#destination)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The decision layer the SIP service asks for each inbound call (SEMANTICS 3.3, 3.6).
+"""The decision layer the SIP service asks for each inbound call (docs/livekit.md#auth-step and
+#dispatch-outcomes).
 
 LiveKit's SIP service calls `GetSIPTrunkAuthentication` and `EvaluateSIPDispatchRules` on
 the server; the answers are `AuthResult` / `DispatchResult` values. `StoreDecisions` reads
@@ -18,10 +19,10 @@ from sipconf.routing import route as R
 from sipconf.routing.call import CallFacts
 from sipconf.routing.errors import LiveKitError
 
-# AuthResult values (3.3 table).
+# AuthResult values (docs/livekit.md#auth-step).
 AUTH_ACCEPT, AUTH_PASSWORD, AUTH_DROP = "accept", "password", "drop"
 AUTH_NOT_FOUND, AUTH_QUOTA, AUTH_NO_TRUNK = "not_found", "quota_exceeded", "no_trunk_found"
-# DispatchResult values (3.6 table).
+# DispatchResult values (docs/livekit.md#dispatch-outcomes).
 DISPATCH_ACCEPT, DISPATCH_PIN, DISPATCH_REJECT = "accept", "request_pin", "reject"
 DISPATCH_DROP, DISPATCH_UNAVAILABLE = "drop", "unavailable"
 
@@ -49,7 +50,7 @@ class RoomJoin:
     metadata: str = ""
     attributes: dict[str, str] = field(default_factory=dict)
     rule_id: str = ""
-    media_timeout: float | None = None  # 3.7: the merged media.media_timeout in seconds, if set
+    media_timeout: float | None = None  # merged media.media_timeout in s, if set (docs/livekit.md#media-merge)
 
 
 @dataclass(frozen=True)
@@ -144,7 +145,8 @@ class FixedDecisions:
 
 
 def media_timeout_of(media) -> float | None:
-    """`media.media_timeout` in seconds when set and positive (3.7), else None."""
+    """`media.media_timeout` in seconds when set and positive (docs/livekit.md#media-merge), else
+    None."""
     if media is None or not media.HasField("media_timeout"):
         return None
     seconds = media.media_timeout.seconds + media.media_timeout.nanos / 1e9

@@ -1,9 +1,10 @@
-"""Outbound calls: CreateSIPParticipant as LiveKit's SIP service places them (SEMANTICS 6).
+"""Outbound calls: CreateSIPParticipant as LiveKit's SIP service places them
+(docs/livekit.md#outbound).
 
-The internal request comes from `routing.participant` (6.2), the Request-URI/From/To from
-`routing.outbound_headers` (6.3); failures are the errors of `routing.invite_errors`,
-classified there (6.5) and returned with `api_error` so the twirp error carries
-`sip_status_code` / `sip_status` (the Python client raises `SipCallError`).
+The internal request comes from `routing.participant` (docs/livekit.md#outbound-request), the
+Request-URI/From/To from `routing.outbound_headers` (#outbound-uris); failures are the errors of
+`routing.invite_errors`, classified there (#invite-errors) and returned with `api_error` so the
+twirp error carries `sip_status_code` / `sip_status` (the Python client raises `SipCallError`).
 """
 
 from __future__ import annotations
@@ -39,8 +40,8 @@ from sipconf.outbound.reason import parse_reason
 log = logging.getLogger("sipconf.bridge.calls.outbound")
 
 ALLOW = "INVITE, ACK, CANCEL, BYE, NOTIFY, REFER, MESSAGE, OPTIONS, INFO, SUBSCRIBE"
-MAX_INVITES = 5  # 6.4: "at most 5 INVITEs"
-RINGING_TIMEOUT = 180.0  # 6.4: default 3 min (the Python client sends 30 s)
+MAX_INVITES = 5  # docs/livekit.md#dialling: "at most 5 INVITEs"
+RINGING_TIMEOUT = 180.0  # docs/livekit.md#dialling: default 3 min (the Python client sends 30 s)
 MAX_CALL = 24 * 3600.0
 
 
@@ -67,7 +68,7 @@ def loopback_only(host: str) -> None:
 
 
 def sip_call_id_for(call_id: str) -> str:
-    """2.7: the outbound SIP Call-ID is a deterministic hash of the SCL_ id."""
+    """The outbound SIP Call-ID is a deterministic hash of the SCL_ id (docs/livekit.md#ids)."""
     return hashlib.sha256(call_id.encode()).hexdigest()[:32]
 
 
@@ -82,7 +83,7 @@ class OutboundCall:
         self.trunk = trunk
         self.sip_call_id = internal.sip_call_id
         self.call_id = sip_call_id_for(internal.sip_call_id)
-        self.local_tag = internal.sip_call_id  # 2.7: "for outbound it is the From-tag"
+        self.local_tag = internal.sip_call_id  # docs/livekit.md#ids: "for outbound it is the From-tag"
         self.request_uri, self.from_, self.to = request_uri, from_, to
         self.dest, self.transport = dest, transport
         self.state = State.DIALING
@@ -139,7 +140,7 @@ class OutboundCall:
         except asyncio.CancelledError:
             self._fail(IE.ContextCanceled())
             raise
-        except Exception as err:  # every failure is classified (6.5)
+        except Exception as err:  # every failure is classified (docs/livekit.md#invite-errors)
             self._fail(err)
 
     def _fail(self, err: BaseException) -> None:
@@ -193,7 +194,8 @@ class OutboundCall:
             ("Allow", ALLOW),
             ("User-Agent", "LiveKit"),
         ]
-        # 6.4: "the merged headers sorted by name" (custom headers + attributes_to_headers).
+        # docs/livekit.md#dialling: "the merged headers sorted by name" (custom headers +
+        # attributes_to_headers).
         custom = dict(self.internal.headers)
         custom.update(headers_from_attributes(self.internal.attributes_to_headers, self.attributes))
         headers += sorted(custom.items())
@@ -212,7 +214,7 @@ class OutboundCall:
         challenge = resp.get(challenge_name)
         if challenge is None:
             raise IE.AuthNoChallenge()
-        uri = str(resp.to.uri)  # 6.4: "digest uri = URI of the challenge response's To header"
+        uri = str(resp.to.uri)  # digest uri = the response's To URI (docs/livekit.md#dialling)
         value = answer_challenge(challenge, "INVITE", uri, self.internal.username, self.internal.password)
         return credentials_name, value
 
@@ -225,7 +227,7 @@ class OutboundCall:
             if resp.status < 200:
                 self._provisionals += 1
                 if resp.status >= 180 and self.state is State.DIALING:
-                    self._set_state(State.RINGING)  # 6.4: "Provisionals 180-199 set ringing"
+                    self._set_state(State.RINGING)  # 180-199 set ringing (docs/livekit.md#dialling)
             elif not final.done():
                 final.set_result(resp)
             elif 200 <= resp.status < 300:
@@ -241,7 +243,8 @@ class OutboundCall:
         return await final
 
     def _ringing_timeout(self) -> None:
-        """6.4: no final within ringing_timeout -> CANCEL, error `sip request timed out`."""
+        """No final within ringing_timeout -> CANCEL, error `sip request timed out`
+        (docs/livekit.md#dialling)."""
         if self._final is None or self._final.done() or self.invite is None or self.source is None:
             return
         extra = [("User-Agent", "LiveKit"), *headers_from_attributes(self.internal.attributes_to_headers,
@@ -267,7 +270,7 @@ class OutboundCall:
         if answer.remote_address and answer.remote_port:
             self.rtp.start((answer.remote_address, answer.remote_port), answer.codec.payload_type,
                            answer.event_payload_type)
-        # 6.4: headers_to_attributes / include_headers read from the 200 OK.
+        # docs/livekit.md#dialling: headers_to_attributes / include_headers read from the 200 OK.
         mapped = included_headers(resp.headers, self.internal.include_headers)
         for header, attribute in self.internal.headers_to_attributes.items():
             value = first_header(resp.headers, header)
@@ -277,12 +280,13 @@ class OutboundCall:
             self._set_attributes(mapped)
         limit = duration_seconds(self.internal.max_call_duration, MAX_CALL, MAX_CALL)
         self._timers.append(self.net.clock.call_later(limit, lambda: self.hangup("max call duration")))
-        # 3.7: outbound calls time out on the merged (trunk, request) media config.
+        # docs/livekit.md#media-merge: outbound calls time out on the merged (trunk, request) media
+        # config.
         media_limits = timeouts(media_timeout_of(self.internal.media))
         self._media_watch = MediaWatch(self.net.clock, self.rtp, lambda: media_limits,
                                        lambda: self.hangup("media timeout"))
         if self.internal.dtmf:
-            length = self.rtp.send_dtmf(self.internal.dtmf)  # 6.4: "send dtmf, then active"
+            length = self.rtp.send_dtmf(self.internal.dtmf)  # dtmf, then active (docs/livekit.md#dialling)
             if length:
                 await sleep(self.net.clock, length)
         if self.state is State.ENDED:
@@ -317,7 +321,8 @@ class OutboundCall:
         self.hangup("bridge shutting down")
 
     def hangup(self, why: str) -> None:
-        """6.4: BYE after the answer, CANCEL before (both with User-Agent and a2h headers)."""
+        """BYE after the answer, CANCEL before, both with User-Agent and attributes_to_headers
+        values (docs/livekit.md#dialling)."""
         if self.state is State.ENDED:
             return
         log.debug("outbound %s: hanging up (%s)", self.sip_call_id, why)
@@ -392,7 +397,7 @@ class OutboundCalls:
         call = OutboundCall(self.net, internal, trunk, request_uri, from_line.removeprefix("From: "),
                             to_line.removeprefix("To: "), dest, transport)
         attrs = dict(internal.participant_attributes)
-        attrs[CALL_STATUS] = "dialing"  # 6.4: "The participant joins the room first (dialing)"
+        attrs[CALL_STATUS] = "dialing"  # joins the room first (docs/livekit.md#dialling)
         call.attributes = attrs
         info = self.net.rooms.add_participant(
             internal.room_name, internal.participant_identity, name=internal.participant_name,
