@@ -1,4 +1,4 @@
-"""DTMF: LiveKit's digit alphabet and timing (docs/livekit.md#dialling), and once-per-event
+"""DTMF: LiveKit's digit alphabet and timing (docs/livekit.md#dtmf), and once-per-event
 receipt."""
 
 from __future__ import annotations
