@@ -32,6 +32,7 @@ class Embedded:
     target: Target
     state_dir: tempfile.TemporaryDirectory
     lines: list[str]
+    drain: threading.Thread | None = None
 
     def env(self, extra: Mapping[str, str] = {}) -> dict[str, str]:
         """The environment for child commands: ours, never the caller's LIVEKIT_*."""
@@ -59,6 +60,12 @@ class Embedded:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        # The drain thread ends at EOF once the process is gone; only then is the pipe closed,
+        # so the thread never reads a closed file.
+        if self.drain is not None:
+            self.drain.join(timeout=10)
+        if self.process.stdout is not None and (self.drain is None or not self.drain.is_alive()):
+            self.process.stdout.close()
         self.state_dir.cleanup()
 
 
@@ -84,16 +91,25 @@ def start(mode: str = "explicit", ready_timeout: float = 30.0, extra: list[str] 
             exports = _exports(lines)
             missing = [v for v in LIVEKIT_VARS if v not in exports]
             if missing:
-                proc.terminate()
+                _discard(proc)
                 raise UserError(f"sipconf up printed no {', '.join(missing)}")
             target = Target(exports["LIVEKIT_URL"], exports["LIVEKIT_API_KEY"], exports["LIVEKIT_API_SECRET"],
                             ("127.0.0.1", sip_port))
             # Keep draining its output so a chatty server never blocks on a full pipe.
-            threading.Thread(target=lambda: [lines.append(x.rstrip("\n")) for x in stdout], daemon=True).start()
-            return Embedded(proc, target, state_dir, lines)
-    proc.kill()
+            drain = threading.Thread(target=lambda: [lines.append(x.rstrip("\n")) for x in stdout], daemon=True)
+            drain.start()
+            return Embedded(proc, target, state_dir, lines, drain)
+    _discard(proc)
     state_dir.cleanup()
     raise UserError("sipconf up did not become ready:", *lines[-5:])
+
+
+def _discard(proc: subprocess.Popen) -> None:
+    """Kill a server that never became ready, reap it and close its pipe."""
+    proc.kill()
+    proc.wait()
+    if proc.stdout is not None:
+        proc.stdout.close()
 
 
 def _exports(lines: list[str]) -> dict[str, str]:

@@ -178,11 +178,14 @@ def test_lost_tcp_framing_closes_the_connection() -> None:
     async def main() -> None:
         async with Uas(limits=Limits(max_message_size=2000)) as uas:
             reader, writer = await asyncio.open_connection(*uas.server.tcp_address)
-            writer.write(options("f1", transport="TCP").replace(b"Content-Length: 0", b"Content-Length: 99999"))
-            await writer.drain()
-            response = await read_message(reader)
-            assert response.get("warning") == '399 sipconf "message of 100200 bytes exceeds 2000"'
-            assert await asyncio.wait_for(reader.read(), GUARD) == b""
+            try:
+                writer.write(options("f1", transport="TCP").replace(b"Content-Length: 0", b"Content-Length: 99999"))
+                await writer.drain()
+                response = await read_message(reader)
+                assert response.get("warning") == '399 sipconf "message of 100200 bytes exceeds 2000"'
+                assert await asyncio.wait_for(reader.read(), GUARD) == b""
+            finally:
+                writer.close()
 
     asyncio.run(main())
 
