@@ -9,20 +9,24 @@ export DEBIAN_FRONTEND := noninteractive
 
 .PHONY: test demo bench tools conformance clean
 
-$(STAMP): pyproject.toml
+# constraints.txt pins every dependency to the versions the suite last passed on;
+# pyproject.toml keeps only lower bounds, for people installing sipconf into their own tools.
+$(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
 tools:
 	@command -v sipp >/dev/null 2>&1 || (apt-get update && apt-get install -y sip-tester)
 	@command -v tshark >/dev/null 2>&1 || (apt-get update && apt-get install -y tshark)
 
+# Coverage of the code run inside the pytest process; the floor is fail_under in pyproject.toml.
 test: $(STAMP) tools
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q --cov=sipconf --cov=simulator --cov-report=term tests
 
+# LiveKit's own vectors, tests/data/livekit-vectors.json (see tests/data/README.md).
 conformance: $(STAMP)
-	$(PY) -m sipconf.conformance ../shared/livekit/vectors-public.json
+	$(PY) -m sipconf.conformance
 
 demo: $(STAMP) tools
 	bash scenarios/demo/run.sh
@@ -31,4 +35,4 @@ bench: $(STAMP) tools
 	$(PY) -m bench
 
 clean:
-	rm -rf $(VENV) .sipconf reports
+	rm -rf $(VENV) .sipconf reports .coverage

@@ -1,4 +1,4 @@
-"""The call-flow simulator (issue 6): scenario files, drivers, assertions, reports, runner.
+"""The call-flow simulator: scenario files, drivers, assertions, reports, runner.
 
 A scenario says how to place one call (inbound through the bridge, or outbound through
 CreateSIPParticipant) and what LiveKit must end up with. Drivers place the call (SIPp,

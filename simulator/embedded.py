@@ -1,7 +1,7 @@
 """The embedded default: `sipconf up` on free ports, the suite's spec applied, then stopped.
 
 `sipconf test` with no `--url` and no LIVEKIT_* environment starts its own control plane and
-bridge (issue 6, 3) so a fresh machine can run `sipconf test scenarios/demo`. It never uses
+bridge so a fresh machine can run `sipconf test scenarios/demo`. It never uses
 the caller's credentials: `sipconf up` makes its own, and we read them from its
 `export LIVEKIT_*` line. The spec is applied in this process, from the state the run already
 loaded, through the same plan/apply code as `sipconf apply --auto-approve`.
@@ -37,6 +37,7 @@ class Embedded:
     target: Target
     state_dir: tempfile.TemporaryDirectory
     lines: list[str]
+    drain: threading.Thread | None = None
 
     def apply(self, desired: DesiredState, environ: Mapping[str, str]) -> None:
         """What `sipconf apply SPEC --auto-approve` does, against the embedded control plane:
@@ -57,6 +58,12 @@ class Embedded:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        # The drain thread ends at EOF once the process is gone; only then is the pipe closed,
+        # so the thread never reads a closed file.
+        if self.drain is not None:
+            self.drain.join(timeout=10)
+        if self.process.stdout is not None and (self.drain is None or not self.drain.is_alive()):
+            self.process.stdout.close()
         self.state_dir.cleanup()
 
 
@@ -82,16 +89,25 @@ def start(mode: str = "explicit", ready_timeout: float = 30.0, extra: list[str] 
             exports = _exports(lines)
             missing = [v for v in LIVEKIT_VARS if v not in exports]
             if missing:
-                proc.terminate()
+                _discard(proc)
                 raise UserError(f"sipconf up printed no {', '.join(missing)}")
             target = Target(exports["LIVEKIT_URL"], exports["LIVEKIT_API_KEY"], exports["LIVEKIT_API_SECRET"],
                             sip=("127.0.0.1", sip_port))
             # Keep draining its output so a chatty server never blocks on a full pipe.
-            threading.Thread(target=lambda: [lines.append(x.rstrip("\n")) for x in stdout], daemon=True).start()
-            return Embedded(proc, target, state_dir, lines)
-    proc.kill()
+            drain = threading.Thread(target=lambda: [lines.append(x.rstrip("\n")) for x in stdout], daemon=True)
+            drain.start()
+            return Embedded(proc, target, state_dir, lines, drain)
+    _discard(proc)
     state_dir.cleanup()
     raise UserError("sipconf up did not become ready:", *lines[-5:])
+
+
+def _discard(proc: subprocess.Popen) -> None:
+    """Kill a server that never became ready, reap it and close its pipe."""
+    proc.kill()
+    proc.wait()
+    if proc.stdout is not None:
+        proc.stdout.close()
 
 
 def _exports(lines: list[str]) -> dict[str, str]:

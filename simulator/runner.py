@@ -1,6 +1,6 @@
 """Run scenarios: in parallel, serialised per far-end address, each one a `Outcome`.
 
-Issue 6, 3: "Scenarios that share a far-end address run one after another, even with -j."
+Scenarios that share a far-end address run one after another, even with -j.
 A scenario whose driver cannot run it fails with the reason; it is never skipped.
 """
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
+DATA = ROOT / "tests" / "data"
 
 for _name in ("LIVEKIT_URL", "LIVEKIT_API_KEY", "LIVEKIT_API_SECRET"):
     os.environ.pop(_name, None)
@@ -16,4 +16,5 @@ for _name in ("LIVEKIT_URL", "LIVEKIT_API_KEY", "LIVEKIT_API_SECRET"):
 
 @pytest.fixture
 def public_vectors() -> Path:
-    return SHARED / "livekit" / "vectors-public.json"
+    """LiveKit's test vectors, as copied into the repository (tests/data/README.md)."""
+    return DATA / "livekit-vectors.json"

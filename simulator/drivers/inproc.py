@@ -1,8 +1,9 @@
 """The in-process driver: the routing engine itself, no sockets (routing-only scenarios).
 
 It calls `sipconf.routing.route` on the spec's desired state exactly as the bridge's
-decision layer does (SEMANTICS 3.3-3.6), including the digest step and the PIN flow, and
-reports what the caller would have seen. Trunk and rule ids are spec names here.
+decision layer does (docs/livekit.md#auth-step, #rule-selection, #rule-evaluation and
+#dispatch-outcomes), including the digest step and the PIN flow, and reports what the caller would
+have seen. Trunk and rule ids are spec names here.
 """
 
 from __future__ import annotations

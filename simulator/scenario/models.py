@@ -1,4 +1,4 @@
-"""Scenario files as pydantic v2 models (issue 6, section 1).
+"""Scenario files as pydantic v2 models.
 
 Strict and closed like the spec (`extra="forbid"`), so a typo is an error at its line.
 Secrets use the spec's own `{env: NAME}` references (`sipconf.spec.values.Secret`).

@@ -2,7 +2,7 @@
 
 The YAML is read with the spec loader's own positions (`sipconf.spec.yamlsrc.load_yaml`) and
 pydantic errors are mapped back with its `issues_from`, so a scenario typo reads like a spec
-typo. Discovery (issue 6, 1): a scenario file is any `*.yaml` under the given paths except
+typo. Discovery: a scenario file is any `*.yaml` under the given paths except
 `spec*.yaml`; its spec is the nearest `spec.yaml` in its folder or a parent folder.
 
 Each spec is loaded once per run (`Specs`) and travels with its scenarios (`desired`): the

@@ -167,7 +167,8 @@ class RtpSession:
     def send_dtmf(self, digits: str) -> float:
         """Schedule ``digits`` as RFC 4733 events (LiveKit timing); return their length in s.
 
-        Returns 0 and sends nothing when telephone-event was not negotiated (SEMANTICS 6.4).
+        Returns 0 and sends nothing when telephone-event was not negotiated
+        (docs/livekit.md#dtmf).
         """
         if self.event_payload_type is None or self.remote is None:
             return 0.0

@@ -62,15 +62,16 @@ class CallSpace:
     @classmethod
     def of(cls, prepared, accepted) -> "CallSpace":
         """The prepared inbound trunks and the accepted rules, the latter sorted by id as the
-        server lists them (3.4), so full ties break as they do when routed."""
+        server lists them (docs/livekit.md#rule-selection), so full ties break as they do when
+        routed."""
         rules = sorted((m for _, m in accepted), key=lambda r: r.sip_dispatch_rule_id)
         return cls([m for _, m in prepared.inbound], rules)
 
     @cached_property
     def _trunk_numbers(self) -> list[tuple[frozenset[str], frozenset[str], frozenset[str], frozenset[str]]]:
         """Per trunk: raw and normalised `numbers` and `allowed_numbers`, for set lookups.
-        `same_number(a, b)` is "raw equal or normalised equal" (2.2), so membership in a list is
-        membership in one of the two sets."""
+        `same_number(a, b)` is "raw equal or normalised equal" (docs/livekit.md#numbers), so
+        membership in a list is membership in one of the two sets."""
         return [
             (
                 frozenset(t.numbers), frozenset(map(normalize_number, t.numbers)),
@@ -114,7 +115,7 @@ class CallSpace:
         return _representatives(values, self._caller_signature)
 
     def rules_for(self, trunk: sip_pb.SIPInboundTrunkInfo | None) -> list[sip_pb.SIPDispatchRuleInfo]:
-        """The list the server hands to selection (3.4): rules without `trunk_ids` plus those
+        """The list the server hands to selection (docs/livekit.md#rule-selection): rules without `trunk_ids` plus those
         naming the matched trunk (all rules when no trunk), sorted by id."""
         cache = self.__dict__.setdefault("_rules_cache", {})
         key = trunk.sip_trunk_id if trunk is not None else None

@@ -1,8 +1,9 @@
 """LiveKit's own create-time rejections, found before any API call, with LiveKit's exact text.
 
-Every object is validated as the Create request `sipconf apply` would send (SEMANTICS 4.1), and
-the whole state goes through LiveKit's conflict validators for trunks (4.2) and rules (4.3).
-The routing engine owns those rules; these checks only ask it and place its answer on the spec.
+Every object is validated as the Create request `sipconf apply` would send
+(docs/livekit.md#validate-objects), and the whole state goes through LiveKit's conflict validators
+for trunks (docs/livekit.md#trunk-conflicts) and rules (docs/livekit.md#rule-conflicts). The routing
+engine owns those rules; these checks only ask it and place its answer on the spec.
 """
 
 from __future__ import annotations
@@ -138,8 +139,8 @@ def rejections(obj: DesiredObject, msg: Message) -> list[Rejection]:
 
 @dataclass(frozen=True)
 class LiveKitRejectsObject(CheckBase):
-    """SEMANTICS 4.1: the hard errors LiveKit's Validate() returns for the Create request, one
-    per independent field group (LiveKit itself shows only the first)."""
+    """docs/livekit.md#validate-objects: the hard errors LiveKit's Validate() returns for the Create
+    request, one per independent field group (LiveKit itself shows only the first)."""
 
     code: str = "livekit-rejects-object"
     level: str = "error"
@@ -153,8 +154,9 @@ class LiveKitRejectsObject(CheckBase):
 
 @dataclass(frozen=True)
 class LiveKitWarnsObject(CheckBase):
-    """SEMANTICS 4.1 "soft errors": header warnings LiveKit logs but accepts (e.g. a `To` header),
-    for every header entry (LiveKit's own list stops at the first hard error)."""
+    """docs/livekit.md#validate-objects "soft errors": header warnings LiveKit logs but accepts
+    (e.g. a `To` header), for every header entry (LiveKit's own list stops at the first hard
+    error)."""
 
     code: str = "livekit-header-warning"
     level: str = "warning"
@@ -188,7 +190,8 @@ def first_rejected(items: list, validator: Callable[[list[Message]], object]) ->
 
 @dataclass(frozen=True)
 class LiveKitTrunkConflict(CheckBase):
-    """SEMANTICS 4.2: two inbound trunks own the same (number, allowed number) key."""
+    """docs/livekit.md#trunk-conflicts: two inbound trunks own the same (number, allowed number)
+    key."""
 
     code: str = "livekit-trunk-conflict"
     level: str = "error"
@@ -201,7 +204,8 @@ class LiveKitTrunkConflict(CheckBase):
 
 @dataclass(frozen=True)
 class LiveKitRuleConflict(CheckBase):
-    """SEMANTICS 4.3: an unset rule, or two rules with the same (trunk, caller, called, PIN) key."""
+    """docs/livekit.md#rule-conflicts: an unset rule, or two rules with the same (trunk, caller,
+    called, PIN) key."""
 
     code: str = "livekit-rule-conflict"
     level: str = "error"

@@ -1,9 +1,9 @@
 """PIN collisions: two PIN rules with the same PIN that can take the same call.
 
-LiveKit refuses two rules with the same (trunk, caller, called, PIN) key (4.3), but keys that
-differ can still overlap, e.g. a rule for one number and a rule for any number on the same
-trunk. A caller entering that PIN then always lands in the one LiveKit prefers, and the PIN
-cannot tell the two rooms apart.
+LiveKit refuses two rules with the same (trunk, caller, called, PIN) key
+(docs/livekit.md#rule-conflicts), but keys that differ can still overlap, e.g. a rule for one number
+and a rule for any number on the same trunk. A caller entering that PIN then always lands in the one
+LiveKit prefers, and the PIN cannot tell the two rooms apart.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ class PinCollision(CheckBase):
             for witness in space.witnesses(a):
                 call = witness.call.with_pin(pin=pin)
                 if select_dispatch_rule([b], witness.trunk, call).value is b:
-                    # Never print the PIN: it is a secret (issue 3, section 2).
+                    # Never print the PIN: it is a secret.
                     yield self.issue(
                         obj_b,
                         f'dispatch rules "{obj_a.name}" and "{obj_b.name}" use the same PIN and both accept'

@@ -1,6 +1,7 @@
 """Dispatch rules no call can ever select: unreachable, or shadowed by a better rule.
 
-Selection (SEMANTICS 3.4) and the PIN flow (3.6) decide which rule a call ends in:
+Selection (docs/livekit.md#rule-selection) and the PIN flow (docs/livekit.md#pin-flow)
+decide which rule a call ends in:
 - with nothing entered yet, the best candidate wins; if it has a PIN the caller is prompted;
 - after the prompt, `#` alone re-selects with `no_pin` (PIN rules skipped), digits re-select
   with that PIN (rules without it skipped).
@@ -108,7 +109,7 @@ class RuleUnreachable(CheckBase):
 @dataclass(frozen=True)
 class RuleShadowed(CheckBase):
     """Calls reach the rule, but LiveKit always prefers another one (specific trunk, priority,
-    then the smaller room name, SEMANTICS 3.4)."""
+    then the smaller room name, docs/livekit.md#rule-selection)."""
 
     code: str = "rule-shadowed"
     level: str = "warning"

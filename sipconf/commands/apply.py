@@ -1,4 +1,4 @@
-"""`sipconf apply SPEC|PLANFILE`: make the live project match (issue 4 section 3)."""
+"""`sipconf apply SPEC|PLANFILE`: make the live project match."""
 
 from __future__ import annotations
 

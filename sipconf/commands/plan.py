@@ -1,4 +1,4 @@
-"""`sipconf plan SPEC`: what apply would change in the live project (issue 4 section 2)."""
+"""`sipconf plan SPEC`: what apply would change in the live project."""
 
 from __future__ import annotations
 

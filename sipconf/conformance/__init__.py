@@ -1,4 +1,5 @@
-"""Runs LiveKit's test vectors (../shared/livekit/SEMANTICS.md section 8) against sipconf.
+"""Runs LiveKit's test vectors (tests/data/livekit-vectors.json; docs/livekit.md#test-vectors)
+against sipconf.
 
 Each kind lives in `sipconf.conformance.kinds.<module>` as a `KINDS` dict mapping a kind
 name to a check function `check(vector) -> list[str]` that returns one mismatch line per

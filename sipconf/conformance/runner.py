@@ -1,6 +1,8 @@
-"""`python -m sipconf.conformance FILE... [--repo REPO] [--kind KIND]`.
+"""`python -m sipconf.conformance [FILE...] [--repo REPO] [--kind KIND]`.
 
-Prints one line per failing vector and ends with exactly `N passed, M failed`.
+Without FILE it runs the repository's copy of LiveKit's vectors,
+`tests/data/livekit-vectors.json`. Prints one line per failing vector and ends with exactly
+`N passed, M failed`.
 """
 
 from __future__ import annotations
@@ -11,11 +13,16 @@ import json
 import pkgutil
 import sys
 import traceback
+from pathlib import Path
 from typing import Any, Callable, Iterable
 
 import sipconf.conformance.kinds as kinds_pkg
 
 Check = Callable[[dict[str, Any]], list[str]]
+
+# The package sits at the repository root (an editable install or a checkout), so the vectors
+# are found next to it; a wheel carries no tests/ and then a file must be named.
+DEFAULT_VECTORS = Path(__file__).resolve().parents[2] / "tests" / "data" / "livekit-vectors.json"
 
 
 def load_kinds() -> dict[str, Check]:
@@ -96,10 +103,16 @@ def run(paths: list[str], repo: str | None = None, kind: str | None = None, out=
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m sipconf.conformance")
-    parser.add_argument("files", nargs="+")
+    parser.add_argument("files", nargs="*", help=f"vector files (default: {DEFAULT_VECTORS})")
     parser.add_argument("--repo", help="only vectors whose source.repo is this")
     parser.add_argument("--kind", help="only vectors of this kind")
     args = parser.parse_args(argv)
-    passed, failed = run(args.files, args.repo, args.kind)
+    files = args.files
+    if not files:
+        if not DEFAULT_VECTORS.is_file():
+            print(f"error: {DEFAULT_VECTORS} not found; name a vector file", file=sys.stderr)
+            return 2
+        files = [str(DEFAULT_VECTORS)]
+    passed, failed = run(files, args.repo, args.kind)
     print(f"{passed} passed, {failed} failed")
     return 1 if failed else 0

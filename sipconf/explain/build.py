@@ -2,7 +2,8 @@
 
 No routing rule lives here: `authenticate` and `route` decide, and their traces are sorted
 into the trunk and rule sections. What this module adds is the caller's side of the dialog:
-answering the digest challenge with --auth, and entering --pin at the PIN prompt (3.6).
+answering the digest challenge with --auth, and entering --pin at the PIN prompt
+(docs/livekit.md#pin-flow).
 """
 
 from __future__ import annotations
@@ -98,7 +99,8 @@ def explain_call(state: DesiredState, request: CallRequest, rng: random.Random |
     trace = decision.trace
     outcome = decision.value
     if outcome.action == "request_pin" and request.pin is not None:
-        # 3.6: the caller is prompted, enters the digits and `#`; dispatch is asked again.
+        # docs/livekit.md#pin-flow: the caller is prompted, enters the digits and `#`;
+        # dispatch is asked again.
         notes.append("PIN entered at the prompt")
         entered = call.with_pin(pin=request.pin, no_pin=request.pin == "")
         again = route(trunks, rules, entered, request.mode, project_id=state.project, authenticated=True, rng=rng)
@@ -115,7 +117,7 @@ def _explanation(request, info, decision, outcome, trace, notes) -> Explanation:
     if ev is not None and ev.result == "ACCEPT":
         room = ev.room_name
         if ev.room_name_random:
-            room = room[:-12] + RANDOM_SUFFIX  # 3.5 step 6: `_<12 random>`
+            room = room[:-12] + RANDOM_SUFFIX  # `_<12 random>` (docs/livekit.md#room-naming)
         agents = tuple(Agent(a.agent_name, a.metadata) for a in ev.room_config.agents) if ev.room_config else ()
         fields = dict(
             room=room, room_random=ev.room_name_random, identity=ev.participant_identity,

@@ -1,7 +1,7 @@
 """The ownership ledger: which live objects a sipconf project owns (docs/ownership.md).
 
 LiveKit copies a dispatch rule's `metadata` and `attributes` onto every participant it creates
-(WIRE.md 3, "SIP participant conventions"), so an ownership marker cannot live there, and
+(docs/livekit.md#room-service), so an ownership marker cannot live there, and
 user metadata must stay the user's. Instead each project keeps ONE ledger object: an outbound
 trunk named `sipconf-ledger:<project>` whose `metadata` is a JSON ledger. Routing never uses an
 outbound trunk unless a CreateSIPParticipant names its id, so the ledger has no effect on calls.
@@ -100,7 +100,8 @@ def is_ledger(trunk: sip.SIPOutboundTrunkInfo) -> bool:
 
 
 def ledger_trunk(ledger: Ledger) -> sip.SIPOutboundTrunkInfo:
-    """The outbound trunk that stores `ledger` (valid per SEMANTICS 4.1: numbers and address set)."""
+    """The outbound trunk that stores `ledger` (valid per docs/livekit.md#validate-objects: numbers
+    and address set)."""
     return sip.SIPOutboundTrunkInfo(
         name=ledger_name(ledger.project),
         address=LEDGER_ADDRESS,

@@ -1,4 +1,4 @@
-"""When and how long to wait before retrying a LiveKit request (issue 4 section 3).
+"""When and how long to wait before retrying a LiveKit request.
 
 Retried: `resource_exhausted` (HTTP 429; older Twirp sent it as 403), `unavailable` (503), and
 a request that did not answer within the adapter's timeout (`asyncio.TimeoutError`, which is

@@ -83,7 +83,8 @@ def parse_sip(text: str) -> tuple[str, int]:
 
 
 def same_url(a: str, b: str) -> bool:
-    """URLs equal up to a trailing slash and ws(s) vs http(s), as the client treats them (WIRE.md 1.1)."""
+    """URLs equal up to a trailing slash and ws(s) vs http(s), as the client treats them
+    (docs/livekit.md#api-transport)."""
     return _norm(a) == _norm(b)
 
 

@@ -1,4 +1,4 @@
-"""The embedded LiveKit-compatible control plane (issue 4, section 1).
+"""The embedded LiveKit-compatible control plane (docs/livekit.md#control-plane-api).
 
 An aiohttp server on 127.0.0.1 that the unmodified `livekit-api` client talks to over
 Twirp: `livekit.SIP` (trunks, dispatch rules, calls) and a `livekit.RoomService` subset,

@@ -1,4 +1,4 @@
-"""Access tokens and grants (WIRE.md 1.2).
+"""Access tokens and grants (docs/livekit.md#api-tokens).
 
 The real server (pkg/service/auth.go) reads `Authorization: Bearer <jwt>`, picks the secret
 by the unverified `iss`, then verifies HS256, issuer == key, a required `exp` and 1 minute

@@ -2,8 +2,9 @@
 
 The control plane validates CreateSIPParticipant / TransferSIPParticipant requests and
 hands them over. A backend reports a failed call by raising `LiveKitError` whose code comes
-from the SIP status (SEMANTICS 6.6) and whose meta holds `sip_status_code` / `sip_status`
-(or `sip_transfer_reason`), so the Python client raises `SipCallError` (WIRE.md 1.3).
+from the SIP status (docs/livekit.md#sip-status-codes) and whose meta holds `sip_status_code`
+/ `sip_status` (or `sip_transfer_reason`), so the Python client raises `SipCallError`
+(docs/livekit.md#api-errors).
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Development credentials of the embedded control plane.
 
 The key is fixed so that `sipconf up` prints the same exports every time; the secret is
-at least 32 bytes because PyJWT warns about shorter HMAC keys (WIRE.md 5.9), which breaks
-suites run with `-W error`. Both can be overridden from the same variables the client reads.
+at least 32 bytes because PyJWT warns about shorter HMAC keys (docs/livekit.md#api-tokens), which
+breaks suites run with `-W error`. Both can be overridden from the same variables the client reads.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The apply lock the embedded control plane holds for `sipconf apply` (issue 4, section 3).
+"""The apply lock the embedded control plane holds for `sipconf apply`.
 
 Two applies against the same control plane must not interleave. The lock has an owner
 (a free-form string such as `user@host pid 123`) and a TTL, so a killed apply (`kill -9`)

@@ -1,4 +1,4 @@
-"""`livekit.RoomService` subset the bridge and the simulator need (WIRE.md 3).
+"""`livekit.RoomService` subset the bridge and the simulator need (docs/livekit.md#room-service).
 
 Grants as server pkg/service/roomservice.go checks them: roomCreate for Create/DeleteRoom,
 roomList for ListRooms, roomAdmin on the request's room for participant calls.

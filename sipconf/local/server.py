@@ -1,10 +1,11 @@
 """The HTTP server: `ControlPlane`, an async context manager on 127.0.0.1.
 
-Request pipeline, in the real server's order (WIRE.md 1.2, 1.3, 5): method must be POST;
-authenticate the bearer token (before the body is read); route `<base>/twirp/<pkg.Service>/<Method>`
-(unknown -> `bad_route` with `twirp_invalid_route`; a descriptor method we do not serve ->
-`unimplemented`); decode the body by Content-Type; the handler checks its grant, validates
-with the engine and answers 200 with a protobuf (or JSON) body. Every error is Twirp JSON.
+Request pipeline, in the real server's order (docs/livekit.md#api-tokens and #api-errors): method
+must be POST; authenticate the bearer token (before the body is read); route
+`<base>/twirp/<pkg.Service>/<Method>` (unknown -> `bad_route` with `twirp_invalid_route`; a
+descriptor method we do not serve -> `unimplemented`); decode the body by Content-Type; the handler
+checks its grant, validates with the engine and answers 200 with a protobuf (or JSON) body. Every
+error is Twirp JSON.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """`livekit.SIP` handlers: trunks, dispatch rules, legacy trunks, calls.
 
-Each handler follows the OSS server (pkg/service/sip.go; WIRE.md 4): grant check first,
-then request validation with the pure engine (`sipconf.routing`), then load / conflict
+Each handler follows the OSS server (pkg/service/sip.go; docs/livekit.md#api-server): grant check
+first, then request validation with the pure engine (`sipconf.routing`), then load / conflict
 check / store. Nothing here re-implements a LiveKit rule; it only sequences them.
 """
 
@@ -28,7 +28,8 @@ NO_SIP_SESSION = "no SIP session associated with participant"
 
 
 def _invalid(err: LiveKitError) -> LiveKitError:
-    """A plain Go validation error reaches the client as invalid_argument (4.1)."""
+    """A plain Go validation error reaches the client as invalid_argument
+    (docs/livekit.md#validate-objects)."""
     return err if err.code else LiveKitError(INVALID_ARGUMENT, err.message, dict(err.meta))
 
 
@@ -51,7 +52,7 @@ def _upgrade_media(obj: Message) -> None:
 
 
 def _after(items: list[Message], id_field: str, page: sip.Pagination | None) -> list[Message]:
-    """`page.after_id`: only ids greater than it (WIRE.md 4, List)."""
+    """`page.after_id`: only ids greater than it (docs/livekit.md#api-lists)."""
     after = page.after_id if page is not None else ""
     return [i for i in items if getattr(i, id_field) > after] if after else items
 
@@ -69,7 +70,7 @@ def _invalid_or_none(err: LiveKitError | None) -> LiveKitError | None:
 
 def _all_pages(req: Message) -> Message:
     """The OSS service walks every store page (`iters.All`), so `page.limit` is only a page
-    size and never caps the answer (WIRE.md 4, List): drop it before filtering."""
+    size and never caps the answer (docs/livekit.md#api-lists): drop it before filtering."""
     out = _copy(req)
     if out.HasField("page"):
         out.page.limit = 0
@@ -108,7 +109,7 @@ class SIPService:
     # -- reads that include legacy trunks -----------------------------------------------------
 
     def _inbound(self, view) -> list[sip.SIPInboundTrunkInfo]:
-        """Stored inbound trunks plus converted legacy ones, sorted by id (WIRE.md 4, List)."""
+        """Stored inbound trunks plus converted legacy ones, sorted by id (docs/livekit.md#api-lists)."""
         items = list(view.all(INBOUND))
         items += [t for t in (legacy.legacy_to_inbound(x) for x in view.all(LEGACY)) if t is not None]
         return sorted(items, key=lambda t: t.sip_trunk_id)
@@ -123,7 +124,7 @@ class SIPService:
     async def create_inbound_trunk(self, req: sip.CreateSIPInboundTrunkRequest, claims: Claims) -> Message:
         auth.require_sip_admin(claims)
         _check(req)
-        # SEMANTICS 4.2: stored trunks sorted by id, the new one ("<new>") last.
+        # docs/livekit.md#trunk-conflicts: stored trunks sorted by id, the new one ("<new>") last.
         return self._create(
             INBOUND, _copy(req.trunk), ids.TRUNK,
             check=lambda tx, trunk: trunks.validate_trunks([*self._inbound(tx), trunk]),
@@ -132,7 +133,7 @@ class SIPService:
     async def update_inbound_trunk(self, req: sip.UpdateSIPInboundTrunkRequest, claims: Claims) -> Message:
         auth.require_sip_admin(claims)
         _check(req)
-        # SEMANTICS 4.2: the updated trunk replaces its stored copy in place.
+        # docs/livekit.md#trunk-conflicts: the updated trunk replaces its stored copy in place.
         return self._update(
             INBOUND, req, req.sip_trunk_id, TRUNK_NOT_FOUND, updates.apply_inbound_trunk_update,
             check=lambda tx, result: trunks.validate_trunks(_replaced(self._inbound(tx), result, INBOUND)),
@@ -151,7 +152,7 @@ class SIPService:
     async def create_outbound_trunk(self, req: sip.CreateSIPOutboundTrunkRequest, claims: Claims) -> Message:
         auth.require_sip_admin(claims)
         _check(req)
-        # Outbound trunks are never conflict-checked (SEMANTICS 4.2).
+        # Outbound trunks are never conflict-checked (docs/livekit.md#trunk-conflicts).
         return self._create(OUTBOUND, _copy(req.trunk), ids.TRUNK)
 
     async def update_outbound_trunk(self, req: sip.UpdateSIPOutboundTrunkRequest, claims: Claims) -> Message:
@@ -175,7 +176,8 @@ class SIPService:
         check: Callable[[object, Message], LiveKitError | None] | None = None,
     ) -> Message:
         """One create: let ``check`` refuse ``obj`` (it returns the error to raise), then give
-        it a new id (ids only after validation, 2.7) and store it, in one write transaction."""
+        it a new id (ids only after validation, docs/livekit.md#ids) and store it, in one write
+        transaction."""
         with self.store.write() as tx:
             if check is not None:
                 conflict = check(tx, obj)
@@ -222,7 +224,7 @@ class SIPService:
     async def create_trunk(self, req: sip.CreateSIPTrunkRequest, claims: Claims) -> Message:
         """Deprecated CreateSIPTrunk: gone from the service descriptor, served for old clients."""
         auth.require_sip_admin(claims)
-        _check(req)  # refuses inbound_numbers_regex (SEMANTICS 2.1)
+        _check(req)  # refuses inbound_numbers_regex (docs/livekit.md#trunks)
         info = sip.SIPTrunkInfo(
             kind=sip.SIPTrunkInfo.TRUNK_LEGACY,
             inbound_addresses=req.inbound_addresses,
@@ -257,7 +259,8 @@ class SIPService:
         return sip.ListSIPTrunkResponse(items=_after(items, "sip_trunk_id", page))
 
     async def delete_trunk(self, req: sip.DeleteSIPTrunkRequest, claims: Claims) -> Message:
-        """OSS does HDEL on all three hashes and never checks existence (WIRE.md 4, Delete)."""
+        """OSS does HDEL on all three hashes and never checks existence
+        (docs/livekit.md#api-deletes)."""
         auth.require_sip_admin(claims)
         if not req.sip_trunk_id:
             raise LiveKitError(INVALID_ARGUMENT, "trunk ID is required")
@@ -272,8 +275,8 @@ class SIPService:
         auth.require_sip_admin(claims)
         _check(req)
         rule = legacy.rule_from_create_request(req)
-        _upgrade_media(rule)  # Upgrade() runs on dispatch-rule create (WIRE.md 4, Update)
-        # SEMANTICS 4.3, OSS-style: stored rules sorted by id, the new one last.
+        _upgrade_media(rule)  # Upgrade() runs on dispatch-rule create (docs/livekit.md#api-updates)
+        # docs/livekit.md#rule-conflicts, OSS-style: stored rules sorted by id, the new one last.
         return self._create(
             RULE, rule, ids.DISPATCH_RULE,
             check=lambda tx, rule: _invalid_or_none(rules.validate_rules([*tx.all(RULE), rule])),
@@ -317,7 +320,8 @@ class SIPService:
         return await self.backend.create_sip_participant(req)
 
     async def transfer_sip_participant(self, req: sip.TransferSIPParticipantRequest, claims: Claims) -> Message:
-        """SEMANTICS 7.1: room and identity first, then permissions, validation, the lookup."""
+        """docs/livekit.md#transfer-validation: room and identity first, then permissions,
+        validation, the lookup."""
         if not req.room_name:
             raise LiveKitError(INVALID_ARGUMENT, "Missing room name")
         if not req.participant_identity:

@@ -1,6 +1,6 @@
 """Twirp wire encoding: request decoding, response encoding and JSON error bodies.
 
-WIRE.md 1.3 and 5: bodies are protobuf (`application/protobuf`, what livekit-api sends) or
+docs/livekit.md#api-errors: bodies are protobuf (`application/protobuf`, what livekit-api sends) or
 JSON (protojson with unknown fields discarded); success is exactly HTTP 200; errors are
 always `{"code", "msg"[, "meta"]}` JSON with the status from Twirp's code table.
 """
@@ -15,7 +15,7 @@ from google.protobuf.message import DecodeError, Message
 
 from sipconf.routing.errors import LiveKitError
 
-# Twirp v8 ServerHTTPStatusFromErrorCode (WIRE.md 1.3).
+# Twirp v8 ServerHTTPStatusFromErrorCode (docs/livekit.md#api-errors).
 HTTP_STATUS = {
     "canceled": 408,
     "unknown": 500,

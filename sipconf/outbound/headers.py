@@ -1,4 +1,5 @@
-"""Request-URI, From and To of an outbound INVITE, exactly as LiveKit builds them (6.3).
+"""Request-URI, From and To of an outbound INVITE, exactly as LiveKit builds them
+(docs/livekit.md#outbound-uris).
 
 Built in the order Request-URI, To, From; a failure is psrpc invalid_argument with the
 part named first (`invalid request URI: `, `invalid To header: `, `invalid From header: `).
@@ -21,7 +22,7 @@ from google.protobuf import json_format
 
 from sipconf.routing import errors
 from sipconf.routing.errors import LiveKitError
-from sipconf.routing.gostr import parse_decimal, quote
+from sipconf.sip.gostr import parse_decimal, quote
 from sipconf.sip.sipuri import SipUri, split_host_port
 
 # RFC 3261 25.1 `token` characters: what a user part may hold without escaping anything.
@@ -34,7 +35,8 @@ class _UriError(ValueError):
 
 @dataclass(frozen=True)
 class OutboundRequest:
-    """The fields of LiveKit's InternalCreateSIPParticipantRequest that 6.3 reads.
+    """The fields of LiveKit's InternalCreateSIPParticipantRequest that
+    docs/livekit.md#outbound-uris reads.
 
     `display_name` is None when absent (presence matters: `""` gives an empty display).
     """
@@ -117,7 +119,8 @@ def _set_transport(uri: SipUri, transport: int) -> SipUri:
 
 
 def legacy_uri(user: str, addr: str, transport: int) -> SipUri:
-    """6.3 legacy form: `sip:<user>@<address>` from a phone number and a trunk address."""
+    """Legacy form: `sip:<user>@<address>` from a phone number and a trunk address
+    (docs/livekit.md#outbound-uris)."""
     if not user:
         raise _UriError("number must be set")
     if "@" in user:
@@ -145,7 +148,8 @@ def legacy_uri(user: str, addr: str, transport: int) -> SipUri:
 
 
 def raw_uri(raw: str, transport: int) -> SipUri:
-    """6.3 raw form: one enclosing `<...>` stripped, then sipgo's URI parser."""
+    """Raw form (docs/livekit.md#outbound-uris): one enclosing `<...>` stripped, then sipgo's URI
+    parser."""
     if len(raw) >= 2 and raw[0] == "<" and raw[-1] == ">":
         raw = raw[1:-1]
     try:
@@ -156,7 +160,8 @@ def raw_uri(raw: str, transport: int) -> SipUri:
 
 
 def values_uri(u: SIPUri, transport: int) -> SipUri:
-    """6.3 values form. A request transport and a URI transport must agree (AUTO yields)."""
+    """Values form (docs/livekit.md#outbound-uris). A request transport and a URI transport must
+    agree (AUTO yields)."""
     if transport != u.transport:
         if u.transport == SIPTransport.SIP_TRANSPORT_AUTO:
             pass
@@ -192,7 +197,8 @@ def _dest_uri(dest: SIPRequestDest | SIPNamedDest | None, user: str, addr: str, 
 
 
 def build_outbound_headers(req: OutboundRequest, default_host: str) -> OutboundHeaders:
-    """6.3: the Request-URI, From (no tag yet) and To of the INVITE for `req`.
+    """The Request-URI, From (no tag yet) and To of the INVITE for `req`
+    (docs/livekit.md#outbound-uris).
 
     `default_host` is LiveKit's contact host, used for From when `req.hostname` is empty.
     Raises LiveKitError(invalid_argument, <LiveKit's exact text>).

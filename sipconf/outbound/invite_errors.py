@@ -1,4 +1,5 @@
-"""Why an outbound INVITE failed, and what LiveKit does about it (SEMANTICS 6.4, 6.5).
+"""Why an outbound INVITE failed, and what LiveKit does about it (docs/livekit.md#dialling and
+#invite-errors).
 
 The bridge raises these errors while dialling; `classify_invite_error` turns any of them
 (however wrapped) into the call status, the termination bucket, the participant's
@@ -18,7 +19,7 @@ from typing import Iterator, Mapping
 
 from sipconf.routing import errors
 from sipconf.routing.errors import LiveKitError
-from sipconf.routing.gostr import parse_decimal
+from sipconf.sip.gostr import parse_decimal
 from sipconf.outbound.sipstatus import GRPC_BY_PSRPC, TWIRP_BY_GRPC, SIPStatus, sip_status_to_grpc
 
 # Call statuses (how the call ends in call state).
@@ -116,7 +117,7 @@ class CarrierBlocked(Exception):
 
 
 class SIPRequestTimeout(Exception):
-    """No final response within `ringing_timeout`: LiveKit CANCELs (6.4)."""
+    """No final response within `ringing_timeout`: LiveKit CANCELs (docs/livekit.md#dialling)."""
 
     def __init__(self) -> None:
         super().__init__("sip request timed out")
@@ -171,7 +172,8 @@ _AUTH_FAILURES = (AuthMaxRetry, AuthMissingCredentials, AuthNoChallenge)
 
 @dataclass(frozen=True)
 class Classification:
-    """6.5 verdict. `report` is the error recorded on the call (None: not reported)."""
+    """The verdict of docs/livekit.md#invite-errors. `report` is the error recorded on the call
+    (None: not reported)."""
 
     call_status: str
     termination: str  # "<result>:<reason>"
@@ -189,7 +191,8 @@ class Classification:
 
 
 def _sip_status_row(code: int, text: str) -> tuple[str, str, str, bool]:
-    """6.5 rows for an error carrying SIP status `code`: (status, term, reason, reported)."""
+    """The rows for an error carrying SIP status `code`: (status, term, reason, reported)
+    (docs/livekit.md#invite-errors)."""
     fixed = {
         401: (REJECTED, "client_error:auth-required", "USER_REJECTED", False),
         407: (REJECTED, "client_error:auth-required", "USER_REJECTED", False),
@@ -264,7 +267,7 @@ def _classify(err: BaseException) -> Classification:
 
 
 def classify_invite_error(err: BaseException, after_invite_sent: bool = False) -> Classification:
-    """6.5: classify an outbound INVITE failure.
+    """Classify an outbound INVITE failure (docs/livekit.md#invite-errors).
 
     After the INVITE went out, a `server_error:*` verdict returns FailedPrecondition so a
     retrying SDK does not place a duplicate call; other verdicts are unchanged.
@@ -279,8 +282,8 @@ def classify_invite_error(err: BaseException, after_invite_sent: bool = False) -
 def grpc_code_of(err: BaseException) -> str:
     """The gRPC code name an error surfaces with (`psrpc.GetErrorCode`).
 
-    The outermost coded error decides: a psrpc error's code, a SIP status by 6.6, an SDP
-    error FailedPrecondition; a plain error is Unknown.
+    The outermost coded error decides: a psrpc error's code, a SIP status by its table
+    (docs/livekit.md#sip-status-codes), an SDP error FailedPrecondition; a plain error is Unknown.
     """
     for e in causes(err):
         if isinstance(e, LiveKitError):
@@ -293,10 +296,10 @@ def grpc_code_of(err: BaseException) -> str:
 
 
 def api_error(err: BaseException) -> LiveKitError:
-    """The error the API returns for `err` (6.5 last paragraph).
+    """The error the API returns for `err` (the end of docs/livekit.md#invite-errors).
 
-    An error carrying a SIP status is re-coded by 6.6 and gets twirp meta
-    `sip_status_code`, `sip_status` and `error_details` (the full error text).
+    An error carrying a SIP status is re-coded by its SIP status (#sip-status-codes) and gets twirp
+    meta `sip_status_code`, `sip_status` and `error_details` (the full error text).
     """
     status = find(err, SIPStatus)
     if isinstance(status, SIPStatus):
@@ -308,7 +311,7 @@ def api_error(err: BaseException) -> LiveKitError:
     return LiveKitError(TWIRP_BY_GRPC.get(grpc_code_of(err)) or errors.UNKNOWN, str(err))
 
 
-# ---- building the errors from a response (6.4) ------------------------------------------
+# ---- building the errors from a response (docs/livekit.md#dialling) --------------------------
 
 TWILIO_ERROR_HEADER = "X-Twilio-Error"
 # Twilio codes for a permanent carrier (fraud / regulatory) block; only this one so far.
@@ -360,8 +363,8 @@ def carrier_block_from_response(
 def invite_failure_error(
     status: int, reason: str, body: str = "", headers: Mapping[str, str] | list[tuple[str, str]] = ()
 ) -> WrappedError:
-    """6.4: the error for a non-200 final response to the INVITE (401/407 are handled by
-    the digest retry before this is reached).
+    """The error for a non-200 final response (docs/livekit.md#dialling) to the INVITE (401/407 are
+    handled by the digest retry before this is reached).
 
     400/404/480/486/488 -> `INVITE failed: sip status: <code>: <text>` (text = body, else
     `X-Twilio-Error`, else reason); other finals -> `unexpected status from INVITE

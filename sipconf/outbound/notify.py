@@ -1,6 +1,6 @@
 """NOTIFY for a REFER (RFC 3515 / RFC 3420 sipfrag), as LiveKit's SIP service handles it.
 
-SEMANTICS 7.3: `handle_notify` checks the event and parses the sipfrag status line;
+docs/livekit.md#notify: `handle_notify` checks the event and parses the sipfrag status line;
 `notify_answer` is the response LiveKit sends back; `notify_outcome` says what the
 NOTIFY does to a pending transfer.
 """
@@ -13,7 +13,7 @@ from typing import Mapping
 
 from sipconf.routing import errors
 from sipconf.routing.errors import LiveKitError
-from sipconf.routing.gostr import parse_decimal
+from sipconf.sip.gostr import parse_decimal
 from sipconf.outbound.sipstatus import sip_status_for_psrpc
 
 # `refer` or `refer;id=<ASCII digits>`, no spaces (matched on the lower-cased value).
@@ -39,7 +39,7 @@ def _header(headers: Mapping[str, str] | list[tuple[str, str]], *names: str) -> 
 
 
 def handle_notify(headers: Mapping[str, str] | list[tuple[str, str]], body: str) -> NotifyResult:
-    """7.3: validate a NOTIFY's event and parse its sipfrag body.
+    """Validate a NOTIFY's event and parse its sipfrag body (docs/livekit.md#notify).
 
     Raises LiveKitError with the psrpc code LiveKit uses (malformed_request,
     unimplemented, invalid_argument).
@@ -78,7 +78,8 @@ def _parse_sipfrag(body: str) -> tuple[int, str]:
 
 
 def notify_answer(err: BaseException | None) -> tuple[int, str]:
-    """7.3: the (status, reason) LiveKit answers a NOTIFY with after handling it."""
+    """The (status, reason) LiveKit answers a NOTIFY with after handling it
+    (docs/livekit.md#notify)."""
     if err is None:
         return 200, "success"
     code = err.code if isinstance(err, LiveKitError) else ""
@@ -86,7 +87,7 @@ def notify_answer(err: BaseException | None) -> tuple[int, str]:
 
 
 def notify_outcome(result: NotifyResult, pending_refer_cseq: int) -> str:
-    """7.3: what a parsed NOTIFY does to the pending transfer.
+    """What a parsed NOTIFY does to the pending transfer (docs/livekit.md#notify).
 
     `ignore` (another REFER's NOTIFY, or a 1xx), `success` (exactly 200) or `fail`
     (anything else, 202 included).

@@ -1,4 +1,5 @@
-"""The internal outbound-call request LiveKit hands the SIP service (SEMANTICS 6.2).
+"""The internal outbound-call request LiveKit hands the SIP service
+(docs/livekit.md#outbound-request).
 
 `new_create_sip_participant_request` is LiveKit's `rpc.NewCreateSIPParticipantRequest`:
 it resolves the trunk, caller id, headers, attributes and media of a validated
@@ -65,7 +66,7 @@ class InternalRequest:
     sip_from_header: sip.SIPNamedDest | None = None
     sip_to_header: sip.SIPNamedDest | None = None
     to_user_override: str = ""
-    display_name: str | None = None  # proto3 optional: presence matters (6.3)
+    display_name: str | None = None  # proto3 optional: presence matters (docs/livekit.md#outbound-uris)
     destination: sip.Destination | None = None
 
     def to_json(self) -> dict[str, Any]:

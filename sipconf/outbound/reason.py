@@ -1,6 +1,6 @@
 """The `Reason` header of a BYE/CANCEL (RFC 3326), parsed as LiveKit's SIP service does.
 
-SEMANTICS 8.23: LiveKit records a non-normal Reason on the call as the error
+docs/livekit.md#reason-header: LiveKit records a non-normal Reason on the call as the error
 `<type>-<cause>: <text>`; a normal one (Q.850 16 "normal call clearing", SIP 200, ...)
 ends the call quietly. Go semantics matter here: `text` is `strconv.Unquote`d, `cause` is
 `strconv.Atoi`, and X.int causes are base-0 integers (`0x`, `0o`/leading `0`, `0b`).
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sipconf.routing.gostr import parse_decimal, parse_int, unquote
+from sipconf.sip.gostr import parse_decimal, parse_int, unquote
 
 # (type, cause) pairs that mean an ordinary hang-up.
 _NORMAL = frozenset({("q.850", 16), ("x.int", 0), ("release_cause", 1), ("sip", 0), ("sip", 200)})

@@ -1,8 +1,8 @@
 """SIP status codes as LiveKit reports them: gRPC/twirp codes, messages, twirp meta.
 
-SEMANTICS 6.6 (`sip_status_to_grpc`) and 7.3 (the psrpc code -> SIP status LiveKit answers
-a NOTIFY with). Short names come from `livekit.protocol.sip.SIPStatusCode`, so a status
-LiveKit knows is named exactly as LiveKit names it.
+docs/livekit.md#sip-status-codes (`sip_status_to_grpc`) and #notify (the psrpc code -> SIP
+status LiveKit answers a NOTIFY with). Short names come from `livekit.protocol.sip.SIPStatusCode`,
+so a status LiveKit knows is named exactly as LiveKit names it.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from livekit.protocol.sip import SIPStatusCode
 
 from sipconf.routing import errors
 
-# 6.6: explicit SIP code -> gRPC code table.
+# docs/livekit.md#sip-status-codes: explicit SIP code -> gRPC code table.
 _GRPC_BY_SIP: dict[int, str] = {}
 for _name, _codes in {
     "InvalidArgument": (300, 305, 380, 400, 405, 406, 411, 413, 414, 415, 417, 420, 421, 422, 423, 424,
@@ -54,7 +54,7 @@ GRPC_BY_PSRPC: dict[str, str] = {v: k for k, v in TWIRP_BY_GRPC.items() if v}
 GRPC_BY_PSRPC[errors.MALFORMED_REQUEST] = "InvalidArgument"
 GRPC_BY_PSRPC[""] = "Unknown"
 
-# 7.3: the SIP status LiveKit answers a NOTIFY with, by psrpc code of the error.
+# docs/livekit.md#notify: the SIP status LiveKit answers a NOTIFY with, by psrpc code of the error.
 _SIP_BY_PSRPC: dict[str, int] = {
     errors.INVALID_ARGUMENT: 400,
     errors.MALFORMED_REQUEST: 400,
@@ -88,7 +88,8 @@ def status_short_name(code: int) -> str:
 
 
 def grpc_code_for_sip(code: int) -> str:
-    """6.6: the gRPC code name LiveKit gives an error carrying SIP status `code`."""
+    """The gRPC code name LiveKit gives an error carrying SIP status `code`
+    (docs/livekit.md#sip-status-codes)."""
     if code in _GRPC_BY_SIP:
         return _GRPC_BY_SIP[code]
     if code < 200:
@@ -105,7 +106,8 @@ def grpc_code_for_sip(code: int) -> str:
 
 
 def sip_status_to_grpc(code: int, text: str = "") -> tuple[str, str, str]:
-    """6.6: `(grpc_code_name, twirp_code, message)` for SIP status `code` with `text`.
+    """`(grpc_code_name, twirp_code, message)` for SIP status `code` with `text`
+    (docs/livekit.md#sip-status-codes).
 
     The message is `sip status <code>: <text or short name>`, or exactly `OK` for 2xx
     codes (which LiveKit maps to no error at all; twirp code "").
@@ -153,5 +155,6 @@ class SIPStatus(Exception):
 
 
 def sip_status_for_psrpc(code: str) -> int:
-    """7.3: the SIP status LiveKit answers with for an error of psrpc `code` (else 500)."""
+    """The SIP status LiveKit answers a NOTIFY with for an error of psrpc `code` (else 500;
+    docs/livekit.md#notify)."""
     return _SIP_BY_PSRPC.get(code, 500)

@@ -1,8 +1,8 @@
 """The values a plan is made of: per-field changes, and Create / Update / Delete of one object.
 
-The identity of an object is (kind, spec name), never a LiveKit id (STYLE.md 5). Secret fields
+The identity of an object is (kind, spec name), never a LiveKit id. Secret fields
 carry fingerprints instead of values: an HMAC keyed by the target's API secret, because a plain
-hash of a 4-digit PIN gives it away (issue 4 section 2, "Secrets").
+hash of a 4-digit PIN gives it away.
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from sipconf.plan.elements import ListDelta, MapDelta, delta
 Action = Literal["create", "update", "delete"]
 CREATE, UPDATE, DELETE = "create", "update", "delete"
 
-# Apply order (issue 4 section 3, "Order"): rules are deleted before their trunks; trunks are
+# Apply order: rules are deleted before their trunks; trunks are
 # created before the rules that use them. Trunk deletes come before trunk creates so that a
 # number moving from a deleted trunk to a new one never trips LiveKit's conflict check
-# (SEMANTICS 4.2); a rule's trunk_ids are not checked for existence (WIRE.md 4), so a rule
-# briefly naming a deleted trunk is harmless.
+# (docs/livekit.md#trunk-conflicts); a rule's trunk_ids are not checked for existence
+# (docs/livekit.md#rule-conflicts), so a rule briefly naming a deleted trunk is harmless.
 APPLY_ORDER: tuple[tuple[str, str], ...] = (
     (DELETE, "dispatch_rule"),
     (DELETE, "inbound_trunk"),

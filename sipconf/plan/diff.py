@@ -1,9 +1,9 @@
 """The diff: desired state vs the classified live state -> Create / Update / Delete.
 
-The diff lives in the core; the adapter only reads and writes (STYLE.md 6). Both sides are
+The diff lives in the core; the adapter only reads and writes. Both sides are
 compared in name space and canonical form (sipconf.plan.canonical), field by field.
 
-Ownership (docs/ownership.md, issue 4 section 2):
+Ownership (docs/ownership.md):
 - an owned live object that differs is an Update; one the spec no longer names is a Delete;
 - an unowned live twin of a spec object plans as no change when equal, and is an error
   pointing at `sipconf import --adopt NAME` when it differs;

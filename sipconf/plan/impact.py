@@ -12,9 +12,9 @@ entry admits), crossed with each allowed caller (`allowed_numbers` of those trun
 `inbound_numbers` of the rules that could take it) plus "any other caller". When every
 representative changes alike the row names no source; otherwise there is one row per
 representative whose outcome changes (`+15105550100 from 127.0.1.0/24: ...`), and unrouting one
-needs `--force` like any unroute. Outcomes follow the `explicit` routing mode (issue 3 section
-3): no trunk -> `404 No trunk found`; no rule -> `404 Does not match Trunks or Dispatch Rules`;
-a conflict -> `503 Try again later`.
+needs `--force` like any unroute. Outcomes follow the `explicit` routing mode
+(docs/livekit.md#decision-modes): no trunk -> `404 No trunk found`; no rule -> `404 Does not match
+Trunks or Dispatch Rules`; a conflict -> `503 Try again later`.
 
 The plan keeps one RouteChange per number and representative (the JSON form lists them all);
 the text and markdown renderers show `group_route_changes`: a run of consecutive numbers with
@@ -208,7 +208,8 @@ def _unique(items) -> list[str]:
 
 
 def _room(rule: Message, number: str) -> str:
-    """The room, or its pattern when LiveKit adds the caller or a random suffix (SEMANTICS 3.5)."""
+    """The room, or its pattern when LiveKit adds the caller or a random suffix
+    (docs/livekit.md#rule-evaluation)."""
     kind = rule_kind(rule)
     member = getattr(rule.rule, kind)
     pin = " (PIN)" if member.pin else ""

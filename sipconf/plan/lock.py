@@ -1,4 +1,4 @@
-"""Apply locking: two applies against one target must not interleave (issue 4 section 3).
+"""Apply locking: two applies against one target must not interleave.
 
 Two layers, both always taken:
 - a local lock file per target URL (`flock`, released by the kernel even on `kill -9`), which

@@ -16,8 +16,8 @@ from sipconf.plan.diff import diff, has_changes
 from sipconf.plan.impact import route_impact, unrouted_runs
 from sipconf.plan.inventory import Inventory, live_checksum
 
-# octoDNS Plan.MAX_SAFE_DELETE_PCENT; issue 4 section 3: "`--force` is needed when a plan
-# deletes more than 30% of the managed objects, or when it unroutes numbers that were routed".
+# octoDNS Plan.MAX_SAFE_DELETE_PCENT: `--force` is needed when a plan deletes more than 30% of
+# the managed objects, or when it unroutes numbers that were routed.
 MAX_SAFE_DELETE_FRACTION = 0.3
 
 

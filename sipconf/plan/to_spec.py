@@ -3,7 +3,7 @@
 The inverse of sipconf.spec.normalise: only non-default fields are written, so the spec reads
 like one a person wrote. Secrets become `{env: NAME}` references (never values); the caller
 prints the variables to set. Objects this project does not own are written too, marked
-`managed: false` (issue 4 section 4), so sipconf documents them but never changes them.
+`managed: false` (docs/ownership.md), so sipconf documents them but never changes them.
 Loading the result and planning it against the same project shows no changes
 (tests/plan/test_import.py).
 """

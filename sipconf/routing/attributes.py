@@ -1,5 +1,5 @@
 """Participant attributes the SIP service adds after evaluation, and the way back to headers
-(SEMANTICS 2.6, end of 3.5)."""
+(docs/livekit.md#attributes)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from livekit.protocol import sip
 
 CALL_TAG, CALL_ID_FULL, CALL_STATUS = "sip.callTag", "sip.callIDFull", "sip.callStatus"
 
-# 2.6: "always copied" provider headers -> attributes, in this fixed order.
+# docs/livekit.md#attributes: "always copied" provider headers -> attributes, in this fixed order.
 PROVIDER_HEADERS: tuple[tuple[str, str], ...] = (
     ("X-Twilio-AccountSid", "sip.twilio.accountSid"),
     ("X-Twilio-CallSid", "sip.twilio.callSid"),
@@ -60,8 +60,8 @@ def sip_attributes(
 ) -> dict[str, str]:
     """The participant's attributes: the evaluation's `base`, then what the SIP service overlays.
 
-    End of 3.5: "each overwriting the previous: include_headers (sip.h.*), the fixed provider
-    mappings, the trunk headers_to_attributes, sip.callTag (From tag), sip.callIDFull; then
+    docs/livekit.md#attributes: "each overwriting the previous: include_headers (sip.h.*), the fixed
+    provider mappings, the trunk headers_to_attributes, sip.callTag (From tag), sip.callIDFull; then
     again the provider mappings, sip.callTag, sip.callIDFull, and sip.callStatus". So a
     headers_to_attributes target may overwrite `sip.*` values from the rule, but not the
     provider, tag, Call-ID or status attributes.
@@ -87,5 +87,5 @@ def sip_attributes(
 
 def headers_from_attributes(attributes_to_headers: Mapping[str, str], attributes: Mapping[str, str]) -> dict[str, str]:
     """`attributes_to_headers` {attribute -> header}: present attributes become headers of
-    LiveKit's 200 OK (inbound), BYE, CANCEL and REFER (2.6)."""
+    LiveKit's 200 OK (inbound), BYE, CANCEL and REFER (docs/livekit.md#attributes)."""
     return {header: attributes[attr] for attr, header in attributes_to_headers.items() if attr in attributes}

@@ -1,4 +1,4 @@
-"""The facts of one inbound call that routing decides on (SEMANTICS 3.1)."""
+"""The facts of one inbound call that routing decides on (docs/livekit.md#inbound-inputs)."""
 
 from __future__ import annotations
 
@@ -32,5 +32,5 @@ class CallFacts:
     sip_trunk_id: str = ""
 
     def with_pin(self, pin: str = "", no_pin: bool = False) -> "CallFacts":
-        """The same call as the PIN flow re-submits it (3.6)."""
+        """The same call as the PIN flow re-submits it (docs/livekit.md#pin-flow)."""
         return replace(self, pin=pin, no_pin=no_pin)

@@ -1,4 +1,5 @@
-"""Dispatch-rule evaluation: room, participant and media for a selected rule (SEMANTICS 3.5, 3.7)."""
+"""Dispatch-rule evaluation: room, participant and media for a selected rule
+(docs/livekit.md#rule-evaluation and #media-merge)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from sipconf.routing.trace import Decision
 WRONG_PIN = "Incorrect PIN for SIP room"
 NO_RULE = "no dispatch rule"
 
-# Participant attribute names (2.6).
+# Participant attribute names (docs/livekit.md#attributes).
 CALL_ID, TRUNK_ID, RULE_ID = "sip.callID", "sip.trunkID", "sip.ruleID"
 PHONE_NUMBER, TRUNK_PHONE_NUMBER, HOSTNAME = "sip.phoneNumber", "sip.trunkPhoneNumber", "sip.hostname"
 
@@ -65,7 +66,8 @@ def evaluate_dispatch_rule(
     call: CallFacts,
     rng: random.Random | None = None,
 ) -> Decision[Evaluation]:
-    """What LiveKit does with the selected `rule` for `call` on `trunk` (3.5 steps 1-9)."""
+    """What LiveKit does with the selected `rule` for `call` on `trunk`
+    (docs/livekit.md#rule-evaluation)."""
     trace: list[str] = []
     if rule is None:  # 9. "no rule -> plain error `no dispatch rule`"
         return Decision(None, LiveKitError("", NO_RULE), ("no dispatch rule to evaluate",))
@@ -100,7 +102,7 @@ def evaluate_dispatch_rule(
         attrs[PHONE_NUMBER] = call.from_user
         attrs[HOSTNAME] = call.from_host
         attrs[TRUNK_PHONE_NUMBER] = call.to_user
-    # 4. media: merge(upgrade(trunk), upgrade(rule)) (3.7).
+    # 4. media: merge(upgrade(trunk), upgrade(rule)) (docs/livekit.md#media-merge).
     media = media_merge.merge(
         media_merge.upgrade(trunk) if trunk is not None else None, media_merge.upgrade(rule)
     )
@@ -149,8 +151,9 @@ def evaluate_dispatch_rule(
 def _room_name(
     rule: sip.SIPDispatchRuleInfo, room: str, caller: str, called: str, rng: random.Random | None
 ) -> tuple[str, bool]:
-    """3.5 step 6: direct = room_name; individual = [prefix_]caller[_random] unless
-    no_randomness; callee = [prefix_]called[_random] only if randomize (never masked)."""
+    """Room naming (docs/livekit.md#room-naming): direct = room_name; individual =
+    [prefix_]caller[_random] unless no_randomness; callee = [prefix_]called[_random] only if
+    randomize (never masked)."""
     kind = rule_kind(rule)
     if kind == "dispatch_rule_direct":
         return room, False

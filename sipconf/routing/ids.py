@@ -1,4 +1,4 @@
-"""LiveKit's generated ids (SEMANTICS 2.7): prefix + 12 characters of a fixed alphabet."""
+"""LiveKit's generated ids (docs/livekit.md#ids): prefix + 12 characters of a fixed alphabet."""
 
 from __future__ import annotations
 

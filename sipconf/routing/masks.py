@@ -1,4 +1,5 @@
-"""Source-address allowlists of inbound trunks (SEMANTICS 2.3), with Go `net/netip` parsing.
+"""Source-address allowlists of inbound trunks (docs/livekit.md#address-masks), with Go `net/netip`
+parsing.
 
 Python's `ipaddress` is close to Go's `netip` but not equal (zones, prefix lengths such as
 `/08` or `/+8`, non-ASCII digits), so the edges are handled here explicitly.
@@ -11,7 +12,8 @@ from functools import lru_cache
 from dataclasses import dataclass
 from typing import Iterable
 
-# "A mask is valid unless it contains any of ( ) + * ; , space, tab, CR, LF, or ://" (2.3).
+# "A mask is valid unless it contains any of ( ) + * ; , space, tab, CR, LF, or ://"
+# (docs/livekit.md#address-masks).
 _INVALID_CHARS = frozenset("()+*;, \t\r\n")
 
 
@@ -99,7 +101,8 @@ def match_addr_mask(ip: str | Addr, mask: str) -> bool:
 
 
 def match_addr_masks(ip: str, host: str, masks: Iterable[str]) -> bool:
-    """Does a call from source `ip` with From host `host` pass `allowed_addresses`? (2.3)"""
+    """Does a call from source `ip` with From host `host` pass `allowed_addresses`?
+    (docs/livekit.md#address-masks)"""
     addr = parse_addr(ip)
     if addr is None:  # 1. unparseable source IP (including "") -> pass
         return True

@@ -1,4 +1,5 @@
-"""Media configuration: the legacy `media_encryption` upgrade and LiveKit's merge (SEMANTICS 3.7)."""
+"""Media configuration: the legacy `media_encryption` upgrade and LiveKit's merge
+(docs/livekit.md#media-merge)."""
 
 from __future__ import annotations
 

@@ -1,11 +1,11 @@
-"""LiveKit's phone-number normalisation (SEMANTICS 2.2)."""
+"""LiveKit's phone-number normalisation (docs/livekit.md#numbers)."""
 
 from __future__ import annotations
 
 import re
 
-# "If s does not fully match ^\+?[0-9\- ()]+$ ... return s unchanged" (2.2). re.ASCII keeps
-# `[0-9]`-like classes ASCII-only, as Go's regexp is.
+# "If s does not fully match ^\+?[0-9\- ()]+$ ... return s unchanged" (docs/livekit.md#numbers).
+# re.ASCII keeps `[0-9]`-like classes ASCII-only, as Go's regexp is.
 _NUMERIC = re.compile(r"\+?[0-9\- ()]+", re.ASCII)
 _STRIP = str.maketrans("", "", " -()")
 
@@ -23,5 +23,6 @@ def normalize_number(s: str) -> str:
 
 
 def same_number(a: str, b: str) -> bool:
-    """Trunk-matching equality: raw strings equal, or normalised forms equal (2.2)."""
+    """Trunk-matching equality: raw strings equal, or normalised forms equal
+    (docs/livekit.md#numbers)."""
     return a == b or normalize_number(a) == normalize_number(b)

@@ -6,9 +6,9 @@ Two modes:
 - `explicit` (default): no trunk -> `404 No trunk found` and no rule is tried; a trunk but
   no rule -> `404 Does not match Trunks or Dispatch Rules`; any trunk or rule conflict (or an
   invalid rule) -> `503 Try again later`.
-- `oss`: exactly the open-source LiveKit server (SEMANTICS 3.3, 3.6): no trunk -> accepted
-  without auth and without trunk id, and rules without `trunk_ids` may take it; no rule ->
-  DROP (100/180, then silence); RPC errors -> `503 Try again later`.
+- `oss`: exactly the open-source LiveKit server (docs/livekit.md#auth-step and #dispatch-outcomes):
+  no trunk -> accepted without auth and without trunk id, and rules without `trunk_ids` may take it;
+  no rule -> DROP (100/180, then silence); RPC errors -> `503 Try again later`.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from sipconf.sip.status_lines import (
     TRY_AGAIN,
 )
 
-DEFAULT_REALM = "LiveKit"  # 2.4: "Realm = auth_realm, or LiveKit when empty"
+DEFAULT_REALM = "LiveKit"  # docs/livekit.md#auth-step: "Realm = auth_realm, or LiveKit when empty"
 
 
 class Mode(StrEnum):
@@ -54,7 +54,7 @@ AuthResult = Literal["accept", "password", "drop", "not_found", "quota_exceeded"
 
 @dataclass(frozen=True)
 class AuthStep:
-    """The decision layer's answer to `GetSIPTrunkAuthentication` (3.3)."""
+    """The decision layer's answer to `GetSIPTrunkAuthentication` (docs/livekit.md#auth-step)."""
 
     result: AuthResult
     trunk: sip.SIPInboundTrunkInfo | None = None
@@ -82,7 +82,7 @@ class Outcome:
 
 
 def authenticate(trunks: Sequence[sip.SIPInboundTrunkInfo], call: CallFacts, mode: Mode) -> Decision[AuthStep]:
-    """3.3: match the trunk, then accept, ask for a password, or refuse.
+    """Match the trunk, then accept, ask for a password, or refuse (docs/livekit.md#auth-step).
 
     The decision is the value; an RPC error is also returned as `error`.
     """
@@ -100,7 +100,7 @@ def authenticate(trunks: Sequence[sip.SIPInboundTrunkInfo], call: CallFacts, mod
             return Decision(AuthStep("accept"), None, tuple(trace))
         trace.append("no trunk: explicit mode refuses the call")
         return Decision(AuthStep("no_trunk_found"), None, tuple(trace))
-    # 2.4: "both auth_username and auth_password set requires digest auth".
+    # docs/livekit.md#auth-step: "both auth_username and auth_password set requires digest auth".
     if trunk.auth_username and trunk.auth_password:
         realm = trunk.auth_realm or DEFAULT_REALM
         trace.append(f"trunk {trunk_label(trunk)} requires digest auth as {trunk.auth_username} (realm {realm})")
@@ -120,12 +120,14 @@ def dispatch(
     trunk_id_hint: str = "",
     rng: random.Random | None = None,
 ) -> Decision[Outcome]:
-    """3.6: `EvaluateSIPDispatchRules` and the SIP service's reaction to its answer.
+    """`EvaluateSIPDispatchRules` and the SIP service's reaction to its answer
+    (docs/livekit.md#dispatch-outcomes).
 
     With `call.pin` / `call.no_pin` set this is the PIN flow's second request: the call is
-    already answered, so anything but `accept` has no status and ends in a BYE (3.6: "anything
-    but ACCEPT with a non-empty room -> wrong PIN prompt and BYE; an RPC error -> BYE without
-    prompt"). Errors are returned both as an `error` outcome and as the Decision's `error`.
+    already answered, so anything but `accept` has no status and ends in a BYE
+    (docs/livekit.md#pin-flow: "anything but ACCEPT with a non-empty room -> wrong PIN prompt and
+    BYE; an RPC error -> BYE without prompt"). Errors are returned both as an `error` outcome and as
+    the Decision's `error`.
     """
     decided = _dispatch(trunks, rules, call, mode, project_id, trunk_id_hint, rng)
     outcome = decided.value
@@ -246,12 +248,14 @@ def auth_refusal(step: AuthStep) -> Outcome | None:
 
 
 def _by_id(trunks: Sequence[sip.SIPInboundTrunkInfo]) -> list[sip.SIPInboundTrunkInfo]:
-    # The server lists candidates sorted by id (3.2); matching itself does not depend on order.
+    # The server lists candidates sorted by id (docs/livekit.md#trunk-matching); matching itself
+    # does not depend on order.
     return sorted(trunks, key=lambda t: t.sip_trunk_id)
 
 
 def _hinted(trunks: Sequence[sip.SIPInboundTrunkInfo], trunk_id: str) -> sip.SIPInboundTrunkInfo | None:
-    """3.6: "trunk matching (trying the trunk id from the auth step first)"."""
+    """Trunk matching tries the trunk id from the auth step first
+    (docs/livekit.md#dispatch-outcomes)."""
     if not trunk_id:
         return None
     return next((t for t in trunks if t.sip_trunk_id == trunk_id), None)
@@ -260,8 +264,9 @@ def _hinted(trunks: Sequence[sip.SIPInboundTrunkInfo], trunk_id: str) -> sip.SIP
 def _rule_candidates(
     rules: Sequence[sip.SIPDispatchRuleInfo], trunk: sip.SIPInboundTrunkInfo | None
 ) -> list[sip.SIPDispatchRuleInfo]:
-    """3.4: "rules with no trunk_ids plus rules naming the matched trunk (all rules when no
-    trunk), sorted by id" -- so conflicts between rules of other trunks are not seen."""
+    """docs/livekit.md#rule-selection: "rules with no trunk_ids plus rules naming the matched trunk
+    (all rules when no trunk), sorted by id" -- so conflicts between rules of other trunks are not
+    seen."""
     if trunk is None:
         listed = list(rules)
     else:
@@ -273,7 +278,7 @@ def _rule_for_wrong_pin(
     rules: list[sip.SIPDispatchRuleInfo], trunk: sip.SIPInboundTrunkInfo | None, call: CallFacts
 ) -> sip.SIPDispatchRuleInfo | None:
     """Explicit mode: the PIN rule the caller was prompted for, so evaluation reports the
-    wrong PIN as `permission_denied` (3.5 step 5) instead of "no rule"."""
+    wrong PIN as `permission_denied` (docs/livekit.md#rule-evaluation) instead of "no rule"."""
     again = select_dispatch_rule(rules, trunk, call.with_pin()).value
     # An open rule never prompted for a PIN, so a PIN cannot be "wrong" for it.
     return again if again is not None and pin_and_room(again)[0] else None

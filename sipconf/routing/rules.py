@@ -1,4 +1,5 @@
-"""Dispatch-rule conflict validation (SEMANTICS 4.3), priorities and selection (3.4)."""
+"""Dispatch-rule conflict validation (docs/livekit.md#rule-conflicts), priorities and selection
+(docs/livekit.md#rule-selection)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from livekit.protocol import sip
 
 from sipconf.routing.call import CallFacts
 from sipconf.routing.errors import FAILED_PRECONDITION, INVALID_ARGUMENT, LiveKitError
-from sipconf.routing.gostr import quote
+from sipconf.sip.gostr import quote
 from sipconf.routing.numbers import normalize_number
 from sipconf.routing.trace import Decision
 
@@ -44,7 +45,7 @@ def rule_label(rule: sip.SIPDispatchRuleInfo) -> str:
 
 
 def validate_rules(rules: Sequence[sip.SIPDispatchRuleInfo]) -> LiveKitError | None:
-    """LiveKit's dispatch-rule conflict check (4.3); None when valid.
+    """LiveKit's dispatch-rule conflict check (docs/livekit.md#rule-conflicts); None when valid.
 
     Key = trunk id (or "") x normalised inbound number (or "") x normalised number (or "")
     x PIN. There is no self-exclusion: one rule listing `+1 555` and `1555` conflicts with
@@ -75,8 +76,8 @@ def _conflict_message(earlier: sip.SIPDispatchRuleInfo) -> str:
 
 
 def rule_priority(rule: sip.SIPDispatchRuleInfo) -> int:
-    """Lower wins (3.4): direct 0/100, individual 1/101, callee 2/102 (with PIN / without),
-    +1000 without `inbound_numbers`, +1000 without `numbers`."""
+    """Lower wins (docs/livekit.md#rule-selection): direct 0/100, individual 1/101, callee 2/102
+    (with PIN / without), +1000 without `inbound_numbers`, +1000 without `numbers`."""
     pin, _room = pin_and_room(rule)
     base = {"dispatch_rule_direct": 0, "dispatch_rule_individual": 1, "dispatch_rule_callee": 2}[rule_kind(rule)]
     priority = base if pin else base + 100
@@ -100,9 +101,10 @@ def select_dispatch_rule(
 ) -> Decision[sip.SIPDispatchRuleInfo]:
     """Choose the dispatch rule for a call on `trunk` (None when no trunk matched), 3.4.
 
-    "The entire list passes through the conflict validator (4.3) during iteration: any
-    conflict or invalid rule anywhere aborts with that error, even between rules unrelated
-    to the call." The best specific candidate wins whenever one exists, else the best default.
+    "The entire list passes through the conflict validator (docs/livekit.md#rule-conflicts) during
+    iteration: any conflict or invalid rule anywhere aborts with that error, even between rules
+    unrelated to the call." The best specific candidate wins whenever one exists, else the best
+    default.
     """
     trace: list[str] = []
     invalid = validate_rules(rules)
@@ -140,7 +142,8 @@ def select_dispatch_rule(
 
 
 def _skip_reason(rule: sip.SIPDispatchRuleInfo, call: CallFacts) -> str | None:
-    """Why a rule cannot take the call, or None. Numbers compare exactly here (2.2)."""
+    """Why a rule cannot take the call, or None. Numbers compare exactly here
+    (docs/livekit.md#numbers)."""
     if rule.inbound_numbers and call.from_user not in rule.inbound_numbers:
         return f"caller {call.from_user} not in inbound_numbers"
     if rule.numbers and call.to_user not in rule.numbers:

@@ -1,4 +1,5 @@
-"""Inbound trunk matching (SEMANTICS 3.2) and trunk conflict validation (4.2)."""
+"""Inbound trunk matching (docs/livekit.md#trunk-matching) and trunk conflict validation
+(docs/livekit.md#trunk-conflicts)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from livekit.protocol import sip
 
 from sipconf.routing.call import CallFacts
 from sipconf.routing.errors import FAILED_PRECONDITION, INVALID_ARGUMENT, LiveKitError
-from sipconf.routing.gostr import quote, quote_list
+from sipconf.sip.gostr import quote, quote_list
 from sipconf.routing.masks import match_addr_masks
 from sipconf.routing.numbers import normalize_number, same_number
 from sipconf.routing.trace import Decision
@@ -33,8 +34,8 @@ def trunk_label(trunk: sip.SIPInboundTrunkInfo) -> str:
 def match_trunk(trunks: Sequence[sip.SIPInboundTrunkInfo], call: CallFacts) -> Decision[TrunkMatch]:
     """Pick the inbound trunk for a call: a specific number beats the default (wildcard) trunk.
 
-    3.2: "Filters run before the default/specific split, so a filtered default neither
-    counts nor conflicts. On error no trunk is returned."
+    docs/livekit.md#trunk-matching: "Filters run before the default/specific split, so a filtered
+    default neither counts nor conflicts. On error no trunk is returned."
     """
     trace: list[str] = []
     specific: sip.SIPInboundTrunkInfo | None = None
@@ -48,7 +49,7 @@ def match_trunk(trunks: Sequence[sip.SIPInboundTrunkInfo], call: CallFacts) -> D
         if trunk.allowed_numbers and not any(same_number(n, call.from_user) for n in trunk.allowed_numbers):
             trace.append(f"trunk {name} dropped: caller {call.from_user} not in allowed_numbers")
             continue
-        # 2. allowed_addresses (2.3).
+        # 2. allowed_addresses (docs/livekit.md#address-masks).
         if not match_addr_masks(call.src_ip, call.from_host, trunk.allowed_addresses):
             trace.append(
                 f"trunk {name} dropped: source {call.src_ip or '<none>'} / host {call.from_host or '<none>'}"
@@ -89,7 +90,8 @@ def match_trunk(trunks: Sequence[sip.SIPInboundTrunkInfo], call: CallFacts) -> D
 
 
 def validate_trunks(trunks: Sequence[sip.SIPInboundTrunkInfo]) -> LiveKitError | None:
-    """LiveKit's create/update-time inbound trunk conflict check (4.2); None when valid.
+    """LiveKit's create/update-time inbound trunk conflict check (docs/livekit.md#trunk-conflicts);
+    None when valid.
 
     Buckets by normalised called number ("" for none), then by normalised allowed caller
     ("" for none). A key owned by a trunk with a different id is a conflict; equal ids

@@ -1,6 +1,6 @@
 """SIP digest authentication (RFC 3261 22, RFC 2617): LiveKit's server side and a client.
 
-Server (SEMANTICS 3.3): challenge state per Call-ID, at most 500 remembered.
+Server (docs/livekit.md#auth-step): challenge state per Call-ID, at most 500 remembered.
 - no ``Proxy-Authorization`` -> ``407 Unauthorized`` with
   ``Proxy-Authenticate: Digest realm="<realm>", nonce="<unix-microseconds>-<Call-ID>", algorithm=MD5``
   (no qop);
@@ -10,7 +10,7 @@ Server (SEMANTICS 3.3): challenge state per Call-ID, at most 500 remembered.
   client's ``uri`` -> ``401 Unauthorized``; else authenticated.
 - An ``Authorization`` header is ignored (another 407 follows).
 
-Client (SEMANTICS 6.4): answer 401 ``WWW-Authenticate`` with ``Authorization`` and 407
+Client (docs/livekit.md#dialling): answer 401 ``WWW-Authenticate`` with ``Authorization`` and 407
 ``Proxy-Authenticate`` with ``Proxy-Authorization``, with qop=auth when offered.
 """
 

@@ -1,6 +1,6 @@
 """DTMF digits <-> RFC 4733 events, LiveKit's outbound digit schedule, and a receiver.
 
-SEMANTICS 6.4: ``dtmf``: ``0-9 * # a b c d`` (lower-case only) -> RFC 4733 event 250 ms +
+docs/livekit.md#dtmf: ``dtmf``: ``0-9 * # a b c d`` (lower-case only) -> RFC 4733 event 250 ms +
 250 ms gap; ``w`` -> 0.5 s pause; other characters (upper-case letters included) -> a silent
 250+250 ms slot.  As in LiveKit's media-sdk, each digit is one event whose end packet is sent
 three times (RFC 4733 2.5.1.4 recommends the repetition for reliability).
@@ -20,7 +20,7 @@ __all__ = [
     "schedule",
 ]
 
-# RFC 4733 3.2 table 3: events 0-9, * = 10, # = 11, A-D = 12-15.  LiveKit uses lower case.
+# RFC 4733 section 3.2, table 3: events 0-9, * = 10, # = 11, A-D = 12-15.  LiveKit uses lower case.
 _DIGITS = "0123456789*#abcd"
 SAMPLE_RATE = 8000
 PACKET_INTERVAL = 0.020

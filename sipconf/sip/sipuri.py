@@ -1,7 +1,7 @@
 """A SIP URI value with LiveKit's (sipgo's) parse and render rules.
 
 LiveKit builds outbound Request-URI/From/To with sipgo's `sip.Uri`; the bytes it sends
-are whatever that type renders, so this value mirrors it exactly (SEMANTICS 6.3):
+are whatever that type renders, so this value mirrors it exactly (docs/livekit.md#outbound-uris):
 
 - parse `scheme:[user[:password]@]host[:port][;params][?headers]`; the scheme is the
   letters before the first `:` (so `<sip:...>;tag=x` fails: the scheme would hold `<`);
@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
-from sipconf.routing.gostr import parse_decimal
+from sipconf.sip.gostr import parse_decimal
 
 # Schemes the parser keeps; LiveKit's default for everything else is "sip".
 _KEPT_SCHEMES = ("sips", "tel")

@@ -124,7 +124,8 @@ class Normaliser:
             # A rule naming a trunk without an inbound half stays as written: that is a check.
             trunk_ids=r.trunks or [],
             hide_phone_number=r.hide_phone_number,
-            # "not in dispatch-rule matching (numbers, inbound_numbers compare exact strings)" (2.2)
+            # "not in dispatch-rule matching (numbers, inbound_numbers compare exact strings)"
+            # (docs/livekit.md#numbers)
             numbers=expand_rule_numbers(r.numbers),
             inbound_numbers=expand_rule_numbers(r.inbound_numbers),
             metadata=r.metadata,

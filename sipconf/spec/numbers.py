@@ -1,7 +1,8 @@
 """Phone numbers in the spec: entry checks and range expansion (`+15105550100..+15105550199`).
 
 Trunk numbers are then normalised with LiveKit's own rule (sipconf.routing.numbers,
-SEMANTICS 2.2); dispatch-rule numbers are compared raw by LiveKit, so they stay as written.
+docs/livekit.md#numbers); dispatch-rule numbers are compared raw by LiveKit, so they stay as
+written.
 """
 
 from __future__ import annotations
@@ -75,10 +76,11 @@ def expand(value: str) -> list[str]:
 
 
 def expand_trunk_numbers(entries: list[str]) -> list[str]:
-    """Trunk numbers: expanded, then LiveKit-normalised (SEMANTICS 2.2)."""
+    """Trunk numbers: expanded, then LiveKit-normalised (docs/livekit.md#numbers)."""
     return [normalize_number(n) for entry in entries for n in expand(entry)]
 
 
 def expand_rule_numbers(entries: list[str]) -> list[str]:
-    """Dispatch-rule numbers: expanded, kept raw (LiveKit compares them exactly, 2.2)."""
+    """Dispatch-rule numbers: expanded, kept raw (LiveKit compares them exactly,
+    docs/livekit.md#numbers)."""
     return [n for entry in entries for n in expand(entry)]

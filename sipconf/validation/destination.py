@@ -1,4 +1,4 @@
-"""`Destination` validation for outbound calls (SEMANTICS 4.7).
+"""`Destination` validation for outbound calls (docs/livekit.md#destination).
 
 LiveKit accepts a country when golang.org/x/text's CLDR region table knows it as a
 country: ISO 3166-1 alpha-2 codes plus CLDR's deprecated and exceptional reservations

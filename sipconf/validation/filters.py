@@ -1,4 +1,4 @@
-"""List filters of the List* SIP requests (SEMANTICS 5.3).
+"""List filters of the List* SIP requests (docs/livekit.md#list-filters).
 
 Two forms: the *slot* form of LiveKit's protocol helpers (`slots=True`; what the vectors
 test), which follows the request's id order and leaves `None` where a requested id is

@@ -1,4 +1,5 @@
-"""SIP header name and value checks LiveKit runs at create/update time (SEMANTICS 4.5).
+"""SIP header name and value checks LiveKit runs at create/update time
+(docs/livekit.md#validate-headers).
 
 Hard errors stop validation; soft errors are warnings LiveKit logs today and promises to
 turn into rejections later (deprecated `To`/`Via` names, malformed name-addr values).
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 from typing import Mapping
 
-from sipconf.routing import gostr
+from sipconf.sip import gostr
 from sipconf.validation.result import Validation, verdict
 
 # RFC 3261 25.1 `token`: alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~"
@@ -50,7 +51,8 @@ def check_chars(text: str, allowed: frozenset[str], utf8: bool = False) -> str |
 
 
 def validate_header_name(name: str, restricted: bool = True) -> str | None:
-    """Why `name` is not an acceptable header name, or None (4.5 rule 1).
+    """Why `name` is not an acceptable header name, or None (docs/livekit.md#validate-headers,
+    names).
 
     `restricted=False` is the check for header-mapping names (keys of
     `headers_to_attributes`, values of `attributes_to_headers`): those may name headers
@@ -69,7 +71,8 @@ def validate_header_name(name: str, restricted: bool = True) -> str | None:
 
 
 def validate_header_value(name: str, value: str) -> str | None:
-    """Why `value` cannot be sent in header `name`, or None (4.5 rule 3)."""
+    """Why `value` cannot be sent in header `name`, or None (docs/livekit.md#validate-headers,
+    values)."""
     if value == "":
         return None
     if len(value.encode()) > MAX_VALUE_LEN:
@@ -81,7 +84,8 @@ def validate_header_value(name: str, value: str) -> str | None:
 
 
 def deprecated_name_warning(name: str) -> str | None:
-    """Soft error for names LiveKit still accepts but will reject (4.5 rule 2)."""
+    """Soft error for names LiveKit still accepts but will reject
+    (docs/livekit.md#validate-headers)."""
     lower = name.lower()
     if lower == "to":
         return (
@@ -94,7 +98,8 @@ def deprecated_name_warning(name: str) -> str | None:
 
 
 def name_addr_problem(value: str) -> str | None:
-    """Why `value` is not an RFC 3261 20.10 name-addr / addr-spec, or None (4.5 rule 4)."""
+    """Why `value` is not an RFC 3261 20.10 name-addr / addr-spec, or None
+    (docs/livekit.md#validate-headers, name-addr values)."""
     start = end = -1
     for i, ch in enumerate(value):
         if ch == "<":
@@ -176,5 +181,5 @@ def check_header_names(names, *, restricted: bool = False) -> str | None:
 
 
 def validate_headers(headers: Mapping[str, str], *, restricted: bool = True) -> Validation:
-    """Validate a header map as LiveKit does for `headers` fields (4.5)."""
+    """Validate a header map as LiveKit does for `headers` fields (docs/livekit.md#validate-headers)."""
     return verdict(*check_headers(headers, restricted=restricted))

@@ -1,4 +1,4 @@
-"""Host-format check for trunk addresses and `from_host` (SEMANTICS 4.6).
+"""Host-format check for trunk addresses and `from_host` (docs/livekit.md#host-format).
 
 LiveKit wants a bare host or host:port here; URI syntax belongs in other fields
 (`transport`, `sip_request_uri`), so anything that looks like a SIP URI is refused.

@@ -1,4 +1,5 @@
-"""The deprecated `SIPTrunkInfo` and legacy create requests (SEMANTICS 2.1, 4.1).
+"""The deprecated `SIPTrunkInfo` and legacy create requests (docs/livekit.md#trunks and
+#validate-objects).
 
 Only the fields both shapes share survive a conversion; everything else is lost, so a
 round trip is lossless only for trunks with at most one number and only these fields.

@@ -1,4 +1,5 @@
-"""TransferSIPParticipantRequest validation and `transfer_to` normalisation (SEMANTICS 7.1).
+"""TransferSIPParticipantRequest validation and `transfer_to` normalisation
+(docs/livekit.md#transfer-validation).
 
 The stored form is what LiveKit puts verbatim into the REFER's `Refer-To`: SIP(S) URIs
 in angle brackets, `tel:` URIs bare. Nothing past the scheme is checked (parameters,

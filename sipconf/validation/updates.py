@@ -1,8 +1,9 @@
-"""Partial updates (`update`) and replacements (`replace`) of stored objects (SEMANTICS 5.1, 5.2).
+"""Partial updates (`update`) and replacements (`replace`) of stored objects
+(docs/livekit.md#list-update and #partial-updates).
 
 Order, as LiveKit: validate the update itself (list updates, media), apply it to a copy,
-validate the whole result (4.1). Any error raises `LiveKitError` and the caller's object is
-left untouched, so "on error nothing changes" holds by construction.
+validate the whole result (docs/livekit.md#validate-objects). Any error raises `LiveKitError` and
+the caller's object is left untouched, so "on error nothing changes" holds by construction.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ M = TypeVar("M")
 
 
 def apply_list_update(items, list_update) -> list[str]:
-    """`items` after a `ListUpdate` (5.1); `None` (absent) leaves them as they are.
+    """`items` after a `ListUpdate` (docs/livekit.md#list-update); `None` (absent) leaves them as
+    they are.
 
     `clear` empties, `set` replaces; otherwise the first occurrence of each `remove` value
     goes, then each `add` value not already present is appended.
@@ -64,9 +66,9 @@ def _copy_optional(msg, update, fields: tuple[str, ...]) -> None:
 
 
 def _apply_media(msg, update) -> None:
-    """5.2: `media` replaces, `media_encryption` sets the legacy field, then upgrade and
-    rewrite the legacy field from the result (so with `media.encryption` already set, a
-    lone `media_encryption` update changes nothing)."""
+    """docs/livekit.md#partial-updates: `media` replaces, `media_encryption` sets the legacy field,
+    then upgrade and rewrite the legacy field from the result (so with `media.encryption` already
+    set, a lone `media_encryption` update changes nothing)."""
     if update.HasField("media"):
         msg.media.CopyFrom(update.media)
     if update.HasField("media_encryption"):
@@ -79,7 +81,8 @@ def _apply(current: M, action, id_field: str, problem: Callable, patch: Callable
     kind = action.WhichOneof("action")
     out = type(current)()
     if kind == "replace":
-        # 5.2: the replacement as given, the stored id forced onto it; no media upgrade.
+        # docs/livekit.md#partial-updates: the replacement as given, the stored id forced onto it;
+        # no media upgrade.
         out.CopyFrom(action.replace)
         if getattr(current, id_field):
             setattr(out, id_field, getattr(current, id_field))

@@ -1,4 +1,5 @@
-"""Create/update-time validation of LiveKit SIP objects (SEMANTICS 4.1, 4.4, 5.1, 6.1, 7.1).
+"""Create/update-time validation of LiveKit SIP objects (docs/livekit.md#validate-objects,
+#validate-media, #list-update, #outbound-validation and #transfer-validation).
 
 `validate(msg)` is what LiveKit's `Validate()` methods do, with their exact messages: the
 control plane calls it before storing anything, and the compiler's static checks call it
@@ -13,7 +14,7 @@ from typing import Callable
 
 from livekit.protocol import sip
 
-from sipconf.routing.gostr import unquote
+from sipconf.sip.gostr import unquote
 from sipconf.validation import destination, headers, hosts, legacy, transfer
 from sipconf.validation.result import Validation, verdict
 
@@ -33,11 +34,12 @@ class _Checks:
         return hard
 
 
-# --- 4.4 media -----------------------------------------------------------------------
+# --- media (docs/livekit.md#validate-media) ---------------------------------------------------
 
 
 def media_problem(media: sip.SIPMediaConfig | None) -> str | None:
-    """Why a media config is invalid (4.4), or None. Absent media is fine."""
+    """Why a media config is invalid (docs/livekit.md#validate-media), or None. Absent media is
+    fine."""
     if media is None:
         return None
     for codec in media.codecs:
@@ -61,11 +63,12 @@ def _media_of(msg) -> sip.SIPMediaConfig | None:
     return msg.media if msg.HasField("media") else None
 
 
-# --- 5.1 list updates ------------------------------------------------------------------
+# --- list updates (docs/livekit.md#list-update) -----------------------------------------------
 
 
 def list_update_problem(update) -> str | None:
-    """Why a `ListUpdate` is not acceptable (5.1), or None. An absent update is fine."""
+    """Why a `ListUpdate` is not acceptable (docs/livekit.md#list-update), or None. An absent update
+    is fine."""
     if update is None:
         return None
     changes = bool(update.set) or bool(update.add) or bool(update.remove)
@@ -85,7 +88,7 @@ def _list_update_of(msg, field: str):
     return getattr(msg, field) if msg.HasField(field) else None
 
 
-# --- 4.1 trunks ----------------------------------------------------------------------------
+# --- trunks (docs/livekit.md#validate-objects) ------------------------------------------------
 
 
 def _header_maps(msg) -> str | None:
@@ -146,7 +149,8 @@ def _create_outbound(req: sip.CreateSIPOutboundTrunkRequest, c: _Checks) -> str 
 
 
 def inbound_update_problem(u: sip.SIPInboundTrunkUpdate) -> str | None:
-    """The update's own checks (5.1 list updates, 4.4 media); not the resulting trunk."""
+    """The update's own checks (docs/livekit.md#list-update, #validate-media); not the resulting
+    trunk."""
     for field in ("numbers", "allowed_addresses", "allowed_numbers"):
         problem = list_update_problem(_list_update_of(u, field))
         if problem:
@@ -179,11 +183,12 @@ def _update_trunk(trunk_check, update_check) -> Callable[[object, _Checks], str 
     return check
 
 
-# --- 4.1 dispatch rules ----------------------------------------------------------------
+# --- dispatch rules (docs/livekit.md#validate-objects) ----------------------------------------
 
 
 def _rule(r: sip.SIPDispatchRuleInfo, c: _Checks) -> str | None:
-    # An unset oneof inside a present `rule` passes here; the conflict check (4.3) refuses it.
+    # An unset oneof inside a present `rule` passes here; the conflict check
+    # (docs/livekit.md#rule-conflicts) refuses it.
     if not r.HasField("rule"):
         return "missing rule"
     return media_problem(_media_of(r))
@@ -210,7 +215,7 @@ def _update_rule(req: sip.UpdateSIPDispatchRuleRequest, c: _Checks) -> str | Non
     return "missing or unsupported update action"
 
 
-# --- 6.1 outbound calls, 7.1 transfers ---------------------------------------------------
+# --- outbound calls and transfers (docs/livekit.md#outbound-validation, #transfer-validation) ---
 
 
 def _participant(req: sip.CreateSIPParticipantRequest, c: _Checks) -> str | None:

@@ -1,5 +1,6 @@
-"""The inbound media timeout (SEMANTICS 3.6/3.7) on a ManualClock: LiveKit's 30 s before the
-first packet by default, or the merged `media.media_timeout` (trunk, then rule) when set."""
+"""The inbound media timeout (docs/livekit.md#dispatch-outcomes and #media-merge) on a ManualClock:
+LiveKit's 30 s before the first packet by default, or the merged `media.media_timeout` (trunk, then
+rule) when set."""
 
 from __future__ import annotations
 

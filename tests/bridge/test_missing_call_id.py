@@ -1,5 +1,5 @@
-"""SEMANTICS 3.1 over real sockets: a request without Call-ID (or an INVITE without a From
-tag) is answered `400` when it still has a Via and a CSeq to answer with; a request that
+"""docs/livekit.md#inbound-inputs over real sockets: a request without Call-ID (or an INVITE without
+a From tag) is answered `400` when it still has a Via and a CSeq to answer with; a request that
 cannot be answered (no CSeq) is dropped. UDP and TCP, against the real bridge."""
 
 from __future__ import annotations
@@ -78,7 +78,8 @@ def test_udp_invite_and_options_without_call_id_get_400_and_an_unanswerable_one_
             after = parse(await asyncio.wait_for(client.queue.get(), GUARD))
             assert (after.status, after.call_id) == (200, "after")
             assert (bridge.sip.rejected, bridge.sip.dropped) == (2, 1)
-            # 3.1: a From without tag -> LiveKit's `400 Bad request` from the call logic.
+            # docs/livekit.md#inbound-inputs: a From without tag -> LiveKit's `400 Bad request` from
+            # the call logic.
             transport.sendto(request("INVITE", "UDP", call_id="no-tag", from_tag="", branch="z9hG4bKnotag"))
             no_tag = parse(await asyncio.wait_for(client.queue.get(), GUARD))
             assert (no_tag.status, no_tag.reason, no_tag.call_id) == (400, "Bad request", "no-tag")

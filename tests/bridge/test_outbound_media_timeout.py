@@ -1,5 +1,6 @@
-"""The outbound media timeout (SEMANTICS 3.7, 6.2) on a ManualClock: the merged (trunk,
-request) `media.media_timeout`, else LiveKit's 30 s before the first RTP packet."""
+"""The outbound media timeout (docs/livekit.md#media-merge and #outbound-request) on a ManualClock:
+the merged (trunk, request) `media.media_timeout`, else LiveKit's 30 s before the first RTP
+packet."""
 
 from __future__ import annotations
 

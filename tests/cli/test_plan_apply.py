@@ -154,8 +154,9 @@ def test_rotated_password_shows_fingerprints_and_json_has_format_version(server,
 
 
 def test_no_terminal_and_no_auto_approve_is_one_clear_line(server, spec, capsys, monkeypatch):
-    monkeypatch.setattr(sys, "stdin", open(os.devnull))
-    code, _out, err = run(capsys, "apply", str(spec))
+    with open(os.devnull) as no_terminal:
+        monkeypatch.setattr(sys, "stdin", no_terminal)
+        code, _out, err = run(capsys, "apply", str(spec))
     assert code == 1
     assert err == "no terminal to confirm the apply; review `sipconf plan` and pass --auto-approve\n"
 
@@ -228,15 +229,15 @@ def test_import_then_plan_is_empty(server, spec, capsys, tmp_path):
 
 def test_kill_9_during_apply_then_rerun_converges(server, spec, tmp_path):
     env = dict(os.environ)
-    proc = subprocess.Popen(
+    with subprocess.Popen(
         [sys.executable, "-m", "sipconf", "apply", str(spec), "--auto-approve"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=ROOT,
-    )
-    for line in proc.stdout:
-        if line.startswith("[2/"):
-            proc.send_signal(signal.SIGKILL)
-            break
-    proc.wait(30)
+    ) as proc:
+        for line in proc.stdout:
+            if line.startswith("[2/"):
+                proc.send_signal(signal.SIGKILL)
+                break
+        proc.wait(30)
     rerun = subprocess.run(
         [sys.executable, "-m", "sipconf", "apply", str(spec), "--auto-approve"],
         capture_output=True, text=True, env=env, cwd=ROOT, timeout=60,

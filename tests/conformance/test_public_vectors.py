@@ -6,6 +6,7 @@ import io
 import subprocess
 import sys
 
+from sipconf.conformance import runner
 from sipconf.conformance.runner import run
 
 
@@ -25,6 +26,21 @@ def test_cli_summary_line_and_exit_code(public_vectors, tmp_path):
     assert proc.returncode == 1
     assert proc.stdout.splitlines()[-1] == "0 passed, 1 failed"
     assert "unknown kind 'no_such_kind'" in proc.stdout
+
+
+def test_no_file_runs_the_repository_copy():
+    proc = subprocess.run(
+        [sys.executable, "-m", "sipconf.conformance", "--kind", "normalize_number"], capture_output=True, text=True
+    )
+    assert (proc.returncode, proc.stdout.splitlines()[-1]) == (0, "2 passed, 0 failed")
+
+
+def test_no_file_and_no_repository_copy_is_one_clear_line(tmp_path, monkeypatch, capsys):
+    missing = tmp_path / "livekit-vectors.json"
+    monkeypatch.setattr(runner, "DEFAULT_VECTORS", missing)
+    assert runner.main([]) == 2
+    out, err = capsys.readouterr()
+    assert (out, err) == ("", f"error: {missing} not found; name a vector file\n")
 
 
 def _summary(tmp_path, text: str, *args: str):

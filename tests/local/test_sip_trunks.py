@@ -105,7 +105,8 @@ def test_update_inbound_partial_and_replace(serve):
 def test_update_errors(serve):
     async def scenario(cp, lk):
         t = await lk.sip.create_inbound_trunk(inbound(numbers=["+1"]))
-        # The client sends `numbers=[]` as a present but empty ListUpdate (WIRE.md 2).
+        # The client sends `numbers=[]` as a present but empty ListUpdate
+        # (docs/livekit.md#api-client).
         await expect_error(lk.sip.update_inbound_trunk_fields(t.sip_trunk_id, numbers=[]), "invalid_argument", "unsupported list update operation", 400)
         await expect_error(lk.sip.update_inbound_trunk_fields("ST_missing", name="x"), "not_found", "requested sip trunk does not exist", 404)
         await expect_error(
@@ -114,7 +115,8 @@ def test_update_errors(serve):
             "trunk id in the info must be empty or match the id in the update",
             400,
         )
-        # Replacing with an object that fails 4.1 leaves the stored trunk alone.
+        # Replacing with an object that fails validation (docs/livekit.md#validate-objects) leaves
+        # the stored trunk alone.
         await expect_error(
             lk.sip.update_inbound_trunk(t.sip_trunk_id, sip.SIPInboundTrunkInfo(name="open")),
             "invalid_argument",
@@ -168,7 +170,8 @@ def test_list_filters(serve):
         by_id = await lk.sip.list_inbound_trunk(sip.ListSIPInboundTrunkRequest(trunk_ids=[other.sip_trunk_id, "ST_missing"]))
         assert [t.sip_trunk_id for t in by_id.items] == [other.sip_trunk_id]
         ids = sorted(t.sip_trunk_id for t in (specific, wildcard, other))
-        # after_id keeps larger ids; limit is a store page size, never a cap (WIRE.md 4).
+        # after_id keeps larger ids; limit is a store page size, never a cap
+        # (docs/livekit.md#api-server).
         paged = await lk.sip.list_inbound_trunk(sip.ListSIPInboundTrunkRequest(page=models.Pagination(after_id=ids[0], limit=1)))
         assert [t.sip_trunk_id for t in paged.items] == ids[1:]
         out = await lk.sip.create_outbound_trunk(outbound(address="127.0.0.1", numbers=["+1 555"]))
@@ -207,7 +210,7 @@ def test_legacy_list_and_get(serve):
 
 def test_delete_trunk_semantics(serve):
     async def scenario(cp, lk):
-        # OSS DeleteSIPTrunk never checks existence (WIRE.md 4).
+        # OSS DeleteSIPTrunk never checks existence (docs/livekit.md#api-server).
         assert await lk.sip.delete_trunk(sip.DeleteSIPTrunkRequest(sip_trunk_id="ST_unknown")) == sip.SIPTrunkInfo(sip_trunk_id="ST_unknown")
         await expect_error(lk.sip.delete_trunk(sip.DeleteSIPTrunkRequest()), "invalid_argument", "trunk ID is required", 400)
 

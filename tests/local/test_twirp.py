@@ -1,4 +1,4 @@
-"""Twirp error bodies and codes (WIRE.md 1.3)."""
+"""Twirp error bodies and codes (docs/livekit.md#api-errors)."""
 
 from __future__ import annotations
 

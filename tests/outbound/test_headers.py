@@ -1,4 +1,5 @@
-"""build_outbound_headers (SEMANTICS 6.3): the branches the public vectors leave out."""
+"""build_outbound_headers (docs/livekit.md#outbound-uris): the branches the public vectors leave
+out."""
 
 from __future__ import annotations
 

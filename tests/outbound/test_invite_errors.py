@@ -1,4 +1,5 @@
-"""Outbound INVITE failures: error texts (6.4) and classification (every row of 6.5)."""
+"""Outbound INVITE failures: error texts (docs/livekit.md#dialling) and classification (every
+row of docs/livekit.md#invite-errors)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""NOTIFY handling for REFER (SEMANTICS 7.3)."""
+"""NOTIFY handling for REFER (docs/livekit.md#notify)."""
 
 from __future__ import annotations
 

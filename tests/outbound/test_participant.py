@@ -1,4 +1,4 @@
-"""The internal outbound request (SEMANTICS 6.2)."""
+"""The internal outbound request (docs/livekit.md#outbound-request)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Reason header parsing (SEMANTICS 8.23)."""
+"""Reason header parsing (docs/livekit.md#reason-header)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""SIP status -> gRPC/twirp code, messages and twirp meta (SEMANTICS 6.6, 7.3)."""
+"""SIP status -> gRPC/twirp code, messages and twirp meta (docs/livekit.md#sip-status-codes and
+#notify)."""
 
 from __future__ import annotations
 

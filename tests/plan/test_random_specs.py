@@ -1,4 +1,4 @@
-"""Apply random spec A, then random spec B: live equals B and a re-plan is empty (issue 4 section 5)."""
+"""Apply random spec A, then random spec B: live equals B and a re-plan is empty."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The SIP service's attribute overlay and attributes_to_headers (SEMANTICS 2.6, 3.5)."""
+"""The SIP service's attribute overlay and attributes_to_headers (docs/livekit.md#attributes and
+#rule-evaluation)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Rule evaluation (SEMANTICS 3.5) and media merge use (3.7)."""
+"""Rule evaluation (docs/livekit.md#rule-evaluation) and media merge use
+(docs/livekit.md#media-merge)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Address masks with Go netip semantics (SEMANTICS 2.3)."""
+"""Address masks with Go netip semantics (docs/livekit.md#address-masks)."""
 
 from __future__ import annotations
 

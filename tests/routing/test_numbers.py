@@ -1,4 +1,4 @@
-"""Number normalisation (SEMANTICS 2.2)."""
+"""Number normalisation (docs/livekit.md#numbers)."""
 
 from __future__ import annotations
 

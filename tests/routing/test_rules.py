@@ -1,4 +1,5 @@
-"""Dispatch-rule validation (SEMANTICS 4.3), priority and selection (3.4)."""
+"""Dispatch-rule validation (docs/livekit.md#rule-conflicts), priority and selection
+(docs/livekit.md#rule-selection)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Trunk matching (SEMANTICS 3.2) and trunk conflict validation (4.2)."""
+"""Trunk matching (docs/livekit.md#trunk-matching) and trunk conflict validation
+(docs/livekit.md#trunk-conflicts)."""
 
 from __future__ import annotations
 

@@ -141,9 +141,10 @@ def test_every_routing_scenario_passes_with_scapy_and_inproc(live):
 
 
 def test_every_demo_scenario_passes_with_the_sipp_driver(live):
-    """Issue 6: "Every demo scenario passes with the sipp driver" -- in parallel (-j 2), the
-    far ends serialised per trunk address. A declined transfer leaves the call up (SEMANTICS
-    7.2); the driver ends it through the API, so no far end waits for a BYE on SIPp's clock."""
+    """Every demo scenario passes with the sipp driver -- in parallel (-j 2), the far ends
+    serialised per trunk address. A declined transfer leaves the call up
+    (docs/livekit.md#refer-flow); the driver ends it through the API, so no far end waits for a
+    BYE on SIPp's clock."""
     got = run(live, "sipp", *SCENARIOS)
     assert {name: o.failures for name, o in got.items()} == {name: [] for name in SCENARIOS}
     declined = got["transfer declined with NOTIFY 603"].result

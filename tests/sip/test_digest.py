@@ -1,4 +1,5 @@
-"""Digest auth: LiveKit's server handshake (SEMANTICS 3.3) and the client (6.4)."""
+"""Digest auth: LiveKit's server handshake (docs/livekit.md#auth-step) and the client
+(docs/livekit.md#dialling)."""
 
 from __future__ import annotations
 

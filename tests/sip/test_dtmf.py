@@ -1,4 +1,5 @@
-"""DTMF: LiveKit's digit alphabet and timing (SEMANTICS 6.4), and once-per-event receipt."""
+"""DTMF: LiveKit's digit alphabet and timing (docs/livekit.md#dtmf), and once-per-event
+receipt."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""SipUri: sipgo's parse and render rules (SEMANTICS 6.3)."""
+"""SipUri: sipgo's parse and render rules (docs/livekit.md#outbound-uris)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""List filters, slot and server forms (SEMANTICS 5.3)."""
+"""List filters, slot and server forms (docs/livekit.md#list-filters)."""
 
 from __future__ import annotations
 

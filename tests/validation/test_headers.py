@@ -1,4 +1,4 @@
-"""Header name/value rules (SEMANTICS 4.5), every message verbatim."""
+"""Header name/value rules (docs/livekit.md#validate-headers), every message verbatim."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Host format (SEMANTICS 4.6)."""
+"""Host format (docs/livekit.md#host-format)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Legacy trunk conversions (SEMANTICS 2.1)."""
+"""Legacy trunk conversions (docs/livekit.md#trunks)."""
 
 from __future__ import annotations
 

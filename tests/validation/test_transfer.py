@@ -1,4 +1,4 @@
-"""TransferSIPParticipantRequest validation (SEMANTICS 7.1)."""
+"""TransferSIPParticipantRequest validation (docs/livekit.md#transfer-validation)."""
 
 from __future__ import annotations
 

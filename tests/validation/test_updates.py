@@ -1,4 +1,4 @@
-"""ListUpdate and partial updates (SEMANTICS 5.1, 5.2)."""
+"""ListUpdate and partial updates (docs/livekit.md#list-update and #partial-updates)."""
 
 from __future__ import annotations
 

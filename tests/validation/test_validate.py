@@ -1,4 +1,5 @@
-"""Create/update-time validation of every object type (SEMANTICS 4.1, 4.4, 6.1), verbatim."""
+"""Create/update-time validation of every object type (docs/livekit.md#validate-objects,
+#validate-media and #outbound-validation), verbatim."""
 
 from __future__ import annotations
 
@@ -45,7 +46,7 @@ def test_unknown_type_is_a_programming_error():
         validate(Room())
 
 
-# --- 4.4 media
+# --- media (docs/livekit.md#validate-media)
 
 
 @pytest.mark.parametrize(
@@ -69,7 +70,7 @@ def test_media(media, problem):
         assert message(validate(media)) == problem
 
 
-# --- 5.1 list updates
+# --- list updates (docs/livekit.md#list-update)
 
 
 @pytest.mark.parametrize(
@@ -204,7 +205,7 @@ DIRECT = sip.SIPDispatchRule(dispatch_rule_direct=sip.SIPDispatchRuleDirect(room
 
 def test_dispatch_rule_info():
     assert message(validate(sip.SIPDispatchRuleInfo())) == "missing rule"
-    assert validate(sip.SIPDispatchRuleInfo(rule=sip.SIPDispatchRule())).ok  # refused later, by 4.3
+    assert validate(sip.SIPDispatchRuleInfo(rule=sip.SIPDispatchRule())).ok  # refused later (docs/livekit.md#rule-conflicts)
     bad = sip.SIPDispatchRuleInfo(rule=DIRECT, media=sip.SIPMediaConfig(media_timeout=Duration(seconds=601)))
     assert message(validate(bad)) == "media_timeout must not exceed 10m0s"
 
@@ -236,7 +237,7 @@ def test_rules_never_report_soft_errors():
     assert validate(sip.CreateSIPDispatchRuleRequest(rule=DIRECT)).soft == ()
 
 
-# --- 6.1 CreateSIPParticipantRequest
+# --- CreateSIPParticipantRequest (docs/livekit.md#outbound-validation)
 
 
 @pytest.mark.parametrize(

@@ -1,8 +1,10 @@
 """One inbound call, from the INVITE to the hang-up, as LiveKit's SIP service handles it.
 
-SEMANTICS 3.1 (inputs), 3.3 (auth step, digest), 3.6 (dispatch outcomes, answer, PIN flow, media timeout),
-3.8 (replay cache), 3.9 (BYE). The decisions come from a `DecisionLayer`; the SIP stack is
-reached through `Signalling`. States are an enum and every change goes through `_set_state`.
+The inputs (docs/livekit.md#inbound-inputs), the auth step and digest (#auth-step), dispatch
+outcomes, the answer and the media timeout (#dispatch-outcomes), the PIN flow (#pin-flow), the
+replay cache (#replay-cache) and BYE (#other-requests). The decisions come from a `DecisionLayer`;
+the SIP stack is reached through `Signalling`. States are an enum and every change goes through
+`_set_state`.
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ from sipconf.sip.status_lines import (
 log = logging.getLogger("sipconf.bridge.calls.inbound")
 
 RING_INTERVAL = 1.0  # sip_ringing_interval
-RINGING_TIMEOUT = 180.0  # 3.6: "at most ringing_timeout (default 3 min)"
+RINGING_TIMEOUT = 180.0  # docs/livekit.md#dispatch-outcomes: "at most ringing_timeout (default 3 min)"
 MAX_CALL = 24 * 3600.0  # "max_call_duration defaults to and is capped at 24 h"
 
 
@@ -79,7 +81,8 @@ class InboundConfig:
 
 
 def facts_of(invite: Request, src_ip: str, sip_call_id: str) -> CallFacts:
-    """3.1: calling number = From user, called = To user, host = From host, source IP."""
+    """Calling number = From user, called = To user, host = From host, source IP
+    (docs/livekit.md#inbound-inputs)."""
     from_, to = invite.from_, invite.to
     return CallFacts(
         from_user=from_.uri.user or "",
@@ -94,7 +97,8 @@ def facts_of(invite: Request, src_ip: str, sip_call_id: str) -> CallFacts:
 
 
 def valid_invite(invite: Request) -> bool:
-    """3.1: "a non-empty Call-ID, a From with a non-empty tag, and a To"."""
+    """A non-empty Call-ID, a From with a non-empty tag, and a To
+    (docs/livekit.md#inbound-inputs)."""
     try:
         return bool(invite.get("call-id", "").strip()) and bool(invite.from_.tag) and invite.get("to") is not None \
             and invite.to is not None
@@ -117,9 +121,10 @@ class InboundCall:
         self.ended = asyncio.Event()
         self.from_tag = invite.from_.tag or ""
         key = (invite.call_id, self.from_tag)
-        # 3.3: "The SCL_ id is remembered for (Call-ID, From-tag) so the retry keeps it."
+        # docs/livekit.md#auth-step: "The SCL_ id is remembered for (Call-ID, From-tag) so the retry
+        # keeps it."
         self.sip_call_id = cfg.call_ids.get(key) or ids.new_id(ids.CALL)
-        self.local_tag = self.sip_call_id  # 2.7: "The inbound SCL_ id is LiveKit's To-tag"
+        self.local_tag = self.sip_call_id  # docs/livekit.md#ids: "The inbound SCL_ id is LiveKit's To-tag"
         self.facts = facts_of(invite, source.addr[0], self.sip_call_id)
         self.trunk: sip_pb.SIPInboundTrunkInfo | None = None
         self.room: str | None = None
@@ -127,7 +132,7 @@ class InboundCall:
         self.attributes: dict[str, str] = {}
         self.dialog: Dialog | None = None
         self.rtp: RtpSession | None = None
-        self.media_timeout: float | None = None  # from the join (3.7); None -> trunk or 15 s / 30 s
+        self.media_timeout: float | None = None  # from the join (docs/livekit.md#media-merge), else 15 s / 30 s
         self._media_watch: MediaWatch | None = None
         self.answer_sdp: bytes = b""
         self.responses: list[int] = []  # every status we sent for this INVITE
@@ -217,7 +222,7 @@ class InboundCall:
     async def _run(self) -> None:
         cached = self.cfg.replay.get(self.invite.call_id, self.from_tag)
         if cached is not None:
-            self._respond(*cached)  # 3.8: at once, no 100, no decision calls
+            self._respond(*cached)  # docs/livekit.md#replay-cache: at once, no 100, no decision calls
             return
         if not self.cfg.hide_inbound_port:
             self._respond(*PROCESSING)
@@ -272,7 +277,7 @@ class InboundCall:
             return False
         if auth.result == "password":
             if self.cfg.hide_inbound_port:
-                self._respond(*PROCESSING)  # 3.3: then only in the password case
+                self._respond(*PROCESSING)  # docs/livekit.md#auth-step: then only in the password case
             verdict = self.cfg.digest.check(self.invite, auth.username, auth.password, auth.realm or DEFAULT_REALM)
             if not verdict.accepted:
                 self.cfg.call_ids[(self.invite.call_id, self.from_tag)] = self.sip_call_id
@@ -283,7 +288,8 @@ class InboundCall:
         return True
 
     def _ring_again(self) -> None:
-        # 3.6: 180 "repeated every sip_ringing_interval ... until the INVITE is finalised".
+        # docs/livekit.md#dispatch-outcomes: 180 "repeated every sip_ringing_interval ... until the
+        # INVITE is finalised".
         if self.settled.is_set() or self.state is not State.RINGING:
             return
         self._respond(*RINGING)
@@ -295,7 +301,8 @@ class InboundCall:
             self._ring_timer = None
 
     async def _start_media(self) -> bool:
-        """SDP offer/answer and one RTP port (3.6: bad SDP -> 400, other media failure -> 500)."""
+        """SDP offer/answer and one RTP port (docs/livekit.md#dispatch-outcomes: bad SDP -> 400,
+        other media failure -> 500)."""
         try:
             offer = sdp.SessionDescription.parse(self.invite.body)
             chosen = sdp.negotiate(offer)
@@ -316,7 +323,8 @@ class InboundCall:
         return True
 
     def _trunk_headers(self) -> list[tuple[str, str]]:
-        """200 OK extras: trunk `headers` and `attributes_to_headers` values (3.6)."""
+        """200 OK extras: trunk `headers` and `attributes_to_headers` values
+        (docs/livekit.md#dispatch-outcomes)."""
         if self.trunk is None:
             return []
         out = list(self.trunk.headers.items())
@@ -345,8 +353,9 @@ class InboundCall:
                                            lambda: self.hangup("media timeout"))
 
     def _media_timeouts(self) -> tuple[float, float]:
-        """(timeout, initial): the merged `media.media_timeout` for both when set (3.7, the
-        rule's evaluation; before a PIN join, the trunk's), else LiveKit's 15 s / 30 s (3.6)."""
+        """(timeout, initial): the merged `media.media_timeout` for both when set
+        (docs/livekit.md#media-merge, the rule's evaluation; before a PIN join, the trunk's), else
+        LiveKit's 15 s / 30 s (docs/livekit.md#dispatch-outcomes)."""
         value = self.media_timeout
         if value is None and self.trunk is not None:
             value = media_timeout_of(self.trunk.media if self.trunk.HasField("media") else None)
@@ -357,7 +366,7 @@ class InboundCall:
         timeout = duration_seconds(self.trunk.ringing_timeout if self.trunk else None, RINGING_TIMEOUT)
         if self.cfg.ring_delay >= timeout:
             await sleep(self.net.clock, timeout)
-            self._respond(*REJECTED)  # 3.6: timeout before the answer -> 486 Rejected
+            self._respond(*REJECTED)  # docs/livekit.md#dispatch-outcomes: 486 on timeout
             return
         if self.cfg.ring_delay > 0:
             await sleep(self.net.clock, self.cfg.ring_delay)
@@ -386,7 +395,7 @@ class InboundCall:
             # False when the API removed the participant meanwhile: the call is ending anyway.
             self.net.participant_sink.update_attributes(self.room, self.identity, changes)
 
-    # -- PIN flow (3.6) ------------------------------------------------------------------
+    # -- PIN flow (docs/livekit.md#pin-flow) -----------------------------------------------
 
     async def _pin_flow(self) -> None:
         self._answer()  # "the call is answered at once"
@@ -434,7 +443,8 @@ class InboundCall:
         self._finish()
 
     def on_bye(self, request: Request) -> None:
-        """The caller hung up: parse its Reason (8.23) and remove the participant."""
+        """The caller hung up: parse its Reason (docs/livekit.md#reason-header) and remove the
+        participant."""
         value = request.get("reason")
         if value is not None:
             try:
@@ -449,7 +459,7 @@ class InboundCall:
         self._finish()
 
     def reinvite_response(self, request: Request) -> Response:
-        """3.9: a re-INVITE gets 200 with LiveKit's previous SDP."""
+        """A re-INVITE gets 200 with LiveKit's previous SDP (docs/livekit.md#other-requests)."""
         resp = make_response(request, *ANSWERED)
         resp.add("Contact", self.net.contact(self.source.transport))
         resp.set_body(self.answer_sdp, "application/sdp")

@@ -1,7 +1,7 @@
-"""The media timeout of an answered call (SEMANTICS 3.6, 3.7, 6.4): hang up when no RTP
-arrived for `timeout` seconds, or for `initial` seconds after the answer before the first
-packet. LiveKit's defaults are 15 s and 30 s; a merged `media.media_timeout` replaces both
-(inbound merges (trunk, rule), outbound (trunk, request)). Runs on the injected clock.
+"""The media timeout of an answered call (docs/livekit.md#dispatch-outcomes, #media-merge and
+#dialling): hang up when no RTP arrived for `timeout` seconds, or for `initial` seconds after the
+answer before the first packet. LiveKit's defaults are 15 s and 30 s; a merged `media.media_timeout`
+replaces both (inbound merges (trunk, rule), outbound (trunk, request)). Runs on the injected clock.
 """
 
 from __future__ import annotations

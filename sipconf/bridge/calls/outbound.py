@@ -42,8 +42,8 @@ from sipconf.outbound.reason import parse_reason
 log = logging.getLogger("sipconf.bridge.calls.outbound")
 
 ALLOW = "INVITE, ACK, CANCEL, BYE, NOTIFY, REFER, MESSAGE, OPTIONS, INFO, SUBSCRIBE"
-MAX_INVITES = 5  # 6.4: "at most 5 INVITEs"
-RINGING_TIMEOUT = 180.0  # 6.4: default 3 min (the Python client sends 30 s)
+MAX_INVITES = 5  # docs/livekit.md#dialling: "at most 5 INVITEs"
+RINGING_TIMEOUT = 180.0  # docs/livekit.md#dialling: default 3 min (the Python client sends 30 s)
 MAX_CALL = 24 * 3600.0
 
 
@@ -92,7 +92,7 @@ def dialling_error(err: BaseException) -> BaseException:
 
 
 def sip_call_id_for(call_id: str) -> str:
-    """2.7: the outbound SIP Call-ID is a deterministic hash of the SCL_ id."""
+    """The outbound SIP Call-ID is a deterministic hash of the SCL_ id (docs/livekit.md#ids)."""
     return hashlib.sha256(call_id.encode()).hexdigest()[:32]
 
 
@@ -107,7 +107,7 @@ class OutboundCall:
         self.trunk = trunk
         self.sip_call_id = internal.sip_call_id
         self.call_id = sip_call_id_for(internal.sip_call_id)
-        self.local_tag = internal.sip_call_id  # 2.7: "for outbound it is the From-tag"
+        self.local_tag = internal.sip_call_id  # docs/livekit.md#ids: "for outbound it is the From-tag"
         self.request_uri, self.from_, self.to = request_uri, from_, to
         self.dest, self.transport = dest, transport
         self.state = State.DIALING
@@ -161,7 +161,7 @@ class OutboundCall:
         except asyncio.CancelledError:
             self._fail(invite_errors.ContextCanceled())
             raise
-        except Exception as err:  # every failure is classified (6.5)
+        except Exception as err:  # every failure is classified (docs/livekit.md#invite-errors)
             self._fail(err)
 
     def _fail(self, err: BaseException) -> None:
@@ -215,7 +215,8 @@ class OutboundCall:
             ("Allow", ALLOW),
             ("User-Agent", "LiveKit"),
         ]
-        # 6.4: "the merged headers sorted by name" (custom headers + attributes_to_headers).
+        # docs/livekit.md#dialling: "the merged headers sorted by name" (custom headers +
+        # attributes_to_headers).
         custom = dict(self.internal.headers)
         custom.update(headers_from_attributes(self.internal.attributes_to_headers, self.attributes))
         headers += sorted(custom.items())
@@ -234,7 +235,7 @@ class OutboundCall:
         challenge = resp.get(challenge_name)
         if challenge is None:
             raise invite_errors.AuthNoChallenge()
-        uri = str(resp.to.uri)  # 6.4: "digest uri = URI of the challenge response's To header"
+        uri = str(resp.to.uri)  # docs/livekit.md#dialling: the digest uri is the URI of the challenge response's To header
         value = answer_challenge(challenge, "INVITE", uri, self.internal.username, self.internal.password)
         return credentials_name, value
 
@@ -247,7 +248,7 @@ class OutboundCall:
             if resp.status < 200:
                 self._provisionals += 1
                 if resp.status >= 180 and self.state is State.DIALING:
-                    self._set_state(State.RINGING)  # 6.4: "Provisionals 180-199 set ringing"
+                    self._set_state(State.RINGING)  # 180-199 set ringing (docs/livekit.md#dialling)
             elif not final.done():
                 final.set_result(resp)
             elif 200 <= resp.status < 300:
@@ -263,7 +264,8 @@ class OutboundCall:
         return await final
 
     def _ringing_timeout(self) -> None:
-        """6.4: no final within ringing_timeout -> CANCEL, error `sip request timed out`."""
+        """No final within ringing_timeout -> CANCEL, error `sip request timed out`
+        (docs/livekit.md#dialling)."""
         if self._final is None or self._final.done() or self.invite is None or self.source is None:
             return
         extra = [("User-Agent", "LiveKit"), *headers_from_attributes(self.internal.attributes_to_headers,
@@ -289,7 +291,7 @@ class OutboundCall:
         if answer.remote_address and answer.remote_port:
             self.rtp.start((answer.remote_address, answer.remote_port), answer.codec.payload_type,
                            answer.event_payload_type)
-        # 6.4: headers_to_attributes / include_headers read from the 200 OK.
+        # docs/livekit.md#dialling: headers_to_attributes / include_headers read from the 200 OK.
         mapped = included_headers(resp.headers, self.internal.include_headers)
         for header, attribute in self.internal.headers_to_attributes.items():
             value = first_header(resp.headers, header)
@@ -299,12 +301,13 @@ class OutboundCall:
             self._set_attributes(mapped)
         limit = duration_seconds(self.internal.max_call_duration, MAX_CALL, MAX_CALL)
         self._timers.append(self.net.clock.call_later(limit, lambda: self.hangup("max call duration")))
-        # 3.7: outbound calls time out on the merged (trunk, request) media config.
+        # docs/livekit.md#media-merge: outbound calls time out on the merged (trunk, request) media
+        # config.
         media_limits = timeouts(media_timeout_of(self.internal.media))
         self._media_watch = MediaWatch(self.net.clock, self.rtp, lambda: media_limits,
                                        lambda: self.hangup("media timeout"))
         if self.internal.dtmf:
-            length = self.rtp.send_dtmf(self.internal.dtmf)  # 6.4: "send dtmf, then active"
+            length = self.rtp.send_dtmf(self.internal.dtmf)  # dtmf, then active (docs/livekit.md#dialling)
             if length:
                 await sleep(self.net.clock, length)
         if self.state is State.ENDED:
@@ -339,7 +342,8 @@ class OutboundCall:
         self.hangup("bridge shutting down")
 
     def hangup(self, why: str) -> None:
-        """6.4: BYE after the answer, CANCEL before (both with User-Agent and a2h headers)."""
+        """BYE after the answer, CANCEL before, both with User-Agent and attributes_to_headers
+        values (docs/livekit.md#dialling)."""
         if self.state is State.ENDED:
             return
         log.debug("outbound %s: hanging up (%s)", self.sip_call_id, why)
@@ -414,7 +418,7 @@ class OutboundCalls:
         call = OutboundCall(self.net, internal, trunk, request_uri, from_line.removeprefix("From: "),
                             to_line.removeprefix("To: "), dest, transport)
         attrs = dict(internal.participant_attributes)
-        attrs[CALL_STATUS] = "dialing"  # 6.4: "The participant joins the room first (dialing)"
+        attrs[CALL_STATUS] = "dialing"  # joins the room first (docs/livekit.md#dialling)
         call.attributes = attrs
         participant_id = self.net.participant_sink.join(ParticipantJoin(
             internal.room_name, internal.participant_identity, internal.participant_name,

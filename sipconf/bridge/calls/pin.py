@@ -1,4 +1,4 @@
-"""PIN entry over DTMF (SEMANTICS 3.6, PIN flow).
+"""PIN entry over DTMF (docs/livekit.md#pin-flow).
 
 "`#` ends entry; empty entry -> no_pin=true, else pin=<digits> (`*` and letters count as
 digits). More than 16 digits -> wrong PIN." There is no PIN timer. A pure state holder:

@@ -1,4 +1,4 @@
-"""The rejected-INVITE replay cache (SEMANTICS 3.8).
+"""The rejected-INVITE replay cache (docs/livekit.md#replay-cache).
 
 "Final responses >= 300 marked cached are stored 1 minute (max 5000) under (SIP Call-ID,
 From-tag). A later INVITE with that key gets the same status and reason at once: no 100, no

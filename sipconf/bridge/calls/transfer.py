@@ -1,11 +1,11 @@
 """Cold transfer with REFER (RFC 3515) and NOTIFY sipfrag (RFC 3420), as LiveKit does it.
 
-SEMANTICS 7.2: one transfer per call; in-dialog REFER whose Refer-To is `transfer_to`
+docs/livekit.md#refer-flow: one transfer per call; in-dialog REFER whose Refer-To is `transfer_to`
 verbatim, plus Allow, Max-Forwards, Contact, the request headers and attributes_to_headers;
 200/202 -> wait for NOTIFY; final NOTIFY 200 -> success; other non-1xx NOTIFY -> failure
 with that status; the call ending first -> success; timeout -> canceled `refer canceled`.
 Success: wait 1 s for the peer's BYE, else send BYE. Failure: no BYE, the call goes on.
-7.3: each NOTIFY is parsed by `routing.notify` and answered with `notify_answer`.
+docs/livekit.md#notify: each NOTIFY is parsed by `routing.notify` and answered with `notify_answer`.
 """
 
 from __future__ import annotations
@@ -28,11 +28,12 @@ from sipconf.sip.status_lines import CALL_DOES_NOT_EXIST
 log = logging.getLogger("sipconf.bridge.calls.transfer")
 
 ALLOW = "INVITE, ACK, CANCEL, BYE, NOTIFY, REFER, MESSAGE, OPTIONS, INFO, SUBSCRIBE"
-RPC_TIMEOUT = 30.0  # 7.1: "RPC timeout = ringing_timeout or 30 s"
+RPC_TIMEOUT = 30.0  # docs/livekit.md#transfer-validation: "RPC timeout = ringing_timeout or 30 s"
 
 
 def transfer_failed(code: int, reason: str) -> LiveKitError:
-    """7.2: `call transfer failed: sip status: <code>: <reason>`, coded by 6.6, with meta."""
+    """`call transfer failed: sip status: <code>: <reason>`, coded by the SIP status table, with
+    meta (docs/livekit.md#refer-flow, #sip-status-codes)."""
     status = SIPStatus(code, reason)
     _, twirp, _ = sip_status_to_grpc(code, reason)
     return LiveKitError(twirp or errors.UNKNOWN, f"call transfer failed: {status}", status.twirp_meta())
@@ -126,7 +127,8 @@ class Transfer:
 
 
 def answer_notify(call, request: Request) -> tuple[int, str]:
-    """7.3: parse and apply a NOTIFY; the (status, reason) LiveKit answers with."""
+    """Parse and apply a NOTIFY; the (status, reason) LiveKit answers with
+    (docs/livekit.md#notify)."""
     if call is None:
         return CALL_DOES_NOT_EXIST
     try:
@@ -140,7 +142,7 @@ def answer_notify(call, request: Request) -> tuple[int, str]:
 
 
 async def start_transfer(net, call, transfer_to: str, headers: dict[str, str], timeout: float) -> Transfer:
-    """The SIP service's part (7.2), with `transfer_to` used verbatim."""
+    """The SIP service's part (docs/livekit.md#refer-flow), with `transfer_to` used verbatim."""
     if call is None:
         raise LiveKitError(errors.NOT_FOUND, "unknown call")
     existing = call.transfer
@@ -157,8 +159,8 @@ async def start_transfer(net, call, transfer_to: str, headers: dict[str, str], t
 
 
 async def transfer(net, call, req: sip_pb.TransferSIPParticipantRequest) -> None:
-    """TransferSIPParticipant: the API's normalised `transfer_to`, then 7.2; returns on
-    success, raises LiveKitError otherwise."""
+    """TransferSIPParticipant: the API's normalised `transfer_to`, then the REFER flow
+    (docs/livekit.md#refer-flow); returns on success, raises LiveKitError otherwise."""
     transfer_to, problem = normalize_transfer_to(req.transfer_to)
     if problem:
         raise LiveKitError(errors.INVALID_ARGUMENT, problem)

@@ -1,4 +1,4 @@
-"""Vector kinds `inbound_sip_flow` and `transfer_flow` (SEMANTICS 8.25, 8.26).
+"""Vector kinds `inbound_sip_flow` and `transfer_flow` (docs/livekit.md#test-vectors).
 
 Both drive the real bridge (`sipconf.bridge.server.Bridge` and its call logic) over loopback
 UDP sockets with a scripted peer and a manual clock, on an in-memory control plane
@@ -216,7 +216,7 @@ def _refer_headers(refer: Request) -> dict[str, str]:
         if name.lower() == "refer-to":
             addr = NameAddr.parse(value)
             params = "".join(f";{k}" if v is None else f";{k}={v}" for k, v in addr.params)
-            value = f"<{addr.uri}>{params}"  # 8.26: a parsed Refer-To re-renders as <uri>
+            value = f"<{addr.uri}>{params}"  # a parsed Refer-To re-renders as <uri> (docs/livekit.md#known-gaps)
             name = "Refer-To"
         out.setdefault(name, value)
     return out
@@ -238,8 +238,8 @@ def _refer_special(want: Any, actual: dict[str, Any]) -> str | None:
 
 
 def check_transfer_flow(vector: dict[str, Any]) -> list[str]:
-    """8.26: the Go test runs the same sequence on an inbound and an outbound call, and the
-    expectation holds for both, so both are driven."""
+    """The Go test of `transfer_flow` runs the same sequence on an inbound and an outbound call, and
+    the expectation holds for both, so both are driven."""
     out: list[str] = []
     for direction in ("inbound", "outbound"):
         actual = _run(_transfer_flow(vector["input"], direction))

@@ -1,4 +1,4 @@
-"""Vector kinds of the inbound routing engine (SEMANTICS 8.1-8.8)."""
+"""Vector kinds of the inbound routing engine (docs/livekit.md#test-vectors)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,8 @@ _CONFLICT_PREFIXES = ("Multiple SIP Trunks", "Multiple default SIP Trunks", "Con
 
 
 def error_category(err: LiveKitError | None) -> str | None:
-    """8.0's error categories: `conflict`, `no_rule`, `invalid`, `pin_wrong`."""
+    """The vectors' error categories: `conflict`, `no_rule`, `invalid`, `pin_wrong`
+    (docs/livekit.md#test-vectors)."""
     if err is None:
         return None
     if err.message == evaluate.WRONG_PIN:
@@ -119,7 +120,8 @@ def check_select_dispatch_rule(v: Vector) -> list[str]:
     return compare(v["expect"], actual)
 
 
-# Vector names of the response fields (8.6) -> the response's proto field names.
+# Vector names of the response fields (docs/livekit.md#test-vectors) -> the response's proto field
+# names.
 _EVAL_RENAMES = {
     "identity": "participant_identity",
     "name": "participant_name",

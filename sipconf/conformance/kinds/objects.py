@@ -1,5 +1,5 @@
 """Vector kinds for object validation, updates, list filters, legacy conversion and the
-internal outbound request (SEMANTICS 8.9-8.18). Each check returns mismatch lines."""
+internal outbound request (docs/livekit.md#test-vectors). Each check returns mismatch lines."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Vector kinds for the SIP service's pure rules (SEMANTICS 8.19-8.24, 8.27).
+"""Vector kinds for the SIP service's pure rules (docs/livekit.md#test-vectors).
 
 Each check only turns the vector's input into the real call (the same functions the
 bridge uses) and the result back into the vector's vocabulary.
@@ -59,7 +59,7 @@ _CONTEXT = {"deadline_exceeded": invite_errors.ContextDeadlineExceeded, "cancele
 
 
 def invite_error_from_vector(spec: dict[str, Any]) -> BaseException:
-    """Build the error a 8.20 vector describes, as the bridge would raise it."""
+    """Build the error a `classify_invite_error` vector describes, as the bridge would raise it."""
     err: BaseException
     if "carrier_blocked" in spec:
         cb = spec["carrier_blocked"]

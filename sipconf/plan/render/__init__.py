@@ -1,4 +1,4 @@
-"""Plan renderers: a `Renderer` protocol and a plain dict of them (STYLE.md 11)."""
+"""Plan renderers: a `Renderer` protocol and a plain dict of them."""
 
 from __future__ import annotations
 

@@ -1,4 +1,9 @@
-"""Go string semantics LiveKit's messages depend on: `%q`, `strconv.Unquote`, base-0 ints."""
+"""Go string semantics LiveKit's messages depend on: `%q`, `strconv.Unquote`, base-0 ints.
+
+LiveKit and its SIP stack (sipgo) are written in Go, so the exact texts of their errors and
+the numbers their parsers accept follow Go's `strconv`; the wire parsers and the pure rule
+packages share these forms from here.
+"""
 
 from __future__ import annotations
 
