@@ -18,6 +18,7 @@ from aiohttp import web
 from google.protobuf import message_factory
 from livekit.protocol import room as room_pb, sip
 
+from sipconf.bridge.clock import Clock
 from sipconf.local import auth, twirp
 from sipconf.local.backend import CallBackend
 from sipconf.local.credentials import dev_credentials
@@ -59,6 +60,7 @@ class ControlPlane:
         api_secret: str | None = None,
         backend: CallBackend | None = None,
         clock: Callable[[], float] = time.time,
+        timers: Clock | None = None,
     ) -> None:
         if not (api_key and api_secret):
             dev_key, dev_secret = dev_credentials()
@@ -68,7 +70,7 @@ class ControlPlane:
         self.state_path = Path(state_path)
         self.clock = clock
         self.store: StateStore | None = None
-        self.rooms = Rooms(clock)
+        self.rooms = Rooms(clock, timers)  # `timers` close idle rooms (a ManualClock in tests)
         self.lock = ApplyLock(clock)
         self._backend = backend
         self._runner: web.AppRunner | None = None
@@ -110,6 +112,7 @@ class ControlPlane:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        self.rooms.close()
         if self.store is not None:
             self.store.close()
             self.store = None
