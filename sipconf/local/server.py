@@ -162,13 +162,15 @@ class ControlPlane:
         return web.Response(status=reply.status, body=reply.body, content_type=reply.content_type)
 
     def _state_error(self, err: sqlite3.Error) -> LiveKitError:
-        """The state file failed under a request: busy or unwritable is worth a retry
-        (`unavailable`); a file found damaged is not (`data_loss`)."""
-        if isinstance(err, sqlite3.OperationalError):
-            log.warning("state file %s: %s", self.state_path, err)
-            return LiveKitError("unavailable", f"state file {self.state_path}: {err}")
-        log.error("state file %s is damaged: %s; stop, then restart with --reset-state or a backup", self.state_path, err)
-        return LiveKitError("data_loss", f"state file {self.state_path} is damaged: {err}")
+        """The state file failed under a request. Found damaged (SQLite's CORRUPT / NOTADB)
+        is `data_loss`: retrying cannot help. Anything else (busy, disk full, read-only) is
+        `unavailable`, worth a retry."""
+        if getattr(err, "sqlite_errorname", "") in ("SQLITE_CORRUPT", "SQLITE_NOTADB"):
+            log.error("state file %s is damaged: %s; stop sipconf up and restart it with --reset-state"
+                      " (the file is moved aside) or a copy from backup", self.state_path, err)
+            return LiveKitError("data_loss", f"state file {self.state_path} is damaged: {err}")
+        log.warning("state file %s: %s", self.state_path, err)
+        return LiveKitError("unavailable", f"state file {self.state_path}: {err}")
 
     # -- health and metrics ---------------------------------------------------------------
 
