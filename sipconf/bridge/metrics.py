@@ -1,7 +1,8 @@
 """What the SIP bridge counts, and the Prometheus text format every count is scraped in.
 
-Plain counters, no client library. The bridge counts at two points only: an inbound INVITE
-got its final response (or was dropped without one), and an outbound call ended. Everything
+Plain counters, no client library. The bridge counts at three points only: an inbound INVITE
+got its final response (or was dropped without one), a new INVITE was refused before any
+call logic (shed, or not a valid INVITE), and an outbound call ended. Everything
 else is read from live state when `/metrics` is scraped: calls in progress, INVITEs shed by
 admission control (503 + Retry-After: the caller is asked to back off), malformed messages.
 `render()` writes families in the text exposition format, version 0.0.4
@@ -97,6 +98,11 @@ class BridgeMetrics:
                 self.auth_failures[INBOUND] += 1
             else:
                 self.auth_challenges += 1
+
+    def inbound_refused(self, status: int | None) -> None:
+        """A new INVITE answered before any call logic ran (shed by admission control, or not
+        a valid INVITE); None: dropped without an answer."""
+        self.calls[(INBOUND, str(status) if status is not None else NO_FINAL)] += 1
 
     def outbound_ended(self, status: str) -> None:
         """An outbound call ended; `status` is its INVITE's outcome (`200 OK`, `486 Busy Here`,

@@ -341,6 +341,7 @@ class Bridge:
             tx.respond(call.reinvite_response(msg))
             return
         if not valid_invite(msg):
+            self.metrics.inbound_refused(None if self.config.hide_inbound_port else 400)
             if not self.config.hide_inbound_port:
                 _answer(tx, msg, 400, "Bad request")
             return
@@ -348,6 +349,7 @@ class Bridge:
         refusal = self.admission.admit(len(self.pending) + len(self.dialogs), len(self.pending))
         if refusal is not None:
             _answer(tx, msg, refusal.status, refusal.reason, refusal.headers)
+            self.metrics.inbound_refused(refusal.status)
             self._shed += 1
             self._report_shed()
             return

@@ -77,6 +77,21 @@ class Caller:
             if reply.status >= 200 and reply.headers.get("call-id") == call_id and reply.headers.get("cseq", "").endswith(method):
                 return reply
 
+    def receive_request(self) -> bytes:
+        """The next request sent to this socket (as the far end of an outbound call)."""
+        while True:
+            data, _ = self.sock.recvfrom(65536)
+            if not data.startswith(b"SIP/2.0 "):
+                return data
+
+    def answer(self, request: bytes, status: int, reason: str) -> None:
+        """A response to `request` (RFC 3261 8.2.6.2: its Via, From, To + our tag, Call-ID, CSeq)."""
+        head = request.decode("utf-8", "replace").split("\r\n\r\n", 1)[0].split("\r\n")[1:]
+        copied = [line for line in head if line.split(":", 1)[0].strip().lower() in ("via", "v", "from", "f", "call-id", "i", "cseq")]
+        to = next(line for line in head if line.split(":", 1)[0].strip().lower() in ("to", "t"))
+        lines = [f"SIP/2.0 {status} {reason}", *copied, f"{to};tag={secrets.token_hex(4)}", "Content-Length: 0"]
+        self.send_raw(("\r\n".join(lines) + "\r\n\r\n").encode())
+
     def receive(self) -> Reply:
         while True:
             data, _ = self.sock.recvfrom(65536)
