@@ -4,6 +4,7 @@ aiohttp cannot parse. Each gets a 4xx with a reason; nothing reaches the log as 
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import logging
 
@@ -24,7 +25,7 @@ def admin_token() -> str:
 async def post_json(url: str, path: str, body: bytes) -> tuple[int, dict]:
     headers = {"Content-Type": "application/json", "Authorization": admin_token()}
     async with aiohttp.ClientSession() as http:
-        async with http.post(url + path, data=body, headers=headers) as resp:
+        async with http.post(url + path, data=io.BytesIO(body), headers=headers) as resp:
             return resp.status, json.loads(await resp.read())
 
 

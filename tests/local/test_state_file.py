@@ -223,7 +223,9 @@ def test_reset_state_moves_the_old_file_aside_says_where_and_starts_fresh(tmp_pa
     finally:
         up.kill()
     assert mode(path) == 0o600
-    assert StateStore(path).all(state.OUTBOUND)[0].numbers == ["+1"]
+    store = StateStore(path)
+    assert store.all(state.OUTBOUND)[0].numbers == ["+1"]
+    store.close()
 
 
 def test_reset_state_without_a_file_says_so(tmp_path):

@@ -54,9 +54,13 @@ class Up:
         return out, err
 
     def kill(self) -> None:
+        """Make sure the process is gone and its pipes are closed (after `stop`, a no-op)."""
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+        for pipe in (self.proc.stdout, self.proc.stderr):
+            if pipe is not None:
+                pipe.close()
 
 
 def start_up(state: Path, *extra: str) -> Up:
@@ -67,5 +71,7 @@ def start_up(state: Path, *extra: str) -> Up:
         up.lines.append(line.rstrip("\n"))
         if line.strip() == "ready":
             return up
+    proc.wait(timeout=30)
+    errors = proc.stderr.read()
     up.kill()
-    raise AssertionError(f"sipconf up did not get ready: {up.lines} {proc.stderr.read()}")
+    raise AssertionError(f"sipconf up did not get ready: {up.lines} {errors}")
