@@ -25,8 +25,8 @@ from google.protobuf import message_factory
 from livekit.protocol import room as room_pb, sip
 
 from sipconf.bridge.clock import Clock
-from sipconf.local import auth, twirp
 from sipconf.bridge.metrics import COUNTER, GAUGE, Family
+from sipconf.local import auth, twirp
 from sipconf.local.backend import CallBackend
 from sipconf.local.credentials import dev_credentials
 from sipconf.local.health import METRICS_CONTENT_TYPE, Health
