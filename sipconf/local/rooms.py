@@ -5,7 +5,7 @@ and updates their attributes (`sip.callStatus`). RoomService calls read and chan
 objects. When RemoveParticipant or DeleteRoom takes a participant out, every listener is
 told, so the bridge can hang up that participant's call.
 
-Rooms close on their own as LiveKit's do (livekit/livekit pkg/rtc/room.go `CloseIfEmpty`):
+Rooms close on their own as LiveKit's do (livekit/livekit pkg/rtc/room.go:CloseIfEmpty):
 a room nobody joined closes `empty_timeout` seconds after it was created; once someone has
 joined, an empty room closes `departure_timeout` seconds after the last participant left.
 A room with a participant never closes by itself. Timers run on an injected `Clock`, so
@@ -30,9 +30,9 @@ log = logging.getLogger("sipconf.local.rooms")
 ROOM_NOT_FOUND = "requested room does not exist"
 PARTICIPANT_NOT_FOUND = "participant does not exist"
 
-# LiveKit's room defaults (livekit/livekit pkg/config/config.go `DefaultConfig.Room`:
+# LiveKit's room defaults (livekit/livekit pkg/config/config.go:DefaultConfig, `Room`:
 # EmptyTimeout 5 * 60, DepartureTimeout 20), given to every new room by
-# pkg/service/roomallocator.go `applyDefaultRoomConfig`; a CreateRoom value above 0 wins.
+# pkg/service/roomallocator.go:applyDefaultRoomConfig; a CreateRoom value above 0 wins.
 DEFAULT_EMPTY_TIMEOUT = 300
 DEFAULT_DEPARTURE_TIMEOUT = 20
 
@@ -104,7 +104,7 @@ class Rooms:
 
     def create_room(self, req: room_pb.CreateRoomRequest) -> models.Room:
         """A new room gets LiveKit's defaults; when the name is taken, the existing room is
-        returned with the request's non-zero settings applied (roomallocator.go `CreateRoom`)."""
+        returned with the request's non-zero settings applied (pkg/service/roomallocator.go:CreateRoom)."""
         room = self._rooms.get(req.name)
         if room is None:
             now = self._clock()
@@ -164,7 +164,7 @@ class Rooms:
     def _arm(self, name: str) -> None:
         """(Re)start the room's close timer: none while someone is in it; else the departure
         timeout from the last leave once anyone has left, or the empty timeout from creation
-        (pkg/rtc/room.go `CloseIfEmpty`)."""
+        (pkg/rtc/room.go:CloseIfEmpty)."""
         lifetime = self._lifetimes[name]
         if lifetime.timer is not None:
             lifetime.timer.cancel()
