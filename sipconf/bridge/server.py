@@ -35,6 +35,7 @@ from sipconf.bridge.calls.replay import ReplayCache
 from sipconf.bridge.calls.signalling import TransactionTimeout
 from sipconf.bridge.calls.transfer import answer_notify, transfer
 from sipconf.bridge.clock import Clock, LoopClock
+from sipconf.bridge.metrics import BridgeMetrics
 from sipconf.bridge.ports import (
     CallPhase, CallReport, CallReports, ControlPlanePorts, ParticipantRemoved, TrunksAndRules,
 )
@@ -94,6 +95,7 @@ class Bridge:
         self.admission = Admission(self.clock, AdmissionLimits(max_calls, max_pending, max_lag, retry_after))
         self.transfer_bye_wait = transfer_bye_wait
         self.shutdown_wait = shutdown_wait
+        self.metrics = BridgeMetrics()
         self._shed = 0  # 503s not yet reported in a WARNING
         self._shed_logged_at: float | None = None
         self.decisions = decisions or D.StoreDecisions(self._inbound_trunks, self._rules, self.mode)
@@ -347,6 +349,7 @@ class Bridge:
             tx.respond(call.reinvite_response(msg))
             return
         if not valid_invite(msg):
+            self.metrics.inbound_refused(None if self.config.hide_inbound_port else 400)
             if not self.config.hide_inbound_port:
                 _answer(tx, msg, 400, "Bad request")
             return
@@ -354,11 +357,13 @@ class Bridge:
         refusal = self.admission.admit(len(self.pending) + len(self.dialogs), len(self.pending))
         if refusal is not None:
             _answer(tx, msg, refusal.status, refusal.reason, refusal.headers)
+            self.metrics.inbound_refused(refusal.status)
             self._shed += 1
             self._report_shed()
             return
         call = InboundCall(self, self.config, msg, tx, source)
         self.pending[tx] = call
+        call.on_settled.append(lambda: self.metrics.inbound_settled(msg, call.final))
         reports = self.ports.reports
         if reports is not None:
             call.on_settled.append(lambda: self._report(reports, call, CallPhase.SETTLED))

@@ -485,6 +485,17 @@ class SipServer:
         host, port = self._tcp_server.sockets[0].getsockname()[:2]
         return host, port
 
+    def serving(self) -> dict[str, bool]:
+        """Whether each listener still serves. A UDP endpoint that was closed, by `close()` or by
+        a fatal socket error (asyncio then closes the transport), no longer does."""
+        udp_port, tcp_port = self._ports
+        listeners = {}
+        if udp_port is not None:
+            listeners["udp"] = self._udp_transport is not None and not self._udp_transport.is_closing()
+        if tcp_port is not None:
+            listeners["tcp"] = self._tcp_server is not None and self._tcp_server.is_serving()
+        return listeners
+
     def udp_source(self, addr: tuple[str, int]) -> Source:
         """A ``Source`` for sending requests to ``addr`` from our UDP port."""
         if self._udp is None:

@@ -6,6 +6,12 @@ Every socket is bound first (port 0 = a free port); only then are the real addre
 the bridge first ends every live call (BYE after the answer, 503 before it) and waits a
 bounded time for those BYEs. Log lines (one per call outcome, overload warnings) go to
 stderr at `--log-level` (default INFO); stdout keeps only the lines above and `stopped`.
+
+The state file is checked before anything listens: one that is not a sipconf state (empty,
+damaged, another application's) stops `sipconf up` with one line and exit 1, never an empty
+project. `--reset-state` moves the file (and its -wal/-shm) aside, says where, and starts
+fresh. The HTTP port also serves `/healthz`, `/readyz` (503 once the HTTP, UDP or TCP
+listener stopped) and `/metrics` (Prometheus text format).
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from sipconf.bridge.server import MAX_CALLS, MAX_LAG, Bridge
 from sipconf.errors import UserError
 from sipconf.local.bridge_adapter import bridge_ports
 from sipconf.local.server import DEFAULT_STATE_PATH, ControlPlane
+from sipconf.local.store import StateFileError, move_aside
 from sipconf.routing.route import Mode
 
 
@@ -38,6 +45,7 @@ class UpOptions:
     allow_external_dial: bool = False
     max_calls: int = MAX_CALLS
     max_lag: float = MAX_LAG
+    reset_state: bool = False
 
 
 @dataclass
@@ -80,7 +88,12 @@ async def start_services(opts: UpOptions) -> Services:
     cp = ControlPlane(host=opts.http[0], port=opts.http[1], state_path=opts.state)
     try:
         await cp.start()
+    except StateFileError as err:
+        await cp.stop()
+        raise UserError(f"--state {err.path}: {err.reason}; `sipconf up --reset-state` moves it aside and"
+                        " starts with an empty state") from None
     except OSError as err:
+        await cp.stop()
         raise UserError(f"--http {opts.http[0]}:{opts.http[1]}: cannot listen ({err.strerror or err})") from None
     bridge = Bridge(bridge_ports(cp), host=opts.sip[0], udp_port=opts.sip[1], tcp_port=opts.sip[1],
                     mode=Mode(opts.mode), ring_delay=opts.ring_delay, dtmf_info=opts.dtmf_info,
@@ -91,10 +104,12 @@ async def start_services(opts: UpOptions) -> Services:
         await bridge.close()
         await cp.stop()
         raise UserError(f"--sip {opts.sip[0]}:{opts.sip[1]}: cannot listen ({err.strerror or err})") from None
+    cp.health.add_listeners(bridge.sip.serving)
+    cp.health.add_metrics(lambda: bridge.metrics.families(bridge))
     services = Services(cp, bridge=bridge)
     udp, tcp = bridge.udp_address, bridge.tcp_address
     services.lines += [
-        f"control plane: {cp.url} (state {opts.state})",
+        f"control plane: {cp.url} (state {opts.state}; health {cp.url}/readyz, metrics {cp.url}/metrics)",
         f"sip: udp {udp[0]}:{udp[1]} tcp {tcp[0]}:{tcp[1]} (mode {opts.mode}, ring delay {opts.ring_delay:g} s"
         + (", SIP INFO DTMF accepted" if opts.dtmf_info else "")
         + (", external dialling allowed" if opts.allow_external_dial else ", dials loopback only") + ")",
@@ -106,7 +121,21 @@ async def start_services(opts: UpOptions) -> Services:
     return services
 
 
+def _reset_state(path: Path) -> list[str]:
+    """`--reset-state`: move the old state aside (never delete it) and say where it went."""
+    try:
+        moved = move_aside(path)
+    except OSError as err:
+        raise UserError(f"--reset-state: cannot move {path} aside ({err.strerror or err})") from None
+    if not moved:
+        return [f"state: --reset-state: no state file at {path}, starting with an empty state"]
+    return [f"state: moved {old} aside to {new}" for old, new in moved] + ["state: starting with an empty state"]
+
+
 async def serve(opts: UpOptions) -> int:
+    if opts.reset_state:
+        for line in _reset_state(opts.state):  # at once: where the old state went is never lost
+            print(line)
     services = await start_services(opts)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -136,6 +165,7 @@ def run(args: argparse.Namespace) -> int:
         allow_external_dial=args.allow_external_dial,
         max_calls=args.max_calls,
         max_lag=args.max_lag_ms / 1000,
+        reset_state=args.reset_state,
     )
     if opts.ring_delay < 0:
         raise UserError(f"--ring-delay {args.ring_delay}: expected a number of seconds >= 0")
@@ -166,6 +196,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--http", default="127.0.0.1:7880", help="control plane HOST:PORT (port 0 = any free port)")
     p.add_argument("--sip", default="127.0.0.1:5060", help="SIP bridge HOST:PORT (UDP and TCP)")
     p.add_argument("--state", default=str(DEFAULT_STATE_PATH), help="SQLite state file (default %(default)s)")
+    p.add_argument("--reset-state", action="store_true",
+                   help="move the state file aside (to STATE.old-<UTC time>) and start with an empty state")
     p.add_argument("--mode", choices=("explicit", "oss"), default="explicit", help="bridge routing mode")
     p.add_argument("--ring-delay", type=float, default=0.0, metavar="SECONDS",
                    help="ring this long before answering inbound calls (default 0)")

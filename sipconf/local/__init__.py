@@ -8,5 +8,6 @@ participants are live state. Validation is the pure engine in `sipconf.routing`.
 Modules: `server` (ControlPlane, HTTP routing), `twirp` (wire encoding and errors),
 `auth` (JWT and grants), `store` (SQLite), `rooms` (live rooms), `sip_service`,
 `room_service`, `lock` (apply lock), `backend` (CallBackend protocol), `credentials`,
-`bridge_adapter` (the SIP bridge's ports over all of the above).
+`bridge_adapter` (the SIP bridge's ports over all of the above), `health` (readiness and
+metrics pages), `http_log` (one-line logs for requests aiohttp cannot parse).
 """

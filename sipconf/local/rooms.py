@@ -4,21 +4,40 @@ The SIP bridge (through `bridge_adapter`) adds SIP participants here when a call
 and updates their attributes (`sip.callStatus`). RoomService calls read and change the same
 objects. When RemoveParticipant or DeleteRoom takes a participant out, every listener is
 told, so the bridge can hang up that participant's call.
+
+Rooms close on their own as LiveKit's do (livekit/livekit pkg/rtc/room.go:CloseIfEmpty):
+a room nobody joined closes `empty_timeout` seconds after it was created; once someone has
+joined, an empty room closes `departure_timeout` seconds after the last participant left.
+A room with a participant never closes by itself. Timers run on an injected `Clock`, so
+tests move time instead of sleeping.
 """
 
 from __future__ import annotations
 
+import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Iterable, Mapping
 
 from livekit.protocol import models, room as room_pb
 
+from sipconf.bridge.clock import Clock, LoopClock, TimerHandle
 from sipconf.routing import ids
 from sipconf.routing.errors import NOT_FOUND, LiveKitError
 
+log = logging.getLogger("sipconf.local.rooms")
+
 ROOM_NOT_FOUND = "requested room does not exist"
 PARTICIPANT_NOT_FOUND = "participant does not exist"
+
+# LiveKit's room defaults (livekit/livekit pkg/config/config.go:DefaultConfig, `Room`:
+# EmptyTimeout 5 * 60, DepartureTimeout 20), given to every new room by
+# pkg/service/roomallocator.go:applyDefaultRoomConfig; a CreateRoom value above 0 wins.
+DEFAULT_EMPTY_TIMEOUT = 300
+DEFAULT_DEPARTURE_TIMEOUT = 20
+
+# Why a room closed, as `Rooms.closed` counts them.
+EMPTY_TIMEOUT, DEPARTURE_TIMEOUT, DELETED = "empty_timeout", "departure_timeout", "deleted"
 
 
 @dataclass(frozen=True)
@@ -33,6 +52,15 @@ class ParticipantRemoved:
 Listener = Callable[[ParticipantRemoved], None]
 
 
+@dataclass(eq=False)
+class _Lifetime:
+    """When a room may close: times are on the timer clock, not Unix seconds."""
+
+    created: float
+    last_left: float | None = None  # set once a participant has left (LiveKit's LastLeftAt)
+    timer: TimerHandle | None = field(default=None, repr=False)
+
+
 def _room_not_found() -> LiveKitError:
     return LiveKitError(NOT_FOUND, ROOM_NOT_FOUND)
 
@@ -44,11 +72,22 @@ def _participant_not_found() -> LiveKitError:
 class Rooms:
     """Rooms by name, each with participants by identity. `clock` returns Unix seconds."""
 
-    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, clock: Callable[[], float] = time.time, timers: Clock | None = None) -> None:
         self._clock = clock
+        self._timers: Clock = timers or LoopClock()
         self._rooms: dict[str, models.Room] = {}
         self._participants: dict[str, dict[str, models.ParticipantInfo]] = {}
+        self._lifetimes: dict[str, _Lifetime] = {}
         self._listeners: list[Listener] = []
+        self.closed: dict[str, int] = {}  # why -> rooms closed so far (metrics)
+
+    @property
+    def room_count(self) -> int:
+        return len(self._rooms)
+
+    @property
+    def participant_count(self) -> int:
+        return sum(len(people) for people in self._participants.values())
 
     # -- listeners ------------------------------------------------------------------------
 
@@ -64,23 +103,31 @@ class Rooms:
     # -- rooms ----------------------------------------------------------------------------
 
     def create_room(self, req: room_pb.CreateRoomRequest) -> models.Room:
-        """LiveKit returns the existing room when the name is taken."""
-        existing = self._rooms.get(req.name)
-        if existing is not None:
-            return _copy(existing)
-        now = self._clock()
-        room = models.Room(
-            sid=ids.new_id(ids.ROOM),
-            name=req.name,
-            empty_timeout=req.empty_timeout,
-            departure_timeout=req.departure_timeout,
-            max_participants=req.max_participants,
-            metadata=req.metadata,
-            creation_time=int(now),
-            creation_time_ms=int(now * 1000),
-        )
-        self._rooms[req.name] = room
-        self._participants[req.name] = {}
+        """A new room gets LiveKit's defaults; when the name is taken, the existing room is
+        returned with the request's non-zero settings applied (pkg/service/roomallocator.go:CreateRoom)."""
+        room = self._rooms.get(req.name)
+        if room is None:
+            now = self._clock()
+            room = models.Room(
+                sid=ids.new_id(ids.ROOM),
+                name=req.name,
+                empty_timeout=DEFAULT_EMPTY_TIMEOUT,
+                departure_timeout=DEFAULT_DEPARTURE_TIMEOUT,
+                creation_time=int(now),
+                creation_time_ms=int(now * 1000),
+            )
+            self._rooms[req.name] = room
+            self._participants[req.name] = {}
+            self._lifetimes[req.name] = _Lifetime(created=self._timers.now())
+        if req.empty_timeout > 0:
+            room.empty_timeout = req.empty_timeout
+        if req.departure_timeout > 0:
+            room.departure_timeout = req.departure_timeout
+        if req.max_participants > 0:
+            room.max_participants = req.max_participants
+        if req.metadata:
+            room.metadata = req.metadata
+        self._arm(req.name)
         return _copy(room)
 
     def ensure_room(self, name: str) -> models.Room:
@@ -94,9 +141,53 @@ class Rooms:
     def delete_room(self, name: str) -> None:
         if name not in self._rooms:
             raise _room_not_found()
-        del self._rooms[name]
-        for p in self._participants.pop(name, {}).values():
+        participants = self._close(name, DELETED)
+        for p in participants.values():
             self._notify(ParticipantRemoved(name, p, "room_deleted"))
+
+    def close(self) -> None:
+        """The server stops: live rooms end with it, and no timer is left behind."""
+        for name in list(self._rooms):
+            self._close(name, None)
+
+    def _close(self, name: str, why: str | None) -> dict[str, models.ParticipantInfo]:
+        del self._rooms[name]
+        lifetime = self._lifetimes.pop(name)
+        if lifetime.timer is not None:
+            lifetime.timer.cancel()
+        if why is not None:
+            self.closed[why] = self.closed.get(why, 0) + 1
+        return self._participants.pop(name, {})
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def _arm(self, name: str) -> None:
+        """(Re)start the room's close timer: none while someone is in it; else the departure
+        timeout from the last leave once anyone has left, or the empty timeout from creation
+        (pkg/rtc/room.go:CloseIfEmpty)."""
+        lifetime = self._lifetimes[name]
+        if lifetime.timer is not None:
+            lifetime.timer.cancel()
+            lifetime.timer = None
+        if self._participants[name]:
+            return
+        room = self._rooms[name]
+        if lifetime.last_left is not None:
+            due, why = lifetime.last_left + room.departure_timeout, DEPARTURE_TIMEOUT
+        else:
+            due, why = lifetime.created + room.empty_timeout, EMPTY_TIMEOUT
+        lifetime.timer = self._timers.call_later(due - self._timers.now(), lambda: self._expire(name, lifetime, why))
+
+    def _expire(self, name: str, lifetime: _Lifetime, why: str) -> None:
+        # The timer may belong to a room of the same name that was deleted and created again.
+        if self._lifetimes.get(name) is not lifetime or self._participants[name]:
+            return
+        self._close(name, why)
+        log.debug("room %s closed: %s", name, why.replace("_", " "))
+
+    def _left(self, room: str) -> None:
+        self._lifetimes[room].last_left = self._timers.now()
+        self._arm(room)
 
     def _room_view(self, name: str) -> models.Room:
         room = _copy(self._rooms[name])
@@ -132,6 +223,7 @@ class Rooms:
         )
         p.attributes.update(attributes or {})
         self._participants[room][identity] = p
+        self._arm(room)
         return _copy(p)
 
     def _find(self, room: str, identity: str) -> models.ParticipantInfo:
@@ -151,11 +243,13 @@ class Rooms:
         """The API removal: the bridge hangs up the call (listeners)."""
         p = self._find(room, identity)
         del self._participants[room][identity]
+        self._left(room)
         self._notify(ParticipantRemoved(room, p, "removed"))
 
     def participant_left(self, room: str, identity: str) -> None:
         """The bridge's own removal (caller hung up): no listener is called back."""
-        self._participants.get(room, {}).pop(identity, None)
+        if self._participants.get(room, {}).pop(identity, None) is not None:
+            self._left(room)
 
     def update_participant(self, req: room_pb.UpdateParticipantRequest) -> models.ParticipantInfo:
         """RoomService.UpdateParticipant: non-empty metadata/name replace; attributes merge,

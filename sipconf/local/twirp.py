@@ -84,10 +84,40 @@ def decode(content_type: str | None, body: bytes, cls: type[Message], route: str
     if kind == JSON:
         try:
             json_format.Parse(body or b"{}", msg, ignore_unknown_fields=True)
-        except (json_format.ParseError, UnicodeDecodeError, ValueError):
+        except (json_format.ParseError, UnicodeDecodeError, ValueError, RecursionError):
             raise LiveKitError("malformed", "the json request could not be decoded") from None
         return msg
     raise LiveKitError("bad_route", f"unexpected Content-Type: {json.dumps(content_type or '')}", {"twirp_invalid_route": route})
+
+
+MAX_INT_DIGITS = 20  # any integer field fits; longer numbers are refused before Python builds them
+
+
+def decode_json_object(body: bytes) -> dict:
+    """A plain JSON object body (the `sipconf.Local` service). Not JSON -> `malformed`; JSON
+    nested too deeply or with an integer of more than MAX_INT_DIGITS digits -> `invalid_argument`
+    (Python would otherwise raise RecursionError, or spend time building a huge number)."""
+    try:
+        value = json.loads(body or b"{}", parse_int=_bounded_int)
+    except RecursionError:
+        raise LiveKitError("invalid_argument", "the json request is nested too deeply") from None
+    except _NumberTooLong:
+        raise LiveKitError("invalid_argument", f"the json request has an integer of more than {MAX_INT_DIGITS} digits") from None
+    except (ValueError, UnicodeDecodeError):
+        raise LiveKitError("malformed", "the json request could not be decoded") from None
+    if not isinstance(value, dict):
+        raise LiveKitError("malformed", "the json request could not be decoded")
+    return value
+
+
+class _NumberTooLong(Exception):
+    pass
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise _NumberTooLong
+    return int(text)
 
 
 def encode(msg: Message, content_type: str) -> Reply:

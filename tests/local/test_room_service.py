@@ -6,6 +6,7 @@ import pytest
 from livekit import api
 from livekit.protocol import models
 
+from sipconf.bridge.clock import ManualClock
 from sipconf.local.rooms import ParticipantRemoved, Rooms
 
 
@@ -43,7 +44,7 @@ def test_rooms_over_the_client(serve):
 
 
 def test_rooms_clock_and_bridge_side_changes():
-    rooms = Rooms(clock=lambda: 1700000000.5)
+    rooms = Rooms(clock=lambda: 1700000000.5, timers=ManualClock())
     p = rooms.add_participant("r", "a", state=models.ParticipantInfo.State.JOINING)
     assert (p.joined_at, p.joined_at_ms) == (1700000000, 1700000000500)
     assert rooms.list_rooms(["r"])[0].creation_time == 1700000000

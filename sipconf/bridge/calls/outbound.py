@@ -385,6 +385,7 @@ class OutboundCall:
             self.rtp.close()
         self.net.unbind(self)
         self.ended.set()
+        self.net.metrics.outbound_ended(self.status)
         log.info("outbound call %s Call-ID %s: trunk %s -> %s (%s %s:%d): %s, %s, %.1f s",
                  self.sip_call_id, self.call_id, self.trunk.sip_trunk_id if self.trunk is not None else "-",
                  self.request_uri, self.transport, self.dest[0], self.dest[1], self.status,
