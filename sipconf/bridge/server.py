@@ -22,11 +22,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Callable
+from typing import Callable, Iterable
 
 from livekit.protocol import sip as sip_pb
 
 from sipconf.bridge.admission import Admission, AdmissionLimits
+from sipconf.bridge.backoff import Backoff, BackoffPolicy
 from sipconf.bridge.calls import decisions as D
 from sipconf.bridge.calls.inbound import InboundCall, InboundConfig, valid_invite
 from sipconf.bridge.calls.outbound import OutboundCalls
@@ -39,7 +40,7 @@ from sipconf.bridge.ports import (
     CallPhase, CallReport, CallReports, ControlPlanePorts, ParticipantRemoved, TrunksAndRules,
 )
 from sipconf.bridge.inspection import inspect
-from sipconf.sip.digest import DigestServer
+from sipconf.sip.digest import NONCE_LIFETIME, DigestServer
 from sipconf.sip.message import Request, Response, make_response
 from sipconf.bridge.transaction import InviteServerTransaction, ServerTransaction, TransactionManager
 from sipconf.bridge.transport import Limits, SipServer, Source
@@ -84,6 +85,9 @@ class Bridge:
         retry_after: int = 1,
         transfer_bye_wait: float = 1.0,
         shutdown_wait: float = SHUTDOWN_WAIT,
+        trusted_proxies: Iterable[str] = (),
+        auth_backoff: BackoffPolicy | None = None,
+        nonce_lifetime: float = NONCE_LIFETIME,
     ) -> None:
         self.host = host
         self.ports = ports
@@ -100,7 +104,10 @@ class Bridge:
         self.config = InboundConfig(
             decisions=self.decisions,
             replay=ReplayCache(self.clock),
-            digest=DigestServer(_unix_us),  # LiveKit's nonce starts with unix microseconds
+            # LiveKit's nonce starts with unix microseconds; the injected clock expires it.
+            digest=DigestServer(_unix_us, self.clock.now, lifetime=nonce_lifetime),
+            # Digest guessing backs off per (source, username); a trusted proxy's calls per username.
+            backoff=Backoff(self.clock, auth_backoff, trusted_proxies),
             hide_inbound_port=hide_inbound_port,
             ring_delay=ring_delay,
             dtmf_info=dtmf_info,
