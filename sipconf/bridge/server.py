@@ -13,6 +13,9 @@ still dialling get a CANCEL, and inbound INVITEs not yet answered get `503 Servi
 Unavailable` (the server is going away; the caller may retry elsewhere). The bridge then
 waits at most `shutdown_wait` seconds for those BYE transactions before it stops.
 
+Digest auth (`sipconf.sip.digest`) takes one answer per nonce, and a source that keeps
+answering wrong is backed off with 503 + Retry-After (`sipconf.bridge.backoff`).
+
 Logging: one INFO line per call outcome (inbound, outbound, transfer), one WARNING per
 second at most while overload sheds INVITEs with 503. No PIN, password or header value is
 ever logged.

@@ -226,7 +226,7 @@ class DigestServer:
             return Verdict(False, *URI_MISMATCH)
         if challenge.spent or challenge.leg != Leg.of(request):
             self.counters.replays += 1
-            return self._challenge(request, challenge.realm)
+            return self._challenge(request, realm)
         challenge.spent = True
         ha1 = _md5(f"{username}:{challenge.realm}:{password}")
         ha2 = _md5(f"INVITE:{creds.get('uri', '')}")
@@ -234,7 +234,7 @@ class DigestServer:
             return self._wrong()
         if self.now() - challenge.sent >= self.lifetime:
             self.counters.stale += 1
-            return self._challenge(request, challenge.realm, stale=True)
+            return self._challenge(request, realm, stale=True)
         self.counters.accepted += 1
         return Verdict(True)
 
