@@ -28,7 +28,7 @@ from simulator.drivers.base import resolve_secret
 from simulator.ports import free_port
 from simulator.runner import environ_for
 from simulator.scenario.reader import LoadedScenario
-from simulator.sipprun import EXIT_MEANING, sipp_binary
+from simulator.sipprun import EXIT_MEANING, auth_uri, sipp_binary
 from simulator.sippxml import load_uac_xml
 
 
@@ -176,7 +176,8 @@ def drive(loaded: LoadedScenario, sip: tuple[str, int], cps: float, duration: fl
                "-cid_str", "sipconf-load-%u-%p", "-trace_stat", "-stf", str(work / "stat.csv"), "-fd", "1",
                "-trace_rtt", "-rtt_freq", "1", "-trace_counts", "-nd", "-timeout", f"{int(duration + 30)}s", "-timeout_error"]
         if call.auth is not None:
-            cmd += ["-au", call.auth.username, "-ap", resolve_secret(call.auth.password, environ)]
+            cmd += ["-au", call.auth.username, "-ap", resolve_secret(call.auth.password, environ),
+                    "-auth_uri", auth_uri(call.to, sip)]
         started = time.monotonic()
         done = subprocess.run(cmd, cwd=work, capture_output=True, text=True, timeout=duration + 60, stdin=subprocess.DEVNULL)
         seconds = time.monotonic() - started

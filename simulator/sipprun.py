@@ -23,10 +23,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sipconf.errors import UserError
+from sipconf.sip.sipuri import join_host_port
 from simulator.ports import free_port
 
 EXIT_MEANING = {0: "all calls succeeded", 1: "at least one call failed", 97: "internal command or global timeout",
                 99: "no call was processed", 254: "cannot bind a socket", 255: "fatal error (command or syntax)"}
+
+
+def auth_uri(called: str, target: tuple[str, int]) -> str:
+    """SIPp's `-auth_uri` (SIPp adds the `sip:`): the INVITE's Request-URI, which the bridge
+    requires as the digest uri (RFC 2617 3.2.2.5); SIPp's default is `sip:<remote_ip>:<remote_port>`."""
+    return f"{called}@{join_host_port(*target)}"
 
 
 @dataclass

@@ -26,7 +26,7 @@ from simulator.scenario.reader import LoadedScenario
 from simulator.scenario.models import FarEnd, Hangup, RemoveParticipant, Wait
 from simulator.sippxml import uac_xml, uas_xml
 from simulator.ports import wait_free
-from simulator.sipprun import run_sipp, wait_bound
+from simulator.sipprun import auth_uri, run_sipp, wait_bound
 from simulator.sipptrace import messages, final_invite_response, parse_trace, received_invite, received_request, response_to
 from simulator.verify import LiveView, by_call_id
 
@@ -64,7 +64,8 @@ class SippDriver:
         call_id = f"sipconf-{secrets.token_hex(6)}"
         extra = ["-cid_str", call_id, "-s", call.to]
         if call.auth is not None:
-            extra += ["-au", call.auth.username, "-ap", resolve_secret(call.auth.password, ctx.environ)]
+            extra += ["-au", call.auth.username, "-ap", resolve_secret(call.auth.password, ctx.environ),
+                      "-auth_uri", auth_uri(call.to, ctx.target.sip)]
         xml = uac_xml(sc, ctx.target.sip[0], auth=call.auth is not None)
         sipp = asyncio.create_task(run_sipp(xml, workdir, "caller", call.source, ctx.target.sip, extra,
                                             ctx.timeout * 2, transport=call.transport))

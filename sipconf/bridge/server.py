@@ -13,6 +13,9 @@ still dialling get a CANCEL, and inbound INVITEs not yet answered get `503 Servi
 Unavailable` (the server is going away; the caller may retry elsewhere). The bridge then
 waits at most `shutdown_wait` seconds for those BYE transactions before it stops.
 
+Digest auth (`sipconf.sip.digest`) takes one answer per nonce, and a source that keeps
+answering wrong is backed off with 503 + Retry-After (`sipconf.bridge.backoff`).
+
 Logging: one INFO line per call outcome (inbound, outbound, transfer), one WARNING per
 second at most while overload sheds INVITEs with 503. No PIN, password or header value is
 ever logged.
@@ -22,11 +25,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Callable
+from typing import Callable, Iterable
 
 from livekit.protocol import sip as sip_pb
 
 from sipconf.bridge.admission import Admission, AdmissionLimits
+from sipconf.bridge.backoff import Backoff, BackoffPolicy
 from sipconf.bridge.calls import decisions as D
 from sipconf.bridge.calls.inbound import InboundCall, InboundConfig, valid_invite
 from sipconf.bridge.calls.outbound import OutboundCalls
@@ -40,7 +44,7 @@ from sipconf.bridge.ports import (
     CallPhase, CallReport, CallReports, ControlPlanePorts, ParticipantRemoved, TrunksAndRules,
 )
 from sipconf.bridge.inspection import inspect
-from sipconf.sip.digest import DigestServer
+from sipconf.sip.digest import NONCE_LIFETIME, DigestServer
 from sipconf.sip.message import Request, Response, make_response
 from sipconf.bridge.transaction import InviteServerTransaction, ServerTransaction, TransactionManager
 from sipconf.bridge.transport import Limits, SipServer, Source
@@ -85,6 +89,9 @@ class Bridge:
         retry_after: int = 1,
         transfer_bye_wait: float = 1.0,
         shutdown_wait: float = SHUTDOWN_WAIT,
+        trusted_proxies: Iterable[str] = (),
+        auth_backoff: BackoffPolicy | None = None,
+        nonce_lifetime: float = NONCE_LIFETIME,
     ) -> None:
         self.host = host
         self.ports = ports
@@ -102,7 +109,10 @@ class Bridge:
         self.config = InboundConfig(
             decisions=self.decisions,
             replay=ReplayCache(self.clock),
-            digest=DigestServer(_unix_us),  # LiveKit's nonce starts with unix microseconds
+            # LiveKit's nonce starts with unix microseconds; the injected clock expires it.
+            digest=DigestServer(_unix_us, self.clock.now, lifetime=nonce_lifetime),
+            # Digest guessing backs off per (source, username); a trusted proxy's calls per username.
+            backoff=Backoff(self.clock, auth_backoff, trusted_proxies),
             hide_inbound_port=hide_inbound_port,
             ring_delay=ring_delay,
             dtmf_info=dtmf_info,

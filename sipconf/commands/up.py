@@ -26,12 +26,14 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sipconf.bridge.backoff import BackoffPolicy, parse_networks
 from sipconf.bridge.server import MAX_CALLS, MAX_LAG, Bridge
 from sipconf.errors import UserError
 from sipconf.local.bridge_adapter import bridge_ports
 from sipconf.local.server import DEFAULT_STATE_PATH, ControlPlane
 from sipconf.local.store import StateFileError, move_aside
 from sipconf.routing.route import Mode
+from sipconf.sip.digest import NONCE_LIFETIME
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,9 @@ class UpOptions:
     max_calls: int = MAX_CALLS
     max_lag: float = MAX_LAG
     reset_state: bool = False
+    trusted_proxies: tuple[str, ...] = ()
+    auth_backoff: BackoffPolicy = BackoffPolicy()
+    nonce_lifetime: float = NONCE_LIFETIME
 
 
 @dataclass
@@ -97,7 +102,9 @@ async def start_services(opts: UpOptions) -> Services:
         raise UserError(f"--http {opts.http[0]}:{opts.http[1]}: cannot listen ({err.strerror or err})") from None
     bridge = Bridge(bridge_ports(cp), host=opts.sip[0], udp_port=opts.sip[1], tcp_port=opts.sip[1],
                     mode=Mode(opts.mode), ring_delay=opts.ring_delay, dtmf_info=opts.dtmf_info,
-                    allow_external_dial=opts.allow_external_dial, max_calls=opts.max_calls, max_lag=opts.max_lag)
+                    allow_external_dial=opts.allow_external_dial, max_calls=opts.max_calls, max_lag=opts.max_lag,
+                    trusted_proxies=opts.trusted_proxies, auth_backoff=opts.auth_backoff,
+                    nonce_lifetime=opts.nonce_lifetime)
     try:
         await bridge.start()
     except OSError as err:
@@ -166,6 +173,9 @@ def run(args: argparse.Namespace) -> int:
         max_calls=args.max_calls,
         max_lag=args.max_lag_ms / 1000,
         reset_state=args.reset_state,
+        trusted_proxies=tuple(args.trusted_proxy),
+        auth_backoff=auth_backoff(args),
+        nonce_lifetime=args.nonce_lifetime,
     )
     if opts.ring_delay < 0:
         raise UserError(f"--ring-delay {args.ring_delay}: expected a number of seconds >= 0")
@@ -173,9 +183,29 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--max-calls {args.max_calls}: expected a number of calls >= 1")
     if opts.max_lag < 0:
         raise UserError(f"--max-lag-ms {args.max_lag_ms}: expected a number of milliseconds >= 0")
+    if opts.nonce_lifetime <= 0:
+        raise UserError(f"--nonce-lifetime {args.nonce_lifetime:g}: expected a number of seconds > 0")
+    for value in opts.trusted_proxies:
+        try:
+            parse_networks([value])
+        except ValueError:
+            raise UserError(f"--trusted-proxy {value!r}: expected an IP address or CIDR, e.g. 192.0.2.0/24") from None
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     configure_logging(args.log_level)
     return asyncio.run(serve(opts))
+
+
+def auth_backoff(args: argparse.Namespace) -> BackoffPolicy:
+    """The digest back-off from its four flags; a bad value is one line naming its flag."""
+    if args.auth_failures < 0:
+        raise UserError(f"--auth-failures {args.auth_failures}: expected a number of failures >= 0 (0 = no back-off)")
+    for flag, value in (("--auth-failure-window", args.auth_failure_window), ("--auth-backoff", args.auth_backoff),
+                        ("--auth-backoff-max", args.auth_backoff_max)):
+        if value <= 0:
+            raise UserError(f"{flag} {value:g}: expected a number of seconds > 0")
+    if args.auth_backoff_max < args.auth_backoff:
+        raise UserError(f"--auth-backoff-max {args.auth_backoff_max:g}: shorter than --auth-backoff {args.auth_backoff:g}")
+    return BackoffPolicy(args.auth_failures, args.auth_failure_window, args.auth_backoff, args.auth_backoff_max)
 
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -209,5 +239,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-lag-ms", type=float, default=MAX_LAG * 1000, metavar="MS",
                    help="overload: new INVITEs get 503 + Retry-After while the event loop runs this late"
                         " on average (default %(default)g ms, 0 = off)")
+    backoff = BackoffPolicy()
+    p.add_argument("--trusted-proxy", action="append", default=[], metavar="ADDRESS[/PREFIX]",
+                   help="a carrier proxy or SBC that forwards many callers' calls (repeatable): its calls back off"
+                        " per digest username alone, not per source and username")
+    p.add_argument("--auth-failures", type=int, default=backoff.failures, metavar="N",
+                   help="wrong digest answers from one source and username within --auth-failure-window that get"
+                        " it 503 + Retry-After (default %(default)s, 0 = no back-off)")
+    p.add_argument("--auth-failure-window", type=float, default=backoff.window, metavar="SECONDS",
+                   help="how far back digest failures count (default %(default)g s)")
+    p.add_argument("--auth-backoff", type=float, default=backoff.first, metavar="SECONDS",
+                   help="the first digest back-off; each next one doubles (default %(default)g s)")
+    p.add_argument("--auth-backoff-max", type=float, default=backoff.longest, metavar="SECONDS",
+                   help="the longest digest back-off (default %(default)g s)")
+    p.add_argument("--nonce-lifetime", type=float, default=NONCE_LIFETIME, metavar="SECONDS",
+                   help="how long a digest challenge can be answered; later a right answer is challenged again"
+                        " with stale=true (default %(default)g s)")
     p.add_argument("--log-level", choices=LOG_LEVELS, default="INFO", type=str.upper,
                    help="stderr log level for sipconf (call outcomes are INFO; default %(default)s)")

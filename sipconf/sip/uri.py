@@ -13,11 +13,13 @@ The helpers both need (parameter lookup, IPv6 references, host:port) come from t
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from dataclasses import dataclass, field
 
 from sipconf.sip.sipuri import find_param, join_host_port, split_ipv6_reference
 
-__all__ = ["URI", "format_params", "parse_host_port", "parse_params"]
+__all__ = ["URI", "format_params", "parse_host_port", "parse_params", "uri_equal"]
 
 
 def parse_params(text: str) -> list[tuple[str, str | None]]:
@@ -123,3 +125,100 @@ def parse_host_port(hostport: str, whole: str) -> tuple[str, int | None]:
     if not port_text.isdigit() or not port_text.isascii() or int(port_text) > 65535:
         raise ValueError(f"invalid URI port: {whole!r}")
     return host, int(port_text)
+
+
+# ---- comparison (RFC 3261 19.1.4) --------------------------------------------------------
+
+# RFC 3261 25.1 `reserved`: an escape of one of these is not the same as the character itself.
+_RESERVED = frozenset(";/?:@&=+$,")
+_ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
+# Parameters that never match when only one URI has them, whatever their (default) value.
+_MUST_BE_IN_BOTH = frozenset({"user", "ttl", "method", "maddr", "transport"})
+_DEFAULT_PORTS = {"sip": 5060, "sips": 5061}
+
+
+def _unescape(text: str) -> str:
+    """`%61` -> `a`: an escaped character outside `reserved` equals itself (RFC 3261 19.1.4);
+    an escaped reserved one stays escaped, its hex digits upper-cased."""
+
+    def one(match: re.Match[str]) -> str:
+        char = chr(int(match.group(1), 16))
+        return f"%{match.group(1).upper()}" if char in _RESERVED else char
+
+    return _ESCAPE.sub(one, text)
+
+
+def _host_key(host: str) -> str:
+    """Host names and IPv4 compare case-insensitively; an IPv6 reference by its address
+    (`[::1]` is `[0:0::1]`). A name never equals the address it resolves to."""
+    if host.startswith("[") and host.endswith("]"):
+        try:
+            return f"[{ipaddress.IPv6Address(host[1:-1])}]"
+        except ValueError:
+            pass
+    return host.lower()
+
+
+def _param_keys(params: list[tuple[str, str | None]]) -> dict[str, str | None]:
+    """Names and values compare case-insensitively, escapes resolved; the first of a name wins."""
+    out: dict[str, str | None] = {}
+    for name, value in params:
+        out.setdefault(_unescape(name).lower(), None if value is None else _unescape(value).lower())
+    return out
+
+
+def _header_keys(headers: str | None) -> list[tuple[str, str]]:
+    """`?a=1&b=2` as a sorted list: order does not matter, every header must be in both."""
+    if headers is None:
+        return []
+    out = []
+    for part in headers.split("&"):
+        name, _, value = part.partition("=")
+        out.append((_unescape(name).lower(), _unescape(value)))
+    return sorted(out)
+
+
+def uri_equal(a: str | URI, b: str | URI, *, default_port: bool = False) -> bool:
+    """Whether two URIs are equivalent under RFC 3261 19.1.4.
+
+    sip and sips never match; user and password compare case-sensitively, everything else
+    case-insensitively; escapes of unreserved characters equal the characters; parameter
+    and header order does not matter; a parameter in one URI only is ignored, except
+    `user`, `ttl`, `method`, `maddr` and `transport`, and every header must be in both.
+    A missing port does not match an explicit 5060, unless `default_port` is set: then a
+    URI without a port stands for its scheme's default (5060 for sip, 5061 for sips).
+    Other schemes (tel:, ...) compare by scheme, the part after it and their parameters.
+    A text that does not parse equals nothing.
+    """
+    try:
+        left = a if isinstance(a, URI) else URI.parse(a)
+        right = b if isinstance(b, URI) else URI.parse(b)
+    except ValueError:
+        return False
+    if left.scheme != right.scheme:
+        return False
+    left_params, right_params = _param_keys(left.params), _param_keys(right.params)
+    if left.scheme not in _DEFAULT_PORTS:
+        return _unescape(left.user or "") == _unescape(right.user or "") and left_params == right_params
+    if _optional(left.user) != _optional(right.user) or _optional(left.password) != _optional(right.password):
+        return False
+    if _host_key(left.host) != _host_key(right.host):
+        return False
+    left_port, right_port = left.port, right.port
+    if default_port:
+        left_port = _DEFAULT_PORTS[left.scheme] if left_port is None else left_port
+        right_port = _DEFAULT_PORTS[right.scheme] if right_port is None else right_port
+    if left_port != right_port:
+        return False
+    for name in left_params.keys() | right_params.keys():
+        if name in left_params and name in right_params:
+            if left_params[name] != right_params[name]:
+                return False
+        elif name in _MUST_BE_IN_BOTH:
+            return False
+    return _header_keys(left.headers) == _header_keys(right.headers)
+
+
+def _optional(text: str | None) -> str | None:
+    """An absent part never matches a present one, even an empty one (RFC 3261 19.1.4)."""
+    return None if text is None else _unescape(text)

@@ -123,6 +123,14 @@ def test_digest_auth_challenge_then_answer(tmp_path):
         good = peer.invite(target, "+15550111", "+15550100", call_id="auth-1", from_tag="ft", cseq=3,
                            headers=[("Proxy-Authorization", value)])
         peer.send(good, target)
+        # The wrong answer spent the nonce (one guess per nonce, a deliberate deviation): the
+        # right answer to it is challenged afresh, and the answer to the new challenge is let in.
+        again = await peer.final_to(good)
+        assert (again.status, again.reason) == (407, "Unauthorized")
+        value = answer_challenge(again.get("proxy-authenticate"), "INVITE", first.uri, "acme", "s3cret")
+        good = peer.invite(target, "+15550111", "+15550100", call_id="auth-1", from_tag="ft", cseq=4,
+                           headers=[("Proxy-Authorization", value)])
+        peer.send(good, target)
         assert (await peer.final_to(good)).status == 200
         assert [p.identity for p in await participants(lk, "support")] == ["sip_+15550111"]
 

@@ -18,8 +18,9 @@ from typing import Callable
 from livekit.protocol import sip as sip_pb
 
 from sipconf.sip import sdp
+from sipconf.bridge.backoff import BACKED_OFF, Backoff
 from sipconf.bridge.dialog import Dialog, new_tag
-from sipconf.sip.digest import DigestServer
+from sipconf.sip.digest import DigestServer, credentials_username
 from sipconf.sip.headers import NameAddr
 from sipconf.bridge.media import RtpSession
 from sipconf.sip.message import Request, Response, make_response
@@ -74,6 +75,7 @@ class InboundConfig:
     decisions: DecisionLayer
     replay: ReplayCache
     digest: DigestServer
+    backoff: Backoff
     hide_inbound_port: bool = False
     ring_delay: float = 0.0
     dtmf_info: bool = False
@@ -278,13 +280,32 @@ class InboundCall:
         if auth.result == "password":
             if self.cfg.hide_inbound_port:
                 self._respond(*PROCESSING)  # docs/livekit.md#auth-step: then only in the password case
-            verdict = self.cfg.digest.check(self.invite, auth.username, auth.password, auth.realm or DEFAULT_REALM)
-            if not verdict.accepted:
-                self.cfg.call_ids[(self.invite.call_id, self.from_tag)] = self.sip_call_id
-                while len(self.cfg.call_ids) > 500:
-                    self.cfg.call_ids.pop(next(iter(self.cfg.call_ids)))
-                self._respond(verdict.status, verdict.reason, [verdict.header] if verdict.header else [])
+            if not self._digest(auth):
                 return False
+        return True
+
+    def _digest(self, auth: AuthStep) -> bool:
+        """The digest handshake (docs/livekit.md#auth-step), behind the back-off: while the
+        (source, username) pair is backed off its answer is not even checked."""
+        source_ip = self.source.addr[0]
+        username = credentials_username(self.invite)
+        if username is not None:
+            wait = self.cfg.backoff.retry_after(source_ip, username)
+            if wait is not None:
+                self.end_reason = "digest back-off"
+                self._respond(*BACKED_OFF, [("Retry-After", str(wait))])
+                return False
+        verdict = self.cfg.digest.check(self.invite, auth.username, auth.password, auth.realm or DEFAULT_REALM)
+        if username is not None and verdict.wrong_answer:
+            self.cfg.backoff.failed(source_ip, username)
+        elif username is not None and verdict.accepted:
+            self.cfg.backoff.succeeded(source_ip, username)
+        if not verdict.accepted:
+            self.cfg.call_ids[(self.invite.call_id, self.from_tag)] = self.sip_call_id
+            while len(self.cfg.call_ids) > 500:
+                self.cfg.call_ids.pop(next(iter(self.cfg.call_ids)))
+            self._respond(verdict.status, verdict.reason, [verdict.header] if verdict.header else [])
+            return False
         return True
 
     def _ring_again(self) -> None:
