@@ -81,12 +81,16 @@ def test_metrics_count_real_calls(tmp_path):
             caller.request("INVITE", "+15550100", call_id, tag, 2, sdp=True, headers=(("Proxy-Authorization", wrong),))
             assert caller.final(call_id, "INVITE").status == 401
 
+            # The wrong answer used the nonce up: the caller asks again and answers the new one.
+            caller.request("INVITE", "+15550100", call_id, tag, 3, sdp=True)
+            challenge = caller.final(call_id, "INVITE")
+            assert challenge.status == 407
             right = answer_challenge(challenge.headers["proxy-authenticate"], "INVITE", uri, "office", "the-password")
-            caller.request("INVITE", "+15550100", call_id, tag, 3, sdp=True, headers=(("Proxy-Authorization", right),))
+            caller.request("INVITE", "+15550100", call_id, tag, 4, sdp=True, headers=(("Proxy-Authorization", right),))
             answered = caller.final(call_id, "INVITE")
             assert answered.status == 200
             to_tag = tag_of(answered.headers["to"])
-            caller.request("ACK", "+15550100", call_id, tag, 3, to_tag=to_tag)
+            caller.request("ACK", "+15550100", call_id, tag, 4, to_tag=to_tag)
 
             with Caller(up.sip_target) as second:  # one call in progress is the limit
                 other, other_tag = new_call_id()
@@ -131,13 +135,13 @@ def test_metrics_count_real_calls(tmp_path):
         'sipconf_sip_calls_total{direction="inbound",status="200"}': 1,
         'sipconf_sip_calls_total{direction="inbound",status="401"}': 1,
         'sipconf_sip_calls_total{direction="inbound",status="404"}': 1,
-        'sipconf_sip_calls_total{direction="inbound",status="407"}': 1,
+        'sipconf_sip_calls_total{direction="inbound",status="407"}': 2,
         'sipconf_sip_calls_total{direction="inbound",status="503"}': 1,
         'sipconf_sip_calls_total{direction="outbound",status="486"}': 1,
     }
     assert after["sipconf_sip_calls_in_progress"] == 0
     assert after['sipconf_sip_calls_shed_total{reason="max_calls"}'] == 1
-    assert after["sipconf_sip_auth_challenges_total"] == 1
+    assert after["sipconf_sip_auth_challenges_total"] == 2
     assert after['sipconf_sip_auth_failures_total{direction="inbound"}'] == 1
     assert after['sipconf_sip_malformed_messages_total{action="dropped"}'] == 1
     assert after['sipconf_sip_malformed_messages_total{action="answered_400"}'] == 1
