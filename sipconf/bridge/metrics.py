@@ -131,6 +131,14 @@ class BridgeMetrics:
                             "Calls refused for their credentials: inbound INVITEs challenged again,"
                             " outbound calls the far end kept challenging.", "direction",
                             {INBOUND: self.auth_failures[INBOUND], OUTBOUND: self.auth_failures[OUTBOUND]}),
+            Family.labelled("sipconf_sip_auth_backoffs_total", COUNTER,
+                            "Digest guessing back-offs (per source and username): started, and credentialed"
+                            " INVITEs answered 503 + Retry-After during one.", "event",
+                            {"started": bridge.config.backoff.counters.backoffs,
+                             "refused": bridge.config.backoff.counters.refused}),
+            Family.single("sipconf_sip_auth_backoffs_active", GAUGE,
+                          "Sources (or usernames behind a trusted proxy) backed off right now.",
+                          bridge.config.backoff.active),
             Family.labelled("sipconf_sip_malformed_messages_total", COUNTER,
                             "SIP messages that did not parse: answered 400 or dropped.", "action",
                             {"answered_400": bridge.sip.rejected, "dropped": bridge.sip.dropped}),

@@ -193,6 +193,10 @@ def test_guessing_backs_off_then_the_right_answer_gets_in(tmp_path, guesses):
         assert retry_after[0] == 29  # the 30 s back-off began with the guess a second before
         assert max(retry_after) <= 900
         assert bridge.config.backoff.counters.failures == checked
+        exposed = {(f.name, tuple(sorted(labels.items()))): value
+                   for f in bridge.metrics.families(bridge) for labels, value in f.samples}
+        assert exposed[("sipconf_sip_auth_backoffs_total", (("event", "refused"),))] == guesses - checked
+        assert exposed[("sipconf_sip_auth_backoffs_active", ())] == 1
         # Another source with the right password gets in at once.
         async with Agent("127.0.0.2") as other:
             call = await other.call(bridge.udp_address, "+15550112", CALLED, credentials=(USER, PASSWORD))

@@ -142,6 +142,8 @@ def test_metrics_count_real_calls(tmp_path):
     assert after["sipconf_sip_calls_in_progress"] == 0
     assert after['sipconf_sip_calls_shed_total{reason="max_calls"}'] == 1
     assert after["sipconf_sip_auth_challenges_total"] == 2
+    assert after['sipconf_sip_auth_backoffs_total{event="started"}'] == 0  # one failure is far from a back-off
+    assert after["sipconf_sip_auth_backoffs_active"] == 0
     assert after['sipconf_sip_auth_failures_total{direction="inbound"}'] == 1
     assert after['sipconf_sip_malformed_messages_total{action="dropped"}'] == 1
     assert after['sipconf_sip_malformed_messages_total{action="answered_400"}'] == 1
