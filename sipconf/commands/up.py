@@ -20,6 +20,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sipconf.bridge.addresses import TrustedProxies
+from sipconf.bridge.log_lines import EscapeControlCharacters
 from sipconf.bridge.server import MAX_CALLS, MAX_LAG, Bridge
 from sipconf.errors import UserError
 from sipconf.local.bridge_adapter import bridge_ports
@@ -38,6 +40,7 @@ class UpOptions:
     allow_external_dial: bool = False
     max_calls: int = MAX_CALLS
     max_lag: float = MAX_LAG
+    trusted_proxies: tuple[str, ...] = ()
 
 
 @dataclass
@@ -84,7 +87,8 @@ async def start_services(opts: UpOptions) -> Services:
         raise UserError(f"--http {opts.http[0]}:{opts.http[1]}: cannot listen ({err.strerror or err})") from None
     bridge = Bridge(bridge_ports(cp), host=opts.sip[0], udp_port=opts.sip[1], tcp_port=opts.sip[1],
                     mode=Mode(opts.mode), ring_delay=opts.ring_delay, dtmf_info=opts.dtmf_info,
-                    allow_external_dial=opts.allow_external_dial, max_calls=opts.max_calls, max_lag=opts.max_lag)
+                    allow_external_dial=opts.allow_external_dial, max_calls=opts.max_calls, max_lag=opts.max_lag,
+                    trusted_proxies=opts.trusted_proxies)
     try:
         await bridge.start()
     except OSError as err:
@@ -136,7 +140,14 @@ def run(args: argparse.Namespace) -> int:
         allow_external_dial=args.allow_external_dial,
         max_calls=args.max_calls,
         max_lag=args.max_lag_ms / 1000,
+        trusted_proxies=tuple(args.trusted_proxy or ()),
     )
+    for value in opts.trusted_proxies:
+        try:
+            TrustedProxies.parse([value])
+        except ValueError:
+            raise UserError(f"--trusted-proxy {value!r}: expected an IP address or a CIDR block,"
+                            " e.g. 127.0.0.2 or 10.0.0.0/8") from None
     if opts.ring_delay < 0:
         raise UserError(f"--ring-delay {args.ring_delay}: expected a number of seconds >= 0")
     if opts.max_calls < 1:
@@ -153,9 +164,11 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 def configure_logging(level: str) -> None:
     """sipconf's own loggers at `level` on stderr; other libraries only from WARNING (the
-    HTTP server would otherwise log every API request)."""
+    HTTP server would otherwise log every API request). Control characters in a message
+    (a peer's Call-ID, a caller number) are written escaped."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(EscapeControlCharacters())  # a packet's bytes never reach the terminal raw
     root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel(logging.WARNING)
@@ -171,7 +184,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="ring this long before answering inbound calls (default 0)")
     p.add_argument("--dtmf-info", action="store_true", help="accept SIP INFO DTMF for PIN entry (LiveKit answers 405)")
     p.add_argument("--allow-external-dial", action="store_true",
-                   help="let CreateSIPParticipant dial addresses off loopback")
+                   help="let the bridge send off loopback: CreateSIPParticipant dials, SIP replies to a Via,"
+                        " in-dialog requests to a Contact and RTP to an SDP address (IP addresses only:"
+                        " host names from messages are never resolved)")
+    p.add_argument("--trusted-proxy", action="append", metavar="ADDRESS",
+                   help="an IP address or CIDR block exempt from the per-source TCP connection cap"
+                        " (repeatable)")
     p.add_argument("--max-calls", type=int, default=MAX_CALLS, metavar="N",
                    help="calls in progress at most; more INVITEs get 503 + Retry-After (default %(default)s)")
     p.add_argument("--max-lag-ms", type=float, default=MAX_LAG * 1000, metavar="MS",
