@@ -12,6 +12,7 @@ import pytest
 from livekit.protocol import room as room_pb
 
 from sipconf.agent import Agent
+from sipconf.bridge.dialog import Dialog
 from sipconf.bridge.transaction import T1
 from sipconf.bridge.transport import SipServer
 from sipconf.sip.message import Request, make_response
@@ -157,3 +158,39 @@ def test_a_handler_that_raises_costs_one_message_on_udp_and_tcp(caplog):
     assert lines[0].getMessage().startswith("dropped UDP message from 127.0.0.1:")
     assert lines[0].getMessage().endswith("handling it failed: OverflowError: as sendto raises for a port above 65535")
     assert lines[0].exc_info is not None  # a bug: the traceback is kept, in the few lines written
+
+
+@pytest.mark.parametrize(("address", "allow_external", "sent_to"), [
+    ("127.0.0.1", False, "127.0.0.1"),
+    ("192.0.2.1", False, None),
+    ("media.example.com", False, None),
+    ("192.0.2.1", True, "192.0.2.1"),  # the operator's --allow-external-dial lets media leave loopback too
+    ("media.example.com", True, None),  # and a name from a message is never resolved
+])
+def test_rtp_goes_to_the_sdp_address_only_when_it_may(tmp_path, caplog, address, allow_external, sent_to):
+    caplog.set_level(logging.WARNING, "sipconf.bridge.media")
+
+    async def main(wire):
+        async with routed_bridge(tmp_path, wire, allow_external_dial=allow_external) as (bridge, lk, clock):
+            async with Agent() as peer:
+                wire.reachable.update({peer.transport.local, peer.media.address})
+                target = bridge.udp_address
+                invite = peer.invite(target, "+15550111", "+15550100")
+                invite.body = invite.body.replace(b"IN IP4 127.0.0.1", f"IN IP4 {address}".encode())
+                peer.send(invite, target)
+                ok = await peer.final_to(invite, GUARD)
+                assert ok.status == 200
+                peer.send(peer.ack_for(invite, ok), target)
+                clock.advance(0.1)  # five 20 ms ticks
+                bye = Dialog.from_uac(invite, ok).create_request("BYE", peer.via)
+                peer.send(bye, target)
+                assert (await peer.final_to(bye, GUARD)).status == 200
+            return peer.media.address[1]
+
+    with recorded_wire() as wire:
+        media_port = asyncio.run(asyncio.wait_for(main(wire), 30))
+    media_targets = {host for host, port in wire.sent if port == media_port}
+    assert media_targets == ({sent_to} if sent_to else set())
+    refusals = [r.getMessage() for r in caplog.records if r.getMessage().startswith("RTP not sent to")]
+    assert len(refusals) == (0 if sent_to else 1)
+    assert wire.names_looked_up() == []
