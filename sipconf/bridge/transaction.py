@@ -5,9 +5,10 @@ two plain callables: ``send(message)`` puts bytes on its transport, and the TU c
 (``on_response``, ``on_timeout``, ``on_terminated``) report upward.  Nothing here knows
 about sockets or calls.  Every state change goes through ``_set_state``, which logs it.
 
-Nothing here grows without bound: a server transaction the TU never answers (a request it
-drops on purpose) ends ``UNANSWERED`` seconds after it began, as the client's own Timer B or
-F gives up by then; and each table holds at most ``max_server`` / ``max_client`` entries.
+Nothing here grows without bound: a server transaction that still owes a final response and
+has sent nothing for ``UNANSWERED`` seconds (a request the TU dropped on purpose) ends, as the
+client's own Timer B or F gives up by then; and each table holds at most ``max_server`` /
+``max_client`` entries.
 When a table is full, the oldest transaction that only lingers to absorb retransmissions
 (Completed, Confirmed, Accepted) is ended to make room; when none lingers, the oldest server
 transaction is ended all the same, and a new client transaction is refused with ValueError.
