@@ -15,20 +15,19 @@ LiveKit has no such refusal (README, "Deliberate deviations").
 
 from __future__ import annotations
 
-import ipaddress
 import math
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import Iterable
 
+from sipconf.bridge.addresses import TrustedProxies
 from sipconf.bridge.clock import Clock
 
-__all__ = ["Backoff", "BackoffCounters", "BackoffPolicy", "BACKED_OFF", "parse_networks"]
+__all__ = ["Backoff", "BackoffCounters", "BackoffPolicy", "BACKED_OFF"]
 
 BACKED_OFF = (503, "Service Unavailable")
 MAX_KEYS = 65536  # keys remembered; the least recently failed is forgotten first
 
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Key = tuple[str | None, str]  # (source IP, or None behind a trusted proxy; username)
 
 
@@ -70,42 +69,23 @@ class _Entry:
     last_failure: float = 0.0
 
 
-def parse_networks(values: Iterable[str]) -> tuple[Network, ...]:
-    """`["192.0.2.10", "198.51.100.0/24", "2001:db8::/32"]` -> networks; a bare address is a /32
-    (or /128). Raises ValueError naming the entry that does not parse."""
-    out = []
-    for value in values:
-        try:
-            out.append(ipaddress.ip_network(value.strip(), strict=False))
-        except ValueError:
-            raise ValueError(f"trusted proxy {value!r}: expected an IP address or CIDR, e.g. 192.0.2.0/24") from None
-    return tuple(out)
-
 
 class Backoff:
     """`retry_after(source_ip, username)` -> seconds to wait, or None; `failed(...)` and
     `succeeded(...)` after an answer was checked."""
 
-    def __init__(self, clock: Clock, policy: BackoffPolicy | None = None, trusted_proxies: Iterable[str] = (),
-                 capacity: int = MAX_KEYS) -> None:
+    def __init__(self, clock: Clock, policy: BackoffPolicy | None = None,
+                 trusted_proxies: TrustedProxies | Iterable[str] = (), capacity: int = MAX_KEYS) -> None:
         self.clock = clock
         self.policy = policy or BackoffPolicy()
-        self.trusted_proxies = parse_networks(trusted_proxies)
+        self.trusted_proxies = (trusted_proxies if isinstance(trusted_proxies, TrustedProxies)
+                                else TrustedProxies.parse(trusted_proxies))
         self.capacity = capacity
         self.counters = BackoffCounters()
         self._entries: OrderedDict[Key, _Entry] = OrderedDict()
 
     def key(self, source_ip: str, username: str) -> Key:
-        return (None if self._trusted(source_ip) else source_ip, username)
-
-    def _trusted(self, source_ip: str) -> bool:
-        try:
-            address = ipaddress.ip_address(source_ip)
-        except ValueError:
-            return False
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-            address = address.ipv4_mapped
-        return any(address in network for network in self.trusted_proxies)
+        return (None if source_ip in self.trusted_proxies else source_ip, username)
 
     def retry_after(self, source_ip: str, username: str) -> int | None:
         """Whole seconds until the key may answer again (for `Retry-After`), or None now."""

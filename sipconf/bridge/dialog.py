@@ -156,6 +156,19 @@ class Dialog:
         number and its own branch (it is a separate transaction)."""
         return self.create_request("ACK", via, body=body, content_type=content_type, cseq=invite_cseq)
 
+    @property
+    def next_hop(self) -> str:
+        """The URI our in-dialog requests are sent to: the first route when there is a route
+        set, else the remote target (RFC 3261 12.2.1.1, 8.1.2).  Both come from the peer's
+        messages, so the sender checks the address before use; text that is no name-addr is
+        returned as it is, for that check to refuse."""
+        if not self.route_set:
+            return self.remote_target
+        try:
+            return str(NameAddr.parse(self.route_set[0]).uri)
+        except ValueError:
+            return self.route_set[0]
+
     def _target_and_routes(self) -> tuple[str, list[str]]:
         # RFC 3261 12.2.1.1: loose routing when the first route has ;lr, else strict.
         if not self.route_set:

@@ -6,6 +6,11 @@ ticks every session (one timer per 20 ms, not one per session: under load, per-s
 timers made the event loop's timer heap the bridge's largest cost after the sockets).  Received
 telephone-events become digits through ``DtmfReceiver``.  All pacing uses the injected
 clock, so tests drive the 20 ms tick by advancing a ``ManualClock``.
+
+The peer's SDP names where our RTP goes; that address is checked as any other the bridge
+sends to (``sipconf.bridge.addresses``: an IP literal, a real port, on loopback unless
+``allow_external``).  A refused one gets no media (one WARNING per call): the call goes on
+and still receives.
 """
 
 from __future__ import annotations
@@ -18,7 +23,9 @@ import struct
 import weakref
 from typing import Callable
 
+from sipconf.bridge.addresses import AddressError, destination
 from sipconf.bridge.clock import Clock, TimerHandle
+from sipconf.bridge.log_lines import printable
 from sipconf.sip.dtmf import DtmfReceiver, schedule, schedule_length
 from sipconf.sip.rtp import RtpPacket
 
@@ -94,11 +101,13 @@ class RtpSession:
         on_digit: Callable[[str], None] | None = None,
         echo: bool = False,
         host: str = "127.0.0.1",
+        allow_external: bool = False,
     ) -> None:
         self.clock = clock
         self.on_digit = on_digit
         self.echo = echo
         self.host = host
+        self.allow_external = allow_external
         # RFC 3550 5.1: random SSRC, initial sequence number and timestamp (one getrandom call).
         self.ssrc, self.sequence, self.timestamp = struct.unpack("!IHI", secrets.token_bytes(10))
         self.remote: tuple[str, int] | None = None
@@ -141,7 +150,12 @@ class RtpSession:
         """Begin sending to ``remote`` (from the SDP) with the negotiated payload types."""
         if payload_type not in SILENCE:
             raise ValueError(f"unsupported audio payload type {payload_type}")
-        self.remote = remote
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        try:
+            self.remote = destination(remote[0], remote[1], allow_external=self.allow_external, family=family)
+        except AddressError as err:
+            self.remote = None
+            log.warning("RTP not sent to %s:%s: %s", printable(str(remote[0])), printable(str(remote[1])), err)
         self.payload_type = payload_type
         self.event_payload_type = event_payload_type
         self._receiver = DtmfReceiver(event_payload_type) if event_payload_type is not None else None

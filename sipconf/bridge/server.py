@@ -13,11 +13,19 @@ still dialling get a CANCEL, and inbound INVITEs not yet answered get `503 Servi
 Unavailable` (the server is going away; the caller may retry elsewhere). The bridge then
 waits at most `shutdown_wait` seconds for those BYE transactions before it stops.
 
+In-dialog requests (BYE, REFER) go over the connection the dialog came on while it is open,
+else to the dialog's next hop (its first route, else the peer's Contact), and only when that
+is an IP literal on loopback (`sipconf.bridge.addresses`; other addresses with
+`allow_external_dial`): a request to any other target fails before a packet is sent, and a
+host name is never resolved. `trusted_proxies` (addresses and CIDR blocks) are exempt from
+the transport's per-source limits.
+
 Digest auth (`sipconf.sip.digest`) takes one answer per nonce, and a source that keeps
 answering wrong is backed off with 503 + Retry-After (`sipconf.bridge.backoff`).
 
 Logging: one INFO line per call outcome (inbound, outbound, transfer), one WARNING per
-second at most while overload sheds INVITEs with 503. No PIN, password or header value is
+second at most while overload sheds INVITEs with 503, and rate-limited warnings about
+unusable messages (see `sipconf.bridge.log_lines`). No PIN, password or header value is
 ever logged.
 """
 
@@ -29,6 +37,7 @@ from typing import Callable, Iterable
 
 from livekit.protocol import sip as sip_pb
 
+from sipconf.bridge.addresses import AddressError, TrustedProxies, destination
 from sipconf.bridge.admission import Admission, AdmissionLimits
 from sipconf.bridge.backoff import Backoff, BackoffPolicy
 from sipconf.bridge.calls import decisions as D
@@ -45,6 +54,7 @@ from sipconf.bridge.ports import (
 )
 from sipconf.bridge.inspection import inspect
 from sipconf.sip.digest import NONCE_LIFETIME, DigestServer
+from sipconf.bridge.log_lines import Throttle, printable
 from sipconf.sip.message import Request, Response, make_response
 from sipconf.bridge.transaction import InviteServerTransaction, ServerTransaction, TransactionManager
 from sipconf.bridge.transport import Limits, SipServer, Source
@@ -89,7 +99,7 @@ class Bridge:
         retry_after: int = 1,
         transfer_bye_wait: float = 1.0,
         shutdown_wait: float = SHUTDOWN_WAIT,
-        trusted_proxies: Iterable[str] = (),
+        trusted_proxies: TrustedProxies | Iterable[str] = (),
         auth_backoff: BackoffPolicy | None = None,
         nonce_lifetime: float = NONCE_LIFETIME,
     ) -> None:
@@ -98,7 +108,10 @@ class Bridge:
         self.participant_sink = ports.participants
         self.mode = Mode(mode)
         self.clock: Clock = clock or LoopClock()
-        self.allow_external_dial = allow_external_dial
+        self.allow_external_dial = allow_external_dial  # also: SIP replies and RTP may leave loopback
+        self.trusted_proxies = (trusted_proxies if isinstance(trusted_proxies, TrustedProxies)
+                                else TrustedProxies.parse(trusted_proxies))
+        self.throttle = Throttle(log, self.clock)
         self.admission = Admission(self.clock, AdmissionLimits(max_calls, max_pending, max_lag, retry_after))
         self.transfer_bye_wait = transfer_bye_wait
         self.shutdown_wait = shutdown_wait
@@ -112,13 +125,13 @@ class Bridge:
             # LiveKit's nonce starts with unix microseconds; the injected clock expires it.
             digest=DigestServer(_unix_us, self.clock.now, lifetime=nonce_lifetime),
             # Digest guessing backs off per (source, username); a trusted proxy's calls per username.
-            backoff=Backoff(self.clock, auth_backoff, trusted_proxies),
+            backoff=Backoff(self.clock, auth_backoff, self.trusted_proxies),
             hide_inbound_port=hide_inbound_port,
             ring_delay=ring_delay,
             dtmf_info=dtmf_info,
         )
         self.sip = SipServer(self._on_message, host, udp_port, tcp_port, limits, self.clock,
-                             allow_external=allow_external_dial)
+                             allow_external=allow_external_dial, trusted_proxies=self.trusted_proxies)
         self.tm = TransactionManager(self.clock)
         self.outbound = OutboundCalls(self)
         self.dialogs: dict[tuple[str, str], object] = {}
@@ -231,13 +244,22 @@ class Bridge:
         return f"<sip:{self.host}:{self._port(transport)}{suffix}>"
 
     async def source_for(self, target: str, origin: Source | None) -> Source:
-        if origin is not None and origin.reliable:
-            return origin  # RFC 3261 18: keep using the connection the dialog came on
-        uri = URI.parse(target)
-        port = uri.port or 5060
-        if (uri.param("transport") or "").lower() == "tcp":
-            return await self.sip.tcp_source((uri.host.strip("[]"), port))
-        return self.sip.udp_source((uri.host.strip("[]"), port))
+        """RFC 3261 18: keep using the connection the dialog came on while it is open; else
+        `target` (the dialog's next hop), if its address may be sent to, or AddressError."""
+        if origin is not None and origin.reliable and origin.is_open():
+            return origin
+        try:
+            uri = URI.parse(target)
+        except ValueError:
+            raise AddressError(f"in-dialog target {printable(target)!r} is not a SIP URI") from None
+        try:
+            address = destination(uri.host, uri.port if uri.port is not None else 5060,
+                                  allow_external=self.allow_external_dial)
+        except AddressError as err:
+            raise AddressError(f"in-dialog target {printable(target)}: {err}") from None
+        if (uri.param("transport") or "").lower() == "tcp" or (origin is not None and origin.reliable):
+            return await self.sip.tcp_source(address)
+        return self.sip.udp_source(address)
 
     async def request(self, request: Request, source: Source,
                       on_provisional: Callable[[Response], None] | None = None) -> Response:
@@ -307,7 +329,8 @@ class Bridge:
         try:
             delivery = self.tm.receive_request(msg, source.send, source.reliable, send_trying=False)
         except ValueError as err:
-            log.warning("unusable %s from %s:%d: %s", msg.method, *source.addr, err)
+            self.throttle.warning("unusable", "unusable %s from %s:%d: %s", printable(msg.method), *source.addr,
+                                  printable(str(err)))
             return
         if delivery is None:
             return

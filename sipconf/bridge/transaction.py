@@ -4,6 +4,14 @@ A transaction owns its timers (on the injected ``Clock``) and talks to the outsi
 two plain callables: ``send(message)`` puts bytes on its transport, and the TU callbacks
 (``on_response``, ``on_timeout``, ``on_terminated``) report upward.  Nothing here knows
 about sockets or calls.  Every state change goes through ``_set_state``, which logs it.
+
+Nothing here grows without bound: a server transaction that still owes a final response and
+has sent nothing for ``UNANSWERED`` seconds (a request the TU dropped on purpose) ends, as the
+client's own Timer B or F gives up by then; and each table holds at most ``max_server`` /
+``max_client`` entries.
+When a table is full, the oldest transaction that only lingers to absorb retransmissions
+(Completed, Confirmed, Accepted) is ended to make room; when none lingers, the oldest server
+transaction is ended all the same, and a new client transaction is refused with ValueError.
 """
 
 from __future__ import annotations
@@ -40,6 +48,9 @@ log = logging.getLogger("sipconf.bridge.transaction")
 T1 = 0.5
 T2 = 4.0
 T4 = 5.0
+UNANSWERED = 64 * T1  # a server transaction with no response by then is forgotten
+MAX_SERVER_TRANSACTIONS = 8192
+MAX_CLIENT_TRANSACTIONS = 8192
 MAGIC_COOKIE = "z9hG4bK"  # RFC 3261 8.1.1.7
 
 Send = Callable[[Message], None]
@@ -115,6 +126,32 @@ class _Transaction:
     def terminated(self) -> bool:
         return self.state.name == "TERMINATED"
 
+    @property
+    def lingering(self) -> bool:
+        """Done with the TU: only absorbing retransmissions until a timer ends it."""
+        return self.state.name in ("COMPLETED", "CONFIRMED", "ACCEPTED")
+
+    def abandon(self) -> None:
+        """End now, silently: no response, no TU callback (the table has no room for it)."""
+        self._set_state(self.state.__class__.TERMINATED)
+
+    def _watch_unanswered(self) -> None:
+        self._last_sent = self.clock.now()
+        self._start_timer("unanswered", UNANSWERED, self._unanswered)
+
+    def _unanswered(self) -> None:
+        # The TU dropped the request (docs/livekit.md#auth-step: an AuthDrop sends nothing
+        # more): retransmissions were absorbed meanwhile, and past the client's Timer B or F
+        # none will come.  A ringing INVITE sends 180 again every second, so it never gets here.
+        if self.state.name not in ("TRYING", "PROCEEDING"):
+            return
+        quiet = self.clock.now() - self._last_sent
+        if quiet >= UNANSWERED:
+            log.debug("%s %s: no response for %g s, forgotten", self.kind, self.branch, quiet)
+            self.abandon()
+        else:
+            self._start_timer("unanswered", UNANSWERED - quiet, self._unanswered)
+
 
 # ---------------------------------------------------------------------------------------
 # Server transactions (RFC 3261 17.2)
@@ -148,6 +185,7 @@ class InviteServerTransaction(_Transaction):
         self.acked = False
         self.on_accepted: Callable[[InviteServerTransaction], None] | None = None
         self._interval = T1
+        self._watch_unanswered()
         if send_trying:
             # RFC 3261 17.2.1: the server transaction MUST generate a 100 (Trying) unless
             # the TU answers within 200 ms; sending it at once is always allowed.
@@ -155,6 +193,7 @@ class InviteServerTransaction(_Transaction):
 
     def respond(self, response: Response) -> None:
         if self.state is ServerState.PROCEEDING:
+            self._last_sent = self.clock.now()
             self.last_response = response
             self.send(response)
             if response.status < 200:
@@ -230,10 +269,12 @@ class NonInviteServerTransaction(_Transaction):
         super().__init__(request, send, reliable, clock)
         self.state = ServerState.TRYING
         self.last_response: Response | None = None
+        self._watch_unanswered()
 
     def respond(self, response: Response) -> None:
         if self.state not in (ServerState.TRYING, ServerState.PROCEEDING):
             raise ValueError(f"cannot send {response.status} in state {self.state.value}")
+        self._last_sent = self.clock.now()
         self.last_response = response
         self.send(response)
         if response.status < 200:
@@ -467,8 +508,13 @@ def _acknowledges(ack: Request, tx: ServerTransaction) -> bool:
 class TransactionManager:
     """Routes incoming messages to transactions, and creates them for the TU."""
 
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, max_server: int = MAX_SERVER_TRANSACTIONS,
+                 max_client: int = MAX_CLIENT_TRANSACTIONS) -> None:
         self.clock = clock
+        self.max_server = max_server
+        self.max_client = max_client
+        self.evicted = 0  # transactions ended early because their table was full
+        # Both tables are in creation order: the first entries are the oldest.
         self.server: dict[ServerKey, ServerTransaction] = {}
         self.client: dict[tuple[str, str], ClientTransaction] = {}
         # (Call-ID, CSeq number) -> INVITE transaction whose 2xx awaits the ACK.
@@ -496,6 +542,7 @@ class TransactionManager:
             tx.on_accepted = self._remember_accepted
         else:
             tx = NonInviteServerTransaction(request, send, reliable, self.clock)
+        self._make_room(self.server, self.max_server, end_live=True)
         self.server[key] = tx
         tx.on_terminated = lambda t, k=key: self._forget_server(k, t)
         cancels = None
@@ -542,6 +589,8 @@ class TransactionManager:
         """Start a client transaction for ``request`` (its top Via must carry a branch)."""
         if not (request.top_via.branch or "").startswith(MAGIC_COOKIE):
             raise ValueError("request's top Via has no RFC 3261 branch")
+        if not self._make_room(self.client, self.max_client, end_live=False):
+            raise ValueError(f"{len(self.client)} client transactions in progress: no room for another")
         cls = InviteClientTransaction if request.method == "INVITE" else NonInviteClientTransaction
         tx = cls(request, send, reliable, self.clock, on_response, on_timeout)
         key = (tx.branch, request.method)
@@ -549,6 +598,28 @@ class TransactionManager:
         tx.on_terminated = lambda t, k=key: self.client.pop(k, None) if self.client.get(k) is t else None
         tx.start()
         return tx
+
+    def _make_room(self, table: dict, limit: int, end_live: bool) -> bool:
+        """Below ``limit`` entries, by ending lingering transactions (oldest first), then,
+        with ``end_live``, the oldest of the others.  False when there is still no room."""
+        skipped = 0
+        while len(table) >= limit:
+            key, tx = next(iter(table.items()))
+            if not tx.lingering and not tx.terminated and skipped < len(table):
+                # Still at work for its TU: move it to the end, so the next look starts
+                # with the lingering ones behind it (each entry is passed over at most once).
+                del table[key]
+                table[key] = tx
+                skipped += 1
+                continue
+            if not tx.lingering and not tx.terminated and not end_live:
+                return False
+            self.evicted += 1
+            log.debug("%s %s: ended early, %d transactions in the table", tx.kind, tx.branch, len(table))
+            if table.get(key) is tx:
+                del table[key]
+            tx.abandon()
+        return True
 
     def receive_response(self, response: Response) -> bool:
         """RFC 3261 17.1.3: match by top-Via branch and CSeq method.  False = no match

@@ -3,39 +3,49 @@
 The asyncio protocols only frame and dispatch: each complete message is parsed and handed
 to one synchronous ``handler(message, source)``; ``source.send`` answers on the same
 transport.  RFC 3261 18.2.1 / RFC 3581 4: a request's top Via is stamped with ``received``
-(when its sent-by host is not the packet's source address, or when it asked for ``rport``)
-and ``rport=<source port>`` (when it asked).  RFC 3261 18.2.2: responses to a TCP request
-go back on that connection; UDP responses go where the top Via says (``maddr``, else
-``received`` with ``rport`` or the sent-by port, else the sent-by host and port; 5060 when
-no port is given), not blindly to the packet's source.  No
-task is ever created here, so none can leak; handler exceptions are logged, never raised.
+(when its sent-by host is not the packet's source address, when it asked for ``rport``, or
+when it carried a ``received`` of its own) and ``rport=<source port>`` (when it asked).
+RFC 3261 18.2.2: responses to a TCP request go back on that connection; UDP responses go
+where the top Via says (``maddr``, else ``received`` with ``rport`` or the sent-by port,
+else the sent-by host and port; 5060 when no port is given), not blindly to the packet's
+source.  No task is ever created here, so none can leak.
 
-Hostile input: messages above ``max_message_size`` or ``max_headers`` are rejected;
-malformed requests get ``400 Bad Request`` (``505 Version Not Supported`` for a SIP version
-other than 2.0) when a Via and a CSeq can be salvaged (From, To and Call-ID are copied when
-present: a request without Call-ID gets a 400 without one, as a real stack answers it),
-otherwise they are dropped and logged; at most ``max_tcp_connections`` at once;
-a TCP connection that sends no complete message within ``tcp_first_message_timeout`` is
-closed, and so is one that leaves a message incomplete for ``tcp_message_timeout`` (a
+One message never costs more than itself: whatever handling it raises is caught at the
+datagram / stream-read boundary, counted in ``failed`` and logged (rate-limited), and the
+listener goes on.  Hostile input: messages above ``max_message_size`` or ``max_headers``
+are rejected; malformed requests get ``400 Bad Request`` (``505 Version Not Supported`` for
+a SIP version other than 2.0) when a Via and a CSeq can be salvaged (From, To and Call-ID
+are copied when present: a request without Call-ID gets a 400 without one, as a real stack
+answers it), otherwise they are dropped; the warnings about them are rate-limited
+(``sipconf.bridge.log_lines``) and quote a packet's text only escaped.
+
+TCP: at most ``max_tcp_connections`` at once, and ``max_tcp_connections_per_source`` from
+one address (trusted proxies excepted); when the table is full, a new connection evicts
+the connection that has been quiet longest (one with a message half-received is never
+evicted).  A connection that sends no complete message within
+``tcp_first_message_timeout`` is closed, so is one quiet for ``tcp_idle_timeout`` after its
+last message, and one that leaves a message incomplete for ``tcp_message_timeout`` (a
 per-message read deadline, from the message's first byte: trickling bytes does not extend
 it); a TCP stream whose framing is lost (bad or repeated Content-Length, oversize) is closed.
 
-Destinations: unless built with ``allow_external``, nothing is sent to an address that is
-not a loopback IP literal (127.0.0.0/8, ::1; ``localhost`` means 127.0.0.1).  Host names
-are never resolved here, so a name taken from a message (a Via ``maddr``, a Contact) can
-neither leak a DNS query nor a packet off the machine: such sends are dropped and logged.
+Destinations (``sipconf.bridge.addresses``): unless built with ``allow_external``, nothing
+is sent to an address that is not a loopback IP literal (127.0.0.0/8, ::1; ``localhost``
+means 127.0.0.1), and never to a bad port.  Host names are never resolved here, so a name
+taken from a message (a Via ``maddr``, a Contact) can neither leak a DNS query nor a packet
+off the machine: such sends are dropped, counted in ``unsendable`` and logged (rate-limited).
 """
 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 import re
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Iterable
 
+from sipconf.bridge.addresses import AddressError, TrustedProxies, destination, loopback_destination
 from sipconf.bridge.clock import Clock, LoopClock, TimerHandle
+from sipconf.bridge.log_lines import Throttle, printable
 from sipconf.sip.headers import Via, split_commas
 from sipconf.sip.message import (Message, Request, Response, UnsupportedVersion, canonical_name, check_mandatory,
                                  parse)
@@ -51,8 +61,14 @@ class Limits:
     max_message_size: int = 64 * 1024
     max_headers: int = 128
     max_tcp_connections: int = 256
+    max_tcp_connections_per_source: int = 64  # below the global cap: one address cannot take every slot
     tcp_first_message_timeout: float = 10.0
     tcp_message_timeout: float = 10.0
+    tcp_idle_timeout: float = 120.0  # quiet time after the last message before the connection is closed
+
+
+def _always_open() -> bool:
+    return True
 
 
 @dataclass
@@ -63,6 +79,7 @@ class Source:
     addr: tuple[str, int]
     send: Callable[[Message | bytes], None] = field(repr=False)
     reply_to: tuple[str, int] | None = None  # UDP: where responses go (RFC 3261 18.2.2)
+    is_open: Callable[[], bool] = field(default=_always_open, repr=False)  # TCP: the connection still is
 
     @property
     def reliable(self) -> bool:
@@ -76,9 +93,10 @@ DEFAULT_PORT = 5060  # RFC 3261 18.1.1 / 19.1.2: sip: over UDP and TCP
 
 def stamp_via(headers: list[tuple[str, str]], addr: tuple[str, int]) -> Via | None:
     """RFC 3261 18.2.1 and RFC 3581 4, in place: add ``received=<source IP>`` to the top Via
-    when its sent-by host differs from the packet's source or it carries a bare ``rport``,
-    and fill that ``rport`` with the source port.  Returns the (stamped) top Via, or None
-    when there is no parseable one."""
+    when its sent-by host differs from the packet's source, it carries a bare ``rport``, or
+    it brought a ``received`` of its own (only the server that saw the packet may say where
+    it came from), and fill that ``rport`` with the source port.  Returns the (stamped) top
+    Via, or None when there is no parseable one."""
     for index, (name, value) in enumerate(headers):
         if canonical_name(name) == "via":
             break
@@ -96,7 +114,7 @@ def stamp_via(headers: list[tuple[str, str]], addr: tuple[str, int]) -> Via | No
         return None
     ip, port = addr
     wants_rport = via.param("rport") == ""
-    if not wants_rport and via.host.strip("[]").lower() == ip.lower():
+    if not wants_rport and via.param("received") is None and via.host.strip("[]").lower() == ip.lower():
         return via  # nothing to add: the common case, and no re-rendering
     params: list[tuple[str, str | None]] = []
     for key, val in via.params:
@@ -111,32 +129,25 @@ def stamp_via(headers: list[tuple[str, str]], addr: tuple[str, int]) -> Via | No
 
 
 def response_address(via: Via) -> tuple[str, int]:
-    """RFC 3261 18.2.2 (unreliable transport) with RFC 3581 4: where a response goes."""
+    """RFC 3261 18.2.2 (unreliable transport) with RFC 3581 4: where a response goes.
+
+    Not checked here: the address is whatever the Via says (a port of 0 stands for one that
+    is no port number), and the sender refuses what it may not send to."""
+    port = via.port if via.port is not None else DEFAULT_PORT
     maddr = via.param("maddr")
     if maddr:
-        return maddr.strip("[]"), via.port or DEFAULT_PORT
+        return maddr, port
     received = via.param("received")
     if received:
         rport = via.param("rport")
-        port = int(rport) if rport and rport.isdigit() and rport.isascii() else via.port
-        return received.strip("[]"), port or DEFAULT_PORT
-    return via.host.strip("[]"), via.port or DEFAULT_PORT
+        if rport:
+            port = int(rport) if rport.isascii() and rport.isdigit() and len(rport) <= 5 else 0
+        return received, port
+    return via.host, port
 
 
 _SALVAGE = ("via", "from", "to", "call-id", "cseq")
 _NEEDED = ("via", "cseq")  # without these a response cannot be addressed or matched
-
-
-def loopback_destination(host: str) -> str | None:
-    """``host`` as the loopback IP literal to send to, or None: a name other than
-    ``localhost`` is never resolved, and an address off loopback is refused."""
-    name = host.strip("[]")
-    if name.lower() == "localhost":
-        return "127.0.0.1"
-    try:
-        return name if ipaddress.ip_address(name).is_loopback else None
-    except ValueError:
-        return None
 
 
 def bad_request_for(data: bytes, error: str, status: int = 400, reason: str = "Bad Request") -> Response | None:
@@ -169,15 +180,27 @@ def bad_request_for(data: bytes, error: str, status: int = 400, reason: str = "B
 
 
 class _Dispatcher:
-    """Parse one frame, answer 400 or drop on error, else call the handler."""
+    """Parse one frame, answer 400 or drop on error, else call the handler; whatever one
+    frame raises is caught here and costs only that frame."""
 
-    def __init__(self, handler: Handler, limits: Limits) -> None:
+    def __init__(self, handler: Handler, limits: Limits, throttle: Throttle) -> None:
         self.handler = handler
         self.limits = limits
+        self.throttle = throttle
         self.dropped = 0
         self.rejected = 0
+        self.failed = 0
 
     def dispatch(self, data: bytes, source: Source) -> None:
+        try:
+            self._dispatch(data, source)
+        except Exception as exc:  # a bug or a case nobody foresaw: the listener must go on
+            self.failed += 1
+            self.throttle.warning("failed", "dropped %s message from %s:%d: handling it failed: %s",
+                                  source.transport, printable(source.addr[0]), source.addr[1],
+                                  printable(f"{type(exc).__name__}: {exc}"), exc_info=True)
+
+    def _dispatch(self, data: bytes, source: Source) -> None:
         try:
             message = parse(data, max_headers=self.limits.max_headers)
             check_mandatory(message)
@@ -186,10 +209,7 @@ class _Dispatcher:
             return
         if isinstance(message, Request):
             self._stamp(message.headers, source)
-        try:
-            self.handler(message, source)
-        except Exception:  # the server must survive any handler bug
-            log.exception("handler failed for %s message from %s:%d", source.transport, *source.addr)
+        self.handler(message, source)
 
     def _malformed(self, data: bytes, error: ValueError, source: Source) -> None:
         if isinstance(error, UnsupportedVersion):
@@ -198,10 +218,12 @@ class _Dispatcher:
             response = bad_request_for(data, str(error))
         if response is None:
             self.dropped += 1
-            log.warning("dropped malformed %s message from %s:%d: %s", source.transport, *source.addr, error)
+            self.throttle.warning("malformed", "dropped malformed %s message from %s:%d: %s",
+                                  source.transport, *source.addr, printable(str(error)))
             return
         self.rejected += 1
-        log.warning("%d to malformed %s message from %s:%d: %s", response.status, source.transport, *source.addr, error)
+        self.throttle.warning("malformed", "%d to malformed %s message from %s:%d: %s", response.status,
+                              source.transport, *source.addr, printable(str(error)))
         self._stamp(response.headers, source)  # the 400 carries the request's Vias
         source.send(response)
 
@@ -209,10 +231,7 @@ class _Dispatcher:
     def _stamp(headers: list[tuple[str, str]], source: Source) -> None:
         via = stamp_via(headers, source.addr)
         if via is not None and not source.reliable:
-            try:
-                source.reply_to = response_address(via)
-            except ValueError:
-                pass  # keep answering the packet's source
+            source.reply_to = response_address(via)  # checked when something is sent there
 
 
 def _unsent(message: Message | bytes) -> None:
@@ -224,30 +243,41 @@ def _encode(message: Message | bytes) -> bytes:
 
 
 class _UdpProtocol(asyncio.DatagramProtocol):
-    def __init__(self, dispatcher: _Dispatcher, limits: Limits, allow_external: bool = False) -> None:
-        self.dispatcher = dispatcher
-        self.limits = limits
-        self.allow_external = allow_external
+    def __init__(self, server: SipServer) -> None:
+        self.server = server
         self.transport: asyncio.DatagramTransport | None = None
+        self.family: int | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
+        sock = transport.get_extra_info("socket")
+        self.family = sock.family if sock is not None else None
 
     def sendto(self, message: Message | bytes, addr: tuple[str, int]) -> None:
-        host = addr[0] if self.allow_external else loopback_destination(addr[0])
-        if host is None:
-            log.warning("not sent to %s:%d: only loopback IP addresses are reachable", addr[0], addr[1])
+        """The one place UDP data leaves: every destination is checked first, since an
+        address asyncio cannot use (a port above 65535, a NUL byte) closes the socket."""
+        try:
+            target = destination(addr[0], addr[1], allow_external=self.server.allow_external, family=self.family)
+        except AddressError as err:
+            self.server._unsendable(addr, err)
             return
         if self.transport is not None and not self.transport.is_closing():
-            self.transport.sendto(_encode(message), (host, addr[1]))
+            self.transport.sendto(_encode(message), target)
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        if not data.strip(b"\r\n"):
-            return  # RFC 5626 keep-alive
-        if len(data) > self.limits.max_message_size:
-            log.warning("dropped %d-byte datagram from %s:%d (limit %d)", len(data), addr[0], addr[1], self.limits.max_message_size)
-            return
-        self.dispatcher.dispatch(data, self.source((addr[0], addr[1])))
+        try:
+            if not data.strip(b"\r\n"):
+                return  # RFC 5626 keep-alive
+            limits = self.server.limits
+            if len(data) > limits.max_message_size:
+                self.server.throttle.warning("oversize", "dropped %d-byte datagram from %s:%d (limit %d)",
+                                             len(data), addr[0], addr[1], limits.max_message_size)
+                return
+            self.server._dispatcher.dispatch(data, self.source((addr[0], addr[1])))
+        except Exception as exc:  # dispatch catches its own; this is the last line of defence
+            self.server._dispatcher.failed += 1
+            self.server.throttle.warning("failed", "dropped datagram from %s:%d: %s", printable(str(addr[0])),
+                                         addr[1], printable(f"{type(exc).__name__}: {exc}"), exc_info=True)
 
     def source(self, addr: tuple[str, int]) -> Source:
         """Requests go to ``addr``; responses to ``reply_to`` once the dispatcher set it."""
@@ -270,47 +300,84 @@ _CONTENT_LENGTH = re.compile(rb"^(?:content-length|l)[ \t]*:[ \t]*([^\r\n]*)", r
 class _TcpProtocol(asyncio.Protocol):
     """Frames a TCP byte stream into SIP messages by Content-Length (RFC 3261 18.3)."""
 
-    def __init__(self, server: SipServer) -> None:
+    def __init__(self, server: SipServer, outbound: bool = False) -> None:
         self.server = server
+        self.outbound = outbound  # we opened it: not a peer's, exempt from the per-source cap
         self.buffer = bytearray()
         self.transport: asyncio.Transport | None = None
         self.addr: tuple[str, int] = ("", 0)
+        self.trusted = False
         self.source: Source | None = None
         self._idle: TimerHandle | None = None
         self._deadline: TimerHandle | None = None
         self._deadline_message = -1  # the value of `messages` when the deadline was armed
         self.messages = 0
+        self.last_activity = server.clock.now()
+
+    @property
+    def open(self) -> bool:
+        return self.transport is not None and not self.transport.is_closing()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
         peer = transport.get_extra_info("peername") or ("", 0)
         self.addr = (peer[0], peer[1])
-        self.source = Source("TCP", self.addr, self.send)
-        if not self.server._admit(self):
-            log.warning("refused TCP connection from %s:%d: %d connections open", *self.addr, self.server.limits.max_tcp_connections)
+        self.trusted = self.addr[0] in self.server.trusted_proxies
+        self.last_activity = self.server.clock.now()
+        self.source = Source("TCP", self.addr, self.send, is_open=lambda: self.open)
+        refusal = self.server._admit(self)
+        if refusal is not None:
+            self.server.throttle.warning("tcp-refused", "refused TCP connection from %s:%d: %s", *self.addr, refusal)
             transport.close()
             return
-        self._idle = self.server.clock.call_later(self.server.limits.tcp_first_message_timeout, self._idle_timeout)
+        self._arm_idle(self.server.limits.tcp_first_message_timeout)
 
-    def _idle_timeout(self) -> None:
-        if self.messages == 0 and self.transport is not None:
-            log.warning("closed TCP connection from %s:%d: nothing received in %.0f s", *self.addr, self.server.limits.tcp_first_message_timeout)
+    def _arm_idle(self, delay: float) -> None:
+        self._idle = self.server.clock.call_later(delay, self._idle_check)
+
+    def _idle_check(self) -> None:
+        """Close a connection that never sent a message, or that has been quiet for
+        ``tcp_idle_timeout``; otherwise look again when that would be the case."""
+        self._idle = None
+        if not self.open:
+            return
+        limits = self.server.limits
+        if self.messages == 0:
+            self.server.throttle.warning("tcp-idle", "closed TCP connection from %s:%d: nothing received in %.0f s",
+                                         *self.addr, limits.tcp_first_message_timeout)
             self.transport.close()
+            return
+        quiet = self.server.clock.now() - self.last_activity
+        if quiet >= limits.tcp_idle_timeout:
+            self.server.throttle.warning("tcp-idle", "closed TCP connection from %s:%d: idle for %.0f s",
+                                         *self.addr, quiet)
+            self.transport.close()
+            return
+        self._arm_idle(limits.tcp_idle_timeout - quiet)
 
     def send(self, message: Message | bytes) -> None:
-        if self.transport is not None and not self.transport.is_closing():
+        if self.open:
+            self.last_activity = self.server.clock.now()
             self.transport.write(_encode(message))
 
     def data_received(self, data: bytes) -> None:
-        self.buffer += data
         try:
+            self.last_activity = self.server.clock.now()
+            self.buffer += data
             self._frame()
+        except Exception as exc:  # framing itself failed: the stream cannot be trusted any more
+            self.server._dispatcher.failed += 1
+            self.server.throttle.warning("failed", "closed TCP connection from %s:%d: reading it failed: %s",
+                                         *self.addr, printable(f"{type(exc).__name__}: {exc}"), exc_info=True)
+            self.buffer.clear()
+            if self.transport is not None:
+                self.transport.close()
         finally:
             self._watch_partial()
 
     def _watch_partial(self) -> None:
         """Arm the read deadline when a message is incomplete; re-arm it for each new message."""
-        partial = bool(self.buffer) and self.transport is not None and not self.transport.is_closing()
+        partial = bool(self.buffer) and self.open
         if partial and self._deadline is not None and self._deadline_message == self.messages:
             return  # the same message is still arriving: its deadline stands
         if self._deadline is not None:
@@ -322,15 +389,16 @@ class _TcpProtocol(asyncio.Protocol):
 
     def _read_timeout(self) -> None:
         self._deadline = None
-        if self.buffer and self.transport is not None and not self.transport.is_closing():
-            log.warning("closed TCP connection from %s:%d: message incomplete after %.0f s (%d bytes)",
-                        *self.addr, self.server.limits.tcp_message_timeout, len(self.buffer))
+        if self.buffer and self.open:
+            self.server.throttle.warning("tcp-slow", "closed TCP connection from %s:%d: message incomplete after %.0f s"
+                                         " (%d bytes)", *self.addr, self.server.limits.tcp_message_timeout,
+                                         len(self.buffer))
             self.buffer.clear()
             self.transport.close()
 
     def _frame(self) -> None:
         limit = self.server.limits.max_message_size
-        while self.transport is not None and not self.transport.is_closing():
+        while self.open:
             # RFC 3261 7.5 / RFC 5626 3.5.1: CRLFs between messages are keep-alives.
             while self.buffer[:2] == b"\r\n":
                 del self.buffer[:2]
@@ -346,8 +414,8 @@ class _TcpProtocol(asyncio.Protocol):
                 return
             if lengths:
                 text = lengths[0].strip()
-                if not text.isdigit():
-                    self._lose_framing(f"invalid Content-Length: {text.decode(errors='replace')!r}")
+                if not (text.isdigit() and len(text) <= 10):
+                    self._lose_framing(f"invalid Content-Length: {printable(text)!r}")
                     return
                 length = int(text)
             total = end + 4 + length
@@ -364,7 +432,7 @@ class _TcpProtocol(asyncio.Protocol):
 
     def _lose_framing(self, reason: str) -> None:
         # The stream cannot be re-synchronised: answer 400 if possible, then close.
-        log.warning("closing TCP connection from %s:%d: %s", *self.addr, reason)
+        self.server.throttle.warning("malformed", "closing TCP connection from %s:%d: %s", *self.addr, reason)
         response = bad_request_for(bytes(self.buffer[: self.server.limits.max_message_size]), reason)
         if response is not None:
             self.send(response)
@@ -375,6 +443,7 @@ class _TcpProtocol(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         if self._idle is not None:
             self._idle.cancel()
+            self._idle = None
         if self._deadline is not None:
             self._deadline.cancel()
             self._deadline = None
@@ -402,18 +471,25 @@ class SipServer:
         udp: bool = True,
         tcp: bool = True,
         allow_external: bool = False,
+        trusted_proxies: TrustedProxies | Iterable[str] = (),
     ) -> None:
         self.host = host
         self.allow_external = allow_external
+        self.trusted_proxies = (trusted_proxies if isinstance(trusted_proxies, TrustedProxies)
+                                else TrustedProxies.parse(trusted_proxies))
         self.limits = limits or Limits()
         self.clock: Clock = clock or LoopClock()
-        self._dispatcher = _Dispatcher(handler, self.limits)
+        self.throttle = Throttle(log, self.clock)
+        self._dispatcher = _Dispatcher(handler, self.limits, self.throttle)
         self._ports = (udp_port if udp else None, tcp_port if tcp else None)
         self._udp: _UdpProtocol | None = None
         self._udp_transport: asyncio.DatagramTransport | None = None
         self._tcp_server: asyncio.base_events.Server | None = None
         self.connections: set[_TcpProtocol] = set()
+        self._per_source: dict[str, int] = {}  # peer IP -> its connections (peers' only, never 0)
         self._outbound: dict[tuple[str, int], _TcpProtocol] = {}
+        self.unsendable = 0  # messages not sent: their destination was refused
+        self.evicted = 0  # idle TCP connections closed to make room for a new one
 
     @property
     def dropped(self) -> int:
@@ -422,6 +498,10 @@ class SipServer:
     @property
     def rejected(self) -> int:
         return self._dispatcher.rejected
+
+    @property
+    def failed(self) -> int:
+        return self._dispatcher.failed
 
     async def start(self) -> None:
         udp_port, tcp_port = self._ports
@@ -445,8 +525,7 @@ class SipServer:
         loop = asyncio.get_running_loop()
         if udp_port is not None:
             transport, protocol = await loop.create_datagram_endpoint(
-                lambda: _UdpProtocol(self._dispatcher, self.limits, self.allow_external),
-                local_addr=(self.host, udp_port),
+                lambda: _UdpProtocol(self), local_addr=(self.host, udp_port),
             )
             self._udp_transport, self._udp = transport, protocol
         if tcp_port is not None:
@@ -506,26 +585,66 @@ class SipServer:
         """A ``Source`` over a TCP connection to ``addr`` (reused while open); responses
         arriving on it reach the handler like any other message."""
         conn = self._outbound.get(addr)
-        if conn is None or conn.transport is None:
-            host = addr[0] if self.allow_external else loopback_destination(addr[0])
-            if host is None:
-                raise ConnectionError(f"not connecting to {addr[0]}:{addr[1]}: only loopback IP addresses are reachable")
+        if conn is None or not conn.open:
+            try:
+                host, port = destination(addr[0], addr[1], allow_external=self.allow_external)
+            except AddressError as err:
+                self.unsendable += 1
+                raise ConnectionError(f"not connecting to {printable(str(addr[0]))}:{addr[1]}: {err}") from None
             loop = asyncio.get_running_loop()
-            _, conn = await loop.create_connection(lambda: _TcpProtocol(self), host, addr[1])
-            conn.messages = 1  # we opened it: the idle rule is for peers that never speak
+            _, conn = await loop.create_connection(lambda: _TcpProtocol(self, outbound=True), host, port)
+            conn.messages = 1  # we opened it: the first-message rule is for peers that never speak
             self._outbound[addr] = conn
-        if conn.source is None:
+        if conn.source is None or conn not in self.connections:
             raise ConnectionError(f"TCP connection to {addr[0]}:{addr[1]} was refused locally")
         return conn.source
 
-    def _admit(self, conn: _TcpProtocol) -> bool:
-        if len(self.connections) >= self.limits.max_tcp_connections:
-            return False
+    def _unsendable(self, addr: tuple[str, int], error: AddressError) -> None:
+        self.unsendable += 1
+        self.throttle.warning("unsendable", "not sent to %s:%s: %s", printable(str(addr[0])),
+                              printable(str(addr[1])), error)
+
+    # -- the TCP connection table ---------------------------------------------------------
+
+    def _admit(self, conn: _TcpProtocol) -> str | None:
+        """Take ``conn`` into the table, or say why not (None: admitted)."""
+        limits = self.limits
+        per_source = not conn.outbound and not conn.trusted
+        ip = conn.addr[0]
+        if per_source and self._per_source.get(ip, 0) >= limits.max_tcp_connections_per_source:
+            return f"{limits.max_tcp_connections_per_source} connections open from this address"
+        if len(self.connections) >= limits.max_tcp_connections:
+            victim = self._quietest()
+            if victim is None:
+                return f"{limits.max_tcp_connections} connections open, none idle"
+            self.evicted += 1
+            self.throttle.warning("tcp-evicted", "closed TCP connection from %s:%d: idle for %.0f s, and the"
+                                  " connection table is full", *victim.addr, self.clock.now() - victim.last_activity)
+            self._release(victim)
+            if victim.transport is not None:
+                victim.transport.close()
         self.connections.add(conn)
-        return True
+        if not conn.outbound:
+            self._per_source[ip] = self._per_source.get(ip, 0) + 1
+        return None
+
+    def _quietest(self) -> _TcpProtocol | None:
+        """The connection to give up for a new one: a peer's, with no message half-received,
+        quiet the longest; a trusted proxy's only when no other is idle."""
+        idle = [c for c in self.connections if not c.outbound and not c.buffer and c.open]
+        if not idle:
+            return None
+        return min(idle, key=lambda c: (c.trusted, c.last_activity))
 
     def _release(self, conn: _TcpProtocol) -> None:
-        self.connections.discard(conn)
+        if conn in self.connections:
+            self.connections.discard(conn)
+            if not conn.outbound:
+                left = self._per_source.get(conn.addr[0], 0) - 1
+                if left > 0:
+                    self._per_source[conn.addr[0]] = left
+                else:
+                    self._per_source.pop(conn.addr[0], None)
         for addr, c in list(self._outbound.items()):
             if c is conn:
                 del self._outbound[addr]

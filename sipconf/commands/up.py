@@ -26,7 +26,9 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sipconf.bridge.backoff import BackoffPolicy, parse_networks
+from sipconf.bridge.addresses import TrustedProxies
+from sipconf.bridge.backoff import BackoffPolicy
+from sipconf.bridge.log_lines import EscapeControlCharacters
 from sipconf.bridge.server import MAX_CALLS, MAX_LAG, Bridge
 from sipconf.errors import UserError
 from sipconf.local.bridge_adapter import bridge_ports
@@ -177,6 +179,12 @@ def run(args: argparse.Namespace) -> int:
         auth_backoff=auth_backoff(args),
         nonce_lifetime=args.nonce_lifetime,
     )
+    for value in opts.trusted_proxies:
+        try:
+            TrustedProxies.parse([value])
+        except ValueError:
+            raise UserError(f"--trusted-proxy {value!r}: expected an IP address or a CIDR block,"
+                            " e.g. 127.0.0.2 or 10.0.0.0/8") from None
     if opts.ring_delay < 0:
         raise UserError(f"--ring-delay {args.ring_delay}: expected a number of seconds >= 0")
     if opts.max_calls < 1:
@@ -185,11 +193,6 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--max-lag-ms {args.max_lag_ms}: expected a number of milliseconds >= 0")
     if opts.nonce_lifetime <= 0:
         raise UserError(f"--nonce-lifetime {args.nonce_lifetime:g}: expected a number of seconds > 0")
-    for value in opts.trusted_proxies:
-        try:
-            parse_networks([value])
-        except ValueError:
-            raise UserError(f"--trusted-proxy {value!r}: expected an IP address or CIDR, e.g. 192.0.2.0/24") from None
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     configure_logging(args.log_level)
     return asyncio.run(serve(opts))
@@ -213,9 +216,11 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 def configure_logging(level: str) -> None:
     """sipconf's own loggers at `level` on stderr; other libraries only from WARNING (the
-    HTTP server would otherwise log every API request)."""
+    HTTP server would otherwise log every API request). Control characters in a message
+    (a peer's Call-ID, a caller number) are written escaped."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(EscapeControlCharacters())  # a packet's bytes never reach the terminal raw
     root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel(logging.WARNING)
@@ -233,7 +238,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="ring this long before answering inbound calls (default 0)")
     p.add_argument("--dtmf-info", action="store_true", help="accept SIP INFO DTMF for PIN entry (LiveKit answers 405)")
     p.add_argument("--allow-external-dial", action="store_true",
-                   help="let CreateSIPParticipant dial addresses off loopback")
+                   help="let the bridge send off loopback: CreateSIPParticipant dials, SIP replies to a Via,"
+                        " in-dialog requests to a Contact and RTP to an SDP address (IP addresses only:"
+                        " host names from messages are never resolved)")
     p.add_argument("--max-calls", type=int, default=MAX_CALLS, metavar="N",
                    help="calls in progress at most; more INVITEs get 503 + Retry-After (default %(default)s)")
     p.add_argument("--max-lag-ms", type=float, default=MAX_LAG * 1000, metavar="MS",
@@ -241,8 +248,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         " on average (default %(default)g ms, 0 = off)")
     backoff = BackoffPolicy()
     p.add_argument("--trusted-proxy", action="append", default=[], metavar="ADDRESS[/PREFIX]",
-                   help="a carrier proxy or SBC that forwards many callers' calls (repeatable): its calls back off"
-                        " per digest username alone, not per source and username")
+                   help="a carrier proxy or SBC that forwards many callers' calls (repeatable): exempt from the"
+                        " per-source TCP connection cap, and its calls back off per digest username alone")
     p.add_argument("--auth-failures", type=int, default=backoff.failures, metavar="N",
                    help="wrong digest answers from one source and username within --auth-failure-window that get"
                         " it 503 + Retry-After (default %(default)s, 0 = no back-off)")

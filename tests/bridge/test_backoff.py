@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sipconf.bridge.backoff import Backoff, BackoffPolicy, parse_networks
+from sipconf.bridge.backoff import Backoff, BackoffPolicy
 from sipconf.bridge.clock import ManualClock
 
 
@@ -120,10 +120,3 @@ def test_policy_errors(fields: dict, error: str) -> None:
         BackoffPolicy(**fields)
     assert str(info.value) == error
 
-
-def test_parse_networks() -> None:
-    assert [str(n) for n in parse_networks(["192.0.2.10", " 198.51.100.0/24", "2001:db8::/32"])] == [
-        "192.0.2.10/32", "198.51.100.0/24", "2001:db8::/32"]
-    with pytest.raises(ValueError) as info:
-        parse_networks(["carrier.example"])
-    assert str(info.value) == "trusted proxy 'carrier.example': expected an IP address or CIDR, e.g. 192.0.2.0/24"

@@ -356,4 +356,4 @@ def test_a_reply_to_a_via_maddr_off_loopback_or_by_name_is_dropped_unresolved(ca
     port = asyncio.run(main())
     warnings = [r.getMessage() for r in caplog.records if r.getMessage().startswith("not sent to")]
     assert warnings == [f"not sent to 192.0.2.1:{port}: only loopback IP addresses are reachable",
-                        f"not sent to ss1.example.com:{port}: only loopback IP addresses are reachable"]
+                        f"not sent to ss1.example.com:{port}: not an IP address (host names are never resolved)"]

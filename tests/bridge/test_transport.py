@@ -161,16 +161,21 @@ def test_idle_tcp_connection_is_closed_on_the_injected_clock() -> None:
     asyncio.run(main())
 
 
-def test_tcp_connection_limit() -> None:
+def test_tcp_connection_limit_refuses_when_no_connection_is_idle() -> None:
+    """A full table whose every connection is half-way through a message has nobody to
+    evict: the new connection is closed at once."""
     async def main() -> None:
         async with served_callee(limits=Limits(max_tcp_connections=2)) as (server, callee):
-            conns = [await asyncio.open_connection(*server.tcp_address) for _ in range(3)]
-            assert await asyncio.wait_for(conns[2][0].read(), GUARD) == b""
-            reader, writer = conns[0]
-            writer.write(options("c1", transport="TCP"))
-            await writer.drain()
-            assert (await read_message(reader)).status == 200
-            for _, w in conns:
+            conns = [await asyncio.open_connection(*server.tcp_address) for _ in range(2)]
+            for _, writer in conns:
+                writer.write(b"OPTIONS sip:uas@127.0.0.1 SIP/2.0\r\n")  # no end of headers yet
+                await writer.drain()
+            while sum(bool(c.buffer) for c in server.connections) < 2:
+                await asyncio.sleep(0)
+            reader, writer = await asyncio.open_connection(*server.tcp_address)
+            assert await asyncio.wait_for(reader.read(), GUARD) == b""
+            assert len(server.connections) == 2 and server.evicted == 0
+            for _, w in [*conns, (reader, writer)]:
                 w.close()
 
     asyncio.run(main())

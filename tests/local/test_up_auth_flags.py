@@ -52,7 +52,7 @@ def test_the_defaults() -> None:
     ("argv", "error"),
     [
         (["--trusted-proxy", "carrier.example"],
-         "--trusted-proxy 'carrier.example': expected an IP address or CIDR, e.g. 192.0.2.0/24"),
+         "--trusted-proxy 'carrier.example': expected an IP address or a CIDR block, e.g. 127.0.0.2 or 10.0.0.0/8"),
         (["--auth-failures", "-1"], "--auth-failures -1: expected a number of failures >= 0 (0 = no back-off)"),
         (["--auth-backoff", "0"], "--auth-backoff 0: expected a number of seconds > 0"),
         (["--auth-backoff", "60", "--auth-backoff-max", "30"], "--auth-backoff-max 30: shorter than --auth-backoff 60"),

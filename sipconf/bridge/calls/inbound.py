@@ -331,7 +331,7 @@ class InboundCall:
             self._respond(*BAD_SDP, cache=True)
             return False
         try:
-            self.rtp = RtpSession(self.net.clock, on_digit=self.on_digit)
+            self.rtp = RtpSession(self.net.clock, on_digit=self.on_digit, allow_external=self.net.allow_external_dial)
             port = await self.rtp.open()
         except OSError:
             self._respond(*MEDIA_FAILED, cache=True)
@@ -524,7 +524,7 @@ class InboundCall:
         headers = [("User-Agent", "LiveKit")]
         headers += list(headers_from_attributes(self.attributes_to_headers, self.attributes).items())
         try:
-            source = await self.net.source_for(assert_dialog.remote_target, self.source)
+            source = await self.net.source_for(assert_dialog.next_hop, self.source)
             bye = assert_dialog.create_request("BYE", self.net.via(source.transport), headers)
             await self.net.request(bye, source)
         except Exception as err:  # the peer may be gone; the call is over either way

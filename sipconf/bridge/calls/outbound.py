@@ -178,7 +178,7 @@ class OutboundCall:
         self._finish()
 
     async def _dial(self) -> None:
-        self.rtp = RtpSession(self.net.clock)
+        self.rtp = RtpSession(self.net.clock, allow_external=self.net.allow_external_dial)
         port = await self.rtp.open()
         offer = bytes(sdp.build_offer(self.net.host, port))
         if self.transport == "TCP":
@@ -365,7 +365,7 @@ class OutboundCall:
         headers = [("User-Agent", "LiveKit"), *headers_from_attributes(self.internal.attributes_to_headers,
                                                                        self.attributes).items()]
         try:
-            target = await self.net.source_for(dialog.remote_target, source)
+            target = await self.net.source_for(dialog.next_hop, source)
             bye = dialog.create_request("BYE", self.net.via(target.transport), headers)
             await self.net.request(bye, target)
         except (TransactionTimeout, OSError, ValueError) as err:
@@ -384,6 +384,7 @@ class OutboundCall:
         if self.rtp is not None:
             self.rtp.close()
         self.net.unbind(self)
+        self.net.outbound.by_call_id.pop(self.call_id, None)
         self.ended.set()
         self.net.metrics.outbound_ended(self.status)
         log.info("outbound call %s Call-ID %s: trunk %s -> %s (%s %s:%d): %s, %s, %.1f s",

@@ -26,6 +26,7 @@ class TransactionTimeout(Exception):
 class Signalling(Protocol):
     clock: Clock
     participant_sink: ParticipantSink  # where routed calls join their rooms
+    allow_external_dial: bool  # RTP may go to addresses off loopback too
 
     def via(self, transport: str) -> str:
         """`SIP/2.0/<transport> host:port` of our listener (the branch is added by the dialog)."""
@@ -34,8 +35,9 @@ class Signalling(Protocol):
         """Our Contact header value for `transport`."""
 
     async def source_for(self, target: str, origin: Source | None) -> Source:
-        """Where in-dialog requests to `target` (a URI) go: the origin's TCP connection, or
-        the target's host and port over UDP/TCP."""
+        """Where in-dialog requests to `target` (a URI) go: the origin's TCP connection while
+        open, or the target's host and port over UDP/TCP; AddressError (a ValueError) when
+        that address may not be sent to."""
 
     async def request(self, request: Request, source: Source,
                       on_provisional: Callable[[Response], None] | None = None) -> Response:

@@ -69,13 +69,13 @@ class Transfer:
         headers += list(headers_from_attributes(call.attributes_to_headers, call.attributes).items())
         timer = self.net.clock.call_later(self.timeout, lambda: self._settle(LiveKitError(errors.CANCELED, "refer canceled")))
         try:
-            source = await self.net.source_for(call.dialog.remote_target, call.source)
-            refer = call.dialog.create_request("REFER", self.net.via(source.transport), headers)
-            self.refer = refer
-            self.refer_cseq = refer.cseq.seq
             try:
+                source = await self.net.source_for(call.dialog.next_hop, call.source)
+                refer = call.dialog.create_request("REFER", self.net.via(source.transport), headers)
+                self.refer = refer
+                self.refer_cseq = refer.cseq.seq
                 resp = await self.net.request(refer, source)
-            except Exception:
+            except Exception:  # no REFER went out (a refused target) or none was answered
                 resp = None
             if resp is None:
                 if not call.ended.is_set():

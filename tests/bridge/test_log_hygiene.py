@@ -1,0 +1,93 @@
+"""A packet never writes into the operator's terminal: control bytes, ANSI escapes and bidi
+overrides from a message reach the log escaped, in the bridge's own warnings and in
+everything `sipconf up` writes to stderr."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import subprocess
+import sys
+
+from livekit import api
+from livekit.protocol import sip as sip_pb
+
+from sipconf.agent import Agent
+from sipconf.bridge.transport import SipServer
+from sipconf.sip.message import Request, make_response
+
+from .hostile_helpers import options, udp_client, udp_probe_answered
+
+EVIL = "\x1b[2J\x1b[31mRED\x07\u202eX\x9b1m"
+ESCAPED = "\\x1b[2J\\x1b[31mRED\\x07\\u202eX\\x9b1m"
+
+
+def test_a_packet_s_control_bytes_reach_the_transport_s_warnings_escaped(caplog):
+    caplog.set_level(logging.DEBUG, "sipconf.bridge")
+
+    def answer(message, source):
+        if isinstance(message, Request):
+            source.send(make_response(message, 200, "OK"))
+
+    async def main():
+        async with SipServer(answer) as server:
+            sender, replies, local = await udp_client()
+            try:
+                sender.sendto(options(f"SIP/2.0/UDP {local[0]}:{local[1]};maddr={EVIL};branch=z9hG4bKe1"),
+                              server.udp_address)
+                sender.sendto(f"OPTIONS sip:x SIP/2.0\r\nVia: {EVIL}\r\nCSeq: 1 OPTIONS\r\n\r\n".encode(),
+                              server.udp_address)
+                sender.sendto(f"\x1b]0;owned\x07 garbage {EVIL}\r\n\r\n".encode(), server.udp_address)
+                await udp_probe_answered(sender, replies, local, server.udp_address)
+            finally:
+                sender.close()
+
+    asyncio.run(asyncio.wait_for(main(), 30))
+    messages = [r.getMessage() for r in caplog.records if r.name.startswith("sipconf.bridge")]
+    assert len(messages) == 3
+    assert all(m.isprintable() for m in messages), [m for m in messages if not m.isprintable()]
+    assert messages[0] == f"not sent to {ESCAPED}:{messages[0].split(':')[1]}: not an IP address (host names are never resolved)"
+
+
+def test_sipconf_up_writes_a_caller_s_control_bytes_escaped(tmp_path):
+    """The call outcome line quotes the Call-ID and the caller's number as they came."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LIVEKIT_")}
+    proc = subprocess.Popen([sys.executable, "-m", "sipconf", "up", "--http", "127.0.0.1:0", "--sip", "127.0.0.1:0",
+                             "--state", str(tmp_path / "s.db")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, errors="replace")
+    try:
+        lines = []
+        for line in proc.stdout:  # blocks until the server prints; no sleeping
+            lines.append(line.rstrip("\n"))
+            if line.strip() == "ready":
+                break
+        assert lines[-1] == "ready", lines
+        values = dict(part.split("=", 1) for part in next(l for l in lines if l.startswith("export ")).split()[1:])
+        udp = next(l for l in lines if l.startswith("sip: udp ")).split()[2]
+        target = (udp.rsplit(":", 1)[0], int(udp.rsplit(":", 1)[1]))
+
+        async def call():
+            async with api.LiveKitAPI(values["LIVEKIT_URL"], values["LIVEKIT_API_KEY"],
+                                      values["LIVEKIT_API_SECRET"]) as lk:
+                await lk.sip.create_inbound_trunk(sip_pb.CreateSIPInboundTrunkRequest(
+                    trunk=sip_pb.SIPInboundTrunkInfo(name="t", numbers=["+15550100"])))
+            async with Agent() as peer:
+                invite = peer.invite(target, f"+1555{EVIL}", "+15550100", call_id=f"evil{EVIL}")
+                peer.send(invite, target)
+                final = await peer.final_to(invite, 10)
+                assert final.status == 404  # no dispatch rule: rejected, and logged
+                peer.send(peer.ack_for(invite, final), target)
+
+        asyncio.run(asyncio.wait_for(call(), 30))
+        proc.send_signal(signal.SIGTERM)
+        _out, err = proc.communicate(timeout=20)
+        assert proc.returncode == 0, err
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    [outcome] = [l for l in err.splitlines() if " INFO sipconf.bridge.calls.inbound: inbound call " in l]
+    assert f"Call-ID evil{ESCAPED}: +1555{ESCAPED} -> +15550100 " in outcome
+    assert all(line.isprintable() for line in err.splitlines())
