@@ -34,7 +34,8 @@ def test_the_flags_reach_the_bridge(tmp_path: Path) -> None:
         try:
             config = services.bridge.config
             assert config.backoff.policy == BackoffPolicy(failures=3, window=10, first=5, longest=20)
-            assert [str(n) for n in config.backoff.trusted_proxies] == ["192.0.2.10/32", "198.51.100.0/24"]
+            assert str(config.backoff.trusted_proxies) == "192.0.2.10/32, 198.51.100.0/24"
+            assert config.backoff.trusted_proxies is services.bridge.trusted_proxies  # one setting, two uses
             assert config.digest.lifetime == 60
         finally:
             await services.stop()
