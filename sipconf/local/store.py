@@ -8,6 +8,7 @@ shares the file. WAL lets readers proceed while a write is open.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from contextlib import contextmanager
@@ -64,13 +65,21 @@ class _View:
         return self._conn.execute("DELETE FROM objects WHERE kind = ? AND id = ?", (kind, obj_id)).rowcount > 0
 
 
+def _make_private(path: Path) -> None:
+    """The state file holds trunk passwords and PINs: owner-only (0600) before SQLite opens it,
+    which gives its -wal and -shm files the same mode."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    os.chmod(path, 0o600)
+
+
 class StateStore(_View):
     """The SQLite state file. Reads see committed data; `write()` is the single writer."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         if str(path) != ":memory:":
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            _make_private(self.path)
         conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA busy_timeout=30000")
