@@ -1,8 +1,9 @@
 """No secret value leaves the places that must hold it.
 
 The demo flow (`scenarios/demo/run.sh`: validate, `sipconf up`, apply, plan, explain, a
-markdown plan, a saved plan, `sipconf test` with --junit/--report, a load run, stop) runs
-with distinctive secret values: both trunk passwords (with XML specials and spaces, which
+markdown plan, `sipconf test` with --junit/--report, stop), with an import, saved and JSON
+plans, the other drivers, a load run and a password rotation besides, runs with distinctive
+secret values: both trunk passwords (with XML specials and spaces, which
 SIPp gets through its scenario XML), the API secret and a PIN. Every command's stdout and
 stderr, the server's log, every report file, the saved plan and every file left in the run's
 TMPDIR are searched for them, and every process's command line is sampled while it runs.
@@ -31,14 +32,17 @@ TWILIO_PASSWORD = "CanaryTw7Kq4Zr8 &<>\"' twilio pass"
 TELNYX_PASSWORD = "CanaryTx3Mv9Pw2 &<>\"' telnyx pass"
 API_SECRET = "CanaryApi5Hd8Jq1-sipconf-secret-scan-0123456789"
 BOARD_PIN = "60513829470"  # 11 digits: no port, timestamp or nonce looks like it
+ROTATED_PASSWORD = "CanaryRot4Bn6Yc1 &<>\"' rotated"  # the twilio password after a rotation
 
 SECRETS = {
     "DEMO_TWILIO_PASSWORD": TWILIO_PASSWORD,
     "DEMO_TELNYX_PASSWORD": TELNYX_PASSWORD,
     "LIVEKIT_API_SECRET": API_SECRET,
     "DEMO_BOARD_PIN": BOARD_PIN,
+    "DEMO_TWILIO_PASSWORD (rotated)": ROTATED_PASSWORD,
 }
 PASSWORDS = {"DEMO_TWILIO_PASSWORD": TWILIO_PASSWORD, "DEMO_TELNYX_PASSWORD": TELNYX_PASSWORD}
+ENVIRONMENT = {name: value for name, value in SECRETS.items() if " " not in name}
 
 
 def needles(values: dict[str, str]) -> dict[str, list[bytes]]:
@@ -115,8 +119,8 @@ class Flow:
     env: dict[str, str]
     outputs: dict[str, bytes] = field(default_factory=dict)
 
-    def run(self, label: str, *args: str, ok: tuple[int, ...] = (0,), timeout: float = 600) -> int:
-        done = subprocess.run([sys.executable, "-m", "sipconf", *args], cwd=ROOT, env=self.env,
+    def run(self, label: str, *args: str, ok: tuple[int, ...] = (0,), timeout: float = 600, **env: str) -> int:
+        done = subprocess.run([sys.executable, "-m", "sipconf", *args], cwd=ROOT, env={**self.env, **env},
                               capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL)
         self.outputs[f"{label} (stdout)"] = done.stdout
         self.outputs[f"{label} (stderr)"] = done.stderr
@@ -169,7 +173,7 @@ def test_the_demo_flow_leaks_no_secret(tmp_path: Path):
     spec = suite / "spec.yaml"
     state = tmp_path / "state" / "state.db"
     env = {k: v for k, v in os.environ.items() if not k.startswith("LIVEKIT_")}
-    env.update(SECRETS, TMPDIR=str(tmp), LIVEKIT_API_KEY="secret-scan-key")
+    env.update(ENVIRONMENT, TMPDIR=str(tmp), LIVEKIT_API_KEY="secret-scan-key")
     flow = Flow(tmp_path, env)
     up_log = tmp_path / "up.log"
 
@@ -177,7 +181,7 @@ def test_the_demo_flow_leaks_no_secret(tmp_path: Path):
         flow.run("validate", "validate", str(spec))
         with up_log.open("wb") as log:
             up = subprocess.Popen([sys.executable, "-m", "sipconf", "up", "--http", "127.0.0.1:0", "--sip",
-                                   "127.0.0.1:0", "--state", str(state)], cwd=ROOT, env=env, stdout=log,
+                                   "127.0.0.1:0", "--state", str(state), "--log-level", "DEBUG"], cwd=ROOT, env=env, stdout=log,
                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         try:
             lines = _wait_ready(up_log, up)
@@ -187,6 +191,8 @@ def test_the_demo_flow_leaks_no_secret(tmp_path: Path):
 
             flow.run("apply", "apply", str(spec), "--auto-approve")
             flow.run("plan", "plan", str(spec), "--detailed-exitcode")
+            flow.run("import", "import")
+            flow.run("import to a file", "import", "--out", str(tmp_path / "imported.yaml"))
             flow.run("explain routed", "explain", str(spec), "--from", "+14085551234", "--to", "+15105550100",
                      "--src-ip", "127.0.0.11", "--header", "X-Customer-Tier: gold")
             flow.run("explain PIN room", "explain", str(spec), "--from", "+14085550042", "--to", "+14155550100",
@@ -203,8 +209,23 @@ def test_the_demo_flow_leaks_no_secret(tmp_path: Path):
             flow.run("json plan", "plan", str(edited), "--format", "json", "--detailed-exitcode", ok=(2,))
             flow.run("suite", "test", str(suite), "--report", str(reports), "--junit", str(reports / "junit.xml"),
                      "--min-coverage", "90")
+            # The other drivers, on the calls that carry a secret (inproc places inbound calls only).
+            for driver, keyword in (("scapy", "auth or pin"), ("inproc", "(auth or pin) and not outbound")):
+                flow.run(f"{driver} suite", "test", str(suite), "-k", keyword, "--driver", driver,
+                         "--report", str(tmp_path / f"reports-{driver}"), "--junit",
+                         str(tmp_path / f"reports-{driver}" / "junit.xml"))
             flow.run("load", "test", str(suite / "inbound" / "auth.yaml"), "-k", "right and password",
                      "--load", "2", "--duration", "2")
+            # A rotated password: plan (every format), apply, plan again; neither value is shown.
+            rotated = {"DEMO_TWILIO_PASSWORD": ROTATED_PASSWORD}
+            flow.run("rotated plan", "plan", str(spec), "--detailed-exitcode", ok=(2,), **rotated)
+            flow.run("rotated markdown plan", "plan", str(spec), "--format", "markdown", "--detailed-exitcode", ok=(2,), **rotated)
+            flow.run("rotated json plan", "plan", str(spec), "--format", "json", "--detailed-exitcode", ok=(2,), **rotated)
+            rotated_plan = tmp_path / "rotated-plan.json"
+            flow.run("rotated saved plan", "plan", str(spec), "--out", str(rotated_plan), "--detailed-exitcode",
+                     ok=(2,), **rotated)
+            flow.run("rotated apply", "apply", str(rotated_plan), "--auto-approve", **rotated)
+            flow.run("rotated plan again", "plan", str(spec), "--detailed-exitcode", **rotated)
         finally:
             up.send_signal(signal.SIGTERM)
             up.wait(timeout=30)
