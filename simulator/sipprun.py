@@ -96,12 +96,13 @@ BIND_ATTEMPTS = 3
 
 
 def write_private(path: Path, text: str) -> None:
-    """Write a SIPp scenario readable by its owner only (0600, in a 0700 folder it creates),
-    even when a file of that name was there with wider permissions."""
+    """Write a SIPp scenario readable by its owner only (0600, in a 0700 folder it creates).
+    A file of that name is replaced, never rewritten: whoever could open the old one must not
+    read the new text through it."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="ISO-8859-1") as out:
-        os.fchmod(out.fileno(), 0o600)
         out.write(text)
 
 
