@@ -28,7 +28,7 @@ from simulator.drivers.base import resolve_secret
 from simulator.ports import free_port
 from simulator.runner import environ_for
 from simulator.scenario.reader import LoadedScenario
-from simulator.sipprun import EXIT_MEANING, auth_uri, sipp_binary
+from simulator.sipprun import EXIT_MEANING, auth_uri, sipp_binary, write_private
 from simulator.sippxml import load_uac_xml
 
 
@@ -166,18 +166,19 @@ def drive(loaded: LoadedScenario, sip: tuple[str, int], cps: float, duration: fl
     expect = loaded.scenario.expect.status or 200
     total = max(1, int(cps * duration))
     bare = loaded.scenario.model_copy(update={"steps": []})  # set up and hang up at once
+    # The password goes into the scenario XML, in a private folder removed after the run:
+    # `-ap` would show it to every local user in `ps`.
+    credentials = (call.auth.username, resolve_secret(call.auth.password, environ)) if call.auth is not None else None
     with tempfile.TemporaryDirectory(prefix="sipconf-load-") as tmp:
         work = Path(tmp)
-        (work / "load.xml").write_text(load_uac_xml(bare, sip[0], expect=expect, auth=call.auth is not None),
-                                       encoding="ISO-8859-1")
+        write_private(work / "load.xml", load_uac_xml(bare, sip[0], expect=expect, credentials=credentials))
         cmd = [sipp_binary(), "-sf", str(work / "load.xml"), f"{sip[0]}:{sip[1]}", "-i", call.source,
                "-p", str(free_port(call.source)), "-cp", str(free_port()), "-mp", str(free_port(call.source, 4)),
                "-r", f"{cps:g}", "-m", str(total), "-l", str(max(10, int(cps * 5))), "-t", "u1", "-nostdin",
                "-cid_str", "sipconf-load-%u-%p", "-trace_stat", "-stf", str(work / "stat.csv"), "-fd", "1",
                "-trace_rtt", "-rtt_freq", "1", "-trace_counts", "-nd", "-timeout", f"{int(duration + 30)}s", "-timeout_error"]
-        if call.auth is not None:
-            cmd += ["-au", call.auth.username, "-ap", resolve_secret(call.auth.password, environ),
-                    "-auth_uri", auth_uri(call.to, sip)]
+        if call.auth is not None:  # not secret: the digest uri must be the Request-URI
+            cmd += ["-auth_uri", auth_uri(call.to, sip)]
         started = time.monotonic()
         done = subprocess.run(cmd, cwd=work, capture_output=True, text=True, timeout=duration + 60, stdin=subprocess.DEVNULL)
         seconds = time.monotonic() - started

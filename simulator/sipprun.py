@@ -7,6 +7,9 @@ timeout, 99 no call processed, 254 a socket it cannot bind, 255 a fatal error --
 global `-timeout` with `-timeout_error` ("... timed out after N seconds" in the error log),
 which `SippRun.meaning` tells apart so a slow call never reads as a syntax error.
 
+The scenario XML may carry digest credentials (`simulator.sippxml`): it is written 0600 in a
+0700 folder, and a scenario that carries them is removed as soon as SIPp has exited.
+
 A run whose sockets could not be bound (254 before any message went out: another process
 took a `-cp`/`-mp` port between our check and SIPp's bind) is retried with fresh ports. A
 cancelled run kills SIPp and waits for it, so the next scenario at the same far-end address
@@ -16,6 +19,7 @@ finds the port free.
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import shutil
 import socket
@@ -98,17 +102,32 @@ def sipp_binary() -> str:
 BIND_ATTEMPTS = 3
 
 
+def write_private(path: Path, text: str) -> None:
+    """Write a SIPp scenario readable by its owner only (0600, in a 0700 folder it creates).
+    A file of that name is replaced, never rewritten: whoever could open the old one must not
+    read the new text through it."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="ISO-8859-1") as out:
+        out.write(text)
+
+
 async def run_sipp(xml: str, workdir: Path, name: str, local_ip: str, remote: tuple[str, int] | None,
                    extra: list[str], timeout: float, local_port: int | None = None,
-                   transport: str = "udp") -> SippRun:
-    """Run one SIPp call; `transport` "udp" (`-t u1`) or "tcp" (`-t t1`: one connection)."""
-    workdir.mkdir(parents=True, exist_ok=True)
+                   transport: str = "udp", secret: bool = False) -> SippRun:
+    """Run one SIPp call; `transport` "udp" (`-t u1`) or "tcp" (`-t t1`: one connection).
+    `secret`: the XML carries credentials, so it does not outlive the run."""
     scenario = workdir / f"{name}.xml"
-    scenario.write_text(xml, encoding="ISO-8859-1")
-    for attempt in range(BIND_ATTEMPTS):
-        run = await _run_once(scenario, workdir, name, local_ip, remote, extra, timeout, local_port, transport)
-        if not run.bind_failed:
-            break
+    write_private(scenario, xml)
+    try:
+        for attempt in range(BIND_ATTEMPTS):
+            run = await _run_once(scenario, workdir, name, local_ip, remote, extra, timeout, local_port, transport)
+            if not run.bind_failed:
+                break
+    finally:
+        if secret:
+            scenario.unlink(missing_ok=True)
     return run
 
 

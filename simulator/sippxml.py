@@ -7,17 +7,55 @@
 - `uas_xml`: SIPp plays the far end of an outbound call at the trunk's address: a digest
   challenge (`<verifyauth>`) when asked, the final status, then REFER -> 202 + NOTIFY
   sipfrag (the roles of OpenSIPS's REFER tests, reversed), and BYE.
+
+Digest credentials are written into the XML, never passed as `-au`/`-ap` (the command line of
+every process is readable by every local user): the caller's `[authentication username=...
+password=...]` and the far end's `<verifyauth>`. SIPp 3.6.1 expands no `[field]` inside that
+keyword (the injected text went out as the password itself), so the values are literal, in
+SIPp's own `\\xHH` escapes (`sipp_literal`). The driver writes the XML to a private file.
 """
 
 from __future__ import annotations
 
+import re
 from xml.sax.saxutils import escape, quoteattr
 
+from sipconf.errors import UserError
 from simulator.scenario.models import Dtmf, FarEnd, Hangup, RemoveParticipant, Scenario, Wait
 
 FINALS = (200, 400, 401, 403, 404, 405, 407, 408, 480, 481, 486, 487, 488, 500, 501, 503, 603)
 REASONS = {200: "OK", 202: "Accepted", 403: "Forbidden", 486: "Busy Here", 603: "Decline", 404: "Not Found"}
 EVENT_PT = 96  # SIPp's play_dtmf sends telephone-events with payload type 96
+
+
+# Characters SIPp takes as they are inside a keyword parameter. Everything else goes as `\xHH`,
+# which SIPp's message parser turns back into the byte: `[` and `]` (keyword delimiters), the
+# backslash (its escape), `"` (a quoted value), `=` (SIPp finds a parameter by searching for
+# `name=`), space and control bytes (where an unquoted value ends), non-ASCII, and the XML
+# specials `&<>'` (so no value can break out of a CDATA section or an attribute).
+_SIPP_PLAIN = re.compile(r"[A-Za-z0-9._~-]")
+# The longest `[...]` keyword SIPp parses (its KEYWORD_SIZE).
+SIPP_KEYWORD_SIZE = 256
+
+
+def sipp_literal(value: str) -> str:
+    """`value` as SIPp reads it back byte for byte, in a keyword parameter or an attribute."""
+    return "".join(ch if _SIPP_PLAIN.fullmatch(ch) else "".join(f"\\x{b:02X}" for b in ch.encode())
+                   for ch in value)
+
+
+def authentication_keyword(username: str, password: str) -> str:
+    """`[authentication username=... password=...]` with the credentials written in."""
+    keyword = f"authentication username={sipp_literal(username)} password={sipp_literal(password)}"
+    if len(keyword) > SIPP_KEYWORD_SIZE:
+        raise UserError(f"digest credentials of {username!r} are too long for SIPp's [authentication] keyword"
+                        f" ({len(keyword)} characters once escaped, {SIPP_KEYWORD_SIZE} at most)")
+    return f"[{keyword}]"
+
+
+def _xml_attribute(value: str) -> str:
+    """A double-quoted XML attribute value (SIPp's parser knows no single-quoted ones)."""
+    return '"' + escape(value, {'"': "&quot;", "'": "&apos;"}) + '"'
 
 
 def _send(text: str, retrans: int | None = None) -> str:
@@ -60,8 +98,11 @@ def _invite(sc: Scenario, bridge_host: str) -> str:
     )
 
 
-def uac_xml(sc: Scenario, bridge_host: str, hold_ms: int = 1500, auth: bool = False) -> str:
+def uac_xml(sc: Scenario, bridge_host: str, hold_ms: int = 1500,
+            credentials: tuple[str, str] | None = None) -> str:
+    """The caller; `credentials` (username, password) answer a 401/407 challenge."""
     invite = _invite(sc, bridge_host)
+    auth = credentials is not None
     out = ['<?xml version="1.0" encoding="ISO-8859-1" ?>\n<!DOCTYPE scenario SYSTEM "sipp.dtd">\n',
            f"<scenario name={quoteattr('sipconf: ' + sc.name)}>\n"]
     out.append(_send(invite.replace("{auth}", ""), retrans=500))
@@ -69,8 +110,7 @@ def uac_xml(sc: Scenario, bridge_host: str, hold_ms: int = 1500, auth: bool = Fa
     if auth:
         out.append('  <label id="auth"/>\n')
         out.append(_send(_ack_for_error()))
-        out.append(_send(invite.replace("{auth}", "[authentication]\n"),
-                         retrans=500))
+        out.append(_send(invite.replace("{auth}", authentication_keyword(*credentials) + "\n"), retrans=500))
         out.append(_provisional_and_finals(auth_label=None))
     out.append('  <label id="answered"/>\n')
     out.append(_send(_ack_2xx()))
@@ -88,14 +128,16 @@ def uac_xml(sc: Scenario, bridge_host: str, hold_ms: int = 1500, auth: bool = Fa
 RTD2 = '<nop hide="true" start_rtd="2"/>\n  '
 
 
-def load_uac_xml(sc: Scenario, bridge_host: str, expect: int = 200, auth: bool = False) -> str:
+def load_uac_xml(sc: Scenario, bridge_host: str, expect: int = 200,
+                 credentials: tuple[str, str] | None = None) -> str:
     """The caller of one load-mode call: set up and hang up at once. A call ends normally
     (SIPp's SuccessfulCall) only when its final status is `expect`; any other final status,
     or none, ends it as a failed call (a <recv> that times out). Each final status has its own
     `<recv>`, so SIPp's `-trace_counts` counts the calls per status. The `rtd` timers stop at
     the final response (the setup time, INVITE -> final): timer 1 for the expected status,
-    timer 2 for any other."""
+    timer 2 for any other. `credentials` (username, password) answer a 401/407 challenge."""
     invite = _invite(sc, bridge_host)
+    auth = credentials is not None
     out = ['<?xml version="1.0" encoding="ISO-8859-1" ?>\n<!DOCTYPE scenario SYSTEM "sipp.dtd">\n',
            f"<scenario name={quoteattr('sipconf load: ' + sc.name)}>\n"]
 
@@ -119,7 +161,7 @@ def load_uac_xml(sc: Scenario, bridge_host: str, expect: int = 200, auth: bool =
     if auth:
         out.append('  <label id="auth"/>\n')
         out.append(_send(_ack_for_error()))
-        out.append(_send(invite.replace("{auth}", "[authentication]\n"), retrans=500).replace("<send ", RTD2 + '<send start_rtd="1" ', 1))
+        out.append(_send(invite.replace("{auth}", authentication_keyword(*credentials) + "\n"), retrans=500).replace("<send ", RTD2 + '<send start_rtd="1" ', 1))
         out.append(finals(False))
     out.append('  <label id="answered"/>\n')
     out.append(_send(_ack_2xx()))
@@ -245,7 +287,8 @@ def uas_xml(sc: Scenario, far: FarEnd, rtp_host: str, rtp_port: int, credentials
         out.append('  <recv request="ACK"/>\n')
         user, password = credentials
         out.append('  <recv request="INVITE" crlf="true">\n    <action>\n'
-                   f'      <verifyauth assign_to="authvalid" username={quoteattr(user)} password={quoteattr(password)}/>\n'
+                   f'      <verifyauth assign_to="authvalid" username={_xml_attribute(sipp_literal(user))}'
+                   f' password={_xml_attribute(sipp_literal(password))}/>\n'
                    '    </action>\n  </recv>\n')
         out.append('  <nop hide="true" test="authvalid" next="authok"/>\n')
         out.append(_send(_response(403, "Forbidden")))

@@ -62,7 +62,7 @@ $SIPCONF explain "$SPEC" --from +14085551234 --to +15105550100 --src-ip 127.0.0.
 
 step "6. explain: a PIN room (Telnyx, digest auth, PIN entered over DTMF)"
 $SIPCONF explain "$SPEC" --from +14085550042 --to +14155550100 --src-ip 127.0.0.12 \
-  --auth "acme-telnyx:$DEMO_TELNYX_PASSWORD" --pin 4321
+  --auth-env acme-telnyx:DEMO_TELNYX_PASSWORD --pin 4321
 
 step "7. explain: a rejected call (a number no trunk owns)"
 $SIPCONF explain "$SPEC" --from +14085551234 --to +15105550199 --src-ip 127.0.0.11 || true

@@ -63,12 +63,13 @@ class SippDriver:
         result = CallResult()
         call_id = f"sipconf-{secrets.token_hex(6)}"
         extra = ["-cid_str", call_id, "-s", call.to]
-        if call.auth is not None:
-            extra += ["-au", call.auth.username, "-ap", resolve_secret(call.auth.password, ctx.environ),
-                      "-auth_uri", auth_uri(call.to, ctx.target.sip)]
-        xml = uac_xml(sc, ctx.target.sip[0], auth=call.auth is not None)
+        # The password goes into the (private) scenario XML: `-ap` would show it in `ps`.
+        credentials = (call.auth.username, resolve_secret(call.auth.password, ctx.environ)) if call.auth is not None else None
+        xml = uac_xml(sc, ctx.target.sip[0], credentials=credentials)
+        if call.auth is not None:  # not secret: the digest uri must be the Request-URI
+            extra += ["-auth_uri", auth_uri(call.to, ctx.target.sip)]
         sipp = asyncio.create_task(run_sipp(xml, workdir, "caller", call.source, ctx.target.sip, extra,
-                                            ctx.timeout * 2, transport=call.transport))
+                                            ctx.timeout * 2, transport=call.transport, secret=credentials is not None))
         removal = any(isinstance(s, RemoveParticipant) or (isinstance(s, Hangup) and s.hangup == "livekit")
                       for s in sc.steps)
         # Read where the call landed while SIPp holds it (the API is the only witness).
@@ -110,14 +111,15 @@ class SippDriver:
         # Every wait in the far end's XML is bounded by ctx.timeout, and SIPp's global timeout
         # (a backstop) sits between that and the runner's budget (3 x ctx.timeout), so a slow
         # run fails on the step that was slow, never on SIPp's clock.
-        xml = uas_xml(sc, far, rtp.address[0], rtp.address[1], trunk_credentials(ctx, call.trunk),
-                      bye_timeout_ms=int(ctx.timeout * 1000))
+        credentials = trunk_credentials(ctx, call.trunk)
+        xml = uas_xml(sc, far, rtp.address[0], rtp.address[1], credentials, bye_timeout_ms=int(ctx.timeout * 1000))
         if not await wait_free(address, transport, ctx.timeout):
             result.errors.append(f"far end address {address[0]}:{address[1]} ({transport}) is held by another process")
             await rtp.close()
             return result
         sipp = asyncio.create_task(run_sipp(xml, workdir, "far_end", address[0], None, [],
-                                            ctx.timeout * 2.5, local_port=address[1], transport=transport))
+                                            ctx.timeout * 2.5, local_port=address[1], transport=transport,
+                                            secret=far.challenge and credentials is not None))
         try:
             if not await wait_bound(address, 5.0, sipp, transport):
                 result.errors.append(f"sipp far end did not bind {address[0]}:{address[1]} ({transport})")

@@ -2,7 +2,8 @@
 
 Every socket is bound first (port 0 = a free port); only then are the real addresses, the
 `export LIVEKIT_*` line and one final `ready` line printed, so a script can wait for
-`ready` and read the addresses above it. SIGINT/SIGTERM stop everything cleanly (exit 0):
+`ready` and read the addresses above it. The export line names the API secret only when it is
+the built-in dev secret; one taken from LIVEKIT_API_SECRET is the caller's and never printed. SIGINT/SIGTERM stop everything cleanly (exit 0):
 the bridge first ends every live call (BYE after the answer, 503 before it) and waits a
 bounded time for those BYEs. Log lines (one per call outcome, overload warnings) go to
 stderr at `--log-level` (default INFO); stdout keeps only the lines above and `stopped`.
@@ -32,6 +33,7 @@ from sipconf.bridge.log_lines import EscapeControlCharacters
 from sipconf.bridge.server import MAX_CALLS, MAX_LAG, Bridge
 from sipconf.errors import UserError
 from sipconf.local.bridge_adapter import bridge_ports
+from sipconf.local.credentials import DEV_API_SECRET
 from sipconf.local.server import DEFAULT_STATE_PATH, ControlPlane
 from sipconf.local.store import StateFileError, move_aside
 from sipconf.routing.route import Mode
@@ -116,16 +118,16 @@ async def start_services(opts: UpOptions) -> Services:
     cp.health.add_listeners(bridge.sip.serving)
     cp.health.add_metrics(lambda: bridge.metrics.families(bridge))
     services = Services(cp, bridge=bridge)
+    exports = [("LIVEKIT_URL", cp.url), ("LIVEKIT_API_KEY", cp.api_key)]
+    if cp.api_secret == DEV_API_SECRET:
+        exports.append(("LIVEKIT_API_SECRET", cp.api_secret))
     udp, tcp = bridge.udp_address, bridge.tcp_address
     services.lines += [
         f"control plane: {cp.url} (state {opts.state}; health {cp.url}/readyz, metrics {cp.url}/metrics)",
         f"sip: udp {udp[0]}:{udp[1]} tcp {tcp[0]}:{tcp[1]} (mode {opts.mode}, ring delay {opts.ring_delay:g} s"
         + (", SIP INFO DTMF accepted" if opts.dtmf_info else "")
         + (", external dialling allowed" if opts.allow_external_dial else ", dials loopback only") + ")",
-        "export " + " ".join(
-            f"{name}={shlex.quote(value)}"
-            for name, value in (("LIVEKIT_URL", cp.url), ("LIVEKIT_API_KEY", cp.api_key), ("LIVEKIT_API_SECRET", cp.api_secret))
-        ),
+        "export " + " ".join(f"{name}={shlex.quote(value)}" for name, value in exports),
     ]
     return services
 

@@ -128,6 +128,7 @@ class _View:
         return deleted
 
 
+
 class StateStore(_View):
     """The SQLite state file. Reads see committed data; `write()` is the single writer.
 

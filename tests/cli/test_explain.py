@@ -70,6 +70,24 @@ def test_pin_room_with_auth(monkeypatch):
     assert not any("s3cret" in line for line in lines)
 
 
+def test_auth_env_reads_the_password_from_the_environment(monkeypatch):
+    monkeypatch.setenv("DEMO_TELNYX_PASSWORD", "s3cret")
+    monkeypatch.setenv("CALLER_PASSWORD", "s3cret")
+    code, lines, _ = explain("--from", "+14085550042", "--to", "+14155550100", "--auth-env", "acme-telnyx:CALLER_PASSWORD")
+    assert code == 0 and lines[-1] == "result: 200 OK (request pin)"
+    assert ("auth: required by trunk telnyx (digest, username acme-telnyx, realm sip.acme.test);"
+            " the given --auth passes") in lines
+
+
+@pytest.mark.parametrize(("argv", "line"), [
+    (["--auth-env", "acme-telnyx:NO_SUCH_PASSWORD_VAR"], "--auth-env acme-telnyx:NO_SUCH_PASSWORD_VAR: $NO_SUCH_PASSWORD_VAR is not set"),
+    (["--auth-env", "acme-telnyx:HOME", "--auth", "acme-telnyx:x"], "give --auth or --auth-env, not both"),
+])
+def test_auth_env_errors_are_one_line(argv, line):
+    code, _, err = explain("--to", "+14155550100", *argv)
+    assert code == 1 and err.splitlines() == [line]
+
+
 def test_pin_prompt_without_pin():
     code, lines, _ = explain("--from", "+14085550042", "--to", "+14155550100")
     assert code == 0

@@ -149,3 +149,35 @@ def test_log_level_warning_keeps_call_outcomes_off_stderr(tmp_path):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_a_secret_from_the_environment_is_used_and_never_printed(tmp_path):
+    secret = "an-api-secret-from-the-environment-0123456789"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LIVEKIT_")}
+    env.update(LIVEKIT_API_KEY="envkey", LIVEKIT_API_SECRET=secret)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sipconf", "up", "--http", "127.0.0.1:0", "--sip", "127.0.0.1:0", "--state", str(tmp_path / "s.db")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )
+    try:
+        lines = []
+        for line in proc.stdout:  # blocks until the server prints; no sleeping
+            lines.append(line.rstrip("\n"))
+            if line.strip() == "ready":
+                break
+        values = dict(part.split("=", 1) for part in next(l for l in lines if l.startswith("export ")).split()[1:])
+        assert sorted(values) == ["LIVEKIT_API_KEY", "LIVEKIT_URL"] and values["LIVEKIT_API_KEY"] == "envkey"
+        assert os.stat(tmp_path / "s.db").st_mode & 0o777 == 0o600  # it holds trunk passwords and PINs
+
+        async def use():
+            async with api.LiveKitAPI(values["LIVEKIT_URL"], "envkey", secret) as lk:
+                return await lk.sip.list_outbound_trunk(sip.ListSIPOutboundTrunkRequest())
+
+        assert list(asyncio.run(use()).items) == []
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=20)
+        assert secret not in "\n".join(lines) + out + err
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

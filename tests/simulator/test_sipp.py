@@ -45,13 +45,13 @@ Content-Length: 0
 
 
 def test_uac_xml_is_well_formed_and_never_auto_answers():
-    xml = uac_xml(SCENARIOS["right PIN joins the direct room"], "127.0.0.1", auth=True)
+    xml = uac_xml(SCENARIOS["right PIN joins the direct room"], "127.0.0.1", credentials=("acme-telnyx", "pw"))
     root = ElementTree.fromstring(xml.split("\n", 2)[2])
     assert root.tag == "scenario"
     recvs = [r.get("response") for r in root.iter("recv") if r.get("response")]
     assert "407" in recvs and "404" in recvs and recvs.count("200") >= 2
     assert '<exec play_dtmf="4321#,100"/>' in xml
-    assert "[authentication]" in xml and "-aa" not in xml
+    assert "[authentication username=acme-telnyx password=pw]" in xml and "-aa" not in xml
     assert "X-" not in xml  # this scenario sends no extra headers
 
 
