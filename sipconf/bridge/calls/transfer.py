@@ -69,7 +69,7 @@ class Transfer:
         headers += list(headers_from_attributes(call.attributes_to_headers, call.attributes).items())
         timer = self.net.clock.call_later(self.timeout, lambda: self._settle(LiveKitError(errors.CANCELED, "refer canceled")))
         try:
-            source = await self.net.source_for(call.dialog.remote_target, call.source)
+            source = await self.net.source_for(call.dialog.next_hop, call.source)
             refer = call.dialog.create_request("REFER", self.net.via(source.transport), headers)
             self.refer = refer
             self.refer_cseq = refer.cseq.seq
