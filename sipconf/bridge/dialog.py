@@ -14,7 +14,7 @@ from sipconf.sip.headers import NameAddr
 from sipconf.sip.message import Request, Response
 from sipconf.bridge.transaction import new_branch
 
-__all__ = ["Dialog", "DialogError", "new_tag"]
+__all__ = ["Dialog", "DialogError", "copy_record_route", "new_tag"]
 
 
 class DialogError(ValueError):
@@ -29,6 +29,15 @@ class DialogError(ValueError):
 def new_tag() -> str:
     """RFC 3261 19.3: at least 32 bits of randomness."""
     return secrets.token_hex(6)
+
+
+def copy_record_route(request: Request, response: Response) -> None:
+    """RFC 3261 12.1.1: a UAS copies every Record-Route of a dialog-creating request into its
+    18x and 2xx responses, in order and unchanged, so each proxy that asked to stay on the
+    path (and the caller, which reverses them) learns the same route set.  Proxies rely on
+    seeing exactly their own entries, so the lines are copied as they came, never re-split."""
+    for value in request.get_all("record-route"):
+        response.add("Record-Route", value)
 
 
 @dataclass

@@ -19,7 +19,7 @@ from livekit.protocol import sip as sip_pb
 
 from sipconf.sip import sdp
 from sipconf.bridge.backoff import BACKED_OFF, Backoff
-from sipconf.bridge.dialog import Dialog, new_tag
+from sipconf.bridge.dialog import Dialog, copy_record_route, new_tag
 from sipconf.sip.digest import DigestServer, credentials_username
 from sipconf.sip.headers import NameAddr
 from sipconf.bridge.media import RtpSession
@@ -175,6 +175,8 @@ class InboundCall:
         if self.settled.is_set() and status >= 200:
             return
         resp = make_response(self.invite, status, reason, to_tag=self.local_tag if status > 100 else None)
+        if 100 < status < 300:
+            copy_record_route(self.invite, resp)
         for name, value in headers:
             resp.add(name, value)
         if body:
@@ -355,6 +357,7 @@ class InboundCall:
     def _answer(self) -> None:
         headers = [("Contact", self.net.contact(self.source.transport)), *self._trunk_headers()]
         resp = make_response(self.invite, *ANSWERED, to_tag=self.local_tag)
+        copy_record_route(self.invite, resp)
         for name, value in headers:
             resp.add(name, value)
         resp.set_body(self.answer_sdp, "application/sdp")
@@ -518,14 +521,14 @@ class InboundCall:
         self._finish()
 
     async def _send_bye(self) -> None:
-        assert_dialog = self.dialog
-        if assert_dialog is None:
+        dialog = self.dialog
+        if dialog is None:
             return
         headers = [("User-Agent", "LiveKit")]
         headers += list(headers_from_attributes(self.attributes_to_headers, self.attributes).items())
         try:
-            source = await self.net.source_for(assert_dialog.next_hop, self.source)
-            bye = assert_dialog.create_request("BYE", self.net.via(source.transport), headers)
+            source = await self.net.source_for(dialog.next_hop, self.source)
+            bye = dialog.create_request("BYE", self.net.via(source.transport), headers)
             await self.net.request(bye, source)
         except Exception as err:  # the peer may be gone; the call is over either way
             log.warning("call %s: BYE failed: %s", self.sip_call_id, err)

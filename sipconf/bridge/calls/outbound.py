@@ -114,7 +114,8 @@ class OutboundCall:
         self.room, self.identity = internal.room_name, internal.participant_identity
         self.attributes: dict[str, str] = dict(internal.participant_attributes)
         self.dialog: Dialog | None = None
-        self.source: Source | None = None
+        self.source: Source | None = None  # where the INVITE went (the trunk's address)
+        self.dialog_source: Source | None = None  # where in-dialog requests go: the route set's first hop
         self.rtp: RtpSession | None = None
         self.invite: Request | None = None
         self.invite_sent = False
@@ -279,6 +280,9 @@ class OutboundCall:
         self.dialog = Dialog.from_uac(self.invite, resp)
         self.dialog.local_contact = self.net.contact(self.transport)
         self.net.bind(self, dialog_key=(self.call_id, self.local_tag))
+        # RFC 3261 13.2.2.4: the ACK for a 2xx is sent like any in-dialog request, through the
+        # route set the 2xx's Record-Route gave (a record-routing proxy), else to its Contact.
+        self.dialog_source = await self.net.source_for(self.dialog.next_hop, self.source)
         self._resend_ack()
         try:
             answer = sdp.negotiate(sdp.SessionDescription.parse(resp.body))
@@ -317,10 +321,10 @@ class OutboundCall:
             self.answered_future.set_result(None)
 
     def _resend_ack(self) -> None:
-        if self.dialog is None or self.invite is None or self.source is None:
+        if self.dialog is None or self.invite is None or self.dialog_source is None:
             return
-        ack = self.dialog.create_ack(self.invite.cseq.seq, self.net.via(self.transport))
-        self.source.send(ack)
+        ack = self.dialog.create_ack(self.invite.cseq.seq, self.net.via(self.dialog_source.transport))
+        self.dialog_source.send(ack)
 
     # -- the established call -------------------------------------------------------------
 
