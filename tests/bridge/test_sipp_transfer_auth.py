@@ -134,8 +134,10 @@ def traces(tmp_path) -> str:
     return "\n".join(p.read_text(errors="replace") for p in sorted(tmp_path.glob("*.log")))
 
 
-async def wait_participant(lk, room):
-    for _ in range(300):
+async def wait_participant(lk, room, patience: float = 20.0):
+    """The room's active participant; `patience` seconds only bound a loaded machine's wait."""
+    deadline = asyncio.get_running_loop().time() + patience
+    while asyncio.get_running_loop().time() < deadline:
         found = (await lk.room.list_participants(room_pb.ListParticipantsRequest(room=room))).participants
         if found and found[0].attributes.get("sip.callStatus") == "active":
             return found[0]
