@@ -14,11 +14,11 @@ from google.protobuf.message import Message
 from livekit.protocol import sip as pb
 
 from sipconf.checks.base import CheckBase
+from sipconf.checks.conflicts import rejected_rules, rejected_trunks
 from sipconf.checks.prepared import Prepared
 from sipconf.issues import Issue
 from sipconf.model import DesiredObject, DesiredState
-from sipconf.routing.rules import validate_rules
-from sipconf.routing.trunks import validate_trunks
+from sipconf.routing.errors import LiveKitError
 from sipconf.validation import headers, hosts
 from sipconf.validation.validate import media_problem, validate
 
@@ -145,7 +145,7 @@ class LiveKitRejectsObject(CheckBase):
     level: str = "error"
 
     def run(self, state: DesiredState) -> Iterable[Issue]:
-        prepared = Prepared(state)
+        prepared = Prepared.of(state)
         for obj in state.objects():
             for text, field in rejections(obj, prepared.message(obj)):
                 yield self.issue(obj, text, *([field] if field else []))
@@ -160,7 +160,7 @@ class LiveKitWarnsObject(CheckBase):
     level: str = "warning"
 
     def run(self, state: DesiredState) -> Iterable[Issue]:
-        prepared = Prepared(state)
+        prepared = Prepared.of(state)
         for obj in state.objects():
             msg = prepared.message(obj)
             if obj.kind == "dispatch_rule":
@@ -175,7 +175,9 @@ def first_rejected(items: list, validator: Callable[[list[Message]], object]) ->
 
     LiveKit's validators stop at the first conflict; checking each object against the ones
     accepted before it reports every conflicting object once, each with the exact error LiveKit
-    gives when that object is created (the later object is the one refused).
+    gives when that object is created (the later object is the one refused). This is the literal
+    path, quadratic in the number of objects; the checks use the grouped one in checks.conflicts,
+    which gives the same answers.
     """
     accepted: list[Message] = []
     for index, msg in enumerate(items):
@@ -186,6 +188,16 @@ def first_rejected(items: list, validator: Callable[[list[Message]], object]) ->
             yield index, error
 
 
+def trunk_rejections(prepared: Prepared) -> list[tuple[int, LiveKitError]]:
+    """(index in `prepared.inbound`, LiveKit's error) for each inbound trunk LiveKit refuses."""
+    return prepared.memo("trunk_rejections", lambda: list(rejected_trunks([m for _, m in prepared.inbound])))
+
+
+def rule_rejections(prepared: Prepared) -> list[tuple[int, LiveKitError]]:
+    """(index in `prepared.rules`, LiveKit's error) for each dispatch rule LiveKit refuses."""
+    return prepared.memo("rule_rejections", lambda: list(rejected_rules([m for _, m in prepared.rules])))
+
+
 @dataclass(frozen=True)
 class LiveKitTrunkConflict(CheckBase):
     """SEMANTICS 4.2: two inbound trunks own the same (number, allowed number) key."""
@@ -194,8 +206,9 @@ class LiveKitTrunkConflict(CheckBase):
     level: str = "error"
 
     def run(self, state: DesiredState) -> Iterable[Issue]:
-        pairs = Prepared(state).inbound
-        for index, error in first_rejected([m for _, m in pairs], validate_trunks):
+        prepared = Prepared.of(state)
+        pairs = prepared.inbound
+        for index, error in trunk_rejections(prepared):
             yield self.issue(pairs[index][0], error.message, "numbers")
 
 
@@ -207,8 +220,9 @@ class LiveKitRuleConflict(CheckBase):
     level: str = "error"
 
     def run(self, state: DesiredState) -> Iterable[Issue]:
-        pairs = Prepared(state).rules
-        for index, error in first_rejected([m for _, m in pairs], validate_rules):
+        prepared = Prepared.of(state)
+        pairs = prepared.rules
+        for index, error in rule_rejections(prepared):
             yield self.issue(pairs[index][0], error.message)
 
 
@@ -218,6 +232,5 @@ def accepted_rules(prepared: Prepared) -> list[tuple[DesiredObject, Message]]:
     Routing-based checks use this list: LiveKit's selection aborts on any conflict in the list,
     so analysing reachability on a conflicting list would only repeat the conflict error.
     """
-    pairs = prepared.rules
-    refused = {i for i, _ in first_rejected([m for _, m in pairs], validate_rules)}
-    return [p for i, p in enumerate(pairs) if i not in refused]
+    refused = {i for i, _ in rule_rejections(prepared)}
+    return [p for i, p in enumerate(prepared.rules) if i not in refused]

@@ -50,26 +50,21 @@ class Reach:
     winners: tuple[str, ...]
 
 
-_last: tuple[DesiredState, list] | None = None
+def call_space(prepared: Prepared) -> CallSpace:
+    """The call space of the rules LiveKit accepts, built once per prepared state."""
+    return prepared.memo("call_space", lambda: CallSpace.of(prepared, accepted_rules(prepared)))
 
 
 def analyse(state: DesiredState) -> list[tuple[DesiredObject, Reach]]:
-    """Every accepted rule's reach. Both reach checks need it: the last result is kept (for
-    the very same state object) so one `run_checks` computes it once."""
-    global _last
-    if _last is not None and _last[0] is state:
-        return _last[1]
-    result = _analyse(state)
-    _last = (state, result)
-    return result
+    """Every accepted rule's reach. Both reach checks need it: it is computed once per state."""
+    prepared = Prepared.of(state)
+    return prepared.memo("reach", lambda: _analyse(prepared))
 
 
-def _analyse(state: DesiredState) -> list[tuple[DesiredObject, Reach]]:
-    prepared = Prepared(state)
-    accepted = accepted_rules(prepared)
-    space = CallSpace.of(prepared, accepted)
+def _analyse(prepared: Prepared) -> list[tuple[DesiredObject, Reach]]:
+    space = call_space(prepared)
     out: list[tuple[DesiredObject, Reach]] = []
-    for obj, rule in accepted:
+    for obj, rule in accepted_rules(prepared):
         if not space.candidate_trunks(rule):
             continue  # only unknown or outbound trunks: rule-unknown-trunk reports it
         count = wins = 0

@@ -3,27 +3,61 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from itertools import combinations
 from typing import Iterable
 
 from livekit.protocol import sip as pb
 
 from sipconf.checks.base import CheckBase, label
-from sipconf.checks.callspace import OTHER_CALLED, OTHER_CALLER, sources
+from sipconf.checks.callspace import OTHER_CALLED, OTHER_CALLER, CallSpace, sources
 from sipconf.checks.prepared import Prepared
 from sipconf.issues import Issue
 from sipconf.model import DesiredState
 from sipconf.routing.call import CallFacts
-from sipconf.validation.destination import validate_destination
-from sipconf.routing.numbers import same_number
+from sipconf.routing.numbers import normalize_number
 from sipconf.routing.trunks import match_trunk, validate_trunks
+from sipconf.validation.destination import validate_destination
 
 def _shared_called(a: pb.SIPInboundTrunkInfo, b: pb.SIPInboundTrunkInfo) -> list[str]:
     """Called numbers both trunks claim at the same level (a specific number beats a default
-    trunk, so a specific and a default trunk never collide)."""
+    trunk, so a specific and a default trunk never collide). Trunk matching compares numbers
+    raw or normalised, which is comparing their normalised forms."""
     if not a.numbers and not b.numbers:
         return [OTHER_CALLED]
-    return [n for n in a.numbers if any(same_number(n, m) for m in b.numbers)]
+    theirs = {normalize_number(m) for m in b.numbers}
+    return [n for n in a.numbers if normalize_number(n) in theirs]
+
+
+def overlap_candidates(trunks: list[pb.SIPInboundTrunkInfo]) -> list[tuple[int, int]]:
+    """The pairs (i < j) of trunks that may both accept one call, found by grouping instead of
+    trying every pair. Both must claim the called number at the same level: the same normalised
+    number, or no numbers at all. Both must let the caller in: one of them has no
+    allowed_numbers, or their lists share a caller (then they share a (number, caller) key,
+    which LiveKit refuses unless the two have one id)."""
+    open_callers: dict[str, list[int]] = {}  # number ("" = default trunk) -> trunks without allowed_numbers
+    listed: dict[str, dict[str, list[int]]] = {}  # number -> caller -> trunks listing it
+    for index, trunk in enumerate(trunks):
+        numbers = dict.fromkeys(normalize_number(n) for n in trunk.numbers) if trunk.numbers else {"": None}
+        callers = dict.fromkeys(normalize_number(n) for n in trunk.allowed_numbers)
+        for number in numbers:
+            if not callers:
+                open_callers.setdefault(number, []).append(index)
+            for caller in callers:
+                listed.setdefault(number, {}).setdefault(caller, []).append(index)
+    pairs: set[tuple[int, int]] = set()
+
+    def add(a: int, others) -> None:
+        pairs.update((min(a, b), max(a, b)) for b in others if b != a)
+
+    for number, members in open_callers.items():
+        with_lists = {i for by_caller in listed.get(number, {}).values() for i in by_caller}
+        for position, a in enumerate(members):
+            add(a, members[position + 1:])
+            add(a, with_lists)
+    for by_caller in listed.values():
+        for members in by_caller.values():
+            for position, a in enumerate(members):
+                add(a, members[position + 1:])
+    return sorted(pairs)
 
 
 @dataclass(frozen=True)
@@ -33,18 +67,21 @@ class InboundTrunksOverlap(CheckBase):
 
     Each pair LiveKit accepts is tried with witness calls (callers and sources each trunk lets
     in); a witness the engine refuses both for the pair and for the whole trunk list is reported.
+    Only pairs that can share a call are tried (`overlap_candidates`), and the whole trunk list
+    is narrowed to the trunks that can take the witness's called number (`CallSpace.trunks_for`).
     """
 
     code: str = "inbound-trunks-overlap"
     level: str = "error"
 
     def run(self, state: DesiredState) -> Iterable[Issue]:
-        pairs = Prepared(state).inbound
-        everything = [m for _, m in pairs]
-        for (obj_a, a), (obj_b, b) in combinations(pairs, 2):
+        pairs = Prepared.of(state).inbound
+        space = CallSpace([m for _, m in pairs], [])
+        for i, j in overlap_candidates([m for _, m in pairs]):
+            (obj_a, a), (obj_b, b) = pairs[i], pairs[j]
             if validate_trunks([a, b]) is not None:
                 continue  # refused at create time: livekit-trunk-conflict reports it
-            witness = self._witness(a, b, everything)
+            witness = self._witness(a, b, space)
             if witness is not None:
                 call, error = witness
                 src = f" from host {call.from_host}" if call.from_host else f" from {call.src_ip}"
@@ -57,14 +94,15 @@ class InboundTrunksOverlap(CheckBase):
                 )
 
     @staticmethod
-    def _witness(a, b, everything):
+    def _witness(a, b, space: CallSpace):
         callers = list(dict.fromkeys([*a.allowed_numbers, *b.allowed_numbers, OTHER_CALLER]))
         for to_user in _shared_called(a, b):
+            competing = space.trunks_for(to_user)
             for from_user in callers:
                 for src_ip, host in sources(a, b):
                     call = CallFacts(from_user=from_user, to_user=to_user, src_ip=src_ip, from_host=host)
                     pair = match_trunk([a, b], call)
-                    if pair.error is not None and match_trunk(everything, call).error is not None:
+                    if pair.error is not None and match_trunk(competing, call).error is not None:
                         return call, pair.error.message
         return None
 

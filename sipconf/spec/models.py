@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from sipconf.spec.values import fail, AddressMask, DurationField, Metadata, Name, NumberEntry, Pin, Secret
+from sipconf.spec.values import fail, AddressMask, DurationField, Metadata, Name, Number, Pin, Secret
 
 UInt32 = Annotated[int, Field(ge=0, le=2**32 - 1)]
 HeaderMap = dict[str, str]
@@ -77,7 +77,7 @@ class OutboundAuth(_Strict):
 
 
 class _TrunkCommon(_Strict):
-    numbers: list[NumberEntry] = []
+    numbers: list[Number] = []
     headers: HeaderMap = {}
     headers_to_attributes: HeaderMap = {}
     attributes_to_headers: HeaderMap = {}
@@ -91,7 +91,7 @@ class InboundTrunk(_TrunkCommon):
 
     managed: bool = Field(True, description=MANAGED_DESCRIPTION)
     allowed_addresses: list[AddressMask] = []
-    allowed_numbers: list[NumberEntry] = []
+    allowed_numbers: list[Number] = []
     auth: InboundAuth | None = None
     ringing_timeout: DurationField | None = None
     ringing_timeout_status: UInt32 | None = None
@@ -183,8 +183,8 @@ class DispatchRule(_Strict):
     individual: Individual | None = None
     callee: Callee | None = None
     trunks: list[str] | None = None
-    numbers: list[NumberEntry] = []
-    inbound_numbers: list[NumberEntry] = []
+    numbers: list[Number] = []
+    inbound_numbers: list[Number] = []
     hide_phone_number: bool = False
     attributes: dict[str, str] = {}
     metadata: Metadata = ""

@@ -1,8 +1,8 @@
 """Validated spec models -> the frozen `DesiredState` of LiveKit protobuf messages.
 
-Normalise once (STYLE 4): ranges expanded, trunk numbers LiveKit-normalised, metadata
-serialised, secrets lifted out of the messages into `SecretRef`s, every object tagged with
-its origin and the origins of its fields. Ids are the spec names (sipconf.model).
+Normalise once: ranges expanded, trunk numbers checked for duplicates, metadata serialised,
+secrets lifted out of the messages into `SecretRef`s, every object tagged with its origin and
+the origins of its fields. Ids are the spec names (sipconf.model).
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ from livekit.protocol import sip
 
 from sipconf.issues import Issue
 from sipconf.model import DesiredObject, DesiredState, Origin, SecretRef
+from sipconf.routing.numbers import normalize_number
 from sipconf.spec import models
-from sipconf.spec.numbers import expand, expand_trunk_numbers, expand_rule_numbers
+from sipconf.spec.numbers import NumberEntry, expand_entries
 from sipconf.spec.values import Duration, SecretValue
 from sipconf.spec.yamlsrc import Path, Positions
 
@@ -124,9 +125,9 @@ class Normaliser:
             # A rule naming a trunk without an inbound half stays as written: that is a check.
             trunk_ids=r.trunks or [],
             hide_phone_number=r.hide_phone_number,
-            # "not in dispatch-rule matching (numbers, inbound_numbers compare exact strings)" (2.2)
-            numbers=expand_rule_numbers(r.numbers),
-            inbound_numbers=expand_rule_numbers(r.inbound_numbers),
+            # Dispatch-rule matching compares numbers as exact strings: they stay as written.
+            numbers=expand_entries(r.numbers),
+            inbound_numbers=expand_entries(r.inbound_numbers),
             metadata=r.metadata,
             attributes=r.attributes,
             room_preset=r.room_preset,
@@ -170,42 +171,44 @@ class Normaliser:
         """Dotted spec paths under the object (`auth.password`, `media.codecs.0`) -> value origins;
         `key:<path>` -> the origin of a mapping key (`key:headers.X-Foo`, for a bad header name);
         `numbers=<number>` for every expanded number, at the entry it came from."""
-        out: dict[str, Origin] = {}
+        values: dict[str, Origin] = {}
+        keys: dict[str, Origin] = {}
         sub = self.positions.subtree(path)
-        for rel, origin in sub.values.items():
-            if rel:
-                out[".".join(str(p) for p in rel)] = origin
-        for rel, origin in sub.keys.items():
-            if rel:
-                out["key:" + ".".join(str(p) for p in rel)] = origin
-        return out | self._number_origins(path)
+        for rel, key, value in sub.walk():
+            dotted = ".".join(str(p) for p in rel)
+            if value is not None:
+                values[dotted] = value
+            if key is not None:
+                keys["key:" + dotted] = key
+        return values | keys | self._number_origins(path, sub)
 
-    def _number_origins(self, path: Path) -> dict[str, Origin]:
+    def _number_origins(self, path: Path, sub: Positions) -> dict[str, Origin]:
         out: dict[str, Origin] = {}
-        raw = self.positions.subtree(path)
         for field in ("numbers", "allowed_numbers", "inbound_numbers"):
-            entries = _get(self.spec, path + (field,))
-            for i, entry in enumerate(entries or []):
-                for number in expand(entry):
-                    origin = raw.values.get((field, i))
-                    if origin is not None:
-                        out.setdefault(f"{field}={number}", origin)
+            entries: list[NumberEntry] = _get(self.spec, path + (field,)) or []
+            for i, entry in enumerate(entries):
+                origin = sub.value_at((field, i))
+                if origin is None:
+                    continue
+                for number in entry.expand():
+                    out.setdefault(f"{field}={number}", origin)
         return out
 
-    def _trunk_numbers(self, entries: list[str], path: Path) -> list[str]:
-        numbers = expand_trunk_numbers(entries)
+    def _trunk_numbers(self, entries: list[NumberEntry], path: Path) -> list[str]:
+        """The trunk's numbers, each once. Trunk matching compares numbers raw or normalised
+        (LiveKit's NormalizeNumber), so two entries that normalise alike are one number."""
+        numbers: list[str] = []
         seen: dict[str, int] = {}
-        index = 0
         for i, entry in enumerate(entries):
-            for _ in expand(entry):
-                number = numbers[index]
-                index += 1
-                if number in seen:
-                    first = self.positions.value(path + (seen[number],))
+            for number in entry.expand():
+                key = normalize_number(number) if entry.user else number
+                if key in seen:
+                    first = self.positions.value(path + (seen[key],))
                     self._error("duplicate-number", f"number '{number}' is listed more than once (first at {first})", path + (i,))
                     continue
-                seen[number] = i
-        return list(dict.fromkeys(numbers))
+                seen[key] = i
+                numbers.append(number)
+        return numbers
 
     def _secret(self, out: dict[str, SecretRef], field: str, value: SecretValue | None, path: Path) -> None:
         """Lift a secret out of the message. (Literal passwords were refused during validation

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from typing import Annotated, Any, NoReturn
 
 from pydantic import AfterValidator, PlainValidator, ValidationInfo, WithJsonSchema
-from pydantic_core import PydanticCustomError
+from pydantic_core import PydanticCustomError, PydanticKnownError
 
 from sipconf.routing.masks import is_valid_mask, parse_prefix
-from sipconf.spec.numbers import check_number_entry, parse_range
+from sipconf.spec.numbers import E164_RULE, NumberEntry, check_entry, parse_range
 
 CUSTOM_PREFIX = "spec_"
 
@@ -175,14 +175,44 @@ def _address_mask(value: str) -> str:
 
 
 AddressMask = Annotated[str, AfterValidator(_address_mask)]
-def _number_entry(value: str) -> str:
+
+
+def _number_entry(value: Any) -> NumberEntry:
+    if isinstance(value, NumberEntry):
+        return value
+    if isinstance(value, dict) and list(value) == ["user"] and isinstance(value["user"], str):
+        text, user = value["user"], True
+    elif isinstance(value, str):
+        text, user = value, False
+    elif isinstance(value, dict):
+        fail("invalid-number", f"expected a quoted E.164 number or {{user: NAME}}, got a mapping with"
+                               f" {', '.join(repr(str(k)) for k in value) or 'no keys'}")
+    else:
+        raise PydanticKnownError("string_type")  # "expected a string, got ... (put it in quotes)"
     try:
-        return check_number_entry(value)
+        return check_entry(text, user=user)
     except ValueError as exc:
-        fail("invalid-number-range" if parse_range(value) else "invalid-number", str(exc))
+        fail("invalid-number-range" if parse_range(text) else "invalid-number", str(exc))
 
 
-NumberEntry = Annotated[str, AfterValidator(_number_entry)]
+_NUMBER_SCHEMA = {
+    "oneOf": [
+        {
+            "type": "string",
+            "description": f"{E164_RULE}, e.g. \"+15105550100\", or a range of them,"
+                           " \"+15105550100..+15105550199\"",
+        },
+        {
+            "type": "object",
+            "description": "an extension or SIP user name that is not a phone number, kept as written,"
+                           " e.g. {user: \"1001\"}, or a range of extensions, {user: \"1000..1099\"}",
+            "properties": {"user": {"type": "string", "minLength": 1}},
+            "required": ["user"],
+            "additionalProperties": False,
+        },
+    ]
+}
+Number = Annotated[NumberEntry, PlainValidator(_number_entry), WithJsonSchema(_NUMBER_SCHEMA)]
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*", re.ASCII)
 
