@@ -30,16 +30,28 @@ class _Parser(argparse.ArgumentParser):
         raise UserError(f"{self.prog}: {message} (see `{self.prog} --help`)")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     parser = _Parser(prog="sipconf", description="Config-as-code and call-flow tests for LiveKit SIP.")
     parser.add_argument("--version", action="version", version=f"sipconf {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for info in sorted(pkgutil.iter_modules(commands_pkg.__path__), key=lambda i: i.name):
-        module = importlib.import_module(f"{commands_pkg.__name__}.{info.name}")
+    for name in _modules_to_register(sys.argv[1:] if argv is None else argv):
+        module = importlib.import_module(f"{commands_pkg.__name__}.{name}")
         register = getattr(module, "register", None)
         if register is not None:
             register(sub)
     return parser
+
+
+def _modules_to_register(argv: list[str]) -> list[str]:
+    """The command modules the parser needs for `argv`: only the command being run (module
+    `import_` is command `import`), none for `--version`, all of them for help or a name that
+    is no command. Importing every command would pull the HTTP stack, the bridge and the
+    control plane into `sipconf validate`."""
+    names = sorted(info.name for info in pkgutil.iter_modules(commands_pkg.__path__))
+    command = next((arg for arg in argv if not arg.startswith("-")), None)
+    if command is None:
+        return [] if "--version" in argv and not {"-h", "--help"} & set(argv) else names
+    return [n for n in names if n.rstrip("_") == command] or names
 
 
 def crash_log_path() -> str:
@@ -47,7 +59,7 @@ def crash_log_path() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    parser = build_parser(argv)
     try:
         args = parser.parse_args(argv)
     except UserError as err:

@@ -27,9 +27,12 @@ def _default_checks() -> tuple[Check, ...]:
 
 def run_checks(state: DesiredState, checks: tuple[Check, ...] | None = None) -> list[Issue]:
     """Every issue of every check, errors first, then by position."""
+    from sipconf.spec.bulk import collector_paused
+
     issues: list[Issue] = []
-    for check in _default_checks() if checks is None else checks:
-        issues.extend(check.run(state))
+    with collector_paused():
+        for check in _default_checks() if checks is None else checks:
+            issues.extend(check.run(state))
     return sort_issues(issues)
 
 

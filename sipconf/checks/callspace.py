@@ -19,9 +19,9 @@ from typing import Iterable, Iterator, Sequence
 
 from livekit.protocol import sip as pb
 
+from sipconf.checks.numbers import normalised
 from sipconf.routing.call import CallFacts
 from sipconf.routing.masks import parse_addr
-from sipconf.routing.numbers import normalize_number
 from sipconf.routing.trunks import match_trunk
 
 
@@ -56,26 +56,32 @@ def _representatives(values: Iterable[str], signature) -> list[str]:
     return list(seen.values())
 
 
+_NOBODY: frozenset[int] = frozenset()
+
+
 class NumberIndex:
     """Which of a list of objects hold a number: raw, or raw-or-normalised as trunk matching
     compares them (LiveKit's NormalizeNumber)."""
 
-    def __init__(self, lists: Iterable[Iterable[str]], *, normalised: bool) -> None:
-        self.normalised = normalised
-        self.raw: dict[str, set[int]] = {}
-        self.norm: dict[str, set[int]] = {}
+    def __init__(self, lists: Iterable[Iterable[str]], *, normalised_too: bool) -> None:
+        raw: dict[str, set[int]] = {}
+        norm: dict[str, set[int]] = {}
         for index, numbers in enumerate(lists):
             for number in numbers:
-                self.raw.setdefault(number, set()).add(index)
-                if normalised:
-                    self.norm.setdefault(normalize_number(number), set()).add(index)
+                raw.setdefault(number, set()).add(index)
+                if normalised_too:
+                    norm.setdefault(normalised(number), set()).add(index)
+        self.normalised_too = normalised_too
+        self.raw = {number: frozenset(holders) for number, holders in raw.items()}
+        self.norm = {number: frozenset(holders) for number, holders in norm.items()}
 
     def holders(self, value: str) -> frozenset[int]:
         """The indexes of the lists that hold `value`."""
-        found = self.raw.get(value, set())
-        if self.normalised:
-            found = found | self.norm.get(normalize_number(value), set())
-        return frozenset(found)
+        raw = self.raw.get(value, _NOBODY)
+        if not self.normalised_too:
+            return raw
+        norm = self.norm.get(normalised(value), _NOBODY)
+        return raw if norm <= raw else raw | norm
 
 
 @dataclass(frozen=True)
@@ -96,19 +102,19 @@ class CallSpace:
 
     @cached_property
     def _called_by_rules(self) -> NumberIndex:
-        return NumberIndex((r.numbers for r in self.rules), normalised=False)
+        return NumberIndex((r.numbers for r in self.rules), normalised_too=False)
 
     @cached_property
     def _called_by_trunks(self) -> NumberIndex:
-        return NumberIndex((t.numbers for t in self.trunks), normalised=True)
+        return NumberIndex((t.numbers for t in self.trunks), normalised_too=True)
 
     @cached_property
     def _callers_by_rules(self) -> NumberIndex:
-        return NumberIndex((r.inbound_numbers for r in self.rules), normalised=False)
+        return NumberIndex((r.inbound_numbers for r in self.rules), normalised_too=False)
 
     @cached_property
     def _callers_by_trunks(self) -> NumberIndex:
-        return NumberIndex((t.allowed_numbers for t in self.trunks), normalised=True)
+        return NumberIndex((t.allowed_numbers for t in self.trunks), normalised_too=True)
 
     @cached_property
     def _default_trunks(self) -> list[int]:
@@ -192,11 +198,10 @@ class CallSpace:
 
     def witnesses(self, rule: pb.SIPDispatchRuleInfo) -> Iterator[Witness]:
         """Calls that pass the rule's own number filters and land on one of its trunks."""
-        every_called, every_caller = self._every_called, self._every_caller
         for trunk in self.candidate_trunks(rule):
-            called = list(rule.numbers) or (list(trunk.numbers) if trunk and trunk.numbers else list(every_called))
+            called = list(rule.numbers) or (list(trunk.numbers) if trunk and trunk.numbers else list(self._every_called))
             callers = list(rule.inbound_numbers) or (
-                list(trunk.allowed_numbers) if trunk and trunk.allowed_numbers else list(every_caller)
+                list(trunk.allowed_numbers) if trunk and trunk.allowed_numbers else list(self._every_caller)
             )
             if not rule.numbers:
                 called.append(OTHER_CALLED)

@@ -15,8 +15,8 @@ from typing import Iterator, Sequence
 
 from livekit.protocol import sip as pb
 
+from sipconf.checks.numbers import normalised
 from sipconf.routing.errors import LiveKitError
-from sipconf.routing.numbers import normalize_number
 from sipconf.routing.rules import pin_and_room, validate_rules
 from sipconf.routing.trunks import validate_trunks
 
@@ -27,8 +27,8 @@ RuleKey = tuple[str, str, str, str]
 def trunk_keys(trunk: pb.SIPInboundTrunkInfo) -> list[TrunkKey]:
     """The (called, caller) keys `validate_trunks` files a trunk under, in its order: each
     distinct normalised number ("" for none) by each normalised allowed number ("" for none)."""
-    called = list(dict.fromkeys(normalize_number(n) for n in trunk.numbers)) or [""]
-    callers = [normalize_number(raw) for raw in dict.fromkeys(trunk.allowed_numbers or [""])]
+    called = list(dict.fromkeys(normalised(n) for n in trunk.numbers)) or [""]
+    callers = [normalised(raw) for raw in dict.fromkeys(trunk.allowed_numbers or [""])]
     return [(number, caller) for number in called for caller in callers]
 
 
@@ -53,8 +53,8 @@ def rejected_trunks(trunks: Sequence[pb.SIPInboundTrunkInfo]) -> Iterator[tuple[
 
 def rule_keys(rule: pb.SIPDispatchRuleInfo, pin: str) -> Iterator[RuleKey]:
     """The keys `validate_rules` files a rule under, in its order."""
-    inbound = [normalize_number(n) for n in rule.inbound_numbers] or [""]
-    called = [normalize_number(n) for n in rule.numbers] or [""]
+    inbound = [normalised(n) for n in rule.inbound_numbers] or [""]
+    called = [normalised(n) for n in rule.numbers] or [""]
     for trunk_id in rule.trunk_ids or [""]:
         for caller in inbound:
             for number in called:

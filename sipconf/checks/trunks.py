@@ -9,11 +9,11 @@ from livekit.protocol import sip as pb
 
 from sipconf.checks.base import CheckBase, label
 from sipconf.checks.callspace import OTHER_CALLED, OTHER_CALLER, CallSpace, sources
+from sipconf.checks.numbers import normalised
 from sipconf.checks.prepared import Prepared
 from sipconf.issues import Issue
 from sipconf.model import DesiredState
 from sipconf.routing.call import CallFacts
-from sipconf.routing.numbers import normalize_number
 from sipconf.routing.trunks import match_trunk, validate_trunks
 from sipconf.validation.destination import validate_destination
 
@@ -23,8 +23,8 @@ def _shared_called(a: pb.SIPInboundTrunkInfo, b: pb.SIPInboundTrunkInfo) -> list
     raw or normalised, which is comparing their normalised forms."""
     if not a.numbers and not b.numbers:
         return [OTHER_CALLED]
-    theirs = {normalize_number(m) for m in b.numbers}
-    return [n for n in a.numbers if normalize_number(n) in theirs]
+    theirs = {normalised(m) for m in b.numbers}
+    return [n for n in a.numbers if normalised(n) in theirs]
 
 
 def overlap_candidates(trunks: list[pb.SIPInboundTrunkInfo]) -> list[tuple[int, int]]:
@@ -36,27 +36,25 @@ def overlap_candidates(trunks: list[pb.SIPInboundTrunkInfo]) -> list[tuple[int, 
     open_callers: dict[str, list[int]] = {}  # number ("" = default trunk) -> trunks without allowed_numbers
     listed: dict[str, dict[str, list[int]]] = {}  # number -> caller -> trunks listing it
     for index, trunk in enumerate(trunks):
-        numbers = dict.fromkeys(normalize_number(n) for n in trunk.numbers) if trunk.numbers else {"": None}
-        callers = dict.fromkeys(normalize_number(n) for n in trunk.allowed_numbers)
+        numbers = dict.fromkeys(map(normalised, trunk.numbers)) if trunk.numbers else ("",)
+        callers = dict.fromkeys(map(normalised, trunk.allowed_numbers))
         for number in numbers:
             if not callers:
                 open_callers.setdefault(number, []).append(index)
-            for caller in callers:
-                listed.setdefault(number, {}).setdefault(caller, []).append(index)
+            else:
+                by_caller = listed.setdefault(number, {})
+                for caller in callers:
+                    by_caller.setdefault(caller, []).append(index)
     pairs: set[tuple[int, int]] = set()
-
-    def add(a: int, others) -> None:
-        pairs.update((min(a, b), max(a, b)) for b in others if b != a)
-
-    for number, members in open_callers.items():
-        with_lists = {i for by_caller in listed.get(number, {}).values() for i in by_caller}
+    groups = [(members, listed.get(number, {})) for number, members in open_callers.items()]
+    groups += [(members, {}) for by_caller in listed.values() for members in by_caller.values()]
+    for members, by_caller in groups:
+        with_lists = sorted({i for listing in by_caller.values() for i in listing})
+        if len(members) < 2 and not with_lists:
+            continue
         for position, a in enumerate(members):
-            add(a, members[position + 1:])
-            add(a, with_lists)
-    for by_caller in listed.values():
-        for members in by_caller.values():
-            for position, a in enumerate(members):
-                add(a, members[position + 1:])
+            pairs.update((min(a, b), max(a, b)) for b in members[position + 1:] if b != a)
+            pairs.update((min(a, b), max(a, b)) for b in with_lists if b != a)
     return sorted(pairs)
 
 

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from sipconf.issues import Issue
 from sipconf.model import DesiredState, Origin
 from sipconf.spec.diagnostics import clean_loc, issues_from
+from sipconf.spec.bulk import collector_paused
 from sipconf.spec.environments import apply_environment
 from sipconf.spec.errors import SpecError
 from sipconf.spec.limits import Limits, default_limits
@@ -45,7 +46,11 @@ def loads(
     text: str, source: str, *, env: str | None = None, allow_literal_secrets: bool = False, limits: Limits | None = None
 ) -> DesiredState:
     """As `load`, from text; `source` names the file in positions (and anchors `{file:}` secrets)."""
-    limits = limits or default_limits()
+    with collector_paused():
+        return _loads(text, source, env=env, allow_literal_secrets=allow_literal_secrets, limits=limits or default_limits())
+
+
+def _loads(text: str, source: str, *, env: str | None, allow_literal_secrets: bool, limits: Limits) -> DesiredState:
     too_big = limits.file_issue(source, len(text))
     if too_big is not None:
         raise SpecError([too_big])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Callable, Iterator, Mapping
 
 from google.protobuf.message import Message
 from livekit.protocol import sip
@@ -35,6 +35,33 @@ TRANSPORT = {
     "tls": sip.SIP_TRANSPORT_TLS,
 }
 RULE_FIELD = {"direct": "dispatch_rule_direct", "individual": "dispatch_rule_individual", "callee": "dispatch_rule_callee"}
+
+
+class FieldOrigins(Mapping[str, Origin]):
+    """An object's `field_origins`, worked out the first time they are read. Only the objects
+    an issue is about are ever asked, so a large spec does not pay for every field of every
+    object (the positions they come from are kept until then)."""
+
+    def __init__(self, compute: Callable[[], dict[str, Origin]]) -> None:
+        self._compute: Callable[[], dict[str, Origin]] | None = compute
+        self._table: dict[str, Origin] = {}
+
+    def _origins(self) -> dict[str, Origin]:
+        if self._compute is not None:
+            self._table, self._compute = self._compute(), None
+        return self._table
+
+    def __getitem__(self, name: str) -> Origin:
+        return self._origins()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._origins())
+
+    def __len__(self) -> int:
+        return len(self._origins())
+
+    def __repr__(self) -> str:
+        return f"FieldOrigins({self._origins()!r})"
 
 
 class Normaliser:
@@ -163,7 +190,7 @@ class Normaliser:
             origin=self.positions.key(path),
             message=msg,
             secrets=MappingProxyType(secrets),
-            field_origins=MappingProxyType(self._field_origins(path)),
+            field_origins=FieldOrigins(lambda: self._field_origins(path)),
             managed=managed,
         )
 
@@ -174,8 +201,7 @@ class Normaliser:
         values: dict[str, Origin] = {}
         keys: dict[str, Origin] = {}
         sub = self.positions.subtree(path)
-        for rel, key, value in sub.walk():
-            dotted = ".".join(str(p) for p in rel)
+        for dotted, key, value in sub.walk_dotted():
             if value is not None:
                 values[dotted] = value
             if key is not None:

@@ -55,6 +55,8 @@ def is_e164(value: str) -> bool:
 
 def check_number(value: str) -> None:
     """Raise ValueError unless `value` is a phone number in E.164."""
+    if _E164.fullmatch(value):
+        return
     if value == "":
         raise ValueError("a number cannot be empty")
     norm = normalize_number(value)
@@ -62,8 +64,6 @@ def check_number(value: str) -> None:
         raise ValueError(f"invalid number '{value}': not a phone number or SIP user")
     if norm.startswith("+") and not norm[1:].isdigit():
         raise ValueError(f"invalid number '{value}': a number starting with '+' must be digits")
-    if is_e164(value):
-        return
     what = f"invalid number '{value}': {E164_RULE}"
     if not value.startswith("+"):
         raise ValueError(f"{what}; write it with '+' and the country code, or an extension or SIP user name as"

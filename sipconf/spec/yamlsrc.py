@@ -112,13 +112,15 @@ class Positions:
         """Put `other`'s positions under `prefix` (overwriting)."""
         self._make(prefix).merge(other._root)
 
-    def walk(self) -> Iterator[tuple[Path, Origin | None, Origin | None]]:
-        """(path, key origin, value origin) for every path below the root, depth first."""
-        stack: list[tuple[Path, _Place]] = [((part,), child) for part, child in reversed(self._root.children.items())]
+    def walk_dotted(self) -> Iterator[tuple[str, Origin | None, Origin | None]]:
+        """(path, key origin, value origin) for every path below the root, depth first, each
+        path written as its parts joined by dots (`media.codecs.0`)."""
+        stack: list[tuple[str, _Place]] = [(str(part), child) for part, child in reversed(self._root.children.items())]
         while stack:
-            path, place = stack.pop()
-            yield path, place.key, place.value
-            stack.extend((path + (part,), child) for part, child in reversed(place.children.items()))
+            dotted, place = stack.pop()
+            yield dotted, place.key, place.value
+            if place.children:
+                stack.extend((f"{dotted}.{part}", child) for part, child in reversed(place.children.items()))
 
     def _find(self, path: Path) -> _Place | None:
         place = self._root
