@@ -6,6 +6,7 @@ import argparse
 import json
 
 from sipconf.commands._args import ENV_HELP, add_literal_secrets_argument
+from sipconf.spec import limits
 from sipconf.issues import Issue, sort_issues
 from sipconf.model import DesiredState
 
@@ -18,6 +19,7 @@ def register(subparsers) -> None:
     p.add_argument("--strict", action="store_true", help="fail on warnings too")
     add_literal_secrets_argument(p)
     p.add_argument("--check-secrets", action="store_true", help="also require every secret to be resolvable now")
+    limits.add_argument(p)
     p.set_defaults(func=run)
 
 
@@ -27,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
 
     state: DesiredState | None = None
     try:
-        state = load(args.spec, env=args.env, allow_literal_secrets=args.allow_literal_secrets)
+        state = load(args.spec, env=args.env, allow_literal_secrets=args.allow_literal_secrets, limits=limits.from_args(args))
         issues = list(run_checks(state))
         if args.check_secrets:
             issues += check_secrets(state)

@@ -44,7 +44,7 @@ class Limits:
             return None
         return Issue(
             "error", CODE,
-            f"the spec is {size / MIB:.1f} MiB, more than the limit of {_mib(self.mib)} MiB;"
+            f"the spec is {_size(size)}, more than the limit of {_mib(self.mib)} MiB;"
             f" raise it with {FLAG} {math.ceil(size / MIB)}",
             Origin(source, 1, 1),
         )
@@ -64,6 +64,12 @@ class Limits:
 
 def _mib(value: float) -> str:
     return f"{value:g}"
+
+
+def _size(size: int) -> str:
+    if size >= MIB:
+        return f"{size / MIB:.1f} MiB"
+    return f"{size / 1024:.1f} KiB" if size >= 1024 else f"{size:,} bytes"
 
 
 def parse_mib(text: str) -> float:

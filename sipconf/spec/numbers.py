@@ -19,7 +19,7 @@ RANGE_SEP = ".."
 MAX_RANGE = 10_000  # a typo in a range end must not expand into millions of numbers
 E164_MAX_DIGITS = 15
 E164_RULE = "a phone number is E.164: '+' then 1 to 15 digits, no spaces or separators"
-USER_FORM = "{user: ...}"
+PLUS_IS_A_PHONE_NUMBER = "a '+' starts a phone number, written as a plain string in E.164 ('+' then 1 to 15 digits)"
 _E164 = re.compile(r"\+[0-9]{1,15}", re.ASCII)
 _RANGE_END = re.compile(r"\+?[0-9]+", re.ASCII)
 # Characters that cannot stand unescaped in the user part of a SIP URI: a number holding one
@@ -80,7 +80,7 @@ def check_user(value: str) -> None:
         raise ValueError("a user cannot be empty")
     if value.startswith("+"):
         # One spelling per phone number: as a user it would be a second one.
-        raise ValueError(f"invalid user '{value}': a '+' starts a phone number; {E164_RULE}, written as a plain string")
+        raise ValueError(f"invalid user '{value}': {PLUS_IS_A_PHONE_NUMBER}")
     if _NEVER_IN_USER.search(value):
         raise ValueError(f"invalid user '{value}': not a SIP user name (no spaces, quotes or @ : ; < > , ?)")
 
@@ -107,7 +107,7 @@ def check_range(value: str, start: str, end: str, *, user: bool = False) -> None
     if size > MAX_RANGE:
         raise ValueError(f"{what}: {size} numbers, more than the limit of {MAX_RANGE}")
     if user and start.startswith("+"):
-        raise ValueError(f"{what}: a '+' starts a phone number; {E164_RULE}, written as a plain string")
+        raise ValueError(f"{what}: {PLUS_IS_A_PHONE_NUMBER}")
     if not user and not start.startswith("+"):
         raise ValueError(f"{what}: {E164_RULE}; write a range of extensions as {{user: \"{value}\"}}")
     if not user and len(start) - 1 > E164_MAX_DIGITS:

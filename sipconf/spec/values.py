@@ -180,13 +180,15 @@ AddressMask = Annotated[str, AfterValidator(_address_mask)]
 def _number_entry(value: Any) -> NumberEntry:
     if isinstance(value, NumberEntry):
         return value
-    if isinstance(value, dict) and list(value) == ["user"] and isinstance(value["user"], str):
-        text, user = value["user"], True
-    elif isinstance(value, str):
+    if isinstance(value, str):
         text, user = value, False
+    elif isinstance(value, dict) and list(value) == ["user"]:
+        text, user = value["user"], True
+        if not isinstance(text, str):
+            fail("invalid-value", f"expected a quoted name in {{user: NAME}}, got {describe(text)} (put it in quotes)")
     elif isinstance(value, dict):
-        fail("invalid-number", f"expected a quoted E.164 number or {{user: NAME}}, got a mapping with"
-                               f" {', '.join(repr(str(k)) for k in value) or 'no keys'}")
+        keys = ", ".join(f"'{k}'" for k in value) or "no keys"
+        fail("invalid-value", f"expected a quoted E.164 number or {{user: NAME}}, got a mapping with {keys}")
     else:
         raise PydanticKnownError("string_type")  # "expected a string, got ... (put it in quotes)"
     try:
