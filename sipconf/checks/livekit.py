@@ -1,7 +1,7 @@
 """LiveKit's own create-time rejections, found before any API call, with LiveKit's exact text.
 
-Every object is validated as the Create request `sipconf apply` would send (SEMANTICS 4.1), and
-the whole state goes through LiveKit's conflict validators for trunks (4.2) and rules (4.3).
+Every object is validated as the Create request `sipconf apply` would send, and the whole
+state goes through LiveKit's conflict validators for inbound trunks and dispatch rules.
 The routing engine owns those rules; these checks only ask it and place its answer on the spec.
 """
 
@@ -138,7 +138,7 @@ def rejections(obj: DesiredObject, msg: Message) -> list[Rejection]:
 
 @dataclass(frozen=True)
 class LiveKitRejectsObject(CheckBase):
-    """SEMANTICS 4.1: the hard errors LiveKit's Validate() returns for the Create request, one
+    """The hard errors LiveKit's Validate() returns for the Create request, one
     per independent field group (LiveKit itself shows only the first)."""
 
     code: str = "livekit-rejects-object"
@@ -153,7 +153,7 @@ class LiveKitRejectsObject(CheckBase):
 
 @dataclass(frozen=True)
 class LiveKitWarnsObject(CheckBase):
-    """SEMANTICS 4.1 "soft errors": header warnings LiveKit logs but accepts (e.g. a `To` header),
+    """LiveKit's "soft errors": header warnings it logs but accepts (e.g. a `To` header),
     for every header entry (LiveKit's own list stops at the first hard error)."""
 
     code: str = "livekit-header-warning"
@@ -200,7 +200,7 @@ def rule_rejections(prepared: Prepared) -> list[tuple[int, LiveKitError]]:
 
 @dataclass(frozen=True)
 class LiveKitTrunkConflict(CheckBase):
-    """SEMANTICS 4.2: two inbound trunks own the same (number, allowed number) key."""
+    """Two inbound trunks own the same (number, allowed number) key."""
 
     code: str = "livekit-trunk-conflict"
     level: str = "error"
@@ -214,7 +214,7 @@ class LiveKitTrunkConflict(CheckBase):
 
 @dataclass(frozen=True)
 class LiveKitRuleConflict(CheckBase):
-    """SEMANTICS 4.3: an unset rule, or two rules with the same (trunk, caller, called, PIN) key."""
+    """An unset rule, or two rules with the same (trunk, caller, called, PIN) key."""
 
     code: str = "livekit-rule-conflict"
     level: str = "error"

@@ -1,6 +1,6 @@
 """PIN collisions: two PIN rules with the same PIN that can take the same call.
 
-LiveKit refuses two rules with the same (trunk, caller, called, PIN) key (4.3), but keys that
+LiveKit refuses two rules with the same (trunk, caller, called, PIN) key, but keys that
 differ can still overlap, e.g. a rule for one number and a rule for any number on the same
 trunk. A caller entering that PIN then always lands in the one LiveKit prefers, and the PIN
 cannot tell the two rooms apart.

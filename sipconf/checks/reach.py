@@ -1,6 +1,6 @@
 """Dispatch rules no call can ever select: unreachable, or shadowed by a better rule.
 
-Selection (SEMANTICS 3.4) and the PIN flow (3.6) decide which rule a call ends in:
+Dispatch-rule selection and the PIN flow decide which rule a call ends in:
 - with nothing entered yet, the best candidate wins; if it has a PIN the caller is prompted;
 - after the prompt, `#` alone re-selects with `no_pin` (PIN rules skipped), digits re-select
   with that PIN (rules without it skipped).
@@ -26,7 +26,8 @@ from sipconf.routing.rules import pin_and_room, select_dispatch_rule
 
 
 def _winner(space: CallSpace, witness: Witness, **pin) -> pb.SIPDispatchRuleInfo | None:
-    return select_dispatch_rule(space.rules_for(witness.trunk), witness.trunk, witness.call.with_pin(**pin)).value
+    call = witness.call.with_pin(**pin) if pin else witness.call  # a witness has entered nothing yet
+    return select_dispatch_rule(space.rules_for(witness.trunk), witness.trunk, call).value
 
 
 def final_rule(space: CallSpace, witness: Witness, rule: pb.SIPDispatchRuleInfo) -> pb.SIPDispatchRuleInfo | None:
@@ -103,7 +104,7 @@ class RuleUnreachable(CheckBase):
 @dataclass(frozen=True)
 class RuleShadowed(CheckBase):
     """Calls reach the rule, but LiveKit always prefers another one (specific trunk, priority,
-    then the smaller room name, SEMANTICS 3.4)."""
+    then the smaller room name)."""
 
     code: str = "rule-shadowed"
     level: str = "warning"

@@ -1,6 +1,6 @@
 """Dispatch rules that name trunks the spec does not define as inbound trunks.
 
-LiveKit stores `trunk_ids` raw and never checks them (SEMANTICS 4.3), so a typo in a rule's
+LiveKit stores `trunk_ids` raw and never checks them, so a typo in a rule's
 `trunks` silently makes the rule unusable: no call ever matches a trunk of that name.
 """
 

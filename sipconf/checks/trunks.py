@@ -60,8 +60,8 @@ def overlap_candidates(trunks: list[pb.SIPInboundTrunkInfo]) -> list[tuple[int, 
 
 @dataclass(frozen=True)
 class InboundTrunksOverlap(CheckBase):
-    """SEMANTICS 4.2: "A trunk with allowed_numbers and one without, on the same number, pass
-    validation although listed callers then hit 'Multiple SIP Trunks matched' when routed."
+    """A trunk with allowed_numbers and one without, on the same number, pass LiveKit's
+    validation although listed callers then hit "Multiple SIP Trunks matched" when routed.
 
     Each pair LiveKit accepts is tried with witness calls (callers and sources each trunk lets
     in); a witness the engine refuses both for the pair and for the whole trunk list is reported.
@@ -107,7 +107,7 @@ class InboundTrunksOverlap(CheckBase):
 
 @dataclass(frozen=True)
 class OutboundTrunkNoNumbers(CheckBase):
-    """SEMANTICS 4.1: LiveKit refuses an outbound trunk without numbers (its caller ids)."""
+    """LiveKit refuses an outbound trunk without numbers (its caller ids)."""
 
     code: str = "outbound-trunk-no-numbers"
     level: str = "error"
@@ -124,7 +124,7 @@ class OutboundTrunkNoNumbers(CheckBase):
 
 @dataclass(frozen=True)
 class OutboundDestinationCountry(CheckBase):
-    """SEMANTICS 4.7: a destination country LiveKit refuses when a call is placed through the trunk."""
+    """A destination country LiveKit refuses when a call is placed through the trunk."""
 
     code: str = "outbound-destination-country"
     level: str = "error"

@@ -160,7 +160,7 @@ def _without(data: dict, locs: list[Path]) -> tuple[dict, set[Path]]:
 
 
 def _literal_passwords(data: dict, positions: Positions) -> list[Issue]:
-    """Secrets are references, never literals in git (DESIGN, issue 3 section 2). The literal
+    """Secrets are references, never literals in git. The literal
     still loads, as a stand-in secret, so the rest of the spec is checked in the same run; it is
     looked for in the document, so a trunk left out for another error still shows it."""
     issues = []

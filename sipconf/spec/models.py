@@ -1,6 +1,6 @@
 """The spec, version 1, as pydantic v2 models.
 
-Field names are snake_case and mirror LiveKit's (SEMANTICS 2.1, 2.5), except where the spec
+Field names are snake_case and mirror LiveKit's, except where the spec
 groups them (`auth: {username, password, realm}`, `media: {...}`) or names a boolean for
 what it does (`krisp` = `krisp_enabled`). Types are strict: YAML `1234` is not a PIN and
 `yes` is not a boolean, so a quoting mistake is an error at its line instead of a surprise.
@@ -87,7 +87,7 @@ class _TrunkCommon(_Strict):
 
 
 class InboundTrunk(_TrunkCommon):
-    """SIPInboundTrunkInfo (SEMANTICS 2.1)."""
+    """SIPInboundTrunkInfo."""
 
     managed: bool = Field(True, description=MANAGED_DESCRIPTION)
     allowed_addresses: list[AddressMask] = []
@@ -100,7 +100,7 @@ class InboundTrunk(_TrunkCommon):
 
 
 class OutboundTrunk(_TrunkCommon):
-    """SIPOutboundTrunkInfo (SEMANTICS 2.1)."""
+    """SIPOutboundTrunkInfo."""
 
     managed: bool = Field(True, description=MANAGED_DESCRIPTION)
     address: str
@@ -174,7 +174,7 @@ RULE_KINDS = ("direct", "individual", "callee")
 
 
 class DispatchRule(_Strict):
-    """SIPDispatchRuleInfo (SEMANTICS 2.5) with exactly one rule kind."""
+    """SIPDispatchRuleInfo with exactly one rule kind."""
 
     model_config = ConfigDict(json_schema_extra=_exactly_one_of(*RULE_KINDS))
 
@@ -195,7 +195,7 @@ class DispatchRule(_Strict):
 
     @model_validator(mode="after")
     def _one_kind(self) -> "DispatchRule":
-        # LiveKit refuses an unset oneof everywhere ("unsupported SIP Dispatch Rule: <nil>", 2.5).
+        # LiveKit refuses an unset oneof everywhere ("unsupported SIP Dispatch Rule: <nil>").
         kinds = [k for k in RULE_KINDS if getattr(self, k) is not None]
         if len(kinds) != 1:
             found = f" (found {', '.join(kinds)})" if kinds else ""

@@ -184,41 +184,19 @@ class Normaliser:
     def _object(
         self, kind: Any, name: str, msg: Message, secrets: dict[str, SecretRef], path: Path, *, managed: bool = True
     ) -> DesiredObject:
+        # What the field origins need, and no more: the object's positions and its number
+        # entries (not the whole spec, which is then freed once loading is done).
+        sub = self.positions.subtree(path)
+        entries = {f: _get(self.spec, path + (f,)) or [] for f in ("numbers", "allowed_numbers", "inbound_numbers")}
         return DesiredObject(
             kind=kind,
             name=name,
             origin=self.positions.key(path),
             message=msg,
             secrets=MappingProxyType(secrets),
-            field_origins=FieldOrigins(lambda: self._field_origins(path)),
+            field_origins=FieldOrigins(lambda: field_origins(sub, entries)),
             managed=managed,
         )
-
-    def _field_origins(self, path: Path) -> dict[str, Origin]:
-        """Dotted spec paths under the object (`auth.password`, `media.codecs.0`) -> value origins;
-        `key:<path>` -> the origin of a mapping key (`key:headers.X-Foo`, for a bad header name);
-        `numbers=<number>` for every expanded number, at the entry it came from."""
-        values: dict[str, Origin] = {}
-        keys: dict[str, Origin] = {}
-        sub = self.positions.subtree(path)
-        for dotted, key, value in sub.walk_dotted():
-            if value is not None:
-                values[dotted] = value
-            if key is not None:
-                keys["key:" + dotted] = key
-        return values | keys | self._number_origins(path, sub)
-
-    def _number_origins(self, path: Path, sub: Positions) -> dict[str, Origin]:
-        out: dict[str, Origin] = {}
-        for field in ("numbers", "allowed_numbers", "inbound_numbers"):
-            entries: list[NumberEntry] = _get(self.spec, path + (field,)) or []
-            for i, entry in enumerate(entries):
-                origin = sub.value_at((field, i))
-                if origin is None:
-                    continue
-                for number in entry.expand():
-                    out.setdefault(f"{field}={number}", origin)
-        return out
 
     def _trunk_numbers(self, entries: list[NumberEntry], path: Path) -> list[str]:
         """The trunk's numbers, each once. Trunk matching compares numbers raw or normalised
@@ -256,6 +234,28 @@ class Normaliser:
 
     def _error(self, code: str, message: str, path: Path) -> None:
         self.issues.append(Issue("error", code, message, self.positions.value(path)))
+
+
+def field_origins(sub: Positions, entries: dict[str, list[NumberEntry]]) -> dict[str, Origin]:
+    """Dotted spec paths under an object (`auth.password`, `media.codecs.0`) -> value origins;
+    `key:<path>` -> the origin of a mapping key (`key:headers.X-Foo`, for a bad header name);
+    `numbers=<number>` for every expanded number, at the entry it came from."""
+    values: dict[str, Origin] = {}
+    keys: dict[str, Origin] = {}
+    for dotted, key, value in sub.walk_dotted():
+        if value is not None:
+            values[dotted] = value
+        if key is not None:
+            keys["key:" + dotted] = key
+    numbers: dict[str, Origin] = {}
+    for field, listed in entries.items():
+        for i, entry in enumerate(listed):
+            origin = sub.value_at((field, i))
+            if origin is None:
+                continue
+            for number in entry.expand():
+                numbers.setdefault(f"{field}={number}", origin)
+    return values | keys | numbers
 
 
 def _duration(msg: Any, field: str, value: Duration | None) -> None:

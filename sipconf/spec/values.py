@@ -44,7 +44,7 @@ def _secret(value: Any, info: ValidationInfo | None, *, what: str, code: str = "
         if literal_check is not None:
             literal_check(value)
         elif value and not (info and info.context and info.context.get("allow_literal_secrets")):
-            # Secrets are references, never literals in git (DESIGN, issue 3 section 2).
+            # Secrets are references, never literals in git.
             fail("literal-secret", "literal secret: use {env: NAME} or {file: PATH} (or --allow-literal-secrets)")
         return SecretValue(literal=value)
     if isinstance(value, dict) and len(value) == 1:
@@ -59,7 +59,7 @@ def _secret(value: Any, info: ValidationInfo | None, *, what: str, code: str = "
 
 
 def _pin_digits(value: str) -> None:
-    # A PIN is collected as DTMF digits until '#' (SEMANTICS 2.5, 3.6): only 0-9 can be typed
+    # A PIN is collected as DTMF digits until '#': only 0-9 can be typed
     # into it, so anything else would make the room unreachable.
     if not value or not value.isascii() or not value.isdigit():
         fail("invalid-pin", f"a PIN must be digits, got '{value}'")
@@ -162,7 +162,7 @@ DurationField = Annotated[
 
 
 def _address_mask(value: str) -> str:
-    """An `allowed_addresses` entry: IP, CIDR or hostname (SEMANTICS 2.3).
+    """An `allowed_addresses` entry: IP, CIDR or hostname.
 
     LiveKit silently drops invalid masks and, with none left, lets every source in; a typo
     would open the trunk, so the spec refuses what LiveKit would ignore.

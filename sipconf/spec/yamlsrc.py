@@ -26,24 +26,43 @@ MERGE_TAG = "tag:yaml.org,2002:merge"
 STR_TAG = "tag:yaml.org,2002:str"
 
 
+# A position packed into one int, `line << 32 | column` (1-based): a spec has one per key and
+# per value, and an int is a fifth of the memory of an Origin. Origins are made when asked for.
+Packed = int
+NO_CHILDREN: dict = {}  # shared by every leaf; never written (`_make` gives a place its own dict)
+
+
+def pack(origin: Origin) -> Packed:
+    return origin.line << 32 | origin.col
+
+
 class _Place:
-    """The positions of one path: its key's origin (mapping entries) and its value's origin."""
+    """The positions of one path: its key's (mapping entries) and its value's."""
 
     __slots__ = ("key", "value", "children")
 
-    def __init__(self, value: Origin | None = None) -> None:
-        self.key: Origin | None = None
-        self.value: Origin | None = value
-        self.children: dict[str | int, _Place] = {}
+    def __init__(self) -> None:
+        self.key: Packed | None = None
+        self.value: Packed | None = None
+        self.children: dict[str | int, _Place] = NO_CHILDREN
+
+    def child(self, part: str | int) -> "_Place":
+        """The place at `part` under this one, made when missing."""
+        if self.children is NO_CHILDREN:
+            self.children = {}
+        place = self.children.get(part)
+        if place is None:
+            place = self.children[part] = _Place()
+        return place
 
     def merge(self, other: "_Place") -> None:
-        """Take `other`'s origins, overwriting, recursively (copies: the two never share places)."""
+        """Take `other`'s positions, overwriting, recursively (copies: the two never share places)."""
         if other.key is not None:
             self.key = other.key
         if other.value is not None:
             self.value = other.value
         for part, child in other.children.items():
-            self.children.setdefault(part, _Place()).merge(child)
+            self.child(part).merge(child)
 
 
 class Positions:
@@ -69,8 +88,9 @@ class Positions:
             place = place.children.get(part)
             if place is None:
                 break
-            found = place.key or found
-        return found or self.value(path)
+            if place.key is not None:
+                found = place.key
+        return self._origin(found) if found is not None else self.value(path)
 
     def value(self, path: Path) -> Origin:
         """The origin of the value at `path`, else of the nearest enclosing one."""
@@ -80,19 +100,20 @@ class Positions:
             place = place.children.get(part)
             if place is None:
                 break
-            found = place.value or found
-        return found or Origin(self.file, 1, 1)
+            if place.value is not None:
+                found = place.value
+        return self._origin(found) if found is not None else Origin(self.file, 1, 1)
 
     def value_at(self, path: Path) -> Origin | None:
         """The origin of the value at exactly `path` (None when it has none)."""
         place = self._find(path)
-        return place.value if place is not None else None
+        return self._origin(place.value) if place is not None and place.value is not None else None
 
     def set_key(self, path: Path, origin: Origin) -> None:
-        self._make(path).key = origin
+        self._make(path).key = pack(origin)
 
     def set_value(self, path: Path, origin: Origin) -> None:
-        self._make(path).value = origin
+        self._make(path).value = pack(origin)
 
     def subtree(self, prefix: Path) -> "Positions":
         """The positions under `prefix`, re-rooted at (). A view: it shares this tree's places
@@ -115,10 +136,12 @@ class Positions:
     def walk_dotted(self) -> Iterator[tuple[str, Origin | None, Origin | None]]:
         """(path, key origin, value origin) for every path below the root, depth first, each
         path written as its parts joined by dots (`media.codecs.0`)."""
+        origin = self._origin
         stack: list[tuple[str, _Place]] = [(str(part), child) for part, child in reversed(self._root.children.items())]
         while stack:
             dotted, place = stack.pop()
-            yield dotted, place.key, place.value
+            key, value = place.key, place.value
+            yield dotted, origin(key) if key is not None else None, origin(value) if value is not None else None
             if place.children:
                 stack.extend((f"{dotted}.{part}", child) for part, child in reversed(place.children.items()))
 
@@ -133,11 +156,11 @@ class Positions:
     def _make(self, path: Path) -> _Place:
         place = self._root
         for part in path:
-            child = place.children.get(part)
-            if child is None:
-                child = place.children[part] = _Place()
-            place = child
+            place = place.child(part)
         return place
+
+    def _origin(self, packed: Packed) -> Origin:
+        return Origin(self.file, packed >> 32, packed & 0xFFFFFFFF)
 
 
 def tag_of(node: Node) -> str | None:
@@ -150,6 +173,11 @@ def tag_of(node: Node) -> str | None:
 
 def origin_of(file: str, node: Node) -> Origin:
     return Origin(file, node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+def _packed(node: Node) -> Packed:
+    mark = node.start_mark
+    return (mark.line + 1) << 32 | (mark.column + 1)
 
 
 class _Yaml12Resolver(VersionedResolver):
@@ -207,19 +235,23 @@ class _Builder:
         self._scalars = YAML(typ="safe", pure=True).constructor
 
     def build(self, node: Node, place: _Place) -> Any:
-        place.value = origin_of(self.file, node)
+        place.value = _packed(node)
         if isinstance(node, ScalarNode):
             return self._scalar(node)
         if isinstance(node, MappingNode):
             return self._mapping(node, place)
         if isinstance(node, SequenceNode):
-            children = place.children
             out = []
-            for index, item in enumerate(node.value):
-                child = children[index] = _Place()
-                out.append(self.build(item, child))
+            if node.value:
+                children = place.children = {}
+                for index, item in enumerate(node.value):
+                    child = children[index] = _Place()
+                    out.append(self.build(item, child))
             return out
         return None
+
+    def _at(self, node: Node) -> Origin:
+        return origin_of(self.file, node)
 
     def _scalar(self, node: ScalarNode) -> Any:
         if tag_of(node) == STR_TAG:
@@ -231,38 +263,38 @@ class _Builder:
 
     def _mapping(self, node: MappingNode, place: _Place) -> dict:
         out: dict = {}
-        first_at: dict[Any, Origin] = {}
+        first_at: dict[Any, Node] = {}
         merged: list[Node] = []
         for key_node, value_node in node.value:
             if isinstance(key_node, ScalarNode) and tag_of(key_node) == MERGE_TAG:
                 merged.extend(value_node.value if isinstance(value_node, SequenceNode) else [value_node])
                 continue
-            where = origin_of(self.file, key_node)
             if not isinstance(key_node, ScalarNode):
-                self.issues.append(Issue("error", "invalid-key", "a mapping key must be a plain value", where))
+                self.issues.append(Issue("error", "invalid-key", "a mapping key must be a plain value", self._at(key_node)))
                 continue
             key = self._scalar(key_node)
             if not isinstance(key, str):
                 key = key_node.value  # `123:` or `true:` as a name: keep it as written
             if key in first_at:
+                first = self._at(first_at[key])
                 self.issues.append(
-                    Issue("error", "duplicate-key", f"duplicate key '{key}' (first defined at {first_at[key]})", where)
+                    Issue("error", "duplicate-key", f"duplicate key '{key}' (first defined at {first})", self._at(key_node))
                 )
                 continue
-            first_at[key] = where
-            child = place.children[key] = _Place()
-            child.key = where
+            first_at[key] = key_node
+            child = place.child(key)
+            child.key = _packed(key_node)
             out[key] = self.build(value_node, child)
         # YAML merge keys (`<<: *base`): keys written here win over merged ones.
         for source in merged:
             if not isinstance(source, MappingNode):
                 self.issues.append(
-                    Issue("error", "invalid-merge", "'<<' must merge a mapping", origin_of(self.file, source))
+                    Issue("error", "invalid-merge", "'<<' must merge a mapping", self._at(source))
                 )
                 continue
             scratch = _Place()
             for key, value in self._mapping(source, scratch).items():
                 if key not in out:
                     out[key] = value
-                    place.children.setdefault(key, _Place()).merge(scratch.children[key])
+                    place.child(key).merge(scratch.children[key])
         return out
