@@ -12,7 +12,6 @@ from pydantic import ValidationError
 
 from sipconf.issues import Issue
 from sipconf.model import DesiredState, Origin
-from sipconf.spec.diagnostics import clean_loc, issues_from
 from sipconf.spec.bulk import collector_paused
 from sipconf.spec.environments import apply_environment
 from sipconf.spec.errors import SpecError
@@ -112,6 +111,9 @@ def _validate(data: dict, positions: Positions) -> tuple[Spec | None, set[Path],
     try:
         return Spec.model_validate(data, context=context), set(), []
     except ValidationError as exc:
+        # Only a spec with errors needs their wording (and difflib for "did you mean").
+        from sipconf.spec.diagnostics import clean_loc, issues_from
+
         issues = issues_from(exc, data, positions, Spec)
         locs = [clean_loc(err["loc"]) for err in exc.errors(include_url=False)]
     pruned, dropped = _without(data, locs)
