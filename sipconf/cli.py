@@ -48,10 +48,12 @@ def _modules_to_register(argv: list[str]) -> list[str]:
     is no command. Importing every command would pull the HTTP stack, the bridge and the
     control plane into `sipconf validate`."""
     names = sorted(info.name for info in pkgutil.iter_modules(commands_pkg.__path__))
-    command = next((arg for arg in argv if not arg.startswith("-")), None)
-    if command is None:
-        return [] if "--version" in argv and not {"-h", "--help"} & set(argv) else names
-    return [n for n in names if n.rstrip("_") == command] or names
+    for arg in argv:
+        if arg in ("-h", "--help"):
+            return names  # the top-level help lists every command
+        if not arg.startswith("-"):
+            return [n for n in names if n.rstrip("_") == arg] or names
+    return [] if "--version" in argv else names
 
 
 def crash_log_path() -> str:

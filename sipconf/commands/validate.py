@@ -6,9 +6,9 @@ import argparse
 import json
 
 from sipconf.commands._args import ENV_HELP, add_literal_secrets_argument
-from sipconf.spec import limits
 from sipconf.issues import Issue, sort_issues
 from sipconf.model import DesiredState
+from sipconf.spec import limits
 
 
 def register(subparsers) -> None:
