@@ -56,6 +56,13 @@ class Prepared:
             _last = cls(state)
         return _last
 
+    @classmethod
+    def forget(cls, state: DesiredState) -> None:
+        """Drop what `of` keeps for `state`, so the state is freed with its last user."""
+        global _last
+        if _last is not None and _last.state is state:
+            _last = None
+
     def memo(self, key: str, compute: Callable[[], T]) -> T:
         """`compute()` once per prepared state and key."""
         memo = self.__dict__.setdefault("_memo", {})
