@@ -28,33 +28,29 @@ def _shared_called(a: pb.SIPInboundTrunkInfo, b: pb.SIPInboundTrunkInfo) -> list
 
 
 def overlap_candidates(trunks: list[pb.SIPInboundTrunkInfo]) -> list[tuple[int, int]]:
-    """The pairs (i < j) of trunks that may both accept one call, found by grouping instead of
-    trying every pair. Both must claim the called number at the same level: the same normalised
-    number, or no numbers at all. Both must let the caller in: one of them has no
-    allowed_numbers, or their lists share a caller (then they share a (number, caller) key,
-    which LiveKit refuses unless the two have one id)."""
+    """The pairs (i < j) of trunks that may both accept one call and that LiveKit does not
+    refuse together, found by grouping instead of trying every pair.
+
+    Both must claim the called number at the same level: the same normalised number, or no
+    numbers at all. Both must let the caller in: one of them has no allowed_numbers, or their
+    lists share a caller. Two trunks with no allowed_numbers on one number, or whose lists share
+    a caller, share a (number, caller) key, which LiveKit refuses unless the two have one id.
+    """
     open_callers: dict[str, list[int]] = {}  # number ("" = default trunk) -> trunks without allowed_numbers
-    listed: dict[str, dict[str, list[int]]] = {}  # number -> caller -> trunks listing it
+    listed: dict[str, list[int]] = {}  # number -> trunks with allowed_numbers
+    same_key: dict[tuple[str, str, str], list[int]] = {}  # (number, caller, id) -> trunks
     for index, trunk in enumerate(trunks):
         numbers = dict.fromkeys(map(normalised, trunk.numbers)) if trunk.numbers else ("",)
-        callers = dict.fromkeys(map(normalised, trunk.allowed_numbers))
+        callers = dict.fromkeys(map(normalised, trunk.allowed_numbers)) or ("",)
         for number in numbers:
-            if not callers:
-                open_callers.setdefault(number, []).append(index)
-            else:
-                by_caller = listed.setdefault(number, {})
-                for caller in callers:
-                    by_caller.setdefault(caller, []).append(index)
+            (listed if trunk.allowed_numbers else open_callers).setdefault(number, []).append(index)
+            for caller in callers:
+                same_key.setdefault((number, caller, trunk.sip_trunk_id), []).append(index)
     pairs: set[tuple[int, int]] = set()
-    groups = [(members, listed.get(number, {})) for number, members in open_callers.items()]
-    groups += [(members, {}) for by_caller in listed.values() for members in by_caller.values()]
-    for members, by_caller in groups:
-        with_lists = sorted({i for listing in by_caller.values() for i in listing})
-        if len(members) < 2 and not with_lists:
-            continue
-        for position, a in enumerate(members):
-            pairs.update((min(a, b), max(a, b)) for b in members[position + 1:] if b != a)
-            pairs.update((min(a, b), max(a, b)) for b in with_lists if b != a)
+    for number, members in open_callers.items():
+        pairs.update((min(a, b), max(a, b)) for a in members for b in listed.get(number, ()))
+    for members in same_key.values():
+        pairs.update((a, b) for position, a in enumerate(members) for b in members[position + 1:])
     return sorted(pairs)
 
 
