@@ -27,9 +27,16 @@ def _default_checks() -> tuple[Check, ...]:
 
 def run_checks(state: DesiredState, checks: tuple[Check, ...] | None = None) -> list[Issue]:
     """Every issue of every check, errors first, then by position."""
+    from sipconf.checks.prepared import Prepared
+    from sipconf.spec.bulk import collector_paused
+
     issues: list[Issue] = []
-    for check in _default_checks() if checks is None else checks:
-        issues.extend(check.run(state))
+    try:
+        with collector_paused():
+            for check in _default_checks() if checks is None else checks:
+                issues.extend(check.run(state))
+    finally:
+        Prepared.forget(state)  # what the checks shared goes with this run
     return sort_issues(issues)
 
 

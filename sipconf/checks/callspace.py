@@ -5,19 +5,23 @@ trunks and rules route alike; one representative per such class (plus one number
 lists) covers all calls. The same holds for callers, and for sources (one address inside each
 allowlist entry plus one outside all of them). Every witness is routed by the engine itself;
 nothing here re-implements a routing rule.
+
+Everything a witness needs is looked up in indexes built once per call space (which trunks
+and rules list a number, which rules name a trunk), so the work grows with the number of
+witnesses, not with witnesses times the size of the spec.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Iterator, Sequence
+from typing import Iterable, Iterator, Sequence
 
 from livekit.protocol import sip as sip_pb
 
+from sipconf.checks.numbers import normalised
 from sipconf.routing.call import CallFacts
 from sipconf.routing.masks import parse_addr
-from sipconf.routing.numbers import normalize_number
 from sipconf.routing.trunks import match_trunk
 
 
@@ -45,11 +49,39 @@ class Witness:
     call: CallFacts
 
 
-def _representatives(values: list[str], signature) -> list[str]:
+def _representatives(values: Iterable[str], signature) -> list[str]:
     seen: dict[tuple, str] = {}
     for value in dict.fromkeys(values):
         seen.setdefault(signature(value), value)
     return list(seen.values())
+
+
+_NOBODY: frozenset[int] = frozenset()
+
+
+class NumberIndex:
+    """Which of a list of objects hold a number: raw, or raw-or-normalised as trunk matching
+    compares them (LiveKit's NormalizeNumber)."""
+
+    def __init__(self, lists: Iterable[Iterable[str]], *, normalised_too: bool) -> None:
+        raw: dict[str, set[int]] = {}
+        norm: dict[str, set[int]] = {}
+        for index, numbers in enumerate(lists):
+            for number in numbers:
+                raw.setdefault(number, set()).add(index)
+                if normalised_too:
+                    norm.setdefault(normalised(number), set()).add(index)
+        self.normalised_too = normalised_too
+        self.raw = {number: frozenset(holders) for number, holders in raw.items()}
+        self.norm = {number: frozenset(holders) for number, holders in norm.items()}
+
+    def holders(self, value: str) -> frozenset[int]:
+        """The indexes of the lists that hold `value`."""
+        raw = self.raw.get(value, _NOBODY)
+        if not self.normalised_too:
+            return raw
+        norm = self.norm.get(normalised(value), _NOBODY)
+        return raw if norm <= raw else raw | norm
 
 
 @dataclass(frozen=True)
@@ -62,47 +94,64 @@ class CallSpace:
     @classmethod
     def of(cls, prepared, accepted) -> "CallSpace":
         """The prepared inbound trunks and the accepted rules, the latter sorted by id as the
-        server lists them (docs/livekit.md#rule-selection), so full ties break as they do when
-        routed."""
+        server lists them, so full ties break as they do when routed."""
         rules = sorted((m for _, m in accepted), key=lambda r: r.sip_dispatch_rule_id)
         return cls([m for _, m in prepared.inbound], rules)
 
+    # -- indexes ----------------------------------------------------------------------------
+
     @cached_property
-    def _trunk_numbers(self) -> list[tuple[frozenset[str], frozenset[str], frozenset[str], frozenset[str]]]:
-        """Per trunk: raw and normalised `numbers` and `allowed_numbers`, for set lookups.
-        `same_number(a, b)` is "raw equal or normalised equal" (docs/livekit.md#numbers), so
-        membership in a list is membership in one of the two sets."""
-        return [
-            (
-                frozenset(t.numbers), frozenset(map(normalize_number, t.numbers)),
-                frozenset(t.allowed_numbers), frozenset(map(normalize_number, t.allowed_numbers)),
-            )
-            for t in self.trunks
-        ]
+    def _called_by_rules(self) -> NumberIndex:
+        return NumberIndex((r.numbers for r in self.rules), normalised_too=False)
+
+    @cached_property
+    def _called_by_trunks(self) -> NumberIndex:
+        return NumberIndex((t.numbers for t in self.trunks), normalised_too=True)
+
+    @cached_property
+    def _callers_by_rules(self) -> NumberIndex:
+        return NumberIndex((r.inbound_numbers for r in self.rules), normalised_too=False)
+
+    @cached_property
+    def _callers_by_trunks(self) -> NumberIndex:
+        return NumberIndex((t.allowed_numbers for t in self.trunks), normalised_too=True)
+
+    @cached_property
+    def _default_trunks(self) -> list[int]:
+        return [i for i, t in enumerate(self.trunks) if not t.numbers]
+
+    @cached_property
+    def _trunks_by_id(self) -> dict[str, list[int]]:
+        out: dict[str, list[int]] = {}
+        for index, trunk in enumerate(self.trunks):
+            out.setdefault(trunk.sip_trunk_id, []).append(index)
+        return out
+
+    @cached_property
+    def _rules_by_trunk(self) -> tuple[list[int], dict[str, list[int]]]:
+        """(rules without trunk_ids, trunk id -> the rules naming it), as indexes into `rules`."""
+        open_rules: list[int] = []
+        named: dict[str, list[int]] = {}
+        for index, rule in enumerate(self.rules):
+            if not rule.trunk_ids:
+                open_rules.append(index)
+            for trunk_id in dict.fromkeys(rule.trunk_ids):
+                named.setdefault(trunk_id, []).append(index)
+        return open_rules, named
+
+    # -- signatures: numbers listed by the same trunks and rules route alike ---------------
 
     def _called_signature(self, value: str) -> tuple:
         cache = self.__dict__.setdefault("_called_cache", {})
         if value not in cache:
-            cache[value] = self._called_signature_of(value)
+            cache[value] = (self._called_by_rules.holders(value), self._called_by_trunks.holders(value))
         return cache[value]
-
-    def _called_signature_of(self, value: str) -> tuple:
-        norm = normalize_number(value)
-        return tuple(value in r.numbers for r in self.rules) + tuple(
-            value in raw or norm in normed for raw, normed, _, _ in self._trunk_numbers
-        )
 
     def _caller_signature(self, value: str) -> tuple:
         cache = self.__dict__.setdefault("_caller_cache", {})
         if value not in cache:
-            cache[value] = self._caller_signature_of(value)
+            cache[value] = (self._callers_by_rules.holders(value), self._callers_by_trunks.holders(value))
         return cache[value]
-
-    def _caller_signature_of(self, value: str) -> tuple:
-        norm = normalize_number(value)
-        return tuple(value in r.inbound_numbers for r in self.rules) + tuple(
-            value in raw or norm in normed for _, _, raw, normed in self._trunk_numbers
-        )
 
     @cached_property
     def _every_called(self) -> list[str]:
@@ -114,13 +163,19 @@ class CallSpace:
         values = [n for t in self.trunks for n in t.allowed_numbers] + [n for r in self.rules for n in r.inbound_numbers]
         return _representatives(values, self._caller_signature)
 
+    # -- what routing sees -----------------------------------------------------------------
+
     def rules_for(self, trunk: sip_pb.SIPInboundTrunkInfo | None) -> list[sip_pb.SIPDispatchRuleInfo]:
-        """The list the server hands to selection (docs/livekit.md#rule-selection): rules without `trunk_ids` plus those
+        """The list the server hands to selection: rules without `trunk_ids` plus those
         naming the matched trunk (all rules when no trunk), sorted by id."""
         cache = self.__dict__.setdefault("_rules_cache", {})
         key = trunk.sip_trunk_id if trunk is not None else None
         if key not in cache:
-            cache[key] = [r for r in self.rules if trunk is None or not r.trunk_ids or key in r.trunk_ids]
+            if trunk is None:
+                cache[key] = list(self.rules)
+            else:
+                open_rules, named = self._rules_by_trunk
+                cache[key] = [self.rules[i] for i in sorted({*open_rules, *named.get(key, ())})]
         return cache[key]
 
     def candidate_trunks(self, rule: sip_pb.SIPDispatchRuleInfo) -> list[sip_pb.SIPInboundTrunkInfo | None]:
@@ -129,32 +184,43 @@ class CallSpace:
         if not self.trunks:
             return [] if rule.trunk_ids else [None]
         if rule.trunk_ids:
-            return [t for t in self.trunks if t.sip_trunk_id in rule.trunk_ids]
+            by_id = self._trunks_by_id
+            found = {i for trunk_id in rule.trunk_ids for i in by_id.get(trunk_id, ())}
+            return [self.trunks[i] for i in sorted(found)]
         return list(self.trunks)
+
+    def trunks_for(self, called: str) -> list[sip_pb.SIPInboundTrunkInfo]:
+        """The trunks that can take a call to `called`, in order: those listing it (raw or
+        normalised) and the default trunks. Every other trunk is dropped by trunk matching
+        whoever calls, so matching against these decides the same as against all trunks."""
+        found = self._called_by_trunks.holders(called).union(self._default_trunks)
+        return [self.trunks[i] for i in sorted(found)]
 
     def witnesses(self, rule: sip_pb.SIPDispatchRuleInfo) -> Iterator[Witness]:
         """Calls that pass the rule's own number filters and land on one of its trunks."""
-        every_called, every_caller = self._every_called, self._every_caller
         for trunk in self.candidate_trunks(rule):
-            called = list(rule.numbers) or (list(trunk.numbers) if trunk and trunk.numbers else list(every_called))
+            called = list(rule.numbers) or (list(trunk.numbers) if trunk and trunk.numbers else list(self._every_called))
             callers = list(rule.inbound_numbers) or (
-                list(trunk.allowed_numbers) if trunk and trunk.allowed_numbers else list(every_caller)
+                list(trunk.allowed_numbers) if trunk and trunk.allowed_numbers else list(self._every_caller)
             )
             if not rule.numbers:
                 called.append(OTHER_CALLED)
             if not rule.inbound_numbers:
                 callers.append(OTHER_CALLER)
             origins = sources(trunk) if trunk is not None else [("", "")]
+            caller_reps = _representatives(callers, self._caller_signature)
             for to_user in _representatives(called, self._called_signature):
-                for from_user in _representatives(callers, self._caller_signature):
+                competing = self.trunks_for(to_user) if trunk is not None else []
+                for from_user in caller_reps:
                     for src_ip, host in origins:
                         call = CallFacts(from_user=from_user, to_user=to_user, src_ip=src_ip, from_host=host)
-                        if self._lands_on(trunk, call):
+                        if self._lands_on(trunk, competing, call):
                             yield Witness(trunk, call)
                             break
 
-    def _lands_on(self, trunk: sip_pb.SIPInboundTrunkInfo | None, call: CallFacts) -> bool:
+    @staticmethod
+    def _lands_on(trunk: sip_pb.SIPInboundTrunkInfo | None, competing: list[sip_pb.SIPInboundTrunkInfo], call: CallFacts) -> bool:
         if trunk is None:
             return True
-        decision = match_trunk(self.trunks, call)
+        decision = match_trunk(competing, call)
         return decision.error is None and decision.value.trunk is trunk

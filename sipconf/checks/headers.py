@@ -2,7 +2,7 @@
 
 SIP header names are case-insensitive, so `X-Tier` and `x-tier` are one header. LiveKit
 iterates Go maps, whose order is random: when two headers feed one attribute (or two
-attributes feed one header) which value wins changes from call to call (docs/livekit.md#attributes).
+attributes feed one header) which value wins changes from call to call.
 """
 
 from __future__ import annotations

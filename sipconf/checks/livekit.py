@@ -1,9 +1,8 @@
 """LiveKit's own create-time rejections, found before any API call, with LiveKit's exact text.
 
-Every object is validated as the Create request `sipconf apply` would send
-(docs/livekit.md#validate-objects), and the whole state goes through LiveKit's conflict validators
-for trunks (docs/livekit.md#trunk-conflicts) and rules (docs/livekit.md#rule-conflicts). The routing
-engine owns those rules; these checks only ask it and place its answer on the spec.
+Every object is validated as the Create request `sipconf apply` would send, and the whole
+state goes through LiveKit's conflict validators for inbound trunks and dispatch rules.
+The routing engine owns those rules; these checks only ask it and place its answer on the spec.
 """
 
 from __future__ import annotations
@@ -15,11 +14,11 @@ from google.protobuf.message import Message
 from livekit.protocol import sip as sip_pb
 
 from sipconf.checks.base import CheckBase
+from sipconf.checks.conflicts import rejected_rules, rejected_trunks
 from sipconf.checks.prepared import Prepared
 from sipconf.issues import Issue
 from sipconf.model import DesiredObject, DesiredState
-from sipconf.routing.rules import validate_rules
-from sipconf.routing.trunks import validate_trunks
+from sipconf.routing.errors import LiveKitError
 from sipconf.validation import headers, hosts
 from sipconf.validation.validate import media_problem, validate
 
@@ -139,14 +138,14 @@ def rejections(obj: DesiredObject, msg: Message) -> list[Rejection]:
 
 @dataclass(frozen=True)
 class LiveKitRejectsObject(CheckBase):
-    """docs/livekit.md#validate-objects: the hard errors LiveKit's Validate() returns for the Create
-    request, one per independent field group (LiveKit itself shows only the first)."""
+    """The hard errors LiveKit's Validate() returns for the Create request, one
+    per independent field group (LiveKit itself shows only the first)."""
 
     code: str = "livekit-rejects-object"
     level: str = "error"
 
     def run(self, state: DesiredState) -> Iterable[Issue]:
-        prepared = Prepared(state)
+        prepared = Prepared.of(state)
         for obj in state.objects():
             for text, field in rejections(obj, prepared.message(obj)):
                 yield self.issue(obj, text, *([field] if field else []))
@@ -154,15 +153,14 @@ class LiveKitRejectsObject(CheckBase):
 
 @dataclass(frozen=True)
 class LiveKitWarnsObject(CheckBase):
-    """docs/livekit.md#validate-objects "soft errors": header warnings LiveKit logs but accepts
-    (e.g. a `To` header), for every header entry (LiveKit's own list stops at the first hard
-    error)."""
+    """LiveKit's "soft errors": header warnings it logs but accepts (e.g. a `To` header),
+    for every header entry (LiveKit's own list stops at the first hard error)."""
 
     code: str = "livekit-header-warning"
     level: str = "warning"
 
     def run(self, state: DesiredState) -> Iterable[Issue]:
-        prepared = Prepared(state)
+        prepared = Prepared.of(state)
         for obj in state.objects():
             msg = prepared.message(obj)
             if obj.kind == "dispatch_rule":
@@ -177,7 +175,9 @@ def first_rejected(items: list, validator: Callable[[list[Message]], object]) ->
 
     LiveKit's validators stop at the first conflict; checking each object against the ones
     accepted before it reports every conflicting object once, each with the exact error LiveKit
-    gives when that object is created (the later object is the one refused).
+    gives when that object is created (the later object is the one refused). This is the literal
+    path, quadratic in the number of objects; the checks use the grouped one in checks.conflicts,
+    which gives the same answers.
     """
     accepted: list[Message] = []
     for index, msg in enumerate(items):
@@ -188,31 +188,41 @@ def first_rejected(items: list, validator: Callable[[list[Message]], object]) ->
             yield index, error
 
 
+def trunk_rejections(prepared: Prepared) -> list[tuple[int, LiveKitError]]:
+    """(index in `prepared.inbound`, LiveKit's error) for each inbound trunk LiveKit refuses."""
+    return prepared.memo("trunk_rejections", lambda: list(rejected_trunks([m for _, m in prepared.inbound])))
+
+
+def rule_rejections(prepared: Prepared) -> list[tuple[int, LiveKitError]]:
+    """(index in `prepared.rules`, LiveKit's error) for each dispatch rule LiveKit refuses."""
+    return prepared.memo("rule_rejections", lambda: list(rejected_rules([m for _, m in prepared.rules])))
+
+
 @dataclass(frozen=True)
 class LiveKitTrunkConflict(CheckBase):
-    """docs/livekit.md#trunk-conflicts: two inbound trunks own the same (number, allowed number)
-    key."""
+    """Two inbound trunks own the same (number, allowed number) key."""
 
     code: str = "livekit-trunk-conflict"
     level: str = "error"
 
     def run(self, state: DesiredState) -> Iterable[Issue]:
-        pairs = Prepared(state).inbound
-        for index, error in first_rejected([m for _, m in pairs], validate_trunks):
+        prepared = Prepared.of(state)
+        pairs = prepared.inbound
+        for index, error in trunk_rejections(prepared):
             yield self.issue(pairs[index][0], error.message, "numbers")
 
 
 @dataclass(frozen=True)
 class LiveKitRuleConflict(CheckBase):
-    """docs/livekit.md#rule-conflicts: an unset rule, or two rules with the same (trunk, caller,
-    called, PIN) key."""
+    """An unset rule, or two rules with the same (trunk, caller, called, PIN) key."""
 
     code: str = "livekit-rule-conflict"
     level: str = "error"
 
     def run(self, state: DesiredState) -> Iterable[Issue]:
-        pairs = Prepared(state).rules
-        for index, error in first_rejected([m for _, m in pairs], validate_rules):
+        prepared = Prepared.of(state)
+        pairs = prepared.rules
+        for index, error in rule_rejections(prepared):
             yield self.issue(pairs[index][0], error.message)
 
 
@@ -222,6 +232,5 @@ def accepted_rules(prepared: Prepared) -> list[tuple[DesiredObject, Message]]:
     Routing-based checks use this list: LiveKit's selection aborts on any conflict in the list,
     so analysing reachability on a conflicting list would only repeat the conflict error.
     """
-    pairs = prepared.rules
-    refused = {i for i, _ in first_rejected([m for _, m in pairs], validate_rules)}
-    return [p for i, p in enumerate(pairs) if i not in refused]
+    refused = {i for i, _ in rule_rejections(prepared)}
+    return [p for i, p in enumerate(prepared.rules) if i not in refused]

@@ -13,10 +13,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Callable, TypeVar
 
 from google.protobuf.message import Message
 
 from sipconf.model import DesiredObject, DesiredState, set_path
+
+T = TypeVar("T")
 
 
 def placeholder_message(obj: DesiredObject) -> Message:
@@ -30,9 +33,34 @@ def placeholder_message(obj: DesiredObject) -> Message:
 
 @dataclass(frozen=True)
 class Prepared:
-    """The state's objects and their placeholder-filled messages, in spec order."""
+    """The state's objects and their placeholder-filled messages, in spec order.
+
+    `Prepared.of(state)` is shared by every check of one run (the messages are copied once,
+    and results several checks need, such as the rules LiveKit accepts, are kept in `memo`).
+    """
 
     state: DesiredState
+
+    @classmethod
+    def of(cls, state: DesiredState) -> "Prepared":
+        global _last
+        if _last is None or _last.state is not state:
+            _last = cls(state)
+        return _last
+
+    @classmethod
+    def forget(cls, state: DesiredState) -> None:
+        """Drop what `of` keeps for `state`, so the state is freed with its last user."""
+        global _last
+        if _last is not None and _last.state is state:
+            _last = None
+
+    def memo(self, key: str, compute: Callable[[], T]) -> T:
+        """`compute()` once per prepared state and key."""
+        memo = self.__dict__.setdefault("_memo", {})
+        if key not in memo:
+            memo[key] = compute()
+        return memo[key]
 
     @cached_property
     def messages(self) -> dict[tuple[str, str], Message]:
@@ -52,3 +80,6 @@ class Prepared:
     @property
     def rules(self) -> list[tuple[DesiredObject, Message]]:
         return [(o, self.message(o)) for o in self.state.rules]
+
+
+_last: Prepared | None = None

@@ -1,7 +1,6 @@
 """Dispatch rules no call can ever select: unreachable, or shadowed by a better rule.
 
-Selection (docs/livekit.md#rule-selection) and the PIN flow (docs/livekit.md#pin-flow)
-decide which rule a call ends in:
+Dispatch-rule selection and the PIN flow decide which rule a call ends in:
 - with nothing entered yet, the best candidate wins; if it has a PIN the caller is prompted;
 - after the prompt, `#` alone re-selects with `no_pin` (PIN rules skipped), digits re-select
   with that PIN (rules without it skipped).
@@ -27,7 +26,8 @@ from sipconf.routing.rules import pin_and_room, select_dispatch_rule
 
 
 def _winner(space: CallSpace, witness: Witness, **pin) -> sip_pb.SIPDispatchRuleInfo | None:
-    return select_dispatch_rule(space.rules_for(witness.trunk), witness.trunk, witness.call.with_pin(**pin)).value
+    call = witness.call.with_pin(**pin) if pin else witness.call  # a witness has entered nothing yet
+    return select_dispatch_rule(space.rules_for(witness.trunk), witness.trunk, call).value
 
 
 def final_rule(space: CallSpace, witness: Witness, rule: sip_pb.SIPDispatchRuleInfo) -> sip_pb.SIPDispatchRuleInfo | None:
@@ -51,26 +51,21 @@ class Reach:
     winners: tuple[str, ...]
 
 
-_last: tuple[DesiredState, list] | None = None
+def call_space(prepared: Prepared) -> CallSpace:
+    """The call space of the rules LiveKit accepts, built once per prepared state."""
+    return prepared.memo("call_space", lambda: CallSpace.of(prepared, accepted_rules(prepared)))
 
 
 def analyse(state: DesiredState) -> list[tuple[DesiredObject, Reach]]:
-    """Every accepted rule's reach. Both reach checks need it: the last result is kept (for
-    the very same state object) so one `run_checks` computes it once."""
-    global _last
-    if _last is not None and _last[0] is state:
-        return _last[1]
-    result = _analyse(state)
-    _last = (state, result)
-    return result
+    """Every accepted rule's reach. Both reach checks need it: it is computed once per state."""
+    prepared = Prepared.of(state)
+    return prepared.memo("reach", lambda: _analyse(prepared))
 
 
-def _analyse(state: DesiredState) -> list[tuple[DesiredObject, Reach]]:
-    prepared = Prepared(state)
-    accepted = accepted_rules(prepared)
-    space = CallSpace.of(prepared, accepted)
+def _analyse(prepared: Prepared) -> list[tuple[DesiredObject, Reach]]:
+    space = call_space(prepared)
     out: list[tuple[DesiredObject, Reach]] = []
-    for obj, rule in accepted:
+    for obj, rule in accepted_rules(prepared):
         if not space.candidate_trunks(rule):
             continue  # only unknown or outbound trunks: rule-unknown-trunk reports it
         count = wins = 0
@@ -109,7 +104,7 @@ class RuleUnreachable(CheckBase):
 @dataclass(frozen=True)
 class RuleShadowed(CheckBase):
     """Calls reach the rule, but LiveKit always prefers another one (specific trunk, priority,
-    then the smaller room name, docs/livekit.md#rule-selection)."""
+    then the smaller room name)."""
 
     code: str = "rule-shadowed"
     level: str = "warning"

@@ -1,12 +1,11 @@
 """Dispatch rules that name trunks the spec does not define as inbound trunks.
 
-LiveKit stores `trunk_ids` raw and never checks them (docs/livekit.md#rule-conflicts), so a typo in
-a rule's `trunks` silently makes the rule unusable: no call ever matches a trunk of that name.
+LiveKit stores `trunk_ids` raw and never checks them, so a typo in a rule's
+`trunks` silently makes the rule unusable: no call ever matches a trunk of that name.
 """
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from typing import Iterable
 
@@ -22,11 +21,16 @@ class RuleUnknownTrunk(CheckBase):
 
     def run(self, state: DesiredState) -> Iterable[Issue]:
         known = {o.name for o in state.inbound} | {o.name for o in state.outbound}
+        candidates: list[str] | None = None
         for rule in state.rules:
             for index, name in enumerate(rule.message.trunk_ids):
                 if name in known:
                     continue
-                close = difflib.get_close_matches(name, sorted(known), n=1)
+                if candidates is None:
+                    import difflib  # only for a name that is wrong
+
+                    candidates = sorted(known)
+                close = difflib.get_close_matches(name, candidates, n=1)
                 hint = f'did you mean "{close[0]}"?' if close else "define it under trunks, or remove it from the rule"
                 yield self.issue(
                     rule, f'dispatch rule "{rule.name}" names unknown trunk "{name}": {hint}', f"trunks.{index}", "trunks"

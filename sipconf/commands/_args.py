@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from sipconf.livekit.target import DEFAULT_TIMEOUT, TargetFlags
+from sipconf.spec import limits
 
 ENV_HELP = "apply this environment overlay (environments: NAME)"
 
@@ -48,8 +49,9 @@ def seconds(text: str) -> float:
 
 
 def add_live_spec_arguments(parser: argparse.ArgumentParser) -> None:
-    """The tail of `plan` and `apply`: --allow-literal-secrets, then the LiveKit target."""
+    """The tail of `plan` and `apply`: --allow-literal-secrets, --max-spec-size, then the LiveKit target."""
     add_literal_secrets_argument(parser)
+    limits.add_argument(parser)
     add_target_arguments(parser)
 
 
@@ -58,7 +60,7 @@ def load_for_live(path: str, args: argparse.Namespace):
     from sipconf.checks import require_no_errors
     from sipconf.spec import load
 
-    desired = load(path, env=args.env, allow_literal_secrets=args.allow_literal_secrets)
+    desired = load(path, env=args.env, allow_literal_secrets=args.allow_literal_secrets, limits=limits.from_args(args))
     for warning in require_no_errors(desired):
         print(warning, file=sys.stderr)
     return desired

@@ -14,6 +14,7 @@ from sipconf.checks import require_no_errors
 from sipconf.errors import UserError
 from sipconf.explain import CallRequest, explain_call, render_json, render_text
 from sipconf.routing.route import Mode
+from sipconf.spec import limits
 
 
 def _header(text: str) -> tuple[str, str]:
@@ -69,12 +70,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--mode", choices=[m.value for m in Mode], default=Mode.EXPLICIT.value)
     p.add_argument("--allow-literal-secrets", action="store_true")
     p.add_argument("--json", action="store_true", help="print the explanation as JSON")
+    limits.add_argument(p)
 
 
 def run(args: argparse.Namespace) -> int:
     from sipconf.spec import load  # the loader pulls pydantic; only commands that need it import it
 
-    state = load(args.spec, env=args.env, allow_literal_secrets=args.allow_literal_secrets)
+    state = load(args.spec, env=args.env, allow_literal_secrets=args.allow_literal_secrets, limits=limits.from_args(args))
     require_no_errors(state)
     request = CallRequest(
         to_user=args.to, from_user=args.from_user, src_ip=args.src_ip, from_host=args.from_host,

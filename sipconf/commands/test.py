@@ -6,12 +6,19 @@ Thin: arguments -> `simulator.cli.run_tests` (which owns the run); exit 0 when a
 from __future__ import annotations
 
 import argparse
+import os
+
+from sipconf.spec import limits
 
 from sipconf.commands._args import target_flags
 
 
 def run(args: argparse.Namespace) -> int:
     from simulator.cli import TestArgs, run_tests
+
+    if args.max_spec_size is not None:
+        # Suites load their spec here and in the `sipconf apply` the run starts: both read it.
+        os.environ[limits.ENV_VAR] = str(args.max_spec_size)
 
     return run_tests(TestArgs(
         paths=args.paths, keyword=args.k, jobs=args.j, driver=args.driver, junit=args.junit,
@@ -58,3 +65,4 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--min-coverage", type=percent, metavar="PCT", help="fail below this routing coverage")
     p.add_argument("--load", type=float, metavar="CPS", help="load mode: drive one scenario at this rate with SIPp")
     p.add_argument("--duration", type=float, default=10.0, metavar="S", help="load mode duration (default %(default)s)")
+    limits.add_argument(p)

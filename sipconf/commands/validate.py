@@ -8,6 +8,7 @@ import json
 from sipconf.commands._args import ENV_HELP, add_literal_secrets_argument
 from sipconf.issues import Issue, sort_issues
 from sipconf.model import DesiredState
+from sipconf.spec import limits
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -17,6 +18,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--strict", action="store_true", help="fail on warnings too")
     add_literal_secrets_argument(p)
     p.add_argument("--check-secrets", action="store_true", help="also require every secret to be resolvable now")
+    limits.add_argument(p)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -25,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
 
     state: DesiredState | None = None
     try:
-        state = load(args.spec, env=args.env, allow_literal_secrets=args.allow_literal_secrets)
+        state = load(args.spec, env=args.env, allow_literal_secrets=args.allow_literal_secrets, limits=limits.from_args(args))
         issues = list(run_checks(state))
         if args.check_secrets:
             issues += check_secrets(state)

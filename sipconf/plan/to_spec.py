@@ -20,6 +20,7 @@ from livekit.protocol import sip
 from sipconf.model.kinds import INBOUND, KINDS, RULE
 from sipconf.plan.canonical import canonical, from_live
 from sipconf.plan.inventory import Inventory, LiveObject
+from sipconf.spec.numbers import is_e164
 
 INCLUDE_HEADERS = {sip.SIP_NO_HEADERS: "none", sip.SIP_X_HEADERS: "x-headers", sip.SIP_ALL_HEADERS: "all"}
 ENCRYPTION = {sip.SIP_MEDIA_ENCRYPT_DISABLE: "disable", sip.SIP_MEDIA_ENCRYPT_ALLOW: "allow", sip.SIP_MEDIA_ENCRYPT_REQUIRE: "require"}
@@ -187,7 +188,9 @@ def _common(out: dict[str, Any], t: Message) -> None:
 def _lists(out: dict[str, Any], msg: Message, names: tuple[str, ...]) -> None:
     for fname in names:
         if getattr(msg, fname):
-            out[fname] = list(getattr(msg, fname))
+            values = list(getattr(msg, fname))
+            # The spec writes a phone number in E.164 and anything else as {user: ...}.
+            out[fname] = values if fname == "allowed_addresses" else [n if is_e164(n) else {"user": n} for n in values]
 
 
 def _media(m: Message) -> dict[str, Any]:

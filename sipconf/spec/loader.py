@@ -5,34 +5,54 @@ the state of what could still be normalised so `validate` can check that too."""
 from __future__ import annotations
 
 import copy
+import os
 from pathlib import Path as FsPath
+
 from pydantic import ValidationError
 
 from sipconf.issues import Issue
 from sipconf.model import DesiredState, Origin
-from sipconf.spec.diagnostics import clean_loc, issues_from
+from sipconf.spec.bulk import collector_paused
 from sipconf.spec.environments import apply_environment
 from sipconf.spec.errors import SpecError
+from sipconf.spec.limits import Limits, default_limits
 from sipconf.spec.migrate import VersionError, migrate
 from sipconf.spec.models import Spec
 from sipconf.spec.normalise import Normaliser
 from sipconf.spec.yamlsrc import Path, Positions, load_yaml
 
 
-def load(path: str | FsPath, *, env: str | None = None, allow_literal_secrets: bool = False) -> DesiredState:
-    """The normalised state of the spec at `path` for environment `env` (None = the base)."""
+def load(
+    path: str | FsPath, *, env: str | None = None, allow_literal_secrets: bool = False, limits: Limits | None = None
+) -> DesiredState:
+    """The normalised state of the spec at `path` for environment `env` (None = the base).
+    `limits`: how big a spec may be (default: `default_limits()`, 16 MiB)."""
     source = str(path)
+    limits = limits or default_limits()
     try:
+        too_big = limits.file_issue(source, os.stat(path).st_size)
+        if too_big is not None:
+            raise SpecError([too_big])
         text = FsPath(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise SpecError([Issue("error", "unreadable-spec", f"cannot read spec {source}: {exc.strerror}")]) from None
     except UnicodeDecodeError:
         raise SpecError([Issue("error", "unreadable-spec", f"cannot read spec {source}: not UTF-8 text")]) from None
-    return loads(text, source, env=env, allow_literal_secrets=allow_literal_secrets)
+    return loads(text, source, env=env, allow_literal_secrets=allow_literal_secrets, limits=limits)
 
 
-def loads(text: str, source: str, *, env: str | None = None, allow_literal_secrets: bool = False) -> DesiredState:
+def loads(
+    text: str, source: str, *, env: str | None = None, allow_literal_secrets: bool = False, limits: Limits | None = None
+) -> DesiredState:
     """As `load`, from text; `source` names the file in positions (and anchors `{file:}` secrets)."""
+    with collector_paused():
+        return _loads(text, source, env=env, allow_literal_secrets=allow_literal_secrets, limits=limits or default_limits())
+
+
+def _loads(text: str, source: str, *, env: str | None, allow_literal_secrets: bool, limits: Limits) -> DesiredState:
+    too_big = limits.file_issue(source, len(text))
+    if too_big is not None:
+        raise SpecError([too_big])
     data, positions, issues = load_yaml(text, source)
     top = Origin(source, 1, 1)
     if issues and data is None:
@@ -56,12 +76,28 @@ def loads(text: str, source: str, *, env: str | None = None, allow_literal_secre
         issues += _literal_passwords(data, positions)
     if spec is None:
         raise SpecError(issues)
+    # Counted before any range is expanded, so a spec of millions of numbers is refused
+    # before it takes the memory they would need.
+    too_many = limits.numbers_issue(source, count_numbers(spec))
+    if too_many is not None:
+        raise SpecError([too_many])
     normaliser = Normaliser(spec, positions, source=source)
     state = normaliser.state(environment=env, url=url)
     issues += normaliser.issues
     if issues:
         raise SpecError(issues, state=state)
     return state
+
+
+def count_numbers(spec: Spec) -> int:
+    """How many numbers the spec lists once every range is expanded."""
+    lists = [
+        entries
+        for trunk in spec.trunks.values()
+        for half in (trunk.inbound, trunk.outbound) if half is not None
+        for entries in (half.numbers, getattr(half, "allowed_numbers", []))
+    ] + [entries for rule in spec.dispatch_rules.values() for entries in (rule.numbers, rule.inbound_numbers)]
+    return sum(entry.size() for entries in lists for entry in entries)
 
 
 def _validate(data: dict, positions: Positions) -> tuple[Spec | None, set[Path], list[Issue]]:
@@ -75,6 +111,9 @@ def _validate(data: dict, positions: Positions) -> tuple[Spec | None, set[Path],
     try:
         return Spec.model_validate(data, context=context), set(), []
     except ValidationError as exc:
+        # Only a spec with errors needs their wording (and difflib for "did you mean").
+        from sipconf.spec.diagnostics import clean_loc, issues_from
+
         issues = issues_from(exc, data, positions, Spec)
         locs = [clean_loc(err["loc"]) for err in exc.errors(include_url=False)]
     pruned, dropped = _without(data, locs)

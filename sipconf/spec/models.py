@@ -1,8 +1,8 @@
 """The spec, version 1, as pydantic v2 models.
 
-Field names are snake_case and mirror LiveKit's (docs/livekit.md#trunks and #dispatch-rules), except
-where the spec groups them (`auth: {username, password, realm}`, `media: {...}`) or names a boolean
-for what it does (`krisp` = `krisp_enabled`). Types are strict: YAML `1234` is not a PIN and
+Field names are snake_case and mirror LiveKit's, except where the spec
+groups them (`auth: {username, password, realm}`, `media: {...}`) or names a boolean for
+what it does (`krisp` = `krisp_enabled`). Types are strict: YAML `1234` is not a PIN and
 `yes` is not a boolean, so a quoting mistake is an error at its line instead of a surprise.
 """
 
@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from sipconf.spec.values import fail, AddressMask, DurationField, Metadata, Name, NumberEntry, Pin, Secret
+from sipconf.spec.values import fail, AddressMask, DurationField, Metadata, Name, Number, Pin, Secret
 
 UInt32 = Annotated[int, Field(ge=0, le=2**32 - 1)]
 HeaderMap = dict[str, str]
@@ -77,7 +77,7 @@ class OutboundAuth(_Strict):
 
 
 class _TrunkCommon(_Strict):
-    numbers: list[NumberEntry] = []
+    numbers: list[Number] = []
     headers: HeaderMap = {}
     headers_to_attributes: HeaderMap = {}
     attributes_to_headers: HeaderMap = {}
@@ -87,11 +87,11 @@ class _TrunkCommon(_Strict):
 
 
 class InboundTrunk(_TrunkCommon):
-    """SIPInboundTrunkInfo (docs/livekit.md#trunks)."""
+    """SIPInboundTrunkInfo."""
 
     managed: bool = Field(True, description=MANAGED_DESCRIPTION)
     allowed_addresses: list[AddressMask] = []
-    allowed_numbers: list[NumberEntry] = []
+    allowed_numbers: list[Number] = []
     auth: InboundAuth | None = None
     ringing_timeout: DurationField | None = None
     ringing_timeout_status: UInt32 | None = None
@@ -100,7 +100,7 @@ class InboundTrunk(_TrunkCommon):
 
 
 class OutboundTrunk(_TrunkCommon):
-    """SIPOutboundTrunkInfo (docs/livekit.md#trunks)."""
+    """SIPOutboundTrunkInfo."""
 
     managed: bool = Field(True, description=MANAGED_DESCRIPTION)
     address: str
@@ -174,7 +174,7 @@ RULE_KINDS = ("direct", "individual", "callee")
 
 
 class DispatchRule(_Strict):
-    """SIPDispatchRuleInfo (docs/livekit.md#dispatch-rules) with exactly one rule kind."""
+    """SIPDispatchRuleInfo with exactly one rule kind."""
 
     model_config = ConfigDict(json_schema_extra=_exactly_one_of(*RULE_KINDS))
 
@@ -183,8 +183,8 @@ class DispatchRule(_Strict):
     individual: Individual | None = None
     callee: Callee | None = None
     trunks: list[str] | None = None
-    numbers: list[NumberEntry] = []
-    inbound_numbers: list[NumberEntry] = []
+    numbers: list[Number] = []
+    inbound_numbers: list[Number] = []
     hide_phone_number: bool = False
     attributes: dict[str, str] = {}
     metadata: Metadata = ""
@@ -195,8 +195,7 @@ class DispatchRule(_Strict):
 
     @model_validator(mode="after")
     def _one_kind(self) -> "DispatchRule":
-        # LiveKit refuses an unset oneof everywhere ("unsupported SIP Dispatch Rule: <nil>";
-        # docs/livekit.md#dispatch-rules).
+        # LiveKit refuses an unset oneof everywhere ("unsupported SIP Dispatch Rule: <nil>").
         kinds = [k for k in RULE_KINDS if getattr(self, k) is not None]
         if len(kinds) != 1:
             found = f" (found {', '.join(kinds)})" if kinds else ""

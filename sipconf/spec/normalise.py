@@ -1,23 +1,24 @@
 """Validated spec models -> the frozen `DesiredState` of LiveKit protobuf messages.
 
-Normalise once (STYLE 4): ranges expanded, trunk numbers LiveKit-normalised, metadata
-serialised, secrets lifted out of the messages into `SecretRef`s, every object tagged with
-its origin and the origins of its fields. Ids are the spec names (sipconf.model).
+Normalise once: ranges expanded, trunk numbers checked for duplicates, metadata serialised,
+secrets lifted out of the messages into `SecretRef`s, every object tagged with its origin and
+the origins of its fields. Ids are the spec names (sipconf.model).
 """
 
 from __future__ import annotations
 
 import os
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Callable, Iterator, Mapping
 
 from google.protobuf.message import Message
 from livekit.protocol import sip
 
 from sipconf.issues import Issue
 from sipconf.model import DesiredObject, DesiredState, Origin, SecretRef
+from sipconf.routing.numbers import normalize_number
 from sipconf.spec import models
-from sipconf.spec.numbers import expand, expand_trunk_numbers, expand_rule_numbers
+from sipconf.spec.numbers import NumberEntry, expand_entries
 from sipconf.spec.values import Duration, SecretValue
 from sipconf.spec.yamlsrc import Path, Positions
 
@@ -34,6 +35,33 @@ TRANSPORT = {
     "tls": sip.SIP_TRANSPORT_TLS,
 }
 RULE_FIELD = {"direct": "dispatch_rule_direct", "individual": "dispatch_rule_individual", "callee": "dispatch_rule_callee"}
+
+
+class FieldOrigins(Mapping[str, Origin]):
+    """An object's `field_origins`, worked out the first time they are read. Only the objects
+    an issue is about are ever asked, so a large spec does not pay for every field of every
+    object (the positions they come from are kept until then)."""
+
+    def __init__(self, compute: Callable[[], dict[str, Origin]]) -> None:
+        self._compute: Callable[[], dict[str, Origin]] | None = compute
+        self._table: dict[str, Origin] = {}
+
+    def _origins(self) -> dict[str, Origin]:
+        if self._compute is not None:
+            self._table, self._compute = self._compute(), None
+        return self._table
+
+    def __getitem__(self, name: str) -> Origin:
+        return self._origins()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._origins())
+
+    def __len__(self) -> int:
+        return len(self._origins())
+
+    def __repr__(self) -> str:
+        return f"FieldOrigins({self._origins()!r})"
 
 
 class Normaliser:
@@ -124,10 +152,9 @@ class Normaliser:
             # A rule naming a trunk without an inbound half stays as written: that is a check.
             trunk_ids=r.trunks or [],
             hide_phone_number=r.hide_phone_number,
-            # "not in dispatch-rule matching (numbers, inbound_numbers compare exact strings)"
-            # (docs/livekit.md#numbers)
-            numbers=expand_rule_numbers(r.numbers),
-            inbound_numbers=expand_rule_numbers(r.inbound_numbers),
+            # Dispatch-rule matching compares numbers as exact strings: they stay as written.
+            numbers=expand_entries(r.numbers),
+            inbound_numbers=expand_entries(r.inbound_numbers),
             metadata=r.metadata,
             attributes=r.attributes,
             room_preset=r.room_preset,
@@ -157,56 +184,35 @@ class Normaliser:
     def _object(
         self, kind: Any, name: str, msg: Message, secrets: dict[str, SecretRef], path: Path, *, managed: bool = True
     ) -> DesiredObject:
+        # What the field origins need, and no more: the object's positions and its number
+        # entries (not the whole spec, which is then freed once loading is done).
+        sub = self.positions.subtree(path)
+        entries = {f: _get(self.spec, path + (f,)) or [] for f in ("numbers", "allowed_numbers", "inbound_numbers")}
         return DesiredObject(
             kind=kind,
             name=name,
             origin=self.positions.key(path),
             message=msg,
             secrets=MappingProxyType(secrets),
-            field_origins=MappingProxyType(self._field_origins(path)),
+            field_origins=FieldOrigins(lambda: field_origins(sub, entries)),
             managed=managed,
         )
 
-    def _field_origins(self, path: Path) -> dict[str, Origin]:
-        """Dotted spec paths under the object (`auth.password`, `media.codecs.0`) -> value origins;
-        `key:<path>` -> the origin of a mapping key (`key:headers.X-Foo`, for a bad header name);
-        `numbers=<number>` for every expanded number, at the entry it came from."""
-        out: dict[str, Origin] = {}
-        sub = self.positions.subtree(path)
-        for rel, origin in sub.values.items():
-            if rel:
-                out[".".join(str(p) for p in rel)] = origin
-        for rel, origin in sub.keys.items():
-            if rel:
-                out["key:" + ".".join(str(p) for p in rel)] = origin
-        return out | self._number_origins(path)
-
-    def _number_origins(self, path: Path) -> dict[str, Origin]:
-        out: dict[str, Origin] = {}
-        raw = self.positions.subtree(path)
-        for field in ("numbers", "allowed_numbers", "inbound_numbers"):
-            entries = _get(self.spec, path + (field,))
-            for i, entry in enumerate(entries or []):
-                for number in expand(entry):
-                    origin = raw.values.get((field, i))
-                    if origin is not None:
-                        out.setdefault(f"{field}={number}", origin)
-        return out
-
-    def _trunk_numbers(self, entries: list[str], path: Path) -> list[str]:
-        numbers = expand_trunk_numbers(entries)
+    def _trunk_numbers(self, entries: list[NumberEntry], path: Path) -> list[str]:
+        """The trunk's numbers, each once. Trunk matching compares numbers raw or normalised
+        (LiveKit's NormalizeNumber), so two entries that normalise alike are one number."""
+        numbers: list[str] = []
         seen: dict[str, int] = {}
-        index = 0
         for i, entry in enumerate(entries):
-            for _ in expand(entry):
-                number = numbers[index]
-                index += 1
-                if number in seen:
-                    first = self.positions.value(path + (seen[number],))
+            for number in entry.expand():
+                key = normalize_number(number) if entry.user else number
+                if key in seen:
+                    first = self.positions.value(path + (seen[key],))
                     self._error("duplicate-number", f"number '{number}' is listed more than once (first at {first})", path + (i,))
                     continue
-                seen[number] = i
-        return list(dict.fromkeys(numbers))
+                seen[key] = i
+                numbers.append(number)
+        return numbers
 
     def _secret(self, out: dict[str, SecretRef], field: str, value: SecretValue | None, path: Path) -> None:
         """Lift a secret out of the message. (Literal passwords were refused during validation
@@ -228,6 +234,28 @@ class Normaliser:
 
     def _error(self, code: str, message: str, path: Path) -> None:
         self.issues.append(Issue("error", code, message, self.positions.value(path)))
+
+
+def field_origins(sub: Positions, entries: dict[str, list[NumberEntry]]) -> dict[str, Origin]:
+    """Dotted spec paths under an object (`auth.password`, `media.codecs.0`) -> value origins;
+    `key:<path>` -> the origin of a mapping key (`key:headers.X-Foo`, for a bad header name);
+    `numbers=<number>` for every expanded number, at the entry it came from."""
+    values: dict[str, Origin] = {}
+    keys: dict[str, Origin] = {}
+    for dotted, key, value in sub.walk_dotted():
+        if value is not None:
+            values[dotted] = value
+        if key is not None:
+            keys["key:" + dotted] = key
+    numbers: dict[str, Origin] = {}
+    for field, listed in entries.items():
+        for i, entry in enumerate(listed):
+            origin = sub.value_at((field, i))
+            if origin is None:
+                continue
+            for number in entry.expand():
+                numbers.setdefault(f"{field}={number}", origin)
+    return values | keys | numbers
 
 
 def _duration(msg: Any, field: str, value: Duration | None) -> None:

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from typing import Annotated, Any, NoReturn
 
 from pydantic import AfterValidator, PlainValidator, ValidationInfo, WithJsonSchema
-from pydantic_core import PydanticCustomError
+from pydantic_core import PydanticCustomError, PydanticKnownError
 
 from sipconf.routing.masks import is_valid_mask, parse_prefix
-from sipconf.spec.numbers import check_number_entry, parse_range
+from sipconf.spec.numbers import E164_RULE, NumberEntry, check_entry, parse_range
 
 CUSTOM_PREFIX = "spec_"
 
@@ -59,9 +59,8 @@ def _secret(value: Any, info: ValidationInfo | None, *, what: str, code: str = "
 
 
 def _pin_digits(value: str) -> None:
-    # A PIN is collected as DTMF digits until '#' (docs/livekit.md#dispatch-rules and
-    # #pin-flow): only 0-9 can be typed into it, so anything else would make the room
-    # unreachable.
+    # A PIN is collected as DTMF digits until '#': only 0-9 can be typed
+    # into it, so anything else would make the room unreachable.
     if not value or not value.isascii() or not value.isdigit():
         fail("invalid-pin", f"a PIN must be digits, got '{value}'")
 
@@ -163,7 +162,7 @@ DurationField = Annotated[
 
 
 def _address_mask(value: str) -> str:
-    """An `allowed_addresses` entry: IP, CIDR or hostname (docs/livekit.md#address-masks).
+    """An `allowed_addresses` entry: IP, CIDR or hostname.
 
     LiveKit silently drops invalid masks and, with none left, lets every source in; a typo
     would open the trunk, so the spec refuses what LiveKit would ignore.
@@ -176,14 +175,46 @@ def _address_mask(value: str) -> str:
 
 
 AddressMask = Annotated[str, AfterValidator(_address_mask)]
-def _number_entry(value: str) -> str:
+
+
+def _number_entry(value: Any) -> NumberEntry:
+    if isinstance(value, NumberEntry):
+        return value
+    if isinstance(value, str):
+        text, user = value, False
+    elif isinstance(value, dict) and list(value) == ["user"]:
+        text, user = value["user"], True
+        if not isinstance(text, str):
+            fail("invalid-value", f"expected a quoted name in {{user: NAME}}, got {describe(text)} (put it in quotes)")
+    elif isinstance(value, dict):
+        keys = ", ".join(f"'{k}'" for k in value) or "no keys"
+        fail("invalid-value", f"expected a quoted E.164 number or {{user: NAME}}, got a mapping with {keys}")
+    else:
+        raise PydanticKnownError("string_type")  # "expected a string, got ... (put it in quotes)"
     try:
-        return check_number_entry(value)
+        return check_entry(text, user=user)
     except ValueError as exc:
-        fail("invalid-number-range" if parse_range(value) else "invalid-number", str(exc))
+        fail("invalid-number-range" if parse_range(text) else "invalid-number", str(exc))
 
 
-NumberEntry = Annotated[str, AfterValidator(_number_entry)]
+_NUMBER_SCHEMA = {
+    "oneOf": [
+        {
+            "type": "string",
+            "description": f"{E164_RULE}, e.g. \"+15105550100\", or a range of them,"
+                           " \"+15105550100..+15105550199\"",
+        },
+        {
+            "type": "object",
+            "description": "an extension or SIP user name that is not a phone number, kept as written,"
+                           " e.g. {user: \"1001\"}, or a range of extensions, {user: \"1000..1099\"}",
+            "properties": {"user": {"type": "string", "minLength": 1}},
+            "required": ["user"],
+            "additionalProperties": False,
+        },
+    ]
+}
+Number = Annotated[NumberEntry, PlainValidator(_number_entry), WithJsonSchema(_NUMBER_SCHEMA)]
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*", re.ASCII)
 

@@ -106,3 +106,18 @@ def test_scenario_schema_missing_module_is_one_line(monkeypatch, capsys):
     assert capsys.readouterr().err == (
         "scenario schema is not available: simulator.no_such_module.schema is not installed\n"
     )
+
+
+@pytest.mark.parametrize("argv", [["--version"], ["validate", DEMO]])
+def test_version_and_validate_leave_the_network_and_test_stacks_unimported(argv):
+    """`sipconf --version` and `validate` stay quick: the HTTP client and server, scapy and
+    hypothesis are imported only by the commands that use them."""
+    probe = (
+        "import sys\nfrom sipconf.cli import main\n"
+        "try:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+        "heavy = ('aiohttp', 'livekit.api', 'scapy', 'hypothesis', 'sipconf.bridge', 'sipconf.local')\n"
+        "print(sorted({m for m in sys.modules for h in heavy if m == h or m.startswith(h + '.')}))\n"
+    )
+    run = subprocess.run([sys.executable, "-c", probe, *argv], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.splitlines()[-1] == "[]"

@@ -23,9 +23,9 @@ project: acme
 trunks:
   twilio:
     inbound:
-      numbers: ["+1 (510) 555-0100", "+15105550101..+15105550103"]
+      numbers: ["+15105550100", "+15105550101..+15105550103"]
       allowed_addresses: ["127.0.0.0/8"]
-      allowed_numbers: ["14085550000"]
+      allowed_numbers: ["+14085550000"]
       auth: {username: acme, password: {env: TWILIO_PASSWORD}, realm: sip.acme.test}
       headers_to_attributes: {X-Customer-Tier: customer.tier}
       include_headers: all
@@ -43,7 +43,7 @@ trunks:
 dispatch_rules:
   support:
     trunks: [twilio, ghost]
-    numbers: ["+1 510 555 0100", "5550100..5550101"]
+    numbers: ["+15105550100", {user: "5550100..5550101"}]
     individual: {room_prefix: support, no_randomness: true}
     room_config:
       agents: [{agent_name: helper, metadata: {lang: en}}]
@@ -89,8 +89,8 @@ def test_inbound_trunk_is_normalised(state):
 def test_field_origins_name_spec_paths_and_expanded_numbers(state):
     origins = state.inbound[0].field_origins
     assert origins["numbers"] == Origin("spec.yaml", 6, 16)
-    assert origins["numbers.1"] == Origin("spec.yaml", 6, 38)
-    assert origins["numbers=+15105550102"] == Origin("spec.yaml", 6, 38)
+    assert origins["numbers.1"] == Origin("spec.yaml", 6, 33)
+    assert origins["numbers=+15105550102"] == Origin("spec.yaml", 6, 33)
     assert origins["auth.password"] == Origin("spec.yaml", 9, 40)
 
 
@@ -106,7 +106,7 @@ def test_outbound_trunk_and_file_secret_relative_to_spec(tmp_path):
 def test_dispatch_rules_keep_raw_numbers_and_unknown_trunks(state):
     support, board, hall = state.rules
     assert list(support.message.trunk_ids) == ["twilio", "ghost"]
-    assert list(support.message.numbers) == ["+1 510 555 0100", "5550100", "5550101"]
+    assert list(support.message.numbers) == ["+15105550100", "5550100", "5550101"]
     assert support.message.rule.WhichOneof("rule") == "dispatch_rule_individual"
     assert support.message.rule.dispatch_rule_individual.no_randomness
     assert support.message.room_config.agents[0].metadata == '{"lang":"en"}'
