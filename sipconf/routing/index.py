@@ -1,0 +1,235 @@
+"""Inbound routing by index, built once per state version; the same answers as `route`.
+
+`route.py` (with `trunks`, `rules`, `evaluate`) is the literal port of LiveKit's matching
+and stays the reference: it scans every trunk and rule for each call. A `RoutingIndex` is
+built once from the inbound trunks and dispatch rules of one state and answers each call
+with a few lookups:
+
+- called number (normalised) -> the trunks listing it; the default trunks (no numbers)
+  apart; in each group, allowed callers and source addresses (host, IP, CIDR prefixes of
+  both families) are indexed (`index_trunks`, `index_addresses`);
+- trunk id -> its candidate rules' validation, computed once, and (called number) ->
+  candidate rules in priority order (`index_rules`);
+- per trunk and per rule, what evaluation reads from them (`index_evaluate`).
+
+`authenticate`, `dispatch` and `route` take the arguments of the reference functions minus
+the trunk and rule lists, and return the same `Decision`s. No trace is built unless asked
+for (`with_trace=True`); then the reference decides, and explains every trunk and rule it
+looked at. Pure: no I/O; after `build` only the merged media config of a (trunk, rule)
+pair is remembered the first time a call reaches it.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+from typing import Sequence
+
+from livekit.protocol import sip
+
+from sipconf.routing import route as reference
+from sipconf.routing.call import CallFacts
+from sipconf.routing.errors import INVALID_ARGUMENT, LiveKitError
+from sipconf.routing.index_addresses import TrunkFilter
+from sipconf.routing.index_evaluate import PreparedRule, PreparedTrunk, evaluate, merged_media, overlay_attributes
+from sipconf.routing.index_rules import RuleIndex
+from sipconf.routing.index_trunks import INDEXED_GROUP_SIZE, TrunkIndex
+from sipconf.routing.masks import parse_addr
+from sipconf.routing.numbers import normalize_number
+from sipconf.routing.route import AuthStep, Mode, Outcome
+from sipconf.routing.trace import Decision
+
+# Routing outcomes, as the reference answers them.
+_TRY_AGAIN, _NO_TRUNK, _NO_MATCH = reference.TRY_AGAIN, reference.NO_TRUNK, reference.NO_MATCH
+_CHALLENGE, _ANSWER = reference.CHALLENGE, reference.ANSWER
+
+
+class _Unmatched:
+    """The trunk is not matched yet (None would mean: matched, and no trunk)."""
+
+
+UNMATCHED = _Unmatched()
+
+
+class RoutingIndex:
+    """Inbound routing for one set of inbound trunks and dispatch rules.
+
+    Build it again whenever either changes; it keeps the given messages and never reads
+    them again after `build`, so they must not be modified in place.
+    """
+
+    def __init__(
+        self,
+        trunks: Sequence[sip.SIPInboundTrunkInfo],
+        rules: Sequence[sip.SIPDispatchRuleInfo],
+        indexed_group_size: int,
+    ) -> None:
+        self._trunks = list(trunks)
+        self._rules = list(rules)
+        self._trunk_index = TrunkIndex(self._trunks, indexed_group_size)
+        self._rule_index = RuleIndex(self._rules)
+        self._prepared_trunks = [PreparedTrunk.of(item.trunk) for item in self._trunk_index.filters]
+        self._prepared_rules = [PreparedRule.of(entry.rule) if entry is not None else None
+                                for entry in self._rule_index.entries]
+        self._media: dict[tuple[int, int], sip.SIPMediaConfig] = {}
+
+    @classmethod
+    def build(
+        cls,
+        trunks: Sequence[sip.SIPInboundTrunkInfo],
+        rules: Sequence[sip.SIPDispatchRuleInfo],
+        *,
+        indexed_group_size: int = INDEXED_GROUP_SIZE,
+    ) -> RoutingIndex:
+        """`indexed_group_size`: trunks sharing a called number (or the default trunks) are
+        looked up through an address/caller index from this many on, scanned below."""
+        return cls(trunks, rules, indexed_group_size)
+
+    def authenticate(self, call: CallFacts, mode: Mode, *, with_trace: bool = False) -> Decision[AuthStep]:
+        """`route.authenticate(trunks, call, mode)`."""
+        if with_trace:
+            return reference.authenticate(self._trunks, call, mode)
+        matched, error = self._match(call)
+        if error is not None:
+            return Decision(AuthStep("error"), error)
+        return Decision(_auth_step(matched.trunk if matched is not None else None, mode))
+
+    def dispatch(
+        self,
+        call: CallFacts,
+        mode: Mode,
+        project_id: str = "",
+        trunk_id_hint: str = "",
+        rng: random.Random | None = None,
+        *,
+        with_trace: bool = False,
+    ) -> Decision[Outcome]:
+        """`route.dispatch(trunks, rules, call, mode, project_id, trunk_id_hint, rng)`."""
+        if with_trace:
+            return reference.dispatch(self._trunks, self._rules, call, mode, project_id, trunk_id_hint, rng)
+        return self._dispatch(call, mode, project_id, trunk_id_hint, rng)
+
+    def route(
+        self,
+        call: CallFacts,
+        mode: Mode,
+        project_id: str = "",
+        authenticated: bool = False,
+        rng: random.Random | None = None,
+        *,
+        with_trace: bool = False,
+    ) -> Decision[Outcome]:
+        """`route.route(trunks, rules, call, mode, project_id, authenticated, rng)`."""
+        if with_trace:
+            return reference.route(self._trunks, self._rules, call, mode, project_id, authenticated, rng)
+        matched, error = self._match(call)
+        if error is not None:
+            return _error(error)
+        trunk = matched.trunk if matched is not None else None
+        step = _auth_step(trunk, mode)
+        if step.result == "no_trunk_found":
+            return Decision(Outcome("reject", *_NO_TRUNK))
+        if step.result == "password" and not authenticated:
+            return Decision(Outcome("challenge", *_CHALLENGE, trunk))
+        hint = trunk.sip_trunk_id if trunk is not None else ""
+        # Dispatch would match the trunk again when the hint is empty; the answer is this one.
+        return self._dispatch(call, mode, project_id, hint, rng, matched)
+
+    def _match(self, call: CallFacts) -> tuple[TrunkFilter | None, LiveKitError | None]:
+        addr = parse_addr(call.src_ip) if call.src_ip else None
+        return self._trunk_index.match(
+            normalize_number(call.to_user), normalize_number(call.from_user), addr, call.from_host, call.to_user
+        )
+
+    def _dispatch(
+        self,
+        call: CallFacts,
+        mode: Mode,
+        project_id: str,
+        trunk_id_hint: str,
+        rng: random.Random | None,
+        matched: TrunkFilter | None | _Unmatched = UNMATCHED,
+    ) -> Decision[Outcome]:
+        decided = self._decide(call, mode, project_id, trunk_id_hint, rng, matched)
+        outcome = decided.value
+        if not (call.pin or call.no_pin) or outcome.action == "accept":
+            return decided
+        # The PIN flow's second request: the call is already answered, so it ends in a BYE.
+        return Decision(replace(outcome, status=None), decided.error)
+
+    def _decide(
+        self,
+        call: CallFacts,
+        mode: Mode,
+        project_id: str,
+        trunk_id_hint: str,
+        rng: random.Random | None,
+        matched: TrunkFilter | None | _Unmatched,
+    ) -> Decision[Outcome]:
+        if call.src_ip and parse_addr(call.src_ip) is None:
+            return _error(LiveKitError(INVALID_ARGUMENT, f"invalid source IP {call.src_ip!r}"))
+        found = self._trunk_index.by_id(trunk_id_hint)
+        if found is None:
+            if matched is UNMATCHED:
+                matched, error = self._match(call)
+                if error is not None:
+                    return _error(error)
+            found = matched
+            if found is None and mode == Mode.EXPLICIT:
+                return Decision(Outcome("reject", *_NO_TRUNK))
+        trunk = found.trunk if found is not None else None
+        candidates = self._rule_index.candidates(trunk.sip_trunk_id if trunk is not None else None)
+        if candidates.error is not None:
+            return _error(candidates.error, trunk)
+        entry = candidates.best(call.to_user, call.from_user, call.pin, call.no_pin)
+        if entry is None and mode == Mode.EXPLICIT and call.pin:
+            # The PIN rule the caller was prompted for, so the wrong PIN is reported as such.
+            again = candidates.best(call.to_user, call.from_user, "", False)
+            entry = again if again is not None and again.pin else None
+        if entry is None:
+            if mode == Mode.OSS:
+                return Decision(Outcome("drop", None, "", trunk))
+            return Decision(Outcome("reject", *_NO_MATCH, trunk))
+        prepared_trunk = self._prepared_trunks[found.position] if found is not None else None
+        rule = self._prepared_rules[entry.rank]
+        media = self._merged_media(found, prepared_trunk, entry.rank, rule)
+        evaluation, error = evaluate(
+            project_id, prepared_trunk, rule, media, call, call.sip_trunk_id or trunk_id_hint, rng
+        )
+        if error is not None:
+            return _error(error, trunk, entry.rule)
+        if evaluation.result == "REQUEST_PIN":
+            return Decision(Outcome("request_pin", *_ANSWER, trunk, entry.rule, evaluation))
+        attrs = overlay_attributes(
+            evaluation.participant_attributes, prepared_trunk, call.headers,
+            call.from_tag, call.call_id_full, "active" if call.pin else "ringing",
+        )
+        return Decision(Outcome("accept", *_ANSWER, trunk, entry.rule, evaluation, attrs))
+
+    def _merged_media(
+        self, found: TrunkFilter | None, trunk: PreparedTrunk | None, rank: int, rule: PreparedRule
+    ) -> sip.SIPMediaConfig:
+        # One merge per (trunk, rule) pair a call reaches; pairs are at most trunks x rules.
+        key = (found.position if found is not None else -1, rank)
+        media = self._media.get(key)
+        if media is None:
+            media = self._media[key] = merged_media(trunk, rule)
+        return media
+
+
+def _auth_step(trunk: sip.SIPInboundTrunkInfo | None, mode: Mode) -> AuthStep:
+    """The reference's `authenticate` once the trunk is known."""
+    if trunk is None:
+        return AuthStep("accept") if mode == Mode.OSS else AuthStep("no_trunk_found")
+    if trunk.auth_username and trunk.auth_password:
+        realm = trunk.auth_realm or reference.DEFAULT_REALM
+        return AuthStep("password", trunk, trunk.auth_username, trunk.auth_password, realm)
+    return AuthStep("accept", trunk)
+
+
+def _error(
+    error: LiveKitError,
+    trunk: sip.SIPInboundTrunkInfo | None = None,
+    rule: sip.SIPDispatchRuleInfo | None = None,
+) -> Decision[Outcome]:
+    return Decision(Outcome("error", *_TRY_AGAIN, trunk, rule), error)
