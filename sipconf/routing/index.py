@@ -30,12 +30,10 @@ from livekit.protocol import sip
 from sipconf.routing import route as reference
 from sipconf.routing.call import CallFacts
 from sipconf.routing.errors import INVALID_ARGUMENT, LiveKitError
-from sipconf.routing.index_addresses import TrunkFilter
-from sipconf.routing.index_evaluate import PreparedRule, PreparedTrunk, evaluate, merged_media, overlay_attributes
+from sipconf.routing.index_addresses import Source, TrunkFilter, parse_source
+from sipconf.routing.index_evaluate import MergedMedia, PreparedRule, PreparedTrunk, evaluate, overlay_attributes
 from sipconf.routing.index_rules import RuleIndex
-from sipconf.routing.index_trunks import INDEXED_GROUP_SIZE, TrunkIndex
-from sipconf.routing.masks import parse_addr
-from sipconf.routing.numbers import normalize_number
+from sipconf.routing.index_trunks import INDEXED_GROUP_SIZE, TrunkIndex, normalized
 from sipconf.routing.route import AuthStep, Mode, Outcome
 from sipconf.routing.trace import Decision
 
@@ -71,7 +69,7 @@ class RoutingIndex:
         self._prepared_trunks = [PreparedTrunk.of(item.trunk) for item in self._trunk_index.filters]
         self._prepared_rules = [PreparedRule.of(entry.rule) if entry is not None else None
                                 for entry in self._rule_index.entries]
-        self._media: dict[tuple[int, int], sip.SIPMediaConfig] = {}
+        self._media: dict[tuple[int, int], MergedMedia] = {}
 
     @classmethod
     def build(
@@ -89,7 +87,7 @@ class RoutingIndex:
         """`route.authenticate(trunks, call, mode)`."""
         if with_trace:
             return reference.authenticate(self._trunks, call, mode)
-        matched, error = self._match(call)
+        matched, error = self._match(call, _source_of(call))
         if error is not None:
             return Decision(AuthStep("error"), error)
         return Decision(_auth_step(matched.trunk if matched is not None else None, mode))
@@ -107,7 +105,7 @@ class RoutingIndex:
         """`route.dispatch(trunks, rules, call, mode, project_id, trunk_id_hint, rng)`."""
         if with_trace:
             return reference.dispatch(self._trunks, self._rules, call, mode, project_id, trunk_id_hint, rng)
-        return self._dispatch(call, mode, project_id, trunk_id_hint, rng)
+        return self._dispatch(call, mode, project_id, trunk_id_hint, rng, _source_of(call))
 
     def route(
         self,
@@ -122,23 +120,25 @@ class RoutingIndex:
         """`route.route(trunks, rules, call, mode, project_id, authenticated, rng)`."""
         if with_trace:
             return reference.route(self._trunks, self._rules, call, mode, project_id, authenticated, rng)
-        matched, error = self._match(call)
+        source = _source_of(call)
+        matched, error = self._match(call, source)
         if error is not None:
             return _error(error)
-        trunk = matched.trunk if matched is not None else None
-        step = _auth_step(trunk, mode)
-        if step.result == "no_trunk_found":
-            return Decision(Outcome("reject", *_NO_TRUNK))
-        if step.result == "password" and not authenticated:
-            return Decision(Outcome("challenge", *_CHALLENGE, trunk))
-        hint = trunk.sip_trunk_id if trunk is not None else ""
+        if matched is None:
+            if mode != Mode.OSS:
+                return Decision(Outcome("reject", *_NO_TRUNK))
+            hint = ""
+        else:
+            trunk = matched.trunk
+            if trunk.auth_username and trunk.auth_password and not authenticated:
+                return Decision(Outcome("challenge", *_CHALLENGE, trunk))
+            hint = trunk.sip_trunk_id
         # Dispatch would match the trunk again when the hint is empty; the answer is this one.
-        return self._dispatch(call, mode, project_id, hint, rng, matched)
+        return self._dispatch(call, mode, project_id, hint, rng, source, matched)
 
-    def _match(self, call: CallFacts) -> tuple[TrunkFilter | None, LiveKitError | None]:
-        addr = parse_addr(call.src_ip) if call.src_ip else None
+    def _match(self, call: CallFacts, source: Source | None) -> tuple[TrunkFilter | None, LiveKitError | None]:
         return self._trunk_index.match(
-            normalize_number(call.to_user), normalize_number(call.from_user), addr, call.from_host, call.to_user
+            normalized(call.to_user), normalized(call.from_user), source, call.from_host, call.to_user
         )
 
     def _dispatch(
@@ -148,9 +148,10 @@ class RoutingIndex:
         project_id: str,
         trunk_id_hint: str,
         rng: random.Random | None,
+        source: Source | None,
         matched: TrunkFilter | None | _Unmatched = UNMATCHED,
     ) -> Decision[Outcome]:
-        decided = self._decide(call, mode, project_id, trunk_id_hint, rng, matched)
+        decided = self._decide(call, mode, project_id, trunk_id_hint, rng, source, matched)
         outcome = decided.value
         if not (call.pin or call.no_pin) or outcome.action == "accept":
             return decided
@@ -164,14 +165,15 @@ class RoutingIndex:
         project_id: str,
         trunk_id_hint: str,
         rng: random.Random | None,
+        source: Source | None,
         matched: TrunkFilter | None | _Unmatched,
     ) -> Decision[Outcome]:
-        if call.src_ip and parse_addr(call.src_ip) is None:
+        if call.src_ip and source is None:
             return _error(LiveKitError(INVALID_ARGUMENT, f"invalid source IP {call.src_ip!r}"))
         found = self._trunk_index.by_id(trunk_id_hint)
         if found is None:
             if matched is UNMATCHED:
-                matched, error = self._match(call)
+                matched, error = self._match(call, source)
                 if error is not None:
                     return _error(error)
             found = matched
@@ -208,13 +210,18 @@ class RoutingIndex:
 
     def _merged_media(
         self, found: TrunkFilter | None, trunk: PreparedTrunk | None, rank: int, rule: PreparedRule
-    ) -> sip.SIPMediaConfig:
+    ) -> MergedMedia:
         # One merge per (trunk, rule) pair a call reaches; pairs are at most trunks x rules.
         key = (found.position if found is not None else -1, rank)
-        media = self._media.get(key)
-        if media is None:
-            media = self._media[key] = merged_media(trunk, rule)
-        return media
+        merged = self._media.get(key)
+        if merged is None:
+            merged = self._media[key] = MergedMedia.of(trunk, rule)
+        return merged
+
+
+def _source_of(call: CallFacts) -> Source | None:
+    """The parsed source IP; None when it is empty or does not parse."""
+    return parse_source(call.src_ip) if call.src_ip else None
 
 
 def _auth_step(trunk: sip.SIPInboundTrunkInfo | None, mode: Mode) -> AuthStep:

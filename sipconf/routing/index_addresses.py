@@ -5,6 +5,9 @@ trunk admits a call whose source IP does not parse, a trunk without a valid mask
 every call, and otherwise one valid mask must equal the From host, equal the source IP
 (no `/`), or contain it (`/`). The caller check is `sip/sip.go:matchNumbers`: raw or
 normalised equality, which is normalised equality since equal strings normalise equally.
+
+A parsed address is a plain `(version, value, zone)` tuple here: it is hashed and compared
+several times per call, which a tuple does at C speed.
 """
 
 from __future__ import annotations
@@ -14,10 +17,34 @@ from typing import Iterable, Sequence
 
 from livekit.protocol import sip
 
-from sipconf.routing.masks import Addr, Prefix, is_valid_mask, parse_addr, parse_prefix
+from sipconf.routing.masks import is_valid_mask, parse_addr, parse_prefix
 from sipconf.routing.numbers import normalize_number
 
+Source = tuple[int, int, str]  # (4 or 6, the address as an integer, the IPv6 zone or "")
 _WIDTH = {4: 32, 6: 128}
+
+
+def parse_source(text: str) -> Source | None:
+    """`masks.parse_addr(text)` as a tuple (None where it is None).
+
+    A plain dotted quad (ASCII digits, no leading zero, each at most 255) is read directly:
+    it is what almost every call brings, and `parse_addr` reads exactly these the same way.
+    Everything else goes through `parse_addr`.
+    """
+    parts = text.split(".")
+    if len(parts) == 4 and text.isascii():
+        value = 0
+        for part in parts:
+            if not part.isdigit() or len(part) > 3 or (part[0] == "0" and len(part) > 1):
+                break
+            octet = int(part)
+            if octet > 255:
+                break
+            value = value << 8 | octet
+        else:
+            return 4, value, ""
+    addr = parse_addr(text)
+    return None if addr is None else (addr.version, addr.value, addr.zone)
 
 
 @dataclass(frozen=True)
@@ -25,8 +52,8 @@ class AddressMasks:
     """A trunk's valid `allowed_addresses`, split by how each one can match."""
 
     hosts: frozenset[str]  # every valid mask, compared with the From host as a string
-    ips: frozenset[Addr]  # masks without `/` that parse as an address
-    prefixes: tuple[Prefix, ...]  # masks with `/` that parse as a prefix
+    ips: frozenset[Source]  # masks without `/` that parse as an address
+    prefixes: tuple[tuple[int, int, int], ...]  # masks with `/` that parse: (version, shift, address >> shift)
 
     @staticmethod
     def compile(masks: Iterable[str]) -> AddressMasks | None:
@@ -34,12 +61,25 @@ class AddressMasks:
         valid = [m for m in masks if is_valid_mask(m)]
         if not valid:
             return None
-        ips = {parse_addr(m) for m in valid if "/" not in m}
-        prefixes = (parse_prefix(m) for m in valid if "/" in m)
-        return AddressMasks(frozenset(valid), frozenset(ips - {None}), tuple(p for p in prefixes if p is not None))
+        ips = {parse_source(m) for m in valid if "/" not in m}
+        prefixes = []
+        for mask in valid:
+            prefix = parse_prefix(mask) if "/" in mask else None
+            if prefix is not None:
+                shift = _WIDTH[prefix.addr.version] - prefix.bits
+                prefixes.append((prefix.addr.version, shift, prefix.addr.value >> shift))
+        return AddressMasks(frozenset(valid), frozenset(ips - {None}), tuple(prefixes))
 
-    def admits(self, addr: Addr, host: str) -> bool:
-        return host in self.hosts or addr in self.ips or any(p.contains(addr) for p in self.prefixes)
+    def admits(self, source: Source, host: str) -> bool:
+        if host in self.hosts or source in self.ips:
+            return True
+        version, value, zone = source
+        if zone:  # Go's `netip.Prefix.Contains`: a zoned address is in no prefix
+            return False
+        for family, shift, key in self.prefixes:
+            if family == version and value >> shift == key:
+                return True
+        return False
 
 
 @dataclass(frozen=True, eq=False)  # compared and hashed by identity: a trunk is one filter
@@ -56,11 +96,11 @@ class TrunkFilter:
         callers = frozenset(normalize_number(n) for n in trunk.allowed_numbers) if trunk.allowed_numbers else None
         return TrunkFilter(position, trunk, callers, AddressMasks.compile(trunk.allowed_addresses))
 
-    def admits(self, caller: str, addr: Addr | None, host: str) -> bool:
-        """`caller` is the normalised From user, `addr` the parsed source (None: unparseable)."""
+    def admits(self, caller: str, source: Source | None, host: str) -> bool:
+        """`caller` is the normalised From user, `source` the parsed source (None: unparseable)."""
         if self.callers is not None and caller not in self.callers:
             return False
-        return addr is None or self.masks is None or self.masks.admits(addr, host)
+        return source is None or self.masks is None or self.masks.admits(source, host)
 
 
 class AddressIndex:
@@ -74,7 +114,7 @@ class AddressIndex:
 
     def __init__(self, filters: Sequence[TrunkFilter]) -> None:
         self._hosts: dict[str, list[TrunkFilter]] = {}
-        self._ips: dict[Addr, list[TrunkFilter]] = {}
+        self._ips: dict[Source, list[TrunkFilter]] = {}
         by_length: dict[tuple[int, int], dict[int, list[TrunkFilter]]] = {}
         for item in filters:
             masks = item.masks
@@ -84,23 +124,20 @@ class AddressIndex:
                 self._hosts.setdefault(host, []).append(item)
             for ip in masks.ips:
                 self._ips.setdefault(ip, []).append(item)
-            for prefix in masks.prefixes:
-                version = prefix.addr.version
-                shift = _WIDTH[version] - prefix.bits
-                table = by_length.setdefault((version, shift), {})
-                table.setdefault(prefix.addr.value >> shift, []).append(item)
+            for version, shift, key in masks.prefixes:
+                by_length.setdefault((version, shift), {}).setdefault(key, []).append(item)
         self._prefixes: dict[int, tuple[tuple[int, dict[int, list[TrunkFilter]]], ...]] = {
             version: tuple((shift, table) for (v, shift), table in sorted(by_length.items()) if v == version)
             for version in _WIDTH
         }
 
-    def lookup(self, addr: Addr, host: str) -> set[TrunkFilter]:
-        """Every filter with a mask equal to `host`, equal to `addr`, or containing `addr`."""
+    def lookup(self, source: Source, host: str) -> set[TrunkFilter]:
+        """Every filter with a mask equal to `host`, equal to `source`, or containing it."""
         found: set[TrunkFilter] = set(self._hosts.get(host, ()))
-        found.update(self._ips.get(addr, ()))
-        if not addr.zone:
-            value = addr.value
-            for shift, table in self._prefixes[addr.version]:
+        found.update(self._ips.get(source, ()))
+        version, value, zone = source
+        if not zone:
+            for shift, table in self._prefixes[version]:
                 hit = table.get(value >> shift)
                 if hit is not None:
                     found.update(hit)

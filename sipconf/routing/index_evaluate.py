@@ -3,9 +3,10 @@ read once per state.
 
 Equal to the literal `evaluate.evaluate_dispatch_rule` (upstream
 `sip/sip.go:EvaluateDispatchRule`) for a valid rule, and to `attributes.sip_attributes`:
-what depends only on the trunk or the rule (room kind and prefix, PIN, attributes, the merged
-media config, header maps) is read from the protobuf messages once; what the call brings
-is applied per call. Every message and dict handed out is a fresh copy, as the reference's.
+what depends only on the trunk or the rule (ids, room kind and prefix, PIN, attributes,
+header maps, the merged media config) is read from the protobuf messages once; what the
+call brings is applied per call. Every message and dict handed out is a fresh copy, as the
+reference's are.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from __future__ import annotations
 import hashlib
 import random
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Sequence
 
+from google.protobuf.message import Message
 from livekit.protocol import sip
 
 from sipconf.routing import media as media_merge
@@ -33,35 +35,45 @@ _PROVIDERS = tuple((header.lower(), attribute) for header, attribute in PROVIDER
 @dataclass(frozen=True, eq=False)
 class PreparedTrunk:
     trunk: sip.SIPInboundTrunkInfo
+    trunk_id: str
     media: sip.SIPMediaConfig  # `media.upgrade(trunk)`
     headers: dict[str, str]
     headers_to_attributes: dict[str, str]
     attributes_to_headers: dict[str, str]
     header_attributes: tuple[tuple[str, str], ...]  # headers_to_attributes, lower-case header names
-    ringing_timeout: object | None
-    max_call_duration: object | None
+    include_headers: int
+    ringing_timeout: Message | None
+    max_call_duration: Message | None
+    krisp: bool
 
     @staticmethod
     def of(trunk: sip.SIPInboundTrunkInfo) -> PreparedTrunk:
         return PreparedTrunk(
-            trunk, media_merge.upgrade(trunk), dict(trunk.headers), dict(trunk.headers_to_attributes),
-            dict(trunk.attributes_to_headers),
+            trunk, trunk.sip_trunk_id, media_merge.upgrade(trunk), dict(trunk.headers),
+            dict(trunk.headers_to_attributes), dict(trunk.attributes_to_headers),
             tuple((header.lower(), attribute) for header, attribute in trunk.headers_to_attributes.items()),
+            trunk.include_headers,
             trunk.ringing_timeout if trunk.HasField("ringing_timeout") else None,
             trunk.max_call_duration if trunk.HasField("max_call_duration") else None,
+            trunk.krisp_enabled,
         )
 
 
 @dataclass(frozen=True, eq=False)
 class PreparedRule:
     rule: sip.SIPDispatchRuleInfo
+    rule_id: str
     kind: str
     pin: str
     room: str  # the direct room name, or the individual/callee prefix
     randomize: bool  # the room name gets `_<12 random>`
+    hide_phone_number: bool
     attributes: dict[str, str]
-    room_config: object | None
+    metadata: str
+    room_preset: str
+    room_config: Message | None
     media: sip.SIPMediaConfig  # `media.upgrade(rule)`
+    krisp: bool
 
     @staticmethod
     def of(rule: sip.SIPDispatchRuleInfo) -> PreparedRule:
@@ -73,34 +85,45 @@ class PreparedRule:
         else:
             randomize = kind == "dispatch_rule_callee" and rule.rule.dispatch_rule_callee.randomize
         return PreparedRule(
-            rule, kind, pin, room, randomize, dict(rule.attributes),
+            rule, rule.sip_dispatch_rule_id, kind, pin, room, randomize, rule.hide_phone_number,
+            dict(rule.attributes), rule.metadata, rule.room_preset,
             rule.room_config if rule.HasField("room_config") else None, media_merge.upgrade(rule),
+            rule.krisp_enabled,
         )
 
 
-def merged_media(trunk: PreparedTrunk | None, rule: PreparedRule) -> sip.SIPMediaConfig:
-    """The merged media config of a trunk and rule; callers copy it before handing it out."""
-    return media_merge.merge(trunk.media if trunk is not None else None, rule.media)
+@dataclass(frozen=True, eq=False)
+class MergedMedia:
+    """`media.merge(upgrade(trunk), upgrade(rule))` and its encryption, for one pair."""
+
+    media: sip.SIPMediaConfig
+    encryption: int
+
+    @staticmethod
+    def of(trunk: PreparedTrunk | None, rule: PreparedRule) -> MergedMedia:
+        media = media_merge.merge(trunk.media if trunk is not None else None, rule.media)
+        return MergedMedia(media, media_merge.encryption_of(media))
 
 
 def evaluate(
     project_id: str,
     trunk: PreparedTrunk | None,
     rule: PreparedRule,
-    media: sip.SIPMediaConfig,
+    merged: MergedMedia,
     call: CallFacts,
     request_trunk_id: str,
     rng: random.Random | None,
 ) -> tuple[Evaluation | None, LiveKitError | None]:
     """`evaluate_dispatch_rule(project_id, trunk, rule, call)` with the request's trunk id
-    `request_trunk_id` and `media` = `merged_media(trunk, rule)`."""
-    trunk_id = trunk.trunk.sip_trunk_id if trunk is not None else request_trunk_id
+    `request_trunk_id` and `merged` = `MergedMedia.of(trunk, rule)`."""
+    trunk_id = trunk.trunk_id if trunk is not None else request_trunk_id
     attrs = dict(rule.attributes)
-    attrs.update(call.extra_attributes)
+    if call.extra_attributes:
+        attrs.update(call.extra_attributes)
     attrs[CALL_ID] = call.sip_call_id
     attrs[TRUNK_ID] = trunk_id
     caller = call.from_user
-    if rule.rule.hide_phone_number:
+    if rule.hide_phone_number:
         if not caller:
             return None, LiveKitError(INTERNAL, "hide_phone_number with an empty caller")
         raw = caller.encode()
@@ -108,37 +131,37 @@ def evaluate(
         caller = raw[-(1 if len(raw) <= 4 else 4):].decode("utf-8", errors="replace")
     else:
         identity = "sip_" + caller
-        attrs[PHONE_NUMBER] = call.from_user
+        attrs[PHONE_NUMBER] = caller
         attrs[HOSTNAME] = call.from_host
         attrs[TRUNK_PHONE_NUMBER] = call.to_user
-    media = _copy(media)
-    encryption = media_merge.encryption_of(media)
-    if rule.pin and not call.pin:
-        return Evaluation(
-            result="REQUEST_PIN", project_id=project_id, sip_trunk_id=trunk_id,
-            sip_dispatch_rule_id=rule.rule.sip_dispatch_rule_id, request_pin=True,
-            media_encryption=encryption, media=media,
-        ), None
-    if rule.pin and call.pin != rule.pin:
-        return None, LiveKitError(PERMISSION_DENIED, WRONG_PIN)
+    media = _copy(merged.media)
+    if rule.pin:
+        if not call.pin:
+            return Evaluation(
+                result="REQUEST_PIN", project_id=project_id, sip_trunk_id=trunk_id,
+                sip_dispatch_rule_id=rule.rule_id, request_pin=True,
+                media_encryption=merged.encryption, media=media,
+            ), None
+        if call.pin != rule.pin:
+            return None, LiveKitError(PERMISSION_DENIED, WRONG_PIN)
     room, random_part = _room_name(rule, caller, call.to_user, rng)
-    attrs[RULE_ID] = rule.rule.sip_dispatch_rule_id
+    attrs[RULE_ID] = rule.rule_id
     out = Evaluation(
         result="ACCEPT", project_id=project_id, sip_trunk_id=trunk_id,
-        sip_dispatch_rule_id=rule.rule.sip_dispatch_rule_id, room_name=room,
+        sip_dispatch_rule_id=rule.rule_id, room_name=room,
         participant_identity=identity, participant_name="Phone " + caller,
-        participant_metadata=rule.rule.metadata, participant_attributes=attrs,
-        room_preset=rule.rule.room_preset, room_config=_copy_or_none(rule.room_config),
-        media_encryption=encryption, media=media, room_name_random=random_part,
+        participant_metadata=rule.metadata, participant_attributes=attrs,
+        room_preset=rule.room_preset, room_config=_copy_or_none(rule.room_config),
+        media_encryption=merged.encryption, media=media, room_name_random=random_part,
     )
     if trunk is not None:
         out.headers = dict(trunk.headers)
         out.headers_to_attributes = dict(trunk.headers_to_attributes)
         out.attributes_to_headers = dict(trunk.attributes_to_headers)
-        out.include_headers = trunk.trunk.include_headers
+        out.include_headers = trunk.include_headers
         out.ringing_timeout = _copy_or_none(trunk.ringing_timeout)
         out.max_call_duration = _copy_or_none(trunk.max_call_duration)
-    if rule.rule.krisp_enabled or (trunk is not None and trunk.trunk.krisp_enabled):
+    if rule.krisp or (trunk is not None and trunk.krisp):
         out.enabled_features = [sip.KRISP_ENABLED]
     return out, None
 
@@ -154,7 +177,7 @@ def _room_name(rule: PreparedRule, caller: str, called: str, rng: random.Random 
 def overlay_attributes(
     base: dict[str, str],
     trunk: PreparedTrunk | None,
-    headers: Iterable[tuple[str, str]],
+    headers: Sequence[tuple[str, str]],
     from_tag: str,
     call_id_full: str,
     call_status: str,
@@ -164,13 +187,12 @@ def overlay_attributes(
     The provider mappings are applied twice, as the reference does, so that a header mapping
     of the trunk cannot overwrite them and the keys keep the reference's insertion order.
     """
-    headers = tuple(headers)
     first: dict[str, str] = {}
     for name, value in headers:
         first.setdefault(name.lower(), value)
     attrs = dict(base)
-    if trunk is not None:
-        attrs.update(included_headers(headers, trunk.trunk.include_headers))
+    if trunk is not None and trunk.include_headers != sip.SIP_NO_HEADERS:
+        attrs.update(included_headers(headers, trunk.include_headers))
     providers = {attribute: first[header] for header, attribute in _PROVIDERS if header in first}
     attrs.update(providers)
     if trunk is not None:
@@ -186,11 +208,11 @@ def overlay_attributes(
     return attrs
 
 
-def _copy(message):
+def _copy(message: Message) -> Message:
     out = type(message)()
     out.CopyFrom(message)
     return out
 
 
-def _copy_or_none(message):
+def _copy_or_none(message: Message | None) -> Message | None:
     return None if message is None else _copy(message)

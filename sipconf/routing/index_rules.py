@@ -55,11 +55,18 @@ class RuleTable:
             listed.sort(key=_order)
 
     def best(self, called: str, caller: str, pin: str, no_pin: bool) -> RuleEntry | None:
-        listed = next((e for e in self._by_number.get(called, ()) if e.takes(caller, pin, no_pin)), None)
-        unlisted = next((e for e in self._any_number if e.takes(caller, pin, no_pin)), None)
+        listed = _first_taking(self._by_number.get(called, ()), caller, pin, no_pin)
+        unlisted = _first_taking(self._any_number, caller, pin, no_pin)
         if listed is None or (unlisted is not None and unlisted.order < listed.order):
             return unlisted
         return listed
+
+
+def _first_taking(entries: Sequence[RuleEntry], caller: str, pin: str, no_pin: bool) -> RuleEntry | None:
+    for entry in entries:
+        if entry.takes(caller, pin, no_pin):
+            return entry
+    return None
 
 
 def _order(entry: RuleEntry) -> tuple[int, str, int]:

@@ -16,12 +16,24 @@ from livekit.protocol import sip
 
 from sipconf.routing.errors import FAILED_PRECONDITION, LiveKitError
 from sipconf.routing.gostr import quote
-from sipconf.routing.index_addresses import AddressIndex, TrunkFilter
-from sipconf.routing.masks import Addr
+from sipconf.routing.index_addresses import AddressIndex, Source, TrunkFilter
 from sipconf.routing.numbers import normalize_number
 
 # Below this many trunks a group is scanned: a handful of compiled checks beat four lookups.
 INDEXED_GROUP_SIZE = 8
+
+
+def normalized(number: str) -> str:
+    """`normalize_number(number)`, with the two spellings nearly every call uses read directly.
+
+    `+` and ASCII digits is already normalised; ASCII digits alone only lack the `+`.
+    """
+    if number.isascii():
+        if number.isdigit():
+            return "+" + number
+        if number[:1] == "+" and number[1:].isdigit():
+            return number
+    return normalize_number(number)
 
 
 class _Many:
@@ -40,10 +52,10 @@ class ScannedGroup:
     def __init__(self, filters: Sequence[TrunkFilter]) -> None:
         self._filters = tuple(filters)
 
-    def admitted(self, caller: str, addr: Addr | None, host: str) -> Admitted:
+    def admitted(self, caller: str, source: Source | None, host: str) -> Admitted:
         found = None
         for item in self._filters:
-            if item.admits(caller, addr, host):
+            if item.admits(caller, source, host):
                 if found is not None:
                     return MANY
                 found = item
@@ -71,19 +83,19 @@ class IndexedGroup:
                 table.setdefault(caller, []).append(item)
         self._addresses = AddressIndex(self._addressed)
 
-    def admitted(self, caller: str, addr: Addr | None, host: str) -> Admitted:
+    def admitted(self, caller: str, source: Source | None, host: str) -> Admitted:
         found: list[TrunkFilter] = self._open[:2]
         found += self._by_caller.get(caller, ())[:2]
         if len(found) > 1:
             return MANY
-        if addr is None:  # an unparseable source passes every address check
+        if source is None:  # an unparseable source passes every address check
             found += self._addressed[:2]
         else:
-            found += islice(self._addresses.lookup(addr, host), 2)
+            found += islice(self._addresses.lookup(source, host), 2)
         if len(found) > 1:
             return MANY
         for item in self._both.get(caller, ()):
-            if addr is None or item.masks.admits(addr, host):
+            if source is None or item.masks.admits(source, host):
                 found.append(item)
                 if len(found) > 1:
                     return MANY
@@ -120,18 +132,18 @@ class TrunkIndex:
         return self._by_id.get(trunk_id) if trunk_id else None
 
     def match(
-        self, called: str, caller: str, addr: Addr | None, host: str, to_user: str
+        self, called: str, caller: str, source: Source | None, host: str, to_user: str
     ) -> tuple[TrunkFilter | None, LiveKitError | None]:
-        """`called`/`caller` normalised, `addr` the parsed source (None: unparseable or empty),
-        `to_user` the raw called user for the error text."""
+        """`called`/`caller` normalised, `source` the parsed source IP (None: unparseable or
+        empty), `to_user` the raw called user for the error text."""
         group = self._by_number.get(called)
         if group is not None:
-            specific = group.admitted(caller, addr, host)
+            specific = group.admitted(caller, source, host)
             if specific is MANY:
                 return None, LiveKitError(FAILED_PRECONDITION, f"Multiple SIP Trunks matched for {quote(to_user)}")
             if specific is not None:
                 return specific, None
-        default = self._defaults.admitted(caller, addr, host)
+        default = self._defaults.admitted(caller, source, host)
         if default is MANY:
             return None, LiveKitError(FAILED_PRECONDITION, f"Multiple default SIP Trunks matched for {quote(to_user)}")
         return default, None

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import random
 
+from hypothesis import given, settings, strategies as st
 from livekit.protocol import sip
 
 from sipconf.routing.call import CallFacts
 from sipconf.routing.index import RoutingIndex
-from sipconf.routing.index_addresses import AddressIndex, TrunkFilter
+from sipconf.routing.index_addresses import AddressIndex, TrunkFilter, parse_source
+from sipconf.routing.index_trunks import normalized
 from sipconf.routing.masks import parse_addr
+from sipconf.routing.numbers import normalize_number
 from sipconf.routing.route import Mode, authenticate, dispatch, route
 
 
@@ -92,7 +95,7 @@ def test_address_index_ipv4_and_ipv6_prefixes_addresses_and_hosts():
     index = AddressIndex(filters)
 
     def found(src, host=""):
-        return sorted(f.trunk.sip_trunk_id for f in index.lookup(parse_addr(src), host))
+        return sorted(f.trunk.sip_trunk_id for f in index.lookup(parse_source(src), host))
 
     assert found("10.1.2.3") == ["ST_bits", "ST_ip", "ST_v4any", "ST_v4host", "ST_v4net"]
     assert found("10.1.9.9") == ["ST_v4any", "ST_v4net"]
@@ -154,3 +157,25 @@ def test_pin_flow_second_request_through_dispatch():
         got = index.dispatch(entered, Mode.EXPLICIT, trunk_id_hint="ST_a", rng=random.Random(1))
         assert_same(got, dispatch(trunks, rules, entered, Mode.EXPLICIT, trunk_id_hint="ST_a", rng=random.Random(1)))
     assert index.dispatch(call(pin="1"), Mode.EXPLICIT, trunk_id_hint="ST_a").error.message == "Incorrect PIN for SIP room"
+
+
+@settings(max_examples=300, derandomize=True, database=None, deadline=None)
+@given(st.one_of(
+    st.tuples(*[st.integers(0, 300)] * 4).map(lambda t: ".".join(map(str, t))),
+    st.lists(st.sampled_from(["0", "00", "01", "1", "255", "256", "999", "1000", "", "٣", "+1", " 1"]),
+             min_size=1, max_size=5).map(".".join),
+    st.text(alphabet="0123456789abcdef.:%/ ", max_size=20),
+))
+def test_parse_source_reads_addresses_as_parse_addr_does(text):
+    addr = parse_addr(text)
+    assert parse_source(text) == (None if addr is None else (addr.version, addr.value, addr.zone))
+
+
+@settings(max_examples=300, derandomize=True, database=None, deadline=None)
+@given(st.one_of(
+    st.text(alphabet="+0123456789 -()٣a", max_size=12),
+    st.integers(0, 10**12).map(str),
+    st.integers(0, 10**12).map(lambda n: f"+{n}"),
+))
+def test_normalized_is_normalize_number(number):
+    assert normalized(number) == normalize_number(number)
