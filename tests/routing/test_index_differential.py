@@ -389,7 +389,7 @@ def _ignore_ipv4_host_prefixes(compile_masks):
         compiled = compile_masks(masks)
         if compiled is None:
             return None
-        kept = tuple(p for p in compiled.prefixes if (p.addr.version, p.bits) != (4, 32))
+        kept = tuple((version, shift, key) for version, shift, key in compiled.prefixes if (version, shift) != (4, 0))
         return replace(compiled, prefixes=kept)
 
     return compile_without
