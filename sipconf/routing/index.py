@@ -40,6 +40,8 @@ from sipconf.routing.trace import Decision
 # Routing outcomes, as the reference answers them.
 _TRY_AGAIN, _NO_TRUNK, _NO_MATCH = reference.TRY_AGAIN, reference.NO_TRUNK, reference.NO_MATCH
 _CHALLENGE, _ANSWER = reference.CHALLENGE, reference.ANSWER
+# Looking a member up on an Enum class is slow enough to show per call.
+_OSS, _EXPLICIT = Mode.OSS, Mode.EXPLICIT
 
 
 class _Unmatched:
@@ -67,6 +69,9 @@ class RoutingIndex:
         self._trunk_index = TrunkIndex(self._trunks, indexed_group_size)
         self._rule_index = RuleIndex(self._rules)
         self._prepared_trunks = [PreparedTrunk.of(item.trunk) for item in self._trunk_index.filters]
+        # The rule candidates of each trunk (by its rank), and of no trunk.
+        self._candidates = [self._rule_index.candidates(item.trunk.sip_trunk_id) for item in self._trunk_index.filters]
+        self._no_trunk_candidates = self._rule_index.candidates(None)
         self._prepared_rules = [PreparedRule.of(entry.rule) if entry is not None else None
                                 for entry in self._rule_index.entries]
         self._media: dict[tuple[int, int], MergedMedia] = {}
@@ -125,7 +130,7 @@ class RoutingIndex:
         if error is not None:
             return _error(error)
         if matched is None:
-            if mode != Mode.OSS:
+            if mode != _OSS:
                 return Decision(Outcome("reject", *_NO_TRUNK))
             hint = ""
         else:
@@ -177,19 +182,19 @@ class RoutingIndex:
                 if error is not None:
                     return _error(error)
             found = matched
-            if found is None and mode == Mode.EXPLICIT:
+            if found is None and mode == _EXPLICIT:
                 return Decision(Outcome("reject", *_NO_TRUNK))
         trunk = found.trunk if found is not None else None
-        candidates = self._rule_index.candidates(trunk.sip_trunk_id if trunk is not None else None)
+        candidates = self._candidates[found.position] if found is not None else self._no_trunk_candidates
         if candidates.error is not None:
             return _error(candidates.error, trunk)
         entry = candidates.best(call.to_user, call.from_user, call.pin, call.no_pin)
-        if entry is None and mode == Mode.EXPLICIT and call.pin:
+        if entry is None and mode == _EXPLICIT and call.pin:
             # The PIN rule the caller was prompted for, so the wrong PIN is reported as such.
             again = candidates.best(call.to_user, call.from_user, "", False)
             entry = again if again is not None and again.pin else None
         if entry is None:
-            if mode == Mode.OSS:
+            if mode == _OSS:
                 return Decision(Outcome("drop", None, "", trunk))
             return Decision(Outcome("reject", *_NO_MATCH, trunk))
         prepared_trunk = self._prepared_trunks[found.position] if found is not None else None
@@ -227,7 +232,7 @@ def _source_of(call: CallFacts) -> Source | None:
 def _auth_step(trunk: sip.SIPInboundTrunkInfo | None, mode: Mode) -> AuthStep:
     """The reference's `authenticate` once the trunk is known."""
     if trunk is None:
-        return AuthStep("accept") if mode == Mode.OSS else AuthStep("no_trunk_found")
+        return AuthStep("accept") if mode == _OSS else AuthStep("no_trunk_found")
     if trunk.auth_username and trunk.auth_password:
         realm = trunk.auth_realm or reference.DEFAULT_REALM
         return AuthStep("password", trunk, trunk.auth_username, trunk.auth_password, realm)

@@ -12,6 +12,7 @@ several times per call, which a tuple does at C speed.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
@@ -27,24 +28,51 @@ _WIDTH = {4: 32, 6: 128}
 def parse_source(text: str) -> Source | None:
     """`masks.parse_addr(text)` as a tuple (None where it is None).
 
-    A plain dotted quad (ASCII digits, no leading zero, each at most 255) is read directly:
-    it is what almost every call brings, and `parse_addr` reads exactly these the same way.
-    Everything else goes through `parse_addr`.
+    The two spellings almost every call brings are read directly: a dotted quad (ASCII
+    digits, no leading zero, each at most 255) and IPv6 hex groups with at most one `::`
+    (no zone, no embedded IPv4); `parse_addr` reads exactly these the same way. Anything
+    else, valid or not, goes through `parse_addr`.
     """
-    parts = text.split(".")
-    if len(parts) == 4 and text.isascii():
-        value = 0
-        for part in parts:
-            if not part.isdigit() or len(part) > 3 or (part[0] == "0" and len(part) > 1):
-                break
-            octet = int(part)
-            if octet > 255:
-                break
-            value = value << 8 | octet
-        else:
-            return 4, value, ""
+    if text.isascii():
+        read = _dotted_quad(text) if "." in text else _hex_groups(text)
+        if read is not None:
+            return read
     addr = parse_addr(text)
     return None if addr is None else (addr.version, addr.value, addr.zone)
+
+
+def _dotted_quad(text: str) -> Source | None:
+    parts = text.split(".")
+    if len(parts) != 4:
+        return None
+    value = 0
+    for part in parts:
+        if not part.isdigit() or len(part) > 3 or (part[0] == "0" and len(part) > 1) or int(part) > 255:
+            return None
+        value = value << 8 | int(part)
+    return 4, value, ""
+
+
+_HEX_GROUPS = re.compile(r"[0-9a-fA-F:]+")
+
+
+def _hex_groups(text: str) -> Source | None:
+    if _HEX_GROUPS.fullmatch(text) is None:
+        return None
+    head, gap, tail = text.partition("::")
+    before = head.split(":") if head else []
+    after = tail.split(":") if tail else []
+    groups = before + after
+    # Without `::` exactly 8 groups; with it at most 7 (it stands for at least one).
+    if (len(groups) > 7 if gap else len(groups) != 8) or any(not 1 <= len(g) <= 4 for g in groups):
+        return None
+    value = 0
+    for group in before:
+        value = value << 16 | int(group, 16)
+    value <<= 16 * (8 - len(groups))
+    for group in after:
+        value = value << 16 | int(group, 16)
+    return 6, value, ""
 
 
 @dataclass(frozen=True)

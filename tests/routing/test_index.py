@@ -6,6 +6,7 @@ same trunks and rules; `test_index_differential.py` does the same on random spec
 
 from __future__ import annotations
 
+import ipaddress
 import random
 
 from hypothesis import given, settings, strategies as st
@@ -159,12 +160,16 @@ def test_pin_flow_second_request_through_dispatch():
     assert index.dispatch(call(pin="1"), Mode.EXPLICIT, trunk_id_hint="ST_a").error.message == "Incorrect PIN for SIP room"
 
 
-@settings(max_examples=300, derandomize=True, database=None, deadline=None)
+@settings(max_examples=600, derandomize=True, database=None, deadline=None)
 @given(st.one_of(
     st.tuples(*[st.integers(0, 300)] * 4).map(lambda t: ".".join(map(str, t))),
     st.lists(st.sampled_from(["0", "00", "01", "1", "255", "256", "999", "1000", "", "٣", "+1", " 1"]),
              min_size=1, max_size=5).map(".".join),
     st.text(alphabet="0123456789abcdef.:%/ ", max_size=20),
+    st.lists(st.sampled_from(["", "0", "1", "ff", "FFFF", "abcd", "12345", "g", "1.2.3.4", "0:0"]),
+             min_size=1, max_size=10).map(":".join),
+    st.integers(0, 2**128 - 1).map(lambda n: str(ipaddress.IPv6Address(n))),
+    st.integers(0, 2**128 - 1).map(lambda n: ipaddress.IPv6Address(n).exploded.upper()),
 ))
 def test_parse_source_reads_addresses_as_parse_addr_does(text):
     addr = parse_addr(text)
