@@ -22,7 +22,7 @@ pair is remembered the first time a call reaches it.
 from __future__ import annotations
 
 import random
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Sequence
 
 from livekit.protocol import sip
@@ -32,7 +32,7 @@ from sipconf.routing.call import CallFacts
 from sipconf.routing.errors import INVALID_ARGUMENT, LiveKitError
 from sipconf.routing.index_addresses import Source, TrunkFilter, parse_source
 from sipconf.routing.index_evaluate import MergedMedia, PreparedRule, PreparedTrunk, evaluate, overlay_attributes
-from sipconf.routing.index_rules import RuleIndex
+from sipconf.routing.index_rules import Candidates, RuleIndex
 from sipconf.routing.index_trunks import INDEXED_GROUP_SIZE, TrunkIndex, normalized
 from sipconf.routing.route import AuthStep, Mode, Outcome
 from sipconf.routing.trace import Decision
@@ -49,6 +49,17 @@ class _Unmatched:
 
 
 UNMATCHED = _Unmatched()
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class _TrunkRoute:
+    """What routing reads about one matched trunk, in one place."""
+
+    trunk_id: str
+    needs_auth: bool  # both auth_username and auth_password set: digest auth
+    dispatched: TrunkFilter  # the trunk dispatch takes for this id: the first with it (itself unless ids repeat)
+    prepared: PreparedTrunk
+    candidates: Candidates
 
 
 class RoutingIndex:
@@ -68,9 +79,14 @@ class RoutingIndex:
         self._rules = list(rules)
         self._trunk_index = TrunkIndex(self._trunks, indexed_group_size)
         self._rule_index = RuleIndex(self._rules)
-        self._prepared_trunks = [PreparedTrunk.of(item.trunk) for item in self._trunk_index.filters]
-        # The rule candidates of each trunk (by its rank), and of no trunk.
-        self._candidates = [self._rule_index.candidates(item.trunk.sip_trunk_id) for item in self._trunk_index.filters]
+        self._trunk_routes = [
+            _TrunkRoute(
+                item.trunk.sip_trunk_id, bool(item.trunk.auth_username and item.trunk.auth_password),
+                self._trunk_index.by_id(item.trunk.sip_trunk_id) or item, PreparedTrunk.of(item.trunk),
+                self._rule_index.candidates(item.trunk.sip_trunk_id),
+            )
+            for item in self._trunk_index.filters
+        ]
         self._no_trunk_candidates = self._rule_index.candidates(None)
         self._prepared_rules = [PreparedRule.of(entry.rule) if entry is not None else None
                                 for entry in self._rule_index.entries]
@@ -110,7 +126,12 @@ class RoutingIndex:
         """`route.dispatch(trunks, rules, call, mode, project_id, trunk_id_hint, rng)`."""
         if with_trace:
             return reference.dispatch(self._trunks, self._rules, call, mode, project_id, trunk_id_hint, rng)
-        return self._dispatch(call, mode, project_id, trunk_id_hint, rng, _source_of(call))
+        # The trunk id from the auth step is tried first; without it the trunk is matched again.
+        hinted = self._trunk_index.by_id(trunk_id_hint)
+        return self._dispatch(
+            call, mode, project_id, call.sip_trunk_id or trunk_id_hint, rng, _source_of(call),
+            UNMATCHED if hinted is None else hinted,
+        )
 
     def route(
         self,
@@ -132,14 +153,15 @@ class RoutingIndex:
         if matched is None:
             if mode != _OSS:
                 return Decision(Outcome("reject", *_NO_TRUNK))
-            hint = ""
-        else:
-            trunk = matched.trunk
-            if trunk.auth_username and trunk.auth_password and not authenticated:
-                return Decision(Outcome("challenge", *_CHALLENGE, trunk))
-            hint = trunk.sip_trunk_id
-        # Dispatch would match the trunk again when the hint is empty; the answer is this one.
-        return self._dispatch(call, mode, project_id, hint, rng, source, matched)
+            # Dispatch matches again (no trunk id to try) and finds no trunk again.
+            return self._dispatch(call, mode, project_id, call.sip_trunk_id, rng, source, None)
+        matched_route = self._trunk_routes[matched.position]
+        if matched_route.needs_auth and not authenticated:
+            return Decision(Outcome("challenge", *_CHALLENGE, matched.trunk))
+        return self._dispatch(
+            call, mode, project_id, call.sip_trunk_id or matched_route.trunk_id, rng, source,
+            matched_route.dispatched if matched_route.trunk_id else matched,
+        )
 
     def _match(self, call: CallFacts, source: Source | None) -> tuple[TrunkFilter | None, LiveKitError | None]:
         return self._trunk_index.match(
@@ -151,12 +173,12 @@ class RoutingIndex:
         call: CallFacts,
         mode: Mode,
         project_id: str,
-        trunk_id_hint: str,
+        request_trunk_id: str,
         rng: random.Random | None,
         source: Source | None,
-        matched: TrunkFilter | None | _Unmatched = UNMATCHED,
+        found: TrunkFilter | None | _Unmatched,
     ) -> Decision[Outcome]:
-        decided = self._decide(call, mode, project_id, trunk_id_hint, rng, source, matched)
+        decided = self._decide(call, mode, project_id, request_trunk_id, rng, source, found)
         outcome = decided.value
         if not (call.pin or call.no_pin) or outcome.action == "accept":
             return decided
@@ -168,24 +190,24 @@ class RoutingIndex:
         call: CallFacts,
         mode: Mode,
         project_id: str,
-        trunk_id_hint: str,
+        request_trunk_id: str,
         rng: random.Random | None,
         source: Source | None,
-        matched: TrunkFilter | None | _Unmatched,
+        found: TrunkFilter | None | _Unmatched,
     ) -> Decision[Outcome]:
         if call.src_ip and source is None:
             return _error(LiveKitError(INVALID_ARGUMENT, f"invalid source IP {call.src_ip!r}"))
-        found = self._trunk_index.by_id(trunk_id_hint)
+        if found is UNMATCHED:
+            found, error = self._match(call, source)
+            if error is not None:
+                return _error(error)
         if found is None:
-            if matched is UNMATCHED:
-                matched, error = self._match(call, source)
-                if error is not None:
-                    return _error(error)
-            found = matched
-            if found is None and mode == _EXPLICIT:
+            if mode == _EXPLICIT:
                 return Decision(Outcome("reject", *_NO_TRUNK))
-        trunk = found.trunk if found is not None else None
-        candidates = self._candidates[found.position] if found is not None else self._no_trunk_candidates
+            trunk, prepared_trunk, candidates = None, None, self._no_trunk_candidates
+        else:
+            found_route = self._trunk_routes[found.position]
+            trunk, prepared_trunk, candidates = found.trunk, found_route.prepared, found_route.candidates
         if candidates.error is not None:
             return _error(candidates.error, trunk)
         entry = candidates.best(call.to_user, call.from_user, call.pin, call.no_pin)
@@ -197,12 +219,9 @@ class RoutingIndex:
             if mode == _OSS:
                 return Decision(Outcome("drop", None, "", trunk))
             return Decision(Outcome("reject", *_NO_MATCH, trunk))
-        prepared_trunk = self._prepared_trunks[found.position] if found is not None else None
         rule = self._prepared_rules[entry.rank]
         media = self._merged_media(found, prepared_trunk, entry.rank, rule)
-        evaluation, error = evaluate(
-            project_id, prepared_trunk, rule, media, call, call.sip_trunk_id or trunk_id_hint, rng
-        )
+        evaluation, error = evaluate(project_id, prepared_trunk, rule, media, call, request_trunk_id, rng)
         if error is not None:
             return _error(error, trunk, entry.rule)
         if evaluation.result == "REQUEST_PIN":

@@ -32,14 +32,14 @@ from sipconf.routing.rules import pin_and_room, rule_kind
 _PROVIDERS = tuple((header.lower(), attribute) for header, attribute in PROVIDER_HEADERS)
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, slots=True)
 class PreparedTrunk:
     trunk: sip.SIPInboundTrunkInfo
     trunk_id: str
     media: sip.SIPMediaConfig  # `media.upgrade(trunk)`
-    headers: dict[str, str]
-    headers_to_attributes: dict[str, str]
-    attributes_to_headers: dict[str, str]
+    headers: dict[str, str] | None  # None when empty, and so on
+    headers_to_attributes: dict[str, str] | None
+    attributes_to_headers: dict[str, str] | None
     header_attributes: tuple[tuple[str, str], ...]  # headers_to_attributes, lower-case header names
     include_headers: int
     ringing_timeout: Message | None
@@ -49,8 +49,8 @@ class PreparedTrunk:
     @staticmethod
     def of(trunk: sip.SIPInboundTrunkInfo) -> PreparedTrunk:
         return PreparedTrunk(
-            trunk, trunk.sip_trunk_id, media_merge.upgrade(trunk), dict(trunk.headers),
-            dict(trunk.headers_to_attributes), dict(trunk.attributes_to_headers),
+            trunk, trunk.sip_trunk_id, media_merge.upgrade(trunk), dict(trunk.headers) or None,
+            dict(trunk.headers_to_attributes) or None, dict(trunk.attributes_to_headers) or None,
             tuple((header.lower(), attribute) for header, attribute in trunk.headers_to_attributes.items()),
             trunk.include_headers,
             trunk.ringing_timeout if trunk.HasField("ringing_timeout") else None,
@@ -59,7 +59,7 @@ class PreparedTrunk:
         )
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, slots=True)
 class PreparedRule:
     rule: sip.SIPDispatchRuleInfo
     rule_id: str
@@ -68,7 +68,7 @@ class PreparedRule:
     room: str  # the direct room name, or the individual/callee prefix
     randomize: bool  # the room name gets `_<12 random>`
     hide_phone_number: bool
-    attributes: dict[str, str]
+    attributes: dict[str, str] | None  # None when empty
     metadata: str
     room_preset: str
     room_config: Message | None
@@ -86,13 +86,13 @@ class PreparedRule:
             randomize = kind == "dispatch_rule_callee" and rule.rule.dispatch_rule_callee.randomize
         return PreparedRule(
             rule, rule.sip_dispatch_rule_id, kind, pin, room, randomize, rule.hide_phone_number,
-            dict(rule.attributes), rule.metadata, rule.room_preset,
+            dict(rule.attributes) or None, rule.metadata, rule.room_preset,
             rule.room_config if rule.HasField("room_config") else None, media_merge.upgrade(rule),
             rule.krisp_enabled,
         )
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, slots=True)
 class MergedMedia:
     """`media.merge(upgrade(trunk), upgrade(rule))` and its encryption, for one pair."""
 
@@ -117,7 +117,7 @@ def evaluate(
     """`evaluate_dispatch_rule(project_id, trunk, rule, call)` with the request's trunk id
     `request_trunk_id` and `merged` = `MergedMedia.of(trunk, rule)`."""
     trunk_id = trunk.trunk_id if trunk is not None else request_trunk_id
-    attrs = dict(rule.attributes)
+    attrs = dict(rule.attributes) if rule.attributes else {}
     if call.extra_attributes:
         attrs.update(call.extra_attributes)
     attrs[CALL_ID] = call.sip_call_id
@@ -155,9 +155,13 @@ def evaluate(
         media_encryption=merged.encryption, media=media, room_name_random=random_part,
     )
     if trunk is not None:
-        out.headers = dict(trunk.headers)
-        out.headers_to_attributes = dict(trunk.headers_to_attributes)
-        out.attributes_to_headers = dict(trunk.attributes_to_headers)
+        # Empty maps are None here (nothing to read once the index outgrows the CPU's caches).
+        if trunk.headers is not None:
+            out.headers = dict(trunk.headers)
+        if trunk.headers_to_attributes is not None:
+            out.headers_to_attributes = dict(trunk.headers_to_attributes)
+        if trunk.attributes_to_headers is not None:
+            out.attributes_to_headers = dict(trunk.attributes_to_headers)
         out.include_headers = trunk.include_headers
         out.ringing_timeout = _copy_or_none(trunk.ringing_timeout)
         out.max_call_duration = _copy_or_none(trunk.max_call_duration)

@@ -19,7 +19,7 @@ from sipconf.routing.errors import LiveKitError
 from sipconf.routing.rules import pin_and_room, rule_priority, validate_rules
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, slots=True)
 class RuleEntry:
     """A valid rule with what selection compares; `rank` is its position by id."""
 
@@ -73,7 +73,7 @@ def _order(entry: RuleEntry) -> tuple[int, str, int]:
     return entry.order
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Candidates:
     """What selection sees for one trunk: the validation of its candidates, then the tables."""
 

@@ -95,7 +95,7 @@ class IndexedGroup:
         if len(found) > 1:
             return MANY
         for item in self._both.get(caller, ()):
-            if source is None or item.masks.admits(source, host):
+            if item.admits(caller, source, host):
                 found.append(item)
                 if len(found) > 1:
                     return MANY
@@ -124,7 +124,12 @@ class TrunkIndex:
                 continue
             for number in dict.fromkeys(normalize_number(n) for n in item.trunk.numbers):
                 by_number.setdefault(number, []).append(item)
-        self._by_number = {number: trunk_group(group, indexed_size) for number, group in by_number.items()}
+        # A number of one trunk (the usual case) maps to its filter itself: one object less to
+        # reach per call, which counts once the index no longer fits in the CPU's caches.
+        self._by_number: dict[str, TrunkFilter | ScannedGroup | IndexedGroup] = {
+            number: group[0] if len(group) == 1 and indexed_size > 1 else trunk_group(group, indexed_size)
+            for number, group in by_number.items()
+        }
         self._defaults = trunk_group(defaults, indexed_size)
 
     def by_id(self, trunk_id: str) -> TrunkFilter | None:
@@ -138,7 +143,10 @@ class TrunkIndex:
         empty), `to_user` the raw called user for the error text."""
         group = self._by_number.get(called)
         if group is not None:
-            specific = group.admitted(caller, source, host)
+            if type(group) is TrunkFilter:
+                specific = group if group.admits(caller, source, host) else None
+            else:
+                specific = group.admitted(caller, source, host)
             if specific is MANY:
                 return None, LiveKitError(FAILED_PRECONDITION, f"Multiple SIP Trunks matched for {quote(to_user)}")
             if specific is not None:
