@@ -87,8 +87,9 @@ def authenticate(
     """
     trace = new_trace(with_trace)
     if with_trace:
+        source = f" (source {call.src_ip}" + (f", host {call.from_host})" if call.from_host else ")")
         trace.append(f"call from {call.from_user or '<empty>'} to {call.to_user or '<empty>'}"
-                     + (f" (source {call.src_ip}" + (f", host {call.from_host})" if call.from_host else ")") if call.src_ip else ""))
+                     + (source if call.src_ip else ""))
     matched = match_trunk(_by_id(trunks), call, with_trace)
     trace.extend(matched.trace)
     if matched.error is not None:

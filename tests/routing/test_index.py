@@ -115,7 +115,7 @@ def test_many_trunks_sharing_a_number_are_told_apart_by_source():
     got = routed_both_ways(trunks, rules, call(src_ip="198.51.100.17"))
     assert got.value.trunk.sip_trunk_id == "ST_017"
     assert routed_both_ways(trunks, rules, call(src_ip="198.51.101.17")).value.reason == "No trunk found"
-    # An unparseable source passes every address check: all 40 match, a conflict.
+    # Without a source every address check passes: all 40 match, a conflict.
     assert routed_both_ways(trunks, rules, call(src_ip="")).error.message == 'Multiple SIP Trunks matched for "+15105550100"'
 
 
