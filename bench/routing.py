@@ -11,7 +11,7 @@ fixed time (`route`: trunk, auth, rule, evaluation and the participant's attribu
 - reference, no trace: the same with `with_trace=False`.
 
 Before timing, every engine's answer to a sample of calls is checked equal. Figures go to
-bench/routing_figures.md, with the index's profile at the largest size.
+bench/routing_figures.md, with the index's profile at the smallest and largest sizes.
 """
 
 from __future__ import annotations
@@ -165,7 +165,7 @@ def profile(index: RoutingIndex, spec: Spec, top: int = 14) -> str:
     return "\n".join(lines[start:]).rstrip()
 
 
-def render(rows: list[Row], seconds: float, profiled: str, numbers: int, calls: int) -> str:
+def render(rows: list[Row], seconds: float, profiles: dict[int, str], calls: int) -> str:
     first, last = rows[0], rows[-1]
     lines = [
         "# Routing benchmark",
@@ -187,17 +187,16 @@ def render(rows: list[Row], seconds: float, profiled: str, numbers: int, calls: 
             f"| {row.reference.best:,.0f}/s | {row.reference_quiet.best:,.0f}/s "
             f"| {row.index.best / row.reference.best:,.0f}× |"
         )
-    lines += [
-        "",
-        f"Index at {last.numbers:,} numbers ÷ at {first.numbers:,}: {last.index.best / first.index.best:.2f}.",
-        "",
-        f"## Index profile ({calls:,} calls at {numbers:,} numbers, cProfile, by own time)",
-        "",
-        "```",
-        profiled,
-        "```",
-        "",
-    ]
+    lines += ["", f"Index at {last.numbers:,} numbers ÷ at {first.numbers:,}: {last.index.best / first.index.best:.2f}.", ""]
+    for numbers, profiled in profiles.items():
+        lines += [
+            f"## Index profile, {numbers:,} numbers ({calls:,} calls, cProfile, by own time)",
+            "",
+            "```",
+            profiled,
+            "```",
+            "",
+        ]
     return "\n".join(lines)
 
 
@@ -207,10 +206,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--seconds", type=float, default=3.0, help="CPU time per engine and size")
     parser.add_argument("--out", default=str(HERE / "routing_figures.md"))
     args = parser.parse_args(argv)
-    rows, index, spec = [], None, None
+    rows, built = [], {}
     for numbers in (int(s) for s in args.sizes.split(",")):
         row, index, spec = prepare(numbers)
         rows.append(row)
+        built[numbers] = index, spec
         print(f"{numbers:>7,} numbers: {row.trunks:,} trunks, {row.rules:,} rules, index built in "
               f"{row.build_seconds:.2f} s", flush=True)
     for _ in range(ROUNDS):
@@ -220,8 +220,9 @@ def main(argv: list[str]) -> int:
     for row in rows:
         print(f"{row.numbers:>7,} numbers: index {row.index.best:>9,.0f}/s  reference {row.reference.best:>9,.0f}/s"
               f"  reference (no trace) {row.reference_quiet.best:>9,.0f}/s")
-    profiled = profile(index, spec)
-    Path(args.out).write_text(render(rows, args.seconds, profiled, rows[-1].numbers, len(spec.calls)))
+    ends = dict.fromkeys((rows[0].numbers, rows[-1].numbers))
+    profiles = {numbers: profile(*built[numbers]) for numbers in ends}
+    Path(args.out).write_text(render(rows, args.seconds, profiles, len(built[rows[0].numbers][1].calls)))
     print(f"wrote {args.out}")
     return 0
 

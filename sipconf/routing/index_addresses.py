@@ -41,16 +41,18 @@ def parse_source(text: str) -> Source | None:
     return None if addr is None else (addr.version, addr.value, addr.zone)
 
 
+_OCTET = r"(0|[1-9][0-9]{0,2})"  # no leading zero; [0-9] is ASCII only
+_DOTTED_QUAD = re.compile(r"\.".join([_OCTET] * 4))
+
+
 def _dotted_quad(text: str) -> Source | None:
-    parts = text.split(".")
-    if len(parts) != 4:
+    read = _DOTTED_QUAD.fullmatch(text)
+    if read is None:
         return None
-    value = 0
-    for part in parts:
-        if not part.isdigit() or len(part) > 3 or (part[0] == "0" and len(part) > 1) or int(part) > 255:
-            return None
-        value = value << 8 | int(part)
-    return 4, value, ""
+    a, b, c, d = map(int, read.groups())
+    if a > 255 or b > 255 or c > 255 or d > 255:
+        return None
+    return 4, a << 24 | b << 16 | c << 8 | d, ""
 
 
 _HEX_GROUPS = re.compile(r"[0-9a-fA-F:]+")

@@ -30,6 +30,7 @@ from sipconf.routing.ids import random_suffix
 from sipconf.routing.rules import pin_and_room, rule_kind
 
 _PROVIDERS = tuple((header.lower(), attribute) for header, attribute in PROVIDER_HEADERS)
+_PROVIDER_NAMES = frozenset(header for header, _attribute in _PROVIDERS)
 
 
 @dataclass(frozen=True, eq=False, slots=True)
@@ -197,7 +198,9 @@ def overlay_attributes(
     attrs = dict(base)
     if trunk is not None and trunk.include_headers != sip.SIP_NO_HEADERS:
         attrs.update(included_headers(headers, trunk.include_headers))
-    providers = {attribute: first[header] for header, attribute in _PROVIDERS if header in first}
+    providers = {}
+    if not _PROVIDER_NAMES.isdisjoint(first):
+        providers = {attribute: first[header] for header, attribute in _PROVIDERS if header in first}
     attrs.update(providers)
     if trunk is not None:
         for header, attribute in trunk.header_attributes:
