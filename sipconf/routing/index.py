@@ -91,6 +91,7 @@ class RoutingIndex:
         self._prepared_rules = [PreparedRule.of(entry.rule) if entry is not None else None
                                 for entry in self._rule_index.entries]
         self._media: dict[tuple[int, int], MergedMedia] = {}
+        self._distinct_media: dict[tuple[bytes, int], MergedMedia] = {}
 
     @classmethod
     def build(
@@ -236,10 +237,14 @@ class RoutingIndex:
         self, found: TrunkFilter | None, trunk: PreparedTrunk | None, rank: int, rule: PreparedRule
     ) -> MergedMedia:
         # One merge per (trunk, rule) pair a call reaches; pairs are at most trunks x rules.
+        # Equal results are kept once: most pairs merge to the same few configs, and one
+        # config read by every call stays in the CPU's caches.
         key = (found.position if found is not None else -1, rank)
         merged = self._media.get(key)
         if merged is None:
-            merged = self._media[key] = MergedMedia.of(trunk, rule)
+            merged = MergedMedia.of(trunk, rule)
+            content = (merged.media.SerializeToString(deterministic=True), merged.encryption)
+            merged = self._media[key] = self._distinct_media.setdefault(content, merged)
         return merged
 
 
