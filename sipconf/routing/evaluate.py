@@ -17,7 +17,7 @@ from sipconf.routing.call import CallFacts
 from sipconf.routing.errors import INTERNAL, PERMISSION_DENIED, LiveKitError
 from sipconf.routing.ids import random_suffix
 from sipconf.routing.rules import pin_and_room, rule_kind, rule_label
-from sipconf.routing.trace import Decision
+from sipconf.routing.trace import Decision, new_trace
 
 WRONG_PIN = "Incorrect PIN for SIP room"
 NO_RULE = "no dispatch rule"
@@ -65,17 +65,23 @@ def evaluate_dispatch_rule(
     rule: sip.SIPDispatchRuleInfo | None,
     call: CallFacts,
     rng: random.Random | None = None,
+    with_trace: bool = True,
 ) -> Decision[Evaluation]:
-    """What LiveKit does with the selected `rule` for `call` on `trunk`
-    (docs/livekit.md#rule-evaluation)."""
-    trace: list[str] = []
+    """What LiveKit does with the selected `rule` for `call` on `trunk` (docs/livekit.md#rule-evaluation).
+
+    Without `with_trace` no reason is formatted and the trace is empty.
+    """
+    trace = new_trace(with_trace)
     if rule is None:  # 9. "no rule -> plain error `no dispatch rule`"
-        return Decision(None, LiveKitError("", NO_RULE), ("no dispatch rule to evaluate",))
+        trace.append("no dispatch rule to evaluate")
+        return Decision(None, LiveKitError("", NO_RULE), tuple(trace))
     if rule_kind(rule) is None:  # 9. "Oneof unset -> invalid_argument"
         try:
             pin_and_room(rule)
         except LiveKitError as err:
-            return Decision(None, err, (f"rule {rule_label(rule)} has no room rule: {err.message}",))
+            if with_trace:
+                trace.append(f"rule {rule_label(rule)} has no room rule: {err.message}")
+            return Decision(None, err, tuple(trace))
     # 1. trunk id: the trunk's, else the request's.
     trunk_id = trunk.sip_trunk_id if trunk is not None else call.sip_trunk_id
     # 2. attributes: rule < extra_attributes < sip.callID / sip.trunkID.
@@ -89,15 +95,15 @@ def evaluate_dispatch_rule(
     if rule.hide_phone_number:
         if not caller:
             # LiveKit slices from[len-1:] and panics; refuse instead of inventing a value.
-            return Decision(None, LiveKitError(INTERNAL, "hide_phone_number with an empty caller"), (
-                "the rule hides the phone number but the caller is empty (LiveKit crashes here)",
-            ))
+            trace.append("the rule hides the phone number but the caller is empty (LiveKit crashes here)")
+            return Decision(None, LiveKitError(INTERNAL, "hide_phone_number with an empty caller"), tuple(trace))
         raw = caller.encode()
         identity = "sip_" + hashlib.sha256(raw).hexdigest()[:16]
         keep = 1 if len(raw) <= 4 else 4  # byte-based, as in Go
         caller = raw[-keep:].decode("utf-8", errors="replace")
         name = f"Phone {caller}"
-        trace.append(f"the phone number is hidden: identity {identity}, shown as {caller}")
+        if with_trace:
+            trace.append(f"the phone number is hidden: identity {identity}, shown as {caller}")
     else:
         attrs[PHONE_NUMBER] = call.from_user
         attrs[HOSTNAME] = call.from_host
@@ -110,20 +116,23 @@ def evaluate_dispatch_rule(
     # 5. PIN.
     pin, room = pin_and_room(rule)
     if pin and not call.pin:
-        trace.append(f"rule {rule_label(rule)} needs a PIN: answer and ask for it")
+        if with_trace:
+            trace.append(f"rule {rule_label(rule)} needs a PIN: answer and ask for it")
         return Decision(Evaluation(
             result="REQUEST_PIN", project_id=project_id, sip_trunk_id=trunk_id,
             sip_dispatch_rule_id=rule.sip_dispatch_rule_id, request_pin=True,
             media_encryption=encryption, media=media,
         ), None, tuple(trace))
     if pin and call.pin != pin:
-        trace.append(f"the PIN entered does not open rule {rule_label(rule)}")
+        if with_trace:
+            trace.append(f"the PIN entered does not open rule {rule_label(rule)}")
         return Decision(None, LiveKitError(PERMISSION_DENIED, WRONG_PIN), tuple(trace))
     if pin:
         trace.append("the PIN entered is correct")
     # 6. room name.
     room, random_part = _room_name(rule, room, caller, call.to_user, rng)
-    trace.append(f"room {room}" + (" (the last 12 characters are random)" if random_part else ""))
+    if with_trace:
+        trace.append(f"room {room}" + (" (the last 12 characters are random)" if random_part else ""))
     # 7. accept.
     attrs[RULE_ID] = rule.sip_dispatch_rule_id
     out = Evaluation(
@@ -144,7 +153,8 @@ def evaluate_dispatch_rule(
         out.max_call_duration = _copy(trunk.max_call_duration) if trunk.HasField("max_call_duration") else None
     if rule.krisp_enabled or (trunk is not None and trunk.krisp_enabled):
         out.enabled_features = [sip.KRISP_ENABLED]
-    trace.append(f"participant {identity} ({name}) joins room {room}")
+    if with_trace:
+        trace.append(f"participant {identity} ({name}) joins room {room}")
     return Decision(out, None, tuple(trace))
 
 

@@ -26,7 +26,7 @@ from sipconf.routing.errors import INVALID_ARGUMENT, LiveKitError
 from sipconf.routing.evaluate import Evaluation, evaluate_dispatch_rule
 from sipconf.routing.masks import parse_addr
 from sipconf.routing.rules import NO_RULE, pin_and_room, rule_label, select_dispatch_rule
-from sipconf.routing.trace import Decision
+from sipconf.routing.trace import Decision, new_trace
 from sipconf.routing.trunks import match_trunk, trunk_label
 from sipconf.sip.status_lines import (
     ANSWERED,
@@ -81,17 +81,24 @@ class Outcome:
     attributes: dict[str, str] = field(default_factory=dict)
 
 
-def authenticate(trunks: Sequence[sip.SIPInboundTrunkInfo], call: CallFacts, mode: Mode) -> Decision[AuthStep]:
+def authenticate(
+    trunks: Sequence[sip.SIPInboundTrunkInfo], call: CallFacts, mode: Mode, with_trace: bool = True
+) -> Decision[AuthStep]:
     """Match the trunk, then accept, ask for a password, or refuse (docs/livekit.md#auth-step).
 
-    The decision is the value; an RPC error is also returned as `error`.
+    The decision is the value; an RPC error is also returned as `error`. Without
+    `with_trace` no reason is formatted and the trace is empty.
     """
-    trace = [f"call from {call.from_user or '<empty>'} to {call.to_user or '<empty>'}"
-             + (f" (source {call.src_ip}" + (f", host {call.from_host})" if call.from_host else ")") if call.src_ip else "")]
-    matched = match_trunk(_by_id(trunks), call)
+    trace = new_trace(with_trace)
+    if with_trace:
+        source = f" (source {call.src_ip}" + (f", host {call.from_host})" if call.from_host else ")")
+        trace.append(f"call from {call.from_user or '<empty>'} to {call.to_user or '<empty>'}"
+                     + (source if call.src_ip else ""))
+    matched = match_trunk(_by_id(trunks), call, with_trace)
     trace.extend(matched.trace)
     if matched.error is not None:
-        trace.append(f"trunk matching failed: {matched.error.message}")
+        if with_trace:
+            trace.append(f"trunk matching failed: {matched.error.message}")
         return Decision(AuthStep("error"), matched.error, tuple(trace))
     trunk = matched.value.trunk
     if trunk is None:
@@ -103,11 +110,13 @@ def authenticate(trunks: Sequence[sip.SIPInboundTrunkInfo], call: CallFacts, mod
     # docs/livekit.md#auth-step: "both auth_username and auth_password set requires digest auth".
     if trunk.auth_username and trunk.auth_password:
         realm = trunk.auth_realm or DEFAULT_REALM
-        trace.append(f"trunk {trunk_label(trunk)} requires digest auth as {trunk.auth_username} (realm {realm})")
+        if with_trace:
+            trace.append(f"trunk {trunk_label(trunk)} requires digest auth as {trunk.auth_username} (realm {realm})")
         return Decision(
             AuthStep("password", trunk, trunk.auth_username, trunk.auth_password, realm), None, tuple(trace)
         )
-    trace.append(f"trunk {trunk_label(trunk)} needs no auth")
+    if with_trace:
+        trace.append(f"trunk {trunk_label(trunk)} needs no auth")
     return Decision(AuthStep("accept", trunk), None, tuple(trace))
 
 
@@ -119,17 +128,18 @@ def dispatch(
     project_id: str = "",
     trunk_id_hint: str = "",
     rng: random.Random | None = None,
+    with_trace: bool = True,
 ) -> Decision[Outcome]:
     """`EvaluateSIPDispatchRules` and the SIP service's reaction to its answer
     (docs/livekit.md#dispatch-outcomes).
 
     With `call.pin` / `call.no_pin` set this is the PIN flow's second request: the call is
-    already answered, so anything but `accept` has no status and ends in a BYE
-    (docs/livekit.md#pin-flow: "anything but ACCEPT with a non-empty room -> wrong PIN prompt and
-    BYE; an RPC error -> BYE without prompt"). Errors are returned both as an `error` outcome and as
-    the Decision's `error`.
+    already answered, so anything but `accept` has no status and ends in a BYE (docs/livekit.md#pin-flow: "anything
+    but ACCEPT with a non-empty room -> wrong PIN prompt and BYE; an RPC error -> BYE without
+    prompt"). Errors are returned both as an `error` outcome and as the Decision's `error`.
+    Without `with_trace` no reason is formatted and the trace is empty.
     """
-    decided = _dispatch(trunks, rules, call, mode, project_id, trunk_id_hint, rng)
+    decided = _dispatch(trunks, rules, call, mode, project_id, trunk_id_hint, rng, with_trace)
     outcome = decided.value
     if not (call.pin or call.no_pin) or outcome.action == "accept":
         return decided
@@ -137,7 +147,7 @@ def dispatch(
         last = "LiveKit hangs up (BYE) without a prompt"
     else:
         last = "the wrong-PIN prompt plays and LiveKit hangs up (BYE)"
-    return Decision(replace(outcome, status=None), decided.error, decided.trace + (last,))
+    return Decision(replace(outcome, status=None), decided.error, decided.trace + ((last,) if with_trace else ()))
 
 
 def _dispatch(
@@ -148,21 +158,25 @@ def _dispatch(
     project_id: str,
     trunk_id_hint: str,
     rng: random.Random | None,
+    with_trace: bool,
 ) -> Decision[Outcome]:
-    trace: list[str] = []
+    trace = new_trace(with_trace)
     if call.src_ip and parse_addr(call.src_ip) is None:
         err = LiveKitError(INVALID_ARGUMENT, f"invalid source IP {call.src_ip!r}")
-        trace.append(f"the source address {call.src_ip} does not parse")
+        if with_trace:
+            trace.append(f"the source address {call.src_ip} does not parse")
         return _error(err, trace)
     trunk = _hinted(trunks, trunk_id_hint)
     if trunk is not None:
-        trace.append(f"trunk {trunk_label(trunk)} from the auth step")
+        if with_trace:
+            trace.append(f"trunk {trunk_label(trunk)} from the auth step")
     else:
         trace.append("dispatch matches the trunk again")
-        matched = match_trunk(_by_id(trunks), call)
+        matched = match_trunk(_by_id(trunks), call, with_trace)
         trace.extend(matched.trace)
         if matched.error is not None:
-            trace.append(f"trunk matching failed: {matched.error.message}")
+            if with_trace:
+                trace.append(f"trunk matching failed: {matched.error.message}")
             return _error(matched.error, trace)
         trunk = matched.value.trunk
         if trunk is None and mode == Mode.EXPLICIT:
@@ -170,7 +184,7 @@ def _dispatch(
             return Decision(Outcome("reject", *NO_TRUNK_FOUND), None, tuple(trace))
     candidates = _rule_candidates(rules, trunk)
     request = replace(call, sip_trunk_id=call.sip_trunk_id or trunk_id_hint)
-    selected = select_dispatch_rule(candidates, trunk, request)
+    selected = select_dispatch_rule(candidates, trunk, request, with_trace)
     trace.extend(selected.trace)
     rule = selected.value
     if selected.error is not None and selected.error.message == NO_RULE:
@@ -178,10 +192,11 @@ def _dispatch(
             rule = _rule_for_wrong_pin(candidates, trunk, request)
         if rule is None:
             return _no_rule(mode, trunk, trace)
-        trace.append(f"the PIN is checked against rule {rule_label(rule)}")
+        if with_trace:
+            trace.append(f"the PIN is checked against rule {rule_label(rule)}")
     elif selected.error is not None:
         return _error(selected.error, trace, trunk)
-    evaluated = evaluate_dispatch_rule(project_id, trunk, rule, request, rng)
+    evaluated = evaluate_dispatch_rule(project_id, trunk, rule, request, rng, with_trace)
     trace.extend(evaluated.trace)
     if evaluated.error is not None:
         return _error(evaluated.error, trace, trunk, rule)
@@ -194,7 +209,8 @@ def _dispatch(
         ev.participant_attributes, trunk, call.headers,
         from_tag=call.from_tag, call_id_full=call.call_id_full, call_status=status,
     )
-    trace.append(f"accepted: answered 200 OK once the participant joins room {ev.room_name}")
+    if with_trace:
+        trace.append(f"accepted: answered 200 OK once the participant joins room {ev.room_name}")
     return Decision(Outcome("accept", *ANSWERED, trunk, rule, ev, attrs), None, tuple(trace))
 
 
@@ -206,13 +222,16 @@ def route(
     project_id: str = "",
     authenticated: bool = False,
     rng: random.Random | None = None,
+    with_trace: bool = True,
 ) -> Decision[Outcome]:
     """Authentication then dispatch, for callers without a SIP dialog (explain, simulator).
 
-    A trunk that needs digest auth yields `challenge` (407) unless `authenticated`.
+    A trunk that needs digest auth yields `challenge` (407) unless `authenticated`. Without
+    `with_trace` no reason is formatted and the trace is empty.
     """
-    auth = authenticate(trunks, call, mode)
-    trace = list(auth.trace)
+    auth = authenticate(trunks, call, mode, with_trace)
+    trace = new_trace(with_trace)
+    trace.extend(auth.trace)
     step = auth.value
     if step.result == "error":
         return _error(auth.error, trace)
@@ -226,7 +245,7 @@ def route(
             return Decision(Outcome("challenge", *PROXY_CHALLENGE, step.trunk), None, tuple(trace))
         trace.append("the caller answered the digest challenge")
     hint = step.trunk.sip_trunk_id if step.trunk is not None else ""
-    dispatched = dispatch(trunks, rules, call, mode, project_id, hint, rng)
+    dispatched = dispatch(trunks, rules, call, mode, project_id, hint, rng, with_trace)
     return Decision(dispatched.value, dispatched.error, tuple(trace) + dispatched.trace)
 
 
@@ -278,8 +297,8 @@ def _rule_for_wrong_pin(
     rules: list[sip.SIPDispatchRuleInfo], trunk: sip.SIPInboundTrunkInfo | None, call: CallFacts
 ) -> sip.SIPDispatchRuleInfo | None:
     """Explicit mode: the PIN rule the caller was prompted for, so evaluation reports the
-    wrong PIN as `permission_denied` (docs/livekit.md#rule-evaluation) instead of "no rule"."""
-    again = select_dispatch_rule(rules, trunk, call.with_pin()).value
+    wrong PIN as `permission_denied` (3.5 step 5) instead of "no rule"."""
+    again = select_dispatch_rule(rules, trunk, call.with_pin(), with_trace=False).value
     # An open rule never prompted for a PIN, so a PIN cannot be "wrong" for it.
     return again if again is not None and pin_and_room(again)[0] else None
 

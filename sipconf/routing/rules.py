@@ -11,7 +11,7 @@ from sipconf.routing.call import CallFacts
 from sipconf.routing.errors import FAILED_PRECONDITION, INVALID_ARGUMENT, LiveKitError
 from sipconf.sip.gostr import quote
 from sipconf.routing.numbers import normalize_number
-from sipconf.routing.trace import Decision
+from sipconf.routing.trace import Decision, new_trace
 
 UNSUPPORTED_RULE = "unsupported SIP Dispatch Rule: <nil>"
 NO_RULE = "No SIP Dispatch Rules defined"
@@ -98,56 +98,67 @@ def select_dispatch_rule(
     rules: Sequence[sip.SIPDispatchRuleInfo],
     trunk: sip.SIPInboundTrunkInfo | None,
     call: CallFacts,
+    with_trace: bool = True,
 ) -> Decision[sip.SIPDispatchRuleInfo]:
     """Choose the dispatch rule for a call on `trunk` (None when no trunk matched), 3.4.
 
-    "The entire list passes through the conflict validator (docs/livekit.md#rule-conflicts) during
-    iteration: any conflict or invalid rule anywhere aborts with that error, even between rules
-    unrelated to the call." The best specific candidate wins whenever one exists, else the best
-    default.
+    "The entire list passes through the conflict validator (docs/livekit.md#rule-conflicts) during iteration: any
+    conflict or invalid rule anywhere aborts with that error, even between rules unrelated
+    to the call." The best specific candidate wins whenever one exists, else the best default.
+    Without `with_trace` no reason is formatted and the trace is empty.
     """
-    trace: list[str] = []
+    trace = new_trace(with_trace)
     invalid = validate_rules(rules)
     if invalid is not None:
-        trace.append(f"the dispatch rules are inconsistent: {invalid.message}")
+        if with_trace:
+            trace.append(f"the dispatch rules are inconsistent: {invalid.message}")
         return Decision(None, invalid, tuple(trace))
     best: dict[bool, sip.SIPDispatchRuleInfo] = {}
     for rule in rules:
         name = rule_label(rule)
-        reason = _skip_reason(rule, call)
+        reason = _skip_reason(rule, call, with_trace)
         if reason is None and rule.trunk_ids and (trunk is None or trunk.sip_trunk_id not in rule.trunk_ids):
-            reason = "no trunk matched" if trunk is None else f"trunk {trunk.sip_trunk_id} not in trunk_ids"
+            reason = "no trunk matched" if trunk is None else "another trunk"
+            if with_trace and trunk is not None:
+                reason = f"trunk {trunk.sip_trunk_id} not in trunk_ids"
         if reason is not None:
-            trace.append(f"rule {name} skipped: {reason}")
+            if with_trace:
+                trace.append(f"rule {name} skipped: {reason}")
             continue
         specific = bool(rule.trunk_ids)
-        priority, room = _sort_key(rule)
-        trace.append(
-            f"rule {name} is a {'specific' if specific else 'default'} candidate, priority {priority}"
-            f" ({_KIND_NAMES[rule_kind(rule)]}, room {quote(room)})"
-        )
+        if with_trace:
+            priority, room = _sort_key(rule)
+            trace.append(
+                f"rule {name} is a {'specific' if specific else 'default'} candidate, priority {priority}"
+                f" ({_KIND_NAMES[rule_kind(rule)]}, room {quote(room)})"
+            )
         current = best.get(specific)
         if current is None or _sort_key(rule) < _sort_key(current):
             best[specific] = rule
     if True in best:
         chosen = best[True]
-        trace.append(f"rule {rule_label(chosen)} chosen: the best rule naming trunk {trunk.sip_trunk_id}")
+        if with_trace:
+            trace.append(f"rule {rule_label(chosen)} chosen: the best rule naming trunk {trunk.sip_trunk_id}")
     elif False in best:
         chosen = best[False]
-        trace.append(f"rule {rule_label(chosen)} chosen: the best rule for any trunk")
+        if with_trace:
+            trace.append(f"rule {rule_label(chosen)} chosen: the best rule for any trunk")
     else:
         trace.append("no dispatch rule matches the call")
         return Decision(None, LiveKitError(FAILED_PRECONDITION, NO_RULE), tuple(trace))
     return Decision(chosen, None, tuple(trace))
 
 
-def _skip_reason(rule: sip.SIPDispatchRuleInfo, call: CallFacts) -> str | None:
+def _skip_reason(rule: sip.SIPDispatchRuleInfo, call: CallFacts, with_trace: bool = True) -> str | None:
     """Why a rule cannot take the call, or None. Numbers compare exactly here
-    (docs/livekit.md#numbers)."""
+    (docs/livekit.md#numbers).
+
+    Without `with_trace` the reason is a short fixed word: only whether there is one counts.
+    """
     if rule.inbound_numbers and call.from_user not in rule.inbound_numbers:
-        return f"caller {call.from_user} not in inbound_numbers"
+        return f"caller {call.from_user} not in inbound_numbers" if with_trace else "caller"
     if rule.numbers and call.to_user not in rule.numbers:
-        return f"called number {call.to_user} not in numbers"
+        return f"called number {call.to_user} not in numbers" if with_trace else "called number"
     pin, _room = pin_and_room(rule)
     if call.no_pin and pin:
         return "the caller entered no PIN and the rule has one"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Generic, Iterable, TypeVar
 
 from sipconf.routing.errors import LiveKitError
 
@@ -21,3 +21,22 @@ class Decision(Generic[T]):
     @property
     def ok(self) -> bool:
         return self.error is None
+
+
+class _Dropped(list):
+    """The trace of a decision nobody will read: lines handed to it are not kept."""
+
+    def append(self, line: str) -> None:
+        pass
+
+    def extend(self, lines: Iterable[str]) -> None:
+        pass
+
+
+def new_trace(with_trace: bool) -> list[str]:
+    """Where a decision collects its reasons: a list, or (no trace asked for) a sink.
+
+    Routing a call should not pay for strings nobody reads, so formatted lines are also
+    guarded by `if with_trace:`; the sink catches the fixed ones.
+    """
+    return [] if with_trace else _Dropped()

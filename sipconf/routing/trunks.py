@@ -13,7 +13,7 @@ from sipconf.routing.errors import FAILED_PRECONDITION, INVALID_ARGUMENT, LiveKi
 from sipconf.sip.gostr import quote, quote_list
 from sipconf.routing.masks import match_addr_masks
 from sipconf.routing.numbers import normalize_number, same_number
-from sipconf.routing.trace import Decision
+from sipconf.routing.trace import Decision, new_trace
 
 MatchType = Literal["EMPTY", "NONE", "DEFAULT", "SPECIFIC"]
 
@@ -31,13 +31,16 @@ def trunk_label(trunk: sip.SIPInboundTrunkInfo) -> str:
     return trunk.sip_trunk_id or trunk.name or "<new>"
 
 
-def match_trunk(trunks: Sequence[sip.SIPInboundTrunkInfo], call: CallFacts) -> Decision[TrunkMatch]:
+def match_trunk(
+    trunks: Sequence[sip.SIPInboundTrunkInfo], call: CallFacts, with_trace: bool = True
+) -> Decision[TrunkMatch]:
     """Pick the inbound trunk for a call: a specific number beats the default (wildcard) trunk.
 
-    docs/livekit.md#trunk-matching: "Filters run before the default/specific split, so a filtered
-    default neither counts nor conflicts. On error no trunk is returned."
+    docs/livekit.md#trunk-matching: "Filters run before the default/specific split, so a filtered default neither
+    counts nor conflicts. On error no trunk is returned." Without `with_trace` no reason
+    is formatted and the trace is empty.
     """
-    trace: list[str] = []
+    trace = new_trace(with_trace)
     specific: sip.SIPInboundTrunkInfo | None = None
     default: sip.SIPInboundTrunkInfo | None = None
     defaults = 0
@@ -47,41 +50,50 @@ def match_trunk(trunks: Sequence[sip.SIPInboundTrunkInfo], call: CallFacts) -> D
         name = trunk_label(trunk)
         # 1. allowed_numbers (callers), raw or normalised.
         if trunk.allowed_numbers and not any(same_number(n, call.from_user) for n in trunk.allowed_numbers):
-            trace.append(f"trunk {name} dropped: caller {call.from_user} not in allowed_numbers")
+            if with_trace:
+                trace.append(f"trunk {name} dropped: caller {call.from_user} not in allowed_numbers")
             continue
         # 2. allowed_addresses (docs/livekit.md#address-masks).
         if not match_addr_masks(call.src_ip, call.from_host, trunk.allowed_addresses):
-            trace.append(
-                f"trunk {name} dropped: source {call.src_ip or '<none>'} / host {call.from_host or '<none>'}"
-                " not in allowed_addresses"
-            )
+            if with_trace:
+                trace.append(
+                    f"trunk {name} dropped: source {call.src_ip or '<none>'} / host {call.from_host or '<none>'}"
+                    " not in allowed_addresses"
+                )
             continue
         # 3. no numbers: a default (wildcard) trunk.
         if not trunk.numbers:
             defaults += 1
             default = trunk
-            trace.append(f"trunk {name} kept as a default trunk (no numbers)")
+            if with_trace:
+                trace.append(f"trunk {name} kept as a default trunk (no numbers)")
             continue
         # 4. the first equal number makes it specific; later numbers are ignored.
         hit = next((n for n in trunk.numbers if same_number(n, call.to_user)), None)
         if hit is None:
-            trace.append(f"trunk {name} dropped: called number {call.to_user} not in numbers")
+            if with_trace:
+                trace.append(f"trunk {name} dropped: called number {call.to_user} not in numbers")
             continue
         if specific is not None:
             message = f"Multiple SIP Trunks matched for {quote(call.to_user)}"
-            trace.append(f"trunk {name} also lists {hit}, like trunk {trunk_label(specific)}: conflict")
+            if with_trace:
+                trace.append(f"trunk {name} also lists {hit}, like trunk {trunk_label(specific)}: conflict")
             return Decision(None, LiveKitError(FAILED_PRECONDITION, message), tuple(trace))
         specific = trunk
-        trace.append(f"trunk {name} matches called number {call.to_user} (listed as {hit})")
+        if with_trace:
+            trace.append(f"trunk {name} matches called number {call.to_user} (listed as {hit})")
     if specific is not None:
-        trace.append(f"trunk {trunk_label(specific)} chosen: a specific number beats default trunks")
+        if with_trace:
+            trace.append(f"trunk {trunk_label(specific)} chosen: a specific number beats default trunks")
         return Decision(TrunkMatch(specific, "SPECIFIC", defaults), None, tuple(trace))
     if defaults > 1:
         message = f"Multiple default SIP Trunks matched for {quote(call.to_user)}"
-        trace.append(f"{defaults} default trunks match and none lists the number: conflict")
+        if with_trace:
+            trace.append(f"{defaults} default trunks match and none lists the number: conflict")
         return Decision(None, LiveKitError(FAILED_PRECONDITION, message), tuple(trace))
     if default is not None:
-        trace.append(f"trunk {trunk_label(default)} chosen as the only default trunk")
+        if with_trace:
+            trace.append(f"trunk {trunk_label(default)} chosen as the only default trunk")
         return Decision(TrunkMatch(default, "DEFAULT", 1), None, tuple(trace))
     kind: MatchType = "EMPTY" if not trunks else "NONE"
     if trunks:
