@@ -60,6 +60,7 @@ from sipconf.bridge.transaction import InviteServerTransaction, ServerTransactio
 from sipconf.bridge.transport import Limits, SipServer, Source
 from sipconf.sip.uri import URI
 from sipconf.validation import legacy
+from sipconf.routing.index import RoutingIndex
 from sipconf.routing.route import Mode
 
 __all__ = ["ALLOW", "Bridge"]
@@ -118,7 +119,7 @@ class Bridge:
         self.metrics = BridgeMetrics()
         self._shed = 0  # 503s not yet reported in a WARNING
         self._shed_logged_at: float | None = None
-        self.decisions = decisions or D.StoreDecisions(self._inbound_trunks, self._rules, self.mode)
+        self.decisions = decisions or D.StoreDecisions(self._routing_index, self.mode)
         self.config = InboundConfig(
             decisions=self.decisions,
             replay=ReplayCache(self.clock),
@@ -139,6 +140,7 @@ class Bridge:
         self.pending: dict[InviteServerTransaction, InboundCall] = {}
         self._bound: dict[object, list[tuple[dict, tuple[str, str]]]] = {}  # call -> its table keys
         self._objects: tuple[object, tuple] | None = None  # (directory version, trunks and rules)
+        self._index: RoutingIndex | None = None  # of that version, built when first asked
         self._tasks: set[asyncio.Task] = set()
         self._unlisten: Callable[[], None] | None = None
         self._stop_serving: Callable[[], None] | None = None
@@ -217,16 +219,21 @@ class Bridge:
             return cached[1]
         objects = _listed(self.ports.directory.current())
         self._objects = (version, objects) if version is not None else None
+        self._index = None
         return objects
 
-    def _inbound_trunks(self) -> list[sip_pb.SIPInboundTrunkInfo]:
-        return list(self._stored()[0])
+    def _routing_index(self) -> RoutingIndex:
+        """The routing index of the directory's current version, built on the first call
+        that needs it after the version moved."""
+        inbound, _, rules = self._stored()
+        index = self._index
+        if index is None or self._objects is None:
+            index = RoutingIndex.build(inbound, rules)
+            self._index = index if self._objects is not None else None
+        return index
 
     def outbound_trunks(self) -> list[sip_pb.SIPOutboundTrunkInfo]:
         return list(self._stored()[1])
-
-    def _rules(self) -> list[sip_pb.SIPDispatchRuleInfo]:
-        return list(self._stored()[2])
 
     # -- Signalling (what calls/ uses) ----------------------------------------------------
 

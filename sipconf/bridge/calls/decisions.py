@@ -18,6 +18,7 @@ from livekit.protocol import sip
 
 from sipconf.routing import route
 from sipconf.routing.call import CallFacts
+from sipconf.routing.index import RoutingIndex
 from sipconf.routing.errors import UNAVAILABLE, LiveKitError
 from sipconf.routing.route import AuthStep, Outcome
 from sipconf.routing.trace import Decision
@@ -34,24 +35,20 @@ class DecisionLayer(Protocol):
 
 
 class StoreDecisions:
-    """Decisions from the trunks and rules in the control plane's store, read per call."""
+    """Decisions from the control plane's current trunks and rules, through the routing
+    index built once per state version (`index()` returns the current one). The index answers
+    exactly as the literal engine does (a differential test holds them equal) without a trace:
+    a routed call pays for no text nobody reads."""
 
-    def __init__(self, trunks: Callable[[], list[sip.SIPInboundTrunkInfo]],
-                 rules: Callable[[], list[sip.SIPDispatchRuleInfo]], mode: route.Mode) -> None:
-        self._trunks = trunks
-        self._rules = rules
+    def __init__(self, index: Callable[[], RoutingIndex], mode: route.Mode) -> None:
+        self._index = index
         self.mode = mode
-        self.last_trace: tuple[str, ...] = ()
 
     def authenticate(self, call: CallFacts) -> Decision[AuthStep]:
-        decided = route.authenticate(self._trunks(), call, self.mode)
-        self.last_trace = decided.trace
-        return decided
+        return self._index().authenticate(call, self.mode)
 
     def dispatch(self, call: CallFacts, trunk_id: str) -> Decision[Outcome]:
-        decided = route.dispatch(self._trunks(), self._rules(), call, self.mode, trunk_id_hint=trunk_id)
-        self.last_trace = decided.trace
-        return decided
+        return self._index().dispatch(call, self.mode, trunk_id_hint=trunk_id)
 
 
 @dataclass
