@@ -20,6 +20,9 @@ from livekit.protocol import sip
 from sipconf.model.kinds import INBOUND, KINDS, RULE
 from sipconf.plan.canonical import canonical, from_live
 from sipconf.plan.inventory import Inventory, LiveObject
+from sipconf.plan.ranges import collapse
+from sipconf.plan.spec_fields import NUMBER_FIELDS
+from sipconf.routing.numbers import normalize_number
 
 INCLUDE_HEADERS = {sip.SIP_NO_HEADERS: "none", sip.SIP_X_HEADERS: "x-headers", sip.SIP_ALL_HEADERS: "all"}
 ENCRYPTION = {sip.SIP_MEDIA_ENCRYPT_DISABLE: "disable", sip.SIP_MEDIA_ENCRYPT_ALLOW: "allow", sip.SIP_MEDIA_ENCRYPT_REQUIRE: "require"}
@@ -91,7 +94,7 @@ def _empty(project: str) -> dict[str, Any]:
 
 def _inbound(name: str, t: Message, secrets: dict[str, str], variables: list) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    _lists(out, t, ("numbers", "allowed_addresses", "allowed_numbers"))
+    _lists(out, t, ("numbers", "allowed_addresses", "allowed_numbers"), trunk=True)
     auth = _auth(name, "inbound", t, secrets, variables)
     if t.auth_realm:
         auth["realm"] = t.auth_realm
@@ -115,7 +118,7 @@ def _outbound(name: str, t: Message, secrets: dict[str, str], variables: list) -
     for fname in ("destination_country", "from_host"):
         if getattr(t, fname):
             out[fname] = getattr(t, fname)
-    _lists(out, t, ("numbers",))
+    _lists(out, t, ("numbers",), trunk=True)
     auth = _auth(name, "outbound", t, secrets, variables)
     if auth:
         out["auth"] = auth
@@ -184,10 +187,16 @@ def _common(out: dict[str, Any], t: Message) -> None:
         out["metadata"] = t.metadata
 
 
-def _lists(out: dict[str, Any], msg: Message, names: tuple[str, ...]) -> None:
+def _lists(out: dict[str, Any], msg: Message, names: tuple[str, ...], *, trunk: bool = False) -> None:
+    """Lists as the spec writes them: numbers as ranges of consecutive ones; a trunk's numbers
+    in the form the spec normalises them to (LiveKit matches a trunk's numbers normalised, a
+    rule's exactly as written, so a rule's stay as they are)."""
     for fname in names:
         if getattr(msg, fname):
-            out[fname] = list(getattr(msg, fname))
+            values = list(getattr(msg, fname))
+            if fname in NUMBER_FIELDS:
+                values = collapse(list(dict.fromkeys(normalize_number(n) for n in values)) if trunk else values)
+            out[fname] = values
 
 
 def _media(m: Message) -> dict[str, Any]:
