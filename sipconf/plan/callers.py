@@ -63,13 +63,7 @@ class Call:
 def calls_to(number: str, *sides: Routes) -> tuple[list[Source], list[Callers]]:
     """The sources and caller classes that tell apart every filter on calls to `number`."""
     trunks = [t for routes in sides for t in routes.trunks_for(number)]
-    takers = [
-        rule
-        for routes in sides
-        for trunk in routes.trunks_for(number)
-        for rule in routes.rules_for(trunk)
-        if not rule.numbers or number in rule.numbers
-    ]
+    takers = [rule for routes in sides for rule in routes.takers(number)]
     return sources_of(trunks), caller_classes(trunks, takers)
 
 

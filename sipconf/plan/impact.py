@@ -24,12 +24,11 @@ and `<random>` stand for what LiveKit puts there.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Iterable
 
 from google.protobuf.message import Message
 
-from sipconf.plan.callers import Call, calls_to
+from sipconf.plan.callers import Call, Callers, Source, caller_classes, sources_of
 from sipconf.plan.changes import OTHER_CALLER, RouteChange, RouteOutcome
 from sipconf.plan.diff import Side
 from sipconf.routing import rules
@@ -61,20 +60,54 @@ class Routes:
             if not rule.trunk_ids:
                 self._any_trunk.append(at)
         self.invalid = validate_rules(side.rules)
+        self._trunks_for: dict[str, list[Message]] = {}
+        self._takers: dict[str, list[Message]] = {}
+        self._outcomes: dict[tuple, RouteOutcome] = {}
 
     def trunks_for(self, number: str) -> list[Message]:
         """The trunks that could take a call to `number`: those listing it, and default trunks.
         `match_trunk` drops every other trunk, so it decides the same on these alone."""
-        found = sorted(self._by_number.get(normalize_number(number), []) + self._defaults)
-        return [self.side.trunks[at] for at in found]
+        found = self._trunks_for.get(number)
+        if found is None:
+            at = sorted(self._by_number.get(normalize_number(number), []) + self._defaults)
+            found = self._trunks_for[number] = [self.side.trunks[i] for i in at]
+        return found
 
     def rules_for(self, trunk: Message) -> list[Message]:
         """The rules a call on `trunk` could select: those naming it, and those naming none."""
         found = sorted(set(self._by_trunk.get(trunk.sip_trunk_id, [])) | set(self._any_trunk))
         return [self.side.rules[at] for at in found]
 
+    def takers(self, number: str) -> list[Message]:
+        """The rules that could take a call to `number` on a trunk that could take it."""
+        found = self._takers.get(number)
+        if found is None:
+            found = self._takers[number] = [
+                rule
+                for trunk in self.trunks_for(number)
+                for rule in self.rules_for(trunk)
+                if not rule.numbers or number in rule.numbers
+            ]
+        return found
+
     def outcome(self, number: str, call: Call) -> RouteOutcome:
-        """Where a call to `number` goes on this side."""
+        """Where a call to `number` goes on this side.
+
+        Numbers taken by the same trunks and rules route alike (those trunks all list them,
+        or none; the rules are those that list them, or none), so an outcome is worked out
+        once per such group and call. A conflict names the number, so it is never reused.
+        """
+        key = (
+            tuple(map(id, self.trunks_for(number))), tuple(map(id, self.takers(number))), call.source, id(call.callers)
+        )
+        found = self._outcomes.get(key)
+        if found is None:
+            found = self._route(number, call)
+            if not (found.rejection or "").startswith(CONFLICT):
+                self._outcomes[key] = found
+        return found
+
+    def _route(self, number: str, call: Call) -> RouteOutcome:
         facts = call.facts(number)
         match = match_trunk(self.trunks_for(number), facts)
         if not match.ok:
@@ -101,53 +134,83 @@ def numbers_of(side: Side) -> set[str]:
 
 def route_impact(before: Side, after: Side) -> tuple[RouteChange, ...]:
     """The rows of numbers (and calls) whose outcome differs, in the order of their first number."""
-    old, new = Routes(before), Routes(after)
-    reach = reached_numbers(before, after, old, new)
-    seen: dict[str, str] = {}
-    for number in sorted(numbers_of(before) | numbers_of(after)):
-        key = normalize_number(number)
-        if reach is None or key in reach:
-            seen.setdefault(key, number)
-    merged: dict[tuple, list[str]] = {}
-    for key in sorted(seen):
-        number = seen[key]
-        for row in _rows_for(number, old, new):
-            merged.setdefault(row, []).append(number)
-    return tuple(RouteChange(tuple(numbers), b, a, sources, callers) for (sources, callers, b, a), numbers in merged.items())
+    return _Impact(Routes(before), Routes(after)).rows(before, after)
 
 
-def _rows_for(number: str, old: Routes, new: Routes) -> list[tuple]:
-    """(sources, callers, before, after) of each group of calls to `number` that change alike."""
-    sources, classes = calls_to(number, old, new)
-    changed: dict[tuple[RouteOutcome, RouteOutcome], dict[str | None, list[int]]] = {}
-    for source in sources:
-        for at, callers in enumerate(classes):
-            call = Call(source, callers)
-            before, after = old.outcome(number, call), new.outcome(number, call)
-            if before != after:
-                changed.setdefault((before, after), {}).setdefault(source.label, []).append(at)
-    rows = []
-    for (before, after), by_source in changed.items():
-        # Sources whose callers change alike share a row; all of them (or all callers) is None.
-        groups: dict[tuple[int, ...], list[str | None]] = {}
-        for label, picked in by_source.items():
-            groups.setdefault(tuple(picked), []).append(label)
-        for picked, labels in groups.items():
-            row_sources = None if len(labels) == len(sources) else tuple(labels)
-            row_callers = None if len(picked) == len(classes) else _callers(classes[at] for at in picked)
-            rows.append((row_sources, row_callers, before, after))
-    return rows
+class _Interned:
+    """A callers tuple stood for by its identity: a row key hashes it once, not per number."""
+
+    def __init__(self, callers: tuple[str, ...]) -> None:
+        self.callers = callers
 
 
-def _callers(classes: Iterable) -> tuple[str, ...]:
-    members: list[str] = []
-    other = False
-    for group in classes:
-        if group.numbers:
-            members += group.numbers
-        else:
-            other = True
-    return tuple(sorted(set(members))) + ((OTHER_CALLER,) if other else ())
+class _Impact:
+    """One computation: both sides, and what numbers routed by the same objects share (their
+    representative calls, their caller sets), worked out once."""
+
+    def __init__(self, old: Routes, new: Routes) -> None:
+        self.old, self.new = old, new
+        self._calls: dict[tuple, tuple[list[Source], list[Callers]]] = {}
+        self._picked: dict[tuple[int, ...], _Interned] = {}
+        self._interned: dict[tuple[str, ...], _Interned] = {}
+
+    def rows(self, before: Side, after: Side) -> tuple[RouteChange, ...]:
+        reach = reached_numbers(before, after, self.old, self.new)
+        seen: dict[str, str] = {}
+        for number in sorted(numbers_of(before) | numbers_of(after)):
+            key = normalize_number(number)
+            if reach is None or key in reach:
+                seen.setdefault(key, number)
+        merged: dict[tuple, list[str]] = {}
+        for key in sorted(seen):
+            number = seen[key]
+            for row in self._rows_for(number):
+                merged.setdefault(row, []).append(number)
+        return tuple(
+            RouteChange(tuple(numbers), b, a, sources, None if callers is None else callers.callers)
+            for (sources, callers, b, a), numbers in merged.items()
+        )
+
+    def _calls_to(self, number: str) -> tuple[list[Source], list[Callers]]:
+        trunks = self.old.trunks_for(number) + self.new.trunks_for(number)
+        takers = self.old.takers(number) + self.new.takers(number)
+        key = (tuple(map(id, trunks)), tuple(map(id, takers)))
+        found = self._calls.get(key)
+        if found is None:
+            found = self._calls[key] = (sources_of(trunks), caller_classes(trunks, takers))
+        return found
+
+    def _rows_for(self, number: str) -> list[tuple]:
+        """(sources, callers, before, after) of each group of calls to `number` that change alike."""
+        sources, classes = self._calls_to(number)
+        changed: dict[tuple[RouteOutcome, RouteOutcome], dict[str | None, list[int]]] = {}
+        for source in sources:
+            for at, callers in enumerate(classes):
+                call = Call(source, callers)
+                before, after = self.old.outcome(number, call), self.new.outcome(number, call)
+                if before != after:
+                    changed.setdefault((before, after), {}).setdefault(source.label, []).append(at)
+        rows = []
+        for (before, after), by_source in changed.items():
+            # Sources whose callers change alike share a row; all of them (or all callers) is None.
+            groups: dict[tuple[int, ...], list[str | None]] = {}
+            for label, picked in by_source.items():
+                groups.setdefault(tuple(picked), []).append(label)
+            for picked, labels in groups.items():
+                row_sources = None if len(labels) == len(sources) else tuple(labels)
+                row_callers = None if len(picked) == len(classes) else self._callers([classes[at] for at in picked])
+                rows.append((row_sources, row_callers, before, after))
+        return rows
+
+    def _callers(self, picked: list[Callers]) -> _Interned:
+        key = tuple(map(id, picked))
+        found = self._picked.get(key)
+        if found is None:
+            members = sorted({n for group in picked for n in group.numbers})
+            other = any(not group.numbers for group in picked)
+            callers = tuple(members) + ((OTHER_CALLER,) if other else ())
+            found = self._picked[key] = self._interned.setdefault(callers, _Interned(callers))
+        return found
 
 
 def reached_numbers(before: Side, after: Side, old: Routes, new: Routes) -> set[str] | None:

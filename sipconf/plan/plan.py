@@ -24,7 +24,7 @@ from sipconf.routing.numbers import normalize_number
 # the managed objects, or when it unroutes numbers that were routed.
 MAX_SAFE_DELETE_FRACTION = 0.3
 # A reason is one line: past this many unrouting rows it counts the rest.
-REASON_ROWS = 5
+REASON_ROWS = 3
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ class Plan:
         if unrouting:
             count = len({normalize_number(n) for row in unrouting for n in row.numbers})
             runs = ", ".join(row_label(row) for row in unrouting[:REASON_ROWS])
-            more = f", and {len(unrouting) - REASON_ROWS} more rows" if len(unrouting) > REASON_ROWS else ""
+            more = f", … and {len(unrouting) - REASON_ROWS} more" if len(unrouting) > REASON_ROWS else ""
             reasons.append(f"the plan unroutes {count} routed number(s): {runs}{more}")
         return reasons
 
