@@ -17,6 +17,7 @@ from sipconf.plan.diff import diff, has_changes
 from sipconf.plan.impact import route_impact
 from sipconf.plan.inventory import Inventory, live_checksum
 from sipconf.plan.labels import row_label
+from sipconf.plan.ranges import sort_key
 from sipconf.plan.secrets import secrets_checksum
 from sipconf.routing.numbers import normalize_number
 
@@ -65,13 +66,29 @@ class Plan:
             reasons.append(
                 f"the plan deletes {deletes} of {self.managed_count} managed objects ({pct:.0f}%, over 30%)"
             )
-        unrouting = [row for row in self.route_changes if row.unroutes]
+        unrouting = unrouted(self.route_changes)
         if unrouting:
             count = len({normalize_number(n) for row in unrouting for n in row.numbers})
             runs = ", ".join(row_label(row) for row in unrouting[:REASON_ROWS])
             more = f", … and {len(unrouting) - REASON_ROWS} more" if len(unrouting) > REASON_ROWS else ""
             reasons.append(f"the plan unroutes {count} routed number(s): {runs}{more}")
         return reasons
+
+
+def unrouted(rows: tuple[RouteChange, ...]) -> list[RouteChange]:
+    """The rows that unroute, merged per source and caller whatever they routed to before:
+    what `--force` is about is which calls stop reaching a room."""
+    merged: dict[tuple, RouteChange] = {}
+    for row in rows:
+        if row.unroutes:
+            key = (row.sources, row.callers)
+            known = merged.get(key)
+            numbers = row.numbers if known is None else known.numbers + row.numbers
+            merged[key] = RouteChange(numbers, row.before, row.after, row.sources, row.callers)
+    return [
+        RouteChange(tuple(sorted(set(r.numbers), key=lambda n: sort_key(normalize_number(n)))), r.before, r.after, r.sources, r.callers)
+        for r in merged.values()
+    ]
 
 
 def make_plan(
