@@ -1,11 +1,11 @@
 """The values a plan is made of: per-field changes, and Create / Update / Delete of one object.
 
-The identity of an object is (kind, spec name), never a LiveKit id (STYLE.md 5). Fields are
-named and valued as in the spec (sipconf.plan.spec_fields). Secrets never show a value: a
-password shows a fingerprint, an HMAC keyed by the target's API secret (a plain hash of a
-password would be a dictionary attack away); a PIN shows only whether it changed, since a PIN
-has so few values (10^4 to 10^8) that any keyed fingerprint of it is reversed by anyone with
-the key, and the embedded control plane's development key is public.
+The identity of an object is (kind, spec name), never a LiveKit id. Fields are named and
+valued as in the spec (sipconf.plan.spec_fields). Secrets never show a value: a password shows
+a fingerprint, an HMAC keyed by the target's API secret (a plain hash of a password would be a
+dictionary attack away); a PIN shows only whether it changed, since a PIN has so few values
+(10^4 to 10^8) that any keyed fingerprint of it is reversed by anyone with the key, and the
+embedded control plane's development key is public.
 """
 
 from __future__ import annotations

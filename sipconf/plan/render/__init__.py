@@ -1,4 +1,4 @@
-"""Plan renderers: a `Renderer` protocol and a plain dict of them (STYLE.md 11).
+"""Plan renderers: a `Renderer` protocol and a plain dict of them.
 
 Each says the same: the changes, route impact capped at the same number of rows (`--impact`),
 the unmanaged objects and what needs `--force`.
