@@ -16,6 +16,7 @@ file is a digest of one PIN.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -61,6 +62,36 @@ def load(path: str | Path, target: Target) -> Plan:
     Refuses a plan of another format, one made against another URL, or with another API secret
     (its fingerprints and secrets checksum are keyed by that secret, so none could be checked).
     """
+    doc = _document(path)
+    try:
+        url = doc["target"]["url"]
+        if not same_url(url, target.url):
+            raise UserError(f"{path} was planned against {url}, not {target.url}")
+        if doc["desired"]["key_fingerprint"] != fingerprint(target.api_secret, KEY_CHECK):
+            raise UserError(
+                f"{path} was made with another API secret than this apply's (its fingerprints are keyed by"
+                " it); make the plan with the key that applies it"
+            )
+        return replace(
+            _plan(doc),
+            desired=desired_from_json(doc["desired"], plan_file=str(path)),
+            secrets_checksum=doc["desired"]["secrets_checksum"],
+        )
+    except (KeyError, TypeError, ValueError) as err:
+        raise UserError(f"{path}: damaged sipconf plan ({err.__class__.__name__}: {err})") from None
+
+
+def read(path: str | Path) -> Plan:
+    """A saved plan as it was made, to show it (`sipconf show`): no target to check, no secret
+    to read, nothing it could apply."""
+    doc = _document(path)
+    try:
+        return _plan(doc)
+    except (KeyError, TypeError, ValueError) as err:
+        raise UserError(f"{path}: damaged sipconf plan ({err.__class__.__name__}: {err})") from None
+
+
+def _document(path: str | Path) -> dict[str, Any]:
     try:
         doc = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as err:
@@ -71,30 +102,21 @@ def load(path: str | Path, target: Target) -> Plan:
             f"{path} is a plan of format {version!r}, which this sipconf does not apply (it writes format"
             f" {FORMAT_VERSION}); run `sipconf plan --out {path}` again"
         )
-    try:
-        url = doc["target"]["url"]
-        if not same_url(url, target.url):
-            raise UserError(f"{path} was planned against {url}, not {target.url}")
-        if doc["desired"]["key_fingerprint"] != fingerprint(target.api_secret, KEY_CHECK):
-            raise UserError(
-                f"{path} was made with another API secret than this apply's (its fingerprints are keyed by"
-                " it); make the plan with the key that applies it"
-            )
-        return Plan(
-            url=url,
-            project=doc["project"],
-            environment=doc["environment"],
-            changes=tuple(Change.from_json(c) for c in doc["changes"]),
-            unmanaged=tuple(Unmanaged.from_json(u) for u in doc["unmanaged"]),
-            route_changes=tuple(RouteChange.from_json(r) for r in doc["route_impact"]),
-            live_checksum=doc["live_checksum"],
-            managed_count=int(doc["managed_count"]),
-            spec=doc["spec"],
-            desired=desired_from_json(doc["desired"], plan_file=str(path)),
-            secrets_checksum=doc["desired"]["secrets_checksum"],
-        )
-    except (KeyError, TypeError, ValueError) as err:
-        raise UserError(f"{path}: damaged sipconf plan ({err.__class__.__name__}: {err})") from None
+    return doc
+
+
+def _plan(doc: dict[str, Any]) -> Plan:
+    return Plan(
+        url=doc["target"]["url"],
+        project=doc["project"],
+        environment=doc["environment"],
+        changes=tuple(Change.from_json(c) for c in doc["changes"]),
+        unmanaged=tuple(Unmanaged.from_json(u) for u in doc["unmanaged"]),
+        route_changes=tuple(RouteChange.from_json(r) for r in doc["route_impact"]),
+        live_checksum=doc["live_checksum"],
+        managed_count=int(doc["managed_count"]),
+        spec=doc["spec"],
+    )
 
 
 def desired_to_json(state: DesiredState, *, key: str) -> dict[str, Any]:

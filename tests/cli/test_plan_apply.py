@@ -487,6 +487,27 @@ def test_a_markdown_plan_past_githubs_limit_names_the_out_file_holding_all_of_it
     plan_file = tmp_path / "plan.json"
     code, out, _ = run(capsys, "plan", str(spec), "--format", "markdown", "--out", str(plan_file))
     assert code == 0 and len(out) <= 65_536
-    assert out.endswith(f" The whole plan is in `{plan_file}` (`--out`).\n")
+    assert out.endswith(f" The whole plan is in `{plan_file}`: `sipconf show {plan_file} --impact all` shows all of it.\n")
     saved = json.loads(plan_file.read_text())
     assert (len(saved["route_impact"]), saved["route_impact_omitted"], len(saved["changes"])) == (500, 0, 750)
+    code, shown, _ = run(capsys, "show", str(plan_file), "--impact", "all")
+    assert code == 0 and shown.endswith("Plan: 750 to create, 0 to update, 0 to delete.\n")
+    impact = shown.split("Route impact (inbound calls):\n")[1].split("\n\n")[0].splitlines()
+    assert len(impact) == 500
+    code, shown, _ = run(capsys, "show", str(plan_file), "--format", "json")
+    assert (len(json.loads(shown)["route_impact"]), json.loads(shown)["route_impact_omitted"]) == (50, 450)
+
+
+def test_show_renders_a_saved_plan_as_plan_did_without_a_target(server, spec, capsys, tmp_path, monkeypatch):
+    plan_file = tmp_path / "plan.json"
+    code, planned, _ = run(capsys, "plan", str(spec), "--out", str(plan_file))
+    for name in ("LIVEKIT_URL", "LIVEKIT_API_KEY", "LIVEKIT_API_SECRET"):
+        monkeypatch.delenv(name)
+    code, shown, _ = run(capsys, "show", str(plan_file))
+    assert code == 0 and shown == planned.split("\n", 1)[1]  # all but the `Target:` line
+    plan_file.write_text(plan_file.read_text().replace('"format_version": 2', '"format_version": 1'))
+    code, _out, err = run(capsys, "show", str(plan_file))
+    assert (code, err.splitlines()) == (1, [
+        f"{plan_file} is a plan of format 1, which this sipconf does not apply (it writes format 2);"
+        f" run `sipconf plan --out {plan_file}` again"
+    ])

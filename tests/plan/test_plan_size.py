@@ -126,7 +126,7 @@ def test_markdown_past_githubs_limit_says_so_and_names_the_out_file(first_apply)
     assert len(md) <= COMMENT_LIMIT
     assert md.endswith(
         f"> **This plan is cut short:** all of it is {len(full):,} characters, over GitHub's 65,536-character"
-        " comment limit. The whole plan is in `plan.json` (`--out`).\n"
+        " comment limit. The whole plan is in `plan.json`: `sipconf show plan.json --impact all` shows all of it.\n"
     )
     assert md.count("```") == 2  # the diff block is closed before the note
     assert "Save the whole plan with `sipconf plan --out FILE`." in MarkdownRenderer().render(first_apply)

@@ -121,7 +121,7 @@ class MarkdownRenderer:
             if len(taken) < len(block.items):
                 break
         where = (
-            f"The whole plan is in {code(self.out)} (`--out`)."
+            f"The whole plan is in {code(self.out)}: {code(f'sipconf show {self.out} --impact all')} shows all of it."
             if self.out
             else "Save the whole plan with `sipconf plan --out FILE`."
         )
