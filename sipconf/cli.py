@@ -35,6 +35,7 @@ COMMANDS: dict[str, Command] = {
     "import": Command("sipconf.commands.import_", "write a spec from the live LiveKit project"),
     "plan": Command("sipconf.commands.plan", "show what apply would change in the live LiveKit project"),
     "schema": Command("sipconf.commands.schema", "print the JSON Schema of the spec"),
+    "show": Command("sipconf.commands.show", "show a plan saved with `plan --out`, all of it or as markdown"),
     "test": Command("sipconf.commands.test", "replay call-flow scenarios and assert where each call went"),
     "up": Command("sipconf.commands.up", "run the embedded LiveKit-compatible control plane locally"),
     "validate": Command("sipconf.commands.validate", "check a spec: fields, references, LiveKit's rules"),

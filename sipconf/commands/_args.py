@@ -48,6 +48,25 @@ def seconds(text: str) -> float:
     return value
 
 
+def add_impact_argument(parser: argparse.ArgumentParser) -> None:
+    """--impact N|all: how many route-impact rows a plan shows."""
+    from sipconf.plan.labels import DEFAULT_IMPACT_ROWS
+
+    parser.add_argument(
+        "--impact", type=impact_rows, default=DEFAULT_IMPACT_ROWS, metavar="N|all",
+        help=f"show this many route-impact rows, or all (default: {DEFAULT_IMPACT_ROWS}); a saved plan keeps all",
+    )
+
+
+def impact_rows(text: str) -> int | None:
+    """`--impact N|all`: a positive number of rows, or None for all."""
+    if text == "all":
+        return None
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive number of rows or 'all', got {text!r}")
+    return int(text)
+
+
 def add_live_spec_arguments(parser: argparse.ArgumentParser) -> None:
     """The tail of `plan` and `apply`: --allow-literal-secrets, --max-spec-size, then the LiveKit target."""
     add_literal_secrets_argument(parser)

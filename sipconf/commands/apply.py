@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import sys
 
-from sipconf.commands._args import add_live_spec_arguments, load_for_live, target_flags
+from sipconf.commands._args import add_impact_argument, add_live_spec_arguments, load_for_live, target_flags
 from sipconf.errors import UserError
 from sipconf.livekit.target import check_pinned, resolve_target
 
@@ -16,6 +16,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--env", default=None, help="apply this environment overlay (with a SPEC)")
     p.add_argument("--auto-approve", action="store_true", help="apply without asking")
     p.add_argument("--force", action="store_true", help="allow mass deletes (>30%%) and unrouting routed numbers")
+    add_impact_argument(p)
     add_live_spec_arguments(p)
 
 
@@ -26,6 +27,7 @@ def run(args: argparse.Namespace) -> int:
 
     target = resolve_target(target_flags(args))
     print(f"Target: {target.url}", flush=True)
+    shown = TextRenderer(impact_rows=args.impact)
     saved = None
     if saved_plans.is_plan_file(args.source):
         saved = saved_plans.load(args.source, target)
@@ -35,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     check_pinned(target, desired.url, desired.environment)
 
     def confirm(plan) -> bool:
-        sys.stdout.write(TextRenderer().render(plan))
+        sys.stdout.write(shown.render(plan))
         if args.auto_approve or saved is not None:
             return True  # a saved plan was reviewed when it was made (Terraform's `apply FILE`)
         if not sys.stdin.isatty():
@@ -52,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"Applied {result.applied} change(s).")
     if result.remaining is not None and not result.remaining.empty:
         sys.stdout.write("After applying, the live project still differs:\n")
-        sys.stdout.write(TextRenderer().render(result.remaining))
+        sys.stdout.write(shown.render(result.remaining))
         return 1
     print("Read back: the live project matches the spec.")
     return 0

@@ -1,8 +1,11 @@
 """The values a plan is made of: per-field changes, and Create / Update / Delete of one object.
 
-The identity of an object is (kind, spec name), never a LiveKit id. Secret fields
-carry fingerprints instead of values: an HMAC keyed by the target's API secret, because a plain
-hash of a 4-digit PIN gives it away.
+The identity of an object is (kind, spec name), never a LiveKit id. Fields are named and
+valued as in the spec (sipconf.plan.spec_fields). Secrets never show a value: a password shows
+a fingerprint, an HMAC keyed by the target's API secret (a plain hash of a password would be a
+dictionary attack away); a PIN shows only whether it changed, since a PIN has so few values
+(10^4 to 10^8) that any keyed fingerprint of it is reversed by anyone with the key, and the
+embedded control plane's development key is public.
 """
 
 from __future__ import annotations
@@ -10,18 +13,21 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Literal
 
-from sipconf.plan.elements import ListDelta, MapDelta, delta
+from sipconf.plan.elements import ListDelta, MapDelta, NumberDelta, delta, number_delta
+from sipconf.plan.ranges import collapse, expand_entries
+from sipconf.plan.spec_fields import NUMBER_FIELDS, object_path
 
 Action = Literal["create", "update", "delete"]
 CREATE, UPDATE, DELETE = "create", "update", "delete"
 
-# Apply order: rules are deleted before their trunks; trunks are
-# created before the rules that use them. Trunk deletes come before trunk creates so that a
-# number moving from a deleted trunk to a new one never trips LiveKit's conflict check
-# (docs/livekit.md#trunk-conflicts); a rule's trunk_ids are not checked for existence
-# (docs/livekit.md#rule-conflicts), so a rule briefly naming a deleted trunk is harmless.
+# Apply order: rules are deleted before their trunks; trunks are created before the rules that
+# use them. Trunk deletes come before trunk creates so that a number moving from a deleted
+# trunk to a new one never trips LiveKit's conflict check (docs/livekit.md#trunk-conflicts); a
+# rule's trunk_ids are not checked for existence, so a rule briefly naming a deleted trunk is
+# harmless.
 APPLY_ORDER: tuple[tuple[str, str], ...] = (
     (DELETE, "dispatch_rule"),
     (DELETE, "inbound_trunk"),
@@ -34,6 +40,8 @@ APPLY_ORDER: tuple[tuple[str, str], ...] = (
     (CREATE, "dispatch_rule"),
 )
 SYMBOL = {CREATE: "+", UPDATE: "~", DELETE: "-"}
+# What a PIN shows instead of a value or a fingerprint: that it is set.
+SECRET_SET = "set"
 
 
 def fingerprint(key: str, value: str) -> str:
@@ -43,23 +51,48 @@ def fingerprint(key: str, value: str) -> str:
 
 @dataclass(frozen=True)
 class FieldChange:
-    """One field path, before and after. For a sensitive field the values are fingerprints.
+    """One field, by its spec path under the object (`auth.password`, `direct.room`), before
+    and after, as the spec writes values; None = unset.
 
-    A list or map field also has its element delta (`delta`): added and removed elements, or
-    added, removed and changed keys. It is derived from before and after, never stored.
+    A sensitive field holds a password's fingerprint or, for a PIN, SECRET_SET; `rotated` says
+    the secret is set on both sides with different values (for a PIN the only sign of it).
+    A list or map field also has its element delta (`delta`), derived from before and after,
+    never stored; a list of numbers has a NumberDelta of ranges. `origin` is the field's
+    `file:line:col` in the spec, when it stands there.
     """
 
     path: str
     before: Any
     after: Any
     sensitive: bool = False
+    rotated: bool = False
+    origin: str | None = None
 
     @property
-    def delta(self) -> ListDelta | MapDelta | None:
-        return None if self.sensitive else delta(self.before, self.after)
+    def changed(self) -> bool:
+        return self.rotated or self.before != self.after
+
+    @property
+    def is_numbers(self) -> bool:
+        return self.path in NUMBER_FIELDS and not self.sensitive
+
+    @cached_property
+    def delta(self) -> ListDelta | MapDelta | NumberDelta | None:
+        if self.sensitive:
+            return None
+        if self.is_numbers:
+            return number_delta(self.before, self.after)
+        return delta(self.before, self.after)
 
     def to_json(self) -> dict[str, Any]:
-        doc = {"path": self.path, "before": self.before, "after": self.after, "sensitive": self.sensitive}
+        doc: dict[str, Any] = {"path": self.path, "origin": self.origin, "sensitive": self.sensitive}
+        if self.sensitive:
+            doc.update(changed=self.changed, before=self.before, after=self.after)
+            return doc
+        if self.is_numbers:
+            doc.update(before=_entries(self.before), after=_entries(self.after))
+        else:
+            doc.update(before=self.before, after=self.after)
         elements = self.delta
         if elements is not None:
             doc.update(elements.to_json())
@@ -67,7 +100,18 @@ class FieldChange:
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> FieldChange:
-        return cls(doc["path"], doc["before"], doc["after"], bool(doc["sensitive"]))
+        path, before, after, sensitive = doc["path"], doc["before"], doc["after"], bool(doc["sensitive"])
+        if sensitive:
+            rotated = bool(doc["changed"]) and before is not None and after is not None
+            return cls(path, before, after, True, rotated, doc.get("origin"))
+        if path in NUMBER_FIELDS:
+            before = None if before is None else expand_entries(before)
+            after = None if after is None else expand_entries(after)
+        return cls(path, before, after, origin=doc.get("origin"))
+
+
+def _entries(numbers: list[str] | None) -> list[str] | None:
+    return None if numbers is None else collapse(numbers)
 
 
 @dataclass(frozen=True)
@@ -86,11 +130,16 @@ class Change:
     def key(self) -> tuple[int, str]:
         return APPLY_ORDER.index((self.action, self.kind)), self.name
 
+    @property
+    def path(self) -> str:
+        return object_path(self.kind, self.name)
+
     def to_json(self) -> dict[str, Any]:
         return {
             "action": self.action,
             "kind": self.kind,
             "name": self.name,
+            "path": self.path,
             "live_id": self.live_id,
             "drift": self.drift,
             "origin": self.origin,
@@ -133,10 +182,15 @@ class Unmanaged:
     def describe(self) -> str:
         return UNMANAGED_STATUS.get(self.status, self.status)
 
+    @property
+    def path(self) -> str:
+        return object_path(self.kind, self.name)
+
     def to_json(self) -> dict[str, Any]:
         return {
             "kind": self.kind,
             "name": self.name,
+            "path": self.path,
             "live_id": self.live_id,
             "status": self.status,
             "owner": self.owner,
@@ -175,36 +229,44 @@ class RouteOutcome:
         return cls(doc.get("trunk"), doc.get("rule"), doc.get("room"), doc.get("rejection"))
 
 
+OTHER_SOURCE = "any other source"
+OTHER_CALLER = "any other caller"
+
+
 @dataclass(frozen=True)
 class RouteChange:
-    """A called number whose outcome changes, for one representative call to it.
+    """One row of route impact: called numbers whose outcome changes alike, for the calls from
+    `sources` by `callers`.
 
-    `source` and `caller` name the representative when the outcome depends on who calls
-    (an `allowed_addresses` entry or "any other source"; "caller +1408..." or "any other
-    caller"); None when the change is the same for every source and caller.
+    `sources` are `allowed_addresses` entries (and OTHER_SOURCE, an address none admits);
+    `callers` are caller numbers (and OTHER_CALLER, a caller no list names). None means every
+    source, or every caller, sees this change. Numbers and callers are kept in full and
+    written as ranges.
     """
 
-    number: str
+    numbers: tuple[str, ...]
     before: RouteOutcome
     after: RouteOutcome
-    source: str | None = None
-    caller: str | None = None
+    sources: tuple[str, ...] | None = None
+    callers: tuple[str, ...] | None = None
 
     @property
     def unroutes(self) -> bool:
         return self.before.routed and not self.after.routed
 
     @property
-    def via(self) -> str:
-        """` from 127.0.1.0/24, caller +14085550000`, or "" for every source and caller."""
-        parts = [p for p in (self.source, self.caller) if p]
-        return f" from {', '.join(parts)}" if parts else ""
+    def caller_numbers(self) -> tuple[str, ...]:
+        return tuple(c for c in self.callers or () if c != OTHER_CALLER)
 
     def to_json(self) -> dict[str, Any]:
+        callers = None
+        if self.callers is not None:
+            callers = collapse(self.caller_numbers) + ([OTHER_CALLER] if OTHER_CALLER in self.callers else [])
         return {
-            "number": self.number,
-            "source": self.source,
-            "caller": self.caller,
+            "numbers": collapse(self.numbers),
+            "count": len(self.numbers),
+            "sources": None if self.sources is None else list(self.sources),
+            "callers": callers,
             "before": self.before.to_json(),
             "after": self.after.to_json(),
         }
@@ -212,4 +274,9 @@ class RouteChange:
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> RouteChange:
         before, after = RouteOutcome.from_json(doc["before"]), RouteOutcome.from_json(doc["after"])
-        return cls(doc["number"], before, after, doc.get("source"), doc.get("caller"))
+        sources = None if doc.get("sources") is None else tuple(doc["sources"])
+        callers = None
+        if doc.get("callers") is not None:
+            others = [c for c in doc["callers"] if c == OTHER_CALLER]
+            callers = tuple(expand_entries(c for c in doc["callers"] if c != OTHER_CALLER)) + tuple(others)
+        return cls(tuple(expand_entries(doc["numbers"])), before, after, sources, callers)

@@ -1,7 +1,9 @@
 """The diff: desired state vs the classified live state -> Create / Update / Delete.
 
-The diff lives in the core; the adapter only reads and writes. Both sides are
-compared in name space and canonical form (sipconf.plan.canonical), field by field.
+The diff lives in the core; the adapter only reads and writes. Both sides are compared in
+name space and canonical form (sipconf.plan.canonical), field by field, exactly; each field
+that differs is then named and valued as the spec writes it (sipconf.plan.spec_fields), with
+its `file:line:col` in the spec.
 
 Ownership (docs/ownership.md):
 - an owned live object that differs is an Update; one the spec no longer names is a Delete;
@@ -24,11 +26,12 @@ from typing import Any, Mapping
 from google.protobuf.message import Message
 
 from sipconf.errors import UserError
-from sipconf.model import DesiredObject, DesiredState, get_path, set_path
+from sipconf.model import DesiredObject, DesiredState, Origin, get_path, set_path
 from sipconf.model.kinds import ID_FIELD, INBOUND, RULE, SENSITIVE_PATHS
 from sipconf.plan.canonical import canonical, flatten, from_live, with_secrets
 from sipconf.plan.inventory import Inventory, digest
-from sipconf.plan.changes import CREATE, DELETE, UPDATE, Change, FieldChange, Unmanaged, fingerprint
+from sipconf.plan.changes import CREATE, DELETE, SECRET_SET, UPDATE, Change, FieldChange, Unmanaged, fingerprint
+from sipconf.plan.spec_fields import NUMBER_FIELDS, PASSWORD, order_key, spec_path, spec_value
 
 
 @dataclass(frozen=True)
@@ -69,26 +72,61 @@ def live_message(inventory: Inventory, kind: str, msg: Message) -> Message:
     return with_secrets(model, secrets)
 
 
-def field_changes(kind: str, before: Message | None, after: Message | None, key: str) -> tuple[FieldChange, ...]:
-    """Per-field differences of two objects (either may be absent), secrets fingerprinted.
+def field_changes(
+    kind: str,
+    before: Message | None,
+    after: Message | None,
+    key: str,
+    origins: Mapping[str, Origin] | None = None,
+) -> tuple[FieldChange, ...]:
+    """Per-field differences of two objects (either may be absent), in the spec's terms.
 
-    A secret that did not change is still listed (before == after) so a reviewer sees
+    A secret that did not change is still listed (unchanged) so a reviewer sees
     `(sensitive, unchanged)`; callers decide whether an object changed with `has_changes`.
+    `origins` are the spec object's field origins (DesiredObject.field_origins).
     """
     old = flatten(canonical(kind, before)) if before is not None else {}
     new = flatten(canonical(kind, after)) if after is not None else {}
     out: list[FieldChange] = []
-    for path in sorted(set(old) | set(new)):
-        a, b = old.get(path), new.get(path)
-        if path in SENSITIVE_PATHS:
-            out.append(FieldChange(path, _fp(key, a), _fp(key, b), sensitive=True))
+    for proto in set(old) | set(new):
+        path = spec_path(proto)
+        a, b = old.get(proto), new.get(proto)
+        if path is None:
+            continue
+        if proto in SENSITIVE_PATHS:
+            out.append(_secret_change(path, a, b, key, _origin(origins, path)))
         elif a != b:
-            out.append(FieldChange(path, a, b))
-    return tuple(out)
+            origin = _origin(origins, path, _first_added(path, a, b))
+            out.append(FieldChange(path, spec_value(path, a), spec_value(path, b), origin=origin))
+    return tuple(sorted(out, key=lambda f: order_key(kind, f.path)))
 
 
 def has_changes(fields: tuple[FieldChange, ...]) -> bool:
-    return any(f.before != f.after for f in fields)
+    return any(f.changed for f in fields)
+
+
+def _secret_change(path: str, old: Any, new: Any, key: str, origin: str | None) -> FieldChange:
+    """A password by its keyed fingerprint; a PIN only as set or not (sipconf.plan.changes)."""
+    rotated = bool(old) and bool(new) and old != new
+    if path == PASSWORD:
+        return FieldChange(path, _fp(key, old), _fp(key, new), True, rotated, origin)
+    return FieldChange(path, SECRET_SET if old else None, SECRET_SET if new else None, True, rotated, origin)
+
+
+def _first_added(path: str, old: Any, new: Any) -> str | None:
+    """The first number `new` lists that `old` does not: its entry is the line to point at."""
+    if path not in NUMBER_FIELDS or not new:
+        return None
+    kept = set(old or ())
+    return next((n for n in new if n not in kept), None)
+
+
+def _origin(origins: Mapping[str, Origin] | None, path: str, number: str | None = None) -> str | None:
+    if not origins:
+        return None
+    found = origins.get(f"{path}={number}") if number is not None else None
+    found = found or origins.get(f"key:{path}")
+    return str(found) if found is not None else None
 
 
 def _fp(key: str, value: Any) -> str | None:
@@ -122,23 +160,23 @@ def diff(
                 continue
             have = live_message(inventory, obj.kind, live.message)
             live_side[(obj.kind, obj.name)] = want_side[(obj.kind, obj.name)] = have
-            fields = field_changes(obj.kind, have, unmanaged_message(obj, have, environ), key)
+            fields = field_changes(obj.kind, have, unmanaged_message(obj, have, environ), key, obj.field_origins)
             if has_changes(fields):
-                shown = tuple(f for f in fields if f.before != f.after)
+                shown = tuple(f for f in fields if f.changed)
                 notes.append(Unmanaged(obj.kind, obj.name, live.id, "differs", live.owner, shown))
             else:
                 notes.append(Unmanaged(obj.kind, obj.name, live.id, "matches", live.owner))
             continue
         want = desired_message(obj, environ)
         if live is None:
-            fields = field_changes(obj.kind, None, want, key)
+            fields = field_changes(obj.kind, None, want, key, obj.field_origins)
             drift = any((e.kind, e.name) == (obj.kind, obj.name) for e in inventory.ledger.owned)
             changes.append(Change(CREATE, obj.kind, obj.name, fields, None, drift, str(obj.origin)))
             want_side[(obj.kind, obj.name)] = want
             continue
         have = live_message(inventory, obj.kind, live.message)
         live_side[(obj.kind, obj.name)] = have
-        fields = field_changes(obj.kind, have, want, key)
+        fields = field_changes(obj.kind, have, want, key, obj.field_origins)
         changed = has_changes(fields)
         if live.owned:
             want_side[(obj.kind, obj.name)] = want

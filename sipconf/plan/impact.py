@@ -1,46 +1,129 @@
-"""Route impact: for each number whose inbound outcome changes, before -> after.
+"""Route impact: the called numbers whose inbound outcome changes, before -> after, in rows.
 
 Computed with the routing engine (`sipconf.routing.trunks.match_trunk`,
 `sipconf.routing.rules.select_dispatch_rule`) on the live objects and on the desired ones, in
 name space, so outcomes name spec objects. The numbers are every called number a trunk or a
-rule lists on either side.
+rule lists on either side; only those an object that changed could reach are evaluated (a
+changed trunk reaches its numbers, a changed rule its numbers or its trunks' numbers; one
+that lists none reaches every number), since the others route alike on both sides.
 
-A number is called by representative callers, so allowlist changes show too: each
-`allowed_addresses` entry of a trunk that could take the number (its network address for a
-prefix, the entry itself for an IP or a From host) plus "any other source" (an address no
-entry admits), crossed with each allowed caller (`allowed_numbers` of those trunks,
-`inbound_numbers` of the rules that could take it) plus "any other caller". When every
-representative changes alike the row names no source; otherwise there is one row per
-representative whose outcome changes (`+15105550100 from 127.0.1.0/24: ...`), and unrouting one
-needs `--force` like any unroute. Outcomes follow the `explicit` routing mode
-(docs/livekit.md#decision-modes): no trunk -> `404 No trunk found`; no rule -> `404 Does not match
-Trunks or Dispatch Rules`; a conflict -> `503 Try again later`.
+Who calls matters (allowlists), so each number is called by representative calls
+(sipconf.plan.callers): one per `allowed_addresses` entry of a trunk that could take it, plus
+"any other source", crossed with one per class of callers that every filter treats alike (the
+`allowed_numbers` of those trunks and the `inbound_numbers` of the rules that could take it
+through them), plus "any other caller". A rule of another trunk names no caller here.
 
-The plan keeps one RouteChange per number and representative (the JSON form lists them all);
-the text and markdown renderers show `group_route_changes`: a run of consecutive numbers with
-the same representative, before and after is one row, `+15105550102..+15105550119 (18 numbers)`, so a moved range reads as one line.
+Rows group what changes alike: per number, the calls with the same before and after become
+one row naming the sources and callers they come from (none when every call changes alike);
+then rows that differ only in the number are merged, so a moved range, or an allowlist of 100
+callers, is one row. Outcomes follow the `explicit` routing mode: no trunk -> `404 No trunk
+found`; no rule -> `404 Does not match Trunks or Dispatch Rules`; a conflict -> `503 Try again
+later`. A room is shown as its pattern (docs/livekit.md#room-naming): `<caller>`, `<called>`
+and `<random>` stand for what LiveKit puts there.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import re
-from dataclasses import dataclass, replace
+from typing import Iterable
 
 from google.protobuf.message import Message
 
-from sipconf.plan.changes import RouteChange, RouteOutcome
+from sipconf.plan.callers import Call, Callers, Source, caller_classes, sources_of
+from sipconf.plan.changes import OTHER_CALLER, RouteChange, RouteOutcome
 from sipconf.plan.diff import Side
-from sipconf.routing.call import CallFacts
-from sipconf.routing.masks import is_valid_mask, match_addr_mask, parse_addr, parse_prefix
-from sipconf.routing.numbers import normalize_number, same_number
 from sipconf.routing import rules
-from sipconf.routing.rules import rule_kind, select_dispatch_rule
+from sipconf.routing.numbers import normalize_number
+from sipconf.routing.rules import rule_kind, select_dispatch_rule, validate_rules
 from sipconf.routing.trunks import match_trunk
 
 NO_TRUNK = "404 No trunk found"
 NO_RULE = "404 Does not match Trunks or Dispatch Rules"
 CONFLICT = "503 Try again later"
+
+
+class Routes:
+    """One side, prepared to route many calls: trunks by called number, rules by trunk, and
+    the rules' conflict check done once (LiveKit checks the whole list on every call)."""
+
+    def __init__(self, side: Side) -> None:
+        self.side = side
+        self._by_number: dict[str, list[int]] = {}
+        for at, trunk in enumerate(side.trunks):
+            for number in dict.fromkeys(normalize_number(n) for n in trunk.numbers):
+                self._by_number.setdefault(number, []).append(at)
+        self._defaults = [at for at, trunk in enumerate(side.trunks) if not trunk.numbers]
+        self._by_trunk: dict[str, list[int]] = {}
+        self._any_trunk: list[int] = []
+        for at, rule in enumerate(side.rules):
+            for name in dict.fromkeys(rule.trunk_ids):
+                self._by_trunk.setdefault(name, []).append(at)
+            if not rule.trunk_ids:
+                self._any_trunk.append(at)
+        self.invalid = validate_rules(side.rules)
+        self._trunks_for: dict[str, list[Message]] = {}
+        self._takers: dict[str, list[Message]] = {}
+        self._outcomes: dict[tuple, RouteOutcome] = {}
+
+    def trunks_for(self, number: str) -> list[Message]:
+        """The trunks that could take a call to `number`: those listing it, and default trunks.
+        `match_trunk` drops every other trunk, so it decides the same on these alone."""
+        found = self._trunks_for.get(number)
+        if found is None:
+            at = sorted(self._by_number.get(normalize_number(number), []) + self._defaults)
+            found = self._trunks_for[number] = [self.side.trunks[i] for i in at]
+        return found
+
+    def rules_for(self, trunk: Message) -> list[Message]:
+        """The rules a call on `trunk` could select: those naming it, and those naming none."""
+        found = sorted(set(self._by_trunk.get(trunk.sip_trunk_id, [])) | set(self._any_trunk))
+        return [self.side.rules[at] for at in found]
+
+    def takers(self, number: str) -> list[Message]:
+        """The rules that could take a call to `number` on a trunk that could take it."""
+        found = self._takers.get(number)
+        if found is None:
+            found = self._takers[number] = [
+                rule
+                for trunk in self.trunks_for(number)
+                for rule in self.rules_for(trunk)
+                if not rule.numbers or number in rule.numbers
+            ]
+        return found
+
+    def outcome(self, number: str, call: Call) -> RouteOutcome:
+        """Where a call to `number` goes on this side.
+
+        Numbers taken by the same trunks and rules route alike (those trunks all list them,
+        or none; the rules are those that list them, or none), so an outcome is worked out
+        once per such group and call. A conflict names the number, so it is never reused.
+        """
+        key = (
+            tuple(map(id, self.trunks_for(number))), tuple(map(id, self.takers(number))), call.source, id(call.callers)
+        )
+        found = self._outcomes.get(key)
+        if found is None:
+            found = self._route(number, call)
+            if not (found.rejection or "").startswith(CONFLICT):
+                self._outcomes[key] = found
+        return found
+
+    def _route(self, number: str, call: Call) -> RouteOutcome:
+        facts = call.facts(number)
+        match = match_trunk(self.trunks_for(number), facts)
+        if not match.ok:
+            return RouteOutcome(rejection=f"{CONFLICT}: {match.error.message}")
+        trunk = match.value.trunk
+        if trunk is None:
+            return RouteOutcome(rejection=NO_TRUNK)
+        if self.invalid is not None:
+            return RouteOutcome(trunk=trunk.name, rejection=f"{CONFLICT}: {self.invalid.message}")
+        chosen = select_dispatch_rule(self.rules_for(trunk), trunk, facts)
+        if not chosen.ok:
+            if chosen.error.message == rules.NO_RULE:
+                return RouteOutcome(trunk=trunk.name, rejection=NO_RULE)
+            return RouteOutcome(trunk=trunk.name, rejection=f"{CONFLICT}: {chosen.error.message}")
+        rule = chosen.value
+        return RouteOutcome(trunk=trunk.name, rule=rule.name, room=room_pattern(rule))
 
 
 def numbers_of(side: Side) -> set[str]:
@@ -49,167 +132,127 @@ def numbers_of(side: Side) -> set[str]:
     return found
 
 
-OTHER_SOURCE = "any other source"
-OTHER_CALLER = "any other caller"
-# Documentation addresses (RFC 5737, RFC 3849): "any other source" is the first no entry admits.
-_OTHER_ADDRESSES = ("192.0.2.1", "198.51.100.1", "203.0.113.1", "2001:db8::1")
-
-
-@dataclass(frozen=True)
-class Representative:
-    """One call to a number: its labels (None when nothing filters on it) and its facts."""
-
-    source: str | None = None
-    caller: str | None = None
-    src_ip: str = ""
-    from_host: str = ""
-    from_user: str = ""
-
-    def call(self, number: str) -> CallFacts:
-        return CallFacts(from_user=self.from_user, to_user=number, from_host=self.from_host, src_ip=self.src_ip)
-
-
-def outcome(side: Side, number: str, who: Representative = Representative()) -> RouteOutcome:
-    """Where a call to `number` from `who` goes on this side."""
-    call = who.call(number)
-    match = match_trunk(list(side.trunks), call)
-    if not match.ok:
-        return RouteOutcome(rejection=f"{CONFLICT}: {match.error.message}")
-    trunk = match.value.trunk
-    if trunk is None:
-        return RouteOutcome(rejection=NO_TRUNK)
-    chosen = select_dispatch_rule(list(side.rules), trunk, call)
-    if not chosen.ok:
-        if chosen.error.message == rules.NO_RULE:
-            return RouteOutcome(trunk=trunk.name, rejection=NO_RULE)
-        return RouteOutcome(trunk=trunk.name, rejection=f"{CONFLICT}: {chosen.error.message}")
-    rule = chosen.value
-    return RouteOutcome(trunk=trunk.name, rule=rule.name, room=_room(rule, number))
-
-
-def representatives(number: str, *sides: Side) -> list[Representative]:
-    """The calls that tell apart every source and caller filter that could apply to `number`:
-    those of trunks listing it (or no number) and rules listing it (or no number), on any side."""
-    trunks = [t for side in sides for t in side.trunks if not t.numbers or any(same_number(n, number) for n in t.numbers)]
-    masks = _unique(m for t in trunks for m in t.allowed_addresses if is_valid_mask(m))
-    callers = _unique(n for t in trunks for n in t.allowed_numbers)
-    takers = [r for side in sides for r in side.rules if not r.numbers or number in r.numbers]
-    callers += [n for n in _unique(n for r in takers for n in r.inbound_numbers) if n not in callers]
-    sources = [Representative()]
-    if masks:
-        other = next((ip for ip in _OTHER_ADDRESSES if not any(match_addr_mask(ip, m) for m in masks)), None)
-        sources = [_from_mask(m, other or "") for m in masks]
-        if other is not None:
-            sources.append(Representative(OTHER_SOURCE, src_ip=other))
-    if not callers:
-        return sources
-    who = [(f"caller {n}", n) for n in callers] + [(OTHER_CALLER, "")]
-    return [replace(s, caller=label, from_user=user) for s in sources for label, user in who]
-
-
 def route_impact(before: Side, after: Side) -> tuple[RouteChange, ...]:
-    """Numbers (and representative calls) whose outcome differs, sorted by normalised number."""
-    seen: dict[str, str] = {}
-    for number in sorted(numbers_of(before) | numbers_of(after)):
-        seen.setdefault(normalize_number(number), number)
-    out: list[RouteChange] = []
-    for key in sorted(seen):
-        number = seen[key]
-        calls = representatives(number, before, after)
-        changed = []
-        for who in calls:
-            old, new = outcome(before, number, who), outcome(after, number, who)
-            if old != new:
-                changed.append((who, old, new))
-        if len(changed) == len(calls) and len({(old, new) for _, old, new in changed}) == 1:
-            # Every source and caller sees the same change: one row that names none of them.
-            out.append(RouteChange(number, changed[0][1], changed[0][2]))
-        else:
-            out += [RouteChange(number, old, new, who.source, who.caller) for who, old, new in changed]
-    return tuple(out)
+    """The rows of numbers (and calls) whose outcome differs, in the order of their first number."""
+    return _Impact(Routes(before), Routes(after)).rows(before, after)
 
 
-@dataclass(frozen=True)
-class RouteGroup:
-    """Consecutive numbers (each the one after the last), called by the same representative,
-    whose outcome changes alike."""
+class _Interned:
+    """A callers tuple stood for by its identity: a row key hashes it once, not per number."""
 
-    numbers: tuple[str, ...]
-    before: RouteOutcome
-    after: RouteOutcome
-    via: str = ""
-
-    @property
-    def label(self) -> str:
-        if len(self.numbers) == 1:
-            return self.numbers[0] + self.via
-        return f"{self.numbers[0]}..{self.numbers[-1]} ({len(self.numbers)} numbers){self.via}"
-
-    @property
-    def run(self) -> str:
-        """The short label: `first..last` and the representative."""
-        if len(self.numbers) == 1:
-            return self.numbers[0] + self.via
-        return f"{self.numbers[0]}..{self.numbers[-1]}{self.via}"
+    def __init__(self, callers: tuple[str, ...]) -> None:
+        self.callers = callers
 
 
-def group_route_changes(changes: tuple[RouteChange, ...], *, by_outcome: bool = True) -> tuple[RouteGroup, ...]:
-    """Runs of `changes` (sorted as `route_impact` sorts them) from the same representative,
-    with equal before and after (any, when `by_outcome` is false), whose numbers are
-    consecutive; a gap, or a different outcome, starts a new group. Groups are in the order of
-    their first number."""
-    groups: list[RouteGroup] = []
-    open_group: dict[tuple, int] = {}  # the group that a run with this key would continue
-    for rc in changes:
-        key = (rc.via, rc.before, rc.after) if by_outcome else (rc.via,)
-        at = open_group.get(key)
-        if at is not None and _follows(groups[at].numbers[-1], rc.number):
-            last = groups[at]
-            groups[at] = RouteGroup(last.numbers + (rc.number,), last.before, last.after, last.via)
-        else:
-            open_group[key] = len(groups)
-            groups.append(RouteGroup((rc.number,), rc.before, rc.after, rc.via))
-    return tuple(groups)
+class _Impact:
+    """One computation: both sides, and what numbers routed by the same objects share (their
+    representative calls, their caller sets), worked out once."""
+
+    def __init__(self, old: Routes, new: Routes) -> None:
+        self.old, self.new = old, new
+        self._calls: dict[tuple, tuple[list[Source], list[Callers]]] = {}
+        self._picked: dict[tuple[int, ...], _Interned] = {}
+        self._interned: dict[tuple[str, ...], _Interned] = {}
+
+    def rows(self, before: Side, after: Side) -> tuple[RouteChange, ...]:
+        reach = reached_numbers(before, after, self.old, self.new)
+        seen: dict[str, str] = {}
+        for number in sorted(numbers_of(before) | numbers_of(after)):
+            key = normalize_number(number)
+            if reach is None or key in reach:
+                seen.setdefault(key, number)
+        merged: dict[tuple, list[str]] = {}
+        for key in sorted(seen):
+            number = seen[key]
+            for row in self._rows_for(number):
+                merged.setdefault(row, []).append(number)
+        return tuple(
+            RouteChange(tuple(numbers), b, a, sources, None if callers is None else callers.callers)
+            for (sources, callers, b, a), numbers in merged.items()
+        )
+
+    def _calls_to(self, number: str) -> tuple[list[Source], list[Callers]]:
+        trunks = self.old.trunks_for(number) + self.new.trunks_for(number)
+        takers = self.old.takers(number) + self.new.takers(number)
+        key = (tuple(map(id, trunks)), tuple(map(id, takers)))
+        found = self._calls.get(key)
+        if found is None:
+            found = self._calls[key] = (sources_of(trunks), caller_classes(trunks, takers))
+        return found
+
+    def _rows_for(self, number: str) -> list[tuple]:
+        """(sources, callers, before, after) of each group of calls to `number` that change alike."""
+        sources, classes = self._calls_to(number)
+        changed: dict[tuple[RouteOutcome, RouteOutcome], dict[str | None, list[int]]] = {}
+        for source in sources:
+            for at, callers in enumerate(classes):
+                call = Call(source, callers)
+                before, after = self.old.outcome(number, call), self.new.outcome(number, call)
+                if before != after:
+                    changed.setdefault((before, after), {}).setdefault(source.label, []).append(at)
+        rows = []
+        for (before, after), by_source in changed.items():
+            # Sources whose callers change alike share a row; all of them (or all callers) is None.
+            groups: dict[tuple[int, ...], list[str | None]] = {}
+            for label, picked in by_source.items():
+                groups.setdefault(tuple(picked), []).append(label)
+            for picked, labels in groups.items():
+                row_sources = None if len(labels) == len(sources) else tuple(labels)
+                row_callers = None if len(picked) == len(classes) else self._callers([classes[at] for at in picked])
+                rows.append((row_sources, row_callers, before, after))
+        return rows
+
+    def _callers(self, picked: list[Callers]) -> _Interned:
+        key = tuple(map(id, picked))
+        found = self._picked.get(key)
+        if found is None:
+            members = sorted({n for group in picked for n in group.numbers})
+            other = any(not group.numbers for group in picked)
+            callers = tuple(members) + ((OTHER_CALLER,) if other else ())
+            found = self._picked[key] = self._interned.setdefault(callers, _Interned(callers))
+        return found
 
 
-def unrouted_runs(changes: tuple[RouteChange, ...]) -> tuple[int, list[str]]:
-    """How many numbers `changes` unroute, and their runs (`first..last`, per representative)."""
-    unrouted = tuple(rc for rc in changes if rc.unroutes)
-    count = len({normalize_number(rc.number) for rc in unrouted})
-    return count, [g.run for g in group_route_changes(unrouted, by_outcome=False)]
+def reached_numbers(before: Side, after: Side, old: Routes, new: Routes) -> set[str] | None:
+    """The normalised numbers a changed trunk or rule could route; None for every number."""
+    if (old.invalid is None) != (new.invalid is None) or (old.invalid and old.invalid.message != new.invalid.message):
+        return None
+    trunks = _changed(before.trunks, after.trunks)
+    reach: set[str] = set()
+    for trunk in (t for pair in trunks.values() for t in pair):
+        if not trunk.numbers:
+            return None  # a default trunk takes calls to any number
+        reach.update(normalize_number(n) for n in trunk.numbers)
+    by_name = _by_name(before.trunks + after.trunks)
+    for rule in (r for pair in _changed(before.rules, after.rules).values() for r in pair):
+        if rule.numbers:
+            reach.update(normalize_number(n) for n in rule.numbers)
+            continue
+        if not rule.trunk_ids:
+            return None
+        for trunk in (t for name in rule.trunk_ids for t in by_name.get(name, ())):
+            if not trunk.numbers:
+                return None
+            reach.update(normalize_number(n) for n in trunk.numbers)
+    return reach
 
 
-_E164 = re.compile(r"\+[0-9]+")
+def _by_name(objects: Iterable[Message]) -> dict[str, list[Message]]:
+    out: dict[str, list[Message]] = {}
+    for obj in objects:
+        out.setdefault(obj.name, []).append(obj)
+    return out
 
 
-def _follows(previous: str, number: str) -> bool:
-    """`number` is `previous` + 1, as normalised phone numbers of the same length."""
-    a, b = normalize_number(previous), normalize_number(number)
-    if not (_E164.fullmatch(a) and _E164.fullmatch(b)) or len(a) != len(b):
-        return False
-    return int(b[1:]) == int(a[1:]) + 1
+def _changed(before: tuple[Message, ...], after: tuple[Message, ...]) -> dict[str, list[Message]]:
+    """name -> the objects of that name on both sides, for each name whose objects differ."""
+    old, new = _by_name(before), _by_name(after)
+    return {name: old.get(name, []) + new.get(name, []) for name in old.keys() | new.keys() if old.get(name) != new.get(name)}
 
 
-def _from_mask(mask: str, other: str) -> Representative:
-    """A call the entry admits: from its network address, its address, or its From host."""
-    prefix = parse_prefix(mask) if "/" in mask else None
-    if prefix is not None:
-        host_bits = (32 if prefix.addr.version == 4 else 128) - prefix.bits
-        family = ipaddress.IPv4Address if prefix.addr.version == 4 else ipaddress.IPv6Address
-        network = family(prefix.addr.value >> host_bits << host_bits)
-        return Representative(mask, src_ip=str(network))
-    if "/" not in mask and parse_addr(mask) is not None:
-        return Representative(mask, src_ip=mask)
-    return Representative(mask, src_ip=other, from_host=mask)  # a host name: From host equality
-
-
-def _unique(items) -> list[str]:
-    return list(dict.fromkeys(items))
-
-
-def _room(rule: Message, number: str) -> str:
-    """The room, or its pattern when LiveKit adds the caller or a random suffix
-    (docs/livekit.md#rule-evaluation)."""
+def room_pattern(rule: Message) -> str:
+    """The room, or its pattern where LiveKit adds the caller, the called number or a random
+    suffix (docs/livekit.md#room-naming); ` (PIN)` when the rule asks for one."""
     kind = rule_kind(rule)
     member = getattr(rule.rule, kind)
     pin = " (PIN)" if member.pin else ""
@@ -218,5 +261,5 @@ def _room(rule: Message, number: str) -> str:
     if kind == "dispatch_rule_individual":
         base = f"{member.room_prefix}_<caller>" if member.room_prefix else "<caller>"
         return base + ("" if member.no_randomness else "_<random>") + pin
-    base = f"{member.room_prefix}_{number}"
+    base = f"{member.room_prefix}_<called>" if member.room_prefix else "<called>"
     return base + ("_<random>" if member.randomize else "") + pin

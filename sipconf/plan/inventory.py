@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from google.protobuf.message import Message
 
@@ -52,7 +53,15 @@ class Inventory:
     trunk_names: dict[str, str] = field(default_factory=dict)  # inbound trunk id -> name
 
     def named(self, kind: str, name: str) -> list[LiveObject]:
-        return [o for o in self.objects if o.kind == kind and o.name == name]
+        return list(self._by_name.get((kind, name), ()))
+
+    @cached_property
+    def _by_name(self) -> dict[tuple[str, str], list[LiveObject]]:
+        """(kind, name) -> live objects: a plan looks up every spec object, so once, not a scan each."""
+        index: dict[tuple[str, str], list[LiveObject]] = {}
+        for obj in self.objects:
+            index.setdefault((obj.kind, obj.name), []).append(obj)
+        return index
 
     def one(self, kind: str, name: str) -> LiveObject | None:
         """The single live object of this kind and name; two of them are an error naming both ids."""
@@ -93,13 +102,14 @@ def classify(live: LiveState, project: str) -> Inventory:
                 continue
             others.update({e.id: other.project for e in other.owned})
 
+    owned_ids = {entry.id for entry in ledger.owned}
     objects: list[LiveObject] = []
     for kind in KINDS:
         for msg in live.of_kind(kind):
             if kind == OUTBOUND and is_ledger(msg):
                 continue
             oid = object_id(kind, msg)
-            owned = ledger.owns(oid)
+            owned = oid in owned_ids
             objects.append(LiveObject(kind, msg.name, oid, msg, owned, project if owned else others.get(oid)))
     objects = _adopt_pending(objects, ledger, project)
     trunk_names = {o.id: o.name for o in objects if o.kind == INBOUND}

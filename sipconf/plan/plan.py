@@ -2,7 +2,8 @@
 
 A plan is computed from a desired state and the live state it was diffed against; the
 checksum of that live state travels with it, so `apply PLANFILE` can refuse a plan whose
-ground moved (octoDNS `--checksum`, Terraform saved plans).
+ground moved (octoDNS `--checksum`, Terraform saved plans). So does a keyed checksum of the
+secrets it would write (sipconf.plan.secrets): never rendered, only kept in a saved plan.
 """
 
 from __future__ import annotations
@@ -13,12 +14,18 @@ from typing import Mapping
 from sipconf.model import DesiredState
 from sipconf.plan.changes import CREATE, DELETE, UPDATE, Change, RouteChange, Unmanaged
 from sipconf.plan.diff import diff, has_changes
-from sipconf.plan.impact import route_impact, unrouted_runs
+from sipconf.plan.impact import route_impact
 from sipconf.plan.inventory import Inventory, live_checksum
+from sipconf.plan.labels import row_label
+from sipconf.plan.ranges import sort_key
+from sipconf.plan.secrets import secrets_checksum
+from sipconf.routing.numbers import normalize_number
 
 # octoDNS Plan.MAX_SAFE_DELETE_PCENT: `--force` is needed when a plan deletes more than 30% of
 # the managed objects, or when it unroutes numbers that were routed.
 MAX_SAFE_DELETE_FRACTION = 0.3
+# A reason is one line: past this many unrouting rows it counts the rest.
+REASON_ROWS = 3
 
 
 @dataclass(frozen=True)
@@ -33,6 +40,7 @@ class Plan:
     managed_count: int = 0
     spec: str = ""
     desired: DesiredState | None = field(default=None, compare=False)
+    secrets_checksum: str = field(default="", repr=False)
 
     @property
     def empty(self) -> bool:
@@ -50,7 +58,7 @@ class Plan:
         }
 
     def force_reasons(self) -> list[str]:
-        """Why this plan needs `--force` (empty when it does not)."""
+        """Why this plan needs `--force` (empty when it does not), one line each."""
         reasons = []
         deletes = self.count(DELETE)
         if self.managed_count and deletes / self.managed_count > MAX_SAFE_DELETE_FRACTION:
@@ -58,10 +66,29 @@ class Plan:
             reasons.append(
                 f"the plan deletes {deletes} of {self.managed_count} managed objects ({pct:.0f}%, over 30%)"
             )
-        count, runs = unrouted_runs(self.route_changes)
-        if count:
-            reasons.append(f"the plan unroutes {count} routed number(s): {', '.join(runs)}")
+        unrouting = unrouted(self.route_changes)
+        if unrouting:
+            count = len({normalize_number(n) for row in unrouting for n in row.numbers})
+            runs = ", ".join(row_label(row) for row in unrouting[:REASON_ROWS])
+            more = f", … and {len(unrouting) - REASON_ROWS} more" if len(unrouting) > REASON_ROWS else ""
+            reasons.append(f"the plan unroutes {count} routed number(s): {runs}{more}")
         return reasons
+
+
+def unrouted(rows: tuple[RouteChange, ...]) -> list[RouteChange]:
+    """The rows that unroute, merged per source and caller whatever they routed to before:
+    what `--force` is about is which calls stop reaching a room."""
+    merged: dict[tuple, RouteChange] = {}
+    for row in rows:
+        if row.unroutes:
+            key = (row.sources, row.callers)
+            known = merged.get(key)
+            numbers = row.numbers if known is None else known.numbers + row.numbers
+            merged[key] = RouteChange(numbers, row.before, row.after, row.sources, row.callers)
+    return [
+        RouteChange(tuple(sorted(set(r.numbers), key=lambda n: sort_key(normalize_number(n)))), r.before, r.after, r.sources, r.callers)
+        for r in merged.values()
+    ]
 
 
 def make_plan(
@@ -86,4 +113,5 @@ def make_plan(
         managed_count=len(inventory.owned()),
         spec=desired.source,
         desired=desired,
+        secrets_checksum=secrets_checksum(desired, key=key, environ=environ),
     )

@@ -1,20 +1,22 @@
 """Saved plans (`sipconf plan --out FILE`, `sipconf apply FILE`).
 
-The file is the JSON plan (docs/plan-json.md) plus `desired`: the normalised spec objects with
-their secrets as *references*, never values, so `apply` can re-derive every write; the file
-may sit in a CI artifact store, so it must hold nothing a reader could dial in with.
-`live_checksum` pins the live state the plan was computed against.
+The file is the whole JSON plan (docs/plan-json.md; every route-impact row) plus `desired`:
+the normalised spec objects with their secrets as *references*, never values, so `apply` can
+re-derive every write; the file may sit in a CI artifact store, so it must hold nothing a
+reader could dial in with. `live_checksum` pins the live state the plan was computed against.
 
 A secret is `{env: NAME}` or `{file: PATH}`, stored as that reference, or a literal (a PIN in
-the spec, or a password with --allow-literal-secrets), stored only as its keyed fingerprint
-(HMAC with the target's API secret, as the plan shows it). `apply FILE` reads each literal
-again from the spec the plan was made from (`source`, or `source_path`, its absolute form) and
-refuses, with the spec's `file:line:col`, when that literal's fingerprint no longer matches.
+the spec, or a password with --allow-literal-secrets), stored only as `in_spec: true`:
+`apply FILE` reads it again from the spec the plan was made from (`source`, or `source_path`,
+its absolute form). `secrets_checksum` (sipconf.plan.secrets), one keyed HMAC over all the
+secrets together, is how `apply` tells that any of them changed since the plan; nothing in the
+file is a digest of one PIN.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -32,18 +34,16 @@ from sipconf.plan.render.json_plan import FORMAT_VERSION, plan_document
 # Fingerprinted with the API secret into every saved plan, so `apply FILE` can tell "made with
 # another key" apart from "a secret changed".
 KEY_CHECK = "sipconf saved plan"
-OLDER = (
-    "{path}: this plan was saved by an older sipconf that wrote secret values into the file;"
-    " delete it and make the plan again with `sipconf plan --out`"
-)
+AGAIN = "make the plan again with `sipconf plan --out`"
 
 
 def save(plan: Plan, path: str | Path, *, key: str) -> None:
-    """Write `plan` to `path`; `key` (the target's API secret) keys the literals' fingerprints."""
+    """Write `plan` to `path`, all of it; `key` (the target's API secret) keys its fingerprints."""
     if plan.desired is None:
         raise ValueError("a plan without its desired state cannot be saved")
     doc = plan_document(plan)
     doc["desired"] = desired_to_json(plan.desired, key=key)
+    doc["desired"]["secrets_checksum"] = plan.secrets_checksum
     Path(path).write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
@@ -59,41 +59,64 @@ def is_plan_file(path: str | Path) -> bool:
 def load(path: str | Path, target: Target) -> Plan:
     """Read a saved plan for `target`; its literal secrets are read again from its spec.
 
-    Refuses a plan made against another URL, or with another API secret (every fingerprint in
-    it is keyed by that secret, so none could be checked).
+    Refuses a plan of another format, one made against another URL, or with another API secret
+    (its fingerprints and secrets checksum are keyed by that secret, so none could be checked).
     """
+    doc = _document(path)
+    try:
+        url = doc["target"]["url"]
+        if not same_url(url, target.url):
+            raise UserError(f"{path} was planned against {url}, not {target.url}")
+        if doc["desired"]["key_fingerprint"] != fingerprint(target.api_secret, KEY_CHECK):
+            raise UserError(
+                f"{path} was made with another API secret than this apply's (its fingerprints are keyed by"
+                " it); make the plan with the key that applies it"
+            )
+        return replace(
+            _plan(doc),
+            desired=desired_from_json(doc["desired"], plan_file=str(path)),
+            secrets_checksum=doc["desired"]["secrets_checksum"],
+        )
+    except (KeyError, TypeError, ValueError) as err:
+        raise UserError(f"{path}: damaged sipconf plan ({err.__class__.__name__}: {err})") from None
+
+
+def read(path: str | Path) -> Plan:
+    """A saved plan as it was made, to show it (`sipconf show`): no target to check, no secret
+    to read, nothing it could apply."""
+    doc = _document(path)
+    try:
+        return _plan(doc)
+    except (KeyError, TypeError, ValueError) as err:
+        raise UserError(f"{path}: damaged sipconf plan ({err.__class__.__name__}: {err})") from None
+
+
+def _document(path: str | Path) -> dict[str, Any]:
     try:
         doc = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as err:
         raise UserError(f"{path}: not a readable sipconf plan: {err}") from None
     version = doc.get("format_version") if isinstance(doc, dict) else None
     if version != FORMAT_VERSION:
-        raise UserError(f"{path}: plan format_version {version!r} is not {FORMAT_VERSION}; make the plan again with this sipconf")
-    try:
-        url = doc["target"]["url"]
-        if not same_url(url, target.url):
-            raise UserError(f"{path} was planned against {url}, not {target.url}")
-        if "key_fingerprint" not in doc["desired"]:
-            raise UserError(OLDER.format(path=path))
-        if doc["desired"]["key_fingerprint"] != fingerprint(target.api_secret, KEY_CHECK):
-            raise UserError(
-                f"{path} was made with another API secret than this apply's (its fingerprints are keyed by"
-                " it); make the plan with the key that applies it"
-            )
-        return Plan(
-            url=url,
-            project=doc["project"],
-            environment=doc["environment"],
-            changes=tuple(Change.from_json(c) for c in doc["changes"]),
-            unmanaged=tuple(Unmanaged.from_json(u) for u in doc["unmanaged"]),
-            route_changes=tuple(RouteChange.from_json(r) for r in doc["route_impact"]),
-            live_checksum=doc["live_checksum"],
-            managed_count=int(doc["managed_count"]),
-            spec=doc["spec"],
-            desired=desired_from_json(doc["desired"], key=target.api_secret, plan_file=str(path)),
+        raise UserError(
+            f"{path} is a plan of format {version!r}, which this sipconf does not apply (it writes format"
+            f" {FORMAT_VERSION}); run `sipconf plan --out {path}` again"
         )
-    except (KeyError, TypeError, ValueError) as err:
-        raise UserError(f"{path}: damaged sipconf plan ({err.__class__.__name__}: {err})") from None
+    return doc
+
+
+def _plan(doc: dict[str, Any]) -> Plan:
+    return Plan(
+        url=doc["target"]["url"],
+        project=doc["project"],
+        environment=doc["environment"],
+        changes=tuple(Change.from_json(c) for c in doc["changes"]),
+        unmanaged=tuple(Unmanaged.from_json(u) for u in doc["unmanaged"]),
+        route_changes=tuple(RouteChange.from_json(r) for r in doc["route_impact"]),
+        live_checksum=doc["live_checksum"],
+        managed_count=int(doc["managed_count"]),
+        spec=doc["spec"],
+    )
 
 
 def desired_to_json(state: DesiredState, *, key: str) -> dict[str, Any]:
@@ -112,30 +135,27 @@ def desired_to_json(state: DesiredState, *, key: str) -> dict[str, Any]:
                 "managed": o.managed,
                 "origin": [o.origin.file, o.origin.line, o.origin.col],
                 "message": json_format.MessageToDict(o.message, preserving_proto_field_name=True),
-                "secrets": {p: _secret_to_json(r, key) for p, r in sorted(o.secrets.items())},
+                "secrets": {p: _secret_to_json(r) for p, r in sorted(o.secrets.items())},
             }
             for o in state.objects()
         ],
     }
 
 
-def _secret_to_json(ref: SecretRef, key: str) -> dict[str, str | None]:
-    literal = fingerprint(key, ref.literal) if ref.literal is not None else None
-    return {"env": ref.env, "file": ref.file, "literal_fingerprint": literal}
+def _secret_to_json(ref: SecretRef) -> dict[str, Any]:
+    return {"env": ref.env, "file": ref.file, "in_spec": ref.literal is not None}
 
 
-def desired_from_json(doc: dict[str, Any], *, key: str, plan_file: str) -> DesiredState:
-    spec = _SpecLiterals(doc, key=key, plan_file=plan_file)
+def desired_from_json(doc: dict[str, Any], *, plan_file: str) -> DesiredState:
+    spec = _SpecLiterals(doc, plan_file=plan_file)
     objects = []
     for row in doc["objects"]:
         origin = Origin(*row["origin"])
         msg = json_format.ParseDict(row["message"], MESSAGE_CLASS[row["kind"]]())
         secrets = {}
         for p, r in row["secrets"].items():
-            if "literal" in r:
-                raise UserError(OLDER.format(path=plan_file))
-            if r["literal_fingerprint"] is not None:
-                secrets[p] = spec.literal(row["kind"], row["name"], p, r["literal_fingerprint"])
+            if r["in_spec"]:
+                secrets[p] = spec.literal(row["kind"], row["name"], p)
             else:
                 secrets[p] = SecretRef(env=r["env"], file=r["file"], origin=origin)
         objects.append(DesiredObject(row["kind"], row["name"], origin, msg, MappingProxyType(secrets), managed=row["managed"]))
@@ -161,28 +181,22 @@ def _secret_name(path: str) -> str:
 class _SpecLiterals:
     """The literal secrets of the spec a saved plan was made from, read once and only if needed."""
 
-    def __init__(self, doc: dict[str, Any], *, key: str, plan_file: str) -> None:
+    def __init__(self, doc: dict[str, Any], *, plan_file: str) -> None:
         self.source: str = doc["source"]
         self.source_path: str = doc.get("source_path") or doc["source"]
         self.environment: str | None = doc["environment"]
-        self.key = key
         self.plan_file = plan_file
         self._state: DesiredState | None = None
 
-    def literal(self, kind: str, name: str, path: str, expected: str) -> SecretRef:
+    def literal(self, kind: str, name: str, path: str) -> SecretRef:
+        """The literal as the spec writes it now; whether it is still the one planned with is
+        for the secrets checksum to say (sipconf.plan.workflow)."""
         what = f"the {_secret_name(path)} of {kind.replace('_', ' ')} {name!r}"
-        again = "make the plan again with `sipconf plan --out`"
         obj = self._spec(what).find(kind, name)
         ref = obj.secrets.get(path) if obj is not None else None
         if ref is None or ref.literal is None:
             where = f"{obj.origin}: " if obj is not None else f"{self.source}: "
-            raise UserError(f"{where}{what} is no longer written in the spec, but {self.plan_file} was planned with it; {again}")
-        if fingerprint(self.key, ref.literal) != expected:
-            where = f"{ref.origin or obj.origin}: "
-            raise UserError(
-                f"{where}{what} changed since {self.plan_file} was made (fingerprint {expected} is now"
-                f" {fingerprint(self.key, ref.literal)}); {again}"
-            )
+            raise UserError(f"{where}{what} is no longer written in the spec, but {self.plan_file} was planned with it; {AGAIN}")
         return ref
 
     def _spec(self, what: str) -> DesiredState:
@@ -195,11 +209,11 @@ class _SpecLiterals:
         for candidate in dict.fromkeys((self.source_path, self.source)):
             if Path(candidate).is_file():
                 # Literal passwords were allowed (or refused) when the plan was made; only the
-                # literals whose fingerprints the plan recorded are taken from the spec.
+                # literals the plan was made with are taken from the spec.
                 self._state = load(candidate, env=self.environment, allow_literal_secrets=True)
                 return self._state
         raise UserError(
-            f"{self.plan_file}: {what} is a literal, which a saved plan stores only as a fingerprint,"
+            f"{self.plan_file}: {what} is a literal, which a saved plan does not store,"
             f" and its spec {self.source} cannot be read; run `sipconf apply` from where the plan was"
             " made, or plan again"
         )

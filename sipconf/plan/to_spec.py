@@ -21,6 +21,9 @@ from sipconf.model.kinds import INBOUND, KINDS, RULE
 from sipconf.plan.canonical import canonical, from_live
 from sipconf.plan.inventory import Inventory, LiveObject
 from sipconf.spec.numbers import is_e164
+from sipconf.plan.ranges import collapse
+from sipconf.plan.spec_fields import NUMBER_FIELDS
+from sipconf.routing.numbers import normalize_number
 
 INCLUDE_HEADERS = {sip.SIP_NO_HEADERS: "none", sip.SIP_X_HEADERS: "x-headers", sip.SIP_ALL_HEADERS: "all"}
 ENCRYPTION = {sip.SIP_MEDIA_ENCRYPT_DISABLE: "disable", sip.SIP_MEDIA_ENCRYPT_ALLOW: "allow", sip.SIP_MEDIA_ENCRYPT_REQUIRE: "require"}
@@ -92,7 +95,7 @@ def _empty(project: str) -> dict[str, Any]:
 
 def _inbound(name: str, t: Message, secrets: dict[str, str], variables: list) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    _lists(out, t, ("numbers", "allowed_addresses", "allowed_numbers"))
+    _lists(out, t, ("numbers", "allowed_addresses", "allowed_numbers"), trunk=True)
     auth = _auth(name, "inbound", t, secrets, variables)
     if t.auth_realm:
         auth["realm"] = t.auth_realm
@@ -116,7 +119,7 @@ def _outbound(name: str, t: Message, secrets: dict[str, str], variables: list) -
     for fname in ("destination_country", "from_host"):
         if getattr(t, fname):
             out[fname] = getattr(t, fname)
-    _lists(out, t, ("numbers",))
+    _lists(out, t, ("numbers",), trunk=True)
     auth = _auth(name, "outbound", t, secrets, variables)
     if auth:
         out["auth"] = auth
@@ -185,12 +188,28 @@ def _common(out: dict[str, Any], t: Message) -> None:
         out["metadata"] = t.metadata
 
 
-def _lists(out: dict[str, Any], msg: Message, names: tuple[str, ...]) -> None:
+def _lists(out: dict[str, Any], msg: Message, names: tuple[str, ...], *, trunk: bool = False) -> None:
+    """Lists as the spec writes them: numbers as ranges of consecutive ones; a trunk's numbers
+    in the form the spec normalises them to (LiveKit matches a trunk's numbers normalised, a
+    rule's exactly as written, so a rule's stay as they are)."""
     for fname in names:
         if getattr(msg, fname):
             values = list(getattr(msg, fname))
-            # The spec writes a phone number in E.164 and anything else as {user: ...}.
-            out[fname] = values if fname == "allowed_addresses" else [n if is_e164(n) else {"user": n} for n in values]
+            if fname in NUMBER_FIELDS:
+                values = _spec_numbers(values, trunk)
+            out[fname] = values
+
+
+def _spec_numbers(values: list[str], trunk: bool) -> list:
+    """A number list as the spec writes it: E.164 numbers as ranges of consecutive ones, any
+    other entry as `{user: ...}`. A trunk's `+1 (510) 555-0100` is written normalised, as
+    LiveKit matches a trunk's numbers; a rule's entries compare exactly, so they stay as they are."""
+    phones, users = [], []
+    for value in dict.fromkeys(values):
+        if trunk and not is_e164(value) and value.startswith("+") and is_e164(normalize_number(value)):
+            value = normalize_number(value)
+        (phones if is_e164(value) else users).append(value)
+    return collapse(list(dict.fromkeys(phones))) + [{"user": value} for value in users]
 
 
 def _media(m: Message) -> dict[str, Any]:

@@ -78,11 +78,27 @@ async def apply_against(
 
 
 def _check_saved(saved: Plan, fresh: Plan) -> None:
-    """A saved plan applies only to the live state it was computed against (Terraform, octoDNS)."""
+    """A saved plan applies only to the live state it was computed against (Terraform, octoDNS),
+    with the secrets it was made with (sipconf.plan.secrets), making the changes it shows."""
     if saved.live_checksum != fresh.live_checksum:
         raise UserError(
             f"the live project changed since this plan was made ({saved.live_checksum[:19]} is now"
             f" {fresh.live_checksum[:19]}); run `sipconf plan --out` again"
         )
-    if plan_document(saved)["changes"] != plan_document(fresh)["changes"]:
-        raise UserError("this plan no longer matches the spec's secrets or objects; run `sipconf plan --out` again")
+    if saved.secrets_checksum != fresh.secrets_checksum:
+        raise UserError(
+            "a secret (a password or a PIN) is not the one this plan was made with; run `sipconf plan --out` again"
+        )
+    if _substance(saved) != _substance(fresh):
+        raise UserError("this plan no longer matches the spec's objects; run `sipconf plan --out` again")
+
+
+def _substance(plan: Plan) -> list[dict]:
+    """The changes without spec origins: a saved plan keeps each object's origin but not each
+    field's, and an edit that only moves lines changes no write."""
+    changes = plan_document(plan)["changes"]
+    for change in changes:
+        change["origin"] = None
+        for field in change["fields"]:
+            field["origin"] = None
+    return changes

@@ -129,8 +129,9 @@ def test_plan_apply_plan_is_empty(server, spec, capsys):
     code, out, _ = run(capsys, "plan", str(spec), "--detailed-exitcode")
     assert code == 2
     assert out.splitlines()[0] == f"Target: {server.url}"
-    assert '+ inbound_trunk "twilio"' in out
-    assert "auth_password = (sensitive, changed) (unset) -> " in out
+    assert f"+ trunks.twilio.inbound  # {spec}:5\n" in out
+    assert "    + auth: {username: acme-telnyx, password: (sensitive) " in out
+    assert "    + direct: {room: all-hands, pin: (sensitive)}\n" in out
     assert "twilio-pass-1" not in out and "4321" not in out
     code, out, _ = run(capsys, "apply", str(spec), "--auto-approve")
     assert code == 0, out
@@ -147,9 +148,9 @@ def test_rotated_password_shows_fingerprints_and_json_has_format_version(server,
     code, out, err = run(capsys, "plan", str(spec), "--format", "json", "--detailed-exitcode")
     assert code == 2 and err.splitlines()[0] == f"Target: {server.url}"
     doc = json.loads(out)
-    assert doc["format_version"] == 1 and doc["summary"]["update"] == 2
-    fields = [f for c in doc["changes"] for f in c["fields"] if f["path"] == "auth_password"]
-    assert all(f["sensitive"] and f["before"] != f["after"] and len(f["after"]) == 8 for f in fields)
+    assert doc["format_version"] == 2 and doc["summary"]["update"] == 2
+    fields = [f for c in doc["changes"] for f in c["fields"] if f["path"] == "auth.password"]
+    assert all(f["sensitive"] and f["changed"] and f["before"] != f["after"] and len(f["after"]) == 8 for f in fields)
     assert "telnyx-pass" not in out
 
 
@@ -278,7 +279,7 @@ def test_import_adopt_takes_ownership_and_unowned_objects_are_marked_unmanaged(s
     imported = tmp_path / "imported.yaml"
     imported.write_text(out)
     code, out, _ = run(capsys, "plan", str(imported), "--detailed-exitcode")
-    assert code == 0 and 'inbound_trunk "other"' in out and "matches" in out, out
+    assert code == 0 and "  trunks.other.inbound (ST_" in out and "): matches\n" in out, out
     assert out.splitlines()[-1] == "No changes. The live project matches the spec."
     code, _out, err = run(capsys, "import", "--adopt", "nope", "--project", "acme")
     assert (code, err.splitlines()[-1]) == (1, "--adopt nope: no live trunk or dispatch rule is named 'nope'")
@@ -300,7 +301,7 @@ def test_plan_json_validates_against_the_documented_schema(server, spec, capsys,
     code, out, _ = run(capsys, "plan", str(edited), "--format", "json", "--detailed-exitcode")
     assert code == 2
     doc = json.loads(out)
-    assert shapes(doc) == {"sensitive", "list", "map", "value"}
+    assert shapes(doc) == {"sensitive", "numbers", "list", "map", "value"}
     assert doc["route_impact"] and [u["status"] for u in doc["unmanaged"]] == ["differs"]
     numbers = next(f for c in doc["changes"] for f in c["fields"] if c["name"] == "twilio" and f["path"] == "numbers")
     assert (numbers["added"], numbers["removed"]) == (["+15105550104"], [])
@@ -378,8 +379,8 @@ def test_a_saved_plan_holds_no_secret_value_and_still_converges(demo, capsys, tm
     refs = {
         (o["name"], path): ref for o in json.loads(text)["desired"]["objects"] for path, ref in o["secrets"].items()
     }
-    assert refs[("all-hands", "rule.dispatch_rule_direct.pin")]["literal_fingerprint"] is not None
-    assert refs[("board", "rule.dispatch_rule_direct.pin")] == {"env": "DEMO_BOARD_PIN", "file": None, "literal_fingerprint": None}
+    assert refs[("all-hands", "rule.dispatch_rule_direct.pin")] == {"env": None, "file": None, "in_spec": True}
+    assert refs[("board", "rule.dispatch_rule_direct.pin")] == {"env": "DEMO_BOARD_PIN", "file": None, "in_spec": False}
     code, out, _ = run(capsys, "apply", str(plan_file))
     assert code == 0 and "Read back: the live project matches the spec." in out, out
     code, out, _ = run(capsys, "plan", str(DEMO_SPEC), "--detailed-exitcode")
@@ -393,12 +394,32 @@ def test_apply_of_a_saved_plan_refuses_a_literal_pin_changed_in_the_spec(demo, c
     assert run(capsys, "plan", str(spec), "--out", str(plan_file))[0] == 0
     spec.write_text(spec.read_text().replace('pin: "4321"', 'pin: "4322"'))
     code, _out, err = run(capsys, "apply", str(plan_file))
-    assert code == 1 and len(err.splitlines()) == 1
-    line = 1 + spec.read_text()[: spec.read_text().index('pin: "4322"')].count("\n")
-    assert err.startswith(f"{spec}:{line}:36: the PIN of dispatch rule 'all-hands' changed since {plan_file} was made (fingerprint ")
-    assert err.endswith("; make the plan again with `sipconf plan --out`\n")
-    assert "4321" not in err and "4322" not in err
+    assert (code, err) == (1, (
+        "a secret (a password or a PIN) is not the one this plan was made with; run `sipconf plan --out` again\n"
+    ))
     assert run(capsys, "plan", str(DEMO_SPEC), "--detailed-exitcode")[0] == 2  # nothing was applied
+
+
+def test_apply_of_a_saved_plan_refuses_a_pin_from_the_environment_changed_since(demo, capsys, tmp_path, monkeypatch):
+    plan_file = tmp_path / "plan.json"
+    assert run(capsys, "plan", str(DEMO_SPEC), "--out", str(plan_file))[0] == 0
+    monkeypatch.setenv("DEMO_BOARD_PIN", "9877")
+    code, _out, err = run(capsys, "apply", str(plan_file))
+    assert (code, err.splitlines()) == (1, [
+        "a secret (a password or a PIN) is not the one this plan was made with; run `sipconf plan --out` again"
+    ])
+
+
+def test_a_saved_plan_of_format_1_is_refused_in_one_line(demo, capsys, tmp_path):
+    plan_file = tmp_path / "plan.json"
+    assert run(capsys, "plan", str(DEMO_SPEC), "--out", str(plan_file))[0] == 0
+    doc = json.loads(plan_file.read_text())
+    plan_file.write_text(json.dumps({**doc, "format_version": 1}))
+    code, _out, err = run(capsys, "apply", str(plan_file))
+    assert (code, err) == (1, (
+        f"{plan_file} is a plan of format 1, which this sipconf does not apply (it writes format 2);"
+        f" run `sipconf plan --out {plan_file}` again\n"
+    ))
 
 
 def test_apply_of_a_saved_plan_whose_spec_is_gone_is_one_clear_line(demo, capsys, tmp_path):
@@ -409,8 +430,8 @@ def test_apply_of_a_saved_plan_whose_spec_is_gone_is_one_clear_line(demo, capsys
     spec.unlink()
     code, _out, err = run(capsys, "apply", str(plan_file))
     assert (code, err) == (1, (
-        f"{plan_file}: the PIN of dispatch rule 'all-hands' is a literal, which a saved plan stores only as a"
-        f" fingerprint, and its spec {spec} cannot be read; run `sipconf apply` from where the plan was made, or plan again\n"
+        f"{plan_file}: the PIN of dispatch rule 'all-hands' is a literal, which a saved plan does not store,"
+        f" and its spec {spec} cannot be read; run `sipconf apply` from where the plan was made, or plan again\n"
     ))
 
 
@@ -422,3 +443,72 @@ def test_apply_of_a_saved_plan_with_another_api_secret_is_refused_before_any_req
         f"{plan_file} was made with another API secret than this apply's (its fingerprints are keyed by it);"
         " make the plan with the key that applies it\n"
     ))
+
+
+def test_the_first_apply_of_the_demo_prints_under_80_lines(demo, capsys):
+    code, out, _ = run(capsys, "apply", str(DEMO_SPEC), "--auto-approve")
+    assert code == 0 and out.splitlines()[-1] == "Read back: the live project matches the spec."
+    assert len(out.splitlines()) < 80, out
+    assert "    + allowed_numbers: [+14085550000..+14085550099] (100)\n" in out
+    assert "  +14155550100 from callers +14085550000..+14085550099 (100): rejected (404 No trunk found)" in out
+    assert "SIP_TRANSPORT" not in out and "3600s" not in out and "trunk_ids" not in out
+    assert "    + max_call_duration: 1h\n" in out and "    + transport: udp\n" in out
+
+
+def test_a_pin_change_shows_no_fingerprint_and_a_password_change_does(demo, capsys, tmp_path, monkeypatch):
+    from sipconf.plan.changes import fingerprint
+
+    assert run(capsys, "apply", str(DEMO_SPEC), "--auto-approve")[0] == 0
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(DEMO_SPEC.read_text().replace('pin: "4321"', 'pin: "4322"'))
+    monkeypatch.setenv("DEMO_TELNYX_PASSWORD", "rotated")
+    for fmt in ("text", "markdown", "json"):
+        code, out, _ = run(capsys, "plan", str(spec), "--format", fmt, "--detailed-exitcode")
+        assert code == 2
+        for pin in ("4321", "4322"):
+            assert pin not in out and fingerprint(SECRET, pin) not in out
+        assert fingerprint(SECRET, "rotated") in out
+    code, out, _ = run(capsys, "plan", str(spec))
+    line = 1 + spec.read_text()[: spec.read_text().index('pin: "4322"')].count("\n")
+    assert f"    ~ direct.pin: (sensitive, changed)  # {spec}:{line}\n" in out
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "some"])
+def test_impact_must_be_a_positive_number_of_rows_or_all(value, spec, capsys):
+    assert main(["plan", str(spec), "--impact", value]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith("sipconf plan: argument --impact: must be a positive number of rows or 'all'")
+
+
+def test_a_markdown_plan_past_githubs_limit_names_the_out_file_holding_all_of_it(server, capsys, tmp_path):
+    from tests.plan.spec_gen import spec_document, spec_text
+
+    spec = tmp_path / "big.yaml"
+    spec.write_text(spec_text(spec_document(250)))
+    plan_file = tmp_path / "plan.json"
+    code, out, _ = run(capsys, "plan", str(spec), "--format", "markdown", "--out", str(plan_file))
+    assert code == 0 and len(out) <= 65_536
+    assert out.endswith(f" The whole plan is in `{plan_file}`: `sipconf show {plan_file} --impact all` shows all of it.\n")
+    saved = json.loads(plan_file.read_text())
+    assert (len(saved["route_impact"]), saved["route_impact_omitted"], len(saved["changes"])) == (500, 0, 750)
+    code, shown, _ = run(capsys, "show", str(plan_file), "--impact", "all")
+    assert code == 0 and shown.endswith("Plan: 750 to create, 0 to update, 0 to delete.\n")
+    impact = shown.split("Route impact (inbound calls):\n")[1].split("\n\n")[0].splitlines()
+    assert len(impact) == 500
+    code, shown, _ = run(capsys, "show", str(plan_file), "--format", "json")
+    assert (len(json.loads(shown)["route_impact"]), json.loads(shown)["route_impact_omitted"]) == (50, 450)
+
+
+def test_show_renders_a_saved_plan_as_plan_did_without_a_target(server, spec, capsys, tmp_path, monkeypatch):
+    plan_file = tmp_path / "plan.json"
+    code, planned, _ = run(capsys, "plan", str(spec), "--out", str(plan_file))
+    for name in ("LIVEKIT_URL", "LIVEKIT_API_KEY", "LIVEKIT_API_SECRET"):
+        monkeypatch.delenv(name)
+    code, shown, _ = run(capsys, "show", str(plan_file))
+    assert code == 0 and shown == planned.split("\n", 1)[1]  # all but the `Target:` line
+    plan_file.write_text(plan_file.read_text().replace('"format_version": 2', '"format_version": 1'))
+    code, _out, err = run(capsys, "show", str(plan_file))
+    assert (code, err.splitlines()) == (1, [
+        f"{plan_file} is a plan of format 1, which this sipconf does not apply (it writes format 2);"
+        f" run `sipconf plan --out {plan_file}` again"
+    ])

@@ -21,11 +21,7 @@ def test_empty_live_plans_creates_in_apply_order():
         ("create", "dispatch_rule", "support"),
     ]
     fields = {f.path: f.after for f in plan.changes[1].fields}
-    assert fields == {
-        "name": "support",
-        "rule.dispatch_rule_direct.room_name": "support",
-        "trunk_ids": ["twilio"],
-    }
+    assert fields == {"direct.room": "support", "trunks": ["twilio"]}  # spec paths; the name is the key
 
 
 def test_equal_owned_objects_plan_no_change_and_empty_media_equals_absent():
@@ -81,9 +77,22 @@ def test_secrets_are_fingerprinted_never_shown():
     plan = plan_of(state(inbound("twilio", password="new-pass")), inv)
     (change,) = plan.changes
     (field,) = change.fields
-    assert field.sensitive and field.path == "auth_password"
+    assert field.sensitive and field.path == "auth.password"
     assert (field.before, field.after) == (fingerprint(KEY, "old-pass"), fingerprint(KEY, "new-pass"))
     assert "old-pass" not in repr(plan.changes) and "new-pass" not in repr(plan.changes)
+
+
+def test_a_pin_change_carries_no_fingerprint_only_that_it_changed():
+    inv = inventory(
+        [live_trunk("ST_a", "twilio")],
+        [live_rule("SDR_r", "support", ["ST_a"], pin="1234")],
+        owned=[("inbound_trunk", "twilio", "ST_a"), ("dispatch_rule", "support", "SDR_r")],
+    )
+    plan = plan_of(state(inbound("twilio"), rule("support", ["twilio"], pin="4321")), inv)
+    (change,) = plan.changes
+    (field,) = change.fields
+    assert (field.path, field.before, field.after, field.rotated, field.changed) == ("direct.pin", "set", "set", True, True)
+    assert fingerprint(KEY, "4321") not in repr(plan) and fingerprint(KEY, "1234") not in repr(plan)
 
 
 def test_route_impact_shows_unrouted_number_and_needs_force():
@@ -94,7 +103,7 @@ def test_route_impact_shows_unrouted_number_and_needs_force():
     )
     plan = plan_of(state(inbound("twilio")), inv)
     (rc,) = plan.route_changes
-    assert rc.number == "+15105550100"
+    assert rc.numbers == ("+15105550100",) and (rc.sources, rc.callers) == (None, None)
     assert rc.before.describe() == "trunk twilio, rule support, room support"
     assert rc.after.describe() == "rejected (404 Does not match Trunks or Dispatch Rules)"
     assert "the plan unroutes 1 routed number(s): +15105550100" in plan.force_reasons()
@@ -120,8 +129,8 @@ def test_managed_false_unowned_twin_that_differs_is_unmanaged_drift_not_an_error
     from sipconf.plan.render.text import TextRenderer
 
     text = TextRenderer().render(plan)
-    assert 'inbound_trunk "twilio" (ST_b): differs (managed: false' in text
-    assert '    + numbers: +"+15105550100"\n    - numbers: -"+15105550199"\n' in text
+    assert "trunks.twilio.inbound (ST_b): differs (managed: false" in text
+    assert "    + numbers: +15105550100\n    - numbers: +15105550199\n" in text
     assert text.splitlines()[-1] == "No changes. The live project matches the spec."
 
 
@@ -158,7 +167,7 @@ def test_managed_false_secret_that_does_not_resolve_counts_as_unchanged():
     assert [(u.name, u.status) for u in plan.unmanaged] == [("twilio", "matches")]
     plan = make_plan(state(obj), inv, url="http://127.0.0.1:1", key=KEY, environ={"SIPCONF_TEST_UNSET_PASSWORD": "other"})
     (note,) = plan.unmanaged
-    assert note.status == "differs" and [f.path for f in note.fields] == ["auth_password"]
+    assert note.status == "differs" and [f.path for f in note.fields] == ["auth.password"]
     assert "live-pass" not in repr(plan) and "other" not in repr(note.fields)
 
 

@@ -8,6 +8,7 @@ import asyncio
 
 import pytest
 from livekit.protocol import sip
+from ruamel.yaml import YAML
 
 from sipconf.livekit.adapter import LiveKitAdapter
 from sipconf.livekit.target import Target
@@ -123,5 +124,37 @@ def test_import_adopt_makes_the_unowned_object_managed(serve):
         result = await import_live(target, project="acme", adopt_names=[])
         assert result.unmanaged == [] and "managed:" not in render_yaml(result)
         assert await owned_names(target) == {"twilio", "support", "hand-made", "other-rule"}
+
+    serve(scenario)
+
+
+def test_import_writes_consecutive_numbers_as_ranges_and_plans_no_change(serve):
+    spec = """\
+version: 1
+project: acme
+trunks:
+  twilio:
+    inbound:
+      numbers: ["+15105550100..+15105550119", "+15105550150", "+15105550152"]
+      allowed_numbers: ["+14085550000..+14085550099"]
+dispatch_rules:
+  support:
+    trunks: [twilio]
+    numbers: ["+15105550100..+15105550104"]
+    inbound_numbers: ["+14085550000..+14085550009"]
+    direct: {room: support}
+"""
+
+    async def scenario(target):
+        desired = loads(spec, "spec.yaml")
+        await apply_against(desired, target, environ={})
+        text = render_yaml(await import_live(target, project="acme"))
+        doc = YAML(typ="safe").load(text)
+        trunk, rule = doc["trunks"]["twilio"]["inbound"], doc["dispatch_rules"]["support"]
+        assert trunk["numbers"] == ["+15105550100..+15105550119", "+15105550150", "+15105550152"]
+        assert trunk["allowed_numbers"] == ["+14085550000..+14085550099"]
+        assert (rule["numbers"], rule["inbound_numbers"]) == (["+15105550100..+15105550104"], ["+14085550000..+14085550009"])
+        plan = await plan_against(loads(text, "imported.yaml"), target, environ={})
+        assert plan.empty and plan.route_changes == ()
 
     serve(scenario)

@@ -50,6 +50,8 @@ def shapes(doc) -> set[str]:
     for f in [f for c in doc["changes"] for f in c["fields"]] + [f for u in doc["unmanaged"] for f in u["fields"]]:
         if f["sensitive"]:
             found.add("sensitive")
+        elif "added_count" in f:
+            found.add("numbers")
         elif "reordered" in f:
             found.add("list")
         elif "changed" in f:
@@ -62,7 +64,7 @@ def shapes(doc) -> set[str]:
 def test_a_plan_with_every_shape_validates():
     plan = every_shape_plan()
     doc = json.loads(json.dumps(plan_document(plan)))
-    assert shapes(doc) == {"sensitive", "list", "map", "value"}
+    assert shapes(doc) == {"sensitive", "numbers", "list", "map", "value"}
     assert {c["action"] for c in doc["changes"]} == {"create", "update", "delete"}
     assert doc["route_impact"] and doc["requires_force"]
     assert {u["status"] for u in doc["unmanaged"]} == {"not-in-spec", "differs"}
@@ -73,6 +75,7 @@ def test_a_saved_plan_with_desired_validates_and_the_empty_plan_too():
     plan = every_shape_plan()
     doc = plan_document(plan)
     doc["desired"] = desired_to_json(plan.desired, key=KEY)
+    doc["desired"]["secrets_checksum"] = plan.secrets_checksum
     assert errors(SCHEMA, json.loads(json.dumps(doc))) == []
     empty = make_plan(state(), inventory(), url="http://127.0.0.1:1", key=KEY)
     assert errors(SCHEMA, json.loads(json.dumps(plan_document(empty)))) == []
@@ -88,7 +91,7 @@ def test_broken_documents_are_refused_with_a_path():
     secret = next(f for f in update["fields"] if f["sensitive"])
     numbers = next(f for f in update["fields"] if f["path"] == "numbers")
     secret["after"] = "pw"  # a value where a fingerprint belongs
-    del numbers["added"]  # a list field without its delta
+    del numbers["added_count"]  # a list of numbers without its count
     doc["summary"]["create"] = -1
     doc["surprise"] = True
     i = doc["changes"].index(update)

@@ -1,5 +1,6 @@
-"""Saved plans hold secret references and keyed fingerprints, never values; `load` reads the
-literals again from the spec and refuses a plan it cannot vouch for."""
+"""Saved plans hold secret references and one keyed checksum of all secrets, never values nor a
+digest of one PIN; `load` reads the literals again from the spec and refuses a plan it cannot
+vouch for."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pytest
 
 from sipconf.errors import UserError
 from sipconf.livekit.target import Target
+from sipconf.plan.changes import fingerprint
 from sipconf.plan.plan import make_plan
 from sipconf.plan.saved import load, save
 from sipconf.spec import load as load_spec
@@ -46,14 +48,18 @@ def saved(tmp_path):
     return spec, path
 
 
-def test_the_file_holds_references_and_fingerprints_only(saved):
+def test_the_file_holds_references_and_one_secrets_checksum_only(saved):
     _spec, path = saved
     text = path.read_text()
     assert "4321" not in text and "9876" not in text and "literal-password-1" not in text
-    secrets = {o["name"]: o["secrets"] for o in json.loads(text)["desired"]["objects"]}
-    assert secrets["board"] == {"rule.dispatch_rule_direct.pin": {"env": "BOARD_PIN", "file": None, "literal_fingerprint": None}}
-    assert len(secrets["all-hands"]["rule.dispatch_rule_direct.pin"]["literal_fingerprint"]) == 8
-    assert len(secrets["telnyx"]["auth_password"]["literal_fingerprint"]) == 8
+    for pin in ("4321", "9876"):
+        assert fingerprint(SECRET, pin) not in text  # nothing a PIN can be recovered from
+    doc = json.loads(text)
+    secrets = {o["name"]: o["secrets"] for o in doc["desired"]["objects"]}
+    assert secrets["board"] == {"rule.dispatch_rule_direct.pin": {"env": "BOARD_PIN", "file": None, "in_spec": False}}
+    assert secrets["all-hands"]["rule.dispatch_rule_direct.pin"] == {"env": None, "file": None, "in_spec": True}
+    assert secrets["telnyx"]["auth_password"] == {"env": None, "file": None, "in_spec": True}
+    assert doc["desired"]["secrets_checksum"].startswith("hmac-sha256:") and len(doc["desired"]["secrets_checksum"]) == 76
 
 
 def test_load_reads_the_literals_again_from_the_spec(saved):
@@ -82,17 +88,22 @@ def test_a_plan_for_another_url_is_refused(saved):
     assert err.value.lines == (f"{path} was planned against {TARGET.url}, not http://127.0.0.1:9",)
 
 
-def test_a_plan_saved_by_an_older_sipconf_with_values_in_it_is_refused(saved):
+def test_a_plan_of_format_1_is_refused_in_one_line_saying_to_plan_again(saved):
     _spec, path = saved
     doc = json.loads(path.read_text())
-    del doc["desired"]["source_path"], doc["desired"]["key_fingerprint"]
-    for obj in doc["desired"]["objects"]:
-        for ref in obj["secrets"].values():
-            ref["literal"] = ref.pop("literal_fingerprint")
+    doc["format_version"] = 1
     path.write_text(json.dumps(doc))
     with pytest.raises(UserError) as err:
         load(path, TARGET)
     assert err.value.lines == (
-        f"{path}: this plan was saved by an older sipconf that wrote secret values into the file;"
-        " delete it and make the plan again with `sipconf plan --out`",
+        f"{path} is a plan of format 1, which this sipconf does not apply (it writes format 2);"
+        f" run `sipconf plan --out {path}` again",
     )
+
+
+def test_a_loaded_plan_carries_the_secrets_checksum_and_every_route_row(saved):
+    _spec, path = saved
+    doc = json.loads(path.read_text())
+    plan = load(path, TARGET)
+    assert plan.secrets_checksum == doc["desired"]["secrets_checksum"]
+    assert doc["route_impact_omitted"] == 0 and len(plan.route_changes) == len(doc["route_impact"])

@@ -1,4 +1,8 @@
-"""Plan renderers: a `Renderer` protocol and a plain dict of them."""
+"""Plan renderers: a `Renderer` protocol and a plain dict of them.
+
+Each says the same: the changes, route impact capped at the same number of rows (`--impact`),
+the unmanaged objects and what needs `--force`.
+"""
 
 from __future__ import annotations
 
@@ -19,3 +23,10 @@ RENDERERS: dict[str, type[Renderer]] = {
     "markdown": MarkdownRenderer,
     "json": JsonRenderer,
 }
+
+
+def make_renderer(name: str, *, impact_rows: int | None, out: str | None = None) -> Renderer:
+    """The renderer called `name`; markdown also names the `--out` file when it is cut short."""
+    if name == "markdown":
+        return MarkdownRenderer(impact_rows=impact_rows, out=out)
+    return RENDERERS[name](impact_rows=impact_rows)

@@ -6,12 +6,15 @@ import json
 from typing import Any
 
 from sipconf import __version__
+from sipconf.plan.labels import DEFAULT_IMPACT_ROWS, capped
 from sipconf.plan.plan import Plan
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
-def plan_document(plan: Plan) -> dict[str, Any]:
+def plan_document(plan: Plan, *, impact_rows: int | None = None) -> dict[str, Any]:
+    """The plan as JSON; `impact_rows` caps route impact as the text plan does (None: all)."""
+    rows, omitted = capped(plan.route_changes, impact_rows)
     return {
         "format_version": FORMAT_VERSION,
         "sipconf_version": __version__,
@@ -25,11 +28,15 @@ def plan_document(plan: Plan) -> dict[str, Any]:
         "no_op": plan.empty,
         "requires_force": plan.force_reasons(),
         "changes": [c.to_json() for c in plan.changes],
-        "route_impact": [r.to_json() for r in plan.route_changes],
+        "route_impact": [r.to_json() for r in rows],
+        "route_impact_omitted": omitted,
         "unmanaged": [u.to_json() for u in plan.unmanaged],
     }
 
 
 class JsonRenderer:
+    def __init__(self, *, impact_rows: int | None = DEFAULT_IMPACT_ROWS) -> None:
+        self.impact_rows = impact_rows
+
     def render(self, plan: Plan) -> str:
-        return json.dumps(plan_document(plan), indent=2, sort_keys=True) + "\n"
+        return json.dumps(plan_document(plan, impact_rows=self.impact_rows), indent=2, sort_keys=True) + "\n"

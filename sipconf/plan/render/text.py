@@ -1,41 +1,59 @@
-"""The text plan, with + ~ - as Terraform users expect."""
+"""The text plan, with + ~ - as Terraform users expect; each object by its spec path, with its
+LiveKit id once and its `file:line` in the spec."""
 
 from __future__ import annotations
 
-from sipconf.plan.changes import SYMBOL, Change
-from sipconf.plan.impact import group_route_changes
+from sipconf.plan.changes import CREATE, DELETE, SYMBOL, Change
+from sipconf.plan.labels import DEFAULT_IMPACT_ROWS, MORE_ROWS, capped, row_label
 from sipconf.plan.plan import Plan
-from sipconf.plan.render.values import field_lines
+from sipconf.plan.render.values import Line, create_lines, update_lines, where
 
 
 def heading(change: Change) -> str:
-    where = f" ({change.live_id})" if change.live_id else ""
-    drift = "  [drift: edited outside sipconf]" if change.drift and change.action == "update" else ""
-    if change.drift and change.action == "create":
-        drift = "  [drift: deleted outside sipconf]"
-    return f'{SYMBOL[change.action]} {change.kind} "{change.name}"{where}{drift}'
+    """`~ trunks.twilio.inbound (ST_abc)  # spec.yaml:12`."""
+    live_id = f" ({change.live_id})" if change.live_id else ""
+    drift = ""
+    if change.drift:
+        drift = "  [drift: deleted outside sipconf]" if change.action == CREATE else "  [drift: edited outside sipconf]"
+    return f"{SYMBOL[change.action]} {change.path}{live_id}{drift}{comment(change.origin)}"
+
+
+def change_lines(change: Change) -> list[Line]:
+    """A create shows each key of the object; an update what changed; a delete nothing more."""
+    if change.action == CREATE:
+        return create_lines(change.fields)
+    if change.action == DELETE:
+        return []
+    return [line for field in change.fields for line in update_lines(field)]
+
+
+def comment(origin: str | None) -> str:
+    return f"  # {where(origin)}" if origin else ""
 
 
 class TextRenderer:
+    def __init__(self, *, impact_rows: int | None = DEFAULT_IMPACT_ROWS) -> None:
+        self.impact_rows = impact_rows
+
     def render(self, plan: Plan) -> str:
         lines: list[str] = []
         for change in plan.changes:
             lines.append(heading(change))
-            if change.action != "delete":
-                for field in change.fields:
-                    lines += [f"    {symbol} {text}" for symbol, text in field_lines(field, change.action)]
+            lines += [f"    {line.symbol} {line.text}{comment(line.origin)}" for line in change_lines(change)]
         if plan.route_changes:
             lines += ["", "Route impact (inbound calls):"]
-            for group in group_route_changes(plan.route_changes):
-                lines.append(f"  {group.label}: {group.before.describe()} -> {group.after.describe()}")
+            rows, more = capped(plan.route_changes, self.impact_rows)
+            lines += [f"  {row_label(row)}: {row.before.describe()} -> {row.after.describe()}" for row in rows]
+            if more:
+                lines.append("  " + MORE_ROWS.format(more=more))
         if plan.unmanaged:
             lines += ["", "Unmanaged (sipconf never changes these):"]
             for note in plan.unmanaged:
                 owner = f", owned by sipconf project {note.owner}" if note.owner else ""
-                where = f" ({note.live_id})" if note.live_id else ""
-                lines.append(f'  {note.kind} "{note.name}"{where}: {note.describe}{owner}')
+                live_id = f" ({note.live_id})" if note.live_id else ""
+                lines.append(f"  {note.path}{live_id}: {note.describe}{owner}")
                 for field in note.fields:
-                    lines += [f"    {symbol} {text}" for symbol, text in field_lines(field, "update")]
+                    lines += [f"    {line.symbol} {line.text}{comment(line.origin)}" for line in update_lines(field)]
         for reason in plan.force_reasons():
             lines.append(f"Needs --force: {reason}")
         if lines:
