@@ -8,7 +8,7 @@ import shutil
 import socket
 
 from livekit import api
-from livekit.protocol import sip as sip_pb
+from livekit.protocol import room as room_pb, sip as sip_pb
 
 from sipconf.bridge.server import Bridge
 from sipconf.local.bridge_adapter import bridge_ports
@@ -34,6 +34,29 @@ t=0 0
 m=audio [media_port] RTP/AVP 0
 a=rtpmap:0 PCMU/8000"""
 
+# The From of a SIPp UAC, with its own tag.
+UAC_FROM = "From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]"
+
+
+def invite_with_offer(request_uri: str, to: str, contact: str) -> str:
+    """The UAC's INVITE (retransmitted) offering SDP_PCMU; the expected responses are the caller's."""
+    return f"""
+  <send retrans="500"><![CDATA[
+INVITE {request_uri} SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+{UAC_FROM}
+{to}
+Call-ID: [call_id]
+CSeq: 1 INVITE
+Contact: {contact}
+Max-Forwards: 70
+Content-Type: application/sdp
+Content-Length: [len]
+
+{SDP_PCMU}
+
+]]></send>"""
+
 
 def free_port(kind=socket.SOCK_DGRAM) -> int:
     with socket.socket(socket.AF_INET, kind) as s:
@@ -58,3 +81,29 @@ async def inbound_setup(lk, room: str) -> None:
     await lk.sip.create_inbound_trunk(sip_pb.CreateSIPInboundTrunkRequest(trunk=trunk))
     rule = sip_pb.SIPDispatchRule(dispatch_rule_direct=sip_pb.SIPDispatchRuleDirect(room_name=room))
     await lk.sip.create_dispatch_rule(sip_pb.CreateSIPDispatchRuleRequest(rule=rule))
+
+
+async def sipp(tmp_path, xml: str, *args: str, port: int | None = None) -> asyncio.subprocess.Process:
+    """Start SIPp on `xml` for one call, on free local ports, tracing messages into `tmp_path`."""
+    path = tmp_path / f"scenario{free_port()}.xml"
+    path.write_text(xml)
+    ports = ["-p", str(port or free_port()), "-cp", str(free_port()), "-mp", str(free_port())]
+    return await asyncio.create_subprocess_exec(
+        SIPP, "-sf", str(path), *args, "-i", "127.0.0.1", *ports, "-m", "1", "-nostdin", "-timeout", "10s",
+        "-trace_msg", "-trace_err", cwd=str(tmp_path),
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+
+
+def traces(tmp_path) -> str:
+    return "\n".join(p.read_text(errors="replace") for p in sorted(tmp_path.glob("*.log")))
+
+
+async def wait_participant(lk, room, patience: float = 20.0):
+    """The room's active participant; `patience` seconds only bound a loaded machine's wait."""
+    deadline = asyncio.get_running_loop().time() + patience
+    while asyncio.get_running_loop().time() < deadline:
+        found = (await lk.room.list_participants(room_pb.ListParticipantsRequest(room=room))).participants
+        if found and found[0].attributes.get("sip.callStatus") == "active":
+            return found[0]
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"no active participant in {room}")

@@ -11,8 +11,10 @@ import pytest
 from livekit.protocol import room as room_pb, sip as sip_pb
 
 from tests.bridge.kamailio_proxy import running_kamailio
-from tests.bridge.sipp_helpers import SDP_PCMU, free_port, inbound_setup, run_with_bridge
-from tests.bridge.test_sipp_transfer_auth import sipp, traces, wait_participant
+from tests.bridge.sipp_helpers import (
+    SDP_PCMU, UAC_FROM, free_port, inbound_setup, invite_with_offer, run_with_bridge, sipp, traces,
+    wait_participant,
+)
 
 
 @pytest.fixture
@@ -25,25 +27,10 @@ def uac_scenario(bridge_port: int, transport: str, then: str) -> str:
     """INVITE to the bridge's address sent to the proxy; the 200's Record-Route is kept (rrs)
     and the ACK follows it; then `then`."""
     suffix = ";transport=tcp" if transport == "tcp" else ""
-    frm = "From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]"
+    frm = UAC_FROM
     to = f"To: <sip:+15550100@127.0.0.1:{bridge_port}>"
     return f"""<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="through the proxy">
-  <send retrans="500"><![CDATA[
-INVITE sip:+15550100@127.0.0.1:{bridge_port}{suffix} SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-{frm}
-{to}
-Call-ID: [call_id]
-CSeq: 1 INVITE
-Contact: <sip:sipp@[local_ip]:[local_port]{suffix}>
-Max-Forwards: 70
-Content-Type: application/sdp
-Content-Length: [len]
-
-{SDP_PCMU}
-
-]]></send>
+<scenario name="through the proxy">{invite_with_offer(f"sip:+15550100@127.0.0.1:{bridge_port}{suffix}", to, f"<sip:sipp@[local_ip]:[local_port]{suffix}>")}
   <recv response="100" optional="true" />
   <recv response="180" optional="true" />
   <recv response="200" rrs="true" />

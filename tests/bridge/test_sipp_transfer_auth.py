@@ -12,29 +12,17 @@ from livekit import api
 from livekit.protocol import room as room_pb, sip as sip_pb
 
 from tests.bridge.sipp_helpers import (
-    SDP_PCMU, SIPP, UAS_FINAL_HEADERS, free_port, inbound_setup, run_with_bridge,
+    SDP_PCMU, UAC_FROM, UAS_FINAL_HEADERS, free_port, inbound_setup, invite_with_offer, run_with_bridge,
+    sipp, traces, wait_participant,
 )
 
 # The UAC's side of the dialog: its own From (with its tag), the bridge's To tag.
-FROM = "From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]"
+FROM = UAC_FROM
 TO = "To: [service] <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]"
 
-INVITE_ACK = f"""
-  <send retrans="500"><![CDATA[
-INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-{FROM}
-To: [service] <sip:[service]@[remote_ip]:[remote_port]>
-Call-ID: [call_id]
-CSeq: 1 INVITE
-Contact: sip:sipp@[local_ip]:[local_port]
-Max-Forwards: 70
-Content-Type: application/sdp
-Content-Length: [len]
-
-{SDP_PCMU}
-
-]]></send>
+INVITE_ACK = f"""{invite_with_offer(
+    "sip:[service]@[remote_ip]:[remote_port]", "To: [service] <sip:[service]@[remote_ip]:[remote_port]>",
+    "sip:sipp@[local_ip]:[local_port]")}
   <recv response="100" optional="true" />
   <recv response="180" optional="true" />
   <recv response="183" optional="true" />
@@ -118,31 +106,6 @@ BRIDGE_BYE = f"""
   <recv request="BYE" />
 {OK_TO_REQUEST.format(code="200 OK")}
 """
-
-
-async def sipp(tmp_path, xml: str, *args: str, port: int | None = None) -> asyncio.subprocess.Process:
-    path = tmp_path / f"scenario{free_port()}.xml"
-    path.write_text(xml)
-    ports = ["-p", str(port or free_port()), "-cp", str(free_port()), "-mp", str(free_port())]
-    return await asyncio.create_subprocess_exec(
-        SIPP, "-sf", str(path), *args, "-i", "127.0.0.1", *ports, "-m", "1", "-nostdin", "-timeout", "10s",
-        "-trace_msg", "-trace_err", cwd=str(tmp_path),
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
-
-
-def traces(tmp_path) -> str:
-    return "\n".join(p.read_text(errors="replace") for p in sorted(tmp_path.glob("*.log")))
-
-
-async def wait_participant(lk, room, patience: float = 20.0):
-    """The room's active participant; `patience` seconds only bound a loaded machine's wait."""
-    deadline = asyncio.get_running_loop().time() + patience
-    while asyncio.get_running_loop().time() < deadline:
-        found = (await lk.room.list_participants(room_pb.ListParticipantsRequest(room=room))).participants
-        if found and found[0].attributes.get("sip.callStatus") == "active":
-            return found[0]
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"no active participant in {room}")
 
 
 async def inbound_call(tmp_path, bridge, lk, xml, room="xfer"):
