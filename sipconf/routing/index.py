@@ -130,10 +130,10 @@ class RoutingIndex:
             return reference.dispatch(self._trunks, self._rules, call, mode, project_id, trunk_id_hint, rng)
         # The trunk id from the auth step is tried first; without it the trunk is matched again.
         hinted = self._trunk_index.by_id(trunk_id_hint)
-        return self._dispatch(
+        return _ended_by_pin_flow(call, self._decide(
             call, mode, project_id, call.sip_trunk_id or trunk_id_hint, rng, _source_of(call),
             UNMATCHED if hinted is None else hinted,
-        )
+        ))
 
     def route(
         self,
@@ -156,36 +156,19 @@ class RoutingIndex:
             if mode != _OSS:
                 return Decision(Outcome("reject", *_NO_TRUNK))
             # Dispatch matches again (no trunk id to try) and finds no trunk again.
-            return self._dispatch(call, mode, project_id, call.sip_trunk_id, rng, source, None)
+            return _ended_by_pin_flow(call, self._decide(call, mode, project_id, call.sip_trunk_id, rng, source, None))
         matched_route = self._trunk_routes[matched.position]
         if matched_route.needs_auth and not authenticated:
             return Decision(Outcome("challenge", *_CHALLENGE, matched.trunk))
-        return self._dispatch(
+        return _ended_by_pin_flow(call, self._decide(
             call, mode, project_id, call.sip_trunk_id or matched_route.trunk_id, rng, source,
             matched_route.dispatched if matched_route.trunk_id else matched,
-        )
+        ))
 
     def _match(self, call: CallFacts, source: Source | None) -> tuple[TrunkFilter | None, LiveKitError | None]:
         return self._trunk_index.match(
             normalized(call.to_user), normalized(call.from_user), source, call.from_host, call.to_user
         )
-
-    def _dispatch(
-        self,
-        call: CallFacts,
-        mode: Mode,
-        project_id: str,
-        request_trunk_id: str,
-        rng: random.Random | None,
-        source: Source | None,
-        found: TrunkFilter | None | _Unmatched,
-    ) -> Decision[Outcome]:
-        decided = self._decide(call, mode, project_id, request_trunk_id, rng, source, found)
-        outcome = decided.value
-        if not (call.pin or call.no_pin) or outcome.action == "accept":
-            return decided
-        # The PIN flow's second request: the call is already answered, so it ends in a BYE.
-        return Decision(replace(outcome, status=None), decided.error)
 
     def _decide(
         self,
@@ -247,6 +230,14 @@ class RoutingIndex:
             content = (merged.media.SerializeToString(deterministic=True), merged.encryption)
             merged = self._media[key] = self._distinct_media.setdefault(content, merged)
         return merged
+
+
+def _ended_by_pin_flow(call: CallFacts, decided: Decision[Outcome]) -> Decision[Outcome]:
+    """`decided` as the PIN flow's second request ends it: the call is already answered, so
+    anything but an accept ends in a BYE (no status)."""
+    if not (call.pin or call.no_pin) or decided.value.action == "accept":
+        return decided
+    return Decision(replace(decided.value, status=None), decided.error)
 
 
 def _source_of(call: CallFacts) -> Source | None:
