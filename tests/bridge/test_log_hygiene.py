@@ -6,10 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import signal
-import subprocess
-import sys
 
 from livekit import api
 from livekit.protocol import sip as sip_pb
@@ -17,6 +13,7 @@ from livekit.protocol import sip as sip_pb
 from sipconf.agent import Agent
 from sipconf.bridge.transport import SipServer
 from sipconf.sip.message import Request, make_response
+from tests.local.up_process import start_up
 
 from .hostile_helpers import options, udp_client, udp_probe_answered
 
@@ -53,24 +50,12 @@ def test_a_packet_s_control_bytes_reach_the_transport_s_warnings_escaped(caplog)
 
 def test_sipconf_up_writes_a_caller_s_control_bytes_escaped(tmp_path):
     """The call outcome line quotes the Call-ID and the caller's number as they came."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LIVEKIT_")}
-    proc = subprocess.Popen([sys.executable, "-m", "sipconf", "up", "--http", "127.0.0.1:0", "--sip", "127.0.0.1:0",
-                             "--state", str(tmp_path / "s.db")],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, errors="replace")
+    up = start_up(tmp_path / "s.db", errors="replace")
     try:
-        lines = []
-        for line in proc.stdout:  # blocks until the server prints; no sleeping
-            lines.append(line.rstrip("\n"))
-            if line.strip() == "ready":
-                break
-        assert lines[-1] == "ready", lines
-        values = dict(part.split("=", 1) for part in next(l for l in lines if l.startswith("export ")).split()[1:])
-        udp = next(l for l in lines if l.startswith("sip: udp ")).split()[2]
-        target = (udp.rsplit(":", 1)[0], int(udp.rsplit(":", 1)[1]))
+        target = up.sip_target
 
         async def call():
-            async with api.LiveKitAPI(values["LIVEKIT_URL"], values["LIVEKIT_API_KEY"],
-                                      values["LIVEKIT_API_SECRET"]) as lk:
+            async with api.LiveKitAPI(*up.credentials) as lk:
                 await lk.sip.create_inbound_trunk(sip_pb.CreateSIPInboundTrunkRequest(
                     trunk=sip_pb.SIPInboundTrunkInfo(name="t", numbers=["+15550100"])))
             async with Agent() as peer:
@@ -81,13 +66,10 @@ def test_sipconf_up_writes_a_caller_s_control_bytes_escaped(tmp_path):
                 peer.send(peer.ack_for(invite, final), target)
 
         asyncio.run(asyncio.wait_for(call(), 30))
-        proc.send_signal(signal.SIGTERM)
-        _out, err = proc.communicate(timeout=20)
-        assert proc.returncode == 0, err
+        _out, err = up.stop()
+        assert up.proc.returncode == 0, err
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        up.kill()
     [outcome] = [l for l in err.splitlines() if " INFO sipconf.bridge.calls.inbound: inbound call " in l]
     assert f"Call-ID evil{ESCAPED}: +1555{ESCAPED} -> +15550100 " in outcome
     assert all(line.isprintable() for line in err.splitlines())

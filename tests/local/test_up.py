@@ -12,20 +12,14 @@ import sys
 from livekit import api
 from livekit.protocol import sip
 
+from tests.local.up_process import clean_env, run_up, start_up
+
 
 def test_up_prints_ready_serves_and_stops_on_sigterm(tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LIVEKIT_")}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "sipconf", "up", "--http", "127.0.0.1:0", "--sip", "127.0.0.1:0", "--state", str(tmp_path / "s.db")],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-    )
+    up = start_up(tmp_path / "s.db")
     try:
-        lines = []
-        for line in proc.stdout:  # blocks until the server prints; no sleeping
-            lines.append(line.rstrip("\n"))
-            if line.strip() == "ready":
-                break
-        assert lines[-1] == "ready", (lines, proc.stderr.read() if proc.poll() is not None else "")
+        lines = up.lines
+        assert lines[-1] == "ready"
         export = next(l for l in lines if l.startswith("export "))
         values = dict(part.split("=", 1) for part in export.split()[1:])
         assert values["LIVEKIT_API_KEY"] == "devkey" and len(values["LIVEKIT_API_SECRET"]) >= 32
@@ -38,14 +32,11 @@ def test_up_prints_ready_serves_and_stops_on_sigterm(tmp_path):
                 return t.sip_trunk_id
 
         assert asyncio.run(use()).startswith("ST_")
-        proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=20)
-        assert proc.returncode == 0, err
+        out, err = up.stop()
+        assert up.proc.returncode == 0, err
         assert out.strip().splitlines()[-1] == "stopped"
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        up.kill()
 
 
 def test_up_refuses_a_routable_address(tmp_path):
@@ -58,44 +49,22 @@ def test_up_refuses_a_routable_address(tmp_path):
 
 
 def test_up_refuses_a_short_secret_in_one_line(tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LIVEKIT_")}
-    env["LIVEKIT_API_SECRET"] = "short"
-    proc = subprocess.run(
-        [sys.executable, "-m", "sipconf", "up", "--http", "127.0.0.1:0", "--sip", "127.0.0.1:0", "--state", str(tmp_path / "s.db")],
-        capture_output=True, text=True, env=env, timeout=30,
-    )
+    proc = run_up(tmp_path / "s.db", env={**clean_env(), "LIVEKIT_API_SECRET": "short"})
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines() == ["LIVEKIT_API_SECRET must be at least 32 bytes (an HS256 key); it is 5"]
     assert "short" not in proc.stdout + proc.stderr
 
 
-def start_up(tmp_path, *extra):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LIVEKIT_")}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "sipconf", "up", "--http", "127.0.0.1:0", "--sip", "127.0.0.1:0",
-         "--state", str(tmp_path / "s.db"), *extra],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-    )
-    lines = []
-    for line in proc.stdout:  # blocks until the server prints; no sleeping
-        lines.append(line.rstrip("\n"))
-        if line.strip() == "ready":
-            break
-    assert lines and lines[-1] == "ready", (lines, proc.stderr.read() if proc.poll() is not None else "")
-    return proc, lines
-
-
 def test_sigterm_during_an_answered_call_sends_bye_to_the_caller_and_logs_the_outcome(tmp_path):
     from sipconf.agent import Agent
 
-    proc, lines = start_up(tmp_path)
+    up = start_up(tmp_path / "s.db")
+    proc = up.proc
     try:
-        values = dict(part.split("=", 1) for part in next(l for l in lines if l.startswith("export ")).split()[1:])
-        udp = next(l for l in lines if l.startswith("sip: udp ")).split()[2]
-        target = (udp.rsplit(":", 1)[0], int(udp.rsplit(":", 1)[1]))
+        target = up.sip_target
 
         async def scenario():
-            async with api.LiveKitAPI(values["LIVEKIT_URL"], values["LIVEKIT_API_KEY"], values["LIVEKIT_API_SECRET"]) as lk:
+            async with api.LiveKitAPI(*up.credentials) as lk:
                 trunk = await lk.sip.create_inbound_trunk(sip.CreateSIPInboundTrunkRequest(
                     trunk=sip.SIPInboundTrunkInfo(name="t", numbers=["+15550100"])))
                 await lk.sip.create_dispatch_rule(sip.CreateSIPDispatchRuleRequest(rule=sip.SIPDispatchRule(
@@ -113,7 +82,7 @@ def test_sigterm_during_an_answered_call_sends_bye_to_the_caller_and_logs_the_ou
             return trunk.sip_trunk_id
 
         trunk_id = asyncio.run(scenario())
-        out, err = proc.communicate(timeout=20)
+        out, err = proc.communicate(timeout=20)  # SIGTERM was sent during the call
         assert proc.returncode == 0, err
         assert out.strip().splitlines()[-1] == "stopped"
         [outcome] = [l for l in err.splitlines() if " INFO sipconf.bridge.calls.inbound: inbound call " in l]
@@ -121,18 +90,15 @@ def test_sigterm_during_an_answered_call_sends_bye_to_the_caller_and_logs_the_ou
                          r"200 OK, bridge shutting down, \d+\.\d s$", outcome), outcome
         assert "unanswered" not in err  # the BYE got its 200 within the shutdown wait
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        up.kill()
 
 
 def test_log_level_warning_keeps_call_outcomes_off_stderr(tmp_path):
     from sipconf.agent import Agent
 
-    proc, lines = start_up(tmp_path, "--log-level", "warning")
+    up = start_up(tmp_path / "s.db", "--log-level", "warning")
     try:
-        udp = next(l for l in lines if l.startswith("sip: udp ")).split()[2]
-        target = (udp.rsplit(":", 1)[0], int(udp.rsplit(":", 1)[1]))
+        target = up.sip_target
 
         async def rejected_call():
             async with Agent() as peer:
@@ -141,30 +107,18 @@ def test_log_level_warning_keeps_call_outcomes_off_stderr(tmp_path):
                 return (await peer.final_to(invite, timeout=10)).status
 
         assert asyncio.run(rejected_call()) == 404  # no trunk: an outcome INFO would be logged
-        proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=20)
-        assert proc.returncode == 0 and out.strip().splitlines()[-1] == "stopped"
+        out, err = up.stop()
+        assert up.proc.returncode == 0 and out.strip().splitlines()[-1] == "stopped"
         assert "inbound call" not in err
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        up.kill()
 
 
 def test_a_secret_from_the_environment_is_used_and_never_printed(tmp_path):
     secret = "an-api-secret-from-the-environment-0123456789"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LIVEKIT_")}
-    env.update(LIVEKIT_API_KEY="envkey", LIVEKIT_API_SECRET=secret)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "sipconf", "up", "--http", "127.0.0.1:0", "--sip", "127.0.0.1:0", "--state", str(tmp_path / "s.db")],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-    )
+    up = start_up(tmp_path / "s.db", env={**clean_env(), "LIVEKIT_API_KEY": "envkey", "LIVEKIT_API_SECRET": secret})
     try:
-        lines = []
-        for line in proc.stdout:  # blocks until the server prints; no sleeping
-            lines.append(line.rstrip("\n"))
-            if line.strip() == "ready":
-                break
+        lines = up.lines
         values = dict(part.split("=", 1) for part in next(l for l in lines if l.startswith("export ")).split()[1:])
         assert sorted(values) == ["LIVEKIT_API_KEY", "LIVEKIT_URL"] and values["LIVEKIT_API_KEY"] == "envkey"
         assert os.stat(tmp_path / "s.db").st_mode & 0o777 == 0o600  # it holds trunk passwords and PINs
@@ -174,10 +128,7 @@ def test_a_secret_from_the_environment_is_used_and_never_printed(tmp_path):
                 return await lk.sip.list_outbound_trunk(sip.ListSIPOutboundTrunkRequest())
 
         assert list(asyncio.run(use()).items) == []
-        proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=20)
+        out, err = up.stop()
         assert secret not in "\n".join(lines) + out + err
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        up.kill()

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from sipconf.bridge.backoff import BackoffPolicy
 from sipconf.commands import up
+from tests.local.up_process import run_up
 
 
 def parsed(*argv: str) -> argparse.Namespace:
@@ -61,11 +59,6 @@ def test_the_defaults() -> None:
     ],
 )
 def test_a_bad_value_is_one_line(tmp_path: Path, argv: list[str], error: str) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LIVEKIT_")}
-    proc = subprocess.run(
-        [sys.executable, "-m", "sipconf", "up", "--http", "127.0.0.1:0", "--sip", "127.0.0.1:0",
-         "--state", str(tmp_path / "s.db"), *argv],
-        capture_output=True, text=True, env=env, timeout=60,
-    )
+    proc = run_up(tmp_path / "s.db", *argv)
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines() == [error]

@@ -20,9 +20,11 @@ def up_command(state: Path, *extra: str) -> list[str]:
             "--state", str(state), *extra]
 
 
-def run_up(state: Path, *extra: str) -> subprocess.CompletedProcess:
-    """`sipconf up` that is expected to stop by itself (a refusal at start)."""
-    return subprocess.run(up_command(state, *extra), capture_output=True, text=True, env=clean_env(), timeout=60)
+def run_up(state: Path, *extra: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """`sipconf up` that is expected to stop by itself (a refusal at start); `env` defaults to
+    this environment without LIVEKIT_* variables."""
+    return subprocess.run(up_command(state, *extra), capture_output=True, text=True,
+                          env=clean_env() if env is None else env, timeout=60)
 
 
 @dataclass
@@ -63,9 +65,11 @@ class Up:
                 pipe.close()
 
 
-def start_up(state: Path, *extra: str) -> Up:
+def start_up(state: Path, *extra: str, env: dict[str, str] | None = None, errors: str | None = None) -> Up:
+    """`sipconf up` read until `ready`; `env` as for `run_up`; `errors` decodes its output
+    (e.g. "replace" where a test's own input may reach the output undecodable)."""
     proc = subprocess.Popen(up_command(state, *extra), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=clean_env())
+                            env=clean_env() if env is None else env, errors=errors)
     up = Up(proc)
     for line in proc.stdout:  # blocks until the server prints
         up.lines.append(line.rstrip("\n"))
