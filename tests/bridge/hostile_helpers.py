@@ -18,8 +18,10 @@ from sipconf.agent import Agent
 from sipconf.bridge.clock import ManualClock
 from sipconf.bridge.dialog import Dialog
 from sipconf.bridge.server import Bridge
+from sipconf.bridge.transaction import T1
 from sipconf.local.bridge_adapter import bridge_ports
 from sipconf.local.server import ControlPlane
+from sipconf.sip.message import Request, Response
 
 KEY = "testkey"
 SECRET = "test-secret-that-is-long-enough-for-hs256-0123"
@@ -122,15 +124,36 @@ async def agent_for(bridge: Bridge, transport: str, wire: Wire | None = None):
         yield agent
 
 
+async def answered_call(peer: Agent, target, contact: str | None = None) -> tuple[Request, Response]:
+    """+15550111 calls +15550100 (with `contact` as its Contact if given): 200 OK, ACK."""
+    invite = peer.invite(target, "+15550111", "+15550100")
+    if contact is not None:
+        invite.headers = [(name, contact if name == "Contact" else value) for name, value in invite.headers]
+    peer.send(invite, target)
+    ok = await peer.final_to(invite, GUARD)
+    assert (ok.status, ok.reason) == (200, "OK")
+    peer.send(peer.ack_for(invite, ok), target)
+    return invite, ok
+
+
+async def bridge_bye_to(bridge: Bridge, lk: api.LiveKitAPI, clock: ManualClock, peer: Agent, contact: str) -> None:
+    """An answered call whose caller's Contact is `contact`; the API removes the participant, so
+    the bridge sends its BYE there; once that BYE ends the bridge keeps nothing of the call."""
+    await answered_call(peer, bridge.udp_address, contact)
+    [call] = bridge.dialogs.values()
+    await lk.room.remove_participant(room_pb.RoomParticipantIdentity(room="support", identity="sip_+15550111"))
+    while call.bye_task is None:
+        await asyncio.sleep(0)
+    clock.advance(64 * T1)  # a BYE that went to a silent loopback port times out (Timer F)
+    await asyncio.wait_for(call.bye_task, GUARD)
+    assert bridge.dialogs == {} and bridge.participants == {}
+
+
 async def call_completes(bridge: Bridge, lk: api.LiveKitAPI, transport: str, wire: Wire | None = None) -> None:
     """A normal call: INVITE 200, ACK, the participant in the room, BYE 200, room empty."""
     async with agent_for(bridge, transport, wire) as peer:
         target = bridge.udp_address if transport == "udp" else bridge.tcp_address
-        invite = peer.invite(target, "+15550111", "+15550100")
-        peer.send(invite, target)
-        ok = await peer.final_to(invite, GUARD)
-        assert (ok.status, ok.reason) == (200, "OK")
-        peer.send(peer.ack_for(invite, ok), target)
+        invite, ok = await answered_call(peer, target)
         listed = await lk.room.list_participants(room_pb.ListParticipantsRequest(room="support"))
         assert [p.identity for p in listed.participants] == ["sip_+15550111"]
         bye = Dialog.from_uac(invite, ok).create_request("BYE", peer.via)

@@ -9,16 +9,14 @@ import asyncio
 import logging
 
 import pytest
-from livekit.protocol import room as room_pb
 
 from sipconf.agent import Agent
 from sipconf.bridge.dialog import Dialog
-from sipconf.bridge.transaction import T1
 from sipconf.bridge.transport import SipServer
 from sipconf.sip.message import Request, make_response
 
-from .hostile_helpers import (GUARD, call_completes, options, recorded_wire, routed_bridge, tcp_probe_answered,
-                              udp_client, udp_probe_answered)
+from .hostile_helpers import (GUARD, bridge_bye_to, call_completes, options, recorded_wire, routed_bridge,
+                              tcp_probe_answered, udp_client, udp_probe_answered)
 
 # (name, top Via with {host}:{port} of the sending socket, is the reply sent?)
 KILLERS = [
@@ -98,21 +96,7 @@ def test_a_bye_to_a_hostile_contact_fails_that_request_only(tmp_path, caplog, co
         async with routed_bridge(tmp_path, wire) as (bridge, lk, clock):
             async with Agent() as peer:
                 wire.reachable.update({peer.transport.local, peer.media.address})
-                target = bridge.udp_address
-                invite = peer.invite(target, "+15550111", "+15550100")
-                invite.headers = [(n, contact if n == "Contact" else v) for n, v in invite.headers]
-                peer.send(invite, target)
-                ok = await peer.final_to(invite, GUARD)
-                assert ok.status == 200
-                peer.send(peer.ack_for(invite, ok), target)
-                [call] = bridge.dialogs.values()
-                await lk.room.remove_participant(room_pb.RoomParticipantIdentity(room="support",
-                                                                                 identity="sip_+15550111"))
-                while call.bye_task is None:
-                    await asyncio.sleep(0)
-                clock.advance(64 * T1)  # a BYE that went to a silent loopback port times out (Timer F)
-                await asyncio.wait_for(call.bye_task, GUARD)
-                assert bridge.dialogs == {} and bridge.participants == {}
+                await bridge_bye_to(bridge, lk, clock, peer, contact)
             await call_completes(bridge, lk, "udp", wire)
             assert bridge.sip.failed == 0
 

@@ -18,13 +18,12 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from livekit.protocol import room as room_pb
 
 from sipconf.agent import Agent
 from sipconf.bridge.transaction import T1, T4
 
-from .hostile_helpers import (GUARD, call_completes, options, recorded_wire, routed_bridge, tcp_probe_answered,
-                              udp_client, udp_probe_answered)
+from .hostile_helpers import (bridge_bye_to, call_completes, options, recorded_wire, routed_bridge,
+                              tcp_probe_answered, udp_client, udp_probe_answered)
 
 GOOD = [p.read_bytes() for p in sorted((Path(__file__).parent.parent / "sip" / "data" / "good").glob("*.sip"))]
 FUZZED = 100_000 if os.environ.get("SIPCONF_SOAK") == "1" else 2_000
@@ -133,20 +132,7 @@ def test_generated_contacts_never_take_an_in_dialog_request_off_loopback(tmp_pat
         wire.reachable.update({peer.transport.local, peer.media.address})
 
         async def one(contact: str) -> None:
-            target = bridge.udp_address
-            invite = peer.invite(target, "+15550111", "+15550100")
-            invite.headers = [(n, contact if n == "Contact" else v) for n, v in invite.headers]
-            peer.send(invite, target)
-            ok = await peer.final_to(invite, GUARD)
-            assert ok.status == 200
-            peer.send(peer.ack_for(invite, ok), target)
-            [call] = bridge.dialogs.values()
-            await lk.room.remove_participant(room_pb.RoomParticipantIdentity(room="support", identity="sip_+15550111"))
-            while call.bye_task is None:
-                await asyncio.sleep(0)
-            clock.advance(64 * T1)  # a BYE to a silent loopback port ends with Timer F
-            await asyncio.wait_for(call.bye_task, GUARD)
-            assert bridge.dialogs == {} and bridge.participants == {}
+            await bridge_bye_to(bridge, lk, clock, peer, contact)
 
         @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
         @given(contact=contacts())

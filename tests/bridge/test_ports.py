@@ -17,6 +17,8 @@ from sipconf.bridge.ports import CallPhase
 from sipconf.bridge.server import Bridge
 from sipconf.conformance.memory_ports import MemoryControlPlane
 
+from .hostile_helpers import answered_call
+
 ROOM, CALLER = "support", "sip_+15550111"
 TRUNK = sip_pb.SIPInboundTrunkInfo(sip_trunk_id="ST_memorytrunk01", name="open", numbers=["+15550100"])
 RULE = sip_pb.SIPDispatchRuleInfo(
@@ -35,20 +37,10 @@ def run(scenario) -> None:
     asyncio.run(main())
 
 
-async def call(bridge: Bridge, peer: Agent):
-    target = bridge.udp_address
-    invite = peer.invite(target, "+15550111", "+15550100")
-    peer.send(invite, target)
-    ok = await peer.final_to(invite)
-    assert (ok.status, ok.reason) == (200, "OK")
-    peer.send(peer.ack_for(invite, ok), target)
-    return invite, ok
-
-
 def test_a_routed_call_joins_its_room_with_attributes_and_leaves_on_the_callers_bye():
     async def scenario(control_plane, bridge, peer):
         assert control_plane.calls.control is bridge
-        invite, ok = await call(bridge, peer)
+        invite, ok = await answered_call(peer, bridge.udp_address)
         participant = control_plane.participants.live[(ROOM, CALLER)]
         assert participant.sid.startswith("PA_") and participant.name == "Phone +15550111"
         attrs = participant.attributes
@@ -70,7 +62,7 @@ def test_a_routed_call_joins_its_room_with_attributes_and_leaves_on_the_callers_
 
 def test_a_participant_removed_by_the_control_plane_gets_its_caller_a_bye():
     async def scenario(control_plane, bridge, peer):
-        invite, _ = await call(bridge, peer)
+        invite, _ = await answered_call(peer, bridge.udp_address)
         control_plane.participants.remove(ROOM, CALLER)
         bye, addr = await peer.request("BYE")
         peer.send(peer.response(bye, 200), addr)

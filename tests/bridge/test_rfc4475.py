@@ -20,12 +20,9 @@ from pathlib import Path
 
 import pytest
 from livekit import api
-from livekit.protocol import room as room_pb
 from livekit.protocol import sip as sip_pb
 
-from sipconf.agent import Agent
 from sipconf.bridge.clock import ManualClock
-from sipconf.bridge.dialog import Dialog
 from sipconf.bridge.server import Bridge
 from sipconf.bridge.transaction import T1, T4, ServerState, build_ack_for_non2xx
 from sipconf.bridge.transport import loopback_destination
@@ -34,6 +31,7 @@ from sipconf.local.server import ControlPlane
 from sipconf.sip.message import Message, Request, Response, check_mandatory, parse
 
 from .conftest import served_callee
+from .hostile_helpers import call_completes
 
 KEY = "testkey"
 SECRET = "test-secret-that-is-long-enough-for-hs256-0123"
@@ -265,22 +263,6 @@ async def over_tcp(bridge: Bridge, host: str, name: str) -> dict:
 
 # -- the run ---------------------------------------------------------------------------------
 
-async def routed_call_completes(bridge: Bridge, lk: api.LiveKitAPI) -> None:
-    """A normal call after the torture: INVITE 200, ACK, a participant in the room, BYE 200."""
-    async with Agent() as peer:
-        target = bridge.udp_address
-        invite = peer.invite(target, "+15550111", "+15550100")
-        peer.send(invite, target)
-        ok = await peer.final_to(invite)
-        assert (ok.status, ok.reason) == (200, "OK")
-        peer.send(peer.ack_for(invite, ok), target)
-        listed = await lk.room.list_participants(room_pb.ListParticipantsRequest(room="support"))
-        assert [p.identity for p in listed.participants] == ["sip_+15550111"]
-        bye = Dialog.from_uac(invite, ok).create_request("BYE", peer.via)
-        peer.send(bye, target)
-        assert (await peer.final_to(bye)).status == 200
-
-
 def run_torture(tmp_path: Path, transport: str) -> dict[str, dict]:
     names = [name for name in sorted(TABLE) if transport in TABLE[name].get("transports", ["udp", "tcp"])]
     seen: dict[str, dict] = {}
@@ -302,7 +284,7 @@ def run_torture(tmp_path: Path, transport: str) -> dict[str, dict]:
                         else:
                             seen[name] = await over_tcp(bridge, host, name)
                         clock.advance(LINGER)
-                    await routed_call_completes(bridge, lk)
+                    await call_completes(bridge, lk, "udp")
                 finally:
                     for socket in sockets.values():
                         socket.close()
