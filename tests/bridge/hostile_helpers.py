@@ -21,7 +21,7 @@ from sipconf.bridge.server import Bridge
 from sipconf.bridge.transaction import T1
 from sipconf.local.bridge_adapter import bridge_ports
 from sipconf.local.server import ControlPlane
-from sipconf.sip.message import Request, Response
+from sipconf.sip.message import Request, Response, make_response
 
 KEY = "testkey"
 SECRET = "test-secret-that-is-long-enough-for-hs256-0123"
@@ -195,6 +195,12 @@ class Replies(asyncio.DatagramProtocol):
                 await self.changed.wait()
 
         return await asyncio.wait_for(scan(), GUARD)
+
+
+def answer_requests_ok(message, source) -> None:
+    """A handler for a bare SipServer: every request gets its 200 OK, responses are dropped."""
+    if isinstance(message, Request):
+        source.send(make_response(message, 200, "OK"))
 
 
 async def udp_client(wire: Wire | None = None) -> tuple[asyncio.DatagramTransport, Replies, tuple[str, int]]:

@@ -13,10 +13,10 @@ import pytest
 from sipconf.agent import Agent
 from sipconf.bridge.dialog import Dialog
 from sipconf.bridge.transport import SipServer
-from sipconf.sip.message import Request, make_response
+from sipconf.sip.message import Request
 
-from .hostile_helpers import (GUARD, bridge_bye_to, call_completes, options, recorded_wire, routed_bridge,
-                              tcp_probe_answered, udp_client, udp_probe_answered)
+from .hostile_helpers import (GUARD, answer_requests_ok, bridge_bye_to, call_completes, options, recorded_wire,
+                              routed_bridge, tcp_probe_answered, udp_client, udp_probe_answered)
 
 # (name, top Via with {host}:{port} of the sending socket, is the reply sent?)
 KILLERS = [
@@ -118,8 +118,7 @@ def test_a_handler_that_raises_costs_one_message_on_udp_and_tcp(caplog):
     def handler(message, source):
         if isinstance(message, Request) and message.call_id.startswith("boom"):
             raise OverflowError("as sendto raises for a port above 65535")
-        if isinstance(message, Request):
-            source.send(make_response(message, 200, "OK"))
+        answer_requests_ok(message, source)
 
     async def main():
         async with SipServer(handler) as server:

@@ -12,10 +12,9 @@ from livekit.protocol import sip as sip_pb
 
 from sipconf.agent import Agent
 from sipconf.bridge.transport import SipServer
-from sipconf.sip.message import Request, make_response
 from tests.local.up_process import start_up
 
-from .hostile_helpers import options, udp_client, udp_probe_answered
+from .hostile_helpers import answer_requests_ok, options, udp_client, udp_probe_answered
 
 EVIL = "\x1b[2J\x1b[31mRED\x07\u202eX\x9b1m"
 ESCAPED = "\\x1b[2J\\x1b[31mRED\\x07\\u202eX\\x9b1m"
@@ -24,12 +23,8 @@ ESCAPED = "\\x1b[2J\\x1b[31mRED\\x07\\u202eX\\x9b1m"
 def test_a_packet_s_control_bytes_reach_the_transport_s_warnings_escaped(caplog):
     caplog.set_level(logging.DEBUG, "sipconf.bridge")
 
-    def answer(message, source):
-        if isinstance(message, Request):
-            source.send(make_response(message, 200, "OK"))
-
     async def main():
-        async with SipServer(answer) as server:
+        async with SipServer(answer_requests_ok) as server:
             sender, replies, local = await udp_client()
             try:
                 sender.sendto(options(f"SIP/2.0/UDP {local[0]}:{local[1]};maddr={EVIL};branch=z9hG4bKe1"),
