@@ -83,6 +83,25 @@ async def inbound_setup(lk, room: str) -> None:
     await lk.sip.create_dispatch_rule(sip_pb.CreateSIPDispatchRuleRequest(rule=rule))
 
 
+def answer_request(code: str, *, record_route: bool = False) -> str:
+    """SIPp's response `code` to the request it just received; with `record_route` it copies the
+    proxy's Record-Route back (RFC 3261 12.1.1), as a UAS behind a record-routing proxy does."""
+    route = "[last_Record-Route:]\n" if record_route else ""
+    return f"""
+  <send><![CDATA[
+SIP/2.0 {code}
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+{route}Contact: <sip:sipp@[local_ip]:[local_port]>
+Content-Length: 0
+
+]]></send>
+"""
+
+
 async def sipp(tmp_path, xml: str, *args: str, port: int | None = None) -> asyncio.subprocess.Process:
     """Start SIPp on `xml` for one call, on free local ports, tracing messages into `tmp_path`."""
     path = tmp_path / f"scenario{free_port()}.xml"

@@ -12,7 +12,7 @@ from livekit.protocol import room as room_pb, sip as sip_pb
 
 from tests.bridge.kamailio_proxy import running_kamailio
 from tests.bridge.sipp_helpers import (
-    SDP_PCMU, UAC_FROM, free_port, inbound_setup, invite_with_offer, run_with_bridge, sipp, traces,
+    SDP_PCMU, UAC_FROM, answer_request, free_port, inbound_setup, invite_with_offer, run_with_bridge, sipp, traces,
     wait_participant,
 )
 
@@ -29,8 +29,10 @@ def uac_scenario(bridge_port: int, transport: str, then: str) -> str:
     suffix = ";transport=tcp" if transport == "tcp" else ""
     frm = UAC_FROM
     to = f"To: <sip:+15550100@127.0.0.1:{bridge_port}>"
+    invite = invite_with_offer(
+        f"sip:+15550100@127.0.0.1:{bridge_port}{suffix}", to, f"<sip:sipp@[local_ip]:[local_port]{suffix}>")
     return f"""<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="through the proxy">{invite_with_offer(f"sip:+15550100@127.0.0.1:{bridge_port}{suffix}", to, f"<sip:sipp@[local_ip]:[local_port]{suffix}>")}
+<scenario name="through the proxy">{invite}
   <recv response="100" optional="true" />
   <recv response="180" optional="true" />
   <recv response="200" rrs="true" />
@@ -70,22 +72,7 @@ Max-Forwards: 70
 """
 
 
-ANSWER_REQUEST = """
-  <send><![CDATA[
-SIP/2.0 {code}
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-[last_Record-Route:]
-Contact: <sip:sipp@[local_ip]:[local_port]>
-Content-Length: 0
-
-]]></send>
-"""
-
-BRIDGE_BYE = '  <recv request="BYE" />\n' + ANSWER_REQUEST.format(code="200 OK")
+BRIDGE_BYE = '  <recv request="BYE" />\n' + answer_request("200 OK", record_route=True)
 
 
 def messages(log: str, direction: str, start: str) -> list[str]:
@@ -158,7 +145,7 @@ def test_remove_participant_sends_the_bridge_bye_through_the_proxy(tmp_path, pro
 
 def test_refer_goes_through_the_proxy_and_notify_comes_back_through_it(tmp_path, proxy):
     sipfrag = "SIP/2.0 200 OK\n"
-    then = ('  <recv request="REFER" />\n' + ANSWER_REQUEST.format(code="202 Accepted")
+    then = ('  <recv request="REFER" />\n' + answer_request("202 Accepted", record_route=True)
             + in_dialog("NOTIFY", 2, "Event: refer\nSubscription-State: terminated;reason=noresource\n"
                         "Content-Type: message/sipfrag\n", sipfrag)
             + BRIDGE_BYE)

@@ -12,7 +12,7 @@ from livekit import api
 from livekit.protocol import room as room_pb, sip as sip_pb
 
 from tests.bridge.sipp_helpers import (
-    SDP_PCMU, UAC_FROM, UAS_FINAL_HEADERS, free_port, inbound_setup, invite_with_offer, run_with_bridge,
+    SDP_PCMU, UAC_FROM, UAS_FINAL_HEADERS, answer_request, free_port, inbound_setup, invite_with_offer, run_with_bridge,
     sipp, traces, wait_participant,
 )
 
@@ -41,21 +41,6 @@ Content-Length: 0
 ]]></send>
 """
 
-OK_TO_REQUEST = """
-  <send><![CDATA[
-SIP/2.0 {code}
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Contact: <sip:sipp@[local_ip]:[local_port]>
-Content-Length: 0
-
-]]></send>
-"""
-
-
 def uac_bye(cseq: int) -> str:
     return f"""
   <send retrans="500"><![CDATA[
@@ -79,7 +64,7 @@ def refer_uac(notify_status: str, then: str) -> str:
 <scenario name="refer">
 {INVITE_ACK}
   <recv request="REFER" />
-{OK_TO_REQUEST.format(code="202 Accepted")}
+{answer_request("202 Accepted")}
   <send retrans="500"><![CDATA[
 NOTIFY sip:[service]@[remote_ip]:[remote_port] SIP/2.0
 Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
@@ -104,7 +89,7 @@ SIP/2.0 {notify_status}
 
 BRIDGE_BYE = f"""
   <recv request="BYE" />
-{OK_TO_REQUEST.format(code="200 OK")}
+{answer_request("200 OK")}
 """
 
 
