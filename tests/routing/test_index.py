@@ -19,17 +19,11 @@ from sipconf.routing.index_trunks import normalized
 from sipconf.routing.masks import parse_addr
 from sipconf.routing.numbers import normalize_number
 from sipconf.routing.route import Mode, authenticate, dispatch, route
+from tests.routing.rule_builders import direct
 
 
 def trunk(tid, numbers=(), **kw):
     return sip.SIPInboundTrunkInfo(sip_trunk_id=tid, numbers=numbers, **kw)
-
-
-def direct(rid, room="r", pin="", **kw):
-    rule = sip.SIPDispatchRuleInfo(sip_dispatch_rule_id=rid, **kw)
-    rule.rule.dispatch_rule_direct.room_name = room
-    rule.rule.dispatch_rule_direct.pin = pin
-    return rule
 
 
 def call(to_user="+15105550100", from_user="+15550001", src_ip="10.0.0.7", **kw):

@@ -9,6 +9,7 @@ from livekit.protocol import sip
 
 from sipconf.routing.call import CallFacts
 from sipconf.routing.route import AuthStep, Mode, auth_refusal, authenticate, dispatch, route
+from tests.routing.rule_builders import direct
 
 CALL = CallFacts(
     from_user="+15550001", to_user="+15105550100", src_ip="127.0.0.1", from_host="127.0.0.1",
@@ -18,13 +19,6 @@ CALL = CallFacts(
 
 def trunk(tid, numbers=("+15105550100",), **kw):
     return sip.SIPInboundTrunkInfo(sip_trunk_id=tid, numbers=numbers, **kw)
-
-
-def direct(rid, room="r", pin="", **kw):
-    rule = sip.SIPDispatchRuleInfo(sip_dispatch_rule_id=rid, **kw)
-    rule.rule.dispatch_rule_direct.room_name = room
-    rule.rule.dispatch_rule_direct.pin = pin
-    return rule
 
 
 def individual(rid, prefix="p", **kw):

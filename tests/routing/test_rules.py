@@ -7,13 +7,7 @@ from livekit.protocol import sip
 
 from sipconf.routing.call import CallFacts
 from sipconf.routing.rules import rule_priority, select_dispatch_rule, validate_rules
-
-
-def direct(rid, room="r", pin="", **kw):
-    rule = sip.SIPDispatchRuleInfo(sip_dispatch_rule_id=rid, **kw)
-    rule.rule.dispatch_rule_direct.room_name = room
-    rule.rule.dispatch_rule_direct.pin = pin
-    return rule
+from tests.routing.rule_builders import direct
 
 
 def individual(rid, prefix="", pin="", **kw):
