@@ -1,4 +1,4 @@
-"""`sipconf import`: write a spec from the live project (issue 4 section 4)."""
+"""`sipconf import`: write a spec from the live project."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The adapter over `livekit-api`: the only network code of the compiler. It reads and writes;
-it never decides (STYLE.md 6).
+it never decides.
 
 Every request has a timeout, `Target.timeout` (`--timeout`): each attempt runs under
 `asyncio.wait_for`. The session's aiohttp timeout is not enough: livekit-api passes
@@ -9,7 +9,7 @@ attempt is retried like `unavailable`; requests are retried with backoff on
 `resource_exhausted`, HTTP 429 and `unavailable` (sipconf.livekit.retry). Errors
 become one clear `UserError` line; an auth failure names the URL and the key. A real server's
 auth failure is a plain-text 401, which the client surfaces as code "unknown", empty message,
-status 401 (WIRE.md 1.3), so auth is recognised by the status, not the code.
+status 401 (docs/livekit.md#api-errors), so auth is recognised by the status, not the code.
 """
 
 from __future__ import annotations
@@ -32,7 +32,11 @@ from sipconf.model.kinds import INBOUND, OUTBOUND, RULE
 
 
 class LockHeld(UserError):
-    """Another apply holds the target's apply lock."""
+    """Another apply holds the target's apply lock; `holder` names it when the target said."""
+
+    def __init__(self, *lines: str, holder: str = "") -> None:
+        super().__init__(*lines)
+        self.holder = holder
 
 
 class LiveKitAdapter:
@@ -64,12 +68,19 @@ class LiveKitAdapter:
 
     # -- reads -----------------------------------------------------------------------------
     async def fetch(self) -> LiveState:
-        """Every inbound trunk, outbound trunk and dispatch rule (lists have no paging, WIRE.md 4)."""
+        """Every inbound trunk, outbound trunk and dispatch rule (lists have no paging,
+        docs/livekit.md#api-server)."""
         s = self._sip
         inbound = await self._call("ListSIPInboundTrunk", "list inbound trunks", lambda: s.list_inbound_trunk(sip.ListSIPInboundTrunkRequest()))
         outbound = await self._call("ListSIPOutboundTrunk", "list outbound trunks", lambda: s.list_outbound_trunk(sip.ListSIPOutboundTrunkRequest()))
         rules = await self._call("ListSIPDispatchRule", "list dispatch rules", lambda: s.list_dispatch_rule(sip.ListSIPDispatchRuleRequest()))
         return LiveState(tuple(inbound.items), tuple(outbound.items), tuple(rules.items))
+
+    async def list_outbound(self) -> tuple[Message, ...]:
+        """Every outbound trunk: what a ledger save reads to see its shards as they are now."""
+        s = self._sip
+        found = await self._call("ListSIPOutboundTrunk", "list outbound trunks", lambda: s.list_outbound_trunk(sip.ListSIPOutboundTrunkRequest()))
+        return tuple(found.items)
 
     # -- writes ----------------------------------------------------------------------------
     async def create(self, kind: str, msg: Message) -> Message:
@@ -84,8 +95,8 @@ class LiveKitAdapter:
         return await self._write(method, what, call)
 
     async def replace(self, kind: str, live_id: str, msg: Message) -> Message:
-        """`replace` swaps the whole object (WIRE.md 4, Update): lists can be cleared this way,
-        which the `*_fields` helpers cannot do (WIRE.md 2)."""
+        """`replace` swaps the whole object (docs/livekit.md#api-updates): lists can be cleared this
+        way, which the `*_fields` helpers cannot do (docs/livekit.md#api-client)."""
         s = self._sip
         what = f"update {kind.replace('_', ' ')} {msg.name!r} ({live_id})"
         if kind == INBOUND:
@@ -108,7 +119,7 @@ class LiveKitAdapter:
             except _NotFound:
                 pass  # already gone: deleting is idempotent (a rerun after an interrupted apply)
         else:
-            # DeleteSIPTrunk succeeds for unknown ids on OSS (WIRE.md 4, Delete).
+            # DeleteSIPTrunk succeeds for unknown ids on OSS (docs/livekit.md#api-deletes).
             await self._write("DeleteSIPTrunk", what, lambda: s.delete_trunk(sip.DeleteSIPTrunkRequest(sip_trunk_id=live_id)))
 
     # -- the embedded control plane's apply lock (sipconf.local.lock) ----------------------
@@ -121,13 +132,19 @@ class LiveKitAdapter:
         if status == 200:
             return True
         if status == 409 or doc.get("code") == "aborted":
-            raise LockHeld(f"another apply is running against {self.target.url}: {doc.get('msg', 'lock held')}")
+            meta = doc.get("meta") if isinstance(doc.get("meta"), dict) else {}
+            raise LockHeld(
+                f"another apply is running against {self.target.url}: {doc.get('msg', 'lock held')}",
+                holder=str(meta.get("owner", "")),
+            )
         if status == 401:
             raise self._auth_error(doc.get("msg", ""))
         return False
 
-    async def release_lock(self, owner: str) -> None:
-        await self._local("ReleaseLock", {"owner": owner})
+    async def release_lock(self, owner: str) -> bool:
+        """Release the lock held as `owner`; False when `owner` does not hold it."""
+        status, _doc = await self._local("ReleaseLock", {"owner": owner})
+        return status == 200
 
     async def _local(self, method: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         token = (
@@ -210,7 +227,8 @@ class _NotFound(UserError):
 
 
 class Conflict(UserError):
-    """LiveKit's trunk or dispatch-rule conflict check refused a write (SEMANTICS 4.2, 4.3).
+    """LiveKit's trunk or dispatch-rule conflict check refused a write
+    (docs/livekit.md#trunk-conflicts and #rule-conflicts).
 
     Often only an ordering problem within one apply (a number moving between trunks), so the
     engine retries the write after the others of its step.

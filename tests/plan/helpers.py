@@ -60,7 +60,7 @@ def live_rule(rid: str, name: str, trunk_ids=(), room="support", pin="") -> sip.
     msg = sip.SIPDispatchRuleInfo(sip_dispatch_rule_id=rid, name=name, trunk_ids=list(trunk_ids))
     msg.rule.dispatch_rule_direct.room_name = room
     msg.rule.dispatch_rule_direct.pin = pin
-    msg.media.SetInParent()  # the server's Upgrade() always leaves an empty media (WIRE.md 4)
+    msg.media.SetInParent()  # Upgrade() leaves an empty media (docs/livekit.md#api-updates)
     return msg
 
 
