@@ -125,3 +125,48 @@ def test_import_adopt_makes_the_unowned_object_managed(serve):
         assert await owned_names(target) == {"twilio", "support", "hand-made", "other-rule"}
 
     serve(scenario)
+
+
+VOXBONE_SPEC = """\
+version: 1
+project: acme
+trunks:
+  voxbone:
+    inbound:
+      numbers: ["+4930555000"]
+      auth: {username: acme, password: {env: VOXBONE_SIP_PASSWORD}}
+    outbound:
+      address: 127.0.0.31:5060
+      numbers: ["+4930555000"]
+      auth: {username: acme, password: {env: VOXBONE_SIP_PASSWORD}}
+dispatch_rules:
+  vip:
+    trunks: [voxbone]
+    direct: {room: vip, pin: {env: VIP_ROOM_PIN}}
+"""
+
+
+def test_import_writes_the_secret_names_the_spec_used_and_its_plan_is_empty(serve):
+    environ = {"VOXBONE_SIP_PASSWORD": "vox-pass", "VIP_ROOM_PIN": "2468"}
+
+    async def scenario(target):
+        await apply_against(loads(VOXBONE_SPEC, "spec.yaml"), target, environ=environ)
+        result = await import_live(target, project="acme")
+        text = render_yaml(result)
+        assert "vox-pass" not in text and "2468" not in text
+        assert text.count("env: VOXBONE_SIP_PASSWORD") == 2 and "env: VIP_ROOM_PIN" in text
+        assert "VOXBONE_INBOUND_PASSWORD" not in text and "VOXBONE_OUTBOUND_PASSWORD" not in text
+        assert result.variables == [
+            ("VOXBONE_SIP_PASSWORD", "password of the inbound trunk voxbone"),
+            ("VIP_ROOM_PIN", "PIN of dispatch rule vip"),
+        ]
+        imported = loads(text, "imported.yaml")
+        refs = {(o.name, path): ref.env for o in imported.objects() for path, ref in o.secrets.items()}
+        assert refs == {
+            ("voxbone", "auth_password"): "VOXBONE_SIP_PASSWORD",
+            ("vip", "rule.dispatch_rule_direct.pin"): "VIP_ROOM_PIN",
+        }
+        plan = await plan_against(imported, target, environ=environ)
+        assert plan.empty and plan.unmanaged == ()
+
+    serve(scenario)
