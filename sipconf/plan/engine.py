@@ -126,25 +126,31 @@ async def tidy_ledger(plan: Plan, desired: DesiredState, inventory: Inventory, w
 
 
 class _Book:
-    """The ledger being kept during one apply, mutable: owned entries by (kind, name)."""
+    """The ledger being kept during one apply, mutable: owned entries by (kind, name), each
+    id under one name only."""
 
     def __init__(self, ledger: Ledger) -> None:
-        self.owned: dict[Key, Entry] = {e.key: e for e in ledger.owned}
+        self.owned: dict[Key, Entry] = {}
+        self.key_of: dict[str, Key] = {}  # live id -> (kind, name)
         self.pending: set[Key] = set(ledger.pending)
         self.version = 0  # moves on every change, so a save can tell whether one is due
+        for entry in ledger.owned:
+            self.own(entry)
 
     def own(self, entry: Entry) -> None:
-        for key, old in list(self.owned.items()):
-            if old.id == entry.id and key != entry.key:
-                del self.owned[key]
+        self.drop(entry.id)
+        old = self.owned.get(entry.key)
+        if old is not None:
+            del self.key_of[old.id]
         self.owned[entry.key] = entry
+        self.key_of[entry.id] = entry.key
         self.pending.discard(entry.key)
         self.version += 1
 
     def drop(self, live_id: str) -> None:
-        for key, entry in list(self.owned.items()):
-            if entry.id == live_id:
-                del self.owned[key]
+        key = self.key_of.pop(live_id, None)
+        if key is not None:
+            del self.owned[key]
         self.version += 1
 
     def expect(self, keys: list[Key]) -> None:
@@ -154,7 +160,8 @@ class _Book:
     def absorb(self, ledger: Ledger) -> None:
         """Take in what another writer's ledger added (what this book says is kept)."""
         for entry in ledger.owned:
-            self.owned.setdefault(entry.key, entry)
+            if entry.key not in self.owned and entry.id not in self.key_of:
+                self.own(entry)
         self.pending |= set(ledger.pending) - set(self.owned)
         self.version += 1
 
@@ -166,9 +173,8 @@ class _Book:
         are dropped, pending creates of an earlier run are settled, and every owned object the
         plan leaves alone gets its digest and the spec's secret references again."""
         live_ids = {o.id for o in inventory.objects}
-        for entry in list(self.owned.values()):
-            if entry.id not in live_ids:
-                del self.owned[entry.key]
+        for live_id in [i for i in self.key_of if i not in live_ids]:
+            self.drop(live_id)
         self.pending.clear()
         planned = {(c.kind, c.name) for c in plan.changes}
         for obj in inventory.objects:
@@ -176,11 +182,11 @@ class _Book:
                 continue
             key = (obj.kind, obj.name)
             old = self.owned.get(key)
-            if key in planned and not obj.adopted and old is not None:
+            if key in planned and old is not None and old.id == obj.id:
                 continue  # the change records it
             spec_obj = spec.get(key)
             refs = secret_refs(spec_obj) if spec_obj is not None and spec_obj.managed else (old.secrets if old else ())
-            self.owned[key] = Entry(obj.kind, obj.name, obj.id, digest(obj.kind, obj.message, inventory.trunk_names), refs)
+            self.own(Entry(obj.kind, obj.name, obj.id, digest(obj.kind, obj.message, inventory.trunk_names), refs))
         self.version += 1
 
 
@@ -250,10 +256,8 @@ class _Run:
         if self.store.concurrent:
             self.failures.append(
                 f"another sipconf apply wrote the ledger of project {self.project!r} while this one ran (the apply"
-                " lock did not keep them apart); this one stopped after {done} of {total} change(s), with both"
-                " applies' objects kept in the ledger; run it again once the other has finished".format(
-                    done=self.done, total=self.total
-                )
+                f" lock did not keep them apart); this one stopped after {self.done} of {self.total} change(s),"
+                " with both applies' objects kept in the ledger; run it again once the other has finished"
             )
         if self.failures:
             raise UserError(*dict.fromkeys(self.failures))
