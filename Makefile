@@ -21,16 +21,16 @@ tools:
 test: $(STAMP) tools
 	$(PY) -m pytest -q tests
 
-# kill -9 of a 1,000-object apply at 10 random points, each followed by a re-apply that must
-# converge with nothing duplicated (`make test` runs it at 300 objects and 3 points).
-soak: $(STAMP)
-	SIPCONF_SOAK=1 $(PY) -m pytest -q tests/cli/test_apply_kill.py
-
 conformance: $(STAMP)
 	$(PY) -m sipconf.conformance ../shared/livekit/vectors-public.json
 
 demo: $(STAMP) tools
 	bash scenarios/demo/run.sh
+
+# kill -9 of a 1,000-object apply at 10 random points, each followed by a re-apply that must
+# converge with nothing duplicated (`make test` runs it at 300 objects and 3 points).
+soak: $(STAMP)
+	SIPCONF_SOAK=1 $(PY) -m pytest -q tests/cli/test_apply_kill.py
 
 bench: $(STAMP) tools
 	$(PY) -m bench

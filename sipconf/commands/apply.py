@@ -1,10 +1,4 @@
-"""`sipconf apply SPEC|PLANFILE`: make the live project match.
-
-Ctrl-C: before the first write, the apply just stops (nothing was changed). From the first
-write on, no new request is started; the requests in flight finish and are reported, the
-ownership ledger is saved, and one line says what was applied and what was not (exit 130).
-A second Ctrl-C exits at once: like a `kill -9`, which a rerun picks up from.
-"""
+"""`sipconf apply SPEC|PLANFILE`: make the live project match."""
 
 from __future__ import annotations
 
@@ -13,8 +7,8 @@ import asyncio
 import os
 import signal
 import sys
-from contextlib import contextmanager
-from typing import Awaitable, Callable, Iterator, TypeVar
+import threading
+from typing import Awaitable, Callable, TypeVar
 
 from sipconf.commands._args import add_live_spec_arguments, load_for_live, target_flags
 from sipconf.errors import UserError
@@ -55,8 +49,8 @@ def run(args: argparse.Namespace) -> int:
         print(stopped, file=sys.stderr, flush=True)
         return EXIT_INTERRUPTED
     except KeyboardInterrupt:
-        # Before the apply could stop by itself (loading the spec, at the prompt): nothing
-        # was written.
+        # Before the apply could stop by itself (starting, loading the spec): nothing was
+        # written.
         print(summary(0, interruption.total), file=sys.stderr, flush=True)
         return EXIT_INTERRUPTED
 
@@ -76,15 +70,14 @@ def _run(args: argparse.Namespace, interruption: Interruption) -> int:
         desired = load_for_live(args.source, args)
     check_pinned(target, desired.url, desired.environment)
 
-    def confirm(plan) -> bool:
+    async def confirm(plan) -> bool:
         interruption.total = len(plan.changes)
         sys.stdout.write(TextRenderer().render(plan))
         if args.auto_approve or saved is not None:
             return True  # a saved plan was reviewed when it was made (Terraform's `apply FILE`)
         if not sys.stdin.isatty():
             raise UserError("no terminal to confirm the apply; review `sipconf plan` and pass --auto-approve")
-        with _ctrl_c_raises():
-            answer = input("Apply these changes? Only 'yes' is accepted: ")
+        answer = await _ask("Apply these changes? Only 'yes' is accepted: ")
         return answer.strip() == "yes"
 
     result = asyncio.run(
@@ -112,7 +105,11 @@ def _run(args: argparse.Namespace, interruption: Interruption) -> int:
 
 
 async def _interruptible(start: Callable[[], Awaitable[T]], interruption: Interruption) -> T:
-    """Run the apply with Ctrl-C handled as the module docstring says."""
+    """Run the apply, with Ctrl-C handled so: before the first write, the apply just stops
+    (nothing was changed). From the first write on, no new request is started; the requests
+    in flight finish and are reported, the ownership ledger is saved, and one line says what
+    was applied and what was not (exit 130). A second Ctrl-C exits at once: like a `kill -9`,
+    which a rerun picks up from."""
     loop = asyncio.get_running_loop()
     task = asyncio.current_task()
     cancelled = False
@@ -145,12 +142,32 @@ async def _interruptible(start: Callable[[], Awaitable[T]], interruption: Interr
         loop.remove_signal_handler(signal.SIGINT)
 
 
-@contextmanager
-def _ctrl_c_raises() -> Iterator[None]:
-    """At the prompt, Ctrl-C raises KeyboardInterrupt as usual (the event loop's handler would
-    only note it, and `input()` would keep waiting)."""
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+async def _ask(prompt: str) -> str:
+    """`input(prompt)` in a helper thread, so that the event loop, and so Ctrl-C, stays live
+    while the user thinks: in the main thread, a Ctrl-C that comes between the prompt and the
+    read would wait for Enter. The thread is a daemon: an apply stopped at the prompt exits
+    without it. End of input counts as no."""
+    loop = asyncio.get_running_loop()
+    answer: asyncio.Future[str] = loop.create_future()
+
+    def settle(line: str) -> None:
+        if not answer.done():
+            answer.set_result(line)
+
+    def read() -> None:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})  # the main thread takes Ctrl-C
+        try:
+            line = input(prompt)
+        except EOFError:
+            line = ""
+        try:
+            loop.call_soon_threadsafe(settle, line)
+        except RuntimeError:
+            pass  # the apply was stopped and its loop closed meanwhile
+
+    threading.Thread(target=read, name="sipconf-prompt", daemon=True).start()
     try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
+        return await answer
+    except asyncio.CancelledError:
+        print(flush=True)  # end the prompt's line, so the summary gets a line of its own
+        raise

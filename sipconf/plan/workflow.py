@@ -6,8 +6,9 @@ tests can inject a failing adapter (an interrupted apply) over the same real HTT
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
-from typing import Callable, Mapping
+from typing import Awaitable, Callable, Mapping
 
 from sipconf.errors import UserError
 from sipconf.livekit.adapter import LiveKitAdapter
@@ -54,7 +55,7 @@ async def apply_against(
     *,
     saved: Plan | None = None,
     force: bool = False,
-    confirm: Callable[[Plan], bool] = lambda plan: True,
+    confirm: Callable[[Plan], bool | Awaitable[bool]] = lambda plan: True,
     progress: Callable[[str], None] = lambda line: None,
     environ: Mapping[str, str] | None = None,
     adapter_factory: AdapterFactory = LiveKitAdapter,
@@ -78,7 +79,10 @@ async def apply_against(
             reasons = plan.force_reasons()
             if reasons and not force:
                 raise UserError(*(f"refusing to apply without --force: {r}" for r in reasons))
-            if not confirm(plan):
+            approved = confirm(plan)
+            if inspect.isawaitable(approved):
+                approved = await approved
+            if not approved:
                 raise UserError("apply cancelled; nothing was changed")
             applied = await apply_plan(
                 plan, desired, inventory, lk, environ=environ, progress=progress,

@@ -69,3 +69,47 @@ def test_parallelism_must_be_a_whole_number_of_one_or_more(plane):
         result = reapply(spec, env, "--parallelism", value)
         assert result.returncode == 1 and len(result.stderr.splitlines()) == 1, result.stderr
         assert result.stderr.startswith("sipconf apply: argument --parallelism: ")
+
+
+def test_ctrl_c_at_the_confirmation_prompt_changes_nothing(plane):
+    """At `Apply these changes?` on a terminal (a pseudo-terminal here)."""
+    import os
+    import pty
+    import select
+    import subprocess
+    import sys
+
+    from tests.cli.test_plan_apply import ROOT
+
+    server, spec, env = plane
+    master, slave = pty.openpty()
+    with subprocess.Popen(
+        [sys.executable, "-m", "sipconf", "apply", str(spec)], stdin=slave, stdout=slave, stderr=slave, env=env, cwd=ROOT,
+    ) as proc:
+        os.close(slave)
+        output = b""
+        while b"Apply these changes?" not in output:
+            ready, _, _ = select.select([master], [], [], 120)
+            assert ready, output[-500:]
+            output += os.read(master, 65536)
+        proc.send_signal(SIGINT)
+        try:
+            code = proc.wait(60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise
+        while select.select([master], [], [], 0.5)[0]:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # the terminal closed with the process
+                break
+            if not chunk:
+                break
+            output += chunk
+    os.close(master)
+    text = output.decode(errors="replace")
+    assert code == 130, text[-2000:]
+    assert "Traceback" not in text
+    assert text.rstrip().splitlines()[-1] == f"Interrupted: none of the {TOTAL} planned change(s) was applied; nothing was changed."
+    names, ledgers = live_names(server.url, "scale")
+    assert names == [] and ledgers == 0
