@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export DEBIAN_FRONTEND := noninteractive
 
-.PHONY: test demo bench tools conformance clean
+.PHONY: test soak demo bench tools conformance clean
 
 # constraints.txt pins every dependency to the versions the suite last passed on;
 # pyproject.toml keeps only lower bounds, for people installing sipconf into their own tools.
@@ -31,6 +31,11 @@ conformance: $(STAMP)
 
 demo: $(STAMP) tools
 	bash scenarios/demo/run.sh
+
+# kill -9 of a 1,000-object apply at 10 random points, each followed by a re-apply that must
+# converge with nothing duplicated (`make test` runs it at 300 objects and 3 points).
+soak: $(STAMP)
+	SIPCONF_SOAK=1 $(PY) -m pytest -q tests/cli/test_apply_kill.py
 
 bench: $(STAMP) tools
 	$(PY) -m bench

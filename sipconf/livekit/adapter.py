@@ -32,7 +32,11 @@ from sipconf.model.kinds import INBOUND, OUTBOUND, RULE
 
 
 class LockHeld(UserError):
-    """Another apply holds the target's apply lock."""
+    """Another apply holds the target's apply lock; `holder` names it when the target said."""
+
+    def __init__(self, *lines: str, holder: str = "") -> None:
+        super().__init__(*lines)
+        self.holder = holder
 
 
 class LiveKitAdapter:
@@ -71,6 +75,12 @@ class LiveKitAdapter:
         outbound = await self._call("ListSIPOutboundTrunk", "list outbound trunks", lambda: s.list_outbound_trunk(sip.ListSIPOutboundTrunkRequest()))
         rules = await self._call("ListSIPDispatchRule", "list dispatch rules", lambda: s.list_dispatch_rule(sip.ListSIPDispatchRuleRequest()))
         return LiveState(tuple(inbound.items), tuple(outbound.items), tuple(rules.items))
+
+    async def list_outbound(self) -> tuple[Message, ...]:
+        """Every outbound trunk: what a ledger save reads to see its shards as they are now."""
+        s = self._sip
+        found = await self._call("ListSIPOutboundTrunk", "list outbound trunks", lambda: s.list_outbound_trunk(sip.ListSIPOutboundTrunkRequest()))
+        return tuple(found.items)
 
     # -- writes ----------------------------------------------------------------------------
     async def create(self, kind: str, msg: Message) -> Message:
@@ -122,13 +132,19 @@ class LiveKitAdapter:
         if status == 200:
             return True
         if status == 409 or doc.get("code") == "aborted":
-            raise LockHeld(f"another apply is running against {self.target.url}: {doc.get('msg', 'lock held')}")
+            meta = doc.get("meta") if isinstance(doc.get("meta"), dict) else {}
+            raise LockHeld(
+                f"another apply is running against {self.target.url}: {doc.get('msg', 'lock held')}",
+                holder=str(meta.get("owner", "")),
+            )
         if status == 401:
             raise self._auth_error(doc.get("msg", ""))
         return False
 
-    async def release_lock(self, owner: str) -> None:
-        await self._local("ReleaseLock", {"owner": owner})
+    async def release_lock(self, owner: str) -> bool:
+        """Release the lock held as `owner`; False when `owner` does not hold it."""
+        status, _doc = await self._local("ReleaseLock", {"owner": owner})
+        return status == 200
 
     async def _local(self, method: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         token = (

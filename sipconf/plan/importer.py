@@ -14,10 +14,10 @@ from ruamel.yaml.comments import CommentedMap
 
 from sipconf.errors import UserError
 from sipconf.livekit.adapter import LiveKitAdapter
-from sipconf.livekit.ledger import Entry, Ledger, LedgerError, is_ledger, ledger_trunk
+from sipconf.livekit.ledger import Entry, Ledger, LedgerError, is_ledger
 from sipconf.livekit.target import Target
-from sipconf.model.kinds import OUTBOUND
 from sipconf.plan.inventory import Inventory, classify, digest
+from sipconf.plan.ledger_store import LedgerStore
 from sipconf.plan.lock import apply_lock
 from sipconf.plan.to_spec import Imported, import_spec
 
@@ -71,11 +71,8 @@ async def import_live(target: Target, *, project: str | None = None, adopt_names
             async with apply_lock(lk, target.url):
                 inventory = classify(await lk.fetch(), chosen)
                 ledger = adopt(inventory, adopt_names)
-                if bytes(ledger) != bytes(inventory.ledger):
-                    if inventory.ledger_id is None:
-                        await lk.create(OUTBOUND, ledger_trunk(ledger))
-                    else:
-                        await lk.replace(OUTBOUND, inventory.ledger_id, ledger_trunk(ledger))
+                if ledger != inventory.ledger:
+                    await LedgerStore(chosen, inventory.ledger_trunks, lk).save(ledger)
                 inventory = classify(await lk.fetch(), chosen)
     return import_spec(inventory, {o.id for o in inventory.owned()})
 
@@ -90,7 +87,7 @@ def render_yaml(result: Imported) -> str:
     yaml.default_flow_style = False
     yaml.width = 4096
     out = io.StringIO()
-    out.write("# Written by `sipconf import`. Secrets are {env: NAME} references.\n")
+    out.write("# Written by `sipconf import`. Secrets are references ({env: NAME} or {file: PATH}), never values.\n")
     if result.unmanaged:
         out.write(
             "# Objects marked `managed: false` are live objects sipconf does not own: plans list them\n"

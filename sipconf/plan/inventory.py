@@ -14,7 +14,7 @@ from functools import cached_property
 from google.protobuf.message import Message
 
 from sipconf.errors import UserError
-from sipconf.livekit.ledger import Ledger, LedgerError, is_ledger, ledger_name
+from sipconf.livekit.ledger import Ledger, LedgerError, Shard, is_ledger, ledger_name, merge, parse_shard
 from sipconf.livekit.live import LiveState
 from sipconf.model.kinds import INBOUND, KINDS, OUTBOUND, object_id
 from sipconf.plan.canonical import canonical, from_live
@@ -47,8 +47,8 @@ class Inventory:
 
     project: str
     live: LiveState
-    ledger: Ledger
-    ledger_id: str | None
+    ledger: Ledger  # merged from every trunk that holds a part of it
+    ledger_trunks: tuple[Message, ...]  # those trunks, as read
     objects: tuple[LiveObject, ...] = ()
     trunk_names: dict[str, str] = field(default_factory=dict)  # inbound trunk id -> name
 
@@ -85,14 +85,8 @@ def classify(live: LiveState, project: str) -> Inventory:
     for its kind and name and no owned object of that kind and name exists (an apply died
     between the create and the ledger write; docs/ownership.md, "Interrupted applies").
     """
-    mine = [t for t in live.outbound if t.name == ledger_name(project)]
-    if len(mine) > 1:
-        ids = " and ".join(sorted(t.sip_trunk_id for t in mine))
-        raise UserError(f"two sipconf ledgers for project {project!r} exist: {ids}; delete the one sipconf did not create")
-    ledger, ledger_id = Ledger(project), None
-    if mine:
-        ledger_id = mine[0].sip_trunk_id
-        ledger = _parse(mine[0], project)
+    mine = tuple(t for t in live.outbound if t.name == ledger_name(project))
+    ledger = merge(project, ((t.sip_trunk_id, _parse(t, project)) for t in mine))
     others: dict[str, str] = {}
     for trunk in live.outbound:
         if is_ledger(trunk) and trunk.name != ledger_name(project):
@@ -113,12 +107,12 @@ def classify(live: LiveState, project: str) -> Inventory:
             objects.append(LiveObject(kind, msg.name, oid, msg, owned, project if owned else others.get(oid)))
     objects = _adopt_pending(objects, ledger, project)
     trunk_names = {o.id: o.name for o in objects if o.kind == INBOUND}
-    return Inventory(project, live, ledger, ledger_id, tuple(objects), trunk_names)
+    return Inventory(project, live, ledger, mine, tuple(objects), trunk_names)
 
 
-def _parse(trunk: Message, project: str) -> Ledger:
+def _parse(trunk: Message, project: str) -> Shard:
     try:
-        return Ledger.parse(trunk.metadata)
+        return parse_shard(trunk.metadata)
     except LedgerError as err:
         raise UserError(
             f"the ledger trunk {trunk.sip_trunk_id} ({ledger_name(project)}) is damaged: {err}; "
@@ -127,13 +121,13 @@ def _parse(trunk: Message, project: str) -> Ledger:
 
 
 def _adopt_pending(objects: list[LiveObject], ledger: Ledger, project: str) -> list[LiveObject]:
+    pending = set(ledger.pending)
+    owned_keys = {(o.kind, o.name) for o in objects if o.owned}
     out = []
     for obj in objects:
         key = (obj.kind, obj.name)
-        if not obj.owned and obj.owner is None and key in ledger.pending:
-            twins_owned = any(o.owned for o in objects if (o.kind, o.name) == key)
-            if not twins_owned:
-                obj = LiveObject(obj.kind, obj.name, obj.id, obj.message, True, project, adopted=True)
+        if not obj.owned and obj.owner is None and key in pending and key not in owned_keys:
+            obj = LiveObject(obj.kind, obj.name, obj.id, obj.message, True, project, adopted=True)
         out.append(obj)
     return out
 

@@ -2,12 +2,13 @@
 
 Two layers, both always taken:
 - a local lock file per target URL (`flock`, released by the kernel even on `kill -9`), which
-  serialises applies on one machine — and is all there is against LiveKit Cloud or a
-  self-hosted server (CI runners add a concurrency group, docs/ci.md);
+  serialises applies on one machine that share a lock directory — and is all there is against
+  LiveKit Cloud or a self-hosted server (CI runners add a concurrency group, docs/ci.md);
 - the embedded control plane's server-held lock (`sipconf.Local/AcquireLock`), when the target
-  offers it. Its owner is `user@host`, so a rerun on the same machine after a `kill -9` takes
-  the lock over instead of waiting for its TTL; the local flock already excludes a concurrent
-  apply from that machine.
+  offers it. Its owner is `user@host pid N apply T`: two applies never share an owner, even in
+  one process or with two lock directories, so the second is refused. When the holder is a
+  process of this user on this host that no longer runs (a `kill -9`), a rerun releases the
+  lock in its name and takes it, instead of waiting for its TTL.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import fcntl
 import getpass
 import hashlib
 import os
+import re
+import secrets
 import socket
 import tempfile
 from contextlib import asynccontextmanager
@@ -30,15 +33,39 @@ __all__ = ["LockHeld", "LocalLock", "apply_lock", "lock_owner", "lock_path"]
 
 class LockingTarget(Protocol):
     async def acquire_lock(self, owner: str, ttl_seconds: float) -> bool: ...
-    async def release_lock(self, owner: str) -> None: ...
+    async def release_lock(self, owner: str) -> bool: ...
 
 
 def lock_owner() -> str:
+    """Who holds the server lock: this user and host, this process, and this apply."""
+    return f"{_user_at_host()} pid {os.getpid()} apply {secrets.token_hex(4)}"
+
+
+def _user_at_host() -> str:
     try:
         user = getpass.getuser()
     except (KeyError, OSError):
         user = str(os.getuid())
     return f"{user}@{socket.gethostname()}"
+
+
+def stale(holder: str) -> bool:
+    """Whether `holder` (a lock owner) is an apply of this user on this host whose process is
+    gone. An owner written before owners named their process (`user@host` alone) counts as
+    stale too, as it did then."""
+    here = _user_at_host()
+    if holder == here:
+        return True
+    match = re.fullmatch(re.escape(here) + r" pid (\d+) apply \w+", holder)
+    if match is None:
+        return False
+    try:
+        os.kill(int(match.group(1)), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False  # it exists (another user's process with that pid): not ours to judge
+    return False
 
 
 def lock_path(url: str, lock_dir: str | None = None) -> Path:
@@ -83,9 +110,20 @@ class LocalLock:
 async def apply_lock(target: LockingTarget, url: str, *, lock_dir: str | None = None) -> AsyncIterator[None]:
     owner = lock_owner()
     with LocalLock(url, lock_dir):
-        held_by_server = await target.acquire_lock(owner, LOCK_TTL_SECONDS)
+        held_by_server = await _acquire(target, owner)
         try:
             yield
         finally:
             if held_by_server:
                 await target.release_lock(owner)
+
+
+async def _acquire(target: LockingTarget, owner: str) -> bool:
+    try:
+        return await target.acquire_lock(owner, LOCK_TTL_SECONDS)
+    except LockHeld as held:
+        if not (held.holder and stale(held.holder)):
+            raise
+        # The holder was killed before it could let go: release in its name, then take it.
+        await target.release_lock(held.holder)
+        return await target.acquire_lock(owner, LOCK_TTL_SECONDS)

@@ -1,8 +1,10 @@
 """Live objects -> a spec document (the YAML shape of sipconf.spec.models, version 1), for import.
 
 The inverse of sipconf.spec.normalise: only non-default fields are written, so the spec reads
-like one a person wrote. Secrets become `{env: NAME}` references (never values); the caller
-prints the variables to set. Objects this project does not own are written too, marked
+like one a person wrote. Secrets become references, never values: the spec's own
+(`{env: VOXBONE_SIP_PASSWORD}`, `{file: PATH}`), which the ownership ledger recorded when sipconf
+last wrote the object, or else an `{env: NAME}` named after the object; the caller prints the
+variables to set. Objects this project does not own are written too, marked
 `managed: false` (docs/ownership.md), so sipconf documents them but never changes them.
 Loading the result and planning it against the same project shows no changes
 (tests/plan/test_import.py).
@@ -69,16 +71,18 @@ def import_spec(inventory: Inventory, owned_ids: set[str]) -> Imported:
         variables: list[tuple[str, str]] = []
         model, secrets = from_live(obj.kind, obj.message, inventory.trunk_names)
         body = canonical(obj.kind, model)
+        recorded = inventory.ledger.owner_of(obj.id) if managed else None
+        refs = dict(recorded.secrets) if recorded is not None else {}
         if obj.kind == RULE:
-            entry = _rule(obj.name, body, secrets, variables)
+            entry = _rule(obj.name, body, secrets, variables, refs)
         else:
-            entry = (_inbound if obj.kind == INBOUND else _outbound)(obj.name, body, secrets, variables)
+            entry = (_inbound if obj.kind == INBOUND else _outbound)(obj.name, body, secrets, variables, refs)
         if not managed:
             entry = {"managed": False, **entry}
             out.unmanaged.append((obj.kind, obj.name))
             # Only compared, never written: a plan treats an unset one as unchanged.
             variables = [(var, f"{what}; unmanaged, optional") for var, what in variables]
-        out.variables.extend(variables)
+        out.variables.extend(v for v in variables if v[0] not in {name for name, _what in out.variables})
         if obj.kind == RULE:
             doc["dispatch_rules"][obj.name] = entry
         else:
@@ -93,10 +97,10 @@ def _empty(project: str) -> dict[str, Any]:
     return {"version": 1, "project": project, "trunks": {}, "dispatch_rules": {}}
 
 
-def _inbound(name: str, t: Message, secrets: dict[str, str], variables: list) -> dict[str, Any]:
+def _inbound(name: str, t: Message, secrets: dict[str, str], variables: list, refs: dict[str, str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     _lists(out, t, ("numbers", "allowed_addresses", "allowed_numbers"), trunk=True)
-    auth = _auth(name, "inbound", t, secrets, variables)
+    auth = _auth(name, "inbound", t, secrets, variables, refs)
     if t.auth_realm:
         auth["realm"] = t.auth_realm
     if auth:
@@ -112,7 +116,7 @@ def _inbound(name: str, t: Message, secrets: dict[str, str], variables: list) ->
     return out
 
 
-def _outbound(name: str, t: Message, secrets: dict[str, str], variables: list) -> dict[str, Any]:
+def _outbound(name: str, t: Message, secrets: dict[str, str], variables: list, refs: dict[str, str]) -> dict[str, Any]:
     out: dict[str, Any] = {"address": t.address}
     if t.transport:
         out["transport"] = TRANSPORT[t.transport]
@@ -120,14 +124,14 @@ def _outbound(name: str, t: Message, secrets: dict[str, str], variables: list) -
         if getattr(t, fname):
             out[fname] = getattr(t, fname)
     _lists(out, t, ("numbers",), trunk=True)
-    auth = _auth(name, "outbound", t, secrets, variables)
+    auth = _auth(name, "outbound", t, secrets, variables, refs)
     if auth:
         out["auth"] = auth
     _common(out, t)
     return out
 
 
-def _rule(name: str, r: Message, secrets: dict[str, str], variables: list) -> dict[str, Any]:
+def _rule(name: str, r: Message, secrets: dict[str, str], variables: list, refs: dict[str, str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     which = r.rule.WhichOneof("rule")
     if which is not None:
@@ -142,9 +146,7 @@ def _rule(name: str, r: Message, secrets: dict[str, str], variables: list) -> di
         if which == "dispatch_rule_callee" and member.randomize:
             body["randomize"] = True
         if f"rule.{which}.pin" in secrets:
-            var = env_name(name, "pin")
-            variables.append((var, f"PIN of dispatch rule {name}"))
-            body["pin"] = {"env": var}
+            body["pin"] = _reference(refs.get(f"rule.{which}.pin"), env_name(name, "pin"), f"PIN of dispatch rule {name}", variables)
         out[RULE_KIND[which]] = body
     if r.trunk_ids:
         out["trunks"] = list(r.trunk_ids)
@@ -165,15 +167,25 @@ def _rule(name: str, r: Message, secrets: dict[str, str], variables: list) -> di
     return out
 
 
-def _auth(name: str, half: str, t: Message, secrets: dict[str, str], variables: list) -> dict[str, Any]:
+def _auth(name: str, half: str, t: Message, secrets: dict[str, str], variables: list, refs: dict[str, str]) -> dict[str, Any]:
     auth: dict[str, Any] = {}
     if t.auth_username:
         auth["username"] = t.auth_username
     if "auth_password" in secrets:
-        var = env_name(name, half, "password")
-        variables.append((var, f"password of the {half} trunk {name}"))
-        auth["password"] = {"env": var}
+        what = f"password of the {half} trunk {name}"
+        auth["password"] = _reference(refs.get("auth_password"), env_name(name, half, "password"), what, variables)
     return auth
+
+
+def _reference(recorded: str | None, invented: str, what: str, variables: list) -> dict[str, str]:
+    """A secret as the spec wrote it (`recorded`: `env:NAME` or `file:PATH`, from the ledger),
+    else an `{env: NAME}` named after the object; a variable to set is added to `variables`."""
+    kind, _, value = (recorded or "").partition(":")
+    if kind == "file" and value:
+        return {"file": value}
+    name = value if kind == "env" and value else invented
+    variables.append((name, what))
+    return {"env": name}
 
 
 def _common(out: dict[str, Any], t: Message) -> None:

@@ -6,15 +6,18 @@ tests can inject a failing adapter (an interrupted apply) over the same real HTT
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
-from typing import Callable, Mapping
+from typing import Awaitable, Callable, Mapping
 
 from sipconf.errors import UserError
 from sipconf.livekit.adapter import LiveKitAdapter
 from sipconf.livekit.target import Target
 from sipconf.model import DesiredState
-from sipconf.plan.engine import apply_plan
-from sipconf.plan.inventory import Inventory, classify
+from sipconf.plan.changes import UPDATE
+from sipconf.plan.diff import diff, has_changes
+from sipconf.plan.engine import DEFAULT_PARALLELISM, ApplyInterrupted, Interruption, apply_plan, tidy_ledger
+from sipconf.plan.inventory import Inventory, classify, live_checksum
 from sipconf.plan.lock import apply_lock
 from sipconf.plan.plan import Plan, make_plan
 from sipconf.plan.render.json_plan import plan_document
@@ -43,6 +46,7 @@ class ApplyResult:
     plan: Plan  # what was applied (empty: nothing to do)
     applied: int
     remaining: Plan | None  # the re-plan after applying; None when nothing was applied
+    ledger_saved: bool = False  # an apply with nothing to change brought the ledger up to date
 
 
 async def apply_against(
@@ -51,13 +55,19 @@ async def apply_against(
     *,
     saved: Plan | None = None,
     force: bool = False,
-    confirm: Callable[[Plan], bool] = lambda plan: True,
+    confirm: Callable[[Plan], bool | Awaitable[bool]] = lambda plan: True,
     progress: Callable[[str], None] = lambda line: None,
     environ: Mapping[str, str] | None = None,
     adapter_factory: AdapterFactory = LiveKitAdapter,
     lock_dir: str | None = None,
+    parallelism: int = DEFAULT_PARALLELISM,
+    interruption: Interruption | None = None,
 ) -> ApplyResult:
-    """Lock, plan (or check the saved plan), confirm, apply, then read back and re-plan."""
+    """Lock, plan (or check the saved plan), confirm, apply, then read back and re-plan.
+
+    Raises ApplyInterrupted when `interruption` was requested, once every request in flight
+    has finished (even after the last change: the read-back is then skipped)."""
+    interruption = interruption or Interruption()
     async with adapter_factory(target) as lk:
         async with apply_lock(lk, target.url, lock_dir=lock_dir):
             inventory = await read_inventory(lk, desired.project)
@@ -65,16 +75,42 @@ async def apply_against(
             if saved is not None:
                 _check_saved(saved, plan)
             if plan.empty:
-                return ApplyResult(plan, 0, None)
+                return ApplyResult(plan, 0, None, await tidy_ledger(plan, desired, inventory, lk))
             reasons = plan.force_reasons()
             if reasons and not force:
                 raise UserError(*(f"refusing to apply without --force: {r}" for r in reasons))
-            if not confirm(plan):
+            approved = confirm(plan)
+            if inspect.isawaitable(approved):
+                approved = await approved
+            if not approved:
                 raise UserError("apply cancelled; nothing was changed")
-            applied = await apply_plan(plan, desired, inventory, lk, environ=environ, progress=progress)
+            applied = await apply_plan(
+                plan, desired, inventory, lk, environ=environ, progress=progress,
+                parallelism=parallelism, interruption=interruption,
+            )
+            if interruption.requested:
+                raise ApplyInterrupted(applied, len(plan.changes))
             after = await read_inventory(lk, desired.project)
-            remaining = make_plan(desired, after, url=target.url, key=target.api_secret, environ=environ)
-            return ApplyResult(plan, applied, remaining)
+            return ApplyResult(plan, applied, _replan(desired, after, target, environ))
+
+
+def _replan(desired: DesiredState, after: Inventory, target: Target, environ: Mapping[str, str] | None) -> Plan:
+    """The read-back: the plan of what still differs. Its route impact (the costly part of a
+    plan, and empty when nothing differs) is worked out only when something does."""
+    changes, notes, _before, _after = diff(desired, after, key=target.api_secret, environ=environ)
+    if any(c.action != UPDATE or has_changes(c.fields) for c in changes):
+        return make_plan(desired, after, url=target.url, key=target.api_secret, environ=environ)
+    return Plan(
+        url=target.url,
+        project=desired.project,
+        environment=desired.environment,
+        changes=(),
+        unmanaged=tuple(notes),
+        live_checksum=live_checksum(after.live),
+        managed_count=len(after.owned()),
+        spec=desired.source,
+        desired=desired,
+    )
 
 
 def _check_saved(saved: Plan, fresh: Plan) -> None:
