@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export DEBIAN_FRONTEND := noninteractive
 
-.PHONY: test demo bench tools conformance clean
+.PHONY: test demo bench soak tools conformance clean
 
 # constraints.txt pins every dependency to the versions the suite last passed on;
 # pyproject.toml keeps only lower bounds, for people installing sipconf into their own tools.
@@ -33,6 +33,17 @@ demo: $(STAMP) tools
 
 bench: $(STAMP) tools
 	$(PY) -m bench
+
+# The long run: SIPp against `sipconf up` for SOAK_SECONDS at SOAK_RATE calls/s, then nothing may
+# be left over (bench/soak.py); then the full size of every test marked `soak` (pyproject.toml).
+# Both parts run; the target fails if either did.
+SOAK_RATE ?= 100
+SOAK_SECONDS ?= 60
+soak: $(STAMP) tools
+	status=0; \
+	$(PY) -m bench.soak --rate $(SOAK_RATE) --seconds $(SOAK_SECONDS) || status=1; \
+	SIPCONF_SOAK=1 $(PY) -m pytest -q -m soak tests || status=1; \
+	exit $$status
 
 clean:
 	rm -rf $(VENV) .sipconf reports .coverage

@@ -10,8 +10,10 @@ stderr at `--log-level` (default INFO); stdout keeps only the lines above and `s
 The state file is checked before anything listens: one that is not a sipconf state (empty,
 damaged, another application's) stops `sipconf up` with one line and exit 1, never an empty
 project. `--reset-state` moves the file (and its -wal/-shm) aside, says where, and starts
-fresh. The HTTP port also serves `/healthz`, `/readyz` (503 once the HTTP, UDP or TCP
-listener stopped) and `/metrics` (Prometheus text format).
+fresh. `--room-empty-timeout` / `--room-departure-timeout` set the timeouts a new room gets
+(LiveKit's defaults unless given; CreateRoom values still win). The HTTP port also serves
+`/healthz`, `/readyz` (503 once the HTTP, UDP or TCP listener stopped) and `/metrics`
+(Prometheus text format).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from pathlib import Path
 from sipconf.bridge.server import MAX_CALLS, MAX_LAG, Bridge
 from sipconf.errors import UserError
 from sipconf.local.bridge_adapter import bridge_ports
+from sipconf.local.rooms import DEFAULT_DEPARTURE_TIMEOUT, DEFAULT_EMPTY_TIMEOUT
 from sipconf.local.server import DEFAULT_STATE_PATH, ControlPlane
 from sipconf.local.store import StateFileError, move_aside
 from sipconf.routing.route import Mode
@@ -46,6 +49,8 @@ class UpOptions:
     max_calls: int = MAX_CALLS
     max_lag: float = MAX_LAG
     reset_state: bool = False
+    room_empty_timeout: int = DEFAULT_EMPTY_TIMEOUT
+    room_departure_timeout: int = DEFAULT_DEPARTURE_TIMEOUT
 
 
 @dataclass
@@ -85,7 +90,8 @@ async def start_services(opts: UpOptions) -> Services:
     it reads trunks and rules from its store, joins calls to its rooms, and serves as its call
     backend so CreateSIPParticipant/TransferSIPParticipant reach it.
     """
-    cp = ControlPlane(host=opts.http[0], port=opts.http[1], state_path=opts.state)
+    cp = ControlPlane(host=opts.http[0], port=opts.http[1], state_path=opts.state,
+                      room_empty_timeout=opts.room_empty_timeout, room_departure_timeout=opts.room_departure_timeout)
     try:
         await cp.start()
     except StateFileError as err:
@@ -166,6 +172,8 @@ def run(args: argparse.Namespace) -> int:
         max_calls=args.max_calls,
         max_lag=args.max_lag_ms / 1000,
         reset_state=args.reset_state,
+        room_empty_timeout=args.room_empty_timeout,
+        room_departure_timeout=args.room_departure_timeout,
     )
     if opts.ring_delay < 0:
         raise UserError(f"--ring-delay {args.ring_delay}: expected a number of seconds >= 0")
@@ -173,6 +181,11 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--max-calls {args.max_calls}: expected a number of calls >= 1")
     if opts.max_lag < 0:
         raise UserError(f"--max-lag-ms {args.max_lag_ms}: expected a number of milliseconds >= 0")
+    # LiveKit keeps a room's timeout of 0 as "the default", so a default has to be at least 1 s.
+    for flag, value in (("--room-empty-timeout", opts.room_empty_timeout),
+                        ("--room-departure-timeout", opts.room_departure_timeout)):
+        if not 1 <= value <= 2**32 - 1:
+            raise UserError(f"{flag} {value}: expected a number of seconds from 1 to {2**32 - 1}")
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     configure_logging(args.log_level)
     return asyncio.run(serve(opts))
@@ -209,5 +222,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-lag-ms", type=float, default=MAX_LAG * 1000, metavar="MS",
                    help="overload: new INVITEs get 503 + Retry-After while the event loop runs this late"
                         " on average (default %(default)g ms, 0 = off)")
+    p.add_argument("--room-empty-timeout", type=int, default=DEFAULT_EMPTY_TIMEOUT, metavar="SECONDS",
+                   help="a new room nobody joined closes after this long (default %(default)s, LiveKit's)")
+    p.add_argument("--room-departure-timeout", type=int, default=DEFAULT_DEPARTURE_TIMEOUT, metavar="SECONDS",
+                   help="a room closes this long after its last participant left (default %(default)s, LiveKit's)")
     p.add_argument("--log-level", choices=LOG_LEVELS, default="INFO", type=str.upper,
                    help="stderr log level for sipconf (call outcomes are INFO; default %(default)s)")
