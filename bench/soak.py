@@ -31,6 +31,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 import urllib.request
 from contextlib import contextmanager
@@ -49,6 +50,7 @@ SECTION = "## Soak"
 TRANSACTION_LINGER = 32.0  # 64*T1 (RFC 3261 17): Timers J, L and M keep a finished transaction this long
 SETTLE_MARGIN = 30.0  # seconds past the timeouts before "not settled" is a failure
 POLL = 0.5
+ROOM_TIMEOUT = 2  # seconds: the soak's rooms close soon after their caller left
 
 Metrics = dict[str, float]  # `name{labels}` -> value, as /metrics prints them
 
@@ -58,7 +60,7 @@ class Snapshot:
     """The `sipconf up` process at one point, and its counters."""
 
     rss_kb: int
-    fds: dict[str, str]  # descriptor -> what it is (`socket udp 127.0.0.1:40000`, a path, ...)
+    fds: dict[str, str]  # descriptor -> what it is (`udp 127.0.0.1:40000`, a path, ...)
     tasks: int
     metrics: Metrics = field(repr=False)
 
@@ -166,7 +168,8 @@ def sipconf_up(tmp: Path, room_timeout: int) -> Iterator[UpProcess]:
         deadline = time.monotonic() + 30
         while "\nready\n" not in "\n" + out.read_text():
             if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"sipconf up did not get ready: {log.read_text()[-2000:]}")
+                said = [line for line in log.read_text().splitlines() if line.strip()]
+                raise RuntimeError("sipconf up did not get ready" + (f": {said[-1]}" if said else ""))
             time.sleep(0.1)
         printed = out.read_text()
         sip = re.search(r"^sip: udp (\S+)", printed, re.M).group(1)
@@ -177,7 +180,8 @@ def sipconf_up(tmp: Path, room_timeout: int) -> Iterator[UpProcess]:
         applied = subprocess.run([sys.executable, "-m", "sipconf", "apply", str(SPEC), "--auto-approve"], env=env,
                                  capture_output=True, text=True, cwd=ROOT)
         if applied.returncode != 0:
-            raise RuntimeError(f"sipconf apply {SPEC.name} failed: {applied.stdout}{applied.stderr}")
+            said = [line for line in (applied.stdout + applied.stderr).splitlines() if line.strip()]
+            raise RuntimeError(f"sipconf apply {SPEC.name} failed" + (f": {said[-1]}" if said else ""))
         yield UpProcess(proc, env["LIVEKIT_URL"], sip, env)
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -271,13 +275,15 @@ def judge(rate: int, seconds: float, warmup: float, room_timeout: int, load: Loa
         (load.successful == placed, f"SIPp completed {load.successful} of {placed} calls placed"),
         (figures.answered == load.successful, f"the bridge answered {figures.answered} call(s), SIPp completed"
                                               f" {load.successful}"),
-        (not other, "the bridge sent other final responses: " + ", ".join(f"{n} x {s}" for s, n in sorted(other.items()))),
+        (not other, "the bridge sent other final responses: "
+         + ", ".join(f"{count} x {status}" for status, count in sorted(other.items()))),
         (figures.joined == figures.left == figures.answered,
          f"participants joined {figures.joined}, left {figures.left}, calls answered {figures.answered}"),
         (figures.rooms_created == figures.rooms_closed == figures.answered,
          f"rooms created {figures.rooms_created}, closed {figures.rooms_closed}, calls answered {figures.answered}"
          " (one room per caller)"),
-        (not any(live.values()), "still live once settled: " + ", ".join(f"{n} {v}" for n, v in live.items() if v)),
+        (not any(live.values()),
+         "still live once settled: " + ", ".join(f"{name} {value}" for name, value in live.items() if value)),
         (end.rss_kb <= warm.rss_kb * (1 + rss_growth),
          f"RSS grew {_growth(warm.rss_kb, end.rss_kb)}: {warm.rss_kb} kB after the warm-up, {end.rss_kb} kB at"
          f" the end (limit {rss_growth:.0%})"),
@@ -294,21 +300,22 @@ def _growth(before: float, after: float) -> str:
 
 
 def report(figures: Figures) -> list[str]:
-    f = figures
+    other = ", ".join(f"{count} x {status}" for status, count in sorted(figures.other_finals.items()))
+    live = ", ".join(f"{name} {value}" for name, value in figures.live_after.items())
     lines = [
-        f"soak: {f.rate} calls/s for {f.seconds:g} s after a {f.warmup_seconds:g} s warm-up at the same rate"
-        f" (rooms close {f.room_timeout} s after their caller left)",
-        f"calls: placed {f.placed}, completed {f.completed}, failed {f.failed}; bridge answered {f.answered}"
-        + (", other finals " + ", ".join(f"{n} x {s}" for s, n in sorted(f.other_finals.items()))
-           if f.other_finals else ", no other final"),
-        f"participants: joined {f.joined}, left {f.left}",
-        f"rooms: created {f.rooms_created}, closed {f.rooms_closed}; settled {f.settled_seconds:g} s after the load,"
-        " live then: " + ", ".join(f"{name} {value}" for name, value in f.live_after.items()),
-        f"rss: {f.rss_warm_kb / 1024:.1f} MiB after the warm-up, {f.rss_end_kb / 1024:.1f} MiB at the end"
-        f" ({_growth(f.rss_warm_kb, f.rss_end_kb)})",
-        f"fds: {f.fds_warm} after the warm-up, {f.fds_end} at the end; asyncio tasks: {f.tasks_warm} -> {f.tasks_end}",
+        f"soak: {figures.rate} calls/s for {figures.seconds:g} s after a {figures.warmup_seconds:g} s warm-up"
+        f" at the same rate (rooms close {figures.room_timeout} s after their caller left)",
+        f"calls: placed {figures.placed}, completed {figures.completed}, failed {figures.failed};"
+        f" bridge answered {figures.answered}, " + (f"other finals {other}" if other else "no other final"),
+        f"participants: joined {figures.joined}, left {figures.left}",
+        f"rooms: created {figures.rooms_created}, closed {figures.rooms_closed};"
+        f" settled {figures.settled_seconds:g} s after the load, live then: {live}",
+        f"rss: {figures.rss_warm_kb / 1024:.1f} MiB after the warm-up, {figures.rss_end_kb / 1024:.1f} MiB"
+        f" at the end ({_growth(figures.rss_warm_kb, figures.rss_end_kb)})",
+        f"fds: {figures.fds_warm} after the warm-up, {figures.fds_end} at the end;"
+        f" asyncio tasks: {figures.tasks_warm} -> {figures.tasks_end}",
     ]
-    lines += [f"FAILED: {text}" for text in f.failures] or ["ok: every check passed"]
+    lines += [f"FAILED: {text}" for text in figures.failures] or ["ok: every check passed"]
     return lines
 
 
@@ -332,14 +339,11 @@ def run(rate: int, seconds: float, warmup: float, room_timeout: int, rss_growth:
 def record(figures: Figures, command: str, path: Path = RESULTS) -> None:
     """Replace (or add) the Soak section of bench/RESULTS.md with this run."""
     today = datetime.date.today().isoformat()
-    section = [
-        SECTION, "",
-        f"`{command}` ({sipp_version()}, SIPp built-in `uac` against `sipconf up`, loopback UDP,"
-        f" {os.cpu_count()} cores), recorded on {today}. bench/soak.yaml gives every caller a room of its own;"
-        " the figures compare the `sipconf up` process after the warm-up with the same process once the soak's"
-        " calls, rooms and SIP transactions are all gone.",
-        "", "```", *report(figures), "```", "",
-    ]
+    intro = (f"`{command}` ({sipp_version()}, SIPp built-in `uac` against `sipconf up`, loopback UDP,"
+             f" {os.cpu_count()} cores), recorded on {today}. bench/soak.yaml gives every caller a room of its"
+             " own; the figures compare the `sipconf up` process after the warm-up with the same process once"
+             " the soak's calls, rooms and SIP transactions are all gone.")
+    section = [SECTION, "", *textwrap.wrap(intro, 100), "", "```", *report(figures), "```", ""]
     text = path.read_text() if path.exists() else ""
     head, found, rest = text.partition(SECTION)
     tail = ""
@@ -351,12 +355,13 @@ def record(figures: Figures, command: str, path: Path = RESULTS) -> None:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.soak", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rate", type=int, default=300, help="calls per second (default %(default)s)")
+    parser.add_argument("--rate", type=int, default=100,
+                        help="calls per second (default %(default)s: clean for 60 s on 2 shared cores, bench/RESULTS.md)")
     parser.add_argument("--seconds", type=float, default=60.0, help="length of the soak (default %(default)g)")
     parser.add_argument("--warmup", type=float, default=None,
                         help="length of the warm-up at the same rate (default: the soak's, at most 40 s: long"
                              " enough for finished transactions to linger as many as during the soak)")
-    parser.add_argument("--room-timeout", type=int, default=2,
+    parser.add_argument("--room-timeout", type=int, default=ROOM_TIMEOUT,
                         help="`sipconf up` room empty and departure timeouts, seconds (default %(default)s)")
     parser.add_argument("--rss-growth", type=float, default=0.10,
                         help="largest RSS growth allowed from the warm-up to the end (default %(default)g)")
@@ -376,7 +381,10 @@ def main(argv: list[str]) -> int:
     if args.json:
         args.json.write_text(json.dumps(asdict(figures), indent=2) + "\n")
     if args.record:
-        record(figures, "python -m bench.soak " + " ".join(argv))
+        command = f"python -m bench.soak --rate {args.rate} --seconds {args.seconds:g}"
+        if args.room_timeout != ROOM_TIMEOUT:
+            command += f" --room-timeout {args.room_timeout}"
+        record(figures, command)
     return 1 if figures.failures else 0
 
 
