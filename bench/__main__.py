@@ -88,7 +88,11 @@ def main(argv: list[str]) -> int:
         with bridge(tmp) as target:
             results["sipconf bridge"] = [run_uac(target, r, args.seconds) for r in rates]
             print("sipconf bridge", [(r.target_cps, r.successful, r.failed) for r in results["sipconf bridge"]], flush=True)
-    Path(args.out).write_text(render(results, rates, args.seconds))
+    out = Path(args.out)
+    # The benchmark owns the top of the file; later sections (the soak's) are kept.
+    previous = out.read_text() if out.exists() else ""
+    later = re.search(r"^## ", previous, re.M)
+    out.write_text(render(results, rates, args.seconds) + ("\n" + previous[later.start():] if later else ""))
     print(f"wrote {args.out}")
     return 0
 

@@ -11,8 +11,10 @@ stderr at `--log-level` (default INFO); stdout keeps only the lines above and `s
 The state file is checked before anything listens: one that is not a sipconf state (empty,
 damaged, another application's) stops `sipconf up` with one line and exit 1, never an empty
 project. `--reset-state` moves the file (and its -wal/-shm) aside, says where, and starts
-fresh. The HTTP port also serves `/healthz`, `/readyz` (503 once the HTTP, UDP or TCP
-listener stopped) and `/metrics` (Prometheus text format).
+fresh. `--room-empty-timeout` / `--room-departure-timeout` set the timeouts a new room gets
+(LiveKit's defaults unless given; CreateRoom values still win). The HTTP port also serves
+`/healthz`, `/readyz` (503 once the HTTP, UDP or TCP listener stopped) and `/metrics`
+(Prometheus text format).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from sipconf.bridge.server import MAX_CALLS, MAX_LAG, Bridge
 from sipconf.errors import UserError
 from sipconf.local.bridge_adapter import bridge_ports
 from sipconf.local.credentials import DEV_API_SECRET
+from sipconf.local.rooms import DEFAULT_DEPARTURE_TIMEOUT, DEFAULT_EMPTY_TIMEOUT
 from sipconf.local.server import DEFAULT_STATE_PATH, ControlPlane
 from sipconf.local.store import StateFileError, move_aside
 from sipconf.routing.route import Mode
@@ -55,6 +58,8 @@ class UpOptions:
     trusted_proxies: tuple[str, ...] = ()
     auth_backoff: BackoffPolicy = BackoffPolicy()
     nonce_lifetime: float = NONCE_LIFETIME
+    room_empty_timeout: int = DEFAULT_EMPTY_TIMEOUT
+    room_departure_timeout: int = DEFAULT_DEPARTURE_TIMEOUT
 
 
 @dataclass
@@ -94,7 +99,8 @@ async def start_services(opts: UpOptions) -> Services:
     it reads trunks and rules from its store, joins calls to its rooms, and serves as its call
     backend so CreateSIPParticipant/TransferSIPParticipant reach it.
     """
-    cp = ControlPlane(host=opts.http[0], port=opts.http[1], state_path=opts.state)
+    cp = ControlPlane(host=opts.http[0], port=opts.http[1], state_path=opts.state,
+                      room_empty_timeout=opts.room_empty_timeout, room_departure_timeout=opts.room_departure_timeout)
     try:
         await cp.start()
     except StateFileError as err:
@@ -180,6 +186,8 @@ def run(args: argparse.Namespace) -> int:
         trusted_proxies=tuple(args.trusted_proxy),
         auth_backoff=auth_backoff(args),
         nonce_lifetime=args.nonce_lifetime,
+        room_empty_timeout=args.room_empty_timeout,
+        room_departure_timeout=args.room_departure_timeout,
     )
     for value in opts.trusted_proxies:
         try:
@@ -195,6 +203,11 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--max-lag-ms {args.max_lag_ms}: expected a number of milliseconds >= 0")
     if opts.nonce_lifetime <= 0:
         raise UserError(f"--nonce-lifetime {args.nonce_lifetime:g}: expected a number of seconds > 0")
+    # LiveKit keeps a room's timeout of 0 as "the default", so a default has to be at least 1 s.
+    for flag, value in (("--room-empty-timeout", opts.room_empty_timeout),
+                        ("--room-departure-timeout", opts.room_departure_timeout)):
+        if not 1 <= value <= 2**32 - 1:
+            raise UserError(f"{flag} {value}: expected a number of seconds from 1 to {2**32 - 1}")
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     configure_logging(args.log_level)
     return asyncio.run(serve(opts))
@@ -264,5 +277,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--nonce-lifetime", type=float, default=NONCE_LIFETIME, metavar="SECONDS",
                    help="how long a digest challenge can be answered; later a right answer is challenged again"
                         " with stale=true (default %(default)g s)")
+    p.add_argument("--room-empty-timeout", type=int, default=DEFAULT_EMPTY_TIMEOUT, metavar="SECONDS",
+                   help="a new room nobody joined closes after this long (default %(default)s, LiveKit's)")
+    p.add_argument("--room-departure-timeout", type=int, default=DEFAULT_DEPARTURE_TIMEOUT, metavar="SECONDS",
+                   help="a room closes this long after its last participant left (default %(default)s, LiveKit's)")
     p.add_argument("--log-level", choices=LOG_LEVELS, default="INFO", type=str.upper,
                    help="stderr log level for sipconf (call outcomes are INFO; default %(default)s)")

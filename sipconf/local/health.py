@@ -7,11 +7,13 @@ Served on the control plane's HTTP port, without a token (it listens on loopback
   control plane's HTTP, and the bridge's UDP and TCP, which `sipconf up` adds). A stopped
   listener does not come back, so liveness and readiness fail together. Every listener
   follows, one line each (`udp: serving` / `udp: stopped`).
-- `GET /metrics`: every registered family in the Prometheus text format.
+- `GET /metrics`: every registered family in the Prometheus text format, after the
+  listeners and the process's asyncio task count (a count that keeps growing is a leak).
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Callable, Iterable, Mapping
 
 from sipconf.bridge.metrics import Family, render
@@ -53,7 +55,16 @@ class Health:
 
     def metrics(self) -> str:
         families = [Family.labelled("sipconf_listener_up", "gauge", "1 while the listener serves, 0 once it stopped.",
-                                    "listener", {name: int(up) for name, up in self.listeners().items()})]
+                                    "listener", {name: int(up) for name, up in self.listeners().items()}),
+                    Family.single("sipconf_asyncio_tasks", "gauge", "asyncio tasks not done yet, this one included.",
+                                  _task_count())]
         for collect in self._collectors:
             families.extend(collect())
         return render(families)
+
+
+def _task_count() -> int:
+    try:
+        return len(asyncio.all_tasks())
+    except RuntimeError:  # no running loop: nothing can be pending
+        return 0

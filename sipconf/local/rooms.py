@@ -72,14 +72,19 @@ def _participant_not_found() -> LiveKitError:
 class Rooms:
     """Rooms by name, each with participants by identity. `clock` returns Unix seconds."""
 
-    def __init__(self, clock: Callable[[], float] = time.time, timers: Clock | None = None) -> None:
+    def __init__(self, clock: Callable[[], float] = time.time, timers: Clock | None = None, *,
+                 empty_timeout: int = DEFAULT_EMPTY_TIMEOUT, departure_timeout: int = DEFAULT_DEPARTURE_TIMEOUT) -> None:
         self._clock = clock
         self._timers: Clock = timers or LoopClock()
+        # What a new room gets unless CreateRoom says otherwise (LiveKit's `room` config).
+        self.empty_timeout, self.departure_timeout = empty_timeout, departure_timeout
         self._rooms: dict[str, models.Room] = {}
         self._participants: dict[str, dict[str, models.ParticipantInfo]] = {}
         self._lifetimes: dict[str, _Lifetime] = {}
         self._listeners: list[Listener] = []
         self.closed: dict[str, int] = {}  # why -> rooms closed so far (metrics)
+        # Totals for metrics: joined - left is always the participants in rooms now.
+        self.created = self.joined = self.left = 0
 
     @property
     def room_count(self) -> int:
@@ -111,14 +116,15 @@ class Rooms:
             room = models.Room(
                 sid=ids.new_id(ids.ROOM),
                 name=req.name,
-                empty_timeout=DEFAULT_EMPTY_TIMEOUT,
-                departure_timeout=DEFAULT_DEPARTURE_TIMEOUT,
+                empty_timeout=self.empty_timeout,
+                departure_timeout=self.departure_timeout,
                 creation_time=int(now),
                 creation_time_ms=int(now * 1000),
             )
             self._rooms[req.name] = room
             self._participants[req.name] = {}
             self._lifetimes[req.name] = _Lifetime(created=self._timers.now())
+            self.created += 1
         if req.empty_timeout > 0:
             room.empty_timeout = req.empty_timeout
         if req.departure_timeout > 0:
@@ -155,9 +161,11 @@ class Rooms:
         lifetime = self._lifetimes.pop(name)
         if lifetime.timer is not None:
             lifetime.timer.cancel()
+        participants = self._participants.pop(name, {})
         if why is not None:
             self.closed[why] = self.closed.get(why, 0) + 1
-        return self._participants.pop(name, {})
+            self.left += len(participants)
+        return participants
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -186,6 +194,7 @@ class Rooms:
         log.debug("room %s closed: %s", name, why.replace("_", " "))
 
     def _left(self, room: str) -> None:
+        self.left += 1
         self._lifetimes[room].last_left = self._timers.now()
         self._arm(room)
 
@@ -222,7 +231,10 @@ class Rooms:
             version=1,
         )
         p.attributes.update(attributes or {})
+        if identity in self._participants[room]:
+            self.left += 1  # the old session leaves
         self._participants[room][identity] = p
+        self.joined += 1
         self._arm(room)
         return _copy(p)
 

@@ -33,7 +33,7 @@ from sipconf.local.health import METRICS_CONTENT_TYPE, Health
 from sipconf.local.http_log import HttpLog
 from sipconf.local.lock import DEFAULT_TTL_SECONDS, ApplyLock
 from sipconf.local.room_service import RoomService
-from sipconf.local.rooms import Rooms
+from sipconf.local.rooms import DEFAULT_DEPARTURE_TIMEOUT, DEFAULT_EMPTY_TIMEOUT, Rooms
 from sipconf.local.sip_service import SIPService
 from sipconf.local.store import StateStore
 from sipconf.routing.errors import INVALID_ARGUMENT, LiveKitError
@@ -73,6 +73,8 @@ class ControlPlane:
         backend: CallBackend | None = None,
         clock: Callable[[], float] = time.time,
         timers: Clock | None = None,
+        room_empty_timeout: int = DEFAULT_EMPTY_TIMEOUT,
+        room_departure_timeout: int = DEFAULT_DEPARTURE_TIMEOUT,
     ) -> None:
         if not (api_key and api_secret):
             dev_key, dev_secret = dev_credentials()
@@ -82,7 +84,8 @@ class ControlPlane:
         self.state_path = Path(state_path)
         self.clock = clock
         self.store: StateStore | None = None
-        self.rooms = Rooms(clock, timers)  # `timers` close idle rooms (a ManualClock in tests)
+        # `timers` close idle rooms (a ManualClock in tests); the timeouts are a new room's defaults.
+        self.rooms = Rooms(clock, timers, empty_timeout=room_empty_timeout, departure_timeout=room_departure_timeout)
         self.lock = ApplyLock(clock)
         self._backend = backend
         self._runner: web.AppRunner | None = None
@@ -191,6 +194,13 @@ class ControlPlane:
         return [
             Family.single("sipconf_rooms", GAUGE, "Rooms open now.", self.rooms.room_count),
             Family.single("sipconf_participants", GAUGE, "Participants in rooms now.", self.rooms.participant_count),
+            Family.single("sipconf_rooms_created_total", COUNTER, "Rooms created: by CreateRoom or a joining participant.",
+                          self.rooms.created),
+            Family.single("sipconf_participants_joined_total", COUNTER, "Participants that joined a room.",
+                          self.rooms.joined),
+            Family.single("sipconf_participants_left_total", COUNTER,
+                          "Participants that left a room: hung up, removed, replaced by a rejoin, or their room deleted.",
+                          self.rooms.left),
             Family.labelled("sipconf_rooms_closed_total", COUNTER,
                             "Rooms closed: by DeleteRoom, or by their empty or departure timeout.", "reason",
                             self.rooms.closed),

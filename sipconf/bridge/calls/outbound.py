@@ -15,6 +15,7 @@ import hashlib
 import ipaddress
 import logging
 import socket
+from typing import Callable
 
 from livekit.protocol import sip as sip_pb
 
@@ -132,6 +133,7 @@ class OutboundCall:
         self.started = net.clock.now()
         self.status = "not sent"  # the INVITE's outcome, for the outcome log line
         self.end_reason = ""
+        self.on_end: list[Callable[[], None]] = []  # called once, when the call ends
 
     @property
     def attributes_to_headers(self) -> dict[str, str]:
@@ -390,6 +392,8 @@ class OutboundCall:
         self.net.unbind(self)
         self.net.outbound.by_call_id.pop(self.call_id, None)
         self.ended.set()
+        for callback in self.on_end:
+            callback()
         self.net.metrics.outbound_ended(self.status)
         log.info("outbound call %s Call-ID %s: trunk %s -> %s (%s %s:%d): %s, %s, %.1f s",
                  self.sip_call_id, self.call_id, self.trunk.sip_trunk_id if self.trunk is not None else "-",
@@ -430,7 +434,10 @@ class OutboundCalls:
             internal.room_name, internal.participant_identity, internal.participant_name,
             internal.participant_metadata, attrs))
         self.net.bind(call, participant=(internal.room_name, internal.participant_identity))
+        # Only while the call lives: its INVITE client transaction ACKs 2xx retransmissions
+        # for 64*T1 after the answer (RFC 6026 7.2), whether the call ended meanwhile or not.
         self.by_call_id[call.call_id] = call
+        call.on_end.append(lambda: self._forget(call))
         call.task = self.net.spawn(call.run())
         call.task.add_done_callback(lambda _t: None)
         if internal.wait_until_answered:
@@ -438,6 +445,10 @@ class OutboundCalls:
         return sip_pb.SIPParticipantInfo(participant_id=participant_id,
                                          participant_identity=internal.participant_identity,
                                          room_name=internal.room_name, sip_call_id=call_id)
+
+    def _forget(self, call: OutboundCall) -> None:
+        if self.by_call_id.get(call.call_id) is call:
+            del self.by_call_id[call.call_id]
 
     def stray_response(self, resp: Response, source: Source) -> None:
         """A 2xx retransmitted after the INVITE transaction ended: ACK it again."""
