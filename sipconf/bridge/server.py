@@ -350,8 +350,6 @@ class Bridge:
             if refusal is not None:
                 if not (method == "INVITE" and self.config.hide_inbound_port):  # as for a bad INVITE
                     _answer(tx, msg, refusal.status, refusal.reason, refusal.headers)
-                else:
-                    tx.abandon()  # type: ignore[union-attr]
                 return
         if method == "INVITE":
             self._invite(msg, tx, source)  # type: ignore[arg-type]
@@ -394,8 +392,6 @@ class Bridge:
             self.metrics.inbound_refused(None if self.config.hide_inbound_port else 400)
             if not self.config.hide_inbound_port:
                 _answer(tx, msg, 400, "Bad request")
-            else:
-                tx.abandon()
             return
         # RFC 3261 21.5.4: shed load before any routing or media work.
         refusal = self.admission.admit(len(self.pending) + len(self.dialogs), len(self.pending))
@@ -408,7 +404,6 @@ class Bridge:
         call = InboundCall(self, self.config, msg, tx, source)
         self.pending[tx] = call
         call.on_settled.append(lambda: self.metrics.inbound_settled(msg, call.final))
-        call.on_settled.append(lambda: tx.abandon() if call.final is None else None)  # dropped
         reports = self.ports.reports
         if reports is not None:
             call.on_settled.append(lambda: self._report(reports, call, CallPhase.SETTLED))

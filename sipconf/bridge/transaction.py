@@ -229,17 +229,6 @@ class InviteServerTransaction(_Transaction):
         if self.state in (ServerState.PROCEEDING, ServerState.COMPLETED) and self.last_response is not None:
             self.send(self.last_response)
 
-    def abandon(self) -> None:
-        """The TU sends no final response at all (LiveKit drops the INVITE). The transaction
-        still absorbs retransmissions of the INVITE for 64*T1, as it would after a final
-        response (Timer H), then terminates: a dropped INVITE is not remembered forever."""
-        if self.state is ServerState.PROCEEDING:
-            self._start_timer("abandoned", 64 * T1, self._timer_abandoned)
-
-    def _timer_abandoned(self) -> None:
-        if self.state is ServerState.PROCEEDING:  # the TU did answer after all: its timers rule
-            self._set_state(ServerState.TERMINATED)
-
     def ack_2xx(self) -> None:
         """The TU saw the ACK for our 2xx (it has its own branch): stop retransmitting."""
         self.acked = True
