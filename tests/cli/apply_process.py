@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sipconf.livekit.adapter import LiveKitAdapter
-from sipconf.livekit.ledger import ledger_name
+from sipconf.livekit.ledger import ledger_name, parse_shard
 from sipconf.livekit.target import Target
 from sipconf.plan.inventory import classify
 from tests.cli.test_plan_apply import KEY, ROOT, SECRET
@@ -68,7 +68,8 @@ def reapply(spec: Path, env: dict[str, str], *extra: str) -> subprocess.Complete
 
 
 def live_names(url: str, project: str) -> tuple[list[tuple[str, str]], int]:
-    """(kind, name) of every live trunk and rule but the ledger, and how many ledger trunks."""
+    """(kind, name) of every live trunk and rule but the ledger, and how many ledgers: 1 when
+    the ledger's trunks are one whole set of shards, 0 when there is none."""
 
     async def read():
         async with LiveKitAdapter(Target(url, KEY, SECRET)) as lk:
@@ -76,8 +77,11 @@ def live_names(url: str, project: str) -> tuple[list[tuple[str, str]], int]:
 
     live = asyncio.run(read())
     inventory = classify(live, project)
-    ledgers = sum(1 for t in live.outbound if t.name == ledger_name(project))
-    return [(o.kind, o.name) for o in inventory.objects], ledgers
+    slots = sorted(parse_shard(t.metadata).slot for t in live.outbound if t.name == ledger_name(project))
+    if not slots:
+        return [(o.kind, o.name) for o in inventory.objects], 0
+    whole = slots == [(index, len(slots)) for index in range(len(slots))]
+    return [(o.kind, o.name) for o in inventory.objects], 1 if whole else len(slots)
 
 
 SIGINT, SIGKILL = signal.SIGINT, signal.SIGKILL

@@ -17,8 +17,7 @@ from tests.cli.apply_process import SIGKILL, apply_env, apply_until, live_names,
 from tests.cli.test_plan_apply import Server
 from tests.plan.scale import numbers_for_objects, object_count, scale_spec
 
-SOAK = os.environ.get("SIPCONF_SOAK") == "1"
-OBJECTS, POINTS = (1000, 10) if SOAK else (300, 3)
+OBJECTS, POINTS = (1000, 10) if os.environ.get("SIPCONF_SOAK") == "1" else (300, 3)
 NUMBERS = numbers_for_objects(OBJECTS, per_trunk=2)
 SEED = int(os.environ.get("SIPCONF_KILL_SEED", "4242"))
 

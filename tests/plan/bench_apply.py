@@ -1,4 +1,5 @@
-"""How long `sipconf apply` takes at scale: `python -m tests.plan.bench_apply [OBJECTS ...]`.
+"""How long `sipconf apply` takes at scale:
+`python -m tests.plan.bench_apply [OBJECTS ...] [--per-trunk N] [--parallelism N ...]`.
 
 The embedded control plane runs in its own process (as `sipconf up` does), `sipconf apply
 --auto-approve` in another, from an empty project, with the generated spec of
@@ -33,10 +34,10 @@ def serve(state: str, port_out) -> None:
     asyncio.run(main())
 
 
-def measure(objects: int, parallelism: int) -> tuple[float, float]:
+def measure(objects: int, parallelism: int, per_trunk: int = 10) -> tuple[float, float]:
     with tempfile.TemporaryDirectory() as tmp:
         spec = Path(tmp) / "scale.yaml"
-        spec.write_text(scale_spec(numbers_for_objects(objects)))
+        spec.write_text(scale_spec(numbers_for_objects(objects, per_trunk), per_trunk=per_trunk))
         urls: multiprocessing.Queue = multiprocessing.Queue()
         plane = multiprocessing.Process(target=serve, args=(str(Path(tmp) / "state.db"), urls), daemon=True)
         plane.start()
@@ -65,10 +66,21 @@ def measure(objects: int, parallelism: int) -> tuple[float, float]:
 
 
 def main(argv: list[str]) -> None:
-    for objects in [int(a) for a in argv] or [300, 1000]:
-        for parallelism in (1, 8):
-            total, sending = measure(objects, parallelism)
-            print(f"{objects} objects, --parallelism {parallelism}: {total:.1f} s in all, {sending:.1f} s sending the changes", flush=True)
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m tests.plan.bench_apply")
+    parser.add_argument("objects", type=int, nargs="*", default=[300, 1000])
+    parser.add_argument("--per-trunk", type=int, default=10, help="numbers per trunk (default 10)")
+    parser.add_argument("--parallelism", type=int, nargs="+", default=[1, 8])
+    args = parser.parse_args(argv)
+    for objects in args.objects:
+        for parallelism in args.parallelism:
+            total, sending = measure(objects, parallelism, args.per_trunk)
+            print(
+                f"{objects} objects ({args.per_trunk} numbers per trunk), --parallelism {parallelism}:"
+                f" {total:.1f} s in all, {sending:.1f} s sending the changes",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":
