@@ -122,7 +122,9 @@ def _first_added(path: str, old: Any, new: Any) -> str | None:
 
 
 def _origin(origins: Mapping[str, Origin] | None, path: str, number: str | None = None) -> str | None:
-    if not origins:
+    # `is None`, not falsiness: a spec object's origins are worked out when first read, and
+    # only the fields that changed need them.
+    if origins is None:
         return None
     found = origins.get(f"{path}={number}") if number is not None else None
     found = found or origins.get(f"key:{path}")

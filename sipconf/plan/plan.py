@@ -42,6 +42,11 @@ class Plan:
     desired: DesiredState | None = field(default=None, compare=False)
     secrets_checksum: str = field(default="", repr=False)
 
+    def __repr__(self) -> str:
+        # Short on purpose: asyncio.run() formats the repr of the task's result when it puts back
+        # the SIGINT handler, and a plan of thousands of objects took a second to spell out.
+        return f"Plan(project={self.project!r}, url={self.url!r}, changes={len(self.changes)})"
+
     @property
     def empty(self) -> bool:
         return not self.changes
