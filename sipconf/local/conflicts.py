@@ -89,6 +89,8 @@ class CreateCheck:
         problem = self._validate([*index.sharing(new), new])
         if problem is None:
             self._checked = index
+        else:
+            self._index = index  # a refused create writes nothing: the index still holds
         return problem
 
     def created(self, version: Hashable | None, obj: Message) -> None:
