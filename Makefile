@@ -32,10 +32,12 @@ conformance: $(STAMP)
 demo: $(STAMP) tools
 	bash scenarios/demo/run.sh
 
-# kill -9 of a 1,000-object apply at 10 random points, each followed by a re-apply that must
-# converge with nothing duplicated (`make test` runs it at 300 objects and 3 points).
+# Every benchmark into bench/RESULTS.md: the scale figures (validate, plan, apply, routing), then
+# the bridge against SIPp. BENCH_ONLY picks parts: `make bench BENCH_ONLY=scale` (or apply,plan,
+# compile, routing, bridge); `python -m bench --help` lists them.
+BENCH_ONLY ?= scale,bridge
 bench: $(STAMP) tools
-	$(PY) -m bench
+	$(PY) -m bench --only $(BENCH_ONLY)
 
 # The long run: SIPp against `sipconf up` for SOAK_SECONDS at SOAK_RATE calls/s, then nothing may
 # be left over (bench/soak.py); then the full size of every test marked `soak` (pyproject.toml).

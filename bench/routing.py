@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
+import json
 import os
 import platform
 import pstats
@@ -209,11 +210,21 @@ def render(rows: list[Row], seconds: float, profiles: dict[int, str], calls: int
     return "\n".join(lines)
 
 
+def figures(row: Row) -> dict:
+    """A row's rates, decisions per CPU second, best round."""
+    return {
+        "numbers": row.numbers, "trunks": row.trunks, "rules": row.rules, "build_seconds": row.build_seconds,
+        "index": row.index.best, "index_hot": row.index_hot.best,
+        "reference": row.reference.best, "reference_quiet": row.reference_quiet.best,
+    }
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.routing")
     parser.add_argument("--sizes", default="100,1000,10000,100000", help="called numbers per spec")
     parser.add_argument("--seconds", type=float, default=3.0, help="CPU time per engine and size")
     parser.add_argument("--out", default=str(HERE / "routing_figures.md"))
+    parser.add_argument("--json", type=Path, help="also write the rates to this file (for python -m bench.scale)")
     args = parser.parse_args(argv)
     start_load = os.getloadavg()[0]
     rows, built = [], {}
@@ -235,6 +246,8 @@ def main(argv: list[str]) -> int:
     profiles = {numbers: profile(*built[numbers]) for numbers in ends}
     load = (start_load, os.getloadavg()[0])
     Path(args.out).write_text(render(rows, args.seconds, profiles, len(built[rows[0].numbers][1].calls), load))
+    if args.json:
+        args.json.write_text(json.dumps({"rows": [figures(row) for row in rows], "load": load, "seconds": args.seconds}))
     print(f"wrote {args.out}")
     return 0
 
