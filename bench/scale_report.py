@@ -142,7 +142,8 @@ def render(figures: dict) -> str:
     for part in ("compile", "plan", "apply", "routing"):
         if part in figures:
             rec = figures[part]["recorded"]
-            lines.append(f"- {part}: `{rec['command']}` on {rec['date']}, {rec['runs']} run(s), load average "
+            runs = "best of its own rounds" if part == "routing" else f"median of {rec['runs']} run(s)"
+            lines.append(f"- {part}: `{rec['command']}` on {rec['date']}, {runs}, load average "
                          f"{rec['load'][0]} -> {rec['load'][1]}.")
     if "compile" in figures:
         lines += ["", *_validate_table(figures["compile"])]

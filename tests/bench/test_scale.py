@@ -70,7 +70,7 @@ def test_each_figure_is_beside_its_goals_with_a_verdict_on_wall_and_cpu_time():
     )
     assert rows["time(10k) ÷ time(1k)"] == "| time(10k) ÷ time(1k) | ≤ 12 (linear) | ≤ 11 | 2.4 (2.2 in CPU time) | must and stretch met |"
     assert "| `apply` of 1,000 objects to the embedded plane | < 20 s | < 10 s | not measured yet | |" in text
-    assert "- compile: `python -m bench --only compile` on 2026-12-05, 5 run(s), load average 0.5 -> 0.7." in text
+    assert "- compile: `python -m bench --only compile` on 2026-12-05, median of 5 run(s), load average 0.5 -> 0.7." in text
 
 
 @pytest.fixture
