@@ -14,7 +14,8 @@ and still receives.
 
 The negotiated direction (RFC 3264 5.1) says whether we may send and whether the peer will:
 on hold (our side `recvonly` or `inactive`) the pacer sends nothing but keeps the timestamp
-moving (RFC 3550 5.1: it follows the sampling clock), and digits are not sent.
+moving (RFC 3550 5.1: it follows the sampling clock), and digits are not sent. An SDP whose
+address is 0.0.0.0 (RFC 2543's way to hold) gets no RTP either.
 """
 
 from __future__ import annotations
@@ -43,6 +44,9 @@ SAMPLES_PER_FRAME = 160
 # G.711 silence: mu-law 0xFF, A-law 0xD5 (ITU-T G.711 tables, zero amplitude).
 SILENCE = {0: b"\xff" * SAMPLES_PER_FRAME, 8: b"\xd5" * SAMPLES_PER_FRAME}
 
+
+# A connection address of 0.0.0.0 (RFC 2543's hold, RFC 3264 8.4) asks for no media at all.
+UNSPECIFIED = ("0.0.0.0", "::")
 
 _HEADER = struct.Struct("!BBHII")  # RFC 3550 5.1, as RtpPacket writes it without CSRC/extension
 
@@ -160,7 +164,10 @@ class RtpSession:
             raise ValueError(f"unsupported audio payload type {payload_type}")
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
         try:
-            self.remote = destination(remote[0], remote[1], allow_external=self.allow_external, family=family)
+            if remote[0] in UNSPECIFIED:  # RFC 3264 8.4: send the peer neither RTP nor RTCP
+                self.remote = None
+            else:
+                self.remote = destination(remote[0], remote[1], allow_external=self.allow_external, family=family)
         except AddressError as err:
             self.remote = None
             log.warning("RTP not sent to %s:%s: %s", printable(str(remote[0])), printable(str(remote[1])), err)

@@ -1,7 +1,7 @@
 """Hold and resume: re-INVITEs in answered calls over real 127.0.0.1 sockets, answered as
-RFC 3264 says (6.1: `sendonly` -> `recvonly`, `recvonly` -> `sendonly`, `inactive` ->
-`inactive`; 8: the origin's version goes up when the answer changed), with the bridge's RTP
-and media timeout following the direction. The bridge runs on a ManualClock, so RTP ticks
+RFC 3264 6.1 says (`sendonly` -> `recvonly`, `recvonly` -> `sendonly`, `inactive` ->
+`inactive`) with the origin's version one higher when the answer changed (RFC 3264 8), and the
+bridge's RTP and media timeout following the direction. The bridge runs on a ManualClock, so RTP ticks
 and timeouts happen only when a test moves it."""
 
 from __future__ import annotations
@@ -91,6 +91,20 @@ def test_hold_inactive_recvonly_and_resume_are_answered_as_rfc_3264_says(tmp_pat
         assert sent_while(clock, call.rtp, 5) == 5
         [p] = await participants(lk, "hold")  # the participant stayed through it all
         assert p.attributes["sip.callStatus"] == "active"
+
+    run(tmp_path, scenario)
+
+
+def test_an_rfc_2543_hold_with_address_0000_gets_no_rtp(tmp_path):
+    """RFC 3264 8.4: a connection address of 0.0.0.0 means send neither RTP nor RTCP."""
+
+    async def scenario(bridge, lk, peer, clock):
+        leg, call = await inbound_call(bridge, lk, peer)
+        held = offer(peer, None).replace(f"c=IN IP4 {peer.host}".encode(), b"c=IN IP4 0.0.0.0")
+        assert answered(await reinvite(leg, held)) == (200, "sendrecv", "0")  # our side is unchanged
+        assert sent_while(clock, call.rtp, 5) == 0
+        assert answered(await reinvite(leg, offer(peer, "sendrecv"))) == (200, "sendrecv", "0")
+        assert sent_while(clock, call.rtp, 5) == 5
 
     run(tmp_path, scenario)
 
