@@ -1,8 +1,9 @@
 """Hold and resume: re-INVITEs in answered calls over real 127.0.0.1 sockets, answered as
 RFC 3264 6.1 says (`sendonly` -> `recvonly`, `recvonly` -> `sendonly`, `inactive` ->
 `inactive`) with the origin's version one higher when the answer changed (RFC 3264 8), and the
-bridge's RTP and media timeout following the direction. The bridge runs on a ManualClock, so RTP ticks
-and timeouts happen only when a test moves it."""
+bridge's RTP and media timeout following the direction. The scripted agent's tests run the bridge on
+a ManualClock, so RTP ticks and timeouts happen only when a test moves it; the last test is the
+real SIPp binary holding and resuming a call."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from sipconf.local.server import ControlPlane
 from sipconf.sip.message import Response
 from sipconf.sip.sdp import SessionDescription
 
+from tests.bridge.sipp_helpers import SDP_PCMU, UAC_FROM, inbound_setup, invite_with_offer, run_with_bridge, sipp, traces
 from tests.bridge.test_calls_inbound import KEY, SECRET, direct_rule, open_trunk, participants
 
 TICK = 0.020
@@ -186,3 +188,89 @@ def test_the_callee_of_an_outbound_call_can_hold_it(tmp_path):
         assert sent_while(clock, call.rtp, 5) == 5
 
     run(tmp_path, scenario)
+
+
+def sipp_reinvite(cseq: int, direction: str, answered: str) -> str:
+    """SIPp's re-INVITE offering `direction`; its 200 must answer `answered` (SIPp fails the
+    call when the regular expression does not match), then the ACK."""
+    sdp = SDP_PCMU.replace("a=rtpmap:0 PCMU/8000", f"a=rtpmap:0 PCMU/8000\na={direction}")
+    return f"""
+  <send retrans="500"><![CDATA[
+INVITE [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+{UAC_FROM}
+To: <sip:+15550100@[remote_ip]:[remote_port]>[peer_tag_param]
+Call-ID: [call_id]
+CSeq: {cseq} INVITE
+Contact: <sip:sipp@[local_ip]:[local_port]>
+Max-Forwards: 70
+Content-Type: application/sdp
+Content-Length: [len]
+
+{sdp}
+
+]]></send>
+  <recv response="200">
+    <action><ereg regexp="a={answered}" search_in="body" check_it="true" assign_to="answer" /></action>
+  </recv>
+  <send><![CDATA[
+ACK [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+{UAC_FROM}
+To: <sip:+15550100@[remote_ip]:[remote_port]>[peer_tag_param]
+Call-ID: [call_id]
+CSeq: {cseq} ACK
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>
+"""
+
+
+def test_sipp_holds_and_resumes_a_call(tmp_path):
+    to = "To: <sip:+15550100@[remote_ip]:[remote_port]>"
+    scenario_xml = f"""<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="hold and resume">{invite_with_offer("sip:+15550100@[remote_ip]:[remote_port]", to,
+                                                    "<sip:sipp@[local_ip]:[local_port]>")}
+  <recv response="100" optional="true" />
+  <recv response="180" optional="true" />
+  <recv response="200" rrs="true" />
+  <send><![CDATA[
+ACK [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+{UAC_FROM}
+{to}[peer_tag_param]
+Call-ID: [call_id]
+CSeq: 1 ACK
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>
+{sipp_reinvite(2, "sendonly", "recvonly")}
+{sipp_reinvite(3, "inactive", "inactive")}
+{sipp_reinvite(4, "recvonly", "sendonly")}
+{sipp_reinvite(5, "sendrecv", "sendrecv")}
+  <send retrans="500"><![CDATA[
+BYE [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+{UAC_FROM}
+{to}[peer_tag_param]
+Call-ID: [call_id]
+CSeq: 6 BYE
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>
+  <recv response="200" />
+</scenario>
+"""
+
+    async def scenario(bridge, lk):
+        await inbound_setup(lk, "sipp-hold")
+        proc = await sipp(tmp_path, scenario_xml, "-s", "+15550100", f"127.0.0.1:{bridge.udp_address[1]}")
+        rc = await proc.wait()
+        log = traces(tmp_path)
+        assert rc == 0, log
+        assert log.count("a=recvonly") == 2 and log.count("a=inactive") == 2, log  # offered once, answered once
+
+    run_with_bridge(tmp_path, scenario)
