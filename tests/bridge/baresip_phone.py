@@ -2,8 +2,8 @@
 headless, answering every call at once, on loopback only, driven over its ctrl_tcp socket.
 
 Each phone gets its own configuration folder (`baresip -f DIR`): `config`, `accounts` and an
-8 kHz WAV that is its microphone (the `aufile` source; baresip's sine source works only at
-48 kHz, which G.711 cannot carry unresampled). What it hears goes to ALSA's `null` device, so
+8 kHz WAV that is its microphone (the `aufile` source: G.711 runs at 8 kHz, and baresip's sine
+source works only at 48 kHz). What it hears goes to ALSA's `null` device, so
 no sound card is needed. SIP listens on `127.0.0.1` only, the network interface is pinned to
 that address (so SDP and Contact name it) and the only DNS server is on loopback: nothing
 the phone does can leave the machine. NAT, STUN and ICE modules are not loaded.
@@ -38,7 +38,7 @@ BARESIP = shutil.which("baresip") or "/usr/bin/baresip"
 MODULES = Path("/usr/lib/baresip/modules")
 START_LIMIT = 20.0  # seconds for its control socket to open on a loaded machine (a bound, not a check)
 EVENT_PATIENCE = 20.0  # seconds an awaited event may take on a loaded machine (a bound, not a check)
-TONE_SECONDS = 60  # the aufile source ends the call when its file ends: longer than any test
+TONE_SECONDS = 60  # baresip ends the call when the aufile source's file ends: longer than any test
 RATE = 8000
 
 
