@@ -118,7 +118,9 @@ class ScenarioItem(pytest.Item):
         target = _targets(self.config).get(self.loaded, driver)
         runner = Runner(RunOptions(driver=driver, jobs=1, target=target))
         outcome = asyncio.run(runner.run_one(self.loaded))
-        if not outcome.passed:
+        if outcome.skipped is not None:
+            pytest.skip(f"{outcome.driver} driver: {outcome.skipped}")
+        if outcome.failed:
             raise ScenarioFailed("\n".join(failure_block(outcome)))
 
     def repr_failure(self, excinfo, style=None):

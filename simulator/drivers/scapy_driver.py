@@ -104,6 +104,7 @@ class ScapyDriver:
             if not placed.ended.is_set():
                 await placed.bye()
         elif isinstance(step, (Hangup, RemoveParticipant)):
+            await self._snapshot(lv, placed.call_id, result, ctx.timeout)  # after a PIN, not read yet
             if result.room and result.identity:
                 await outbound.remove(lv, result.room, result.identity, result)
                 await placed.wait_ended(ctx.timeout)  # the agent answers LiveKit's BYE
