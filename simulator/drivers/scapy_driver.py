@@ -84,6 +84,8 @@ class ScapyDriver:
                 await self._snapshot(lv, placed.call_id, result, ctx.timeout)
             for step in sc.steps:
                 await self._inbound_step(step, placed, lv, ctx, result)
+            if not placed.ended.is_set():  # the steps left the call up: the caller hangs up, as SIPp's does
+                await placed.bye()
 
     async def _inbound_step(self, step, placed: Call, lv: LiveView, ctx: RunContext, result: CallResult) -> None:
         if isinstance(step, Wait):

@@ -51,3 +51,11 @@ scenarios:
     assert "+15105550100 (twilio outbound)" in cov.untouched["number entries"]
     assert cov.untouched["inbound trunks"] == ["telnyx"]
     assert "support" not in cov.untouched["dispatch rules"]
+
+
+def test_coverage_below_the_floor_is_never_shown_rounded_up_to_it():
+    from simulator.cli import below_threshold
+
+    assert below_threshold(62.5, 100) == "62.5"
+    assert below_threshold(18.75, 50) == "18.8"  # as the coverage line shows it
+    assert below_threshold(99.96, 100) == "99.9"
