@@ -65,5 +65,5 @@ def summary(ex: Explanation) -> str:
         ending = f"{ex.status} {ex.reason}"
     else:
         ending = "no final response" if ex.action == "drop" else ex.action.replace("_", " ")
-    return (f"no participant joined, so the API names no trunk or rule; by the spec (sipconf explain) the call reached "
-            f"{reached or 'no trunk'}, then: {ending}")
+    return (f"no participant was seen through the API, so it names no trunk or rule; "
+            f"by the spec (sipconf explain) the call reached {reached or 'no trunk'}, then: {ending}")

@@ -137,8 +137,9 @@ class Transfer(_Strict):
     def _uri(cls, value: str) -> str:
         scheme, colon, rest = value.partition(":")
         if scheme not in ("tel", "sip") or not colon or not rest:
-            raise PydanticCustomError("spec_invalid_transfer",
-                                      f"transfer target '{value}' is not a tel: or sip: URI (tel:+15105550100, sip:desk@example.com)")
+            raise PydanticCustomError(
+                "spec_invalid_transfer",
+                f"transfer target '{value}' is not a tel: or sip: URI (tel:+15105550100, sip:desk@example.com)")
         return value
 
 

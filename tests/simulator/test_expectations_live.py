@@ -102,7 +102,7 @@ def test_after_a_wrong_pin_the_failure_names_the_trunk_and_rule_the_call_reached
         assert outcome.failures == [
             "trunk: expected 'telnyx', got nothing",
             "rule: expected 'all-hands', got nothing",
-            "no participant joined, so the API names no trunk or rule; by the spec (sipconf explain) the call reached"
+            "no participant was seen through the API, so it names no trunk or rule; by the spec (sipconf explain) the call reached"
             " trunk 'telnyx', rule 'all-hands', then: LiveKit hangs up: Incorrect PIN for SIP room",
         ], driver
         assert (outcome.result.status, outcome.result.joined) == (200, False)
