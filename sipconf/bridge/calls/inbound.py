@@ -20,6 +20,7 @@ from livekit.protocol import sip as sip_pb
 from sipconf.sip import sdp
 from sipconf.bridge.backoff import BACKED_OFF, Backoff
 from sipconf.bridge.dialog import Dialog, copy_record_route, new_tag
+from sipconf.bridge.log_lines import labelled
 from sipconf.sip.digest import DigestServer, credentials_username
 from sipconf.sip.headers import NameAddr
 from sipconf.bridge.media import RtpSession
@@ -151,6 +152,7 @@ class InboundCall:
         self.started = net.clock.now()
         self.final: tuple[int, str] | None = None  # the INVITE's final response
         self.rule_id = ""
+        self.rule_name = ""  # the rule's LiveKit name (its spec name), for the outcome log line
         self.end_reason = ""  # why the call ended, for the outcome log line
 
     # -- state ---------------------------------------------------------------------------
@@ -403,6 +405,8 @@ class InboundCall:
         joined = outcome.evaluation
         self.media_timeout = media_timeout_of(joined.media)
         self.rule_id = joined.sip_dispatch_rule_id or self.rule_id
+        if outcome.rule is not None and outcome.rule.sip_dispatch_rule_id == self.rule_id:
+            self.rule_name = outcome.rule.name
         attrs = dict(outcome.attributes) or sip_attributes(
             {"sip.callID": self.sip_call_id}, self.trunk, self.facts.headers,
             from_tag=self.from_tag, call_id_full=self.invite.call_id, call_status=status)
@@ -557,13 +561,14 @@ class InboundCall:
 
 
     def _log_outcome(self) -> None:
-        """One INFO line per call. Never the PIN, digest credentials or any header value."""
+        """One INFO line per call, trunk and rule by id and name. Never the PIN, digest
+        credentials or any header value."""
         status = f"{self.final[0]} {self.final[1]}".rstrip() if self.final else "no final response"
         ended = self.end_reason or ("rejected" if self.final and self.final[0] >= 300 else "ended")
+        trunk = labelled(self.trunk.sip_trunk_id, self.trunk.name) if self.trunk is not None else "-"
         log.info("inbound call %s Call-ID %s: %s -> %s trunk %s rule %s room %s: %s, %s, %.1f s",
                  self.sip_call_id, self.invite.call_id, self.facts.from_user or "-", self.facts.to_user or "-",
-                 self.trunk.sip_trunk_id if self.trunk is not None and self.trunk.sip_trunk_id else "-",
-                 self.rule_id or "-", self.room or "-", status, ended,
+                 trunk, labelled(self.rule_id, self.rule_name), self.room or "-", status, ended,
                  max(0.0, self.net.clock.now() - self.started))
 
 

@@ -24,6 +24,7 @@ from sipconf.bridge.calls.decisions import media_timeout_of
 from sipconf.bridge.calls.media_timeout import MediaWatch, timeouts
 from sipconf.bridge.calls.signalling import TransactionTimeout, duration_seconds, sleep
 from sipconf.bridge.dialog import Dialog
+from sipconf.bridge.log_lines import labelled
 from sipconf.sip.digest import answer_challenge, challenge_headers
 from sipconf.bridge.media import RtpSession
 from sipconf.bridge.ports import ParticipantJoin
@@ -396,7 +397,8 @@ class OutboundCall:
             callback()
         self.net.metrics.outbound_ended(self.status)
         log.info("outbound call %s Call-ID %s: trunk %s -> %s (%s %s:%d): %s, %s, %.1f s",
-                 self.sip_call_id, self.call_id, self.trunk.sip_trunk_id if self.trunk is not None else "-",
+                 self.sip_call_id, self.call_id,
+                 labelled(self.trunk.sip_trunk_id, self.trunk.name) if self.trunk is not None else "-",
                  self.request_uri, self.transport, self.dest[0], self.dest[1], self.status,
                  self.end_reason or "ended", max(0.0, self.net.clock.now() - self.started))
 
