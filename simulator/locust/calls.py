@@ -10,6 +10,7 @@ to the final response: the hand-off between gevent and asyncio is not part of it
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 
@@ -55,4 +56,6 @@ async def place(call: LoadCall, target: tuple[str, int], source: str | None = No
                               else f"no answer to the BYE within {BYE_TIMEOUT:g}s")
             return CallOutcome(call.name, setup_ms, reason is None, status, reason)
     except OSError as err:  # the source address cannot be bound, the TCP connection was refused
-        return CallOutcome(call.name, 0.0, False, None, f"cannot place the call from {host}: {err.strerror or err}")
+        # The errno's text, never asyncio's (it names the port, and Locust groups failures by text).
+        why = os.strerror(err.errno) if err.errno else str(err)
+        return CallOutcome(call.name, 0.0, False, None, f"cannot place the call from {host}: {why}")

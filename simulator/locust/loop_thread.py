@@ -100,7 +100,8 @@ class LoopThread:
             return
         self.loop.call_soon_threadsafe(self.loop.stop)
         # Only at exit: the hub may block here for the thread's last moments.
-        self._ended.acquire(timeout=STOP_TIMEOUT)
-        self.loop.close()
+        ended = self._ended.acquire(timeout=STOP_TIMEOUT)
         self._wake.stop()
         self._wake.close()
+        if ended:  # else the thread is stuck in a call: the process exits around it
+            self.loop.close()
