@@ -124,13 +124,14 @@ def parse_rtt_rows(text: str) -> list[tuple[float, float, str]]:
     return out
 
 
-def rtt_timeline(text: str) -> Timeline:
-    """Each call of a `-trace_rtt` CSV under the second its final response came: timer 1
-    (the expected status) succeeded, timer 2 (any other) failed."""
-    timeline = Timeline()
+def rtt_timeline(text: str, started: float, timeline: Timeline | None = None) -> Timeline:
+    """Each call of a `-trace_rtt` CSV under the second its final response came (SIPp's
+    Date_ms counts from its start, the wall-clock time `started`): timer 1 (the expected
+    status) succeeded, timer 2 (any other) failed. Added to `timeline` when given."""
+    timeline = Timeline() if timeline is None else timeline
     for date_ms, ms, timer in parse_rtt_rows(text):
         if timer in ("1", "2"):
-            timeline.add(date_ms / 1000, ms, timer == "1")
+            timeline.add(started + date_ms / 1000, ms, timer == "1")
     return timeline
 
 
@@ -191,7 +192,8 @@ def run_load(scenarios: list[LoadedScenario], cps: float, duration: float, targe
         print(line, file=out)
     if report_dir is not None:
         _, page = write_chart(report_dir / "load", report.timeline, f"sipconf test --load: {loaded.id}", [
-            f"target {cps:g} calls/s for {duration:g} s with {report.sipp_version}; each call set up and hung up at once",
+            f"target {cps:g} calls/s for {duration:g} s ({report.sipp_version.rstrip('.')}); "
+            "each call set up and hung up at once",
             "setup time: INVITE to the expected final response (SIPp's -trace_rtt timer 1); a call with no final "
             "response has no end time there and is not drawn"])
         print(f"chart: {page} (and load.json)", file=out)
@@ -226,6 +228,7 @@ def drive(loaded: LoadedScenario, sip: tuple[str, int], cps: float, duration: fl
                "-trace_rtt", "-rtt_freq", "1", "-trace_counts", "-nd", "-timeout", f"{int(duration + 30)}s", "-timeout_error"]
         if call.auth is not None:  # not secret: the digest uri must be the Request-URI
             cmd += ["-auth_uri", auth_uri(call.to, sip)]
+        wall_start = time.time()
         started = time.monotonic()
         done = subprocess.run(cmd, cwd=work, capture_output=True, text=True, timeout=duration + 60, stdin=subprocess.DEVNULL)
         seconds = time.monotonic() - started
@@ -241,4 +244,4 @@ def drive(loaded: LoadedScenario, sip: tuple[str, int], cps: float, duration: fl
     return LoadReport(loaded.id, expect, cps, duration, int(stat.get("TotalCallCreated", 0) or 0), succeeded, failed,
                       seconds, parse_rtt(rtt, "1"), float(stat.get("CallRate(C)", 0) or 0),
                       version[0].strip() if version else "sipp", parse_counts(counts), parse_rtt(rtt, "2"),
-                      rtt_timeline(rtt))
+                      rtt_timeline(rtt, wall_start))

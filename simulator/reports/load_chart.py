@@ -158,7 +158,7 @@ class _Panel:
         for t in range(0, self.span, step):
             out.append(f'<text x="{self.x(t):.1f}" y="{PANEL - BOTTOM + 15}" text-anchor="middle">{t}</text>')
         out.append(f'<text x="{WIDTH - RIGHT}" y="{PANEL - 4}" text-anchor="end">seconds into the run</text>')
-        lx = LEFT + 260
+        lx = WIDTH - RIGHT - sum(24 + 7 * len(name) for name, _ in legend)  # right-aligned, clear of the label
         for name, colour in legend:
             out.append(f'<rect x="{lx}" y="6" width="10" height="10" fill="{colour}"/>'
                        f'<text x="{lx + 14}" y="15">{html.escape(name)}</text>')
