@@ -165,7 +165,10 @@ def render(runs: list[Run], sipp: dict[str, tuple], command: str, args) -> str:
     lines += ["", f"One worker placed {one.per_worker_cps:.0f} calls/s against the reference; at "
               f"{one.cpu_ms_per_call:.2f} ms of worker CPU per call, a core of its own would place about "
               f"{1000 / one.cpu_ms_per_call:.0f} calls/s. SIPp ÷ one worker, same request, same responder: "
-              f"{sipp['reference'][0].achieved_cps / one.achieved_cps:.2f}.", ""]
+              f"{sipp['reference'][0].achieved_cps / one.achieved_cps:.2f}.",
+              "", "A Locust user places its next call only once the last one ended (a closed loop); SIPp starts calls",
+              "at its rate whatever happened to the last ones (an open loop). Past the bridge's capacity SIPp's calls",
+              "therefore pile up and time out, while Locust's users slow down to what the bridge answers.", ""]
     return "\n".join(lines)
 
 

@@ -146,8 +146,8 @@ def write_results(environment, **_) -> None:
     stem = options.sip_chart or (f"{options.csv_prefix}_chart" if options.csv_prefix else "")
     if not stem:
         return
-    notes = [f"locust: {environment.runner.user_count if environment.runner else 0} users at the end, "
-             f"{options.sip_rate:g} calls/s each, scenarios {options.sip_scenarios}",
+    notes = [f"locust: {options.num_users} users asked for, {options.sip_rate:g} calls/s each, "
+             f"scenarios {options.sip_scenarios}",
              NODE.tally.line(),
              "setup time: INVITE to the final response, digest challenge included, of the calls that succeeded"]
     _, page = write_chart(Path(stem), NODE.tally.timeline, "sipconf calls under Locust", notes)
