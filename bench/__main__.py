@@ -112,7 +112,8 @@ def write_bridge_chart(runs: list[LoadResult], stem: Path, seconds: float) -> Pa
     _, page = write_chart(stem, timeline, "make bench: the sipconf bridge under SIPp's uac scenario", [
         f"{sipp_version()} -sn uac at {rates} calls/s, {seconds:g} s each, one after another "
         f"(a pause between rates shows as seconds without calls)",
-        "setup time: INVITE to 200 (the built-in scenario's rtd timer, whole milliseconds)",
+        "setup time: INVITE to 200 (the built-in scenario's rtd timer, whole milliseconds); a failed call "
+        "has no such time and is not drawn (the table in RESULTS.md counts them)",
         time.strftime("run %Y-%m-%d %H:%M %Z")])
     return page
 
