@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.__main__ import process
+from sipconf.errors import UserError
 from simulator import embedded
 from simulator.locust import LOCUSTFILE
 from simulator.loadtest import drive
@@ -104,6 +105,14 @@ def run_locust(name: str, sip: tuple[str, int], select: str, workers: int, users
                1000 * cpu / calls if calls else 0.0, load_average())
 
 
+def drive_sipp(loaded, sip: tuple[str, int], cps: float, seconds: float) -> tuple:
+    """SIPp at `cps`: (its report or None, the load average, why it has no report)."""
+    try:
+        return drive(loaded, sip, cps, seconds, environ_for(loaded, {})), load_average(), ""
+    except UserError as err:  # e.g. a collapsed bridge: SIPp's global timeout ends the run
+        return None, load_average(), " ".join(err.lines)
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.locust_workers")
     parser.add_argument("--workers", default="1,2", help="worker counts, one run each (against the reference)")
@@ -124,14 +133,13 @@ def main(argv: list[str]) -> int:
                 runs.append(run_locust("reference", ("127.0.0.1", port), "not refused", workers, args.users, args.rate,
                                        args.seconds, tmp))
                 print(runs[-1], flush=True)
-            sipp["reference"] = (drive(front, ("127.0.0.1", port), requested, args.seconds, {}), load_average())
+            sipp["reference"] = drive_sipp(front, ("127.0.0.1", port), requested, args.seconds)
         running = embedded.start()
         try:
             running.apply(front.desired, environ_for(front, {}))
             runs.append(run_locust("bridge", running.target.sip, "", 1, args.users, args.rate, args.seconds, tmp))
             print(runs[-1], flush=True)
-            sipp["bridge"] = (drive(front, running.target.sip, requested, args.seconds, environ_for(front, {})),
-                              load_average())
+            sipp["bridge"] = drive_sipp(front, running.target.sip, requested, args.seconds)
         finally:
             running.stop()
     command = ("python -m bench.locust_workers " + " ".join(a for a in argv if not a.startswith("--out"))).strip()
@@ -158,14 +166,18 @@ def render(runs: list[Run], sipp: dict[str, tuple], command: str, args) -> str:
             lines.append(f"| {name} | Locust, {r.workers} worker{'s' if r.workers > 1 else ''} | {r.calls:,} | "
                          f"{r.failures} | {r.achieved_cps:.1f} | {r.per_worker_cps:.1f} | {r.cpu_ms_per_call:.2f} ms "
                          f"| {r.load} |")
-        report, load = sipp[name]
-        lines.append(f"| {name} | SIPp | {report.calls:,} | {report.failed} | {report.achieved_cps:.1f} | | | {load} |")
+        report, load, why = sipp[name]
+        if report is None:
+            lines.append(f"| {name} | SIPp | did not finish: {why} | | | | | {load} |")
+        else:
+            lines.append(f"| {name} | SIPp | {report.calls:,} | {report.failed} | {report.achieved_cps:.1f} | | | {load} |")
     one = next(r for r in runs if r.target == "reference" and r.workers == 1) if any(
         r.target == "reference" and r.workers == 1 for r in runs) else runs[0]
+    reference = sipp["reference"][0]
+    ratio = f"{reference.achieved_cps / one.achieved_cps:.2f}" if reference is not None else "n/a (SIPp did not finish)"
     lines += ["", f"One worker placed {one.per_worker_cps:.0f} calls/s against the reference; at "
               f"{one.cpu_ms_per_call:.2f} ms of worker CPU per call, a core of its own would place about "
-              f"{1000 / one.cpu_ms_per_call:.0f} calls/s. SIPp ÷ one worker, same request, same responder: "
-              f"{sipp['reference'][0].achieved_cps / one.achieved_cps:.2f}.",
+              f"{1000 / one.cpu_ms_per_call:.0f} calls/s. SIPp ÷ one worker, same request, same responder: {ratio}.",
               "", "A Locust user places its next call only once the last one ended (a closed loop); SIPp starts calls",
               "at its rate whatever happened to the last ones (an open loop). Past the bridge's capacity SIPp's calls",
               "therefore pile up and time out, while Locust's users slow down to what the bridge answers.", ""]

@@ -105,7 +105,7 @@ def check_options(environment, **_) -> None:
         return
     try:
         if not options.sip_scenarios:
-            raise UserError("--sip-scenarios PATH: the scenario file or folder whose calls to place")
+            raise UserError("--sip-scenarios PATH is required: the scenario file or folder whose calls are placed")
         NODE.calls(options)
         parse_target(environment.host)
         if options.sip_source:
