@@ -110,7 +110,8 @@ def drive_sipp(loaded, sip: tuple[str, int], cps: float, seconds: float) -> tupl
     try:
         return drive(loaded, sip, cps, seconds, environ_for(loaded, {})), load_average(), ""
     except UserError as err:  # e.g. a collapsed bridge: SIPp's global timeout ends the run
-        return None, load_average(), " ".join(err.lines)
+        timed_out = any("timed out" in line for line in err.lines)
+        return None, load_average(), err.lines[0] + (" (its global timeout ended the run)" if timed_out else "")
 
 
 def main(argv: list[str]) -> int:
