@@ -13,13 +13,14 @@ export DEBIAN_FRONTEND := noninteractive
 # pyproject.toml keeps only lower bounds, for people installing sipconf into their own tools.
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install -q -c constraints.txt -e '.[dev]'
+	$(PY) -m pip install -q -c constraints.txt -e '.[dev,load]'
 	touch $(STAMP)
 
 tools:
 	@command -v sipp >/dev/null 2>&1 || (apt-get update && apt-get install -y sip-tester)
 	@command -v tshark >/dev/null 2>&1 || (apt-get update && apt-get install -y tshark)
 	@command -v kamailio >/dev/null 2>&1 || (apt-get update && apt-get install -y kamailio)
+	@command -v baresip >/dev/null 2>&1 || (apt-get update && apt-get install -y baresip-core)
 
 # Coverage of the code run inside the pytest process; the floor is fail_under in pyproject.toml.
 test: $(STAMP) tools

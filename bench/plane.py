@@ -62,8 +62,7 @@ def embedded_up(tmp: Path, profile: Path | None = None) -> Iterator[tuple[dict[s
     env = clean_environment()
     log = tmp / "up.log"
     sipconf = [sys.executable, "-m", "cProfile", "-o", str(profile), "-m", "sipconf"] if profile else [SIPCONF]
-    cmd = [*sipconf, "up", "--http", "127.0.0.1:0", "--sip", f"127.0.0.1:{port}", "--state", str(tmp / "state.db"),
-           "--log-level", "WARNING"]
+    cmd = [*sipconf, "up", "--http", "127.0.0.1:0", "--sip", f"127.0.0.1:{port}", "--state", str(tmp / "state.db")]
     with process(cmd, ready="\nready", env=env, log=log):
         exports = re.search(r"^export (.*)$", log.read_text(), re.M)
         for pair in exports.group(1).split():
