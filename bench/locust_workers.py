@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.__main__ import process
+from bench.plane import process
 from sipconf.errors import UserError
 from simulator import embedded
 from simulator.locust import LOCUSTFILE
