@@ -1,6 +1,6 @@
 """Whole commands, timed as the user sees them: wall time from start to exit, CPU time and peak
 memory from the kernel's accounting of the finished process (`os.wait4`, the figures
-`/usr/bin/time -v` prints), over several runs, quoting the median.
+`/usr/bin/time -v` prints, taken by bench/rusage.py), over several runs, quoting the median.
 
 The machine is shared, so one run says little: wall time swings with other processes' load,
 while CPU time, which they disturb far less, is given beside it.
@@ -8,9 +8,11 @@ while CPU time, which they disturb far less, is given beside it.
 
 from __future__ import annotations
 
-import os
+import json
 import statistics
 import subprocess
+import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,26 +56,29 @@ class Figures:
         return {"wall": round(self.wall, 3), "cpu": round(self.cpu, 3), "peak_mb": round(self.peak_mb, 1), "runs": self.runs}
 
 
-def run_once(argv: Sequence[str], env: Mapping[str, str] | None = None, cwd: Path = ROOT, mark: str | None = None) -> Run:
-    """Run `argv` to its end; CommandFailed (with its last lines) if it exits non-zero. With
-    `mark`, the times at which lines starting with it were printed are kept (an apply's
-    progress lines)."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(list(argv), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, cwd=cwd, text=True)
-    lines, marks = [], []
-    for line in proc.stdout:
-        lines.append(line)
-        if mark is not None and line.startswith(mark):
-            marks.append(time.perf_counter() - start)
-    proc.stdout.close()
-    _pid, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, so Popen must not wait again
-    output = "".join(lines)
-    if proc.returncode != 0:
-        tail = "\n".join(output.splitlines()[-5:])
-        raise CommandFailed(f"{' '.join(map(str, argv))} exited {proc.returncode}:\n{tail}")
-    return Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024 / 1e6, output, tuple(marks))
+def run_once(argv: Sequence[str], env: Mapping[str, str] | None = None, mark: str | None = None) -> Run:
+    """Run `argv` to its end (through bench/rusage.py, which takes its figures); CommandFailed
+    (with its last lines) if it exits non-zero. With `mark`, the times at which lines starting
+    with it were printed are kept (an apply's progress lines)."""
+    with tempfile.TemporaryDirectory(prefix="sipconf-rusage-") as tmp:
+        figures = Path(tmp) / "rusage.json"
+        wrapped = [sys.executable, "-m", "bench.rusage", str(figures), "--", *map(str, argv)]
+        start = time.perf_counter()
+        # From the repository root, where `-m bench.rusage` is found.
+        proc = subprocess.Popen(wrapped, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, cwd=ROOT, text=True)
+        lines, marks = [], []
+        for line in proc.stdout:
+            lines.append(line)
+            if mark is not None and line.startswith(mark):
+                marks.append(time.perf_counter() - start)
+        proc.stdout.close()
+        proc.wait()
+        output = "".join(lines)
+        if proc.returncode != 0 or not figures.exists():
+            tail = "\n".join(output.splitlines()[-5:])
+            raise CommandFailed(f"{' '.join(map(str, argv))} exited {proc.returncode}:\n{tail}")
+        taken = json.loads(figures.read_text())
+    return Run(taken["wall"], taken["cpu"], taken["peak_mb"], output, tuple(marks))
 
 
 def measure(argv: Sequence[str], runs: int, env: Mapping[str, str] | None = None, warmup: int = 1) -> Figures:

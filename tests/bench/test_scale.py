@@ -10,6 +10,8 @@ import pytest
 
 from bench import __main__ as bench_main
 from bench import scale, scale_report
+from bench.measure import CommandFailed, run_once
+from bench.plane import SIPCONF
 from bench.results import remove_section, with_section
 
 
@@ -19,6 +21,19 @@ def test_only_expands_groups_and_keeps_the_running_order():
     with pytest.raises(ValueError) as info:
         bench_main.parts_of("apply,speed")
     assert str(info.value) == "unknown part 'speed'; the parts are scale, compile, plan, apply, routing, bridge"
+
+
+def test_a_command_is_charged_for_its_own_memory_not_for_the_benchmark_that_runs_it():
+    ballast = bytearray(300_000_000)  # a benchmark holding a big spec in memory
+    run = run_once([SIPCONF, "--version"])
+    assert run.output.startswith("sipconf ") and run.peak_mb < 100
+    assert len(ballast) == 300_000_000
+
+
+def test_a_failing_command_is_an_error_with_its_last_lines():
+    with pytest.raises(CommandFailed) as info:
+        run_once([SIPCONF, "validate", "no-such-spec.yaml"])
+    assert str(info.value).startswith(f"{SIPCONF} validate no-such-spec.yaml exited 1:\n")
 
 
 def test_a_section_is_replaced_up_to_the_next_heading_and_the_rest_is_kept():
