@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 
 from sipconf.livekit.target import DEFAULT_TIMEOUT, TargetFlags
@@ -46,6 +47,20 @@ def seconds(text: str) -> float:
     if not value > 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text!r}")
     return value
+
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)", re.ASCII)
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def duration(text: str) -> float:
+    """`--lock-timeout DURATION`: `0`, or a number with a unit (`500ms`, `30s`, `2m`, `1h`), in seconds."""
+    if text == "0":
+        return 0.0
+    match = _DURATION.fullmatch(text)
+    if match is None:
+        raise argparse.ArgumentTypeError(f"expected a duration such as 30s, 2m or 1h (or 0), got {text!r}")
+    return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
 
 
 def add_impact_argument(parser: argparse.ArgumentParser) -> None:

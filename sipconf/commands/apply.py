@@ -10,7 +10,7 @@ import sys
 import threading
 from typing import Awaitable, Callable, TypeVar
 
-from sipconf.commands._args import add_impact_argument, add_live_spec_arguments, load_for_live, target_flags
+from sipconf.commands._args import add_impact_argument, add_live_spec_arguments, duration, load_for_live, target_flags
 from sipconf.errors import UserError
 from sipconf.livekit.target import check_pinned, resolve_target
 from sipconf.plan.engine import DEFAULT_PARALLELISM, ApplyInterrupted, Interruption, summary
@@ -28,6 +28,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--parallelism", type=positive_int, default=DEFAULT_PARALLELISM, metavar="N",
         help=f"send up to N requests at a time (default: {DEFAULT_PARALLELISM})",
+    )
+    p.add_argument(
+        "--lock-timeout", type=duration, default=0.0, metavar="DURATION",
+        help="wait this long (30s, 2m) for an apply lock another apply holds (default: 0, fail at once)",
     )
     add_live_spec_arguments(p)
 
@@ -58,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace, interruption: Interruption) -> int:
     from sipconf.plan import saved as saved_plans
+    from sipconf.plan.lock import LockWait
     from sipconf.plan.render.text import TextRenderer
     from sipconf.plan.workflow import apply_against
 
@@ -88,6 +93,7 @@ def _run(args: argparse.Namespace, interruption: Interruption) -> int:
                 desired, target, saved=saved, force=args.force, confirm=confirm,
                 progress=lambda line: print(line, flush=True),
                 parallelism=args.parallelism, interruption=interruption,
+                lock_wait=LockWait(args.lock_timeout, say=lambda line: print(line, file=sys.stderr, flush=True)),
             ),
             interruption,
         )

@@ -18,7 +18,7 @@ from sipconf.plan.changes import UPDATE
 from sipconf.plan.diff import diff, has_changes
 from sipconf.plan.engine import DEFAULT_PARALLELISM, ApplyInterrupted, Interruption, apply_plan, tidy_ledger
 from sipconf.plan.inventory import Inventory, classify, live_checksum
-from sipconf.plan.lock import apply_lock
+from sipconf.plan.lock import NO_WAIT, LockWait, apply_lock
 from sipconf.plan.plan import Plan, make_plan
 from sipconf.plan.render.json_plan import plan_document
 
@@ -62,6 +62,7 @@ async def apply_against(
     lock_dir: str | None = None,
     parallelism: int = DEFAULT_PARALLELISM,
     interruption: Interruption | None = None,
+    lock_wait: LockWait = NO_WAIT,
 ) -> ApplyResult:
     """Lock, plan (or check the saved plan), confirm, apply, then read back and re-plan.
 
@@ -69,7 +70,7 @@ async def apply_against(
     has finished (even after the last change: the read-back is then skipped)."""
     interruption = interruption or Interruption()
     async with adapter_factory(target) as lk:
-        async with apply_lock(lk, target.url, lock_dir=lock_dir):
+        async with apply_lock(lk, target.url, lock_dir=lock_dir, wait=lock_wait):
             inventory = await read_inventory(lk, desired.project)
             plan = make_plan(desired, inventory, url=target.url, key=target.api_secret, environ=environ)
             if saved is not None:
