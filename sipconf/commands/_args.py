@@ -82,6 +82,14 @@ def impact_rows(text: str) -> int | None:
     return int(text)
 
 
+def add_only_argument(parser: argparse.ArgumentParser) -> None:
+    """--only NAME (repeatable): just these objects, plus the trunks their rules list."""
+    parser.add_argument(
+        "--only", action="append", default=[], metavar="NAME",
+        help="only this trunk or dispatch rule (and the trunks it lists); repeatable",
+    )
+
+
 def add_live_spec_arguments(parser: argparse.ArgumentParser) -> None:
     """The tail of `plan` and `apply`: --allow-literal-secrets, --max-spec-size, then the LiveKit target."""
     add_literal_secrets_argument(parser)
