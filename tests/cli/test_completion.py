@@ -36,7 +36,7 @@ def test_every_command_and_flag_is_in_the_script(shell):
         assert name in script
         for flag in flags:
             assert flag in script, f"{name} {flag} missing from the {shell} script"
-    assert "completion" in COMMANDS
+    assert "completion" in COMMANDS and "fmt" in COMMANDS
 
 
 def _complete(words: list[str]) -> list[str]:
