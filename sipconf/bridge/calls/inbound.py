@@ -30,6 +30,7 @@ from sipconf.bridge.transport import Source
 from sipconf.bridge.calls.decisions import DecisionLayer, media_timeout_of
 from sipconf.bridge.calls.media_timeout import MediaWatch, timeouts
 from sipconf.bridge.calls.pin import PinCollector, PinEntry
+from sipconf.bridge.calls.reinvite import MediaSession, reinvite_response
 from sipconf.bridge.calls.replay import ReplayCache
 from sipconf.bridge.calls.signalling import Signalling, duration_seconds, sleep
 from sipconf.bridge.ports import ParticipantJoin
@@ -135,6 +136,7 @@ class InboundCall:
         self.attributes: dict[str, str] = {}
         self.dialog: Dialog | None = None
         self.rtp: RtpSession | None = None
+        self.media: MediaSession | None = None  # our SDP and its RTP, renegotiated by re-INVITEs
         self.media_timeout: float | None = None  # from the join (docs/livekit.md#media-merge), else 15 s / 30 s
         self._media_watch: MediaWatch | None = None
         self.answer_sdp: bytes = b""
@@ -342,9 +344,8 @@ class InboundCall:
             return False
         host = self.net.via("UDP").rsplit(" ", 1)[1].rsplit(":", 1)[0]
         self.answer_sdp = bytes(sdp.build_answer(chosen, host, port))
-        if chosen.remote_address and chosen.remote_port:
-            self.rtp.start((chosen.remote_address, chosen.remote_port), chosen.codec.payload_type,
-                           chosen.event_payload_type)
+        self.media = MediaSession(self.rtp, host, self.answer_sdp)
+        self.media.apply(chosen)
         return True
 
     def _trunk_headers(self) -> list[tuple[str, str]]:
@@ -487,11 +488,9 @@ class InboundCall:
         self._finish()
 
     def reinvite_response(self, request: Request) -> Response:
-        """A re-INVITE gets 200 with LiveKit's previous SDP (docs/livekit.md#other-requests)."""
-        resp = make_response(request, *ANSWERED)
-        resp.add("Contact", self.net.contact(self.source.transport))
-        resp.set_body(self.answer_sdp, "application/sdp")
-        return resp
+        """A re-INVITE's answer: its offer negotiated afresh, hold included (`reinvite.py`)."""
+        assert self.media is not None  # set before the answer, so before any dialog
+        return reinvite_response(request, self.media, self.net.contact(self.source.transport))
 
     # -- ending --------------------------------------------------------------------------
 
