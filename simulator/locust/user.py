@@ -187,8 +187,9 @@ class ScenarioCaller(User):
             raise StopUser() from None
         if not NODE.announced:
             NODE.announced = True
-            log.info("worker %d calls %s:%d from %s", self.worker, *self.target,
-                     self.source or "each scenario's own source")
+            log.info("worker %d calls %s:%d from %s%s", self.worker, *self.target,
+                     self.source or "each scenario's own source",
+                     " (addresses off loopback allowed)" if self.allow_external else "")
         self.timeout = options.sip_timeout
         self.turn = next(self._started)
         self._pace = constant_throughput(options.sip_rate)
