@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import sys
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 from sipconf.errors import UserError
@@ -19,8 +19,7 @@ from simulator import embedded
 from simulator.loadtest import run_load
 from simulator.reports.coverage import coverage
 from simulator.reports.junit import write_junit
-from simulator.reports.ladder import html_ladder
-from simulator.reports.pcap import write_pcap
+from simulator.reports.site import SiteRun, target_text, write_site
 from simulator.reports.summary import progress_line, summary
 from simulator.runner import Outcome, RunOptions, Runner, environ_for, select
 from simulator.scenario.reader import LoadedScenario, load_paths
@@ -51,6 +50,7 @@ def run_tests(args: TestArgs, out=None) -> int:
     if args.load is not None:
         return run_load(scenarios, args.load, args.duration, target, out)
     started = time.monotonic()
+    started_at = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
     needs_bridge = any((args.driver or s.driver) != "inproc" for s in scenarios)
     running: embedded.Embedded | None = None
     if target is None and needs_bridge:
@@ -62,7 +62,10 @@ def run_tests(args: TestArgs, out=None) -> int:
         if running is not None:
             running.stop()
             print("embedded sipconf up stopped", file=out)
-    return _report(outcomes, scenarios, args, time.monotonic() - started, out)
+    where = target_text(target.url if target else None, target.sip if target else None, running is not None)
+    if not needs_bridge:
+        where = "in process (no bridge)"
+    return _report(outcomes, scenarios, args, SiteRun(time.monotonic() - started, where, started_at), out)
 
 
 def specs_of(scenarios: list[LoadedScenario]) -> list[DesiredState]:
@@ -102,31 +105,26 @@ def _run(scenarios: list[LoadedScenario], args: TestArgs, target: Target | None,
     return sorted(outcomes, key=lambda o: order[id(o.loaded)])
 
 
-def _report(outcomes: list[Outcome], scenarios: list[LoadedScenario], args: TestArgs, seconds: float, out) -> int:
+def _report(outcomes: list[Outcome], scenarios: list[LoadedScenario], args: TestArgs, run: SiteRun, out) -> int:
+    seconds = run.seconds
     if args.junit:
         write_junit(Path(args.junit), outcomes)
     cov = coverage(specs_of(scenarios), outcomes)
+    index = None
     if args.report:
         report = Path(args.report)
-        for o in outcomes:
-            calls = report / "calls"
-            write_pcap(calls / f"{_slug(o.loaded.id)}.pcap", o.result.packets)
-            (calls / f"{_slug(o.loaded.id)}.html").write_text(html_ladder(o.loaded.id, o.result.packets, o.failures + (o.result.notes if o.failures else []),
-                                                                           o.result.media_note), encoding="utf-8")
-        report.mkdir(parents=True, exist_ok=True)
+        index = write_site(report, outcomes, cov, run)
         (report / "coverage.txt").write_text("\n".join(cov.lines()) + "\n", encoding="utf-8")
     for line in summary(outcomes, seconds)[:-1]:
         print(line, file=out)
     for line in cov.lines():
         print(line, file=out)
-    if args.report:
-        print(f"reports: {args.report} (calls/*.pcap, calls/*.html, coverage.txt)", file=out)
+    if index is not None:
+        print(f"reports: {args.report} (index.html, calls/*.html, calls/*.pcap, coverage.txt)", file=out)
+        print(f"report: {index.resolve()}", file=out)
     below = args.min_coverage is not None and cov.percent < args.min_coverage
     if below:
         print(f"routing coverage {cov.percent:.1f}% is below --min-coverage {args.min_coverage:g}%", file=out)
     print(summary(outcomes, seconds)[-1], file=out, flush=True)
     return 0 if all(o.passed for o in outcomes) and not below else 1
 
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_")

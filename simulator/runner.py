@@ -39,6 +39,11 @@ class Outcome:
     def passed(self) -> bool:
         return not self.failures
 
+    @property
+    def status(self) -> str:
+        """"passed" or "failed"."""
+        return "failed" if self.failures else "passed"
+
 
 @dataclass
 class RunOptions:

@@ -42,6 +42,7 @@ class Coverage:
     total: int = 0
     untouched: dict[str, list[str]] = field(default_factory=dict)  # "inbound trunks" -> names
     ranges: list[NumberEntry] = field(default_factory=list)  # entries of more than one number
+    entries: list[tuple[str, str, bool]] = field(default_factory=list)  # every entry: (kind, label, touched)
 
     @property
     def percent(self) -> float:
@@ -85,6 +86,8 @@ def coverage(states: list[DesiredState], outcomes: list[Outcome]) -> Coverage:
             return
         seen.add(key)
         cov.total += 1
+        kind = next(k for k, v in groups.items() if v is missed)
+        cov.entries.append((kind, label, touched))
         if not touched:
             missed.append(label)
 
