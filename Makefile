@@ -21,6 +21,7 @@ tools:
 	@command -v tshark >/dev/null 2>&1 || (apt-get update && apt-get install -y tshark)
 	@command -v kamailio >/dev/null 2>&1 || (apt-get update && apt-get install -y kamailio)
 	@command -v baresip >/dev/null 2>&1 || (apt-get update && apt-get install -y baresip-core)
+	@test -x /usr/bin/chromium -a -x /usr/bin/chromedriver || (apt-get update && apt-get install -y chromium chromium-driver)
 
 # Coverage of the code run inside the pytest process; the floor is fail_under in pyproject.toml.
 test: $(STAMP) tools

@@ -113,7 +113,7 @@ def _failure(page: CallPage) -> list[str]:
     if page.problems:
         out.append('<h2>Errors</h2><ul class="problems">' + "".join(f"<li>{esc(p)}</li>" for p in page.problems) + "</ul>")
     if page.result.notes:
-        out.append("<h2>The call generator's own output</h2><pre class=\"generator\">"
+        out.append(f"<h2>What {esc(page.driver)} itself reported</h2><pre class=\"generator\">"
                    + esc("\n".join(page.result.notes)) + "</pre>")
     return out
 

@@ -46,7 +46,7 @@ def ladder_svg(packets: list[Packet], lanes: Lanes, media: list[Stream], digits:
     y_of = {(r.kind, r.index): TOP + ROW * (n + 1) for n, r in enumerate(rows)}
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="ladder" width="{width}" height="{height}" '
            f'viewBox="0 0 {width} {height}" role="img" aria-label="SIP ladder">',
-           '<defs><marker id="head" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="8" markerHeight="8" '
+           '<defs><marker id="head" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="8" markerHeight="8" markerUnits="userSpaceOnUse" '
            'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z"/></marker></defs>']
     for i, s in enumerate(media):
         out.append(_band(s, y_of[("rtp-start", i)], y_of[("rtp-end", i)], lanes))
