@@ -106,3 +106,13 @@ def test_the_media_section_says_what_the_drivers_pcap_holds():
     html = page(Outcome(loaded, "sipp", [], CallResult(packets=call()[:2])))
     assert '<p class="media-note">No RTP packet was captured in this call.</p>' in html
     assert "<p>No SIP message was captured in this call.</p>" in page(Outcome(loaded, "sipp", [], CallResult()))
+
+
+def test_a_skipped_call_says_why_and_shows_no_expectations():
+    from simulator.reports.call_page import CallPage
+
+    html = call_html(CallPage("a.yaml::out", "skipped", "inproc", 0.0, "outbound", CallResult(), [],
+                              ["the inproc driver routes inbound calls only"], None))
+    assert '<span class="status skipped">skipped</span>' in html
+    assert '<p class="skip-reason">the inproc driver routes inbound calls only</p>' in html
+    assert "<table" not in html and 'class="pcap"' not in html

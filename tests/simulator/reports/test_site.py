@@ -65,3 +65,18 @@ def test_the_target_is_shown_without_credentials():
         "embedded sipconf up (http://127.0.0.1:7880/, SIP 127.0.0.1:5060)"
     assert target_text("https://lk.example.test", None, False) == "https://lk.example.test"
     assert target_text(None, None, False) == "in process (no bridge)"
+
+
+def test_skipped_scenarios_are_counted_and_filterable_and_names_are_escaped():
+    from simulator.reports.coverage import Coverage
+    from simulator.reports.index_page import Row, RunSummary, index_html
+
+    rows = [Row("a.yaml::one", "one", "passed", 1.0, ("x",), "sipp", "calls/one.html"),
+            Row("a.yaml::<b>two</b>", "<b>two</b>", "failed", 2.0, ('"q"',), "sipp", "calls/two.html", "rule: expected 'a', got 'b'"),
+            Row("a.yaml::three", "three", "skipped", 0.0, (), "inproc", "calls/three.html", "the inproc driver routes inbound calls only")]
+    html = index_html(RunSummary(3.0, "t", ("inproc", "sipp"), "now"), rows, Coverage())
+    assert 'id="count-passed">1<' in html and 'id="count-failed">1<' in html and 'id="count-skipped">1<' in html
+    assert '<tr data-status="skipped">' in html and "<td>the inproc driver routes inbound calls only</td>" in html
+    assert "a.yaml::&lt;b&gt;two&lt;/b&gt;" in html and "<b>two" not in html
+    assert '<span class="tag" data-tag="&quot;q&quot;">&quot;q&quot;</span>' in html
+    assert "<dt>driver</dt><dd>inproc, sipp</dd>" in html
