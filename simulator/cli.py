@@ -62,9 +62,9 @@ def run_tests(args: TestArgs, out=None) -> int:
         if running is not None:
             running.stop()
             print("embedded sipconf up stopped", file=out)
-    where = target_text(target.url if target else None, target.sip if target else None, running is not None)
-    if not needs_bridge:
-        where = "in process (no bridge)"
+    calls_went = target if needs_bridge else None  # the inproc driver places no call
+    where = target_text(calls_went.url if calls_went else None, calls_went.sip if calls_went else None,
+                        embedded=running is not None)
     return _report(outcomes, scenarios, args, SiteRun(time.monotonic() - started, where, started_at), out)
 
 
@@ -120,8 +120,7 @@ def _report(outcomes: list[Outcome], scenarios: list[LoadedScenario], args: Test
     for line in cov.lines():
         print(line, file=out)
     if index is not None:
-        print(f"reports: {args.report} (index.html, calls/*.html, calls/*.pcap, coverage.txt)", file=out)
-        print(f"report: {index.resolve()}", file=out)
+        print(f"report: {index.resolve()} (a page and a pcap per call in calls/, coverage.txt beside it)", file=out)
     below = args.min_coverage is not None and cov.percent < args.min_coverage
     if below:
         print(f"routing coverage {cov.percent:.1f}% is below --min-coverage {args.min_coverage:g}%", file=out)

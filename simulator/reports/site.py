@@ -26,7 +26,7 @@ class SiteRun:
     started: str
 
 
-def target_text(url: str | None, sip: tuple[str, int] | None, embedded: bool) -> str:
+def target_text(url: str | None, sip: tuple[str, int] | None, embedded: bool = False) -> str:
     """Where the calls went, without any credential a URL might carry."""
     if url is None:
         return "in process (no bridge)"
