@@ -1,8 +1,9 @@
 """`expect` versus the observed `CallResult`: one mismatch line per differing field.
 
 Each line reads `<field>: expected <x>, got <y>`, the same shape as the conformance
-runner's mismatches, so a failure says exactly what differed. `expectations` keeps every
-field compared, matched or not: the report's expected | got table.
+runner's mismatches, so a failure says exactly what differed; a regex that did not match adds
+"(regex must match the whole value)", since `{regex: ...}` is anchored at both ends.
+`expectations` keeps every field compared, matched or not: the report's expected | got table.
 """
 
 from __future__ import annotations
@@ -23,10 +24,11 @@ class Expectation:
     expected: str
     got: str
     ok: bool
+    note: str = ""  # why a value that looks right is not (a regex that matched only part of it)
 
     @property
     def line(self) -> str:
-        return f"{self.field}: expected {self.expected}, got {self.got}"
+        return f"{self.field}: expected {self.expected}, got {self.got}" + (f" ({self.note})" if self.note else "")
 
 
 def check(expect: Expect, got: CallResult) -> list[str]:
@@ -96,10 +98,15 @@ def _eq(out: list[Expectation], name: str, want: Any, have: Any) -> None:
     out.append(Expectation(name, _show(want), _show(have), want == have))
 
 
+FULL_MATCH = "regex must match the whole value"
+
+
 def _match(out: list[Expectation], name: str, want: str | Pattern, have: str | None) -> None:
-    """Exact text, or `{regex: ...}` matched in full (re.fullmatch)."""
+    """Exact text, or `{regex: ...}` matched against the whole value (re.fullmatch): a regex
+    that only finds itself inside the value fails, and the failure says so."""
     if isinstance(want, Pattern):
         ok = have is not None and re.fullmatch(want.regex, have) is not None
-        out.append(Expectation(name, _show(want), _show(have), ok))
+        note = FULL_MATCH if have is not None and not ok else ""
+        out.append(Expectation(name, _show(want), _show(have), ok, note))
     else:
         _eq(out, name, want, have)

@@ -106,7 +106,7 @@ def _failure(page: CallPage) -> list[str]:
         mark = {True: "\u2713", False: "\u2717"}
         rows = "".join(
             f'<tr class="{"match" if e.ok else "mismatch"}"><td>{esc(e.field)}</td><td>{esc(e.expected)}</td>'
-            f'<td>{esc(e.got)}</td><td class="mark {"ok" if e.ok else "bad"}">{mark[e.ok]}</td></tr>'
+            f'<td>{esc(e.got + (f" ({e.note})" if e.note else ""))}</td><td class="mark {"ok" if e.ok else "bad"}">{mark[e.ok]}</td></tr>'
             for e in page.expectations)
         out.append('<h2>Expectations</h2><table class="expectations"><thead><tr><th>field</th><th>expected</th>'
                    f"<th>got</th><th>\u2713/\u2717</th></tr></thead><tbody>{rows}</tbody></table>")

@@ -63,13 +63,12 @@ def page_of(o: Outcome, pcap: str | None) -> CallPage:
     rows = expectations(o.loaded.scenario.expect, o.result)
     explained = {e.line for e in rows if not e.ok}
     problems = [line for line in o.failures if line not in explained]
-    skipped = getattr(o, "skipped", None)
-    if skipped:
-        problems = [skipped]
+    if o.skipped is not None:
+        problems = [o.skipped]
     return CallPage(o.loaded.id, o.status, o.driver, o.seconds, o.loaded.scenario.call.direction, o.result,
                     rows, problems, pcap, pin_prompt=reaches_pin_prompt(o.loaded))
 
 
 def _reason(o: Outcome) -> str:
-    skipped = getattr(o, "skipped", None)
-    return skipped or (o.failures[0] if o.failures else "")
+    """Why it was skipped, or its first failure line."""
+    return o.skipped if o.skipped is not None else (o.failures[0] if o.failures else "")

@@ -116,3 +116,14 @@ def test_a_skipped_call_says_why_and_shows_no_expectations():
     assert '<span class="status skipped">skipped</span>' in html
     assert '<p class="skip-reason">the inproc driver routes inbound calls only</p>' in html
     assert "<table" not in html and 'class="pcap"' not in html
+
+
+def test_a_regex_that_matched_only_part_of_the_value_says_so_in_the_got_cell():
+    loaded = ROUTING["open individual room"]
+    result = CallResult(status=200, final=True, trunk="twilio", rule="support", room="support_+16505550111_abcdefABCDEF-x")
+    rows = {r.field: r for r in expectations(loaded.scenario.expect, result)}
+    assert not rows["room"].ok and rows["room"].note == "regex must match the whole value"
+    from simulator.assertions import check
+
+    html = page(Outcome(loaded, "sipp", check(loaded.scenario.expect, result), result))
+    assert "<td>&#x27;support_+16505550111_abcdefABCDEF-x&#x27; (regex must match the whole value)</td>" in html

@@ -28,7 +28,8 @@ def test_the_index_summarises_the_run(tmp_path: Path):
     index, html = written(tmp_path)
     assert index == tmp_path / "site" / "index.html"
     assert re.search(r'id="count-passed">(\d+)<', html).group(1) == str(html.count('<tr data-status="passed">'))
-    assert 'id="count-failed">4<' in html and 'id="count-skipped">0<' in html
+    assert 'id="count-failed">0<' in html and 'id="count-skipped">4<' in html  # outbound: inproc skips them
+    assert '<tr data-status="skipped">' in html and 'the inproc driver routes inbound calls only' in html
     assert "<dt>wall time</dt><dd>12.3 s</dd>" in html
     assert "<dt>target</dt><dd>in process (no bridge)</dd><dt>driver</dt><dd>inproc</dd>" in html
 
