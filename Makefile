@@ -13,7 +13,7 @@ export DEBIAN_FRONTEND := noninteractive
 # pyproject.toml keeps only lower bounds, for people installing sipconf into their own tools.
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install -q -c constraints.txt -e '.[dev]'
+	$(PY) -m pip install -q -c constraints.txt -e '.[dev,load]'
 	touch $(STAMP)
 
 tools:

@@ -2,7 +2,9 @@
 
 Each responder gets the same SIPp `uac` load (INVITE -> 200 -> ACK -> BYE -> 200) at each rate.
 The bridge does the real work per call (trunk match, rule, room, participant, RTP port); the
-reference responder does none. Results go to bench/RESULTS.md as ratios.
+reference responder does none. Results go to bench/RESULTS.md as ratios, and the bridge's
+calls/s and setup-time percentiles, second by second through the rates, to load-chart.html
+and load-chart.json beside it (simulator.reports.load_chart, as for every load run).
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.sippload import free_port, run_uac, sipp_version
+from bench.sippload import LoadResult, free_port, run_uac, sipp_version
+from simulator.loadtest import rtt_timeline
+from simulator.reports.load_chart import Timeline, write as write_chart
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -86,15 +90,32 @@ def main(argv: list[str]) -> int:
                 results[name] = [run_uac(target, r, args.seconds) for r in rates]
                 print(name, [(r.target_cps, r.successful, r.failed) for r in results[name]], flush=True)
         with bridge(tmp) as target:
-            results["sipconf bridge"] = [run_uac(target, r, args.seconds) for r in rates]
+            results["sipconf bridge"] = [run_uac(target, r, args.seconds, trace_rtt=True) for r in rates]
             print("sipconf bridge", [(r.target_cps, r.successful, r.failed) for r in results["sipconf bridge"]], flush=True)
     out = Path(args.out)
+    chart = write_bridge_chart(results["sipconf bridge"], out.with_name("load-chart"), args.seconds)
+    print(f"wrote {chart}")
     # The benchmark owns the top of the file; later sections (the soak's) are kept.
     previous = out.read_text() if out.exists() else ""
     later = re.search(r"^## ", previous, re.M)
     out.write_text(render(results, rates, args.seconds) + ("\n" + previous[later.start():] if later else ""))
     print(f"wrote {args.out}")
     return 0
+
+
+def write_bridge_chart(runs: list[LoadResult], stem: Path, seconds: float) -> Path:
+    """The bridge's runs, one after another, as one per-second chart (and its JSON)."""
+    timeline = Timeline()
+    for run in runs:
+        rtt_timeline(run.rtt, run.started, timeline)
+    rates = ", ".join(f"{run.target_cps}" for run in runs)
+    _, page = write_chart(stem, timeline, "make bench: the sipconf bridge under SIPp's uac scenario", [
+        f"{sipp_version()} -sn uac at {rates} calls/s, {seconds:g} s each, one after another "
+        f"(a pause between rates shows as seconds without calls)",
+        "setup time: INVITE to 200 (the built-in scenario's rtd timer, whole milliseconds); a failed call "
+        "has no such time and is not drawn (the table in RESULTS.md counts them)",
+        time.strftime("run %Y-%m-%d %H:%M %Z")])
+    return page
 
 
 def render(results: dict[str, list], rates: list[int], seconds: float) -> str:

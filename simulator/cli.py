@@ -50,7 +50,7 @@ def run_tests(args: TestArgs, out=None) -> int:
     # None: no LiveKit given anywhere, so the run starts its own (the embedded default).
     target = resolve_target(args.target, embedded_default=True)
     if args.load is not None:
-        return run_load(scenarios, args.load, args.duration, target, out)
+        return run_load(scenarios, args.load, args.duration, target, out, Path(args.report) if args.report else None)
     started = time.monotonic()
     started_at = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
     needs_bridge = any((args.driver or s.driver) != "inproc" for s in scenarios)
