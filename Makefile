@@ -16,11 +16,16 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install -q -c constraints.txt -e '.[dev,load]'
 	touch $(STAMP)
 
+# Each missing tool is installed with one `apt-get update && apt-get install` for all of them.
 tools:
-	@command -v sipp >/dev/null 2>&1 || (apt-get update && apt-get install -y sip-tester)
-	@command -v tshark >/dev/null 2>&1 || (apt-get update && apt-get install -y tshark)
-	@command -v kamailio >/dev/null 2>&1 || (apt-get update && apt-get install -y kamailio)
-	@command -v baresip >/dev/null 2>&1 || (apt-get update && apt-get install -y baresip-core)
+	@missing=""; \
+	command -v sipp >/dev/null 2>&1 || missing="$$missing sip-tester"; \
+	command -v tshark >/dev/null 2>&1 || missing="$$missing tshark"; \
+	command -v kamailio >/dev/null 2>&1 || missing="$$missing kamailio"; \
+	command -v baresip >/dev/null 2>&1 || missing="$$missing baresip-core"; \
+	command -v zsh >/dev/null 2>&1 || missing="$$missing zsh"; \
+	test -x /usr/bin/chromium -a -x /usr/bin/chromedriver || missing="$$missing chromium chromium-driver"; \
+	if [ -n "$$missing" ]; then echo "installing:$$missing"; apt-get update && apt-get install -y $$missing; fi
 
 # Coverage of the code run inside the pytest process; the floor is fail_under in pyproject.toml.
 test: $(STAMP) tools

@@ -32,12 +32,13 @@ class CallOutcome:
 
 
 async def place(call: LoadCall, target: tuple[str, int], source: str | None = None,
-                timeout: float = 8.0) -> CallOutcome:
-    """Place `call` at `target` from `source` (None: the scenario's own address)."""
+                timeout: float = 8.0, allow_external: bool = False) -> CallOutcome:
+    """Place `call` at `target` from `source` (None: the scenario's own address); the agent
+    sends off loopback only with `allow_external` (--sip-allow-external)."""
     host = source or call.source
     remote = target if call.transport == "tcp" else None
     try:
-        async with Agent(host, transport=call.transport, remote=remote) as agent:
+        async with Agent(host, transport=call.transport, remote=remote, allow_external=allow_external) as agent:
             started = time.perf_counter()
             placed = await agent.call(target, call.from_user, call.to_user, credentials=call.credentials,
                                       headers=list(call.headers), from_host=call.from_host or host, timeout=timeout)

@@ -20,7 +20,7 @@ from simulator.drivers.base import resolve_secret
 from simulator.runner import environ_for, select
 from simulator.scenario.reader import LoadedScenario, load_paths
 
-__all__ = ["LoadCall", "load_calls", "parse_target", "worker_source"]
+__all__ = ["LoadCall", "check_reach", "load_calls", "parse_target", "worker_source"]
 
 WORKER = "{worker}"
 
@@ -69,10 +69,11 @@ def load_calls(paths: list[str], keyword: str | None = None,
     return calls, left_out
 
 
-def parse_target(host: str | None, environ: Mapping[str, str] | None = None) -> tuple[str, int]:
+def parse_target(host: str | None, environ: Mapping[str, str] | None = None,
+                 allow_external: bool = False) -> tuple[str, int]:
     """Locust's `--host` as the bridge's SIP address: `sip:127.0.0.1:5060`, `127.0.0.1:5060` or
-    `127.0.0.1` (port 5060); unset, SIPCONF_SIP, else 127.0.0.1:5060. An IP address, on
-    loopback: the scripted agent resolves no name and calls nothing else."""
+    `127.0.0.1` (port 5060); unset, SIPCONF_SIP, else 127.0.0.1:5060. An IP address (the
+    scripted agent resolves no name), on loopback unless `allow_external` (--sip-allow-external)."""
     environ = os.environ if environ is None else environ
     text = (host or environ.get("SIPCONF_SIP") or DEFAULT_SIP).strip()
     bare = text.removeprefix("sip:")
@@ -88,20 +89,36 @@ def parse_target(host: str | None, environ: Mapping[str, str] | None = None) -> 
         number = int(port) if port else 5060
     except ValueError:
         raise UserError(f"--host {text}: expected the bridge's SIP address as IP:PORT, e.g. 127.0.0.1:5060") from None
-    if not address.is_loopback or not 0 < number < 65536:
+    if not 0 < number < 65536:
+        raise UserError(f"--host {text}: the port must be 1-65535")
+    if not address.is_loopback and not allow_external:
         raise UserError(f"--host {text}: the scripted agent calls loopback addresses only (127.0.0.0/8, ::1)")
     return str(address), number
 
 
-def worker_source(template: str, worker: int) -> str:
+def worker_source(template: str, worker: int, allow_external: bool = False) -> str:
     """The source address of worker number `worker` (1 for the first): `template` with
-    `{worker}` replaced, e.g. `127.0.1.{worker}` -> 127.0.1.1, 127.0.1.2, ..."""
+    `{worker}` replaced, e.g. `127.0.1.{worker}` -> 127.0.1.1, 127.0.1.2, ... An address in
+    127.0.0.0/8, or with `allow_external` any IP address (the worker's own interface's)."""
     text = template.replace(WORKER, str(worker))
     try:
         address = ipaddress.ip_address(text)
     except ValueError:
         address = None
-    if address is None or address not in ipaddress.ip_network("127.0.0.0/8"):
+    if not allow_external and (address is None or address not in ipaddress.ip_network("127.0.0.0/8")):
         raise UserError(f"--sip-source {template}: worker {worker} would call from {text!r}, "
                         "which is not an address in 127.0.0.0/8")
-    return text
+    if address is None:
+        raise UserError(f"--sip-source {template}: worker {worker} would call from {text!r}, "
+                        "which is not an IP address")
+    return str(address)
+
+
+def check_reach(target: tuple[str, int], source: str | None) -> None:
+    """A bridge off loopback is reached from the worker's own interface address, never from a
+    loopback one (the kernel cannot route that): say so before any call fails with EINVAL."""
+    if ipaddress.ip_address(target[0]).is_loopback:
+        return
+    if source is None or ipaddress.ip_address(source).is_loopback:
+        raise UserError(f"--host {target[0]}:{target[1]} is off loopback: give --sip-source "
+                        "this worker's own interface address (a loopback source cannot reach it)")

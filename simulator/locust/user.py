@@ -9,7 +9,9 @@ failure when the expected final status did not come, with the reason.
 Worker number k (1 for the first; Locust's worker index + 1, and 1 for a run without a
 master) calls from `--sip-source` with `{worker}` replaced by k, so each worker has an
 address of its own; every call binds ports the kernel picks. Without `--sip-source` each
-call comes from its scenario's `source`.
+call comes from its scenario's `source`. Locust hands each worker the master's options; a
+worker's own `--sip-source` (its interface address, on another host) wins over the master's,
+and `--sip-allow-external` given to either lets the worker call a bridge off loopback.
 
 Each worker reports its calls to the master beside Locust's stats (`tally`); at the end
 the master (or a local run) logs the calls per worker and writes the chart and its JSON
@@ -32,7 +34,7 @@ from locust.runners import WorkerRunner
 from sipconf.errors import UserError
 from simulator.locust.calls import BYE_TIMEOUT, CallOutcome, place
 from simulator.locust.loop_thread import LoopThread
-from simulator.locust.plan import LoadCall, load_calls, parse_target, worker_source
+from simulator.locust.plan import LoadCall, check_reach, load_calls, parse_target, worker_source
 from simulator.locust.tally import Tally
 from simulator.reports.load_chart import write as write_chart
 
@@ -56,6 +58,9 @@ def add_options(parser) -> None:
     parser.add_argument("--sip-source", metavar="ADDRESS", default="",
                         help="each worker's source address, {worker} = its number from 1 (e.g. 127.0.1.{worker}); "
                              "default: each scenario's own source")
+    parser.add_argument("--sip-allow-external", action="store_true", default=False,
+                        help="let the agent call IP addresses off loopback (a bridge on another host); "
+                             "default: loopback only")
     parser.add_argument("--sip-rate", metavar="CPS", type=float, default=1.0,
                         help="calls per second each user places (default 1)")
     parser.add_argument("--sip-timeout", metavar="S", type=float, default=8.0,
@@ -70,6 +75,10 @@ class _Node:
     def __init__(self) -> None:
         self.tally = Tally()
         self.worker = 1  # this process's worker number, known once its first user starts
+        # What this worker's own command line said, before the master's options replace them.
+        self.own_source = ""
+        self.own_allow_external = False
+        self.announced = False  # the worker logged where it calls from
         self._calls: list[LoadCall] | None = None
         self._loops: LoopThread | None = None
 
@@ -101,15 +110,18 @@ def worker_number(runner) -> int:
 def check_options(environment, **_) -> None:
     """Fail fast on the master (or a local run): a wrong path or target is one line each, exit 1."""
     options = environment.parsed_options
-    if options is None or isinstance(environment.runner, WorkerRunner):
+    if options is None:
+        return
+    if isinstance(environment.runner, WorkerRunner):
+        NODE.own_source, NODE.own_allow_external = options.sip_source, options.sip_allow_external
         return
     try:
         if not options.sip_scenarios:
             raise UserError("--sip-scenarios PATH is required: the scenario file or folder whose calls are placed")
         NODE.calls(options)
-        parse_target(environment.host)
+        parse_target(environment.host, allow_external=options.sip_allow_external)
         if options.sip_source:
-            worker_source(options.sip_source, 1)
+            worker_source(options.sip_source, 1, options.sip_allow_external)
         if options.sip_rate <= 0 or options.sip_timeout <= 0:
             raise UserError("--sip-rate and --sip-timeout must be positive")
     except UserError as err:
@@ -163,13 +175,21 @@ class ScenarioCaller(User):
         options = self.environment.parsed_options
         try:
             self.calls = NODE.calls(options)
-            self.target = parse_target(self.environment.host)
+            self.allow_external = NODE.own_allow_external or options.sip_allow_external
+            self.target = parse_target(self.environment.host, allow_external=self.allow_external)
             self.worker = NODE.worker = worker_number(self.environment.runner)
-            self.source = worker_source(options.sip_source, self.worker) if options.sip_source else None
+            template = NODE.own_source or options.sip_source
+            self.source = worker_source(template, self.worker, self.allow_external) if template else None
+            check_reach(self.target, self.source)
         except UserError as err:
             for line in err.lines:
                 log.error(line)
             raise StopUser() from None
+        if not NODE.announced:
+            NODE.announced = True
+            log.info("worker %d calls %s:%d from %s%s", self.worker, *self.target,
+                     self.source or "each scenario's own source",
+                     " (addresses off loopback allowed)" if self.allow_external else "")
         self.timeout = options.sip_timeout
         self.turn = next(self._started)
         self._pace = constant_throughput(options.sip_rate)
@@ -183,7 +203,7 @@ class ScenarioCaller(User):
         self.turn += 1
         limit = self.timeout + BYE_TIMEOUT + HAND_OFF_SLACK
         try:
-            outcome = NODE.loops().run(place(call, self.target, self.source, self.timeout), timeout=limit)
+            outcome = NODE.loops().run(place(call, self.target, self.source, self.timeout, self.allow_external), timeout=limit)
         except gevent.Timeout:
             outcome = CallOutcome(call.name, limit * 1000, False, None, f"no outcome within {limit:g}s")
         self.environment.events.request.fire(

@@ -7,7 +7,7 @@ import pytest
 from sipconf.errors import UserError
 from simulator.locust import LOCUSTFILE
 from simulator.locust.__main__ import main as print_path
-from simulator.locust.plan import load_calls, parse_target, worker_source
+from simulator.locust.plan import check_reach, load_calls, parse_target, worker_source
 
 from tests.simulator.conftest import DEMO, ROOT
 
@@ -55,11 +55,32 @@ def test_target_forms(host, environ, expected):
     ("sip.example.com:5060", "--host sip.example.com:5060: expected the bridge's SIP address as IP:PORT, e.g. 127.0.0.1:5060"),
     ("127.0.0.1:http", "--host 127.0.0.1:http: expected the bridge's SIP address as IP:PORT, e.g. 127.0.0.1:5060"),
     ("192.0.2.10:5060", "--host 192.0.2.10:5060: the scripted agent calls loopback addresses only (127.0.0.0/8, ::1)"),
-    ("127.0.0.1:70000", "--host 127.0.0.1:70000: the scripted agent calls loopback addresses only (127.0.0.0/8, ::1)"),
+    ("127.0.0.1:70000", "--host 127.0.0.1:70000: the port must be 1-65535"),
+    ("127.0.0.1:0", "--host 127.0.0.1:0: the port must be 1-65535"),
 ])
 def test_bad_targets(host, message):
     with pytest.raises(UserError) as err:
         parse_target(host, {})
+    assert err.value.lines == (message,)
+
+
+@pytest.mark.parametrize("host, expected", [
+    ("192.0.2.10:5060", ("192.0.2.10", 5060)),
+    ("sip:198.51.100.7", ("198.51.100.7", 5060)),
+    ("[2001:db8::5]:5080", ("2001:db8::5", 5080)),
+    ("127.0.0.1:5062", ("127.0.0.1", 5062)),
+])
+def test_the_opt_in_accepts_a_bridge_off_loopback(host, expected):
+    assert parse_target(host, {}, allow_external=True) == expected
+
+
+@pytest.mark.parametrize("host, message", [
+    ("sip.example.com:5060", "--host sip.example.com:5060: expected the bridge's SIP address as IP:PORT, e.g. 127.0.0.1:5060"),
+    ("192.0.2.10:65536", "--host 192.0.2.10:65536: the port must be 1-65535"),
+])
+def test_the_opt_in_still_wants_an_ip_and_a_port(host, message):
+    with pytest.raises(UserError) as err:
+        parse_target(host, {}, allow_external=True)
     assert err.value.lines == (message,)
 
 
@@ -70,6 +91,31 @@ def test_each_worker_calls_from_its_own_address():
         worker_source("127.0.1.2{worker}", 60)
     assert err.value.lines == ("--sip-source 127.0.1.2{worker}: worker 60 would call from '127.0.1.260', "
                                "which is not an address in 127.0.0.0/8",)
+
+
+def test_a_source_off_loopback_needs_the_opt_in():
+    with pytest.raises(UserError) as err:
+        worker_source("192.0.2.7", 1)
+    assert err.value.lines == ("--sip-source 192.0.2.7: worker 1 would call from '192.0.2.7', "
+                               "which is not an address in 127.0.0.0/8",)
+    assert worker_source("192.0.2.7", 3, allow_external=True) == "192.0.2.7"
+    assert worker_source("2001:db8::{worker}", 2, allow_external=True) == "2001:db8::2"
+    assert worker_source("127.0.1.{worker}", 2, allow_external=True) == "127.0.1.2"
+    with pytest.raises(UserError) as err:
+        worker_source("worker-b.example.com", 1, allow_external=True)
+    assert err.value.lines == ("--sip-source worker-b.example.com: worker 1 would call from "
+                               "'worker-b.example.com', which is not an IP address",)
+
+
+def test_a_bridge_off_loopback_is_reached_from_the_worker_own_address():
+    check_reach(("127.0.0.1", 5060), None)
+    check_reach(("127.0.0.1", 5060), "127.0.1.1")
+    check_reach(("192.0.2.10", 5060), "192.0.2.7")
+    for source in (None, "127.0.1.1"):
+        with pytest.raises(UserError) as err:
+            check_reach(("192.0.2.10", 5060), source)
+        assert err.value.lines == ("--host 192.0.2.10:5060 is off loopback: give --sip-source this worker's "
+                                   "own interface address (a loopback source cannot reach it)",)
 
 
 def test_the_locustfile_path_is_printed(capsys):
