@@ -13,9 +13,11 @@ call comes from its scenario's `source`. Locust hands each worker the master's o
 worker's own `--sip-source` (its interface address, on another host) wins over the master's,
 and `--sip-allow-external` given to either lets the worker call a bridge off loopback.
 
-Each worker reports its calls to the master beside Locust's stats (`tally`); at the end
-the master (or a local run) logs the calls per worker and writes the chart and its JSON
-beside the CSV files (`--csv PREFIX` -> PREFIX_chart.html and PREFIX_chart.json).
+Each worker reports its calls to the master beside Locust's stats (`tally`); when the test
+stops, every worker finishes its calls and sends its last report before the master writes
+its totals (`final_report`). At the end the master (or a local run) logs the calls per worker
+and writes the chart and its JSON beside the CSV files (`--csv PREFIX` -> PREFIX_chart.html
+and PREFIX_chart.json).
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ from locust.runners import WorkerRunner
 
 from sipconf.errors import UserError
 from simulator.locust.calls import BYE_TIMEOUT, CallOutcome, place
+from simulator.locust.final_report import install as install_final_report
+from simulator.locust.final_report import write_final_csv
 from simulator.locust.loop_thread import LoopThread
 from simulator.locust.plan import LoadCall, check_reach, load_calls, parse_target, worker_source
 from simulator.locust.tally import Tally
@@ -112,6 +116,7 @@ def check_options(environment, **_) -> None:
     options = environment.parsed_options
     if options is None:
         return
+    install_final_report(environment)
     if isinstance(environment.runner, WorkerRunner):
         NODE.own_source, NODE.own_allow_external = options.sip_source, options.sip_allow_external
         return
@@ -155,6 +160,8 @@ def write_results(environment, **_) -> None:
         return
     log.info(NODE.tally.line())
     options = environment.parsed_options
+    if options.csv_prefix:  # Locust's own writer refreshes them only once a second
+        write_final_csv(environment, options.csv_prefix)
     stem = options.sip_chart or (f"{options.csv_prefix}_chart" if options.csv_prefix else "")
     if not stem:
         return
