@@ -2,7 +2,8 @@
 
 The asyncio protocols only frame and dispatch: each complete message is parsed and handed
 to one synchronous ``handler(message, source)``; ``source.send`` answers on the same
-transport.  RFC 3261 18.2.1 / RFC 3581 4: a request's top Via is stamped with ``received``
+transport, and ``source.reply_path()`` names the socket or connection and the address the
+answer goes to (what a finished transaction keeps to answer a retransmission).  RFC 3261 18.2.1 / RFC 3581 4: a request's top Via is stamped with ``received``
 (when its sent-by host is not the packet's source address, when it asked for ``rport``, or
 when it carried a ``received`` of its own) and ``rport=<source port>`` (when it asked).
 RFC 3261 18.2.2: responses to a TCP request go back on that connection; UDP responses go
