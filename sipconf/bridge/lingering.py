@@ -87,6 +87,7 @@ class LingeringTable(Generic[K]):
         return self._entries.get(key)
 
     def add(self, key: K, entry: Finished) -> None:
+        self._entries.pop(key, None)  # added again: it goes to the end of the order
         while len(self._entries) >= self.capacity and self._entries:
             oldest = next(iter(self._entries))
             del self._entries[oldest]
