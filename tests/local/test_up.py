@@ -12,6 +12,7 @@ import sys
 from livekit import api
 from livekit.protocol import sip
 
+from tests.local.test_health import get, samples
 from tests.local.up_process import clean_env, run_up, start_up
 
 
@@ -131,4 +132,17 @@ def test_a_secret_from_the_environment_is_used_and_never_printed(tmp_path):
         out, err = up.stop()
         assert secret not in "\n".join(lines) + out + err
     finally:
+        up.kill()
+
+
+def test_up_freezes_what_start_up_built_out_of_the_garbage_collectors_reach(tmp_path):
+    up = start_up(tmp_path / "s.db")
+    try:
+        scraped = samples(asyncio.run(get(up.url + "/metrics"))[1])
+        # modules, classes, the control plane and the bridge: full collections never walk them
+        assert scraped["sipconf_gc_frozen_objects"] > 10_000
+        assert {key for key in scraped if key.startswith("sipconf_gc_collections_total")} == {
+            f'sipconf_gc_collections_total{{generation="{n}"}}' for n in range(3)}
+    finally:
+        up.stop()
         up.kill()
