@@ -3,10 +3,10 @@ read once per state.
 
 Equal to the literal `evaluate.evaluate_dispatch_rule` (upstream
 `sip/sip.go:EvaluateDispatchRule`) for a valid rule, and to `attributes.sip_attributes`:
-what depends only on the trunk or the rule (ids, room kind and prefix, PIN, attributes,
-header maps, the merged media config) is read from the protobuf messages once; what the
-call brings is applied per call. Every message and dict handed out is a fresh copy, as the
-reference's are.
+what depends only on the trunk or the rule (room kind and prefix, PIN, attributes, header
+maps, the merged media config) is read from the protobuf messages once, into configs that
+trunks (and rules) with equal settings share; what the call brings is applied per call.
+Every message and dict handed out is a fresh copy, as the reference's are.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from sipconf.routing.evaluate import (
     CALL_ID, HOSTNAME, PHONE_NUMBER, RULE_ID, TRUNK_ID, TRUNK_PHONE_NUMBER, WRONG_PIN, Evaluation,
 )
 from sipconf.routing.ids import random_suffix
+from sipconf.routing.index_shared import Shared
 from sipconf.routing.rules import pin_and_room, rule_kind
 
 _PROVIDERS = tuple((header.lower(), attribute) for header, attribute in PROVIDER_HEADERS)
@@ -34,9 +35,10 @@ _PROVIDER_NAMES = frozenset(header for header, _attribute in _PROVIDERS)
 
 
 @dataclass(frozen=True, eq=False, slots=True)
-class PreparedTrunk:
-    trunk: sip.SIPInboundTrunkInfo
-    trunk_id: str
+class TrunkConfig:
+    """What evaluation reads from an inbound trunk besides its id. Trunks with equal
+    settings share one: a config read by every call stays in the CPU's caches."""
+
     media: sip.SIPMediaConfig  # `media.upgrade(trunk)`
     headers: dict[str, str] | None  # None when empty, and so on
     headers_to_attributes: dict[str, str] | None
@@ -48,25 +50,35 @@ class PreparedTrunk:
     krisp: bool
 
     @staticmethod
-    def of(trunk: sip.SIPInboundTrunkInfo) -> PreparedTrunk:
-        return PreparedTrunk(
-            trunk, trunk.sip_trunk_id, media_merge.upgrade(trunk), dict(trunk.headers) or None,
-            dict(trunk.headers_to_attributes) or None, dict(trunk.attributes_to_headers) or None,
-            tuple((header.lower(), attribute) for header, attribute in trunk.headers_to_attributes.items()),
-            trunk.include_headers,
-            trunk.ringing_timeout if trunk.HasField("ringing_timeout") else None,
-            trunk.max_call_duration if trunk.HasField("max_call_duration") else None,
-            trunk.krisp_enabled,
+    def of(trunk: sip.SIPInboundTrunkInfo, configs: dict[tuple, TrunkConfig]) -> TrunkConfig:
+        """The trunk's config, or an equal one already in `configs` (which it joins)."""
+        media = media_merge.upgrade(trunk)
+        ringing = trunk.ringing_timeout if trunk.HasField("ringing_timeout") else None
+        longest = trunk.max_call_duration if trunk.HasField("max_call_duration") else None
+        # Maps keep their order: equal configs hand out dicts in the same order too.
+        key = (
+            _content(media), tuple(trunk.headers.items()), tuple(trunk.headers_to_attributes.items()),
+            tuple(trunk.attributes_to_headers.items()), trunk.include_headers, _content(ringing),
+            _content(longest), trunk.krisp_enabled,
         )
+        config = configs.get(key)
+        if config is None:
+            config = configs[key] = TrunkConfig(
+                media, dict(trunk.headers) or None, dict(trunk.headers_to_attributes) or None,
+                dict(trunk.attributes_to_headers) or None,
+                tuple((header.lower(), attribute) for header, attribute in trunk.headers_to_attributes.items()),
+                trunk.include_headers, ringing, longest, trunk.krisp_enabled,
+            )
+        return config
 
 
 @dataclass(frozen=True, eq=False, slots=True)
-class PreparedRule:
-    rule: sip.SIPDispatchRuleInfo
-    rule_id: str
+class RuleConfig:
+    """What evaluation reads from a valid dispatch rule besides its id and room name or
+    prefix; rules with equal settings share one."""
+
     kind: str
     pin: str
-    room: str  # the direct room name, or the individual/callee prefix
     randomize: bool  # the room name gets `_<12 random>`
     hide_phone_number: bool
     attributes: dict[str, str] | None  # None when empty
@@ -77,20 +89,31 @@ class PreparedRule:
     krisp: bool
 
     @staticmethod
-    def of(rule: sip.SIPDispatchRuleInfo) -> PreparedRule:
-        """For a valid rule (its `rule` oneof set)."""
+    def of(rule: sip.SIPDispatchRuleInfo, shared: Shared, configs: dict[tuple, RuleConfig]) -> RuleConfig:
+        """For a valid rule (its `rule` oneof set); an equal config already in `configs` is reused."""
         kind = rule_kind(rule)
-        pin, room = pin_and_room(rule)
+        pin, _room = pin_and_room(rule)
         if kind == "dispatch_rule_individual":
             randomize = not rule.rule.dispatch_rule_individual.no_randomness
         else:
             randomize = kind == "dispatch_rule_callee" and rule.rule.dispatch_rule_callee.randomize
-        return PreparedRule(
-            rule, rule.sip_dispatch_rule_id, kind, pin, room, randomize, rule.hide_phone_number,
-            dict(rule.attributes) or None, rule.metadata, rule.room_preset,
-            rule.room_config if rule.HasField("room_config") else None, media_merge.upgrade(rule),
-            rule.krisp_enabled,
+        media = media_merge.upgrade(rule)
+        room_config = rule.room_config if rule.HasField("room_config") else None
+        key = (
+            kind, pin, randomize, rule.hide_phone_number, tuple(rule.attributes.items()), rule.metadata,
+            rule.room_preset, _content(room_config), _content(media), rule.krisp_enabled,
         )
+        config = configs.get(key)
+        if config is None:
+            config = configs[key] = RuleConfig(
+                shared(kind), shared(pin), randomize, rule.hide_phone_number, dict(rule.attributes) or None,
+                shared(rule.metadata), shared(rule.room_preset), room_config, media, rule.krisp_enabled,
+            )
+        return config
+
+
+def _content(message: Message | None) -> bytes | None:
+    return None if message is None else message.SerializeToString(deterministic=True)
 
 
 @dataclass(frozen=True, eq=False, slots=True)
@@ -101,23 +124,25 @@ class MergedMedia:
     encryption: int
 
     @staticmethod
-    def of(trunk: PreparedTrunk | None, rule: PreparedRule) -> MergedMedia:
+    def of(trunk: TrunkConfig | None, rule: RuleConfig) -> MergedMedia:
         media = media_merge.merge(trunk.media if trunk is not None else None, rule.media)
         return MergedMedia(media, media_merge.encryption_of(media))
 
 
 def evaluate(
     project_id: str,
-    trunk: PreparedTrunk | None,
-    rule: PreparedRule,
+    trunk_id: str,
+    trunk: TrunkConfig | None,
+    rule_id: str,
+    rule: RuleConfig,
+    room: str,
     merged: MergedMedia,
     call: CallFacts,
-    request_trunk_id: str,
     rng: random.Random | None,
 ) -> tuple[Evaluation | None, LiveKitError | None]:
-    """`evaluate_dispatch_rule(project_id, trunk, rule, call)` with the request's trunk id
-    `request_trunk_id` and `merged` = `MergedMedia.of(trunk, rule)`."""
-    trunk_id = trunk.trunk_id if trunk is not None else request_trunk_id
+    """`evaluate_dispatch_rule(project_id, trunk, rule, call)` for a valid rule, with
+    `trunk_id` the trunk's id (without a trunk: the request's), `room` the rule's room name
+    or prefix and `merged` = `MergedMedia.of(trunk, rule)`."""
     attrs = dict(rule.attributes) if rule.attributes else {}
     if call.extra_attributes:
         attrs.update(call.extra_attributes)
@@ -140,23 +165,23 @@ def evaluate(
         if not call.pin:
             return Evaluation(
                 result="REQUEST_PIN", project_id=project_id, sip_trunk_id=trunk_id,
-                sip_dispatch_rule_id=rule.rule_id, request_pin=True,
+                sip_dispatch_rule_id=rule_id, request_pin=True,
                 media_encryption=merged.encryption, media=media,
             ), None
         if call.pin != rule.pin:
             return None, LiveKitError(PERMISSION_DENIED, WRONG_PIN)
-    room, random_part = _room_name(rule, caller, call.to_user, rng)
-    attrs[RULE_ID] = rule.rule_id
+    room, random_part = _room_name(rule, room, caller, call.to_user, rng)
+    attrs[RULE_ID] = rule_id
     out = Evaluation(
         result="ACCEPT", project_id=project_id, sip_trunk_id=trunk_id,
-        sip_dispatch_rule_id=rule.rule_id, room_name=room,
+        sip_dispatch_rule_id=rule_id, room_name=room,
         participant_identity=identity, participant_name="Phone " + caller,
         participant_metadata=rule.metadata, participant_attributes=attrs,
         room_preset=rule.room_preset, room_config=_copy_or_none(rule.room_config),
         media_encryption=merged.encryption, media=media, room_name_random=random_part,
     )
     if trunk is not None:
-        # Empty maps are None here (nothing to read once the index outgrows the CPU's caches).
+        # Empty maps are None here: nothing to read.
         if trunk.headers is not None:
             out.headers = dict(trunk.headers)
         if trunk.headers_to_attributes is not None:
@@ -171,17 +196,17 @@ def evaluate(
     return out, None
 
 
-def _room_name(rule: PreparedRule, caller: str, called: str, rng: random.Random | None) -> tuple[str, bool]:
+def _room_name(rule: RuleConfig, room: str, caller: str, called: str, rng: random.Random | None) -> tuple[str, bool]:
     if rule.kind == "dispatch_rule_direct":
-        return rule.room, False
+        return room, False
     own = caller if rule.kind == "dispatch_rule_individual" else called
-    base = f"{rule.room}_{own}" if rule.room else own
+    base = f"{room}_{own}" if room else own
     return (f"{base}_{random_suffix(rng)}", True) if rule.randomize else (base, False)
 
 
 def overlay_attributes(
     base: dict[str, str],
-    trunk: PreparedTrunk | None,
+    trunk: TrunkConfig | None,
     headers: Sequence[tuple[str, str]],
     from_tag: str,
     call_id_full: str,

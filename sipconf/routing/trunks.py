@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Sequence
+from typing import Callable, Literal, Sequence
 
 from livekit.protocol import sip
 
@@ -32,13 +32,18 @@ def trunk_label(trunk: sip.SIPInboundTrunkInfo) -> str:
 
 
 def match_trunk(
-    trunks: Sequence[sip.SIPInboundTrunkInfo], call: CallFacts, with_trace: bool = True
+    trunks: Sequence[sip.SIPInboundTrunkInfo],
+    call: CallFacts,
+    with_trace: bool = True,
+    lists_called: Callable[[sip.SIPInboundTrunkInfo], bool] | None = None,
 ) -> Decision[TrunkMatch]:
     """Pick the inbound trunk for a call: a specific number beats the default (wildcard) trunk.
 
     docs/livekit.md#trunk-matching: "Filters run before the default/specific split, so a filtered default neither
     counts nor conflicts. On error no trunk is returned." Without `with_trace` no reason
-    is formatted and the trace is empty.
+    is formatted and the trace is empty. `lists_called(trunk)`, when given, says whether a
+    trunk lists the called number (the routing index knows without reading the numbers);
+    only the trunks that do are searched for the spelling that matched.
     """
     trace = new_trace(with_trace)
     specific: sip.SIPInboundTrunkInfo | None = None
@@ -69,7 +74,9 @@ def match_trunk(
                 trace.append(f"trunk {name} kept as a default trunk (no numbers)")
             continue
         # 4. the first equal number makes it specific; later numbers are ignored.
-        hit = next((n for n in trunk.numbers if same_number(n, call.to_user)), None)
+        hit = None
+        if lists_called is None or lists_called(trunk):
+            hit = next((n for n in trunk.numbers if same_number(n, call.to_user)), None)
         if hit is None:
             if with_trace:
                 trace.append(f"trunk {name} dropped: called number {call.to_user} not in numbers")

@@ -409,7 +409,7 @@ def _first_trunk_wins(admitted):
 
 def _later_rule_wins_ties(order):
     """Two rules of equal priority and room: the later by id wins."""
-    return lambda entry: (*order(entry)[:2], -order(entry)[2])
+    return lambda rank, rule: (*order(rank, rule)[:2], -rank)
 
 
 @pytest.mark.parametrize("bug", ["/32 ignored", "first trunk wins", "later rule wins ties"])
@@ -420,7 +420,7 @@ def test_the_differential_search_finds_an_injected_index_bug(bug: str, monkeypat
     elif bug == "first trunk wins":
         monkeypatch.setattr(index_trunks.ScannedGroup, "admitted", _first_trunk_wins(index_trunks.ScannedGroup.admitted))
     else:
-        monkeypatch.setattr(index_rules, "_order", _later_rule_wins_ties(index_rules._order))
+        monkeypatch.setattr(index_rules, "selection_order", _later_rule_wins_ties(index_rules.selection_order))
     # The same search (seed, example count) as the test above, without shrinking the failure.
     search = settings(SEARCH, phases=[Phase.explicit, Phase.reuse, Phase.generate])
     with pytest.raises(AssertionError):
