@@ -54,6 +54,36 @@ _CHALLENGE, _ANSWER = PROXY_CHALLENGE, ANSWERED
 _OSS, _EXPLICIT = Mode.OSS, Mode.EXPLICIT
 
 
+# The frozen dataclasses' constructors set each field through `object.__setattr__`; filling
+# `__dict__` at once costs a third of that, and a routed call makes two of them.
+_new, _set = object.__new__, object.__setattr__
+
+
+def _outcome(
+    action: str,
+    status: int | None,
+    reason: str,
+    trunk: sip.SIPInboundTrunkInfo | None = None,
+    rule: sip.SIPDispatchRuleInfo | None = None,
+    evaluation=None,
+    attributes: dict[str, str] | None = None,
+) -> Outcome:
+    """`Outcome(action, status, reason, trunk, rule, evaluation, attributes)`."""
+    made = _new(Outcome)
+    _set(made, "__dict__", {
+        "action": action, "status": status, "reason": reason, "trunk": trunk, "rule": rule,
+        "evaluation": evaluation, "attributes": {} if attributes is None else attributes,
+    })
+    return made
+
+
+def _decision(value, error: LiveKitError | None = None) -> Decision:
+    """`Decision(value, error)`, without a trace."""
+    made = _new(Decision)
+    _set(made, "__dict__", {"value": value, "error": error, "trace": ()})
+    return made
+
+
 class _Unmatched:
     """The trunk is not matched yet (None would mean: matched, and no trunk)."""
 
@@ -119,7 +149,7 @@ class RoutingIndex:
         matched, error = self._match(call, _source_of(call), self._called_route(call.to_user))
         if error is not None:
             return Decision(AuthStep("error"), error)
-        return Decision(_auth_step(matched.trunk if matched is not None else None, mode))
+        return _decision(_auth_step(matched.trunk if matched is not None else None, mode))
 
     def dispatch(
         self,
@@ -161,13 +191,13 @@ class RoutingIndex:
             return _error(error)
         if matched is None:
             if mode != _OSS:
-                return Decision(Outcome("reject", *_NO_TRUNK))
+                return _decision(_outcome("reject", *_NO_TRUNK))
             # Dispatch matches again (no trunk id to try) and finds no trunk again.
             return _ended_by_pin_flow(
                 call, self._decide(call, mode, project_id, call.sip_trunk_id, rng, source, called, None)
             )
         if matched.needs_auth and not authenticated:
-            return Decision(Outcome("challenge", *_CHALLENGE, matched.trunk))
+            return _decision(_outcome("challenge", *_CHALLENGE, matched.trunk))
         return _ended_by_pin_flow(call, self._decide(
             call, mode, project_id, call.sip_trunk_id or matched.trunk_id, rng, source, called,
             matched.dispatched if matched.trunk_id else matched,
@@ -214,7 +244,7 @@ class RoutingIndex:
     def _match(
         self, call: CallFacts, source: Source | None, called: CalledRoute
     ) -> tuple[IndexedTrunk | None, LiveKitError | None]:
-        return self._trunk_index.match(called.trunks, normalized(call.from_user), source, call.from_host, call.to_user)
+        return self._trunk_index.match(called.trunks, call.from_user, source, call.from_host, call.to_user)
 
     def _decide(
         self,
@@ -235,7 +265,7 @@ class RoutingIndex:
                 return _error(error)
         if found is None:
             if mode == _EXPLICIT:
-                return Decision(Outcome("reject", *_NO_TRUNK))
+                return _decision(_outcome("reject", *_NO_TRUNK))
             trunk, config, trunk_id, error, specific = None, None, request_trunk_id, self._no_trunk_error, ()
         else:
             trunk, config, trunk_id, error = found.trunk, found.config, found.trunk_id, found.rule_error
@@ -250,20 +280,20 @@ class RoutingIndex:
             entry = again if again is not None and again.pin else None
         if entry is None:
             if mode == _OSS:
-                return Decision(Outcome("drop", None, "", trunk))
-            return Decision(Outcome("reject", *_NO_MATCH, trunk))
+                return _decision(_outcome("drop", None, "", trunk))
+            return _decision(_outcome("reject", *_NO_MATCH, trunk))
         rule = entry.config
         media = self._merged_media(config, rule)
         evaluation, error = evaluate(project_id, trunk_id, config, entry.rule_id, rule, entry.room, media, call, rng)
         if error is not None:
             return _error(error, trunk, entry.rule)
         if evaluation.result == "REQUEST_PIN":
-            return Decision(Outcome("request_pin", *_ANSWER, trunk, entry.rule, evaluation))
+            return _decision(_outcome("request_pin", *_ANSWER, trunk, entry.rule, evaluation))
         attrs = overlay_attributes(
             evaluation.participant_attributes, config, call.headers,
             call.from_tag, call.call_id_full, "active" if pin else "ringing",
         )
-        return Decision(Outcome("accept", *_ANSWER, trunk, entry.rule, evaluation, attrs))
+        return _decision(_outcome("accept", *_ANSWER, trunk, entry.rule, evaluation, attrs))
 
     def _merged_media(self, trunk: TrunkConfig | None, rule: RuleConfig) -> MergedMedia:
         # One merge per pair of settings a call reaches, and equal results kept once: most
@@ -325,4 +355,4 @@ def _error(
     trunk: sip.SIPInboundTrunkInfo | None = None,
     rule: sip.SIPDispatchRuleInfo | None = None,
 ) -> Decision[Outcome]:
-    return Decision(Outcome("error", *_TRY_AGAIN, trunk, rule), error)
+    return _decision(_outcome("error", *_TRY_AGAIN, trunk, rule), error)

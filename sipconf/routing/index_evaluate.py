@@ -32,6 +32,12 @@ from sipconf.routing.rules import pin_and_room, rule_kind
 
 _PROVIDERS = tuple((header.lower(), attribute) for header, attribute in PROVIDER_HEADERS)
 _PROVIDER_NAMES = frozenset(header for header, _attribute in _PROVIDERS)
+_PROVIDER_ATTRIBUTE = dict(_PROVIDERS)
+_FIXED = frozenset([*_PROVIDER_ATTRIBUTE.values(), CALL_TAG, CALL_ID_FULL])
+_KRISP = sip.KRISP_ENABLED
+# The dataclasses' own constructors set each field through a keyword argument (a frozen one
+# through `object.__setattr__` each); filling `__dict__` at once costs a third of that, per call.
+_new = object.__new__
 
 
 @dataclass(frozen=True, eq=False, slots=True)
@@ -48,6 +54,9 @@ class TrunkConfig:
     ringing_timeout: Message | None
     max_call_duration: Message | None
     krisp: bool
+    # A header mapping writes an attribute the overlay sets again after it (a provider's, the
+    # tag or the Call-ID): only then does the second round change anything.
+    maps_fixed: bool = False
 
     @staticmethod
     def of(trunk: sip.SIPInboundTrunkInfo, configs: dict[tuple, TrunkConfig]) -> TrunkConfig:
@@ -68,8 +77,13 @@ class TrunkConfig:
                 dict(trunk.attributes_to_headers) or None,
                 tuple((header.lower(), attribute) for header, attribute in trunk.headers_to_attributes.items()),
                 trunk.include_headers, ringing, longest, trunk.krisp_enabled,
+                not _FIXED.isdisjoint(trunk.headers_to_attributes.values()),
             )
         return config
+
+
+# Evaluation without a trunk: the trunk-only fields stay empty.
+_NO_TRUNK = TrunkConfig(sip.SIPMediaConfig(), None, None, None, (), sip.SIP_NO_HEADERS, None, None, False)
 
 
 @dataclass(frozen=True, eq=False, slots=True)
@@ -172,27 +186,22 @@ def evaluate(
             return None, LiveKitError(PERMISSION_DENIED, WRONG_PIN)
     room, random_part = _room_name(rule, room, caller, call.to_user, rng)
     attrs[RULE_ID] = rule_id
-    out = Evaluation(
-        result="ACCEPT", project_id=project_id, sip_trunk_id=trunk_id,
-        sip_dispatch_rule_id=rule_id, room_name=room,
-        participant_identity=identity, participant_name="Phone " + caller,
-        participant_metadata=rule.metadata, participant_attributes=attrs,
-        room_preset=rule.room_preset, room_config=_copy_or_none(rule.room_config),
-        media_encryption=merged.encryption, media=media, room_name_random=random_part,
-    )
-    if trunk is not None:
-        # Empty maps are None here: nothing to read.
-        if trunk.headers is not None:
-            out.headers = dict(trunk.headers)
-        if trunk.headers_to_attributes is not None:
-            out.headers_to_attributes = dict(trunk.headers_to_attributes)
-        if trunk.attributes_to_headers is not None:
-            out.attributes_to_headers = dict(trunk.attributes_to_headers)
-        out.include_headers = trunk.include_headers
-        out.ringing_timeout = _copy_or_none(trunk.ringing_timeout)
-        out.max_call_duration = _copy_or_none(trunk.max_call_duration)
-    if rule.krisp or (trunk is not None and trunk.krisp):
-        out.enabled_features = [sip.KRISP_ENABLED]
+    fields = trunk or _NO_TRUNK
+    out = _new(Evaluation)
+    out.__dict__ = {  # every field of `Evaluation`, as its constructor would set them
+        "result": "ACCEPT", "project_id": project_id, "sip_trunk_id": trunk_id, "sip_dispatch_rule_id": rule_id,
+        "request_pin": False, "room_name": room, "participant_identity": identity,
+        "participant_name": "Phone " + caller, "participant_metadata": rule.metadata,
+        "participant_attributes": attrs, "room_preset": rule.room_preset,
+        "room_config": _copy_or_none(rule.room_config), "media_encryption": merged.encryption, "media": media,
+        # Empty maps are None in the config: nothing to read.
+        "headers": dict(fields.headers) if fields.headers is not None else {},
+        "headers_to_attributes": dict(fields.headers_to_attributes) if fields.headers_to_attributes is not None else {},
+        "attributes_to_headers": dict(fields.attributes_to_headers) if fields.attributes_to_headers is not None else {},
+        "include_headers": fields.include_headers, "ringing_timeout": _copy_or_none(fields.ringing_timeout),
+        "max_call_duration": _copy_or_none(fields.max_call_duration),
+        "enabled_features": [_KRISP] if rule.krisp or fields.krisp else [], "room_name_random": random_part,
+    }
     return out, None
 
 
@@ -217,25 +226,31 @@ def overlay_attributes(
     The provider mappings are applied twice, as the reference does, so that a header mapping
     of the trunk cannot overwrite them and the keys keep the reference's insertion order.
     """
-    first: dict[str, str] = {}
-    for name, value in headers:
-        first.setdefault(name.lower(), value)
+    # The first header of each name (case-insensitive): later ones are written over by earlier.
+    first = {name.lower(): value for name, value in reversed(headers)}
     attrs = dict(base)
     if trunk is not None and trunk.include_headers != sip.SIP_NO_HEADERS:
         attrs.update(included_headers(headers, trunk.include_headers))
-    providers = {}
-    if not _PROVIDER_NAMES.isdisjoint(first):
-        providers = {attribute: first[header] for header, attribute in _PROVIDERS if header in first}
-    attrs.update(providers)
+    providers = None
+    present = _PROVIDER_NAMES.intersection(first)
+    if present:
+        if len(present) == 1:
+            (header,) = present
+            providers = {_PROVIDER_ATTRIBUTE[header]: first[header]}
+        else:
+            providers = {attribute: first[header] for header, attribute in _PROVIDERS if header in present}
+        attrs.update(providers)
     if trunk is not None:
         for header, attribute in trunk.header_attributes:
             if header in first:
                 attrs[attribute] = first[header]
     attrs[CALL_TAG] = from_tag
     attrs[CALL_ID_FULL] = call_id_full
-    attrs.update(providers)
-    attrs[CALL_TAG] = from_tag
-    attrs[CALL_ID_FULL] = call_id_full
+    if trunk is not None and trunk.maps_fixed:
+        if providers:
+            attrs.update(providers)
+        attrs[CALL_TAG] = from_tag
+        attrs[CALL_ID_FULL] = call_id_full
     attrs[CALL_STATUS] = call_status
     return attrs
 

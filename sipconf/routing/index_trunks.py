@@ -45,7 +45,7 @@ class IndexedTrunk(TrunkFilter):
     validation and catch-all rules, and its evaluation settings (kept once per distinct
     value: most trunks share them)."""
 
-    __slots__ = ("owner", "rule_error", "any_rules", "needs_auth", "dispatched", "trunk_id", "config")
+    __slots__ = ("needs_auth", "trunk_id", "dispatched", "owner", "rule_error", "config", "any_rules")
 
     def __init__(
         self, position: int, trunk: sip.SIPInboundTrunkInfo, shared: Shared, config: TrunkConfig, rules: TrunkRules
@@ -172,6 +172,7 @@ class TrunkIndex:
             self._by_id.setdefault(item.trunk_id, item)
         defaults = [item for item in trunks if not item.trunk.numbers]
         self._defaults = IndexedGroup(defaults) if len(defaults) >= indexed_size else ScannedGroup(defaults)
+        self._no_defaults = not defaults
 
     def by_id(self, trunk_id: str) -> IndexedTrunk | None:
         """The trunk the auth step named (an empty id names none), as `route._hinted` finds it."""
@@ -184,24 +185,26 @@ class TrunkIndex:
     def match(
         self, group: TrunkGroup | None, caller: str, source: Source | None, host: str, to_user: str
     ) -> tuple[IndexedTrunk | None, LiveKitError | None]:
-        """`group` lists the called number (None: no trunk does), `caller` the normalised
-        From user, `source` the parsed source IP (None: unparseable or empty), `to_user` the
-        raw called user for the error text."""
+        """`group` lists the called number (None: no trunk does), `caller` is the From user,
+        `source` the parsed source IP (None: unparseable or empty), `to_user` the raw called
+        user for the error text."""
         if group is not None:
-            if type(group) is IndexedTrunk:
-                specific = group if group.admits(caller, source, host) else None
+            if type(group) is IndexedTrunk:  # the usual case: its caller list is read only if it has one
+                callers = group.callers
+                if (callers is None or normalized(caller) in callers) and group.admits_source(source, host):
+                    return group, None
             else:
-                specific = group.admitted(caller, source, host)
-            if specific is MANY:
-                return None, LiveKitError(FAILED_PRECONDITION, f"Multiple SIP Trunks matched for {quote(to_user)}")
-            if specific is not None:
-                return specific, None
-        default = self._defaults.admitted(caller, source, host)
+                specific = group.admitted(normalized(caller), source, host)
+                if specific is MANY:
+                    return None, LiveKitError(FAILED_PRECONDITION, f"Multiple SIP Trunks matched for {quote(to_user)}")
+                if specific is not None:
+                    return specific, None
+        if self._no_defaults:
+            return None, None
+        default = self._defaults.admitted(normalized(caller), source, host)
         if default is MANY:
             return None, LiveKitError(FAILED_PRECONDITION, f"Multiple default SIP Trunks matched for {quote(to_user)}")
         return default, None
-
-
 
 def members(group: TrunkGroup | None) -> tuple[IndexedTrunk, ...]:
     """The trunks of a group, in id order."""
