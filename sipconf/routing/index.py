@@ -110,7 +110,7 @@ class RoutingIndex:
         # trunk of an id in that order is also its first in the given order.
         self._by_id = sorted(trunks, key=lambda t: t.sip_trunk_id)
         configs: dict[tuple, TrunkConfig] = {}
-        units = [
+        self._units = units = [
             IndexedTrunk(position, trunk, shared, TrunkConfig.of(trunk, configs),
                          self._rule_index.for_trunk(trunk.sip_trunk_id))
             for position, trunk in enumerate(self._by_id)
@@ -313,11 +313,14 @@ class _IndexLookup:
 
     def __init__(self, index: RoutingIndex) -> None:
         self._index = index
+        self._units: dict[int, IndexedTrunk] | None = None  # trunk message (by `id`) -> its record
 
     def match_trunk(self, call: CallFacts, with_trace: bool) -> Decision[TrunkMatch]:
         index = self._index
-        listing = {id(unit.trunk) for unit in members(index._called_route(call.to_user).trunks)}
-        return match_trunk(index._by_id, call, with_trace, lists_called=lambda trunk: id(trunk) in listing)
+        if self._units is None:
+            self._units = {id(unit.trunk): unit for unit in index._units}
+        screen = _Screen(self._units, index._called_route(call.to_user), call)
+        return match_trunk(index._by_id, call, with_trace, screen)
 
     def hinted(self, trunk_id: str) -> sip.SIPInboundTrunkInfo | None:
         found = self._index._trunk_index.by_id(trunk_id)
@@ -325,6 +328,26 @@ class _IndexLookup:
 
     def rule_candidates(self, trunk: sip.SIPInboundTrunkInfo | None) -> list[sip.SIPDispatchRuleInfo]:
         return self._index._rule_index.candidates(trunk.sip_trunk_id if trunk is not None else None)
+
+
+class _Screen:
+    """Trunk matching's tests for one call (`trunks.Screen`), from the trunks' records."""
+
+    def __init__(self, units: dict[int, IndexedTrunk], called: CalledRoute, call: CallFacts) -> None:
+        self._units = units
+        self._listing = {id(unit) for unit in members(called.trunks)}
+        self._caller = normalized(call.from_user)
+        self._source, self._host = _source_of(call), call.from_host
+
+    def admits_caller(self, trunk: sip.SIPInboundTrunkInfo) -> bool:
+        callers = self._units[id(trunk)].callers
+        return callers is None or self._caller in callers
+
+    def admits_source(self, trunk: sip.SIPInboundTrunkInfo) -> bool:
+        return self._units[id(trunk)].admits_source(self._source, self._host)
+
+    def lists_called(self, trunk: sip.SIPInboundTrunkInfo) -> bool:
+        return id(self._units[id(trunk)]) in self._listing
 
 
 def _ended_by_pin_flow(call: CallFacts, decided: Decision[Outcome]) -> Decision[Outcome]:
