@@ -18,7 +18,8 @@ the trunk and rule lists, and return the same `Decision`s. No trace is built unl
 for (`with_trace=True`); then the reference's own steps decide and explain, over what the
 index finds: every trunk is explained (the trace has a line per trunk), but only those
 listing the called number are searched for it, and only the matched trunk's candidate rules
-are read. Pure: no I/O; after `build` only the merged media config of a (trunk, rule)
+are read. The checks ask for the two steps alone: `match_trunk` (`trunks.match_trunk`) and
+`select_rule` (`rules.select_dispatch_rule` over a trunk's candidates). Pure: no I/O; after `build` only the merged media config of a (trunk, rule)
 settings pair is remembered the first time a call reaches it.
 """
 

@@ -82,8 +82,14 @@ def called_table(
             found = routes[key] = CalledRoute(trunks, owner, specific, others, defaults, unlisted)
         return found
 
+    bares: dict[int, CalledRoute] = {}
+
     def bare(trunks: TrunkGroup | None) -> CalledRoute:
-        return route(trunks, None, (), None, rules.default_any)
+        """The record of a number no rule lists (one per group of trunks)."""
+        found = bares.get(id(trunks))
+        if found is None:
+            found = bares[id(trunks)] = route(trunks, None, (), None, rules.default_any)
+        return found
 
     table = {number: bare(group) for number, group in groups.items()}
     for number, entries in rules.listing().items():

@@ -61,19 +61,18 @@ class TrunkConfig:
     @staticmethod
     def of(trunk: sip.SIPInboundTrunkInfo, configs: dict[tuple, TrunkConfig]) -> TrunkConfig:
         """The trunk's config, or an equal one already in `configs` (which it joins)."""
-        media = media_merge.upgrade(trunk)
         ringing = trunk.ringing_timeout if trunk.HasField("ringing_timeout") else None
         longest = trunk.max_call_duration if trunk.HasField("max_call_duration") else None
         # Maps keep their order: equal configs hand out dicts in the same order too.
         key = (
-            _content(media), tuple(trunk.headers.items()), tuple(trunk.headers_to_attributes.items()),
+            _media_source(trunk), tuple(trunk.headers.items()), tuple(trunk.headers_to_attributes.items()),
             tuple(trunk.attributes_to_headers.items()), trunk.include_headers, _content(ringing),
             _content(longest), trunk.krisp_enabled,
         )
         config = configs.get(key)
         if config is None:
             config = configs[key] = TrunkConfig(
-                media, dict(trunk.headers) or None, dict(trunk.headers_to_attributes) or None,
+                media_merge.upgrade(trunk), dict(trunk.headers) or None, dict(trunk.headers_to_attributes) or None,
                 dict(trunk.attributes_to_headers) or None,
                 tuple((header.lower(), attribute) for header, attribute in trunk.headers_to_attributes.items()),
                 trunk.include_headers, ringing, longest, trunk.krisp_enabled,
@@ -111,23 +110,27 @@ class RuleConfig:
             randomize = not rule.rule.dispatch_rule_individual.no_randomness
         else:
             randomize = kind == "dispatch_rule_callee" and rule.rule.dispatch_rule_callee.randomize
-        media = media_merge.upgrade(rule)
         room_config = rule.room_config if rule.HasField("room_config") else None
         key = (
             kind, pin, randomize, rule.hide_phone_number, tuple(rule.attributes.items()), rule.metadata,
-            rule.room_preset, _content(room_config), _content(media), rule.krisp_enabled,
+            rule.room_preset, _content(room_config), _media_source(rule), rule.krisp_enabled,
         )
         config = configs.get(key)
         if config is None:
             config = configs[key] = RuleConfig(
                 shared(kind), shared(pin), randomize, rule.hide_phone_number, dict(rule.attributes) or None,
-                shared(rule.metadata), shared(rule.room_preset), room_config, media, rule.krisp_enabled,
+                shared(rule.metadata), shared(rule.room_preset), room_config, media_merge.upgrade(rule), rule.krisp_enabled,
             )
         return config
 
 
 def _content(message: Message | None) -> bytes | None:
     return None if message is None else message.SerializeToString(deterministic=True)
+
+
+def _media_source(obj) -> tuple[bytes | None, int]:
+    """What `media.upgrade(obj)` is made of: equal sources upgrade to equal configs."""
+    return _content(obj.media) if obj.HasField("media") else None, obj.media_encryption
 
 
 @dataclass(frozen=True, eq=False, slots=True)
