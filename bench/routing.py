@@ -106,17 +106,22 @@ class Engine:
     decide: Callable[[CallFacts], object]
     calls: list[CallFacts]
     chunk: int  # decisions between clock reads: a read costs about as much as a fast decision
-    best: float = 0.0
+    round_best: float = 0.0  # of the repetition under way
     position: int = 0
     bests: list[float] = field(default_factory=list)  # one per finished repetition
 
     def repetition_done(self) -> None:
-        self.bests.append(self.best)
-        self.best = 0.0
+        self.bests.append(self.round_best)
+        self.round_best = 0.0
 
     @property
     def median(self) -> float:
         return statistics.median(self.bests)
+
+    @property
+    def best(self) -> float:
+        """The engine's figure: the median of the finished repetitions' best rounds."""
+        return self.median if self.bests else self.round_best
 
     def figure(self) -> str:
         """The median rate, with the range when there were several repetitions."""
@@ -134,7 +139,7 @@ class Engine:
             elapsed = time.process_time() - start
             if elapsed >= seconds:
                 break
-        self.best = max(self.best, done / elapsed)
+        self.round_best = max(self.round_best, done / elapsed)
 
 
 def check_equal(spec: Spec, index: RoutingIndex, sample: int = 50) -> None:
