@@ -13,14 +13,19 @@ export DEBIAN_FRONTEND := noninteractive
 # pyproject.toml keeps only lower bounds, for people installing sipconf into their own tools.
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install -q -c constraints.txt -e '.[dev]'
+	$(PY) -m pip install -q -c constraints.txt -e '.[dev,load]'
 	touch $(STAMP)
 
+# Each missing tool is installed with one `apt-get update && apt-get install` for all of them.
 tools:
-	@command -v sipp >/dev/null 2>&1 || (apt-get update && apt-get install -y sip-tester)
-	@command -v tshark >/dev/null 2>&1 || (apt-get update && apt-get install -y tshark)
-	@command -v kamailio >/dev/null 2>&1 || (apt-get update && apt-get install -y kamailio)
-	@command -v baresip >/dev/null 2>&1 || (apt-get update && apt-get install -y baresip-core)
+	@missing=""; \
+	command -v sipp >/dev/null 2>&1 || missing="$$missing sip-tester"; \
+	command -v tshark >/dev/null 2>&1 || missing="$$missing tshark"; \
+	command -v kamailio >/dev/null 2>&1 || missing="$$missing kamailio"; \
+	command -v baresip >/dev/null 2>&1 || missing="$$missing baresip-core"; \
+	command -v zsh >/dev/null 2>&1 || missing="$$missing zsh"; \
+	test -x /usr/bin/chromium -a -x /usr/bin/chromedriver || missing="$$missing chromium chromium-driver"; \
+	if [ -n "$$missing" ]; then echo "installing:$$missing"; apt-get update && apt-get install -y $$missing; fi
 
 # Coverage of the code run inside the pytest process; the floor is fail_under in pyproject.toml.
 test: $(STAMP) tools
@@ -33,10 +38,12 @@ conformance: $(STAMP)
 demo: $(STAMP) tools
 	bash scenarios/demo/run.sh
 
-# kill -9 of a 1,000-object apply at 10 random points, each followed by a re-apply that must
-# converge with nothing duplicated (`make test` runs it at 300 objects and 3 points).
+# Every benchmark into bench/RESULTS.md: the scale figures (validate, plan, apply, routing), then
+# the bridge against SIPp. BENCH_ONLY picks parts: `make bench BENCH_ONLY=scale` (or apply,plan,
+# compile, routing, bridge); `python -m bench --help` lists them.
+BENCH_ONLY ?= scale,bridge
 bench: $(STAMP) tools
-	$(PY) -m bench
+	$(PY) -m bench --only $(BENCH_ONLY)
 
 # The long run: SIPp against `sipconf up` for SOAK_SECONDS at SOAK_RATE calls/s, then nothing may
 # be left over (bench/soak.py); then the full size of every test marked `soak` (pyproject.toml).

@@ -1,128 +1,60 @@
-"""`make bench`: the bridge against SIPp's own UAS and a bare asyncio responder, same run.
+"""`make bench`: every benchmark, or some of them with `--only`.
 
-Each responder gets the same SIPp `uac` load (INVITE -> 200 -> ACK -> BYE -> 200) at each rate.
-The bridge does the real work per call (trunk match, rule, room, participant, RTP port); the
-reference responder does none. Results go to bench/RESULTS.md as ratios.
+    python -m bench                          # everything: the scale figures, then the bridge
+    python -m bench --only scale             # compile, plan, apply and routing (bench/scale.py)
+    python -m bench --only apply,plan        # some of those
+    python -m bench --only bridge --rates 250,500   # the SIP throughput against SIPp (bench/bridge.py)
+
+Figures go to bench/RESULTS.md, each part into its own section (bench/results.py).
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import os
-import re
-import signal
-import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 
-from bench.sippload import free_port, run_uac, sipp_version
+from bench import bridge, scale, scale_report
+from bench.results import replace_section
 
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
+GROUPS = {"scale": list(scale.PARTS)}
+PARTS = [*scale.PARTS, "bridge"]
 
 
-@contextlib.contextmanager
-def process(cmd: list[str], ready: str | None = None, env: dict | None = None, log: Path | None = None):
-    out = open(log, "w") if log else subprocess.DEVNULL
-    proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
-    try:
-        deadline = time.monotonic() + 20
-        while ready and log and ready not in log.read_text():
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"{cmd[0]} did not start: {log.read_text()[-2000:]}")
-            time.sleep(0.1)
-        if not ready:
-            time.sleep(0.5)
-        yield proc
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        if log:
-            out.close()
-
-
-@contextlib.contextmanager
-def bridge(tmp: Path):
-    """`sipconf up` with the bench spec applied; yields the SIP address."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LIVEKIT_")}
-    sipconf = str(Path(sys.executable).with_name("sipconf"))
-    log = tmp / "up.log"
-    cmd = [sipconf, "up", "--http", "127.0.0.1:0", "--sip", f"127.0.0.1:{port}", "--state", str(tmp / "state.db")]
-    with process(cmd, ready="\nready", env=env, log=log):
-        exports = re.search(r"^export (.*)$", log.read_text(), re.M)
-        for pair in exports.group(1).split():
-            key, _, value = pair.partition("=")
-            env[key] = value.strip("'\"")
-        subprocess.run([sipconf, "apply", str(HERE / "spec.yaml"), "--auto-approve"], env=env, check=True,
-                       capture_output=True, cwd=ROOT)
-        yield f"127.0.0.1:{port}"
+def parts_of(text: str) -> list[str]:
+    """`--only` names, groups expanded, in the order they run; ValueError for an unknown one."""
+    named: list[str] = []
+    for name in (n.strip() for n in text.split(",") if n.strip()):
+        if name not in GROUPS and name not in PARTS:
+            raise ValueError(f"unknown part {name!r}; the parts are {', '.join([*GROUPS, *PARTS])}")
+        named += GROUPS.get(name, [name])
+    return [part for part in PARTS if part in named]
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench")
-    parser.add_argument("--rates", default="250,500,1000,2000")
-    parser.add_argument("--seconds", type=float, default=5.0)
-    parser.add_argument("--out", default=str(HERE / "RESULTS.md"))
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--only", default="scale,bridge", help="comma-separated parts or groups (default: all): "
+                        + ", ".join([*GROUPS, *PARTS]))
+    parser.add_argument("--runs", type=int, default=5, help="counted runs of each timed command (default %(default)s)")
+    parser.add_argument("--rates", default="250,500,750,1000", help="bridge: calls/s to offer (default %(default)s)")
+    parser.add_argument("--seconds", type=float, default=5.0, help="bridge: seconds per rate (default %(default)g)")
+    parser.add_argument("--out", type=Path, default=HERE / "RESULTS.md")
     args = parser.parse_args(argv)
-    rates = [int(r) for r in args.rates.split(",")]
-    results: dict[str, list] = {}
-    with tempfile.TemporaryDirectory() as tmpdir:
-        tmp = Path(tmpdir)
-        sipp_port, ref_port = free_port(), free_port()
-        responders = {
-            "sipp -sn uas": (["sipp", "-sn", "uas", "-i", "127.0.0.1", "-p", str(sipp_port), "-nostdin",
-                              "-cp", str(free_port()), "-mp", str(free_port())], f"127.0.0.1:{sipp_port}"),
-            "reference_uas.py": ([sys.executable, str(HERE / "reference_uas.py"), str(ref_port)], f"127.0.0.1:{ref_port}"),
-        }
-        for name, (cmd, target) in responders.items():
-            with process(cmd):
-                results[name] = [run_uac(target, r, args.seconds) for r in rates]
-                print(name, [(r.target_cps, r.successful, r.failed) for r in results[name]], flush=True)
-        with bridge(tmp) as target:
-            results["sipconf bridge"] = [run_uac(target, r, args.seconds) for r in rates]
-            print("sipconf bridge", [(r.target_cps, r.successful, r.failed) for r in results["sipconf bridge"]], flush=True)
-    out = Path(args.out)
-    # The benchmark owns the top of the file; later sections (the soak's) are kept.
-    previous = out.read_text() if out.exists() else ""
-    later = re.search(r"^## ", previous, re.M)
-    out.write_text(render(results, rates, args.seconds) + ("\n" + previous[later.start():] if later else ""))
-    print(f"wrote {args.out}")
+    try:
+        parts = parts_of(args.only)
+    except ValueError as err:
+        parser.error(str(err))
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
+    measured = [part for part in parts if part in scale.PARTS]
+    if measured:
+        figures = scale.run(measured, args.runs)
+        replace_section(args.out, scale_report.TITLE, scale_report.render(figures), before=bridge.TITLE)
+        print(f"wrote {args.out}")
+    if "bridge" in parts:
+        bridge.main(["--rates", args.rates, "--seconds", str(args.seconds), "--out", str(args.out)])
     return 0
-
-
-def render(results: dict[str, list], rates: list[int], seconds: float) -> str:
-    lines = [
-        "# Bridge benchmark",
-        "",
-        f"`make bench` ({sipp_version()}), SIPp built-in `uac` scenario, {seconds:g} s per rate, loopback UDP,",
-        f"{os.cpu_count()} cores. Each call: INVITE -> 100/180/200 -> ACK -> BYE -> 200. The bridge routes every",
-        "call (trunk match, dispatch rule, room, participant, RTP port) through the embedded control plane.",
-        "",
-        "| target calls/s | responder | successful | failed | achieved calls/s | bridge ÷ SIPp UAS | bridge ÷ reference |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for i, rate in enumerate(rates):
-        b = results["sipconf bridge"][i].achieved_cps
-        for name, rows in results.items():
-            r = rows[i]
-            ratio_sipp = ratio_ref = ""
-            if name == "sipconf bridge":
-                ratio_sipp = _ratio(b, results["sipp -sn uas"][i].achieved_cps)
-                ratio_ref = _ratio(b, results["reference_uas.py"][i].achieved_cps)
-            lines.append(f"| {rate} | {name} | {r.successful} | {r.failed} | {r.achieved_cps:,.0f} | {ratio_sipp} | {ratio_ref} |")
-    lines += ["", "Achieved calls/s = successful calls ÷ wall time of the SIPp run (including its tail).", ""]
-    return "\n".join(lines)
-
-
-def _ratio(a: float, b: float) -> str:
-    return f"{a / b:.2f}" if b else "n/a"
 
 
 if __name__ == "__main__":

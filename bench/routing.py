@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
+import json
 import os
 import platform
 import pstats
@@ -268,12 +269,22 @@ def render(
     return "\n".join(lines)
 
 
+def figures(row: Row) -> dict:
+    """A row's rates, decisions per CPU second: the median of the repetitions' best rounds."""
+    return {
+        "numbers": row.numbers, "trunks": row.trunks, "rules": row.rules, "build_seconds": row.build_seconds,
+        "index": row.index.best, "index_hot": row.index_hot.best,
+        "reference": row.reference.best, "reference_quiet": row.reference_quiet.best, "index_bytes": row.index_bytes,
+    }
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.routing")
     parser.add_argument("--sizes", default="100,1000,10000,100000", help="called numbers per spec")
     parser.add_argument("--seconds", type=float, default=3.0, help="CPU time per engine and size, each repetition")
     parser.add_argument("--repeat", type=int, default=3, help="repetitions of the whole measurement (medians)")
     parser.add_argument("--out", default=str(HERE / "routing_figures.md"))
+    parser.add_argument("--json", type=Path, help="also write the rates to this file (for python -m bench.scale)")
     args = parser.parse_args(argv)
     command = " ".join(["python -m bench.routing", *argv])
     start_load = os.getloadavg()[0]
@@ -300,6 +311,10 @@ def main(argv: list[str]) -> int:
     load = (start_load, os.getloadavg()[0])
     calls = len(built[rows[0].numbers][1].calls)
     Path(args.out).write_text(render(rows, args.seconds, args.repeat, profiles, calls, load, command))
+    if args.json:
+        args.json.write_text(json.dumps(
+            {"rows": [figures(row) for row in rows], "load": load, "seconds": args.seconds, "repeat": args.repeat}
+        ))
     print(f"wrote {args.out}")
     return 0
 

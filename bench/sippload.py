@@ -19,6 +19,8 @@ class LoadResult:
     failed: int
     achieved_cps: float
     sipp_exit: int
+    rtt: str = ""  # SIPp's -trace_rtt CSV (Date_ms counts from `started`), when asked for
+    started: float = 0.0  # wall-clock time SIPp was started
 
     def row(self) -> str:
         return f"{self.target_cps} | {self.successful} | {self.failed} | {self.achieved_cps:,.0f}"
@@ -36,8 +38,9 @@ def sipp_version() -> str:
     return first.split(". ")[0].rstrip(".") or "sipp (unknown version)"
 
 
-def run_uac(target: str, cps: int, seconds: float, service: str = "service") -> LoadResult:
-    """`sipp -sn uac` at `cps` for `seconds` against `target` (host:port), loopback only."""
+def run_uac(target: str, cps: int, seconds: float, service: str = "service", trace_rtt: bool = False) -> LoadResult:
+    """`sipp -sn uac` at `cps` for `seconds` against `target` (host:port), loopback only;
+    `trace_rtt` keeps each call's setup time (the built-in scenario's rtd: INVITE -> 200)."""
     if not target.startswith("127."):
         raise ValueError("benchmarks only target loopback addresses")
     calls = int(cps * seconds)
@@ -49,12 +52,14 @@ def run_uac(target: str, cps: int, seconds: float, service: str = "service") -> 
             "-r", str(cps), "-m", str(calls), "-d", "0", "-l", str(max(cps * 4, 100)),
             "-nostdin", "-trace_stat", "-stf", str(stat), "-fd", "1",
             "-timeout", f"{int(seconds) + 20}s", "-recv_timeout", "5000",
-        ]
+        ] + (["-trace_rtt", "-rtt_freq", "1"] if trace_rtt else [])
+        started = time.time()
         start = time.monotonic()
-        proc = subprocess.run(cmd, capture_output=True, text=True)
+        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp)
         elapsed = time.monotonic() - start
         ok, failed = _counters(stat)
-    return LoadResult(cps, elapsed, ok, failed, ok / elapsed if elapsed else 0.0, proc.returncode)
+        rtt = "\n".join(p.read_text() for p in Path(tmp).glob("*_rtt.csv"))
+    return LoadResult(cps, elapsed, ok, failed, ok / elapsed if elapsed else 0.0, proc.returncode, rtt, started)
 
 
 def _counters(stat: Path) -> tuple[int, int]:

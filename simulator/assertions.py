@@ -3,21 +3,45 @@
 Each line reads `<field>: expected <x>, got <y>`, the same shape as the conformance
 runner's mismatches, so a failure says exactly what differed; a regex that did not match adds
 "(regex must match the whole value)", since `{regex: ...}` is anchored at both ends.
+`expectations` keeps every field compared, matched or not: the report's expected | got table.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from simulator.result import CallResult
 from simulator.scenario.models import Expect, Pattern
 
 
+@dataclass(frozen=True)
+class Expectation:
+    """One field of `expect` and what the call gave, as shown (`'all-hands'`, `/sales-.*/`)."""
+
+    field: str
+    expected: str
+    got: str
+    ok: bool
+    note: str = ""  # why a value that looks right is not (a regex that matched only part of it)
+
+    @property
+    def line(self) -> str:
+        return f"{self.field}: expected {self.expected}, got {self.got}" + (f" ({self.note})" if self.note else "")
+
+
 def check(expect: Expect, got: CallResult) -> list[str]:
-    out: list[str] = list(got.errors)
-    if expect.no_final_response and got.final:
-        out.append(f"final response: expected none, got {got.status} {got.reason}")
+    """The driver's errors, then one line per expectation the call did not meet."""
+    return list(got.errors) + [e.line for e in expectations(expect, got) if not e.ok]
+
+
+def expectations(expect: Expect, got: CallResult) -> list[Expectation]:
+    """Every field `expect` sets, in a fixed order, each with what the call gave."""
+    out: list[Expectation] = []
+    if expect.no_final_response:
+        shown = f"{got.status} {got.reason}" if got.final else "none"
+        out.append(Expectation("final response", "none", shown, not got.final))
     if expect.status is not None:
         _eq(out, "status", expect.status, got.status if got.final else None)
     if expect.reason is not None:
@@ -70,21 +94,19 @@ def _show(value: Any) -> str:
     return repr(value) if isinstance(value, str) else str(value)
 
 
-def _eq(out: list[str], name: str, want: Any, have: Any) -> None:
-    if want != have:
-        out.append(f"{name}: expected {_show(want)}, got {_show(have)}")
+def _eq(out: list[Expectation], name: str, want: Any, have: Any) -> None:
+    out.append(Expectation(name, _show(want), _show(have), want == have))
 
 
 FULL_MATCH = "regex must match the whole value"
 
 
-def _match(out: list[str], name: str, want: str | Pattern, have: str | None) -> None:
+def _match(out: list[Expectation], name: str, want: str | Pattern, have: str | None) -> None:
     """Exact text, or `{regex: ...}` matched against the whole value (re.fullmatch): a regex
     that only finds itself inside the value fails, and the failure says so."""
     if isinstance(want, Pattern):
-        if have is None:
-            out.append(f"{name}: expected {_show(want)}, got nothing")
-        elif re.fullmatch(want.regex, have) is None:
-            out.append(f"{name}: expected {_show(want)}, got {_show(have)} ({FULL_MATCH})")
+        ok = have is not None and re.fullmatch(want.regex, have) is not None
+        note = FULL_MATCH if have is not None and not ok else ""
+        out.append(Expectation(name, _show(want), _show(have), ok, note))
     else:
         _eq(out, name, want, have)

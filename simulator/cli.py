@@ -7,10 +7,10 @@ from __future__ import annotations
 import asyncio
 import math
 import os
-import re
 import sys
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 from sipconf.errors import UserError
@@ -20,8 +20,7 @@ from simulator import embedded
 from simulator.loadtest import run_load
 from simulator.reports.coverage import coverage
 from simulator.reports.junit import write_junit
-from simulator.reports.ladder import html_ladder
-from simulator.reports.pcap import write_pcap
+from simulator.reports.site import SiteRun, target_text, write_site
 from simulator.reports.summary import progress_line, summary
 from simulator.runner import Outcome, RunOptions, Runner, environ_for, select
 from simulator.scenario.reader import LoadedScenario, load_paths
@@ -51,8 +50,9 @@ def run_tests(args: TestArgs, out=None) -> int:
     # None: no LiveKit given anywhere, so the run starts its own (the embedded default).
     target = resolve_target(args.target, embedded_default=True)
     if args.load is not None:
-        return run_load(scenarios, args.load, args.duration, target, out)
+        return run_load(scenarios, args.load, args.duration, target, out, Path(args.report) if args.report else None)
     started = time.monotonic()
+    started_at = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
     needs_bridge = any((args.driver or s.driver) != "inproc" for s in scenarios)
     running: embedded.Embedded | None = None
     if target is None and needs_bridge:
@@ -64,7 +64,10 @@ def run_tests(args: TestArgs, out=None) -> int:
         if running is not None:
             running.stop()
             print("embedded sipconf up stopped", file=out)
-    return _report(outcomes, scenarios, args, time.monotonic() - started, out)
+    calls_went = target if needs_bridge else None  # the inproc driver places no call
+    where = target_text(calls_went.url if calls_went else None, calls_went.sip if calls_went else None,
+                        embedded=running is not None)
+    return _report(outcomes, scenarios, args, SiteRun(time.monotonic() - started, where, started_at), out)
 
 
 def specs_of(scenarios: list[LoadedScenario]) -> list[DesiredState]:
@@ -104,25 +107,22 @@ def _run(scenarios: list[LoadedScenario], args: TestArgs, target: Target | None,
     return sorted(outcomes, key=lambda o: order[id(o.loaded)])
 
 
-def _report(outcomes: list[Outcome], scenarios: list[LoadedScenario], args: TestArgs, seconds: float, out) -> int:
+def _report(outcomes: list[Outcome], scenarios: list[LoadedScenario], args: TestArgs, run: SiteRun, out) -> int:
+    seconds = run.seconds
     if args.junit:
         write_junit(Path(args.junit), outcomes)
     cov = coverage(specs_of(scenarios), outcomes)
+    index = None
     if args.report:
         report = Path(args.report)
-        for o in outcomes:
-            calls = report / "calls"
-            write_pcap(calls / f"{_slug(o.loaded.id)}.pcap", o.result.packets)
-            (calls / f"{_slug(o.loaded.id)}.html").write_text(html_ladder(o.loaded.id, o.result.packets, o.failures + (o.result.notes if o.failures else []),
-                                                                           o.result.media_note), encoding="utf-8")
-        report.mkdir(parents=True, exist_ok=True)
+        index = write_site(report, outcomes, cov, run)
         (report / "coverage.txt").write_text("\n".join(cov.lines()) + "\n", encoding="utf-8")
     for line in summary(outcomes, seconds)[:-1]:
         print(line, file=out)
     for line in cov.lines():
         print(line, file=out)
-    if args.report:
-        print(f"reports: {args.report} (calls/*.pcap, calls/*.html, coverage.txt)", file=out)
+    if index is not None:
+        print(f"report: {index.resolve()} (a page and a pcap per call in calls/, coverage.txt beside it)", file=out)
     below = args.min_coverage is not None and cov.percent < args.min_coverage
     last = summary(outcomes, seconds)[-1]
     if below:  # the last line is the verdict: it says why a run with no failure exits 1
@@ -137,6 +137,3 @@ def below_threshold(percent: float, threshold: float) -> str:
     shown = f"{percent:.1f}"
     return shown if float(shown) < threshold else f"{math.floor(percent * 10) / 10:.1f}"
 
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_")

@@ -8,12 +8,18 @@ only when its final status is the scenario's expected one (`expect.status`, else
 generated XML (`load_uac_xml`) makes SIPp count any other status, or none, as a failed call.
 The generator's own rate is printed beside the result: past its capacity, SIPp's
 retransmissions look like loss at the bridge (sipp-notes).
+
+Beside SIPp's counts stand the bridge's own, from `/metrics` on the target's HTTP port,
+scraped before and after the run (`simulator.bridge_counts`): INVITEs by final status, shed,
+digest challenges and auth failures, and one line saying whether both sides agree. A LiveKit
+server serves no such page: one line says so and only SIPp's counts are reported. With
+`--report DIR` the run also writes `DIR/load.json` and `DIR/load.html`, calls/s and setup-time
+percentiles per second (`simulator.reports.load_chart`).
 """
 
 from __future__ import annotations
 
 import csv
-import math
 import os
 import subprocess
 import tempfile
@@ -24,8 +30,10 @@ from pathlib import Path
 from sipconf.errors import UserError
 from sipconf.livekit.target import Target
 from simulator import embedded
+from simulator.bridge_counts import BridgeCounts, compare, metrics_url, scrape
 from simulator.drivers.base import resolve_secret
 from simulator.ports import free_port
+from simulator.reports.load_chart import Timeline, percentile, write as write_chart
 from simulator.runner import environ_for
 from simulator.scenario.reader import LoadedScenario
 from simulator.sipprun import EXIT_MEANING, auth_uri, sipp_binary, write_private
@@ -47,6 +55,15 @@ class LoadReport:
     sipp_version: str
     statuses: dict[int, int] = field(default_factory=dict)  # final status -> calls
     failed_ms: list[float] = field(default_factory=list)  # INVITE -> an unexpected final response
+    timeline: Timeline = field(default_factory=Timeline)  # each call under the second its final came
+
+    def client_statuses(self) -> dict[str, int]:
+        """Final responses SIPp received per status (`none`: calls without one), keyed as the
+        bridge's /metrics labels them."""
+        out = {str(status): n for status, n in self.statuses.items()}
+        if self.no_final:
+            out["none"] = self.no_final
+        return out
 
     @property
     def no_final(self) -> int:
@@ -79,15 +96,6 @@ class LoadReport:
         return out
 
 
-def percentile(values: list[float], pct: float) -> float:
-    """Nearest-rank percentile (0 for no values)."""
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    rank = max(1, math.ceil(pct / 100 * len(ordered)))
-    return ordered[rank - 1]
-
-
 def parse_stat(text: str) -> dict[str, str]:
     """The last row of SIPp's `-trace_stat` CSV, by column name."""
     rows = list(csv.reader(text.splitlines(), delimiter=";"))
@@ -99,14 +107,32 @@ def parse_stat(text: str) -> dict[str, str]:
 def parse_rtt(text: str, rtd: str = "1") -> list[float]:
     """Setup times (ms) of timer `rtd` from SIPp's `-trace_rtt` CSV
     (`Date_ms;response_time_ms;rtd_no`; a row without rtd_no counts as timer 1)."""
+    return [ms for _, ms, timer in parse_rtt_rows(text) if timer == rtd]
+
+
+def parse_rtt_rows(text: str) -> list[tuple[float, float, str]]:
+    """(Date_ms, response_time_ms, rtd_no) of every row of a `-trace_rtt` CSV that parses.
+    Date_ms is when the timer stopped (the final response came), on SIPp's own clock."""
     out = []
-    for row in csv.reader(text.splitlines()[1:], delimiter=";"):
-        if len(row) >= 2 and (row[2].strip() if len(row) >= 3 else "1") == rtd:
-            try:
-                out.append(float(row[1]))
-            except ValueError:
-                continue
+    for row in csv.reader(text.splitlines(), delimiter=";"):
+        if len(row) < 2:
+            continue
+        try:
+            out.append((float(row[0]), float(row[1]), row[2].strip() if len(row) >= 3 else "1"))
+        except ValueError:
+            continue  # the header, or a torn line
     return out
+
+
+def rtt_timeline(text: str, started: float, timeline: Timeline | None = None) -> Timeline:
+    """Each call of a `-trace_rtt` CSV under the second its final response came (SIPp's
+    Date_ms counts from its start, the wall-clock time `started`): timer 1 (the expected
+    status) succeeded, timer 2 (any other) failed. Added to `timeline` when given."""
+    timeline = Timeline() if timeline is None else timeline
+    for date_ms, ms, timer in parse_rtt_rows(text):
+        if timer in ("1", "2"):
+            timeline.add(started + date_ms / 1000, ms, timer == "1")
+    return timeline
 
 
 def parse_counts(text: str) -> dict[int, int]:
@@ -116,7 +142,7 @@ def parse_counts(text: str) -> dict[int, int]:
     if len(rows) < 2:
         return {}
     out: dict[int, int] = {}
-    finals: set[int] = set()
+    oks: list[int] = []  # the 200 lines, in scenario order
     for name, value in zip(rows[0], rows[-1]):
         parts = name.split("_")
         if len(parts) != 3 or parts[2] != "Recv" or not parts[1].isdigit():
@@ -124,16 +150,21 @@ def parse_counts(text: str) -> dict[int, int]:
         status = int(parts[1])
         if status < 200 or not value.strip().isdigit():
             continue
-        # The BYE's 200 OK comes after the INVITE's: only the first 200 line is the INVITE's.
-        if status == 200 and 200 in finals:
-            continue
-        finals.add(status)
-        out[status] = out.get(status, 0) + int(value)
+        if status == 200:
+            oks.append(int(value))
+        else:
+            out[status] = out.get(status, 0) + int(value)
+    # Every 200 line answers an INVITE (the first one, or its retry with credentials) except
+    # the last: the BYE's, which the generated scenario (`load_uac_xml`) waits for at its end.
+    if len(oks) > 1:
+        out[200] = sum(oks[:-1])
     return {s: n for s, n in out.items() if n}
 
 
-def run_load(scenarios: list[LoadedScenario], cps: float, duration: float, target: Target | None, out) -> int:
-    """`--load CPS --duration S` against `target`, or (None) an embedded control plane of its own."""
+def run_load(scenarios: list[LoadedScenario], cps: float, duration: float, target: Target | None, out,
+             report_dir: Path | None = None) -> int:
+    """`--load CPS --duration S` against `target`, or (None) an embedded control plane of its own;
+    with `report_dir`, the per-second chart and its JSON are written there."""
     if len(scenarios) != 1:
         raise UserError(f"--load drives exactly one scenario; {len(scenarios)} selected (narrow with -k)")
     loaded = scenarios[0]
@@ -151,14 +182,32 @@ def run_load(scenarios: list[LoadedScenario], cps: float, duration: float, targe
             raise
         target = running.target
     try:
+        before = scrape(target.url)
         report = drive(loaded, target.sip, cps, duration, environ_for(loaded, os.environ))
+        after = scrape(target.url) if before is not None else None
     finally:
         if running is not None:
             running.stop()
-    for line in report.lines():
+    for line in report.lines() + bridge_lines(report, target.url, before, after):
         print(line, file=out)
+    if report_dir is not None:
+        _, page = write_chart(report_dir / "load", report.timeline, f"sipconf test --load: {loaded.id}", [
+            f"target {cps:g} calls/s for {duration:g} s ({report.sipp_version.rstrip('.')}); "
+            "each call set up and hung up at once",
+            "setup time: INVITE to the expected final response (SIPp's -trace_rtt timer 1); a call with no final "
+            "response has no end time there and is not drawn"])
+        print(f"chart: {page} (and load.json)", file=out)
     print(f"{report.succeeded} passed, {report.failed} failed", file=out)
     return 0 if report.failed == 0 and report.calls > 0 and report.succeeded == report.calls else 1
+
+
+def bridge_lines(report: LoadReport, url: str, before: BridgeCounts | None, after: BridgeCounts | None) -> list[str]:
+    """The bridge's own counts for the run beside SIPp's, or one line saying there are none."""
+    if before is None or after is None:
+        return [f"bridge: no sipconf /metrics at {metrics_url(url)} (a LiveKit server serves none): "
+                "client-side counts only"]
+    counted = after.since(before)
+    return [counted.line(), compare(report.client_statuses(), counted)]
 
 
 def drive(loaded: LoadedScenario, sip: tuple[str, int], cps: float, duration: float, environ) -> LoadReport:
@@ -179,6 +228,7 @@ def drive(loaded: LoadedScenario, sip: tuple[str, int], cps: float, duration: fl
                "-trace_rtt", "-rtt_freq", "1", "-trace_counts", "-nd", "-timeout", f"{int(duration + 30)}s", "-timeout_error"]
         if call.auth is not None:  # not secret: the digest uri must be the Request-URI
             cmd += ["-auth_uri", auth_uri(call.to, sip)]
+        wall_start = time.time()
         started = time.monotonic()
         done = subprocess.run(cmd, cwd=work, capture_output=True, text=True, timeout=duration + 60, stdin=subprocess.DEVNULL)
         seconds = time.monotonic() - started
@@ -186,11 +236,12 @@ def drive(loaded: LoadedScenario, sip: tuple[str, int], cps: float, duration: fl
             raise UserError(f"sipp: {EXIT_MEANING.get(done.returncode, f'exit {done.returncode}')}",
                             *done.stderr.strip().splitlines()[-3:])
         stat = parse_stat((work / "stat.csv").read_text(encoding="utf-8", errors="replace"))
-        rtt = "".join(p.read_text(encoding="utf-8", errors="replace") for p in work.glob("*_rtt.csv"))
+        rtt = "\n".join(p.read_text(encoding="utf-8", errors="replace") for p in work.glob("*_rtt.csv"))
         counts = "".join(p.read_text(encoding="utf-8", errors="replace") for p in work.glob("*_counts.csv"))
     version = subprocess.run([sipp_binary(), "-v"], capture_output=True, text=True).stdout.strip().splitlines()
     succeeded = int(stat.get("SuccessfulCall(C)", 0) or 0)
     failed = int(stat.get("FailedCall(C)", 0) or 0)
     return LoadReport(loaded.id, expect, cps, duration, int(stat.get("TotalCallCreated", 0) or 0), succeeded, failed,
                       seconds, parse_rtt(rtt, "1"), float(stat.get("CallRate(C)", 0) or 0),
-                      version[0].strip() if version else "sipp", parse_counts(counts), parse_rtt(rtt, "2"))
+                      version[0].strip() if version else "sipp", parse_counts(counts), parse_rtt(rtt, "2"),
+                      rtt_timeline(rtt, wall_start))

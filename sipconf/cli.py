@@ -31,7 +31,9 @@ class Command:
 
 COMMANDS: dict[str, Command] = {
     "apply": Command("sipconf.commands.apply", "apply a spec (or a saved plan) to the live LiveKit project"),
+    "completion": Command("sipconf.commands.completion", "print a bash or zsh completion script for sipconf's commands and flags"),
     "explain": Command("sipconf.commands.explain", "explain how LiveKit would route an inbound call"),
+    "fmt": Command("sipconf.commands.fmt", "rewrite specs in one form: keys in schema order, numbers sorted into ranges, comments kept"),
     "import": Command("sipconf.commands.import_", "write a spec from the live LiveKit project"),
     "plan": Command("sipconf.commands.plan", "show what apply would change in the live LiveKit project"),
     "schema": Command("sipconf.commands.schema", "print the JSON Schema of the spec"),

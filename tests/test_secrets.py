@@ -2,10 +2,11 @@
 
 The demo flow (`scenarios/demo/run.sh`: validate, `sipconf up`, apply, plan, explain, a
 markdown plan, `sipconf test` with --junit/--report, stop), with an import, saved and JSON
-plans, the other drivers, a load run and a password rotation besides, runs with distinctive
+plans, the other drivers, a load run, a Locust run and a password rotation besides, runs with distinctive
 secret values: both trunk passwords (with XML specials and spaces, which
 SIPp gets through its scenario XML), the API secret and a PIN. Every command's stdout and
-stderr, the server's log, every report file, the saved plan and every file left in the run's
+stderr, the server's log, every report file (the report site's index.html and call pages
+included; the PIN is on a page, masked), the saved plan and every file left in the run's
 TMPDIR are searched for them, and every process's command line is sampled while it runs.
 The state file must be private (0600). A pcap holds the digest response, never the password.
 """
@@ -216,6 +217,15 @@ def test_the_demo_flow_leaks_no_secret(tmp_path: Path):
                          str(tmp_path / f"reports-{driver}" / "junit.xml"))
             flow.run("load", "test", str(suite / "inbound" / "auth.yaml"), "-k", "right and password",
                      "--load", "2", "--duration", "2")
+            # Locust (one process) placing the digest calls: its output, CSV files and chart are scanned.
+            locust = subprocess.run(
+                [sys.executable, "-m", "locust", "-f", str(ROOT / "simulator" / "locust" / "locustfile.py"),
+                 "--headless", "-u", "2", "-r", "2", "-t", "3s", "--stop-timeout", "5", "--host", sip,
+                 "--csv", str(tmp_path / "locust" / "run"), "--sip-scenarios", str(suite / "inbound" / "auth.yaml"),
+                 "--sip-select", "auth"], cwd=tmp_path, env=env, capture_output=True, timeout=120,
+                stdin=subprocess.DEVNULL)
+            flow.outputs["locust (stdout)"], flow.outputs["locust (stderr)"] = locust.stdout, locust.stderr
+            assert locust.returncode == 0, _tail(locust.stderr)
             # A rotated password: plan (every format), apply, plan again; neither value is shown.
             rotated = {"DEMO_TWILIO_PASSWORD": ROTATED_PASSWORD}
             flow.run("rotated plan", "plan", str(spec), "--detailed-exitcode", ok=(2,), **rotated)
@@ -245,7 +255,14 @@ def test_the_demo_flow_leaks_no_secret(tmp_path: Path):
     assert watch.found == {}
 
     assert stat.S_IMODE(state.stat().st_mode) == 0o600
-    assert {"calls", "junit.xml", "coverage.txt"} <= {p.name for p in reports.iterdir()}
+    assert {"calls", "junit.xml", "coverage.txt", "index.html"} <= {p.name for p in reports.iterdir()}
+    # The report site was scanned above, and the PIN the scapy driver sent over RTP is on a
+    # page, masked: the scan saw a page that shows the digits.
+    pages = {label for label in scanned if label.endswith(".html")}
+    assert "reports/index.html" in pages and "reports-scapy/index.html" in pages
+    board = next((tmp_path / "reports-scapy" / "calls").glob("*second_PIN*.html")).read_text(encoding="utf-8")
+    assert board.count('<g class="dtmf masked">') == len(BOARD_PIN) + 1  # the digits and the #
+    assert {"run_stats.csv", "run_chart.html"} <= {p.name for p in (tmp_path / "locust").iterdir()}
     assert [str(p.relative_to(tmp)) for p in tmp.rglob("*.xml")] == []  # no SIPp scenario outlives its run
 
     # Pcaps hold the SIP messages and the digest response (inherent), never a password in clear.

@@ -3,7 +3,7 @@
 #
 # validate -> sipconf up (background) -> apply -> plan shows nothing -> explain calls
 # -> plan an edited spec as markdown -> run the demo call-flow suite with reports
-# -> print where the reports are -> stop everything.
+# -> stop everything -> print where the reports are (the last line: the report's index.html).
 # It uses its own dev credentials and never the caller's LIVEKIT_* variables.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -80,12 +80,14 @@ mkdir -p "$REPORTS"
 suite_rc=0
 $SIPCONF test scenarios/demo --report "$REPORTS" --junit "$REPORTS/junit.xml" --min-coverage 90 || suite_rc=$?
 
-step "10. reports"
-echo "JUnit:    $REPORTS/junit.xml"
-echo "Calls:    $REPORTS/calls/ (one HTML ladder and one pcap per call)"
-echo "Coverage: $REPORTS/coverage.txt"
-
-step "11. stop"
+step "10. stop"
 kill -TERM "$up_pid"; wait "$up_pid" 2>/dev/null || true; up_pid=""
 echo "stopped"
+
+step "11. reports"
+echo "JUnit:    $REPORTS/junit.xml"
+echo "Calls:    $REPORTS/calls/ (one page with the SIP ladder and one pcap per call)"
+echo "Coverage: $REPORTS/coverage.txt"
+echo "Open the report in a browser (it works from file://, no server needed):"
+echo "$(cd "$REPORTS" && pwd)/index.html"
 exit "$suite_rc"

@@ -42,6 +42,7 @@ class Coverage:
     total: int = 0
     untouched: dict[str, list[str]] = field(default_factory=dict)  # "inbound trunks" -> names
     ranges: list[NumberEntry] = field(default_factory=list)  # entries of more than one number
+    entries: list[tuple[str, str, bool]] = field(default_factory=list)  # every entry: (kind, label, touched)
 
     @property
     def percent(self) -> float:
@@ -80,32 +81,33 @@ def coverage(states: list[DesiredState], outcomes: list[Outcome]) -> Coverage:
     seen: set[tuple[str, ...]] = set()
     groups: dict[str, list[str]] = {"inbound trunks": [], "outbound trunks": [], "dispatch rules": [], "number entries": []}
 
-    def count(key: tuple[str, ...], missed: list[str], label: str, touched: bool) -> None:
+    def count(key: tuple[str, ...], kind: str, label: str, touched: bool) -> None:
         if key in seen:
             return
         seen.add(key)
         cov.total += 1
+        cov.entries.append((kind, label, touched))
         if not touched:
-            missed.append(label)
+            groups[kind].append(label)
 
     for state in states:
         for obj in state.inbound:
-            count(("in", obj.name), groups["inbound trunks"], obj.name, obj.name in trunks)
+            count(("in", obj.name), "inbound trunks", obj.name, obj.name in trunks)
             for entry in number_entries(obj, f"{obj.name} inbound", lambda n: n in dialled):
-                _entry(cov, count, groups["number entries"], entry)
+                _entry(cov, count, entry)
         for obj in state.outbound:
-            count(("out", obj.name), groups["outbound trunks"], obj.name, obj.name in outbound)
+            count(("out", obj.name), "outbound trunks", obj.name, obj.name in outbound)
             name = obj.name
             for entry in number_entries(obj, f"{name} outbound", lambda n: (name, n) in caller_ids):
-                _entry(cov, count, groups["number entries"], entry)
+                _entry(cov, count, entry)
         for obj in state.rules:
-            count(("rule", obj.name), groups["dispatch rules"], obj.name, obj.name in rules)
+            count(("rule", obj.name), "dispatch rules", obj.name, obj.name in rules)
     cov.untouched = {k: sorted(v) if k != "number entries" else v for k, v in groups.items()}
     return cov
 
 
-def _entry(cov: Coverage, count, missed: list[str], entry: NumberEntry) -> None:
-    count(("num", entry.trunk, entry.label), missed, f"{entry.label} ({entry.trunk})", entry.touched)
+def _entry(cov: Coverage, count, entry: NumberEntry) -> None:
+    count(("num", entry.trunk, entry.label), "number entries", f"{entry.label} ({entry.trunk})", entry.touched)
     if len(entry.numbers) > 1:
         cov.ranges.append(entry)
 

@@ -1,4 +1,4 @@
-"""`Agent`: one scripted SIP user agent on loopback.
+"""`Agent`: one scripted SIP user agent, on loopback unless told otherwise.
 
 It owns a SIP transport (UDP, a TCP client, a TCP listener, or one it is given) and an RTP
 socket, keeps every message it receives in `messages`, and hands the requests to its roles:
@@ -39,12 +39,15 @@ class Agent:
 
     `transport="tcp"` with `remote` connects to `remote` from `host`; without it, listens on
     `host:port`. A `Transport` object is used as it is (the agent closes it). `tap` sees
-    every SIP message and RTP packet, both ways.
+    every SIP message and RTP packet, both ways. The agent sends only to loopback IP literals
+    unless `allow_external=True` (an operator's explicit choice: any IP literal, never a name).
     """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, transport: str | Transport = "udp",
-                 remote: Address | None = None, tap: Tap | None = None, user: str = "agent") -> None:
+                 remote: Address | None = None, tap: Tap | None = None, user: str = "agent",
+                 allow_external: bool = False) -> None:
         self._host, self._port, self._kind, self._remote, self.tap = host, port, transport, remote, tap
+        self.allow_external = allow_external
         self.user = user
         self.transport: Transport | None = None
         self.media: Media | None = None
@@ -63,7 +66,7 @@ class Agent:
             self.transport = self._kind
         self.transport.deliver = self._received
         try:
-            self.media = await Media.open(self.transport.local[0], self.tap)
+            self.media = await Media.open(self.transport.local[0], self.tap, self.allow_external)
         except OSError:
             await self.transport.close()  # `async with` calls no __aexit__ when __aenter__ fails
             raise
@@ -71,11 +74,11 @@ class Agent:
 
     async def _open_transport(self, kind: str) -> Transport:
         if kind == "udp":
-            return await UdpTransport.bind(self._host, self._port, self.tap)
+            return await UdpTransport.bind(self._host, self._port, self.tap, self.allow_external)
         if kind == "tcp" and self._remote is not None:
-            return await TcpTransport.connect(self._host, self._remote, self.tap)
+            return await TcpTransport.connect(self._host, self._remote, self.tap, self.allow_external)
         if kind == "tcp":
-            return await TcpTransport.listen(self._host, self._port, self.tap)
+            return await TcpTransport.listen(self._host, self._port, self.tap, self.allow_external)
         raise ValueError(f"unknown transport {kind!r} (udp or tcp)")
 
     async def close(self) -> None:

@@ -66,8 +66,8 @@ class Media:
         socket.deliver = self._received
 
     @classmethod
-    async def open(cls, host: str, tap: Tap | None = None) -> Media:
-        return cls(await UdpTransport.bind(host, 0, tap))
+    async def open(cls, host: str, tap: Tap | None = None, allow_external: bool = False) -> Media:
+        return cls(await UdpTransport.bind(host, 0, tap, allow_external))
 
     async def close(self) -> None:
         await self.socket.close()

@@ -4,8 +4,11 @@ connected from a chosen source address, or a listener).
 A transport only frames and delivers: every complete message goes, as bytes, to its
 `deliver(data, addr)` callback, and every message in either direction to its optional `tap`
 (the simulator's capture, for the ladder and the pcap). No task is created here; asyncio's
-protocol callbacks drive everything. The agent talks to loopback peers only: a destination
-outside 127.0.0.0/8 and ::1 is refused before anything is sent.
+protocol callbacks drive everything. By default the agent talks to loopback peers only: a
+destination outside 127.0.0.0/8 and ::1 is refused before anything is sent. A transport built
+with `allow_external=True` (an operator's explicit choice, e.g. a Locust worker loading a
+bridge on another host) may also send to other IP addresses. Either way a destination is an
+IP literal with a port in 1-65535: a host name is never resolved.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import ipaddress
 import re
 from typing import Callable, Protocol
 
-__all__ = ["Address", "Deliver", "Tap", "TcpTransport", "Transport", "UdpTransport", "frame", "require_loopback"]
+__all__ = ["Address", "Deliver", "Tap", "TcpTransport", "Transport", "UdpTransport", "check_destination", "frame", "require_loopback"]
 
 Address = tuple[str, int]
 Deliver = Callable[[bytes, Address], None]
@@ -36,13 +39,24 @@ class Transport(Protocol):
     async def close(self) -> None: ...
 
 
-def require_loopback(addr: Address) -> None:
+def check_destination(addr: Address, allow_external: bool = False) -> None:
+    """Raise ValueError unless `addr` is somewhere the agent may send: an IP literal (never a
+    name to resolve) with a port in 1-65535, on loopback unless `allow_external`."""
+    host, port = addr[0], addr[1]
     try:
-        loopback = ipaddress.ip_address(addr[0]).is_loopback
+        address = ipaddress.ip_address(host)
     except ValueError:
-        loopback = False
-    if not loopback:
-        raise ValueError(f"the agent sends to loopback addresses only, not {addr[0]!r}")
+        address = None
+    if not allow_external and (address is None or not address.is_loopback):
+        raise ValueError(f"the agent sends to loopback addresses only, not {host!r}")
+    if address is None:
+        raise ValueError(f"the agent sends to IP addresses only, not {host!r} (host names are not resolved)")
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
+        raise ValueError(f"the agent sends to ports 1-65535 only, not {port!r}")
+
+
+def require_loopback(addr: Address) -> None:
+    check_destination(addr, allow_external=False)
 
 
 def _ignore(data: bytes, addr: Address) -> None:
@@ -55,16 +69,18 @@ class UdpTransport(asyncio.DatagramProtocol):
     name = "UDP"
     uri_suffix = ""
 
-    def __init__(self, tap: Tap | None) -> None:
+    def __init__(self, tap: Tap | None, allow_external: bool = False) -> None:
         self.tap = tap
+        self.allow_external = allow_external
         self.deliver: Deliver = _ignore
         self.local: Address = ("", 0)
         self._transport: asyncio.DatagramTransport | None = None
         self._closed = asyncio.get_running_loop().create_future()
 
     @classmethod
-    async def bind(cls, host: str, port: int = 0, tap: Tap | None = None) -> UdpTransport:
-        endpoint = cls(tap)
+    async def bind(cls, host: str, port: int = 0, tap: Tap | None = None,
+                   allow_external: bool = False) -> UdpTransport:
+        endpoint = cls(tap, allow_external)
         await asyncio.get_running_loop().create_datagram_endpoint(lambda: endpoint, local_addr=(host, port))
         return endpoint
 
@@ -83,7 +99,7 @@ class UdpTransport(asyncio.DatagramProtocol):
         self.deliver(data, source)
 
     def send(self, data: bytes, addr: Address) -> None:
-        require_loopback(addr)
+        check_destination(addr, self.allow_external)
         if self._transport is None or self._transport.is_closing():
             return
         if self.tap is not None:
@@ -142,32 +158,35 @@ class _Connection(asyncio.Protocol):
 
 
 class TcpTransport:
-    """SIP over TCP: a client connected from a chosen loopback source, or a listener (the
+    """SIP over TCP: a client connected from a chosen source, or a listener (the
     far end of an outbound call). Messages to an address go on the connection from it; one
     with no connection (the peer closed it) is dropped, as a datagram would be lost."""
 
     name = "TCP"
     uri_suffix = ";transport=tcp"
 
-    def __init__(self, tap: Tap | None) -> None:
+    def __init__(self, tap: Tap | None, allow_external: bool = False) -> None:
         self.tap = tap
+        self.allow_external = allow_external
         self.deliver: Deliver = _ignore
         self.local: Address = ("", 0)
         self.connections: dict[Address, _Connection] = {}
         self._server: asyncio.base_events.Server | None = None
 
     @classmethod
-    async def connect(cls, source: str, remote: Address, tap: Tap | None = None) -> TcpTransport:
-        require_loopback(remote)
-        endpoint = cls(tap)
+    async def connect(cls, source: str, remote: Address, tap: Tap | None = None,
+                      allow_external: bool = False) -> TcpTransport:
+        check_destination(remote, allow_external)
+        endpoint = cls(tap, allow_external)
         transport, _ = await asyncio.get_running_loop().create_connection(
             lambda: _Connection(endpoint), remote[0], remote[1], local_addr=(source, 0))
         endpoint.local = transport.get_extra_info("sockname")[:2]
         return endpoint
 
     @classmethod
-    async def listen(cls, host: str, port: int = 0, tap: Tap | None = None) -> TcpTransport:
-        endpoint = cls(tap)
+    async def listen(cls, host: str, port: int = 0, tap: Tap | None = None,
+                     allow_external: bool = False) -> TcpTransport:
+        endpoint = cls(tap, allow_external)
         # reuse_address: a far end listens again on the trunk's port right after the last one.
         endpoint._server = await asyncio.get_running_loop().create_server(
             lambda: _Connection(endpoint), host, port, reuse_address=True)
@@ -175,7 +194,7 @@ class TcpTransport:
         return endpoint
 
     def send(self, data: bytes, addr: Address) -> None:
-        require_loopback(addr)
+        check_destination(addr, self.allow_external)
         connection = self.connections.get(addr)
         if connection is None or connection.transport is None or connection.transport.is_closing():
             return

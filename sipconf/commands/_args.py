@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 
 from sipconf.livekit.target import DEFAULT_TIMEOUT, TargetFlags
@@ -48,6 +49,20 @@ def seconds(text: str) -> float:
     return value
 
 
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)", re.ASCII)
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def duration(text: str) -> float:
+    """`--lock-timeout DURATION`: `0`, or a number with a unit (`500ms`, `30s`, `2m`, `1h`), in seconds."""
+    if text == "0":
+        return 0.0
+    match = _DURATION.fullmatch(text)
+    if match is None:
+        raise argparse.ArgumentTypeError(f"expected a duration such as 30s, 2m or 1h (or 0), got {text!r}")
+    return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+
+
 def add_impact_argument(parser: argparse.ArgumentParser) -> None:
     """--impact N|all: how many route-impact rows a plan shows."""
     from sipconf.plan.labels import DEFAULT_IMPACT_ROWS
@@ -65,6 +80,14 @@ def impact_rows(text: str) -> int | None:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"must be a positive number of rows or 'all', got {text!r}")
     return int(text)
+
+
+def add_only_argument(parser: argparse.ArgumentParser) -> None:
+    """--only NAME (repeatable): just these objects, plus the trunks their rules list."""
+    parser.add_argument(
+        "--only", action="append", default=[], metavar="NAME",
+        help="only this trunk or dispatch rule (and the trunks it lists); repeatable",
+    )
 
 
 def add_live_spec_arguments(parser: argparse.ArgumentParser) -> None:

@@ -10,7 +10,9 @@ import sys
 import threading
 from typing import Awaitable, Callable, TypeVar
 
-from sipconf.commands._args import add_impact_argument, add_live_spec_arguments, load_for_live, target_flags
+from sipconf.commands._args import (
+    add_impact_argument, add_live_spec_arguments, add_only_argument, duration, load_for_live, target_flags,
+)
 from sipconf.errors import UserError
 from sipconf.livekit.target import check_pinned, resolve_target
 from sipconf.plan.engine import DEFAULT_PARALLELISM, ApplyInterrupted, Interruption, summary
@@ -24,10 +26,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--env", default=None, help="apply this environment overlay (with a SPEC)")
     p.add_argument("--auto-approve", action="store_true", help="apply without asking")
     p.add_argument("--force", action="store_true", help="allow mass deletes (>30%%) and unrouting routed numbers")
+    add_only_argument(p)
     add_impact_argument(p)
     p.add_argument(
         "--parallelism", type=positive_int, default=DEFAULT_PARALLELISM, metavar="N",
         help=f"send up to N requests at a time (default: {DEFAULT_PARALLELISM})",
+    )
+    p.add_argument(
+        "--lock-timeout", type=duration, default=0.0, metavar="DURATION",
+        help="wait this long (30s, 2m) for an apply lock another apply holds (default: 0, fail at once)",
     )
     add_live_spec_arguments(p)
 
@@ -58,7 +65,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace, interruption: Interruption) -> int:
     from sipconf.plan import saved as saved_plans
-    from sipconf.plan.render.text import TextRenderer
+    from sipconf.plan.lock import LockWait
+    from sipconf.plan.render.text import TextRenderer, summary_line
     from sipconf.plan.workflow import apply_against
 
     target = resolve_target(target_flags(args))
@@ -66,6 +74,8 @@ def _run(args: argparse.Namespace, interruption: Interruption) -> int:
     shown = TextRenderer(impact_rows=args.impact)
     saved = None
     if saved_plans.is_plan_file(args.source):
+        if args.only:
+            raise UserError(f"--only goes with a spec; {args.source} is a saved plan, which keeps the --only it was made with")
         saved = saved_plans.load(args.source, target)
         desired = saved.desired
     else:
@@ -88,6 +98,8 @@ def _run(args: argparse.Namespace, interruption: Interruption) -> int:
                 desired, target, saved=saved, force=args.force, confirm=confirm,
                 progress=lambda line: print(line, flush=True),
                 parallelism=args.parallelism, interruption=interruption,
+                only=tuple(args.only),
+                lock_wait=LockWait(args.lock_timeout, say=lambda line: print(line, file=sys.stderr, flush=True)),
             ),
             interruption,
         )
@@ -95,14 +107,14 @@ def _run(args: argparse.Namespace, interruption: Interruption) -> int:
     if result.applied == 0:
         if result.ledger_saved:
             print("Brought the ownership ledger up to date (docs/ownership.md).")
-        print("No changes. The live project matches the spec.")
+        print(summary_line(result.plan))
         return 0
     print(f"Applied {result.applied} change(s).")
     if result.remaining is not None and not result.remaining.empty:
         sys.stdout.write("After applying, the live project still differs:\n")
         sys.stdout.write(shown.render(result.remaining))
         return 1
-    print("Read back: the live project matches the spec.")
+    print("Read back: the picked objects match the spec." if result.plan.only else "Read back: the live project matches the spec.")
     return 0
 
 

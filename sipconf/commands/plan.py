@@ -6,7 +6,9 @@ import argparse
 import asyncio
 import sys
 
-from sipconf.commands._args import ENV_HELP, add_impact_argument, add_live_spec_arguments, load_for_live, target_flags
+from sipconf.commands._args import (
+    ENV_HELP, add_impact_argument, add_live_spec_arguments, add_only_argument, load_for_live, target_flags,
+)
 from sipconf.livekit.target import check_pinned, resolve_target
 
 EXIT_NO_CHANGES, EXIT_CHANGES = 0, 2
@@ -18,6 +20,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", choices=("text", "markdown", "json"), default="text")
     p.add_argument("--out", metavar="FILE", help="save the whole plan for `sipconf apply FILE`")
     p.add_argument("--detailed-exitcode", action="store_true", help="exit 0 for no changes, 2 for changes, 1 for errors")
+    add_only_argument(p)
     add_impact_argument(p)
     add_live_spec_arguments(p)
 
@@ -34,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"Target: {target.url}", file=sys.stdout if args.format == "text" else sys.stderr, flush=True)
     desired = load_for_live(args.spec, args)
     check_pinned(target, desired.url, desired.environment)
-    plan = asyncio.run(plan_against(desired, target))
+    plan = asyncio.run(plan_against(desired, target, only=tuple(args.only)))
     sys.stdout.write(make_renderer(args.format, impact_rows=args.impact, out=args.out).render(plan))
     if args.out:
         save(plan, args.out, key=target.api_secret)

@@ -57,7 +57,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "else the nearest spec.yaml in its folder or a parent folder)")
     p.add_argument("--driver", choices=("sipp", "scapy", "inproc"), help="override each scenario's driver")
     p.add_argument("--junit", metavar="FILE", help="write JUnit XML (one testcase per scenario)")
-    p.add_argument("--report", metavar="DIR", help="write a pcap and an HTML ladder per call, and coverage")
+    p.add_argument("--report", metavar="DIR", help="write a pcap and an HTML ladder per call, and coverage "
+                   "(with --load: load.html and load.json, calls/s and setup time per second)")
     p.add_argument("--url", help="LiveKit URL where results are read (default LIVEKIT_URL, else embedded)")
     p.add_argument("--api-key", help="default LIVEKIT_API_KEY")
     p.add_argument("--api-secret", help="default LIVEKIT_API_SECRET")

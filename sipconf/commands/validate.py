@@ -12,7 +12,7 @@ from sipconf.spec import limits
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("spec", help="the spec YAML file")
+    p.add_argument("spec", nargs="+", help="the spec YAML file (several: each is checked, as a pre-commit hook passes them)")
     p.add_argument("--env", default=None, help=ENV_HELP)
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument("--strict", action="store_true", help="fail on warnings too")
@@ -22,12 +22,26 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Each spec in turn; exit 1 when any failed. JSON: one document, or for several a list of
+    them, each naming its `spec`."""
+    documents, failed = [], False
+    for spec in args.spec:
+        document, spec_failed = _validate(spec, args)
+        documents.append(document)
+        failed = failed or spec_failed
+    if args.format == "json":
+        several = [{"spec": spec, **document} for spec, document in zip(args.spec, documents)]
+        print(json.dumps(documents[0] if len(documents) == 1 else several, indent=2))
+    return 1 if failed else 0
+
+
+def _validate(spec: str, args: argparse.Namespace) -> tuple[dict, bool]:
     from sipconf.checks import run_checks
     from sipconf.spec import SpecError, check_secrets, load
 
     state: DesiredState | None = None
     try:
-        state = load(args.spec, env=args.env, allow_literal_secrets=args.allow_literal_secrets, limits=limits.from_args(args))
+        state = load(spec, env=args.env, allow_literal_secrets=args.allow_literal_secrets, limits=limits.from_args(args))
         issues = list(run_checks(state))
         if args.check_secrets:
             issues += check_secrets(state)
@@ -40,14 +54,12 @@ def run(args: argparse.Namespace) -> int:
                 issues += check_secrets(err.state)
     issues = sort_issues(list(dict.fromkeys(issues)))
     failed = any(i.level == "error" for i in issues) or (args.strict and bool(issues))
-    summary = _summary(state, args.spec) if state is not None and not failed else None
-    if args.format == "json":
-        print(json.dumps({"ok": not failed, "summary": summary, "issues": [i.to_json() for i in issues]}, indent=2))
-    else:
+    summary = _summary(state, spec) if state is not None and not failed else None
+    if args.format == "text":
         for issue in issues:
             print(issue)
-        print(summary if summary else f"failed: {_counts(issues)} ({args.spec})")
-    return 1 if failed else 0
+        print(summary if summary else f"failed: {_counts(issues)} ({spec})")
+    return {"ok": not failed, "summary": summary, "issues": [i.to_json() for i in issues]}, failed
 
 
 def _summary(state: DesiredState, spec: str) -> str:

@@ -105,6 +105,11 @@ def has_changes(fields: tuple[FieldChange, ...]) -> bool:
     return any(f.changed for f in fields)
 
 
+def _equal(kind: str, before: Message, after: Message) -> bool:
+    """Equal in canonical form, so `field_changes` would find no change."""
+    return canonical(kind, before) == canonical(kind, after)
+
+
 def _secret_change(path: str, old: Any, new: Any, key: str, origin: str | None) -> FieldChange:
     """A password by its keyed fingerprint; a PIN only as set or not (sipconf.plan.changes)."""
     rotated = bool(old) and bool(new) and old != new
@@ -122,7 +127,9 @@ def _first_added(path: str, old: Any, new: Any) -> str | None:
 
 
 def _origin(origins: Mapping[str, Origin] | None, path: str, number: str | None = None) -> str | None:
-    if not origins:
+    # `is None`, not falsiness: a spec object's origins are worked out when first read, and
+    # only the fields that changed need them.
+    if origins is None:
         return None
     found = origins.get(f"{path}={number}") if number is not None else None
     found = found or origins.get(f"key:{path}")
@@ -176,7 +183,9 @@ def diff(
             continue
         have = live_message(inventory, obj.kind, live.message)
         live_side[(obj.kind, obj.name)] = have
-        fields = field_changes(obj.kind, have, want, key, obj.field_origins)
+        # Most objects of a big project are unchanged: equal canonical forms need no field list
+        # (it is read only when something changed).
+        fields = () if _equal(obj.kind, have, want) else field_changes(obj.kind, have, want, key, obj.field_origins)
         changed = has_changes(fields)
         if live.owned:
             want_side[(obj.kind, obj.name)] = want

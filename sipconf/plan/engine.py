@@ -184,6 +184,8 @@ class _Book:
             old = self.owned.get(key)
             if key in planned and old is not None and old.id == obj.id:
                 continue  # the change records it
+            if plan.picked is not None and key not in plan.picked and old is not None:
+                continue  # left out by --only: its entry stays as it was, drift and all
             spec_obj = spec.get(key)
             refs = secret_refs(spec_obj) if spec_obj is not None and spec_obj.managed else (old.secrets if old else ())
             self.own(Entry(obj.kind, obj.name, obj.id, digest(obj.kind, obj.message, inventory.trunk_names), refs))

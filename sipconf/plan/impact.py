@@ -28,7 +28,9 @@ from typing import Iterable
 
 from google.protobuf.message import Message
 
+from sipconf.model.kinds import INBOUND, RULE
 from sipconf.plan.callers import Call, Callers, Source, caller_classes, sources_of
+from sipconf.plan.canonical import canonical
 from sipconf.plan.changes import OTHER_CALLER, RouteChange, RouteOutcome
 from sipconf.plan.diff import Side
 from sipconf.routing import rules
@@ -134,7 +136,10 @@ def numbers_of(side: Side) -> set[str]:
 
 def route_impact(before: Side, after: Side) -> tuple[RouteChange, ...]:
     """The rows of numbers (and calls) whose outcome differs, in the order of their first number."""
-    return _Impact(Routes(before), Routes(after)).rows(before, after)
+    changed = Changed(before, after)
+    if not changed.trunks and not changed.rules:
+        return ()  # the same objects route every call alike: a plan with nothing to do costs no routing
+    return _Impact(Routes(before), Routes(after)).rows(before, after, changed)
 
 
 class _Interned:
@@ -154,8 +159,8 @@ class _Impact:
         self._picked: dict[tuple[int, ...], _Interned] = {}
         self._interned: dict[tuple[str, ...], _Interned] = {}
 
-    def rows(self, before: Side, after: Side) -> tuple[RouteChange, ...]:
-        reach = reached_numbers(before, after, self.old, self.new)
+    def rows(self, before: Side, after: Side, changed: Changed) -> tuple[RouteChange, ...]:
+        reach = reached_numbers(changed, self.old, self.new)
         seen: dict[str, str] = {}
         for number in sorted(numbers_of(before) | numbers_of(after)):
             key = normalize_number(number)
@@ -213,18 +218,28 @@ class _Impact:
         return found
 
 
-def reached_numbers(before: Side, after: Side, old: Routes, new: Routes) -> set[str] | None:
+class Changed:
+    """The trunks and rules that differ between the sides, by name (both sides' objects of
+    that name), compared as the diff compares them."""
+
+    def __init__(self, before: Side, after: Side) -> None:
+        self.trunks = _changed(INBOUND, before.trunks, after.trunks)
+        self.rules = _changed(RULE, before.rules, after.rules)
+        self.sides = (before, after)
+
+
+def reached_numbers(changed: Changed, old: Routes, new: Routes) -> set[str] | None:
     """The normalised numbers a changed trunk or rule could route; None for every number."""
     if (old.invalid is None) != (new.invalid is None) or (old.invalid and old.invalid.message != new.invalid.message):
         return None
-    trunks = _changed(before.trunks, after.trunks)
     reach: set[str] = set()
-    for trunk in (t for pair in trunks.values() for t in pair):
+    for trunk in (t for pair in changed.trunks.values() for t in pair):
         if not trunk.numbers:
             return None  # a default trunk takes calls to any number
         reach.update(normalize_number(n) for n in trunk.numbers)
+    before, after = changed.sides
     by_name = _by_name(before.trunks + after.trunks)
-    for rule in (r for pair in _changed(before.rules, after.rules).values() for r in pair):
+    for rule in (r for pair in changed.rules.values() for r in pair):
         if rule.numbers:
             reach.update(normalize_number(n) for n in rule.numbers)
             continue
@@ -244,10 +259,21 @@ def _by_name(objects: Iterable[Message]) -> dict[str, list[Message]]:
     return out
 
 
-def _changed(before: tuple[Message, ...], after: tuple[Message, ...]) -> dict[str, list[Message]]:
-    """name -> the objects of that name on both sides, for each name whose objects differ."""
+def _changed(kind: str, before: tuple[Message, ...], after: tuple[Message, ...]) -> dict[str, list[Message]]:
+    """name -> the objects of that name on both sides, for each name whose objects differ in
+    what the diff compares: a live rule's `media {}` (LiveKit adds it on create) is no change."""
     old, new = _by_name(before), _by_name(after)
-    return {name: old.get(name, []) + new.get(name, []) for name in old.keys() | new.keys() if old.get(name) != new.get(name)}
+    return {
+        name: old.get(name, []) + new.get(name, [])
+        for name in old.keys() | new.keys()
+        if not _same(kind, old.get(name, []), new.get(name, []))
+    }
+
+
+def _same(kind: str, old: list[Message], new: list[Message]) -> bool:
+    if old == new:
+        return True
+    return len(old) == len(new) and all(canonical(kind, a) == canonical(kind, b) for a, b in zip(old, new))
 
 
 def room_pattern(rule: Message) -> str:

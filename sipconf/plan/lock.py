@@ -9,10 +9,15 @@ Two layers, both always taken:
   one process or with two lock directories, so the second is refused. When the holder is a
   process of this user on this host that no longer runs (a `kill -9`), a rerun releases the
   lock in its name and takes it, instead of waiting for its TTL.
+
+Either lock held by someone else fails the apply at once, unless `--lock-timeout` asks it to
+wait (`LockWait`): it says once who holds the lock, retries every `poll` seconds, and gives up
+with one line when the timeout (counted over both locks) has passed.
 """
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import getpass
 import hashlib
@@ -21,14 +26,33 @@ import re
 import secrets
 import socket
 import tempfile
+import time
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import AsyncIterator, Protocol
+from typing import AsyncIterator, Awaitable, Callable, Protocol, TypeVar
 
 from sipconf.livekit.adapter import LockHeld
 
 LOCK_TTL_SECONDS = 600.0
-__all__ = ["LockHeld", "LocalLock", "apply_lock", "lock_owner", "lock_path"]
+DEFAULT_POLL_SECONDS = 1.0
+__all__ = ["LockHeld", "LockWait", "LocalLock", "apply_lock", "lock_owner", "lock_path"]
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class LockWait:
+    """How long an apply waits for a lock someone else holds (`--lock-timeout`); 0: not at all.
+    The clock and the sleep are injected so that tests wait for no real time."""
+
+    timeout: float = 0.0
+    poll: float = DEFAULT_POLL_SECONDS
+    say: Callable[[str], None] = lambda line: None
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], Awaitable[None]] = field(default=asyncio.sleep)
+
+
+NO_WAIT = LockWait()
 
 
 class LockingTarget(Protocol):
@@ -82,6 +106,14 @@ class LocalLock:
         self._fd: int | None = None
 
     def __enter__(self) -> LocalLock:
+        self.take()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+    def take(self) -> None:
+        """Hold the lock, or raise LockHeld naming the process that does."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
@@ -91,14 +123,14 @@ class LocalLock:
             os.close(fd)
             raise LockHeld(
                 f"another sipconf apply against {self.url} is running on this machine ({holder}); "
-                f"wait for it to finish (lock file {self.path})"
+                f"wait for it to finish (lock file {self.path})",
+                holder=f"{holder} on this machine (lock file {self.path})",
             ) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"pid {os.getpid()}\n".encode(), 0)
         self._fd = fd
-        return self
 
-    def __exit__(self, *exc: object) -> None:
+    def release(self) -> None:
         if self._fd is not None:
             os.ftruncate(self._fd, 0)
             fcntl.flock(self._fd, fcntl.LOCK_UN)
@@ -107,15 +139,64 @@ class LocalLock:
 
 
 @asynccontextmanager
-async def apply_lock(target: LockingTarget, url: str, *, lock_dir: str | None = None) -> AsyncIterator[None]:
+async def apply_lock(
+    target: LockingTarget, url: str, *, lock_dir: str | None = None, wait: LockWait = NO_WAIT
+) -> AsyncIterator[None]:
     owner = lock_owner()
-    with LocalLock(url, lock_dir):
-        held_by_server = await _acquire(target, owner)
+    waiting = _Waiting(wait, url)
+    local = LocalLock(url, lock_dir)
+
+    async def take_local() -> None:
+        local.take()
+
+    await waiting.until_taken(take_local)
+    try:
+        held_by_server = await waiting.until_taken(lambda: _acquire(target, owner))
         try:
             yield
         finally:
             if held_by_server:
                 await target.release_lock(owner)
+    finally:
+        local.release()
+
+
+class _Waiting:
+    """Retries taking a lock while someone else holds it, within one deadline for both locks."""
+
+    def __init__(self, wait: LockWait, url: str) -> None:
+        self.wait = wait
+        self.url = url
+        self.deadline = wait.clock() + wait.timeout
+        self._said: str | None = None
+
+    async def until_taken(self, take: Callable[[], Awaitable[T]]) -> T:
+        while True:
+            try:
+                return await take()
+            except LockHeld as held:
+                if self.wait.timeout <= 0:
+                    raise
+                holder = held.holder or "another apply"
+                if holder != self._said:  # once per holder, not once per poll
+                    self.wait.say(
+                        f"Waiting up to {_duration(self.wait.timeout)} for the apply lock on {self.url}, held by {holder}"
+                    )
+                    self._said = holder
+                left = self.deadline - self.wait.clock()
+                if left <= 0:
+                    raise LockHeld(
+                        f"gave up waiting for the apply lock on {self.url} after {_duration(self.wait.timeout)}"
+                        f" (--lock-timeout): it is still held by {holder}",
+                        holder=held.holder,
+                    ) from None
+                await self.wait.sleep(min(self.wait.poll, left))
+
+
+def _duration(seconds: float) -> str:
+    if seconds >= 60 and seconds % 60 == 0:
+        return f"{seconds / 60:g}m"
+    return f"{seconds:g}s"
 
 
 async def _acquire(target: LockingTarget, owner: str) -> bool:

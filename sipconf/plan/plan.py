@@ -13,10 +13,12 @@ from typing import Mapping
 
 from sipconf.model import DesiredState
 from sipconf.plan.changes import CREATE, DELETE, UPDATE, Change, RouteChange, Unmanaged
-from sipconf.plan.diff import diff, has_changes
+from sipconf.model.kinds import ID_FIELD, INBOUND, RULE
+from sipconf.plan.diff import Side, diff, has_changes, live_message
 from sipconf.plan.impact import route_impact
 from sipconf.plan.inventory import Inventory, live_checksum
 from sipconf.plan.labels import row_label
+from sipconf.plan.only import Dependent, Selection, dependents, select
 from sipconf.plan.ranges import sort_key
 from sipconf.plan.secrets import secrets_checksum
 from sipconf.routing.numbers import normalize_number
@@ -41,6 +43,15 @@ class Plan:
     spec: str = ""
     desired: DesiredState | None = field(default=None, compare=False)
     secrets_checksum: str = field(default="", repr=False)
+    only: tuple[str, ...] = ()  # `--only` names; empty: the whole spec
+    dependents: tuple[Dependent, ...] = ()  # left out by --only, but using a picked trunk
+    left_out: int = 0  # changes of the whole spec that --only left out
+    picked: frozenset[tuple[str, str]] | None = field(default=None, compare=False, repr=False)
+
+    def __repr__(self) -> str:
+        # Short on purpose: asyncio.run() formats the repr of the task's result when it puts back
+        # the SIGINT handler, and a plan of thousands of objects took a second to spell out.
+        return f"Plan(project={self.project!r}, url={self.url!r}, changes={len(self.changes)})"
 
     @property
     def empty(self) -> bool:
@@ -98,10 +109,23 @@ def make_plan(
     url: str,
     key: str,
     environ: Mapping[str, str] | None = None,
+    only: tuple[str, ...] = (),
 ) -> Plan:
-    """Diff `desired` against the live `inventory`; `key` (the API secret) keys fingerprints."""
+    """Diff `desired` against the live `inventory`; `key` (the API secret) keys fingerprints.
+    `only`: the `--only` names; the plan then changes those objects and nothing else."""
     changes, notes, before, after = diff(desired, inventory, key=key, environ=environ)
     changes = [c for c in changes if c.action != UPDATE or has_changes(c.fields)]
+    selection = None
+    if only:
+        selection = select(only, desired, [(o.kind, o.name) for o in inventory.owned()])
+        whole = len(changes)
+        changes, after = _picked(changes, before, after, selection)
+        extra = dict(
+            only=selection.names, dependents=dependents(selection, _rules(desired, inventory)),
+            left_out=whole - len(changes), picked=selection.keys,
+        )
+    else:
+        extra = {}
     return Plan(
         url=url,
         project=desired.project,
@@ -114,4 +138,25 @@ def make_plan(
         spec=desired.source,
         desired=desired,
         secrets_checksum=secrets_checksum(desired, key=key, environ=environ),
+        **extra,
     )
+
+
+def _picked(changes: list[Change], before: Side, after: Side, selection: Selection) -> tuple[list[Change], Side]:
+    """The changes `--only` picks, and the live project as it would be after just those: what
+    is not picked stays as it is live (so route impact shows only what the picked change does)."""
+    kept = [c for c in changes if selection.picks(c.kind, c.name)]
+
+    def side(kind: str, wanted: tuple, live: tuple) -> tuple:
+        merged = [m for m in wanted if selection.picks(kind, m.name)] + [m for m in live if not selection.picks(kind, m.name)]
+        return tuple(sorted(merged, key=lambda m: getattr(m, ID_FIELD[kind])))  # as the diff orders a side
+
+    return kept, Side(side(INBOUND, after.trunks, before.trunks), side(RULE, after.rules, before.rules))
+
+
+def _rules(desired: DesiredState, inventory: Inventory) -> list:
+    """Every dispatch rule by spec name, in name space: the spec's, then the live ones it lacks."""
+    rules = [(o.name, o.message) for o in desired.rules]
+    named = {name for name, _m in rules}
+    rules += [(o.name, live_message(inventory, RULE, o.message)) for o in inventory.objects if o.kind == RULE and o.name not in named]
+    return rules

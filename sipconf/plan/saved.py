@@ -28,6 +28,7 @@ from sipconf.livekit.target import Target, same_url
 from sipconf.model import DesiredObject, DesiredState, Origin, SecretRef
 from sipconf.model.kinds import INBOUND, MESSAGE_CLASS, OUTBOUND, RULE
 from sipconf.plan.changes import Change, RouteChange, Unmanaged, fingerprint
+from sipconf.plan.only import Dependent
 from sipconf.plan.plan import Plan
 from sipconf.plan.render.json_plan import FORMAT_VERSION, plan_document
 
@@ -116,7 +117,19 @@ def _plan(doc: dict[str, Any]) -> Plan:
         live_checksum=doc["live_checksum"],
         managed_count=int(doc["managed_count"]),
         spec=doc["spec"],
+        **_only(doc.get("only")),
     )
+
+
+def _only(doc: dict[str, Any] | None) -> dict[str, Any]:
+    """A plan made with `--only` applies to those objects only (a plan of no --only: `null`)."""
+    if doc is None:
+        return {}
+    return {
+        "only": tuple(str(name) for name in doc["names"]),
+        "dependents": tuple(Dependent.from_json(d) for d in doc["dependents"]),
+        "left_out": int(doc["left_out"]),
+    }
 
 
 def desired_to_json(state: DesiredState, *, key: str) -> dict[str, Any]:

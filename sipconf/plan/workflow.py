@@ -18,7 +18,7 @@ from sipconf.plan.changes import UPDATE
 from sipconf.plan.diff import diff, has_changes
 from sipconf.plan.engine import DEFAULT_PARALLELISM, ApplyInterrupted, Interruption, apply_plan, tidy_ledger
 from sipconf.plan.inventory import Inventory, classify, live_checksum
-from sipconf.plan.lock import apply_lock
+from sipconf.plan.lock import NO_WAIT, LockWait, apply_lock
 from sipconf.plan.plan import Plan, make_plan
 from sipconf.plan.render.json_plan import plan_document
 
@@ -35,10 +35,11 @@ async def plan_against(
     *,
     environ: Mapping[str, str] | None = None,
     adapter_factory: AdapterFactory = LiveKitAdapter,
+    only: tuple[str, ...] = (),
 ) -> Plan:
     async with adapter_factory(target) as lk:
         inventory = await read_inventory(lk, desired.project)
-    return make_plan(desired, inventory, url=target.url, key=target.api_secret, environ=environ)
+    return make_plan(desired, inventory, url=target.url, key=target.api_secret, environ=environ, only=only)
 
 
 @dataclass(frozen=True)
@@ -62,16 +63,20 @@ async def apply_against(
     lock_dir: str | None = None,
     parallelism: int = DEFAULT_PARALLELISM,
     interruption: Interruption | None = None,
+    lock_wait: LockWait = NO_WAIT,
+    only: tuple[str, ...] = (),
 ) -> ApplyResult:
     """Lock, plan (or check the saved plan), confirm, apply, then read back and re-plan.
 
     Raises ApplyInterrupted when `interruption` was requested, once every request in flight
-    has finished (even after the last change: the read-back is then skipped)."""
+    has finished (even after the last change: the read-back is then skipped). `only`: the
+    `--only` names (a saved plan keeps its own)."""
     interruption = interruption or Interruption()
+    only = saved.only if saved is not None else only
     async with adapter_factory(target) as lk:
-        async with apply_lock(lk, target.url, lock_dir=lock_dir):
+        async with apply_lock(lk, target.url, lock_dir=lock_dir, wait=lock_wait):
             inventory = await read_inventory(lk, desired.project)
-            plan = make_plan(desired, inventory, url=target.url, key=target.api_secret, environ=environ)
+            plan = make_plan(desired, inventory, url=target.url, key=target.api_secret, environ=environ, only=only)
             if saved is not None:
                 _check_saved(saved, plan)
             if plan.empty:
@@ -91,12 +96,16 @@ async def apply_against(
             if interruption.requested:
                 raise ApplyInterrupted(applied, len(plan.changes))
             after = await read_inventory(lk, desired.project)
-            return ApplyResult(plan, applied, _replan(desired, after, target, environ))
+            return ApplyResult(plan, applied, _replan(desired, after, target, environ, only))
 
 
-def _replan(desired: DesiredState, after: Inventory, target: Target, environ: Mapping[str, str] | None) -> Plan:
+def _replan(
+    desired: DesiredState, after: Inventory, target: Target, environ: Mapping[str, str] | None, only: tuple[str, ...]
+) -> Plan:
     """The read-back: the plan of what still differs. Its route impact (the costly part of a
     plan, and empty when nothing differs) is worked out only when something does."""
+    if only:  # what still differs among the picked objects only
+        return make_plan(desired, after, url=target.url, key=target.api_secret, environ=environ, only=only)
     changes, notes, _before, _after = diff(desired, after, key=target.api_secret, environ=environ)
     if any(c.action != UPDATE or has_changes(c.fields) for c in changes):
         return make_plan(desired, after, url=target.url, key=target.api_secret, environ=environ)

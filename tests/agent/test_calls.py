@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 import pytest
 
-from sipconf.agent import Agent, Script
+from sipconf.agent import Agent, Script, TcpTransport
 from sipconf.sip.message import Request
 
 GUARD = 10.0
@@ -250,5 +250,27 @@ def test_malformed_invites_reach_the_peer_as_broken_bytes():
             unparseable = await caller.call(target, "+15550111", "+15550100", malformed="bad-start-line", timeout=0.3)
             assert unparseable.final is None  # the callee cannot read it, so it answers nothing
             assert callee.invites == []
+
+    run(scenario)
+
+
+def test_an_agent_with_the_opt_in_still_sends_to_ip_literals_only():
+    async def scenario():
+        async with Agent(allow_external=True) as agent:
+            assert agent.transport.allow_external and agent.media.socket.allow_external
+            with pytest.raises(ValueError, match=r"IP addresses only, not 'localhost' \(host names are not resolved\)"):
+                agent.send(b"x", ("localhost", 5060))
+        async with Agent() as agent:
+            assert not agent.transport.allow_external and not agent.media.socket.allow_external
+
+    run(scenario)
+
+
+def test_a_tcp_client_checks_its_remote_before_connecting():
+    async def scenario():
+        with pytest.raises(ValueError, match="loopback addresses only, not '192.0.2.1'"):
+            await TcpTransport.connect("127.0.0.1", ("192.0.2.1", 5060))
+        with pytest.raises(ValueError, match=r"IP addresses only, not 'sip.example.com'"):
+            await TcpTransport.connect("127.0.0.1", ("sip.example.com", 5060), allow_external=True)
 
     run(scenario)

@@ -121,3 +121,15 @@ def test_version_and_validate_leave_the_network_and_test_stacks_unimported(argv)
     run = subprocess.run([sys.executable, "-c", probe, *argv], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr
     assert run.stdout.splitlines()[-1] == "[]"
+
+
+def test_several_specs_are_each_checked_and_any_failure_fails(tmp_path, capsys):
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("version: 1\nproject: acme\nnope: 1\n")
+    demo = str(ROOT / DEMO)
+    assert main(["validate", demo, str(broken)]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("ok: 2 inbound trunks") and out[-1] == f"failed: 1 error, 0 warnings ({broken})"
+    assert main(["validate", demo, str(broken), "--format", "json"]) == 1
+    documents = json.loads(capsys.readouterr().out)
+    assert [(d["spec"], d["ok"]) for d in documents] == [(demo, True), (str(broken), False)]

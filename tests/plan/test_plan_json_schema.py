@@ -81,6 +81,23 @@ def test_a_saved_plan_with_desired_validates_and_the_empty_plan_too():
     assert errors(SCHEMA, json.loads(json.dumps(plan_document(empty)))) == []
 
 
+def test_a_plan_made_with_only_validates():
+    inv = inventory([live_trunk("ST_a", "twilio", ["+15105550100"])], [], owned=[("inbound_trunk", "twilio", "ST_a")])
+    desired = state(
+        inbound("twilio", ["+15105550101"]), inbound("telnyx", ["+15105550200"], line=9),
+        rule("support", ["twilio"], room="support", line=14), rule("sales", ["twilio", "telnyx"], room="sales", line=20),
+    )
+    plan = make_plan(desired, inv, url="http://127.0.0.1:1", key=KEY, only=("support",))
+    doc = json.loads(json.dumps(plan_document(plan)))
+    assert [c["path"] for c in doc["changes"]] == ["trunks.twilio.inbound", "dispatch_rules.support"]
+    assert doc["only"] == {
+        "names": ["support"],
+        "dependents": [{"kind": "dispatch_rule", "name": "sales", "path": "dispatch_rules.sales", "uses": ["twilio"]}],
+        "left_out": 2,
+    }
+    assert errors(SCHEMA, doc) == []
+
+
 def test_the_schema_pins_the_current_format_version():
     assert SCHEMA["properties"]["format_version"] == {"const": FORMAT_VERSION}
 

@@ -54,11 +54,21 @@ def test_load_command_exits_1_when_calls_were_turned_away(one_call_bridge):
     assert text[0].startswith(f"load: {OPEN.id} (expects 200)")
     assert "x 503" in text[2]
     assert text[-1].endswith("failed") and not text[-1].endswith(" 0 failed")
+    # The bridge counted the same calls, and every 503 as shed by admission control.
+    shed = int(text[2].split("x 503")[0].rsplit(" ", 1)[-1])
+    answered = int(text[2].split("x 200")[0].rsplit(" ", 1)[-1])
+    assert (f"bridge (/metrics): 10 INVITEs answered: {answered}x 200, {shed}x 503; {shed} shed, "
+            "0 digest challenges, 0 auth failures") in text
+    assert f"client and bridge agree: 10 INVITEs, {answered}x 200, {shed}x 503" in text
 
 
 def test_counts_and_rtt_parsing():
     counts = ("CurrentTime;ElapsedTime;0_INVITE_Sent;1_100_Recv;18_503_Recv;20_200_Recv;21_ACK_Sent;23_200_Recv\n"
               "x;y;10;3;7;3;3;3\n")
     assert parse_counts(counts) == {503: 7, 200: 3}
+    # With digest auth: the first INVITE's finals, the retry's, then the BYE's 200.
+    counts = ("CurrentTime;ElapsedTime;0_INVITE_Sent;5_407_Recv;9_200_Recv;12_INVITE_Sent;17_200_Recv;"
+              "21_ACK_Sent;23_200_Recv\n" "x;y;10;10;0;10;9;9;9\n")
+    assert parse_counts(counts) == {407: 10, 200: 9}
     rtt = "Date_ms;response_time_ms;rtd_no\n1;304;1\n2;0;2\n3;305;1\n"
     assert parse_rtt(rtt, "1") == [304.0, 305.0] and parse_rtt(rtt, "2") == [0.0]

@@ -1,4 +1,5 @@
-"""JUnit XML, pcap (read back with tshark), HTML ladder and routing coverage."""
+"""JUnit XML, pcap (read back with tshark), text ladder and routing coverage (the report
+site is tested in tests/simulator/reports/)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 from sipconf.spec import load as load_spec
 from simulator.reports.coverage import coverage
 from simulator.reports.junit import junit_xml
-from simulator.reports.ladder import html_ladder, text_ladder
+from simulator.reports.ladder import text_ladder
 from simulator.reports.pcap import write_pcap
 from simulator.result import Packet
 from simulator.runner import RunOptions, Runner
@@ -88,14 +89,6 @@ def test_text_ladder_lists_sip_and_counts_rtp():
     ]
 
 
-def test_html_ladder_has_a_column_per_endpoint_and_a_row_per_message():
-    page = html_ladder("demo::call", CALL, ["status: expected 404, got 200"])
-    assert page.count("<th>") == 3  # time + two endpoints
-    assert page.count('class="msg"') == 2
-    assert "&rarr; INVITE" in page and "&larr; 200 OK" in page
-    assert '<p class="failed">failed</p>' in page and "status: expected 404, got 200" in page
-
-
 def test_coverage_names_what_no_scenario_touched():
     got = outcomes([DEMO / "inbound" / "routing.yaml"])
     cov = coverage([load_spec(DEMO / "spec.yaml")], got)
@@ -122,24 +115,3 @@ def test_a_range_entry_is_covered_by_any_of_its_numbers_and_counts_once(suite_di
     assert "+15105550100..+15105550119 (twilio inbound)" not in cov.untouched["number entries"]
     assert "+15105550150 (twilio inbound)" in cov.untouched["number entries"]
     assert "  number range +15105550100..+15105550119 (twilio inbound): 1 of 20 numbers exercised" in cov.lines()
-
-
-def test_html_ladder_shows_addresses_and_full_messages_as_text():
-    import re as _re
-
-    page = html_ladder("demo::call", CALL, [])
-    assert "title=" not in page
-    assert page.count("<details>") == 2 and page.count("<pre>") == 2
-    assert "127.0.0.11:5062 -&gt; 127.0.0.1:5060 (UDP)" in page
-    assert "From: &lt;sip:+16505550111@127.0.0.11&gt;;tag=a" in page  # the full message, escaped
-    import html as _html
-
-    text = _html.unescape(_re.sub(r"<[^>]+>", "", page))  # read as plain text
-    assert "CSeq: 1 INVITE" in text and "To: <sip:+15105550100@127.0.0.1>;tag=b" in text
-    assert "1 RTP packets are in this call's pcap" in text
-
-
-def test_html_ladder_says_when_the_pcap_holds_signalling_only():
-    page = html_ladder("demo::call", CALL[:2], [], "This driver's pcap holds signalling only: no RTP.")
-    assert "This driver&#x27;s pcap holds signalling only" in page
-    assert "No RTP packet was captured" in html_ladder("demo::call", CALL[:2], [])

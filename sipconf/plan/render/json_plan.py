@@ -31,6 +31,11 @@ def plan_document(plan: Plan, *, impact_rows: int | None = None) -> dict[str, An
         "route_impact": [r.to_json() for r in rows],
         "route_impact_omitted": omitted,
         "unmanaged": [u.to_json() for u in plan.unmanaged],
+        "only": {
+            "names": list(plan.only),
+            "dependents": [d.to_json() for d in plan.dependents],
+            "left_out": plan.left_out,
+        } if plan.only else None,
     }
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from sipconf.plan.labels import DEFAULT_IMPACT_ROWS, callers_label, capped, numbers_label
 from sipconf.plan.plan import Plan
 from sipconf.plan.render.commonmark import cell, code, escape, fence
-from sipconf.plan.render.text import change_lines, comment, heading, summary_line
+from sipconf.plan.render.text import change_lines, comment, heading, only_lines, summary_line
 from sipconf.plan.render.values import update_lines
 
 MARKER = "<!-- sipconf/plan -->"
@@ -55,6 +55,7 @@ class MarkdownRenderer:
         env = f", environment {code(plan.environment)}" if plan.environment else ""
         lines = [MARKER, f"### sipconf plan: project {code(plan.project)}{env}", "", f"Target: {code(plan.url)}", ""]
         lines.append(f"**{escape(summary_line(plan))}**")
+        lines += [escape(line) if line else line for line in only_lines(plan)]
         reasons = plan.force_reasons()
         if reasons:
             lines += ["", "> **Needs `--force`:**"] + [f"> - {escape(r)}" for r in reasons]

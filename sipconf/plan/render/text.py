@@ -46,6 +46,7 @@ class TextRenderer:
             lines += [f"  {row_label(row)}: {row.before.describe()} -> {row.after.describe()}" for row in rows]
             if more:
                 lines.append("  " + MORE_ROWS.format(more=more))
+        lines += only_lines(plan)
         if plan.unmanaged:
             lines += ["", "Unmanaged (sipconf never changes these):"]
             for note in plan.unmanaged:
@@ -62,8 +63,25 @@ class TextRenderer:
         return "\n".join(lines) + "\n"
 
 
+def only_lines(plan: Plan) -> list[str]:
+    """What `--only` picked and what it left alone: the rules that use a picked trunk."""
+    if not plan.only:
+        return []
+    lines = ["", f"Only {', '.join(plan.only)} (--only): {left_out(plan)}."]
+    if plan.dependents:
+        lines.append("Not changed by --only, though they use a picked trunk:")
+        lines += [f"  {d.describe()}" for d in plan.dependents]
+    return lines
+
+
+def left_out(plan: Plan) -> str:
+    return f"{plan.left_out} other change(s) of the spec left out" if plan.left_out else "no other change in the spec"
+
+
 def summary_line(plan: Plan) -> str:
     if plan.empty:
+        if plan.only:
+            return f"No changes to {', '.join(plan.only)}; {left_out(plan)}."
         return "No changes. The live project matches the spec."
     s = plan.summary()
     return f"Plan: {s['create']} to create, {s['update']} to update, {s['delete']} to delete."
