@@ -142,7 +142,9 @@ def render(figures: dict) -> str:
     for part in ("compile", "plan", "apply", "routing"):
         if part in figures:
             rec = figures[part]["recorded"]
-            runs = "best of its own rounds" if part == "routing" else f"median of {rec['runs']} run(s)"
+            runs = f"median of {rec['runs']} run(s)"
+            if part == "routing":  # its own repetitions, each the best of its rounds (bench/routing.py)
+                runs = f"median of {figures[part].get('repeat', 1)} repetition(s), each the best of its rounds"
             lines.append(f"- {part}: `{rec['command']}` on {rec['date']}, {runs}, load average "
                          f"{rec['load'][0]} -> {rec['load'][1]}.")
     if "compile" in figures:

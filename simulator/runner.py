@@ -15,7 +15,7 @@ import asyncio
 import fnmatch
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Mapping
 
 from sipconf.errors import UserError
@@ -197,6 +197,9 @@ class Runner:
         except OSError as err:  # a port taken, a refused connection: this scenario fails, the run goes on
             result = CallResult(errors=[f"error: {err}"])
         failures = check(loaded.scenario.expect, result)
+        if failures and driver.replays and not result.errors:
+            # Routing pays for its trace only when someone reads it: here, to explain a failure.
+            result.trace = (await driver.run(with_expected_waits(loaded), replace(ctx, trace=True))).trace
         if name != "inproc" and failures:
             failures = not_joined(loaded, result, environ, failures)
         return Outcome(loaded, name, failures, result, time.monotonic() - start)

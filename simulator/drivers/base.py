@@ -23,10 +23,14 @@ class RunContext:
     mode: str = "explicit"
     timeout: float = 10.0
     extras: dict = field(default_factory=dict)
+    trace: bool = False  # also record why routing decided as it did (drivers that route themselves)
 
 
 class Driver(Protocol):
     name: str
+    # The driver places the same call again to the same result (it routes in process, with no
+    # far end): the runner repeats a failing scenario with `RunContext.trace` to show why.
+    replays: bool
 
     def cannot_run(self, loaded: LoadedScenario) -> str | None:
         """Why this driver cannot run the scenario, or None. The runner reports the scenario

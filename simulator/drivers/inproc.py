@@ -1,17 +1,23 @@
 """The in-process driver: the routing engine itself, no sockets (routing-only scenarios).
 
-It calls `sipconf.routing.route` on the spec's desired state exactly as the bridge's
+It routes through the routing index of the spec's desired state exactly as the bridge's
 decision layer does (docs/livekit.md#auth-step, #rule-selection, #rule-evaluation and
 #dispatch-outcomes), including the digest step and the PIN flow, and reports what the caller would
-have seen. Trunk and rule ids are spec names here.
+have seen. Trunk and rule ids are spec names here. The routing trace is written only when the
+runner asks (`RunContext.trace`, for a failing scenario).
 """
 
 from __future__ import annotations
 
 import random
+from collections import OrderedDict
+from typing import Callable
+
+from livekit.protocol import sip
 
 from sipconf.routing.call import CallFacts
-from sipconf.routing.route import Mode, dispatch, route
+from sipconf.routing.index import RoutingIndex
+from sipconf.routing.route import Mode
 from sipconf.sip.status_lines import WRONG_CREDENTIALS
 from simulator.drivers.base import RunContext, resolve_secret
 from simulator.result import CallResult
@@ -19,8 +25,30 @@ from simulator.scenario.reader import LoadedScenario
 from simulator.scenario.models import Dtmf, Hangup, RemoveParticipant, Transfer, Wait
 
 
+# Indexes kept for the specs (and secrets) scenarios were last run against: a suite runs many
+# scenarios on one spec.
+_KEPT_INDEXES = 4
+
+
 class InprocDriver:
     name = "inproc"
+    replays = True  # routing in process is deterministic: the same scenario routes the same way
+
+    def __init__(self) -> None:
+        self._indexes: OrderedDict[tuple, RoutingIndex] = OrderedDict()
+
+    def _index(self, trunks: list[sip.SIPInboundTrunkInfo], rules: list[sip.SIPDispatchRuleInfo]) -> RoutingIndex:
+        """The routing index of these trunks and rules (secrets resolved), built once."""
+        key = tuple(m.SerializeToString(deterministic=True) for m in trunks), tuple(
+            m.SerializeToString(deterministic=True) for m in rules
+        )
+        index = self._indexes.get(key)
+        if index is None:
+            index = self._indexes[key] = RoutingIndex.build(trunks, rules)
+            while len(self._indexes) > _KEPT_INDEXES:
+                self._indexes.popitem(last=False)
+        self._indexes.move_to_end(key)
+        return index
 
     def cannot_run(self, loaded: LoadedScenario) -> str | None:
         if loaded.scenario.call.malformed:
@@ -42,6 +70,8 @@ class InprocDriver:
         call = sc.call
         trunks = [o.resolve(ctx.environ) for o in ctx.desired.inbound]
         rules = [o.resolve(ctx.environ) for o in ctx.desired.rules]
+        index = self._index(trunks, rules)
+        traced = ctx.trace
         mode = Mode(ctx.mode)
         headers = tuple((k, v) for k, v in call.headers.items())
         facts = CallFacts(
@@ -49,8 +79,10 @@ class InprocDriver:
             src_ip=call.source, headers=headers, call_id_full=f"inproc-{sc.name}", from_tag="inproc",
         )
         rng = random.Random(sc.name)
-        decided = route(trunks, rules, facts, mode, rng=rng)
+        decided = index.route(facts, mode, rng=rng, with_trace=traced)
         result = CallResult(trace=list(decided.trace))
+        # The driver's own lines join routing's only in a trace someone asked for.
+        note = result.trace.append if traced else _unread
         outcome = decided.value
         if outcome.action == "challenge":
             if call.auth is None:
@@ -58,35 +90,35 @@ class InprocDriver:
             trunk = outcome.trunk
             password = resolve_secret(call.auth.password, ctx.environ)
             if trunk is None or call.auth.username != trunk.auth_username or password != trunk.auth_password:
-                result.trace.append("the digest answer does not match the trunk's credentials")
+                note("the digest answer does not match the trunk's credentials")
                 return _final(result, *WRONG_CREDENTIALS, outcome)
-            decided = route(trunks, rules, facts, mode, authenticated=True, rng=rng)
+            decided = index.route(facts, mode, authenticated=True, rng=rng, with_trace=traced)
             result.trace.extend(decided.trace)
             outcome = decided.value
         if outcome.action == "request_pin":
             _final(result, outcome.status, outcome.reason, outcome)
             pin = "".join(s.dtmf for s in sc.steps if isinstance(s, Dtmf))
             if "#" not in pin:
-                result.trace.append("no '#' was sent: LiveKit keeps waiting for the PIN")
+                note("no '#' was sent: LiveKit keeps waiting for the PIN")
                 return result
             entered = pin.split("#", 1)[0]
             again = facts.with_pin(pin=entered, no_pin=not entered)
             hint = outcome.trunk.sip_trunk_id if outcome.trunk is not None else ""
-            second = dispatch(trunks, rules, again, mode, trunk_id_hint=hint, rng=rng)
+            second = index.dispatch(again, mode, trunk_id_hint=hint, rng=rng, with_trace=traced)
             result.trace.extend(second.trace)
             if second.value.action != "accept":
                 # As `sipconf explain` reports it: the call reached the trunk and the rule that
                 # asked for the PIN, and ended there.
                 return result
             _join(result, second.value)
-            return _after_steps(result, sc.steps)
+            return _after_steps(result, sc.steps, note)
         if outcome.action == "drop":
             result.trunk = outcome.trunk.sip_trunk_id if outcome.trunk else None
             return result
         _final(result, outcome.status, outcome.reason, outcome)
         if outcome.action == "accept":
             _join(result, outcome)
-        return _after_steps(result, sc.steps)
+        return _after_steps(result, sc.steps, note)
 
 
 def _final(result: CallResult, status, reason, outcome) -> CallResult:
@@ -109,12 +141,16 @@ def _join(result: CallResult, outcome) -> None:
     result.trunk = ev.sip_trunk_id or result.trunk
 
 
-def _after_steps(result: CallResult, steps) -> CallResult:
+def _after_steps(result: CallResult, steps, note: Callable[[str], None]) -> CallResult:
     """Hang-ups and removals end the call; the API then no longer lists the participant,
     but the scenario's expectations are about where it was routed, so keep them."""
     for step in steps:
         if isinstance(step, (Hangup, RemoveParticipant)):
-            result.trace.append("the call ends")
+            note("the call ends")
         elif isinstance(step, Wait) and step.wait == "ended":
-            result.trace.append("waited for the end of the call")
+            note("waited for the end of the call")
     return result
+
+
+def _unread(line: str) -> None:
+    """A trace line nobody asked for."""

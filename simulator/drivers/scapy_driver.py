@@ -48,6 +48,7 @@ FINAL_TIMEOUT = 8.0  # seconds to wait for a final response before calling it "n
 
 class ScapyDriver:
     name = "scapy"
+    replays = False  # a real call: never placed twice
 
     def cannot_run(self, loaded: LoadedScenario) -> str | None:
         call = loaded.scenario.call

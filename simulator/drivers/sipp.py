@@ -35,6 +35,7 @@ import secrets
 
 class SippDriver:
     name = "sipp"
+    replays = False  # a real call: never placed twice
 
     def __init__(self, workdir: Path | None = None) -> None:
         # None: a private temporary folder per call. A fixed shared folder let two suites on

@@ -3,8 +3,8 @@
 Routing only compares numbers for equality, so two called numbers listed by exactly the same
 trunks and rules route alike; one representative per such class (plus one number nobody
 lists) covers all calls. The same holds for callers, and for sources (one address inside each
-allowlist entry plus one outside all of them). Every witness is routed by the engine itself;
-nothing here re-implements a routing rule.
+allowlist entry plus one outside all of them). Every witness is routed by the routing index
+(`sipconf.routing.index`), built once per call space; nothing here re-implements a routing rule.
 
 Everything a witness needs is looked up in indexes built once per call space (which trunks
 and rules list a number, which rules name a trunk), so the work grows with the number of
@@ -21,8 +21,8 @@ from livekit.protocol import sip as sip_pb
 
 from sipconf.checks.numbers import normalised
 from sipconf.routing.call import CallFacts
+from sipconf.routing.index import RoutingIndex
 from sipconf.routing.masks import parse_addr
-from sipconf.routing.trunks import match_trunk
 
 
 # Stand-ins for "any other" caller, called number and source: documentation ranges that no
@@ -101,6 +101,11 @@ class CallSpace:
     # -- indexes ----------------------------------------------------------------------------
 
     @cached_property
+    def index(self) -> RoutingIndex:
+        """Routing over these trunks and rules: witnesses are matched and selected through it."""
+        return RoutingIndex.build(self.trunks, self.rules)
+
+    @cached_property
     def _called_by_rules(self) -> NumberIndex:
         return NumberIndex((r.numbers for r in self.rules), normalised_too=False)
 
@@ -117,27 +122,11 @@ class CallSpace:
         return NumberIndex((t.allowed_numbers for t in self.trunks), normalised_too=True)
 
     @cached_property
-    def _default_trunks(self) -> list[int]:
-        return [i for i, t in enumerate(self.trunks) if not t.numbers]
-
-    @cached_property
     def _trunks_by_id(self) -> dict[str, list[int]]:
         out: dict[str, list[int]] = {}
         for index, trunk in enumerate(self.trunks):
             out.setdefault(trunk.sip_trunk_id, []).append(index)
         return out
-
-    @cached_property
-    def _rules_by_trunk(self) -> tuple[list[int], dict[str, list[int]]]:
-        """(rules without trunk_ids, trunk id -> the rules naming it), as indexes into `rules`."""
-        open_rules: list[int] = []
-        named: dict[str, list[int]] = {}
-        for index, rule in enumerate(self.rules):
-            if not rule.trunk_ids:
-                open_rules.append(index)
-            for trunk_id in dict.fromkeys(rule.trunk_ids):
-                named.setdefault(trunk_id, []).append(index)
-        return open_rules, named
 
     # -- signatures: numbers listed by the same trunks and rules route alike ---------------
 
@@ -165,19 +154,6 @@ class CallSpace:
 
     # -- what routing sees -----------------------------------------------------------------
 
-    def rules_for(self, trunk: sip_pb.SIPInboundTrunkInfo | None) -> list[sip_pb.SIPDispatchRuleInfo]:
-        """The list the server hands to selection: rules without `trunk_ids` plus those
-        naming the matched trunk (all rules when no trunk), sorted by id."""
-        cache = self.__dict__.setdefault("_rules_cache", {})
-        key = trunk.sip_trunk_id if trunk is not None else None
-        if key not in cache:
-            if trunk is None:
-                cache[key] = list(self.rules)
-            else:
-                open_rules, named = self._rules_by_trunk
-                cache[key] = [self.rules[i] for i in sorted({*open_rules, *named.get(key, ())})]
-        return cache[key]
-
     def candidate_trunks(self, rule: sip_pb.SIPDispatchRuleInfo) -> list[sip_pb.SIPInboundTrunkInfo | None]:
         """The trunks a rule can take calls from. With no inbound trunk in the spec, calls come
         through trunks sipconf does not see, which routing can only model as "no trunk"."""
@@ -188,13 +164,6 @@ class CallSpace:
             found = {i for trunk_id in rule.trunk_ids for i in by_id.get(trunk_id, ())}
             return [self.trunks[i] for i in sorted(found)]
         return list(self.trunks)
-
-    def trunks_for(self, called: str) -> list[sip_pb.SIPInboundTrunkInfo]:
-        """The trunks that can take a call to `called`, in order: those listing it (raw or
-        normalised) and the default trunks. Every other trunk is dropped by trunk matching
-        whoever calls, so matching against these decides the same as against all trunks."""
-        found = self._called_by_trunks.holders(called).union(self._default_trunks)
-        return [self.trunks[i] for i in sorted(found)]
 
     def witnesses(self, rule: sip_pb.SIPDispatchRuleInfo) -> Iterator[Witness]:
         """Calls that pass the rule's own number filters and land on one of its trunks."""
@@ -210,17 +179,15 @@ class CallSpace:
             origins = sources(trunk) if trunk is not None else [("", "")]
             caller_reps = _representatives(callers, self._caller_signature)
             for to_user in _representatives(called, self._called_signature):
-                competing = self.trunks_for(to_user) if trunk is not None else []
                 for from_user in caller_reps:
                     for src_ip, host in origins:
                         call = CallFacts(from_user=from_user, to_user=to_user, src_ip=src_ip, from_host=host)
-                        if self._lands_on(trunk, competing, call):
+                        if self._lands_on(trunk, call):
                             yield Witness(trunk, call)
                             break
 
-    @staticmethod
-    def _lands_on(trunk: sip_pb.SIPInboundTrunkInfo | None, competing: list[sip_pb.SIPInboundTrunkInfo], call: CallFacts) -> bool:
+    def _lands_on(self, trunk: sip_pb.SIPInboundTrunkInfo | None, call: CallFacts) -> bool:
         if trunk is None:
             return True
-        decision = match_trunk(competing, call)
-        return decision.error is None and decision.value.trunk is trunk
+        decision = self.index.match_trunk(call)
+        return decision.error is None and decision.value is trunk

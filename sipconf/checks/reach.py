@@ -6,7 +6,8 @@ Dispatch-rule selection and the PIN flow decide which rule a call ends in:
   with that PIN (rules without it skipped).
 So an open rule ends a call when it wins with nothing entered, or with `no_pin` after some PIN
 rule won the first round; a PIN rule when some PIN rule wins the first round and it wins with its
-own PIN. Each rule's witness calls (callspace) are routed through the engine with those inputs.
+own PIN. Each rule's witness calls (callspace) are routed through the routing index with those
+inputs.
 """
 
 from __future__ import annotations
@@ -22,12 +23,12 @@ from sipconf.checks.livekit import accepted_rules
 from sipconf.checks.prepared import Prepared
 from sipconf.issues import Issue
 from sipconf.model import DesiredObject, DesiredState
-from sipconf.routing.rules import pin_and_room, select_dispatch_rule
+from sipconf.routing.rules import pin_and_room
 
 
 def _winner(space: CallSpace, witness: Witness, **pin) -> sip_pb.SIPDispatchRuleInfo | None:
     call = witness.call.with_pin(**pin) if pin else witness.call  # a witness has entered nothing yet
-    return select_dispatch_rule(space.rules_for(witness.trunk), witness.trunk, call).value
+    return space.index.select_rule(witness.trunk, call).value
 
 
 def final_rule(space: CallSpace, witness: Witness, rule: sip_pb.SIPDispatchRuleInfo) -> sip_pb.SIPDispatchRuleInfo | None:

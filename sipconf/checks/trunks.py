@@ -61,8 +61,8 @@ class InboundTrunksOverlap(CheckBase):
 
     Each pair LiveKit accepts is tried with witness calls (callers and sources each trunk lets
     in); a witness the engine refuses both for the pair and for the whole trunk list is reported.
-    Only pairs that can share a call are tried (`overlap_candidates`), and the whole trunk list
-    is narrowed to the trunks that can take the witness's called number (`CallSpace.trunks_for`).
+    Only pairs that can share a call are tried (`overlap_candidates`); the whole trunk list is
+    matched through the routing index (`CallSpace.index`).
     """
 
     code: str = "inbound-trunks-overlap"
@@ -91,12 +91,11 @@ class InboundTrunksOverlap(CheckBase):
     def _witness(a, b, space: CallSpace):
         callers = list(dict.fromkeys([*a.allowed_numbers, *b.allowed_numbers, OTHER_CALLER]))
         for to_user in _shared_called(a, b):
-            competing = space.trunks_for(to_user)
             for from_user in callers:
                 for src_ip, host in sources(a, b):
                     call = CallFacts(from_user=from_user, to_user=to_user, src_ip=src_ip, from_host=host)
                     pair = match_trunk([a, b], call)
-                    if pair.error is not None and match_trunk(competing, call).error is not None:
+                    if pair.error is not None and space.index.match_trunk(call).error is not None:
                         return call, pair.error.message
         return None
 

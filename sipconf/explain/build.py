@@ -1,7 +1,7 @@
-"""Explain a call by asking the routing engine, the way the bridge does, and keeping its trace.
+"""Explain a call by asking the routing index, the way the bridge does, and keeping its trace.
 
-No routing rule lives here: `authenticate` and `route` decide, and their traces are sorted
-into the trunk and rule sections. What this module adds is the caller's side of the dialog:
+No routing rule lives here: the index's `authenticate` and `route` decide (with the trace
+the literal engine writes), and their traces are sorted into the trunk and rule sections. What this module adds is the caller's side of the dialog:
 answering the digest challenge with --auth, and entering --pin at the PIN prompt
 (docs/livekit.md#pin-flow).
 """
@@ -21,8 +21,9 @@ from sipconf.model import DesiredState, set_path
 from sipconf.routing.call import CallFacts
 from sipconf.routing.errors import LiveKitError
 from sipconf.routing.ids import new_id
+from sipconf.routing.index import RoutingIndex
 from sipconf.routing.order import Precedence, precedence
-from sipconf.routing.route import Mode, authenticate, route
+from sipconf.routing.route import Mode
 from sipconf.routing.rules import rule_priority
 from sipconf.sip.status_lines import WRONG_CREDENTIALS
 
@@ -78,8 +79,9 @@ def explain_call(state: DesiredState, request: CallRequest, rng: random.Random |
     trunks = [placeholder_message(o) for o in state.inbound]
     notes: list[str] = []
     rules = _rule_messages(state, request, notes)
+    index = RoutingIndex.build(trunks, rules)
     call = request.facts(rng)
-    auth = authenticate(trunks, call, request.mode)
+    auth = index.authenticate(call, request.mode, with_trace=True)
     step = auth.value
     info = AuthInfo(required=False)
     if step.result == "password":
@@ -97,7 +99,7 @@ def explain_call(state: DesiredState, request: CallRequest, rng: random.Random |
                     rules=(), action="reject", status=WRONG_CREDENTIALS.code, reason=WRONG_CREDENTIALS.reason,
                     trunk=step.trunk.sip_trunk_id, notes=tuple(notes), trace=trace,
                 )
-    decision = route(trunks, rules, call, request.mode, project_id=state.project, authenticated=True, rng=rng)
+    decision = index.route(call, request.mode, state.project, authenticated=True, rng=rng, with_trace=True)
     trace = decision.trace
     outcome = decision.value
     entered = None
@@ -106,7 +108,7 @@ def explain_call(state: DesiredState, request: CallRequest, rng: random.Random |
         # dispatch is asked again.
         notes.append("PIN entered at the prompt")
         entered = call.with_pin(pin=request.pin, no_pin=request.pin == "")
-        again = route(trunks, rules, entered, request.mode, project_id=state.project, authenticated=True, rng=rng)
+        again = index.route(entered, request.mode, state.project, authenticated=True, rng=rng, with_trace=True)
         decision, trace, outcome = again, trace + ("-- after the PIN prompt --",) + again.trace, again.value
     elif request.pin is not None:
         notes.append("no PIN prompt: the call is decided before any PIN is asked, so --pin is not used")

@@ -3,10 +3,10 @@ read once per state.
 
 Equal to the literal `evaluate.evaluate_dispatch_rule` (upstream
 `sip/sip.go:EvaluateDispatchRule`) for a valid rule, and to `attributes.sip_attributes`:
-what depends only on the trunk or the rule (ids, room kind and prefix, PIN, attributes,
-header maps, the merged media config) is read from the protobuf messages once; what the
-call brings is applied per call. Every message and dict handed out is a fresh copy, as the
-reference's are.
+what depends only on the trunk or the rule (room kind and prefix, PIN, attributes, header
+maps, the merged media config) is read from the protobuf messages once, into configs that
+trunks (and rules) with equal settings share; what the call brings is applied per call.
+Every message and dict handed out is a fresh copy, as the reference's are.
 """
 
 from __future__ import annotations
@@ -27,16 +27,24 @@ from sipconf.routing.evaluate import (
     CALL_ID, HOSTNAME, PHONE_NUMBER, RULE_ID, TRUNK_ID, TRUNK_PHONE_NUMBER, WRONG_PIN, Evaluation,
 )
 from sipconf.routing.ids import random_suffix
+from sipconf.routing.index_shared import Shared
 from sipconf.routing.rules import pin_and_room, rule_kind
 
 _PROVIDERS = tuple((header.lower(), attribute) for header, attribute in PROVIDER_HEADERS)
 _PROVIDER_NAMES = frozenset(header for header, _attribute in _PROVIDERS)
+_PROVIDER_ATTRIBUTE = dict(_PROVIDERS)
+_FIXED = frozenset([*_PROVIDER_ATTRIBUTE.values(), CALL_TAG, CALL_ID_FULL])
+_KRISP = sip.KRISP_ENABLED
+# The dataclasses' own constructors set each field through a keyword argument (a frozen one
+# through `object.__setattr__` each); filling `__dict__` at once costs a third of that, per call.
+_new = object.__new__
 
 
 @dataclass(frozen=True, eq=False, slots=True)
-class PreparedTrunk:
-    trunk: sip.SIPInboundTrunkInfo
-    trunk_id: str
+class TrunkConfig:
+    """What evaluation reads from an inbound trunk besides its id. Trunks with equal
+    settings share one: a config read by every call stays in the CPU's caches."""
+
     media: sip.SIPMediaConfig  # `media.upgrade(trunk)`
     headers: dict[str, str] | None  # None when empty, and so on
     headers_to_attributes: dict[str, str] | None
@@ -46,27 +54,44 @@ class PreparedTrunk:
     ringing_timeout: Message | None
     max_call_duration: Message | None
     krisp: bool
+    # A header mapping writes an attribute the overlay sets again after it (a provider's, the
+    # tag or the Call-ID): only then does the second round change anything.
+    maps_fixed: bool = False
 
     @staticmethod
-    def of(trunk: sip.SIPInboundTrunkInfo) -> PreparedTrunk:
-        return PreparedTrunk(
-            trunk, trunk.sip_trunk_id, media_merge.upgrade(trunk), dict(trunk.headers) or None,
-            dict(trunk.headers_to_attributes) or None, dict(trunk.attributes_to_headers) or None,
-            tuple((header.lower(), attribute) for header, attribute in trunk.headers_to_attributes.items()),
-            trunk.include_headers,
-            trunk.ringing_timeout if trunk.HasField("ringing_timeout") else None,
-            trunk.max_call_duration if trunk.HasField("max_call_duration") else None,
-            trunk.krisp_enabled,
+    def of(trunk: sip.SIPInboundTrunkInfo, configs: dict[tuple, TrunkConfig]) -> TrunkConfig:
+        """The trunk's config, or an equal one already in `configs` (which it joins)."""
+        ringing = trunk.ringing_timeout if trunk.HasField("ringing_timeout") else None
+        longest = trunk.max_call_duration if trunk.HasField("max_call_duration") else None
+        # Maps keep their order: equal configs hand out dicts in the same order too.
+        key = (
+            _media_source(trunk), tuple(trunk.headers.items()), tuple(trunk.headers_to_attributes.items()),
+            tuple(trunk.attributes_to_headers.items()), trunk.include_headers, _content(ringing),
+            _content(longest), trunk.krisp_enabled,
         )
+        config = configs.get(key)
+        if config is None:
+            config = configs[key] = TrunkConfig(
+                media_merge.upgrade(trunk), dict(trunk.headers) or None, dict(trunk.headers_to_attributes) or None,
+                dict(trunk.attributes_to_headers) or None,
+                tuple((header.lower(), attribute) for header, attribute in trunk.headers_to_attributes.items()),
+                trunk.include_headers, ringing, longest, trunk.krisp_enabled,
+                not _FIXED.isdisjoint(trunk.headers_to_attributes.values()),
+            )
+        return config
+
+
+# Evaluation without a trunk: the trunk-only fields stay empty.
+_NO_TRUNK = TrunkConfig(sip.SIPMediaConfig(), None, None, None, (), sip.SIP_NO_HEADERS, None, None, False)
 
 
 @dataclass(frozen=True, eq=False, slots=True)
-class PreparedRule:
-    rule: sip.SIPDispatchRuleInfo
-    rule_id: str
+class RuleConfig:
+    """What evaluation reads from a valid dispatch rule besides its id and room name or
+    prefix; rules with equal settings share one."""
+
     kind: str
     pin: str
-    room: str  # the direct room name, or the individual/callee prefix
     randomize: bool  # the room name gets `_<12 random>`
     hide_phone_number: bool
     attributes: dict[str, str] | None  # None when empty
@@ -77,20 +102,35 @@ class PreparedRule:
     krisp: bool
 
     @staticmethod
-    def of(rule: sip.SIPDispatchRuleInfo) -> PreparedRule:
-        """For a valid rule (its `rule` oneof set)."""
+    def of(rule: sip.SIPDispatchRuleInfo, shared: Shared, configs: dict[tuple, RuleConfig]) -> RuleConfig:
+        """For a valid rule (its `rule` oneof set); an equal config already in `configs` is reused."""
         kind = rule_kind(rule)
-        pin, room = pin_and_room(rule)
+        pin, _room = pin_and_room(rule)
         if kind == "dispatch_rule_individual":
             randomize = not rule.rule.dispatch_rule_individual.no_randomness
         else:
             randomize = kind == "dispatch_rule_callee" and rule.rule.dispatch_rule_callee.randomize
-        return PreparedRule(
-            rule, rule.sip_dispatch_rule_id, kind, pin, room, randomize, rule.hide_phone_number,
-            dict(rule.attributes) or None, rule.metadata, rule.room_preset,
-            rule.room_config if rule.HasField("room_config") else None, media_merge.upgrade(rule),
-            rule.krisp_enabled,
+        room_config = rule.room_config if rule.HasField("room_config") else None
+        key = (
+            kind, pin, randomize, rule.hide_phone_number, tuple(rule.attributes.items()), rule.metadata,
+            rule.room_preset, _content(room_config), _media_source(rule), rule.krisp_enabled,
         )
+        config = configs.get(key)
+        if config is None:
+            config = configs[key] = RuleConfig(
+                shared(kind), shared(pin), randomize, rule.hide_phone_number, dict(rule.attributes) or None,
+                shared(rule.metadata), shared(rule.room_preset), room_config, media_merge.upgrade(rule), rule.krisp_enabled,
+            )
+        return config
+
+
+def _content(message: Message | None) -> bytes | None:
+    return None if message is None else message.SerializeToString(deterministic=True)
+
+
+def _media_source(obj) -> tuple[bytes | None, int]:
+    """What `media.upgrade(obj)` is made of: equal sources upgrade to equal configs."""
+    return _content(obj.media) if obj.HasField("media") else None, obj.media_encryption
 
 
 @dataclass(frozen=True, eq=False, slots=True)
@@ -101,23 +141,25 @@ class MergedMedia:
     encryption: int
 
     @staticmethod
-    def of(trunk: PreparedTrunk | None, rule: PreparedRule) -> MergedMedia:
+    def of(trunk: TrunkConfig | None, rule: RuleConfig) -> MergedMedia:
         media = media_merge.merge(trunk.media if trunk is not None else None, rule.media)
         return MergedMedia(media, media_merge.encryption_of(media))
 
 
 def evaluate(
     project_id: str,
-    trunk: PreparedTrunk | None,
-    rule: PreparedRule,
+    trunk_id: str,
+    trunk: TrunkConfig | None,
+    rule_id: str,
+    rule: RuleConfig,
+    room: str,
     merged: MergedMedia,
     call: CallFacts,
-    request_trunk_id: str,
     rng: random.Random | None,
 ) -> tuple[Evaluation | None, LiveKitError | None]:
-    """`evaluate_dispatch_rule(project_id, trunk, rule, call)` with the request's trunk id
-    `request_trunk_id` and `merged` = `MergedMedia.of(trunk, rule)`."""
-    trunk_id = trunk.trunk_id if trunk is not None else request_trunk_id
+    """`evaluate_dispatch_rule(project_id, trunk, rule, call)` for a valid rule, with
+    `trunk_id` the trunk's id (without a trunk: the request's), `room` the rule's room name
+    or prefix and `merged` = `MergedMedia.of(trunk, rule)`."""
     attrs = dict(rule.attributes) if rule.attributes else {}
     if call.extra_attributes:
         attrs.update(call.extra_attributes)
@@ -140,48 +182,43 @@ def evaluate(
         if not call.pin:
             return Evaluation(
                 result="REQUEST_PIN", project_id=project_id, sip_trunk_id=trunk_id,
-                sip_dispatch_rule_id=rule.rule_id, request_pin=True,
+                sip_dispatch_rule_id=rule_id, request_pin=True,
                 media_encryption=merged.encryption, media=media,
             ), None
         if call.pin != rule.pin:
             return None, LiveKitError(PERMISSION_DENIED, WRONG_PIN)
-    room, random_part = _room_name(rule, caller, call.to_user, rng)
-    attrs[RULE_ID] = rule.rule_id
-    out = Evaluation(
-        result="ACCEPT", project_id=project_id, sip_trunk_id=trunk_id,
-        sip_dispatch_rule_id=rule.rule_id, room_name=room,
-        participant_identity=identity, participant_name="Phone " + caller,
-        participant_metadata=rule.metadata, participant_attributes=attrs,
-        room_preset=rule.room_preset, room_config=_copy_or_none(rule.room_config),
-        media_encryption=merged.encryption, media=media, room_name_random=random_part,
-    )
-    if trunk is not None:
-        # Empty maps are None here (nothing to read once the index outgrows the CPU's caches).
-        if trunk.headers is not None:
-            out.headers = dict(trunk.headers)
-        if trunk.headers_to_attributes is not None:
-            out.headers_to_attributes = dict(trunk.headers_to_attributes)
-        if trunk.attributes_to_headers is not None:
-            out.attributes_to_headers = dict(trunk.attributes_to_headers)
-        out.include_headers = trunk.include_headers
-        out.ringing_timeout = _copy_or_none(trunk.ringing_timeout)
-        out.max_call_duration = _copy_or_none(trunk.max_call_duration)
-    if rule.krisp or (trunk is not None and trunk.krisp):
-        out.enabled_features = [sip.KRISP_ENABLED]
+    room, random_part = _room_name(rule, room, caller, call.to_user, rng)
+    attrs[RULE_ID] = rule_id
+    fields = trunk or _NO_TRUNK
+    out = _new(Evaluation)
+    out.__dict__ = {  # every field of `Evaluation`, as its constructor would set them
+        "result": "ACCEPT", "project_id": project_id, "sip_trunk_id": trunk_id, "sip_dispatch_rule_id": rule_id,
+        "request_pin": False, "room_name": room, "participant_identity": identity,
+        "participant_name": "Phone " + caller, "participant_metadata": rule.metadata,
+        "participant_attributes": attrs, "room_preset": rule.room_preset,
+        "room_config": _copy_or_none(rule.room_config), "media_encryption": merged.encryption, "media": media,
+        # Empty maps are None in the config: nothing to read.
+        "headers": dict(fields.headers) if fields.headers is not None else {},
+        "headers_to_attributes": dict(fields.headers_to_attributes) if fields.headers_to_attributes is not None else {},
+        "attributes_to_headers": dict(fields.attributes_to_headers) if fields.attributes_to_headers is not None else {},
+        "include_headers": fields.include_headers, "ringing_timeout": _copy_or_none(fields.ringing_timeout),
+        "max_call_duration": _copy_or_none(fields.max_call_duration),
+        "enabled_features": [_KRISP] if rule.krisp or fields.krisp else [], "room_name_random": random_part,
+    }
     return out, None
 
 
-def _room_name(rule: PreparedRule, caller: str, called: str, rng: random.Random | None) -> tuple[str, bool]:
+def _room_name(rule: RuleConfig, room: str, caller: str, called: str, rng: random.Random | None) -> tuple[str, bool]:
     if rule.kind == "dispatch_rule_direct":
-        return rule.room, False
+        return room, False
     own = caller if rule.kind == "dispatch_rule_individual" else called
-    base = f"{rule.room}_{own}" if rule.room else own
+    base = f"{room}_{own}" if room else own
     return (f"{base}_{random_suffix(rng)}", True) if rule.randomize else (base, False)
 
 
 def overlay_attributes(
     base: dict[str, str],
-    trunk: PreparedTrunk | None,
+    trunk: TrunkConfig | None,
     headers: Sequence[tuple[str, str]],
     from_tag: str,
     call_id_full: str,
@@ -192,25 +229,31 @@ def overlay_attributes(
     The provider mappings are applied twice, as the reference does, so that a header mapping
     of the trunk cannot overwrite them and the keys keep the reference's insertion order.
     """
-    first: dict[str, str] = {}
-    for name, value in headers:
-        first.setdefault(name.lower(), value)
+    # The first header of each name (case-insensitive): later ones are written over by earlier.
+    first = {name.lower(): value for name, value in reversed(headers)}
     attrs = dict(base)
     if trunk is not None and trunk.include_headers != sip.SIP_NO_HEADERS:
         attrs.update(included_headers(headers, trunk.include_headers))
-    providers = {}
-    if not _PROVIDER_NAMES.isdisjoint(first):
-        providers = {attribute: first[header] for header, attribute in _PROVIDERS if header in first}
-    attrs.update(providers)
+    providers = None
+    present = _PROVIDER_NAMES.intersection(first)
+    if present:
+        if len(present) == 1:
+            (header,) = present
+            providers = {_PROVIDER_ATTRIBUTE[header]: first[header]}
+        else:
+            providers = {attribute: first[header] for header, attribute in _PROVIDERS if header in present}
+        attrs.update(providers)
     if trunk is not None:
         for header, attribute in trunk.header_attributes:
             if header in first:
                 attrs[attribute] = first[header]
     attrs[CALL_TAG] = from_tag
     attrs[CALL_ID_FULL] = call_id_full
-    attrs.update(providers)
-    attrs[CALL_TAG] = from_tag
-    attrs[CALL_ID_FULL] = call_id_full
+    if trunk is not None and trunk.maps_fixed:
+        if providers:
+            attrs.update(providers)
+        attrs[CALL_TAG] = from_tag
+        attrs[CALL_ID_FULL] = call_id_full
     attrs[CALL_STATUS] = call_status
     return attrs
 

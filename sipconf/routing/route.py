@@ -16,7 +16,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from typing import Literal, Sequence
+from typing import Literal, Protocol, Sequence
 
 from livekit.protocol import sip
 
@@ -27,7 +27,7 @@ from sipconf.routing.evaluate import Evaluation, evaluate_dispatch_rule
 from sipconf.routing.masks import parse_addr
 from sipconf.routing.rules import NO_RULE, pin_and_room, rule_label, select_dispatch_rule
 from sipconf.routing.trace import Decision, new_trace
-from sipconf.routing.trunks import match_trunk, trunk_label
+from sipconf.routing.trunks import TrunkMatch, match_trunk, trunk_label
 from sipconf.sip.status_lines import (
     ANSWERED,
     NO_RULE_MATCHED,
@@ -81,6 +81,42 @@ class Outcome:
     attributes: dict[str, str] = field(default_factory=dict)
 
 
+class Lookup(Protocol):
+    """Where routing finds what a call can reach: the trunk it matches, the trunk the auth
+    step named, and the dispatch rules a trunk's calls are selected from.
+
+    `Scan` reads the whole lists, as LiveKit does: the reference. The routing index
+    (`index.RoutingIndex`) answers the same from its tables, so a traced decision through it
+    is this module's, over exactly the trunks and rules the call can reach.
+    """
+
+    def match_trunk(self, call: CallFacts, with_trace: bool) -> Decision[TrunkMatch]:
+        """`trunks.match_trunk` over every inbound trunk, sorted by id."""
+
+    def hinted(self, trunk_id: str) -> sip.SIPInboundTrunkInfo | None:
+        """The first trunk with this id (an empty id names none)."""
+
+    def rule_candidates(self, trunk: sip.SIPInboundTrunkInfo | None) -> list[sip.SIPDispatchRuleInfo]:
+        """The rules selection sees for a call on `trunk` (None: no trunk), sorted by id."""
+
+
+@dataclass(frozen=True)
+class Scan:
+    """The literal lookup: every trunk and rule is read for each call."""
+
+    trunks: Sequence[sip.SIPInboundTrunkInfo]
+    rules: Sequence[sip.SIPDispatchRuleInfo] = ()
+
+    def match_trunk(self, call: CallFacts, with_trace: bool) -> Decision[TrunkMatch]:
+        return match_trunk(_by_id(self.trunks), call, with_trace)
+
+    def hinted(self, trunk_id: str) -> sip.SIPInboundTrunkInfo | None:
+        return _hinted(self.trunks, trunk_id)
+
+    def rule_candidates(self, trunk: sip.SIPInboundTrunkInfo | None) -> list[sip.SIPDispatchRuleInfo]:
+        return _rule_candidates(self.rules, trunk)
+
+
 def authenticate(
     trunks: Sequence[sip.SIPInboundTrunkInfo], call: CallFacts, mode: Mode, with_trace: bool = True
 ) -> Decision[AuthStep]:
@@ -89,12 +125,17 @@ def authenticate(
     The decision is the value; an RPC error is also returned as `error`. Without
     `with_trace` no reason is formatted and the trace is empty.
     """
+    return authenticate_via(Scan(trunks), call, mode, with_trace)
+
+
+def authenticate_via(lookup: Lookup, call: CallFacts, mode: Mode, with_trace: bool = True) -> Decision[AuthStep]:
+    """`authenticate` with the trunks found through `lookup`."""
     trace = new_trace(with_trace)
     if with_trace:
         source = f" (source {call.src_ip}" + (f", host {call.from_host})" if call.from_host else ")")
         trace.append(f"call from {call.from_user or '<empty>'} to {call.to_user or '<empty>'}"
                      + (source if call.src_ip else ""))
-    matched = match_trunk(_by_id(trunks), call, with_trace)
+    matched = lookup.match_trunk(call, with_trace)
     trace.extend(matched.trace)
     if matched.error is not None:
         if with_trace:
@@ -139,7 +180,20 @@ def dispatch(
     prompt"). Errors are returned both as an `error` outcome and as the Decision's `error`.
     Without `with_trace` no reason is formatted and the trace is empty.
     """
-    decided = _dispatch(trunks, rules, call, mode, project_id, trunk_id_hint, rng, with_trace)
+    return dispatch_via(Scan(trunks, rules), call, mode, project_id, trunk_id_hint, rng, with_trace)
+
+
+def dispatch_via(
+    lookup: Lookup,
+    call: CallFacts,
+    mode: Mode,
+    project_id: str = "",
+    trunk_id_hint: str = "",
+    rng: random.Random | None = None,
+    with_trace: bool = True,
+) -> Decision[Outcome]:
+    """`dispatch` with the trunks and rules found through `lookup`."""
+    decided = _dispatch(lookup, call, mode, project_id, trunk_id_hint, rng, with_trace)
     outcome = decided.value
     if not (call.pin or call.no_pin) or outcome.action == "accept":
         return decided
@@ -151,8 +205,7 @@ def dispatch(
 
 
 def _dispatch(
-    trunks: Sequence[sip.SIPInboundTrunkInfo],
-    rules: Sequence[sip.SIPDispatchRuleInfo],
+    lookup: Lookup,
     call: CallFacts,
     mode: Mode,
     project_id: str,
@@ -166,13 +219,13 @@ def _dispatch(
         if with_trace:
             trace.append(f"the source address {call.src_ip} does not parse")
         return _error(err, trace)
-    trunk = _hinted(trunks, trunk_id_hint)
+    trunk = lookup.hinted(trunk_id_hint)
     if trunk is not None:
         if with_trace:
             trace.append(f"trunk {trunk_label(trunk)} from the auth step")
     else:
         trace.append("dispatch matches the trunk again")
-        matched = match_trunk(_by_id(trunks), call, with_trace)
+        matched = lookup.match_trunk(call, with_trace)
         trace.extend(matched.trace)
         if matched.error is not None:
             if with_trace:
@@ -182,7 +235,7 @@ def _dispatch(
         if trunk is None and mode == Mode.EXPLICIT:
             trace.append("no trunk: explicit mode tries no rule")
             return Decision(Outcome("reject", *NO_TRUNK_FOUND), None, tuple(trace))
-    candidates = _rule_candidates(rules, trunk)
+    candidates = lookup.rule_candidates(trunk)
     request = replace(call, sip_trunk_id=call.sip_trunk_id or trunk_id_hint)
     selected = select_dispatch_rule(candidates, trunk, request, with_trace)
     trace.extend(selected.trace)
@@ -229,7 +282,20 @@ def route(
     A trunk that needs digest auth yields `challenge` (407) unless `authenticated`. Without
     `with_trace` no reason is formatted and the trace is empty.
     """
-    auth = authenticate(trunks, call, mode, with_trace)
+    return route_via(Scan(trunks, rules), call, mode, project_id, authenticated, rng, with_trace)
+
+
+def route_via(
+    lookup: Lookup,
+    call: CallFacts,
+    mode: Mode,
+    project_id: str = "",
+    authenticated: bool = False,
+    rng: random.Random | None = None,
+    with_trace: bool = True,
+) -> Decision[Outcome]:
+    """`route` with the trunks and rules found through `lookup`."""
+    auth = authenticate_via(lookup, call, mode, with_trace)
     trace = new_trace(with_trace)
     trace.extend(auth.trace)
     step = auth.value
@@ -245,7 +311,7 @@ def route(
             return Decision(Outcome("challenge", *PROXY_CHALLENGE, step.trunk), None, tuple(trace))
         trace.append("the caller answered the digest challenge")
     hint = step.trunk.sip_trunk_id if step.trunk is not None else ""
-    dispatched = dispatch(trunks, rules, call, mode, project_id, hint, rng, with_trace)
+    dispatched = dispatch_via(lookup, call, mode, project_id, hint, rng, with_trace)
     return Decision(dispatched.value, dispatched.error, tuple(trace) + dispatched.trace)
 
 

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Sequence
+from typing import Literal, Protocol, Sequence
 
 from livekit.protocol import sip
 
@@ -31,14 +31,34 @@ def trunk_label(trunk: sip.SIPInboundTrunkInfo) -> str:
     return trunk.sip_trunk_id or trunk.name or "<new>"
 
 
+class Screen(Protocol):
+    """The three tests trunk matching puts each trunk to, for one call, answered from
+    allowlists and numbers compiled once (the routing index) instead of read and normalised
+    per trunk and call. Each answer must equal the literal test's."""
+
+    def admits_caller(self, trunk: sip.SIPInboundTrunkInfo) -> bool:
+        """The caller passes `allowed_numbers` (step 1)."""
+
+    def admits_source(self, trunk: sip.SIPInboundTrunkInfo) -> bool:
+        """The source address or From host passes `allowed_addresses` (step 2)."""
+
+    def lists_called(self, trunk: sip.SIPInboundTrunkInfo) -> bool:
+        """The trunk lists the called number (step 4)."""
+
+
 def match_trunk(
-    trunks: Sequence[sip.SIPInboundTrunkInfo], call: CallFacts, with_trace: bool = True
+    trunks: Sequence[sip.SIPInboundTrunkInfo],
+    call: CallFacts,
+    with_trace: bool = True,
+    screen: Screen | None = None,
 ) -> Decision[TrunkMatch]:
     """Pick the inbound trunk for a call: a specific number beats the default (wildcard) trunk.
 
     docs/livekit.md#trunk-matching: "Filters run before the default/specific split, so a filtered default neither
     counts nor conflicts. On error no trunk is returned." Without `with_trace` no reason
-    is formatted and the trace is empty.
+    is formatted and the trace is empty. With a `screen`, its answers replace the literal
+    tests; only the trunks listing the called number are searched for the spelling that
+    matched.
     """
     trace = new_trace(with_trace)
     specific: sip.SIPInboundTrunkInfo | None = None
@@ -49,12 +69,13 @@ def match_trunk(
     for trunk in trunks:
         name = trunk_label(trunk)
         # 1. allowed_numbers (callers), raw or normalised.
-        if trunk.allowed_numbers and not any(same_number(n, call.from_user) for n in trunk.allowed_numbers):
+        if not (screen.admits_caller(trunk) if screen is not None else _admits_caller(trunk, call)):
             if with_trace:
                 trace.append(f"trunk {name} dropped: caller {call.from_user} not in allowed_numbers")
             continue
         # 2. allowed_addresses (docs/livekit.md#address-masks).
-        if not match_addr_masks(call.src_ip, call.from_host, trunk.allowed_addresses):
+        admitted = screen.admits_source(trunk) if screen is not None else _admits_source(trunk, call)
+        if not admitted:
             if with_trace:
                 trace.append(
                     f"trunk {name} dropped: source {call.src_ip or '<none>'} / host {call.from_host or '<none>'}"
@@ -69,7 +90,9 @@ def match_trunk(
                 trace.append(f"trunk {name} kept as a default trunk (no numbers)")
             continue
         # 4. the first equal number makes it specific; later numbers are ignored.
-        hit = next((n for n in trunk.numbers if same_number(n, call.to_user)), None)
+        hit = None
+        if screen is None or screen.lists_called(trunk):
+            hit = next((n for n in trunk.numbers if same_number(n, call.to_user)), None)
         if hit is None:
             if with_trace:
                 trace.append(f"trunk {name} dropped: called number {call.to_user} not in numbers")
@@ -99,6 +122,14 @@ def match_trunk(
     if trunks:
         trace.append("no trunk matched")
     return Decision(TrunkMatch(None, kind, 0), None, tuple(trace))
+
+
+def _admits_caller(trunk: sip.SIPInboundTrunkInfo, call: CallFacts) -> bool:
+    return not trunk.allowed_numbers or any(same_number(n, call.from_user) for n in trunk.allowed_numbers)
+
+
+def _admits_source(trunk: sip.SIPInboundTrunkInfo, call: CallFacts) -> bool:
+    return match_addr_masks(call.src_ip, call.from_host, trunk.allowed_addresses)
 
 
 def validate_trunks(trunks: Sequence[sip.SIPInboundTrunkInfo]) -> LiveKitError | None:

@@ -179,8 +179,8 @@ def pairwise_overlaps(state) -> list[str]:
 
 
 class PairwiseCallSpace(CallSpace):
-    """CallSpace written the plain way: signatures over every rule and trunk, every trunk
-    matched for every witness, rule lists filtered by scanning all rules."""
+    """CallSpace written the plain way: signatures over every rule and trunk, candidate trunks
+    by scanning them all, each witness matched literally against every trunk."""
 
     def _called_signature(self, value):
         norm = normalize_number(value)
@@ -194,17 +194,16 @@ class PairwiseCallSpace(CallSpace):
             value in t.allowed_numbers or norm in map(normalize_number, t.allowed_numbers) for t in self.trunks
         )
 
-    def rules_for(self, trunk):
-        key = trunk.sip_trunk_id if trunk is not None else None
-        return [r for r in self.rules if trunk is None or not r.trunk_ids or key in r.trunk_ids]
-
     def candidate_trunks(self, rule):
         if not self.trunks:
             return [] if rule.trunk_ids else [None]
         return [t for t in self.trunks if not rule.trunk_ids or t.sip_trunk_id in rule.trunk_ids]
 
-    def trunks_for(self, called):
-        return list(self.trunks)
+    def _lands_on(self, trunk, call):
+        if trunk is None:
+            return True
+        decision = match_trunk(list(self.trunks), call)
+        return decision.error is None and decision.value.trunk is trunk
 
 
 def pairwise_pin_collisions(state) -> list[tuple[str, str, str, str]]:

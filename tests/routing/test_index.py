@@ -8,18 +8,21 @@ from __future__ import annotations
 
 import ipaddress
 import random
+from dataclasses import fields
 
 from hypothesis import given, settings, strategies as st
 from livekit.protocol import sip
 
 from sipconf.routing.call import CallFacts
+from sipconf.routing.evaluate import Evaluation
 from sipconf.routing.index import RoutingIndex
 from sipconf.routing.index_addresses import AddressIndex, TrunkFilter, parse_source
 from sipconf.routing.index_trunks import normalized
 from sipconf.routing.masks import parse_addr
 from sipconf.routing.numbers import normalize_number
-from sipconf.routing.route import Mode, authenticate, dispatch, route
-from tests.routing.rule_builders import direct
+from sipconf.routing.route import Mode, Outcome, authenticate, dispatch, route
+from sipconf.routing.trace import Decision
+from tests.routing.rule_builders import callee, direct
 
 
 def trunk(tid, numbers=(), **kw):
@@ -178,3 +181,67 @@ def test_parse_source_reads_addresses_as_parse_addr_does(text):
 ))
 def test_normalized_is_normalize_number(number):
     assert normalized(number) == normalize_number(number)
+
+
+def test_results_built_at_once_have_every_field_their_class_declares():
+    trunks = [trunk("ST_a", ["+15105550100"], headers={"X-Out": "1"}, krisp_enabled=True)]
+    rules = [direct("SDR_1", trunk_ids=["ST_a"])]
+    index = RoutingIndex.build(trunks, rules)
+    for facts in (call(), call(src_ip="bogus"), call(to_user="+19995550000")):
+        got = index.route(facts, Mode.EXPLICIT)
+        made = [(got, Decision), (got.value, Outcome)]
+        if got.value.evaluation is not None:
+            made.append((got.value.evaluation, Evaluation))
+        for value, cls in made:
+            assert type(value) is cls and list(vars(value)) == [f.name for f in fields(cls)]
+        assert_same(got, route(trunks, rules, facts, Mode.EXPLICIT))
+
+
+def bench_shaped(trunk_count):
+    """Trunks of 10 numbers with an allowlist and a header mapping; a callee rule on half the
+    numbers and a catch-all rule per trunk."""
+    trunks, rules = [], []
+    for n in range(trunk_count):
+        numbers = [f"+1510555{n:03d}{i}" for i in range(10)]
+        trunks.append(trunk(f"ST_{n:03d}", numbers, allowed_addresses=[f"10.0.{n}.0/24"], headers_to_attributes={"X-Tier": "tier"}))
+        rules += [callee(f"SDR_{n:03d}a", "callee", trunk_ids=[f"ST_{n:03d}"], numbers=numbers[:5]),
+                  direct(f"SDR_{n:03d}b", f"room-{n}", trunk_ids=[f"ST_{n:03d}"])]
+    return trunks, rules
+
+
+def test_numbers_with_the_same_trunks_and_rules_share_one_record():
+    trunks, rules = bench_shaped(50)
+    index = RoutingIndex.build(trunks, rules)
+    records = {id(record) for record in index._called.values()}
+    # Per trunk: its numbers some rule lists, and the others. Trunks share their settings.
+    assert (len(index._called), len(records)) == (500, 100)
+    assert len({id(unit.config) for unit in index._units}) == 1
+    assert len({id(entry.config) for record in index._called.values() for entry in record.specific}) == 2
+    for facts in (call(to_user="+15105550123", src_ip="10.0.12.9"), call(to_user="+15105550128", src_ip="10.0.12.9")):
+        assert_same(index.route(facts, Mode.EXPLICIT, rng=random.Random(1)),
+                    route(trunks, rules, facts, Mode.EXPLICIT, rng=random.Random(1)))
+
+
+def test_a_spelling_no_rule_lists_still_reaches_the_trunk_and_its_catch_all():
+    trunks = [trunk("ST_a", ["+1 510 555 0100"])]
+    rules = [direct("SDR_1", trunk_ids=["ST_a"], numbers=["+15105550100"]), direct("SDR_2", room="all", trunk_ids=["ST_a"])]
+    for to_user in ("+15105550100", "15105550100", "+1 (510) 555-0100"):
+        got = routed_both_ways(trunks, rules, call(to_user=to_user))
+        assert got.value.rule.sip_dispatch_rule_id == ("SDR_1" if to_user == "+15105550100" else "SDR_2")
+
+
+def test_match_trunk_and_select_rule_answer_as_the_reference():
+    trunks = [trunk("ST_a", ["+15105550100"]), trunk("ST_b", ["+15105550100"], allowed_numbers=["+15550001"])]
+    rules = [direct("SDR_1", trunk_ids=["ST_a"]), direct("SDR_2", room="x", trunk_ids=["ST_b"], pin="12"), direct("SDR_3", room="y")]
+    index = RoutingIndex.build(trunks, rules)
+    conflict = index.match_trunk(call())
+    assert (conflict.value, conflict.error.message) == (None, 'Multiple SIP Trunks matched for "+15105550100"')
+    assert index.match_trunk(call(from_user="+15550002")).value is trunks[0]
+    assert index.select_rule(trunks[0], call()).value is rules[0]
+    assert index.select_rule(trunks[1], call()).value is rules[1]
+    assert index.select_rule(trunks[1], call(no_pin=True)).value is rules[2]
+    assert index.select_rule(None, call()).value is rules[2]
+    unknown = sip.SIPInboundTrunkInfo(sip_trunk_id="ST_other")
+    assert index.select_rule(unknown, call()).value is rules[2]
+    none = index.select_rule(trunks[1], call(pin="99"))
+    assert (none.value, none.error.message) == (None, "No SIP Dispatch Rules defined")

@@ -7,7 +7,9 @@ hosts, invalid masks, PINs, rules naming no trunk) and its calls (mostly to the 
 numbers, from its own sources) are built from the seed. Every call goes through `route`,
 `authenticate` and `dispatch` of both, in both modes, and the answers must be equal: the
 trunk and rule objects, status, reason, error, the whole evaluation (room, identity,
-attributes, media...) and the participant's final attributes.
+attributes, media...) and the participant's final attributes. Asked for a trace, the index
+must also explain the call line for line as the reference does. Its steps for the checks
+(`match_trunk`, `select_rule`) must equal the reference's trunk matching and rule selection.
 
 A second test injects a known bug into the index and checks that the same search, with the
 same seed and example count, finds it.
@@ -28,6 +30,8 @@ from sipconf.routing.call import CallFacts
 from sipconf.routing.index import RoutingIndex
 from sipconf.routing.numbers import normalize_number
 from sipconf.routing.route import Mode, authenticate, dispatch, route
+from sipconf.routing.rules import select_dispatch_rule
+from sipconf.routing.trunks import match_trunk
 
 SEARCH = settings(
     max_examples=50,
@@ -348,6 +352,29 @@ def same_auth(got, want, where: str) -> None:
     assert g.trunk is w.trunk, f"{where}: trunk {_id(g.trunk)} != {_id(w.trunk)}"
 
 
+def same_traced(got, want, where: str) -> None:
+    """A traced decision of the index is the reference's, trace and all."""
+    assert got.trace == want.trace, where
+    assert got.error == want.error, where
+    assert got.value == want.value, where
+    assert getattr(got.value, "trunk", None) is getattr(want.value, "trunk", None), where
+    assert getattr(got.value, "rule", None) is getattr(want.value, "rule", None), where
+
+
+def same_steps(index: RoutingIndex, trunks, rules, call: CallFacts, others, where: str) -> None:
+    """`match_trunk` and `select_rule` (for the matched trunk, no trunk, and `others`)."""
+    matched = match_trunk(trunks, call, with_trace=False)  # the literal matching does not depend on order
+    got = index.match_trunk(call)
+    assert got.error == matched.error, where
+    assert got.value is (matched.value.trunk if matched.value is not None else None), where
+    for trunk in [got.value, None, *others]:
+        candidates = [r for r in rules if trunk is None or not r.trunk_ids or trunk.sip_trunk_id in r.trunk_ids]
+        want = select_dispatch_rule(sorted(candidates, key=lambda r: r.sip_dispatch_rule_id), trunk, call, False)
+        selected = index.select_rule(trunk, call)
+        assert (selected.value, selected.error) == (want.value, want.error), f"select_rule({_id(trunk)}), {where}"
+        assert selected.value is want.value, where
+
+
 def _id(obj) -> str:
     return "none" if obj is None else repr(getattr(obj, "sip_trunk_id", None) or getattr(obj, "sip_dispatch_rule_id", ""))
 
@@ -358,12 +385,25 @@ def check_spec(shape: Shape) -> None:
     indexes = {size: RoutingIndex.build(trunks, rules, indexed_group_size=size) for size in (1, 8)}
     trunk_ids = [t.sip_trunk_id for t in trunks] + ["", "ST_unknown"]
     for n, call in enumerate(calls):
+        others = rng.sample(trunks, min(1, len(trunks))) + [sip.SIPInboundTrunkInfo(sip_trunk_id="ST_unknown")]
+        same_steps(indexes[8], trunks, rules, call, others, f"call {n} {call}")
         for mode in Mode:
             authenticated = rng.random() < 0.7
             hint = rng.choice(trunk_ids)
             auth = authenticate(trunks, call, mode)
             routed = route(trunks, rules, call, mode, "project", authenticated, random.Random(n))
             dispatched = dispatch(trunks, rules, call, mode, "project", hint, random.Random(n))
+            where = f"call {n} {call} mode {mode}, traced"
+            traced = indexes[8]
+            same_traced(traced.authenticate(call, mode, with_trace=True), auth, f"authenticate, {where}")
+            same_traced(
+                traced.route(call, mode, "project", authenticated, random.Random(n), with_trace=True), routed,
+                f"route, {where}",
+            )
+            same_traced(
+                traced.dispatch(call, mode, "project", hint, random.Random(n), with_trace=True), dispatched,
+                f"dispatch with hint {hint!r}, {where}",
+            )
             for size, index in indexes.items():
                 where = f"call {n} {call} mode {mode} groups indexed from {size}"
                 same_auth(index.authenticate(call, mode), auth, f"authenticate, {where}")
@@ -409,18 +449,31 @@ def _first_trunk_wins(admitted):
 
 def _later_rule_wins_ties(order):
     """Two rules of equal priority and room: the later by id wins."""
-    return lambda entry: (*order(entry)[:2], -order(entry)[2])
+    return lambda rank, rule: (*order(rank, rule)[:2], -rank)
 
 
-@pytest.mark.parametrize("bug", ["/32 ignored", "first trunk wins", "later rule wins ties"])
+def _only_the_trunks_own_rules(candidates):
+    """A traced decision on a trunk reads only the rules naming it, not those naming none."""
+
+    def own(self, trunk_id):
+        if trunk_id is None:
+            return candidates(self, trunk_id)
+        return [r for r in candidates(self, trunk_id) if trunk_id in r.trunk_ids]
+
+    return own
+
+
+@pytest.mark.parametrize("bug", ["/32 ignored", "first trunk wins", "later rule wins ties", "traced candidates"])
 def test_the_differential_search_finds_an_injected_index_bug(bug: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    if bug == "/32 ignored":
+    if bug == "traced candidates":
+        monkeypatch.setattr(index_rules.RuleIndex, "candidates", _only_the_trunks_own_rules(index_rules.RuleIndex.candidates))
+    elif bug == "/32 ignored":
         original = index_addresses.AddressMasks.compile
         monkeypatch.setattr(index_addresses.AddressMasks, "compile", staticmethod(_ignore_ipv4_host_prefixes(original)))
     elif bug == "first trunk wins":
         monkeypatch.setattr(index_trunks.ScannedGroup, "admitted", _first_trunk_wins(index_trunks.ScannedGroup.admitted))
     else:
-        monkeypatch.setattr(index_rules, "_order", _later_rule_wins_ties(index_rules._order))
+        monkeypatch.setattr(index_rules, "selection_order", _later_rule_wins_ties(index_rules.selection_order))
     # The same search (seed, example count) as the test above, without shrinking the failure.
     search = settings(SEARCH, phases=[Phase.explicit, Phase.reuse, Phase.generate])
     with pytest.raises(AssertionError):

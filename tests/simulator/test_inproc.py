@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import shutil
 from pathlib import Path
 
 from sipconf.cli import main
-from simulator.runner import RunOptions, Runner
+from sipconf.routing.call import CallFacts
+from sipconf.routing.route import Mode, route
+from simulator.runner import RunOptions, Runner, environ_for
 from simulator.scenario import load_paths
 
 from tests.simulator.conftest import DEMO
@@ -69,6 +72,25 @@ def test_a_broken_copy_of_the_spec_fails_with_expected_versus_got(tmp_path: Path
     assert lines[0].startswith("  room: expected /support_\\+16505550111_[A-Za-z0-9]{12}/, got 'helpdesk_+16505550111_")
     assert lines[1] == "  participant.attributes[team]: expected 'support', got 'helpdesk'"
     assert "  routing trace:" in out
+
+
+def test_a_passing_scenario_is_routed_without_a_trace():
+    outcomes = run_inproc([DEMO / "inbound" / "routing.yaml"])
+    assert outcomes and [(o.loaded.id, o.result.trace) for o in outcomes if o.result.trace or not o.passed] == []
+
+
+def test_a_failing_scenario_is_routed_again_for_the_literal_engines_trace(tmp_path: Path):
+    spec = (DEMO / "spec.yaml").read_text(encoding="utf-8")
+    (tmp_path / "spec.yaml").write_text(spec.replace("individual: {room_prefix: support}", "individual: {room_prefix: x}"))
+    shutil.copy(DEMO / "inbound" / "routing.yaml", tmp_path / "routing.yaml")
+    [outcome] = [o for o in run_inproc([tmp_path / "routing.yaml"]) if o.loaded.scenario.name == "open individual room"]
+    assert not outcome.passed
+    desired, environ = outcome.loaded.desired, environ_for(outcome.loaded, {})
+    facts = CallFacts(from_user="+16505550111", to_user="+15105550100", from_host="127.0.0.11", src_ip="127.0.0.11",
+                      call_id_full="inproc-open individual room", from_tag="inproc")
+    literal = route([o.resolve(environ) for o in desired.inbound], [o.resolve(environ) for o in desired.rules], facts,
+                    Mode.EXPLICIT, rng=random.Random("open individual room"))
+    assert outcome.result.trace == [*literal.trace, "the call ends"]
 
 
 def test_sipconf_test_summary_ends_with_the_counts(capsys):
