@@ -71,6 +71,7 @@ log = logging.getLogger("sipconf.bridge.server")
 ALLOW = "INVITE, ACK, CANCEL, BYE, NOTIFY, REFER, MESSAGE, OPTIONS, INFO, SUBSCRIBE"
 MAX_CALLS = 1000
 MAX_LAG = 0.1  # seconds of (averaged) event-loop lag before new calls get 503
+MAX_QUEUE_AGE = 0.1  # seconds a new INVITE may have waited to be read before it gets 503 at once
 SHUTDOWN_WAIT = 2.0  # seconds close() waits for the BYEs of the calls it ends
 SHED_LOG_INTERVAL = 1.0  # at most one overload WARNING per this many seconds
 
@@ -96,6 +97,7 @@ class Bridge:
         limits: Limits | None = None,
         max_calls: int = MAX_CALLS,
         max_lag: float = MAX_LAG,
+        max_queue_age: float = MAX_QUEUE_AGE,
         max_pending: int = 0,
         retry_after: int = 1,
         transfer_bye_wait: float = 1.0,
@@ -113,7 +115,8 @@ class Bridge:
         self.trusted_proxies = (trusted_proxies if isinstance(trusted_proxies, TrustedProxies)
                                 else TrustedProxies.parse(trusted_proxies))
         self.throttle = Throttle(log, self.clock)
-        self.admission = Admission(self.clock, AdmissionLimits(max_calls, max_pending, max_lag, retry_after))
+        self.admission = Admission(self.clock, AdmissionLimits(max_calls, max_pending, max_lag, retry_after,
+                                                                 max_queue_age))
         self.transfer_bye_wait = transfer_bye_wait
         self.shutdown_wait = shutdown_wait
         self.metrics = BridgeMetrics()
@@ -333,6 +336,8 @@ class Bridge:
             if not self.tm.receive_response(msg):
                 self.outbound.stray_response(msg, source)
             return
+        if source.queued and msg.method == "INVITE" and self._shed_stale(msg, source):
+            return
         try:
             delivery = self.tm.receive_request(msg, source.send, source.reliable, send_trying=False)
         except ValueError as err:
@@ -410,6 +415,27 @@ class Bridge:
             call.on_end.append(lambda: self._report(reports, call, CallPhase.ENDED))
         call.task = self.spawn(call.run())
         call.task.add_done_callback(lambda _t, tx=tx: self.pending.pop(tx, None))
+
+    def _shed_stale(self, msg: Request, source: Source) -> bool:
+        """A new INVITE that waited too long to be read gets 503 at once, statelessly
+        (`sipconf.bridge.admission`); a retransmission or a re-INVITE goes on as usual."""
+        if not self.admission.stale(source.queued):
+            return False
+        try:
+            in_dialog = bool(msg.to.tag)
+        except ValueError:
+            in_dialog = False
+        if in_dialog or self.tm.knows(msg):
+            return False
+        refusal = self.admission.refuse("queue_age")
+        response = make_response(msg, refusal.status, refusal.reason)
+        for name, value in refusal.headers:
+            response.add(name, value)
+        source.send(response)
+        self.metrics.inbound_refused(refusal.status)
+        self._shed += 1
+        self._report_shed()
+        return True
 
     def _report_shed(self, force: bool = False) -> None:
         """One WARNING per SHED_LOG_INTERVAL at most, with how many INVITEs got 503 since

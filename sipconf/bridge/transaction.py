@@ -552,6 +552,10 @@ class TransactionManager:
                 cancels = target
         return Delivery(request, tx, cancels)
 
+    def knows(self, request: Request) -> bool:
+        """Whether a live server transaction has `request` (a retransmission, say)."""
+        return self._matching(request, _server_key(request)) is not None
+
     def _matching(self, request: Request, key: ServerKey) -> ServerTransaction | None:
         """The live server transaction ``request`` belongs to, if any."""
         existing = self.server.get(key)

@@ -46,6 +46,7 @@ from typing import Callable, Iterable
 from sipconf.bridge.addresses import AddressError, TrustedProxies, destination, loopback_destination
 from sipconf.bridge.clock import Clock, LoopClock, TimerHandle
 from sipconf.bridge.log_lines import Throttle, printable
+from sipconf.bridge.udp import UdpEndpoint
 from sipconf.sip.headers import Via, split_commas
 from sipconf.sip.message import (Message, Request, Response, UnsupportedVersion, canonical_name, check_mandatory,
                                  parse)
@@ -80,6 +81,7 @@ class Source:
     send: Callable[[Message | bytes], None] = field(repr=False)
     reply_to: tuple[str, int] | None = None  # UDP: where responses go (RFC 3261 18.2.2)
     is_open: Callable[[], bool] = field(default=_always_open, repr=False)  # TCP: the connection still is
+    queued: float = 0.0  # UDP: seconds the datagram waited in the kernel and before its turn here
 
     @property
     def reliable(self) -> bool:
@@ -91,12 +93,13 @@ Handler = Callable[[Request | Response, Source], None]
 DEFAULT_PORT = 5060  # RFC 3261 18.1.1 / 19.1.2: sip: over UDP and TCP
 
 
-def stamp_via(headers: list[tuple[str, str]], addr: tuple[str, int]) -> Via | None:
+def stamp_via(headers: list[tuple[str, str]], addr: tuple[str, int], top: Via | None = None) -> Via | None:
     """RFC 3261 18.2.1 and RFC 3581 4, in place: add ``received=<source IP>`` to the top Via
     when its sent-by host differs from the packet's source, it carries a bare ``rport``, or
     it brought a ``received`` of its own (only the server that saw the packet may say where
     it came from), and fill that ``rport`` with the source port.  Returns the (stamped) top
-    Via, or None when there is no parseable one."""
+    Via, or None when there is no parseable one.  ``top``, when given, is that Via already
+    parsed (a message's ``top_via``)."""
     for index, (name, value) in enumerate(headers):
         if canonical_name(name) == "via":
             break
@@ -109,7 +112,7 @@ def stamp_via(headers: list[tuple[str, str]], addr: tuple[str, int]) -> Via | No
             return None
         first, rest = parts[0], ", ".join(parts[1:])
     try:
-        via = Via.parse(first)
+        via = top if top is not None else Via.parse(first)
     except ValueError:
         return None
     ip, port = addr
@@ -208,7 +211,7 @@ class _Dispatcher:
             self._malformed(data, exc, source)
             return
         if isinstance(message, Request):
-            self._stamp(message.headers, source)
+            self._stamp(message.headers, source, message.top_via)  # parsed by check_mandatory
         self.handler(message, source)
 
     def _malformed(self, data: bytes, error: ValueError, source: Source) -> None:
@@ -228,8 +231,8 @@ class _Dispatcher:
         source.send(response)
 
     @staticmethod
-    def _stamp(headers: list[tuple[str, str]], source: Source) -> None:
-        via = stamp_via(headers, source.addr)
+    def _stamp(headers: list[tuple[str, str]], source: Source, top: Via | None = None) -> None:
+        via = stamp_via(headers, source.addr, top)
         if via is not None and not source.reliable:
             source.reply_to = response_address(via)  # checked when something is sent there
 
@@ -242,16 +245,18 @@ def _encode(message: Message | bytes) -> bytes:
     return message if isinstance(message, bytes) else bytes(message)
 
 
-class _UdpProtocol(asyncio.DatagramProtocol):
+class _UdpProtocol:
+    """Frames nothing (a datagram is a message): checks, then dispatches each datagram read by
+    the listener's `UdpEndpoint`, and is the one way out for UDP sends."""
+
     def __init__(self, server: SipServer) -> None:
         self.server = server
-        self.transport: asyncio.DatagramTransport | None = None
+        self.transport: UdpEndpoint | None = None
         self.family: int | None = None
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-        sock = transport.get_extra_info("socket")
-        self.family = sock.family if sock is not None else None
+    def connection_made(self, transport: UdpEndpoint) -> None:
+        self.transport = transport
+        self.family = transport.family
 
     def sendto(self, message: Message | bytes, addr: tuple[str, int]) -> None:
         """The one place UDP data leaves: every destination is checked first, since an
@@ -264,7 +269,7 @@ class _UdpProtocol(asyncio.DatagramProtocol):
         if self.transport is not None and not self.transport.is_closing():
             self.transport.sendto(_encode(message), target)
 
-    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+    def datagram_received(self, data: bytes, addr: tuple[str, int], queued: float = 0.0) -> None:
         try:
             if not data.strip(b"\r\n"):
                 return  # RFC 5626 keep-alive
@@ -273,7 +278,9 @@ class _UdpProtocol(asyncio.DatagramProtocol):
                 self.server.throttle.warning("oversize", "dropped %d-byte datagram from %s:%d (limit %d)",
                                              len(data), addr[0], addr[1], limits.max_message_size)
                 return
-            self.server._dispatcher.dispatch(data, self.source((addr[0], addr[1])))
+            source = self.source((addr[0], addr[1]))
+            source.queued = queued
+            self.server._dispatcher.dispatch(data, source)
         except Exception as exc:  # dispatch catches its own; this is the last line of defence
             self.server._dispatcher.failed += 1
             self.server.throttle.warning("failed", "dropped datagram from %s:%d: %s", printable(str(addr[0])),
@@ -290,8 +297,6 @@ class _UdpProtocol(asyncio.DatagramProtocol):
         source.send = send
         return source
 
-    def error_received(self, exc: Exception) -> None:
-        log.debug("UDP error: %s", exc)
 
 
 _CONTENT_LENGTH = re.compile(rb"^(?:content-length|l)[ \t]*:[ \t]*([^\r\n]*)", re.IGNORECASE | re.MULTILINE)
@@ -483,7 +488,7 @@ class SipServer:
         self._dispatcher = _Dispatcher(handler, self.limits, self.throttle)
         self._ports = (udp_port if udp else None, tcp_port if tcp else None)
         self._udp: _UdpProtocol | None = None
-        self._udp_transport: asyncio.DatagramTransport | None = None
+        self._udp_transport: UdpEndpoint | None = None
         self._tcp_server: asyncio.base_events.Server | None = None
         self.connections: set[_TcpProtocol] = set()
         self._per_source: dict[str, int] = {}  # peer IP -> its connections (peers' only, never 0)
@@ -524,9 +529,9 @@ class SipServer:
     async def _bind(self, udp_port: int | None, tcp_port: int | None) -> None:
         loop = asyncio.get_running_loop()
         if udp_port is not None:
-            transport, protocol = await loop.create_datagram_endpoint(
-                lambda: _UdpProtocol(self), local_addr=(self.host, udp_port),
-            )
+            protocol = _UdpProtocol(self)
+            transport = UdpEndpoint.open(loop, self.host, udp_port, protocol.datagram_received)
+            protocol.connection_made(transport)
             self._udp_transport, self._udp = transport, protocol
         if tcp_port is not None:
             self._tcp_server = await loop.create_server(lambda: _TcpProtocol(self), self.host, tcp_port)

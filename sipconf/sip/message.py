@@ -57,6 +57,7 @@ class UnsupportedVersion(ValueError):
 
 
 _CANONICAL_CACHE: dict[str, str] = {}
+_VALID_NAMES: dict[str, str] = {}  # header names seen to be tokens -> their canonical names
 
 
 def canonical_name(name: str) -> str:
@@ -78,19 +79,35 @@ class Message:
     body: bytes = b""
 
     # -- generic header access (case-insensitive, compact-form aware) --------------
-    # get/get_all run for every header of every message: the name cache is read inline.
-    def get(self, name: str, default: str | None = None) -> str | None:
+    # The hot path asks a message for a few dozen headers: they are indexed by canonical
+    # name once, and the index is used while `headers` still holds the same lines (a list
+    # comparison: identical lines compare by identity, in C), so add/set/remove or editing
+    # `headers` directly is always seen.
+    def _positions(self) -> dict[str, list[int]]:
+        headers = self.headers
+        cached = self.__dict__.get("_index")
+        if cached is not None and cached[0] == headers:
+            return cached[1]
         cache = _CANONICAL_CACHE
-        key = cache.get(name) or canonical_name(name)
-        for n, v in self.headers:
-            if (cache.get(n) or canonical_name(n)) == key:
-                return v
-        return default
+        index: dict[str, list[int]] = {}
+        for position, (n, _v) in enumerate(headers):
+            key = cache.get(n) or canonical_name(n)
+            found = index.get(key)
+            if found is None:
+                index[key] = [position]
+            else:
+                found.append(position)
+        self.__dict__["_index"] = (list(headers), index)
+        return index
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        found = self._positions().get(_CANONICAL_CACHE.get(name) or canonical_name(name))
+        return self.headers[found[0]][1] if found else default
 
     def get_all(self, name: str) -> list[str]:
-        cache = _CANONICAL_CACHE
-        key = cache.get(name) or canonical_name(name)
-        return [v for n, v in self.headers if (cache.get(n) or canonical_name(n)) == key]
+        found = self._positions().get(_CANONICAL_CACHE.get(name) or canonical_name(name))
+        headers = self.headers
+        return [headers[position][1] for position in found] if found else []
 
     def values(self, name: str) -> list[str]:
         """All comma-separated values of a header across all its lines (RFC 3261 7.3.1)."""
@@ -314,6 +331,8 @@ def parse(data: bytes, max_headers: int = MAX_HEADERS) -> Request | Response:
         raise ValueError(f"header section is not UTF-8 (byte {exc.start})") from None
     lines = text.split("\r\n")
     headers: list[tuple[str, str]] = []
+    index: dict[str, list[int]] = {}  # canonical name -> positions, as Message._positions builds it
+    names = _VALID_NAMES
     length_value: str | None = None
     for number, line in enumerate(lines[1:], start=2):
         if line and line[0] in " \t":
@@ -327,11 +346,21 @@ def parse(data: bytes, max_headers: int = MAX_HEADERS) -> Request | Response:
         if not colon:
             raise ValueError(f"line {number}: header has no colon")
         name = name.rstrip(" \t")
-        if _TOKEN_RE.fullmatch(name) is None:
-            raise ValueError(f"line {number}: invalid header name {name!r}")
+        key = names.get(name)
+        if key is None:
+            if _TOKEN_RE.fullmatch(name) is None:
+                raise ValueError(f"line {number}: invalid header name {name!r}")
+            key = canonical_name(name)
+            if len(names) < 4096:  # bounded: hostile peers invent header names
+                names[name] = key
         value = value.strip(" \t")
+        found = index.get(key)
+        if found is None:
+            index[key] = [len(headers)]
+        else:
+            found.append(len(headers))
         headers.append((name, value))
-        if canonical_name(name) == "content-length":
+        if key == "content-length":
             if length_value is not None:
                 # Two lengths leave the body's end unknown (RFC 4475 3.3.9).
                 raise ValueError("more than one Content-Length header")
@@ -339,6 +368,7 @@ def parse(data: bytes, max_headers: int = MAX_HEADERS) -> Request | Response:
     if len(headers) > max_headers:
         raise ValueError(f"too many headers (more than {max_headers})")
     msg = _parse_start_line(lines[0], headers, b"")
+    msg.__dict__["_index"] = (list(headers), index)
     if length_value is not None:
         length = _parse_content_length(length_value)
         if len(body) < length:
@@ -354,14 +384,17 @@ def make_response(request: Request, status: int, reason: str, to_tag: str | None
     ``to_tag`` is added to To if the request's To has no tag yet.
     """
     headers: list[tuple[str, str]] = []
-    for name, value in request.headers:
-        key = canonical_name(name)
+    index = request._positions()
+    copied = [(position, key) for key in _COPIED for position in index.get(key, ())]
+    if len(copied) > 1:
+        copied.sort()  # in the request's order
+    lines = request.headers
+    for position, key in copied:
+        value = lines[position][1]
         if key == "to":
             if to_tag is not None and ";tag=" not in value.replace(" ", "").lower():
                 value = f"{value};tag={to_tag}"
-            headers.append(("To", value))
-        elif key in ("via", "from", "call-id", "cseq"):
-            headers.append((_LONG_NAMES[key], value))
+        headers.append((_LONG_NAMES[key], value))
     if request.method == "INVITE" and status == 100:
         ts = request.get("timestamp")
         if ts is not None:
@@ -370,6 +403,7 @@ def make_response(request: Request, status: int, reason: str, to_tag: str | None
 
 
 _LONG_NAMES = {"via": "Via", "from": "From", "to": "To", "call-id": "Call-ID", "cseq": "CSeq"}
+_COPIED = tuple(_LONG_NAMES)
 
 
 def check_mandatory(message: Request | Response) -> None:
@@ -380,17 +414,12 @@ def check_mandatory(message: Request | Response) -> None:
     ACK included).  A top Via without a branch is accepted: RFC 3261 17.2.3 matches such
     RFC 2543 requests by their other fields.  One pass over the headers: this runs for
     every message received."""
-    seen: set[str] = set()
-    for name, _ in message.headers:
-        key = canonical_name(name)
-        if key in _SINGLE:
-            if key in seen:
-                raise ValueError(f"more than one {_SINGLE[key]} header")
-            seen.add(key)
-        elif key == "via":
-            seen.add(key)
+    index = message._positions()
+    repeated = [(found[1], key) for key in _SINGLE if len(found := index.get(key, ())) > 1]
+    if repeated:
+        raise ValueError(f"more than one {_SINGLE[min(repeated)[1]]} header")  # the first repeat met
     for key, label in _MANDATORY.items():
-        if key not in seen:
+        if key not in index:
             raise ValueError(f"missing {label} header")
     # The typed views parse the same first lines, and keep them for the handlers.
     message.top_via
