@@ -39,18 +39,24 @@ def is_clean(result: LoadResult) -> bool:
 Load = Callable[[str, int], LoadResult]  # (target, calls/s) -> SIPp's result
 
 
-def probe(responder: Responder, rate: int, load: Load) -> LoadResult:
+def one_call(target: str) -> None:
+    run_uac(target, 1, 1)
+
+
+def probe(responder: Responder, rate: int, load: Load, warm: Callable[[str], None] = one_call) -> LoadResult:
+    """A fresh `responder`, warmed with one call, under `load` at `rate`."""
     with tempfile.TemporaryDirectory(prefix="sipconf-bench-") as tmpdir, responder(Path(tmpdir)) as started:
-        run_uac(started.target, 1, 1)  # warm-up: one call
+        warm(started.target)
         return load(started.target, rate)
 
 
 def clean_rate(responder: Responder, load: Load, start: int, ceiling: int, resolution: float = 1.1,
-               floor: int = 10, say: Callable[[str], None] = print) -> Search:
+               floor: int = 10, say: Callable[[str], None] = print,
+               warm: Callable[[str], None] = one_call) -> Search:
     search = Search()
 
     def run(rate: int) -> bool:
-        result = probe(responder, rate, load)
+        result = probe(responder, rate, load, warm)
         search.probes.append(result)
         clean = is_clean(result)
         say(f"  {rate:>6} calls/s: {result.successful} completed, {result.failed} failed, placed at"

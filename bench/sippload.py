@@ -86,11 +86,12 @@ def read_rtt(path: Path | None) -> dict[int, list[tuple[float, float]]]:
     found: dict[int, list[tuple[float, float]]] = {}
     if path is None or not path.exists():
         return found
-    rows = csv.reader(path.open(), delimiter=";")
-    next(rows, None)  # Date_ms;response_time_ms;rtd_no
-    for row in rows:
-        if len(row) >= 3 and row[2].strip().isdigit():
-            found.setdefault(int(row[2]), []).append((float(row[0]), float(row[1])))
+    with path.open() as lines:
+        rows = csv.reader(lines, delimiter=";")
+        next(rows, None)  # Date_ms;response_time_ms;rtd_no
+        for row in rows:
+            if len(row) >= 3 and row[2].strip().isdigit():
+                found.setdefault(int(row[2]), []).append((float(row[0]), float(row[1])))
     return found
 
 
@@ -107,7 +108,8 @@ def placed_rate(times: list[tuple[float, float]]) -> float:
 def _counters(stat: Path) -> tuple[int, int]:
     if not stat.exists():
         return 0, 0
-    rows = list(csv.reader(stat.open(), delimiter=";"))
+    with stat.open() as lines:
+        rows = list(csv.reader(lines, delimiter=";"))
     if len(rows) < 2:
         return 0, 0
     head, last = rows[0], rows[-1]

@@ -180,11 +180,11 @@ class Message:
 
     @property
     def from_(self) -> NameAddr:
-        return self._view("from", "From", NameAddr.parse)
+        return self._view("from", "From", _shared_name_addr)
 
     @property
     def to(self) -> NameAddr:
-        return self._view("to", "To", NameAddr.parse)
+        return self._view("to", "To", _shared_name_addr)
 
     @property
     def top_via(self) -> Via:
@@ -196,7 +196,8 @@ class Message:
 
     def _head_lines(self) -> list[str]:
         lines = [f"{n}: {v}" for n, v in self.headers]
-        if self.get("content-length") is None:
+        cache = _CANONICAL_CACHE
+        if not any((cache.get(n) or canonical_name(n)) == "content-length" for n, _ in self.headers):
             # RFC 3261 20.14: mandatory over stream transports; always harmless.
             lines.append(f"Content-Length: {len(self.body)}")
         return lines
@@ -248,6 +249,24 @@ class Response(Message):
 
 _TOKEN_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.!%*_+`'~")
 _TOKEN_RE = re.compile(r"[A-Za-z0-9\-.!%*_+`'~]+")
+
+
+_NAME_ADDRS: dict[str, NameAddr] = {}  # From / To header value -> its parsed view
+_NAME_ADDRS_MAX = 8192
+
+
+def _shared_name_addr(value: str) -> NameAddr:
+    """A From or To value parsed once for every message of its dialog: the caller's From
+    comes again in its ACK and BYE, our tagged To in them both. The views are read, never
+    changed (a changed address is a new NameAddr, as ``with_tag`` makes), so one object can
+    serve them all; the oldest entries go first once the table is full."""
+    parsed = _NAME_ADDRS.get(value)
+    if parsed is None:
+        parsed = NameAddr.parse(value)
+        if len(_NAME_ADDRS) >= _NAME_ADDRS_MAX:
+            del _NAME_ADDRS[next(iter(_NAME_ADDRS))]
+        _NAME_ADDRS[value] = parsed
+    return parsed
 
 
 def _parse_top_via(line: str) -> Via:
@@ -329,11 +348,17 @@ def parse(data: bytes, max_headers: int = MAX_HEADERS) -> Request | Response:
         text = head.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ValueError(f"header section is not UTF-8 (byte {exc.start})") from None
-    lines = text.split("\r\n")
-    headers: list[tuple[str, str]] = []
-    index: dict[str, list[int]] = {}  # canonical name -> positions, as Message._positions builds it
+    start, _, block = text.partition("\r\n")
+    fast = _plain_headers(block) if block else None
+    if fast is not None:
+        headers, index, length_value = fast
+        lines = [start]
+    else:
+        lines = text.split("\r\n")
+        headers = []
+        index = {}  # canonical name -> positions, as Message._positions builds it
+        length_value = None
     names = _VALID_NAMES
-    length_value: str | None = None
     for number, line in enumerate(lines[1:], start=2):
         if line and line[0] in " \t":
             # RFC 3261 7.3.1: header field folding (LWS continuation).
@@ -376,6 +401,39 @@ def parse(data: bytes, max_headers: int = MAX_HEADERS) -> Request | Response:
         body = body[:length]
     msg.body = body
     return msg
+
+
+# Header lines the common way: a token, optional blanks, a colon, a value on one line.
+_PLAIN_TOKEN = r"[A-Za-z0-9\-.!%*_+`'~]+"
+_PLAIN_BLOCK = re.compile(rf"(?:{_PLAIN_TOKEN}[ \t]*:[^\r\n]*\r\n)+")
+_PLAIN_LINE = re.compile(rf"({_PLAIN_TOKEN})[ \t]*:[ \t]*([^\r\n]*?)[ \t]*\r\n")
+
+
+def _plain_headers(block: str) -> tuple[list[tuple[str, str]], dict[str, list[int]], str | None] | None:
+    """The header lines of `block` when every one is a plain line (no folding, nothing odd),
+    as `parse` would have read them: (headers, index, Content-Length value), split in C. None
+    sends the block to `parse`'s line-by-line reading, which says what is wrong, if anything."""
+    text = block + "\r\n"
+    if _PLAIN_BLOCK.fullmatch(text) is None:
+        return None
+    headers: list[tuple[str, str]] = _PLAIN_LINE.findall(text)  # every line matches: one pair each
+    names = _VALID_NAMES
+    index: dict[str, list[int]] = {}
+    for position, (name, _value) in enumerate(headers):
+        key = names.get(name)
+        if key is None:
+            key = canonical_name(name)
+            if len(names) < 4096:  # bounded: hostile peers invent header names
+                names[name] = key
+        seen = index.get(key)
+        if seen is None:
+            index[key] = [position]
+        else:
+            seen.append(position)
+    lengths = index.get("content-length")
+    if lengths is not None and len(lengths) > 1:
+        return None  # `parse` refuses it with its reason
+    return headers, index, headers[lengths[0]][1] if lengths else None
 
 
 def make_response(request: Request, status: int, reason: str, to_tag: str | None = None) -> Response:
