@@ -144,6 +144,8 @@ class Bridge:
         self._bound: dict[object, list[tuple[dict, tuple[str, str]]]] = {}  # call -> its table keys
         self._objects: tuple[object, tuple] | None = None  # (directory version, trunks and rules)
         self._index: RoutingIndex | None = None  # of that version, built when first asked
+        self._received = 0  # messages handled so far
+        self._index_checked = -1  # `_received` when the index was last checked against the directory
         self._tasks: set[asyncio.Task] = set()
         self._unlisten: Callable[[], None] | None = None
         self._stop_serving: Callable[[], None] | None = None
@@ -227,12 +229,18 @@ class Bridge:
 
     def _routing_index(self) -> RoutingIndex:
         """The routing index of the directory's current version, built on the first call
-        that needs it after the version moved."""
+        that needs it after the version moved. The version is read once per message received
+        (an INVITE's auth step and its dispatch ask twice; reading it is a query): every change
+        committed before an INVITE is handled reaches that INVITE."""
+        index = self._index
+        if index is not None and self._index_checked == self._received:
+            return index
         inbound, _, rules = self._stored()
         index = self._index
         if index is None or self._objects is None:
             index = RoutingIndex.build(inbound, rules)
             self._index = index if self._objects is not None else None
+        self._index_checked = self._received if self._index is not None else -1
         return index
 
     def outbound_trunks(self) -> list[sip_pb.SIPOutboundTrunkInfo]:
@@ -332,6 +340,7 @@ class Bridge:
     # -- incoming messages ----------------------------------------------------------------
 
     def _on_message(self, msg: Request | Response, source: Source) -> None:
+        self._received += 1
         if isinstance(msg, Response):
             if not self.tm.receive_response(msg):
                 self.outbound.stray_response(msg, source)
