@@ -5,7 +5,10 @@ or media work, from four signals:
 
 - `max_queue_age`: how long the INVITE waited before its turn, from the kernel's receive
   timestamp (`sipconf.bridge.udp`). Past saturation that age is what grows first: datagrams
-  wait in the socket's queue while the loop itself still runs on time. A stale INVITE is
+  wait in the socket's queue while the loop itself still runs on time. An INVITE is stale when
+  it waited longer than that and so did the datagrams before it (their age averaged like the
+  lag, `observe` is told of each): one datagram that waited while the process was off the CPU
+  is not overload, a queue that stays old is. A stale INVITE is
   refused at once and statelessly (RFC 3261 8.2.7: no transaction, so a flood of them costs
   a parse and a send each), which leaves the bridge's time to the calls it admitted, whose
   ACKs and BYEs wait in the same queue: goodput levels off instead of collapsing;
@@ -70,6 +73,7 @@ class Admission:
         self.clock = clock
         self.limits = limits or AdmissionLimits()
         self.lag = 0.0  # the probes' lateness, seconds, averaged (exponentially)
+        self.queue_age = 0.0  # how long datagrams waited to be read, seconds, averaged likewise
         self.refused: dict[str, int] = {}
         self._due: float | None = None
         self._timer: TimerHandle | None = None
@@ -105,10 +109,15 @@ class Admission:
 
     # -- the decisions ---------------------------------------------------------------------
 
+    def observe(self, queued: float) -> None:
+        """A datagram was read `queued` seconds after it arrived."""
+        self.queue_age = _average(self.queue_age, queued)
+
     def stale(self, queued: float) -> bool:
-        """Whether a new INVITE that waited `queued` seconds to be read waited too long."""
+        """Whether a new INVITE that waited `queued` seconds to be read waited too long, in a
+        queue that has been that old for a while."""
         limit = self.limits.max_queue_age
-        return bool(limit) and queued > limit
+        return bool(limit) and queued > limit and self.queue_age > limit
 
     def refuse(self, why: str) -> Refusal:
         """The 503 for a new call refused because of `why`, counted in `refused`."""

@@ -53,6 +53,7 @@ from sipconf.bridge.ports import (
     CallPhase, CallReport, CallReports, ControlPlanePorts, ParticipantRemoved, TrunksAndRules,
 )
 from sipconf.bridge.inspection import inspect
+from sipconf.bridge.shedding import Doorman
 from sipconf.sip.digest import NONCE_LIFETIME, DigestServer
 from sipconf.bridge.log_lines import Throttle, printable
 from sipconf.sip.message import Request, Response, make_response
@@ -134,9 +135,11 @@ class Bridge:
             ring_delay=ring_delay,
             dtmf_info=dtmf_info,
         )
-        self.sip = SipServer(self._on_message, host, udp_port, tcp_port, limits, self.clock,
-                             allow_external=allow_external_dial, trusted_proxies=self.trusted_proxies)
         self.tm = TransactionManager(self.clock)
+        self.doorman = Doorman(self.admission, self.tm.has_invite, self._refused_stale)
+        self.sip = SipServer(self._on_message, host, udp_port, tcp_port, limits, self.clock,
+                             allow_external=allow_external_dial, trusted_proxies=self.trusted_proxies,
+                             early=self.doorman.screen)
         self.outbound = OutboundCalls(self)
         self.dialogs: dict[tuple[str, str], object] = {}
         self.participants: dict[tuple[str, str], object] = {}
@@ -441,10 +444,14 @@ class Bridge:
         for name, value in refusal.headers:
             response.add(name, value)
         source.send(response)
-        self.metrics.inbound_refused(refusal.status)
+        self.doorman.remember(msg.top_via.branch or "")
+        self._refused_stale()
+        return True
+
+    def _refused_stale(self) -> None:
+        self.metrics.inbound_refused(503)
         self._shed += 1
         self._report_shed()
-        return True
 
     def _report_shed(self, force: bool = False) -> None:
         """One WARNING per SHED_LOG_INTERVAL at most, with how many INVITEs got 503 since

@@ -552,6 +552,11 @@ class TransactionManager:
                 cancels = target
         return Delivery(request, tx, cancels)
 
+    def has_invite(self, branch: str, sent_by: str) -> bool:
+        """Whether a live INVITE server transaction has this RFC 3261 branch and sent-by."""
+        tx = self.server.get((branch, sent_by, "INVITE"))
+        return tx is not None and not tx.terminated
+
     def knows(self, request: Request) -> bool:
         """Whether a live server transaction has `request` (a retransmission, say)."""
         return self._matching(request, _server_key(request)) is not None

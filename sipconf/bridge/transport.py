@@ -280,6 +280,9 @@ class _UdpProtocol:
                 return
             source = self.source((addr[0], addr[1]))
             source.queued = queued
+            early = self.server.early
+            if early is not None and early(data, source):
+                return
             self.server._dispatcher.dispatch(data, source)
         except Exception as exc:  # dispatch catches its own; this is the last line of defence
             self.server._dispatcher.failed += 1
@@ -477,8 +480,10 @@ class SipServer:
         tcp: bool = True,
         allow_external: bool = False,
         trusted_proxies: TrustedProxies | Iterable[str] = (),
+        early: Callable[[bytes, Source], bool] | None = None,
     ) -> None:
         self.host = host
+        self.early = early  # sees each datagram before it is parsed; True = it was dealt with
         self.allow_external = allow_external
         self.trusted_proxies = (trusted_proxies if isinstance(trusted_proxies, TrustedProxies)
                                 else TrustedProxies.parse(trusted_proxies))

@@ -28,6 +28,8 @@ __all__ = [
     "UnsupportedVersion",
     "canonical_name",
     "parse",
+    "plain_headers",
+    "top_via_of",
 ]
 
 # RFC 3261 7.3.3 compact forms, plus those of RFC 3515 (r), RFC 6665 (o, u).
@@ -188,7 +190,7 @@ class Message:
 
     @property
     def top_via(self) -> Via:
-        return self._view("via", "Via", _parse_top_via)
+        return self._view("via", "Via", top_via_of)
 
     @property
     def contacts(self) -> list[NameAddr]:
@@ -269,7 +271,7 @@ def _shared_name_addr(value: str) -> NameAddr:
     return parsed
 
 
-def _parse_top_via(line: str) -> Via:
+def top_via_of(line: str) -> Via:
     """The first Via of a header line that may hold several (RFC 3261 7.3.1)."""
     values = split_commas(line) if "," in line else [line]
     return Via.parse(values[0] if values else line)  # an empty line: "invalid Via: ''"
@@ -349,7 +351,7 @@ def parse(data: bytes, max_headers: int = MAX_HEADERS) -> Request | Response:
     except UnicodeDecodeError as exc:
         raise ValueError(f"header section is not UTF-8 (byte {exc.start})") from None
     start, _, block = text.partition("\r\n")
-    fast = _plain_headers(block) if block else None
+    fast = plain_headers(block) if block else None
     if fast is not None:
         headers, index, length_value = fast
         lines = [start]
@@ -409,7 +411,7 @@ _PLAIN_BLOCK = re.compile(rf"(?:{_PLAIN_TOKEN}[ \t]*:[^\r\n]*\r\n)+")
 _PLAIN_LINE = re.compile(rf"({_PLAIN_TOKEN})[ \t]*:[ \t]*([^\r\n]*?)[ \t]*\r\n")
 
 
-def _plain_headers(block: str) -> tuple[list[tuple[str, str]], dict[str, list[int]], str | None] | None:
+def plain_headers(block: str) -> tuple[list[tuple[str, str]], dict[str, list[int]], str | None] | None:
     """The header lines of `block` when every one is a plain line (no folding, nothing odd),
     as `parse` would have read them: (headers, index, Content-Length value), split in C. None
     sends the block to `parse`'s line-by-line reading, which says what is wrong, if anything."""

@@ -116,10 +116,18 @@ def test_max_calls_1_second_concurrent_invite_gets_503_and_the_first_call_comple
     asyncio.run(run(scenario, ring_delay=5, max_calls=1)(tmp_path / "s.db"))
 
 
-def test_queue_age_refuses_only_past_its_limit_and_0_turns_it_off():
+def test_queue_age_refuses_only_in_a_queue_that_stays_old_and_0_turns_it_off():
     adm = Admission(ManualClock(), AdmissionLimits(max_queue_age=0.1, retry_after=3))
-    assert not adm.stale(0.05) and not adm.stale(0.1) and adm.stale(0.11)
-    assert not Admission(ManualClock(), AdmissionLimits(max_queue_age=0)).stale(60)
+    adm.observe(0.3)  # one datagram that waited: the process was off the CPU, say
+    assert adm.queue_age == 0.075 and not adm.stale(0.3)
+    adm.observe(0.3)
+    assert adm.stale(0.3) and not adm.stale(0.1) and not adm.stale(0.0)  # old, but this one was not
+    for _ in range(10):
+        adm.observe(0.0)  # read on time again: the average decays
+    assert adm.queue_age < 0.1 and not adm.stale(0.3)
+    off = Admission(ManualClock(), AdmissionLimits(max_queue_age=0))
+    off.observe(60)
+    assert not off.stale(60)
     refusal = adm.refuse("queue_age")
     assert (refusal.status, refusal.why, refusal.headers) == (503, "queue_age", [("Retry-After", "3")])
     assert adm.refused == {"queue_age": 1}
@@ -129,13 +137,15 @@ def test_queue_age_refuses_only_past_its_limit_and_0_turns_it_off():
 
 def test_an_invite_read_late_gets_503_at_once_without_a_transaction(tmp_path):
     """Real sockets: while the event loop is blocked, the caller's INVITE waits in the socket's
-    queue; read past max_queue_age, it gets 503 + Retry-After at once (no 100, no routing, no
-    transaction). An INVITE read on time is then routed and answered as ever."""
+    queue; read past max_queue_age in a queue that has been old, it gets 503 + Retry-After at
+    once (no 100, no routing, no transaction). An INVITE read on time is then routed and
+    answered as ever."""
 
     async def scenario(bridge, lk, peer):
         await open_trunk(lk)
         await direct_rule(lk)
         target = bridge.udp_address
+        bridge.admission.queue_age = 1.0  # the datagrams before it waited too
         late = peer.invite(target, "+15550111", "+15550100")
         peer.send(late, target)
         time.sleep(0.3)  # the loop cannot read: the INVITE waits in the kernel (max_queue_age 0.1 s)
@@ -153,6 +163,23 @@ def test_an_invite_read_late_gets_503_at_once_without_a_transaction(tmp_path):
     asyncio.run(run(scenario, max_queue_age=0.1)(tmp_path / "s.db"))
 
 
+def test_one_invite_read_late_alone_is_not_overload(tmp_path):
+    """A lone INVITE that waited while the loop was busy (a GC pause, the process off the CPU)
+    is routed as ever: the queue before it was not old."""
+
+    async def scenario(bridge, lk, peer):
+        await open_trunk(lk)
+        await direct_rule(lk)
+        target = bridge.udp_address
+        invite = peer.invite(target, "+15550111", "+15550100")
+        peer.send(invite, target)
+        time.sleep(0.25)
+        assert (await peer.final_to(invite)).status == 200
+        assert bridge.admission.refused == {}
+
+    asyncio.run(run(scenario, max_queue_age=0.1)(tmp_path / "s.db"))
+
+
 def test_a_retransmitted_invite_read_late_is_not_shed(tmp_path):
     """The INVITE of a call already admitted is its transaction's, however late it is read:
     the transaction answers it with its last response, and the call goes on."""
@@ -165,6 +192,7 @@ def test_a_retransmitted_invite_read_late_is_not_shed(tmp_path):
         peer.send(invite, target)
         await peer.wait_for(lambda m: getattr(m, "status", 0) == 180)
         ringing = len(peer.responses_to(invite))
+        bridge.admission.queue_age = 1.0  # an old queue: a new INVITE would be refused
         peer.send(invite, target)  # a retransmission, read late
         time.sleep(0.3)
         await peer.wait_for(lambda m: len(peer.responses_to(invite)) > ringing)
@@ -174,3 +202,50 @@ def test_a_retransmitted_invite_read_late_is_not_shed(tmp_path):
         assert (await peer.final_to(invite)).status == 200
 
     asyncio.run(run(scenario, ring_delay=5, max_queue_age=0.1)(tmp_path / "s.db"))
+
+
+def test_a_refused_invite_is_remembered_its_ack_dropped_and_a_retransmission_refused_again(tmp_path):
+    """Stateless refusals keep the branch: the caller's ACK for the 503 is dropped before it is
+    parsed, and the same INVITE sent again, even read on time, gets the same 503 (never a call)."""
+
+    async def scenario(bridge, lk, peer):
+        await open_trunk(lk)
+        await direct_rule(lk)
+        target = bridge.udp_address
+        bridge.admission.queue_age = 1.0  # the datagrams before it waited too
+        invite = peer.invite(target, "+15550111", "+15550100")
+        peer.send(invite, target)
+        time.sleep(0.3)
+        busy = await peer.final_to(invite)
+        assert busy.status == 503 and bridge.doorman.branches == {invite.top_via.branch: None}
+        handled = bridge._received
+        peer.send(build_ack_for_non2xx(invite, busy), target)
+        peer.send(invite, target)  # read on time, but refused before
+        await peer.wait_for(lambda m: len(peer.responses_to(invite)) == 2)
+        assert [r.status for r in peer.responses_to(invite)] == [503, 503]
+        assert bridge._received == handled  # neither the ACK nor the INVITE was parsed
+        assert bridge.admission.refused == {"queue_age": 1} and bridge.tm.server == {}
+        assert await participants(lk, "support") == []
+
+    asyncio.run(run(scenario, max_queue_age=0.1)(tmp_path / "s.db"))
+
+
+def test_an_invite_that_is_not_plain_is_refused_late_by_the_full_path(tmp_path):
+    """A folded header line keeps the INVITE from the door's quick reading: parsed as usual, it
+    is refused the same way, statelessly, once found stale."""
+
+    async def scenario(bridge, lk, peer):
+        await open_trunk(lk)
+        await direct_rule(lk)
+        target = bridge.udp_address
+        invite = peer.invite(target, "+15550111", "+15550100", headers=[("Subject", "a folded")])
+        folded = bytes(invite).replace(b"Subject: a folded", b"Subject: a\r\n folded")
+        bridge.admission.queue_age = 1.0  # the datagrams before it waited too
+        peer.send(folded, target)
+        time.sleep(0.3)
+        busy = await peer.final_to(invite)
+        assert (busy.status, busy.get("retry-after")) == (503, "1")
+        assert bridge.admission.refused == {"queue_age": 1} and bridge.tm.server == {}
+        assert bridge.doorman.branches == {invite.top_via.branch: None}
+
+    asyncio.run(run(scenario, max_queue_age=0.1)(tmp_path / "s.db"))
