@@ -420,6 +420,9 @@ class Bridge:
             return
         call = InboundCall(self, self.config, msg, tx, source)
         self.pending[tx] = call
+        # Pending until its final response (or its drop): a call answered or refused is not
+        # counted by admission control while its task winds down.
+        call.on_settled.append(lambda: self.pending.pop(tx, None))
         call.on_settled.append(lambda: self.metrics.inbound_settled(msg, call.final))
         reports = self.ports.reports
         if reports is not None:
