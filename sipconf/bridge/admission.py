@@ -6,9 +6,9 @@ or media work, from four signals:
 - `max_queue_age`: how long the INVITE waited before its turn, from the kernel's receive
   timestamp (`sipconf.bridge.udp`). Past saturation that age is what grows first: datagrams
   wait in the socket's queue while the loop itself still runs on time. An INVITE is stale when
-  it waited longer than that and so did the datagrams before it (their age averaged like the
-  lag, `observe` is told of each): one datagram that waited while the process was off the CPU
-  is not overload, a queue that stays old is. A stale INVITE is
+  it waited longer than that and so did the datagrams before it (their ages averaged,
+  exponentially, `observe` is told of each): a burst left by a short stall is not overload, a
+  queue that stays old is. A stale INVITE is
   refused at once and statelessly (RFC 3261 8.2.7: no transaction, so a flood of them costs
   a parse and a send each), which leaves the bridge's time to the calls it admitted, whose
   ACKs and BYEs wait in the same queue: goodput levels off instead of collapsing;
@@ -34,6 +34,9 @@ __all__ = ["Admission", "AdmissionLimits", "Refusal", "PROBE_INTERVAL", "SERVICE
 
 PROBE_INTERVAL = 0.05  # seconds between two lag probes
 SMOOTHING = 0.25  # weight of the newest probe in the lag average: one stall alone does not shed
+# Weight of each datagram in the queue-age average: a burst left by a short stall (a GC pause,
+# the process off the CPU) does not shed; a queue that stays old does within a few dozen reads.
+QUEUE_SMOOTHING = 0.05
 SERVICE_UNAVAILABLE = (503, "Service Unavailable")
 
 
@@ -111,7 +114,7 @@ class Admission:
 
     def observe(self, queued: float) -> None:
         """A datagram was read `queued` seconds after it arrived."""
-        self.queue_age = _average(self.queue_age, queued)
+        self.queue_age += QUEUE_SMOOTHING * (max(0.0, queued) - self.queue_age)
 
     def stale(self, queued: float) -> bool:
         """Whether a new INVITE that waited `queued` seconds to be read waited too long, in a
