@@ -20,6 +20,7 @@ tools:
 	@command -v sipp >/dev/null 2>&1 || (apt-get update && apt-get install -y sip-tester)
 	@command -v tshark >/dev/null 2>&1 || (apt-get update && apt-get install -y tshark)
 	@command -v kamailio >/dev/null 2>&1 || (apt-get update && apt-get install -y kamailio)
+	@command -v baresip >/dev/null 2>&1 || (apt-get update && apt-get install -y baresip-core)
 
 # Coverage of the code run inside the pytest process; the floor is fail_under in pyproject.toml.
 test: $(STAMP) tools

@@ -1,7 +1,8 @@
 """`expect` versus the observed `CallResult`: one mismatch line per differing field.
 
 Each line reads `<field>: expected <x>, got <y>`, the same shape as the conformance
-runner's mismatches, so a failure says exactly what differed.
+runner's mismatches, so a failure says exactly what differed; a regex that did not match adds
+"(regex must match the whole value)", since `{regex: ...}` is anchored at both ends.
 """
 
 from __future__ import annotations
@@ -74,10 +75,16 @@ def _eq(out: list[str], name: str, want: Any, have: Any) -> None:
         out.append(f"{name}: expected {_show(want)}, got {_show(have)}")
 
 
+FULL_MATCH = "regex must match the whole value"
+
+
 def _match(out: list[str], name: str, want: str | Pattern, have: str | None) -> None:
-    """Exact text, or `{regex: ...}` matched in full (re.fullmatch)."""
+    """Exact text, or `{regex: ...}` matched against the whole value (re.fullmatch): a regex
+    that only finds itself inside the value fails, and the failure says so."""
     if isinstance(want, Pattern):
-        if have is None or re.fullmatch(want.regex, have) is None:
-            out.append(f"{name}: expected {_show(want)}, got {_show(have)}")
+        if have is None:
+            out.append(f"{name}: expected {_show(want)}, got nothing")
+        elif re.fullmatch(want.regex, have) is None:
+            out.append(f"{name}: expected {_show(want)}, got {_show(have)} ({FULL_MATCH})")
     else:
         _eq(out, name, want, have)

@@ -6,7 +6,8 @@ spec for the session with that spec applied. Files outside a `scenarios` path ar
 so `tests/` is untouched, unless listed with `--sipconf-scenarios PATH` (repeatable) or the
 `sipconf_scenario_paths` ini option (paths relative to the rootdir); a yaml file that looks
 like a suite (a top-level `scenarios:` list) but was not collected gets one hint line after
-collection. `--sipconf-driver` overrides each scenario's driver.
+collection. `--sipconf-driver` overrides each scenario's driver; a scenario its driver cannot
+run is skipped with the reason.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import pytest
 
 from sipconf.errors import UserError
 from sipconf.livekit.target import resolve_target
+from simulator.drivers import DRIVERS
 from simulator.reports.summary import failure_block
 from simulator.runner import RunOptions, Runner, environ_for
 from simulator.scenario.reader import LoadedScenario, Specs, load_file
@@ -112,13 +114,19 @@ class ScenarioItem(pytest.Item):
             mark = tag.replace("-", "_")
             self.config.addinivalue_line("markers", f"{mark}: scenario tag")  # `pytest -m mark`
             self.add_marker(mark)
+        # A scenario its driver cannot run is skipped with the reason, at its own line.
+        name = self.config.getoption("sipconf_driver") or loaded.driver
+        driver = DRIVERS.get(name)
+        reason = driver.cannot_run(loaded) if driver is not None else None
+        if reason is not None:
+            self.add_marker(pytest.mark.skip(reason=f"{name} driver: {reason}"))
 
     def runtest(self) -> None:
         driver = self.config.getoption("sipconf_driver")
         target = _targets(self.config).get(self.loaded, driver)
         runner = Runner(RunOptions(driver=driver, jobs=1, target=target))
         outcome = asyncio.run(runner.run_one(self.loaded))
-        if not outcome.passed:
+        if outcome.failed:
             raise ScenarioFailed("\n".join(failure_block(outcome)))
 
     def repr_failure(self, excinfo, style=None):

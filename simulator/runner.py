@@ -1,7 +1,12 @@
-"""Run scenarios: in parallel, serialised per far-end address, each one a `Outcome`.
+"""Run scenarios: in parallel, serialised per far-end address, each one an `Outcome`.
 
 Scenarios that share a far-end address run one after another, even with -j.
-A scenario whose driver cannot run it fails with the reason; it is never skipped.
+A scenario its driver cannot run (the inproc driver and an outbound call) is skipped with the
+driver's reason: nothing was wrong with the scenario or the spec. A driver that does not exist,
+or a wire driver without a bridge, is a failure: the run was set up wrong.
+
+Before the call, the runner adds the waits the expectations need (`waits.with_expected_waits`);
+after it, a call that never joined is explained by the spec (`explained.not_joined`).
 """
 
 from __future__ import annotations
@@ -17,8 +22,10 @@ from sipconf.errors import UserError
 from sipconf.model import DesiredState
 from simulator.assertions import check
 from simulator.drivers import DRIVERS, RunContext, Target
+from simulator.explained import not_joined
 from simulator.result import CallResult
 from simulator.scenario.reader import LoadedScenario
+from simulator.waits import with_expected_waits
 
 
 @dataclass
@@ -34,10 +41,21 @@ class Outcome:
     # False when no call was placed (the driver cannot run the scenario): coverage skips it.
     # A call that ran and failed its assertions still touched what it reached.
     ran: bool = True
+    # Why the driver cannot run this scenario, when it was skipped (then `failures` is empty).
+    skipped: str | None = None
 
     @property
     def passed(self) -> bool:
-        return not self.failures
+        return not self.failures and self.skipped is None
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.failures)
+
+    @property
+    def status(self) -> str:
+        """"passed", "failed" or "skipped"."""
+        return "skipped" if self.skipped is not None else "failed" if self.failures else "passed"
 
 
 @dataclass
@@ -160,16 +178,18 @@ class Runner:
             return Outcome(loaded, name, [f"driver {name!r} is not available (known: {', '.join(sorted(DRIVERS))})"],
                            CallResult(), ran=False)
         reason = driver.cannot_run(loaded)
-        if reason is None and name != "inproc" and self.options.target is None:
-            reason = f"the {name} driver needs a running bridge and LiveKit API (--url, or the embedded default)"
         if reason is not None:
-            return Outcome(loaded, name, [f"cannot run with the {name} driver: {reason}"], CallResult(), ran=False)
+            return Outcome(loaded, name, [], CallResult(), ran=False, skipped=reason)
+        if name != "inproc" and self.options.target is None:
+            return Outcome(loaded, name, [f"cannot run with the {name} driver: it needs a running bridge and LiveKit API"
+                                          " (--url, or the embedded default)"], CallResult(), ran=False)
+        environ = environ_for(loaded, self.options.environ)
         ctx = RunContext(
-            desired=loaded.desired, environ=environ_for(loaded, self.options.environ),
+            desired=loaded.desired, environ=environ,
             target=self.options.target, mode=loaded.mode, timeout=self.options.timeout,
         )
         try:
-            result = await asyncio.wait_for(driver.run(loaded, ctx), self.options.timeout * 3)
+            result = await asyncio.wait_for(driver.run(with_expected_waits(loaded), ctx), self.options.timeout * 3)
         except UserError as err:
             result = CallResult(errors=[f"error: {line}" for line in err.lines])
         except (asyncio.TimeoutError, TimeoutError):
@@ -177,4 +197,6 @@ class Runner:
         except OSError as err:  # a port taken, a refused connection: this scenario fails, the run goes on
             result = CallResult(errors=[f"error: {err}"])
         failures = check(loaded.scenario.expect, result)
+        if name != "inproc" and failures:
+            failures = not_joined(loaded, result, environ, failures)
         return Outcome(loaded, name, failures, result, time.monotonic() - start)

@@ -36,6 +36,7 @@ COMMANDS: dict[str, Command] = {
     "plan": Command("sipconf.commands.plan", "show what apply would change in the live LiveKit project"),
     "schema": Command("sipconf.commands.schema", "print the JSON Schema of the spec"),
     "show": Command("sipconf.commands.show", "show a plan saved with `plan --out`, all of it or as markdown"),
+    "status": Command("sipconf.commands.status", "list what is live, by name, with its owner (managed, unmanaged, another project)"),
     "test": Command("sipconf.commands.test", "replay call-flow scenarios and assert where each call went"),
     "up": Command("sipconf.commands.up", "run the embedded LiveKit-compatible control plane locally"),
     "validate": Command("sipconf.commands.validate", "check a spec: fields, references, LiveKit's rules"),

@@ -29,8 +29,8 @@ class Driver(Protocol):
     name: str
 
     def cannot_run(self, loaded: LoadedScenario) -> str | None:
-        """Why this driver cannot run the scenario, or None. The runner reports the reason
-        as a failure: a scenario is never skipped."""
+        """Why this driver cannot run the scenario, or None. The runner reports the scenario
+        as skipped with this reason (it touches nothing, and fails nothing)."""
 
     async def run(self, loaded: LoadedScenario, ctx: RunContext) -> CallResult:
         """Place the call, perform the steps, and return what was observed."""

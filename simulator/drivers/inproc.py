@@ -75,7 +75,8 @@ class InprocDriver:
             second = dispatch(trunks, rules, again, mode, trunk_id_hint=hint, rng=rng)
             result.trace.extend(second.trace)
             if second.value.action != "accept":
-                result.rule = None
+                # As `sipconf explain` reports it: the call reached the trunk and the rule that
+                # asked for the PIN, and ended there.
                 return result
             _join(result, second.value)
             return _after_steps(result, sc.steps)

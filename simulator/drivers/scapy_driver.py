@@ -84,6 +84,8 @@ class ScapyDriver:
                 await self._snapshot(lv, placed.call_id, result, ctx.timeout)
             for step in sc.steps:
                 await self._inbound_step(step, placed, lv, ctx, result)
+            if not placed.ended.is_set():  # the steps left the call up: the caller hangs up, as SIPp's does
+                await placed.bye()
 
     async def _inbound_step(self, step, placed: Call, lv: LiveView, ctx: RunContext, result: CallResult) -> None:
         if isinstance(step, Wait):
@@ -104,6 +106,7 @@ class ScapyDriver:
             if not placed.ended.is_set():
                 await placed.bye()
         elif isinstance(step, (Hangup, RemoveParticipant)):
+            await self._snapshot(lv, placed.call_id, result, ctx.timeout)  # after a PIN, not read yet
             if result.room and result.identity:
                 await outbound.remove(lv, result.room, result.identity, result)
                 await placed.wait_ended(ctx.timeout)  # the agent answers LiveKit's BYE

@@ -1,4 +1,5 @@
-"""JUnit XML: one testsuite per scenario file, one testcase per scenario."""
+"""JUnit XML: one testsuite per scenario file, one testcase per scenario; a failure carries
+the mismatches and the evidence, a skipped scenario `<skipped message=REASON/>`."""
 
 from __future__ import annotations
 
@@ -15,11 +16,13 @@ def junit_xml(outcomes: list[Outcome]) -> str:
     for o in outcomes:
         by_file[o.loaded.id.split("::")[0]].append(o)
     root = ElementTree.Element("testsuites", tests=str(len(outcomes)),
-                      failures=str(sum(not o.passed for o in outcomes)),
+                      failures=str(sum(o.failed for o in outcomes)),
+                      skipped=str(sum(o.skipped is not None for o in outcomes)),
                       time=f"{sum(o.seconds for o in outcomes):.3f}")
     for file, items in by_file.items():
         suite = ElementTree.SubElement(root, "testsuite", name=file, tests=str(len(items)),
-                              failures=str(sum(not o.passed for o in items)),
+                              failures=str(sum(o.failed for o in items)),
+                              skipped=str(sum(o.skipped is not None for o in items)),
                               time=f"{sum(o.seconds for o in items):.3f}")
         for o in items:
             case = ElementTree.SubElement(suite, "testcase", classname=file.replace("/", ".").removesuffix(".yaml"),
@@ -28,7 +31,9 @@ def junit_xml(outcomes: list[Outcome]) -> str:
             ElementTree.SubElement(case, "properties")
             props = case.find("properties")
             ElementTree.SubElement(props, "property", name="driver", value=o.driver)
-            if not o.passed:
+            if o.skipped is not None:
+                ElementTree.SubElement(case, "skipped", message=o.skipped)
+            if o.failed:
                 fail = ElementTree.SubElement(case, "failure", message=o.failures[0])
                 fail.text = "\n".join(o.failures + [""] + evidence(o))
             if o.result.trace:

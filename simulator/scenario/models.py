@@ -2,6 +2,9 @@
 
 Strict and closed like the spec (`extra="forbid"`), so a typo is an error at its line.
 Secrets use the spec's own `{env: NAME}` references (`sipconf.spec.values.Secret`).
+Rules that tie fields together (what each direction needs, what cannot be observed) are not
+model validators here: those stop at the first problem and never run when a field is wrong.
+They live in `simulator.scenario.checks`, which reads the YAML and reports each one.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import difflib
 import ipaddress
 import re
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, Tag, field_validator
 from pydantic_core import PydanticCustomError
 
 from sipconf.spec.values import Secret
@@ -76,21 +79,6 @@ class Call(_Strict):
                                       f"source {value} is not in 127.0.0.0/8: the simulator calls from loopback only")
         return value
 
-    @model_validator(mode="after")
-    def _direction_fields(self) -> "Call":
-        if self.direction == "outbound":
-            if not self.trunk:
-                raise ValueError("an outbound call needs 'trunk' (the spec name of an outbound trunk)")
-            if not self.to:
-                raise ValueError("an outbound call needs 'to' (sip_call_to)")
-            if not self.room:
-                raise ValueError("an outbound call needs 'room'")
-        elif self.trunk or self.dtmf or self.room:
-            raise ValueError("'trunk', 'room' and 'dtmf' are CreateSIPParticipant fields: only for direction: outbound")
-        if not self.to and self.direction == "inbound":
-            raise ValueError("an inbound call needs 'to'")
-        return self
-
 
 class FarEnd(_Strict):
     """The far end (UAS) started at the outbound trunk's address: how it answers.
@@ -111,19 +99,48 @@ class Wait(_Strict):
     timeout: float = Field(5.0, gt=0)
 
 
+# The digits a caller can send: the sixteen DTMF keys (RFC 4733 events 0-15), either case.
+DTMF_KEYS = "0-9, *, # and A-D (or a-d)"
+_DTMF = re.compile(r"[0-9*#A-Da-d]+")
+
+
 class Dtmf(_Strict):
     """Digits sent by the caller: RFC 4733 telephone-events or SIP INFO."""
 
-    dtmf: str = Field(pattern=r"^[0-9*#A-Da-d]+$")
+    # The schema keeps the pattern for editors; the validator says it in words.
+    dtmf: str = Field(json_schema_extra={"pattern": f"^{_DTMF.pattern}$"})
     method: Literal["rfc4733", "info"] = "rfc4733"
     duration_ms: int = Field(100, ge=20, le=2000)
     gap_ms: int = Field(50, ge=0, le=5000)
+
+    @field_validator("dtmf")
+    @classmethod
+    def _keys(cls, value: str) -> str:
+        if not value:
+            raise PydanticCustomError("spec_invalid_dtmf", f"no digits: a dtmf step sends one or more of {DTMF_KEYS}")
+        if _DTMF.fullmatch(value) is None:
+            bad = "".join(dict.fromkeys(ch for ch in value if _DTMF.fullmatch(ch) is None))
+            shown = ", ".join(f"'{ch}'" for ch in bad)
+            raise PydanticCustomError("spec_invalid_dtmf",
+                                      f"'{value}': {shown} {'is not a DTMF digit' if len(bad) == 1 else 'are not DTMF digits'};"
+                                      f" the digits are {DTMF_KEYS}")
+        return value
 
 
 class Transfer(_Strict):
     """TransferSIPParticipant to a tel: or sip: target; the far end's answer is in `far_end`."""
 
-    transfer: str = Field(pattern=r"^(tel|sip):.+")
+    transfer: str = Field(json_schema_extra={"pattern": "^(tel|sip):.+"})
+
+    @field_validator("transfer")
+    @classmethod
+    def _uri(cls, value: str) -> str:
+        scheme, colon, rest = value.partition(":")
+        if scheme not in ("tel", "sip") or not colon or not rest:
+            raise PydanticCustomError(
+                "spec_invalid_transfer",
+                f"transfer target '{value}' is not a tel: or sip: URI (tel:+15105550100, sip:desk@example.com)")
+        return value
 
 
 class Hangup(_Strict):
@@ -182,6 +199,9 @@ Step = Annotated[
 
 
 class Pattern(_Strict):
+    """`{regex: ...}`: matched against the whole value (Python's re.fullmatch), as if written
+    between ^ and $; `.*` at either end allows more text there."""
+
     regex: str
 
     @field_validator("regex")
@@ -242,11 +262,11 @@ class Expect(_Strict):
     sip_error: int | None = None
     joined: bool | None = None
 
-    @model_validator(mode="after")
-    def _final(self) -> "Expect":
-        if self.no_final_response and self.status is not None:
-            raise ValueError("'no_final_response' and 'status' exclude each other")
-        return self
+    @property
+    def needs_participant(self) -> bool:
+        """What can only be read from the call's participant (the API shows a call through it)."""
+        return (self.trunk is not None or self.rule is not None or self.room is not None
+                or self.participant is not None or self.joined is True)
 
 
 class Scenario(_Strict):

@@ -11,7 +11,6 @@ name checks here, the runner, the embedded apply and coverage all use that one v
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from sipconf.spec import load as load_spec
 from sipconf.spec.diagnostics import issues_from
 from sipconf.spec.errors import SpecError
 from sipconf.spec.yamlsrc import load_yaml
+from simulator.scenario.checks import scenario_issues
 from simulator.scenario.models import Scenario, Suite
 
 
@@ -77,16 +77,27 @@ def nearest_spec(file: Path) -> Path | None:
 
 
 class Specs:
-    """The specs of one run, each loaded once (its own errors are raised as they are)."""
+    """The specs of one run, each loaded once. A spec that fails to load is remembered with
+    its issues, reported with those of every suite file that uses it.
+    `allow_literal_secrets` (`sipconf test --allow-literal-secrets`) accepts passwords and
+    PINs written as text, in the specs and in the scenarios' credentials alike."""
 
-    def __init__(self) -> None:
-        self._loaded: dict[Path, DesiredState] = {}
+    def __init__(self, allow_literal_secrets: bool = False) -> None:
+        self.allow_literal_secrets = allow_literal_secrets
+        self._loaded: dict[Path, DesiredState | SpecError] = {}
 
     def load(self, spec: Path) -> DesiredState:
+        """The spec's state; SpecError with its issues when it does not load."""
         key = spec.resolve()
         if key not in self._loaded:
-            self._loaded[key] = load_spec(spec)
-        return self._loaded[key]
+            try:
+                self._loaded[key] = load_spec(spec, allow_literal_secrets=self.allow_literal_secrets)
+            except SpecError as err:
+                self._loaded[key] = err
+        loaded = self._loaded[key]
+        if isinstance(loaded, SpecError):
+            raise SpecError(loaded.issues, state=loaded.state)
+        return loaded
 
 
 def load_file(
@@ -94,7 +105,8 @@ def load_file(
 ) -> list[LoadedScenario]:
     """Load one suite file. `spec` (`--spec FILE`) overrides the suite's `spec:` and the
     nearest spec.yaml; `specs` holds the specs the run has loaded so far. Raises SpecError
-    with every issue at file:line:col."""
+    with every issue at file:line:col: the file's own (YAML, schema, cross-field, names)
+    and its spec's, all at once."""
     specs = specs if specs is not None else Specs()
     name = _display(file, base)
     try:
@@ -102,10 +114,8 @@ def load_file(
     except OSError as err:
         raise UserError(f"{name}: cannot read ({err.strerror})") from None
     data, positions, issues = load_yaml(text, name)
-    if issues:
-        raise SpecError(issues)
-    if data is None:
-        raise SpecError([Issue("error", "empty-file", "the scenario file is empty", Origin(name, 1, 1))])
+    if data is None:  # a syntax error, or nothing at all: there is nothing more to check
+        raise SpecError(issues or [Issue("error", "empty-file", "the scenario file is empty", Origin(name, 1, 1))])
     raw_spec = data.get("spec") if isinstance(data, dict) else None
     if spec is not None:
         spec = Path(spec)
@@ -115,7 +125,6 @@ def load_file(
         spec = file.parent / raw_spec
     else:
         spec = nearest_spec(file)
-    issues: list[Issue] = []
     desired: DesiredState | None = None
     if spec is None or not spec.is_file():
         where = positions.value(("spec",)) if isinstance(raw_spec, str) else Origin(name, 1, 1)
@@ -123,58 +132,21 @@ def load_file(
                 "no spec.yaml in this folder or a parent folder: give it with `spec:` in the suite file or `--spec FILE`")
         issues.append(Issue("error", "no-spec", what, where))
     else:
-        desired = specs.load(spec)
-        issues += _unknown_names(data, positions, desired)
+        try:
+            desired = specs.load(spec)
+        except SpecError as err:
+            issues += err.issues
+    issues += scenario_issues(data, positions, desired)
     try:
-        suite = Suite.model_validate(data)
+        suite = Suite.model_validate(data, context={"allow_literal_secrets": specs.allow_literal_secrets})
     except ValidationError as err:
         issues += [_aliased(i) for i in issues_from(err, data, positions, Suite)]
-        raise SpecError(sorted(issues, key=lambda i: (i.origin.line, i.origin.col))) from None
-    names: dict[str, Origin] = {}
-    out = []
-    for i, scenario in enumerate(suite.scenarios):
-        origin = positions.value(("scenarios", i))
-        if scenario.name in names:
-            issues.append(Issue("error", "duplicate-scenario",
-                                f"duplicate scenario name '{scenario.name}' (first defined at {names[scenario.name]})",
-                                positions.value(("scenarios", i, "name"))))
-            continue
-        names[scenario.name] = origin
-        out.append(LoadedScenario(scenario, origin, file, spec, desired, scenario.driver or suite.driver, suite.mode,
-                                   tuple(suite.env.items()), base))
-    if issues:
-        raise SpecError(sorted(issues, key=lambda i: (i.origin.line, i.origin.col)))
-    return out
-
-
-def _unknown_names(data, positions, desired: DesiredState) -> list[Issue]:
-    """Trunk and rule names a scenario uses that its spec does not define, at their line.
-    Read from the raw YAML, so they are reported together with any schema error."""
-    out: list[Issue] = []
-    inbound = tuple(o.name for o in desired.inbound)
-    outbound = tuple(o.name for o in desired.outbound)
-    rules = tuple(o.name for o in desired.rules)
-    trunks = tuple(dict.fromkeys(inbound + outbound))
-
-    def check(value, known: tuple[str, ...], what: str, code: str, path: tuple) -> None:
-        if not isinstance(value, str) or value in known:
-            return
-        close = difflib.get_close_matches(value, known, n=1, cutoff=0.6)
-        hint = f" (did you mean '{close[0]}'?)" if close else f" (the spec has: {', '.join(known) or 'none'})"
-        label = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
-        out.append(Issue("error", code, f"{label}: {what} '{value}' is not in the spec{hint}", positions.value(path)))
-
-    scenarios = data.get("scenarios") if isinstance(data, dict) else None
-    for i, sc in enumerate(scenarios if isinstance(scenarios, list) else []):
-        if not isinstance(sc, dict):
-            continue
-        call = sc.get("call") if isinstance(sc.get("call"), dict) else {}
-        expect = sc.get("expect") if isinstance(sc.get("expect"), dict) else {}
-        if call.get("direction") == "outbound":
-            check(call.get("trunk"), outbound, "outbound trunk", "unknown-trunk", ("scenarios", i, "call", "trunk"))
-        check(expect.get("trunk"), trunks, "trunk", "unknown-trunk", ("scenarios", i, "expect", "trunk"))
-        check(expect.get("rule"), rules, "dispatch rule", "unknown-rule", ("scenarios", i, "expect", "rule"))
-    return out
+        suite = None
+    if issues or suite is None or desired is None:
+        raise SpecError(list(dict.fromkeys(issues)))
+    return [LoadedScenario(scenario, positions.value(("scenarios", i)), file, spec, desired,
+                           scenario.driver or suite.driver, suite.mode, tuple(suite.env.items()), base)
+            for i, scenario in enumerate(suite.scenarios)]
 
 
 def _aliased(issue: Issue) -> Issue:
@@ -182,12 +154,13 @@ def _aliased(issue: Issue) -> Issue:
     return replace(issue, message=issue.message.replace("'from_'", "'from'").replace(".from_", ".from"))
 
 
-def load_paths(paths: list[str | Path], spec: str | Path | None = None) -> list[LoadedScenario]:
+def load_paths(paths: list[str | Path], spec: str | Path | None = None,
+               allow_literal_secrets: bool = False) -> list[LoadedScenario]:
     """Every scenario under `paths` (against `spec` when given, `--spec`); all files'
     issues are collected and raised once. Each spec is loaded once for all of them."""
     out: list[LoadedScenario] = []
     issues: list[Issue] = []
-    specs = Specs()
+    specs = Specs(allow_literal_secrets)
     for file, base in _discover(paths):
         try:
             out.extend(load_file(file, spec, base, specs))

@@ -14,7 +14,7 @@ import logging
 
 from sipconf.bridge.clock import Clock
 
-__all__ = ["EscapeControlCharacters", "Throttle", "printable"]
+__all__ = ["EscapeControlCharacters", "Throttle", "labelled", "printable"]
 
 TEXT_LIMIT = 200  # characters of a peer's text quoted in one log line
 
@@ -29,6 +29,15 @@ def printable(text: str | bytes, limit: int | None = TEXT_LIMIT) -> str:
     if not text.isprintable():
         text = "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
     return text + "..." if cut else text
+
+
+def labelled(object_id: str, name: str) -> str:
+    """A trunk or rule in a call's log line: its id and, when it has one, the name it carries in
+    LiveKit (the spec's name for objects sipconf applied), e.g. ``ST_x3k (twilio)``; ``-`` for none.
+    The id finds it through the API; the name is what the person reading the log wrote."""
+    if not object_id:
+        return "-"
+    return f"{object_id} ({printable(name)})" if name else object_id
 
 
 class EscapeControlCharacters(logging.Filter):

@@ -11,6 +11,11 @@ The peer's SDP names where our RTP goes; that address is checked as any other th
 sends to (``sipconf.bridge.addresses``: an IP literal, a real port, on loopback unless
 ``allow_external``).  A refused one gets no media (one WARNING per call): the call goes on
 and still receives.
+
+The negotiated direction (RFC 3264 5.1) says whether we may send and whether the peer will:
+on hold (our side `recvonly` or `inactive`) the pacer sends nothing but keeps the timestamp
+moving (RFC 3550 5.1: it follows the sampling clock), and digits are not sent. An SDP whose
+address is 0.0.0.0 (RFC 2543's way to hold) gets no RTP either.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from sipconf.bridge.clock import Clock, TimerHandle
 from sipconf.bridge.log_lines import printable
 from sipconf.sip.dtmf import DtmfReceiver, schedule, schedule_length
 from sipconf.sip.rtp import RtpPacket
+from sipconf.sip.sdp import receives, sends
 
 __all__ = ["RtpSession", "SILENCE"]
 
@@ -38,6 +44,9 @@ SAMPLES_PER_FRAME = 160
 # G.711 silence: mu-law 0xFF, A-law 0xD5 (ITU-T G.711 tables, zero amplitude).
 SILENCE = {0: b"\xff" * SAMPLES_PER_FRAME, 8: b"\xd5" * SAMPLES_PER_FRAME}
 
+
+# A connection address of 0.0.0.0 (RFC 2543's hold, RFC 3264 8.4) asks for no media at all.
+UNSPECIFIED = ("0.0.0.0", "::")
 
 _HEADER = struct.Struct("!BBHII")  # RFC 3550 5.1, as RtpPacket writes it without CSRC/extension
 
@@ -117,6 +126,9 @@ class RtpSession:
         self.packets_sent = 0
         self.packets_received = 0
         self.last_received: float | None = None
+        self.sending = True  # our direction lets us send (sendrecv, sendonly)
+        self.receiving = True  # the peer's direction lets it send (our sendrecv, recvonly)
+        self.receiving_since: float | None = None  # when the peer was let send again after a hold
         self._receiver: DtmfReceiver | None = None
         self._echo_frame: bytes | None = None
         self._transport: asyncio.DatagramTransport | None = None
@@ -152,7 +164,10 @@ class RtpSession:
             raise ValueError(f"unsupported audio payload type {payload_type}")
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
         try:
-            self.remote = destination(remote[0], remote[1], allow_external=self.allow_external, family=family)
+            if remote[0] in UNSPECIFIED:  # RFC 3264 8.4: send the peer neither RTP nor RTCP
+                self.remote = None
+            else:
+                self.remote = destination(remote[0], remote[1], allow_external=self.allow_external, family=family)
         except AddressError as err:
             self.remote = None
             log.warning("RTP not sent to %s:%s: %s", printable(str(remote[0])), printable(str(remote[1])), err)
@@ -163,8 +178,17 @@ class RtpSession:
             self._pacer = _pacer(self.clock)
             self._pacer.add(self)
 
+    def set_direction(self, direction: str) -> None:
+        """Our side's negotiated direction (`sendrecv`, `sendonly`, `recvonly`, `inactive`)."""
+        receiving = receives(direction)
+        if receiving and not self.receiving:
+            self.receiving_since = self.clock.now()
+        self.sending, self.receiving = sends(direction), receiving
+
     def _on_tick(self) -> None:
         self.timestamp = (self.timestamp + SAMPLES_PER_FRAME) & 0xFFFFFFFF
+        if not self.sending:
+            return
         if self._dtmf_busy_until and self.clock.now() < self._dtmf_busy_until:
             return  # RFC 4733 2.5.1.1: audio for the event's duration is replaced by events
         frame = self._echo_frame if self.echo and self._echo_frame else SILENCE[self.payload_type]
@@ -182,9 +206,9 @@ class RtpSession:
         """Schedule ``digits`` as RFC 4733 events (LiveKit timing); return their length in s.
 
         Returns 0 and sends nothing when telephone-event was not negotiated
-        (docs/livekit.md#dtmf).
+        (docs/livekit.md#dtmf), or while our direction does not let us send.
         """
-        if self.event_payload_type is None or self.remote is None:
+        if self.event_payload_type is None or self.remote is None or not self.sending:
             return 0.0
         plan = schedule(digits)
         base_ts = self.timestamp

@@ -48,6 +48,7 @@ from sipconf.bridge.calls.replay import ReplayCache
 from sipconf.bridge.calls.signalling import TransactionTimeout
 from sipconf.bridge.calls.transfer import answer_notify, transfer
 from sipconf.bridge.clock import Clock, LoopClock
+from sipconf.bridge.dialog import DialogError
 from sipconf.bridge.metrics import BridgeMetrics
 from sipconf.bridge.ports import (
     CallPhase, CallReport, CallReports, ControlPlanePorts, ParticipantRemoved, TrunksAndRules,
@@ -402,7 +403,11 @@ class Bridge:
             if call is None or not hasattr(call, "reinvite_response"):
                 _answer(tx, msg, 481, "Call does not exist")
                 return
-            call.dialog.receive_request(msg)
+            try:
+                call.dialog.receive_request(msg)
+            except DialogError as err:  # RFC 3261 12.2.2: a CSeq lower than the last one
+                _answer(tx, msg, err.status, err.reason)
+                return
             tx.respond(call.reinvite_response(msg))
             return
         if not valid_invite(msg):

@@ -23,7 +23,7 @@ def run(args: argparse.Namespace) -> int:
     return run_tests(TestArgs(
         paths=args.paths, keyword=args.k, jobs=args.j, driver=args.driver, junit=args.junit,
         report=args.report, target=target_flags(args), min_coverage=args.min_coverage, load=args.load,
-        duration=args.duration, spec=args.spec,
+        duration=args.duration, spec=args.spec, allow_literal_secrets=args.allow_literal_secrets,
     ))
 
 
@@ -65,4 +65,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--min-coverage", type=percent, metavar="PCT", help="fail below this routing coverage")
     p.add_argument("--load", type=float, metavar="CPS", help="load mode: drive one scenario at this rate with SIPp")
     p.add_argument("--duration", type=float, default=10.0, metavar="S", help="load mode duration (default %(default)s)")
+    p.add_argument("--allow-literal-secrets", action="store_true",
+                   help="accept passwords and PINs written in the spec and in the scenarios' credentials")
     limits.add_argument(p)

@@ -19,7 +19,9 @@ from sipconf.checks.prepared import placeholder_message
 from sipconf.explain.model import Agent, AuthInfo, Explanation
 from sipconf.model import DesiredState, set_path
 from sipconf.routing.call import CallFacts
+from sipconf.routing.errors import LiveKitError
 from sipconf.routing.ids import new_id
+from sipconf.routing.order import Precedence, precedence
 from sipconf.routing.route import Mode, authenticate, route
 from sipconf.routing.rules import rule_priority
 from sipconf.sip.status_lines import WRONG_CREDENTIALS
@@ -98,6 +100,7 @@ def explain_call(state: DesiredState, request: CallRequest, rng: random.Random |
     decision = route(trunks, rules, call, request.mode, project_id=state.project, authenticated=True, rng=rng)
     trace = decision.trace
     outcome = decision.value
+    entered = None
     if outcome.action == "request_pin" and request.pin is not None:
         # docs/livekit.md#pin-flow: the caller is prompted, enters the digits and `#`;
         # dispatch is asked again.
@@ -107,10 +110,32 @@ def explain_call(state: DesiredState, request: CallRequest, rng: random.Random |
         decision, trace, outcome = again, trace + ("-- after the PIN prompt --",) + again.trace, again.value
     elif request.pin is not None:
         notes.append("no PIN prompt: the call is decided before any PIN is asked, so --pin is not used")
-    return _explanation(request, info, decision, outcome, trace, notes)
+    why = _why(rules, outcome, call, entered)
+    return _explanation(request, info, decision, outcome, trace, notes, why)
 
 
-def _explanation(request, info, decision, outcome, trace, notes) -> Explanation:
+def _why(rules: list[Message], outcome, call: CallFacts, entered: CallFacts | None) -> Precedence | None:
+    """Why the outcome's rule was chosen: asked of the call with the PIN entered when one was
+    (the decision that chose the room), else of the call as it arrived (the one that chose the
+    prompt, and the rule a wrong PIN is checked against)."""
+    if outcome.rule is None:
+        return None
+    for facts in (entered, call):
+        if facts is not None:
+            why = _precedence(rules, outcome.trunk, facts, outcome.rule)
+            if why is not None:
+                return why
+    return None
+
+
+def _precedence(rules, trunk, facts, rule) -> Precedence | None:
+    try:
+        return precedence(rules, trunk, facts, rule)
+    except LiveKitError:  # an unset rule has no place in the order; the error says why
+        return None
+
+
+def _explanation(request, info, decision, outcome, trace, notes, why: Precedence | None = None) -> Explanation:
     ev = outcome.evaluation
     rule = outcome.rule
     fields: dict = {}
@@ -130,7 +155,10 @@ def _explanation(request, info, decision, outcome, trace, notes) -> Explanation:
         rules=_section(trace, "rule"), action=outcome.action, status=outcome.status, reason=outcome.reason,
         trunk=outcome.trunk.sip_trunk_id if outcome.trunk is not None else None,
         rule=rule.sip_dispatch_rule_id if rule is not None else None,
-        rule_priority=_priority(rule), error=error.message if error else None,
+        rule_priority=_priority(rule), rule_reason=why.reason if why else None,
+        rule_runner_up=why.runner_up.sip_dispatch_rule_id if why and why.runner_up else None,
+        rule_runner_up_priority=_priority(why.runner_up) if why and why.runner_up else None,
+        error=error.message if error else None,
         error_code=(error.code or "error") if error else None, notes=tuple(notes), trace=tuple(trace), **fields,
     )
 

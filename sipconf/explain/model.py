@@ -40,6 +40,9 @@ class Explanation:
     trunk: str | None = None
     rule: str | None = None
     rule_priority: int | None = None
+    rule_reason: str | None = None  # why the rule beat the next one (docs/routing.md)
+    rule_runner_up: str | None = None  # the rule LiveKit would choose without it
+    rule_runner_up_priority: int | None = None
     room: str | None = None
     room_random: bool = False
     identity: str | None = None

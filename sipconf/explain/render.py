@@ -29,6 +29,15 @@ def _result_line(ex: Explanation) -> str:
     return f"result: {ex.status} {ex.reason} ({ex.action.replace('_', ' ')})"
 
 
+def _rule_line(ex: Explanation) -> str:
+    line = f"rule chosen: {ex.rule} (priority {ex.rule_priority})"
+    if ex.rule_reason:
+        line += f": {ex.rule_reason}"
+    if ex.rule_runner_up is not None:
+        line += f" (next: {ex.rule_runner_up}, priority {ex.rule_runner_up_priority})"
+    return line
+
+
 def render_text(ex: Explanation) -> str:
     call = ex.call
     where = "".join(
@@ -40,7 +49,7 @@ def render_text(ex: Explanation) -> str:
     out.append("rules considered:")
     out += [f"  {line}" for line in ex.rules] or ["  (none)"]
     if ex.rule is not None:
-        out.append(f"rule chosen: {ex.rule} (priority {ex.rule_priority})")
+        out.append(_rule_line(ex))
     if ex.action == "request_pin":
         out.append("pin: the rule needs a PIN; LiveKit answers and prompts for it (pass --pin DIGITS)")
     if ex.room is not None:

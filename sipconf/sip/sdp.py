@@ -3,6 +3,10 @@
 Only what a telephony bridge needs: the connection address, the audio port, the payload
 types with their rtpmap/fmtp, and the direction.  Unknown lines are kept so a parsed
 description prints back unchanged.
+
+The answer's direction mirrors the offer's (RFC 3264 6.1): a phone that puts the call on hold
+offers `sendonly` and is answered `recvonly`; `recvonly` is answered `sendonly`, `inactive`
+`inactive`.
 """
 
 from __future__ import annotations
@@ -14,9 +18,12 @@ __all__ = [
     "Codec",
     "NoCommonCodec",
     "SessionDescription",
+    "answer_direction",
     "build_answer",
     "build_offer",
     "negotiate",
+    "receives",
+    "sends",
 ]
 
 # RFC 3551 static payload types we speak, in our order of preference.
@@ -24,6 +31,27 @@ STATIC_CODECS = {0: "PCMU", 8: "PCMA"}
 TELEPHONE_EVENT = "telephone-event"
 DEFAULT_EVENT_PT = 101
 DIRECTIONS = ("sendrecv", "sendonly", "recvonly", "inactive")
+# RFC 3264 6.1: the direction of an answered stream, by the direction offered.
+ANSWER_DIRECTIONS = {"sendrecv": "sendrecv", "sendonly": "recvonly", "recvonly": "sendonly", "inactive": "inactive"}
+
+
+def answer_direction(offered: str) -> str:
+    """The direction to answer an offered one with (RFC 3264 6.1); ValueError for a word
+    that is not a direction."""
+    try:
+        return ANSWER_DIRECTIONS[offered]
+    except KeyError:
+        raise ValueError(f"unknown SDP direction {offered!r}") from None
+
+
+def sends(direction: str) -> bool:
+    """May the side whose SDP says `direction` send media? (RFC 3264 5.1)"""
+    return direction in ("sendrecv", "sendonly")
+
+
+def receives(direction: str) -> bool:
+    """Does the side whose SDP says `direction` expect media? (RFC 3264 5.1)"""
+    return direction in ("sendrecv", "recvonly")
 
 
 class NoCommonCodec(ValueError):
@@ -50,9 +78,10 @@ class SessionDescription:
     payload_types: list[int] = field(default_factory=list)
     rtpmap: dict[int, tuple[str, int]] = field(default_factory=dict)
     fmtp: dict[int, str] = field(default_factory=dict)
-    direction: str = "sendrecv"
+    direction: str = "sendrecv"  # the audio stream's: its own attribute, else the session's
     ptime: int | None = None
     media_connection: str | None = None
+    session_direction: str | None = None  # a direction attribute before the first m= line
 
     @staticmethod
     def parse(data: bytes) -> SessionDescription:
@@ -63,6 +92,7 @@ class SessionDescription:
         sd = SessionDescription()
         in_audio = False
         seen_audio = False
+        media_direction: str | None = None
         for number, raw in enumerate(text.replace("\r\n", "\n").split("\n"), start=1):
             line = raw.strip()
             if not line:
@@ -98,8 +128,14 @@ class SessionDescription:
                     in_audio = seen_audio = True
             elif kind == "a" and in_audio:
                 _media_attribute(sd, value, number)
+                if value in DIRECTIONS:
+                    media_direction = value
+            elif kind == "a" and not seen_audio and value in DIRECTIONS:
+                sd.session_direction = value
         if not seen_audio:
             raise ValueError("SDP has no audio m= line")
+        # RFC 4566 6: a session-level direction applies to every stream that names none.
+        sd.direction = media_direction or sd.session_direction or "sendrecv"
         return sd
 
     @property
@@ -119,6 +155,8 @@ class SessionDescription:
         if self.connection:
             lines.append(f"c=IN IP4 {self.connection}")
         lines.append("t=0 0")
+        if self.session_direction:
+            lines.append(f"a={self.session_direction}")
         pts = " ".join(str(p) for p in self.payload_types)
         lines.append(f"m=audio {self.audio_port} {self.audio_proto} {pts}".rstrip())
         if self.media_connection:
@@ -158,18 +196,18 @@ def _media_attribute(sd: SessionDescription, value: str, number: int) -> None:
         sd.fmtp[int(pt_text)] = params.strip()
     elif name == "ptime" and rest.isdigit():
         sd.ptime = int(rest)
-    elif name in DIRECTIONS:
-        sd.direction = name
 
 
 @dataclass
 class Answer:
-    """The negotiated stream: what we send, where, and the DTMF payload type (or None)."""
+    """The negotiated stream: what we send, where, the DTMF payload type (or None), and the
+    direction our answer gives (RFC 3264 6.1)."""
 
     codec: Codec
     event_payload_type: int | None
     remote_address: str | None
     remote_port: int
+    direction: str = "sendrecv"
 
 
 def _is(codec: Codec, name: str) -> bool:
@@ -180,7 +218,8 @@ def negotiate(offer: SessionDescription) -> Answer:
     """Pick the first offered codec we support (RFC 3264 6.1: keep the offerer's order).
 
     telephone-event/8000 is accepted when offered.  No common audio codec raises
-    ``NoCommonCodec``.
+    ``NoCommonCodec``.  The answer's direction mirrors the offer's (hold: `sendonly` ->
+    `recvonly`).
     """
     codecs = offer.codecs()
     chosen = next(
@@ -196,6 +235,7 @@ def negotiate(offer: SessionDescription) -> Answer:
         event_payload_type=event.payload_type if event else None,
         remote_address=offer.address,
         remote_port=offer.audio_port,
+        direction=answer_direction(offer.direction),
     )
 
 
@@ -212,8 +252,11 @@ def build_offer(address: str, port: int, session_id: int = 0, event_payload_type
     )
 
 
-def build_answer(answer: Answer, address: str, port: int, session_id: int = 0) -> SessionDescription:
-    """The SDP answer for ``negotiate()``'s choice, keeping the offerer's payload numbers."""
+def build_answer(answer: Answer, address: str, port: int, session_id: int = 0,
+                 version: int | None = None) -> SessionDescription:
+    """The SDP answer for ``negotiate()``'s choice, keeping the offerer's payload numbers, in
+    its direction. `version` is the origin's session version (RFC 4566 5.2; the session id
+    unless given): a later answer in the same session that changed says one more (RFC 3264 8)."""
     pts = [answer.codec.payload_type]
     rtpmap = {answer.codec.payload_type: (answer.codec.name, 8000)}
     fmtp: dict[int, str] = {}
@@ -222,11 +265,12 @@ def build_answer(answer: Answer, address: str, port: int, session_id: int = 0) -
         rtpmap[answer.event_payload_type] = (TELEPHONE_EVENT, 8000)
         fmtp[answer.event_payload_type] = "0-16"
     return SessionDescription(
-        origin=f"- {session_id} {session_id} IN IP4 {address}",
+        origin=f"- {session_id} {session_id if version is None else version} IN IP4 {address}",
         connection=address,
         audio_port=port,
         payload_types=pts,
         rtpmap=rtpmap,
         fmtp=fmtp,
         ptime=20,
+        direction=answer.direction,
     )

@@ -124,3 +124,4 @@ CALL_DOES_NOT_EXIST = StatusLine(481, "Call does not exist")
 
 SHUTTING_DOWN = rfc3261(503)  # RFC 3261 21.5.4: the bridge stops; the caller may retry elsewhere
 INTERNAL_ERROR = rfc3261(500)  # the bridge's own call handling failed
+OFFER_NOT_ACCEPTABLE = rfc3261(488)  # RFC 3261 14.2: a re-INVITE's offer it cannot take; the session stays

@@ -25,6 +25,13 @@ _EXPECTED = {
 }
 
 
+# LiveKit's dispatch rules have no priority field; people who look for one need the order.
+NO_RULE_PRIORITY = (
+    "dispatch rules have no priority in LiveKit: the order is fixed by what each rule lists"
+    " (the call's trunk first, then called numbers and callers, then a PIN, then the kind, then the room name);"
+    " see the rule order table in docs/routing.md"
+)
+
 _BOUNDS = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=", "less_than": "<"}
 
 
@@ -33,7 +40,9 @@ def issues_from(error: ValidationError, data: Any, positions: Positions, root: t
     for err in error.errors(include_url=False):
         loc = clean_loc(err["loc"])
         kind = err["type"]
-        if kind == "extra_forbidden":
+        if kind == "extra_forbidden" and _is_rule_priority(loc):
+            out.append(Issue("error", "no-rule-priority", f"{_label(loc)}{NO_RULE_PRIORITY}", positions.key(loc)))
+        elif kind == "extra_forbidden":
             key = loc[-1]
             hint = _did_you_mean(str(key), _allowed_keys(root, loc[:-1]))
             out.append(Issue("error", "unknown-key", f"unknown key '{key}'{hint}", positions.key(loc)))
@@ -51,6 +60,10 @@ def issues_from(error: ValidationError, data: Any, positions: Positions, root: t
         else:
             out.append(Issue("error", "invalid-value", f"{_label(loc)}{_message(err, kind)}", positions.value(loc)))
     return out
+
+
+def _is_rule_priority(loc: Path) -> bool:
+    return len(loc) == 3 and loc[0] == "dispatch_rules" and loc[2] == "priority"
 
 
 def clean_loc(loc: tuple) -> Path:

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from sipconf.issues import Issue
 from sipconf.model import DesiredState, Origin
 from sipconf.spec.bulk import collector_paused
-from sipconf.spec.environments import apply_environment
+from sipconf.spec.environments import apply_environment, overlay_issues
 from sipconf.spec.errors import SpecError
 from sipconf.spec.limits import Limits, default_limits
 from sipconf.spec.migrate import VersionError, migrate
@@ -67,6 +67,7 @@ def _loads(text: str, source: str, *, env: str | None, allow_literal_secrets: bo
         raise SpecError(issues + [Issue("error", "unsupported-version", str(exc), where)]) from None
 
     url = None
+    issues += overlay_issues(data, positions)  # every environment's, whichever is chosen
     if env is not None:
         data, url, env_issues = apply_environment(data, positions, env)
         issues += env_issues

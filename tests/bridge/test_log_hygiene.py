@@ -44,7 +44,8 @@ def test_a_packet_s_control_bytes_reach_the_transport_s_warnings_escaped(caplog)
 
 
 def test_sipconf_up_writes_a_caller_s_control_bytes_escaped(tmp_path):
-    """The call outcome line quotes the Call-ID and the caller's number as they came."""
+    """The call outcome line quotes the Call-ID, the caller's number and the trunk's name as
+    they came."""
     up = start_up(tmp_path / "s.db", errors="replace")
     try:
         target = up.sip_target
@@ -52,7 +53,7 @@ def test_sipconf_up_writes_a_caller_s_control_bytes_escaped(tmp_path):
         async def call():
             async with api.LiveKitAPI(*up.credentials) as lk:
                 await lk.sip.create_inbound_trunk(sip_pb.CreateSIPInboundTrunkRequest(
-                    trunk=sip_pb.SIPInboundTrunkInfo(name="t", numbers=["+15550100"])))
+                    trunk=sip_pb.SIPInboundTrunkInfo(name=f"t{EVIL}", numbers=["+15550100"])))
             async with Agent() as peer:
                 invite = peer.invite(target, f"+1555{EVIL}", "+15550100", call_id=f"evil{EVIL}")
                 peer.send(invite, target)
@@ -67,4 +68,5 @@ def test_sipconf_up_writes_a_caller_s_control_bytes_escaped(tmp_path):
         up.kill()
     [outcome] = [l for l in err.splitlines() if " INFO sipconf.bridge.calls.inbound: inbound call " in l]
     assert f"Call-ID evil{ESCAPED}: +1555{ESCAPED} -> +15550100 " in outcome
+    assert " trunk ST_" in outcome and f" (t{ESCAPED}) rule - room -: 404 " in outcome  # a name from the API, escaped
     assert all(line.isprintable() for line in err.splitlines())

@@ -88,7 +88,7 @@ def test_auth_and_pin_call_logs_one_outcome_line_and_no_secrets(tmp_path, caplog
             async with Bridge(bridge_ports(cp), clock=ManualClock()) as bridge:
                 async with api.LiveKitAPI(cp.url, KEY, SECRET) as lk:
                     trunk = await open_trunk(lk, auth_username="acme", auth_password=PASSWORD)
-                    rule = await direct_rule(lk, room="vip", pin=PIN)
+                    rule = await direct_rule(lk, room="vip", pin=PIN, name="vip-room")
                     target = bridge.udp_address
                     first = peer.invite(target, "+15550111", "+15550100", call_id="auth-pin", from_tag="ft")
                     peer.send(first, target)
@@ -123,10 +123,10 @@ def test_auth_and_pin_call_logs_one_outcome_line_and_no_secrets(tmp_path, caplog
     outcomes = [r.getMessage() for r in caplog.records
                 if r.levelno == logging.INFO and r.getMessage().startswith("inbound call ")]
     [challenged, answered] = outcomes
-    assert challenged.endswith(f"Call-ID auth-pin: +15550111 -> +15550100 trunk {trunk.sip_trunk_id} rule - room -: "
+    assert challenged.endswith(f"Call-ID auth-pin: +15550111 -> +15550100 trunk {trunk.sip_trunk_id} (open) rule - room -: "
                                "407 Unauthorized, rejected, 0.0 s")
-    assert answered.endswith(f"Call-ID auth-pin: +15550111 -> +15550100 trunk {trunk.sip_trunk_id} "
-                             f"rule {rule.sip_dispatch_rule_id} room vip: 200 OK, caller hung up, 0.0 s")
+    assert answered.endswith(f"Call-ID auth-pin: +15550111 -> +15550100 trunk {trunk.sip_trunk_id} (open) "
+                             f"rule {rule.sip_dispatch_rule_id} (vip-room) room vip: 200 OK, caller hung up, 0.0 s")
 
 
 def test_overload_503s_log_one_warning_per_second_with_a_count(tmp_path, caplog):
@@ -195,6 +195,6 @@ def test_closing_the_bridge_sends_bye_on_an_answered_outbound_call_and_logs_it(c
 
     asyncio.run(asyncio.wait_for(main(), 30))
     [line] = [r.getMessage() for r in caplog.records if r.getMessage().startswith("outbound call ")]
-    assert " trunk ST_shutdownout1 -> sip:+15550004444@127.0.0.1:" in line
+    assert " trunk ST_shutdownout1 (t) -> sip:+15550004444@127.0.0.1:" in line
     assert line.endswith(": 200 OK, bridge shutting down, 0.0 s")
     assert PASSWORD not in caplog.text

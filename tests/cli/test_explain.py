@@ -39,7 +39,7 @@ def test_routed_call():
     assert "  trunk twilio chosen: a specific number beats default trunks" in lines
     assert "auth: not required" in lines
     assert '  rule support is a specific candidate, priority 1101 (individual, room "support")' in lines
-    assert "rule chosen: support (priority 1101)" in lines
+    assert "rule chosen: support (priority 1101): the only rule that takes this call" in lines
     assert "room: support_+14085551234_<random 12>" in lines
     assert "participant: identity sip_+14085551234, name Phone +14085551234" in lines
     for attr in ("  customer.tier = gold", "  sip.h.x-customer-tier = gold", "  sip.ruleID = support",
@@ -49,7 +49,8 @@ def test_routed_call():
     assert lines[-1] == "result: 200 OK (accept)"
     # Sections come in the documented order.
     order = [lines.index(x) for x in ("trunks considered:", "auth: not required", "rules considered:",
-                                      "rule chosen: support (priority 1101)", "attributes:")]
+                                      "rule chosen: support (priority 1101): the only rule that takes this call",
+                                      "attributes:")]
     assert order == sorted(order)
 
 
@@ -60,7 +61,7 @@ def test_pin_room_with_auth(monkeypatch):
     assert code == 0
     assert ("auth: required by trunk telnyx (digest, username acme-telnyx, realm sip.acme.test);"
             " the given --auth passes") in lines
-    assert "rule chosen: all-hands (priority 1000)" in lines
+    assert "rule chosen: all-hands (priority 1000): the only rule that takes this call" in lines
     assert "room: all-hands" in lines
     # hide_phone_number: a hashed identity and the last 4 digits only.
     (who,) = [line for line in lines if line.startswith("participant: ")]
@@ -91,6 +92,8 @@ def test_auth_env_errors_are_one_line(argv, line):
 def test_pin_prompt_without_pin():
     code, lines, _ = explain("--from", "+14085550042", "--to", "+14155550100")
     assert code == 0
+    assert ('rule chosen: all-hands (priority 1000): at equal priority the smaller room name wins'
+            ' ("all-hands" before "board") (next: board, priority 1000)') in lines
     assert "pin: the rule needs a PIN; LiveKit answers and prompts for it (pass --pin DIGITS)" in lines
     assert lines[-1] == "result: 200 OK (request pin)"
 
@@ -122,6 +125,54 @@ def test_no_rule_in_oss_mode_is_a_drop():
                              "--mode", "oss")
     assert code == 1
     assert lines[-1] == "result: dropped: 100 Processing and 180 Ringing, then no final response"
+
+
+ORDER_SPEC = """\
+version: 1
+project: order
+trunks:
+  main:
+    inbound: {numbers: ["+15105550100", "+15105550101"], allowed_addresses: ["127.0.0.0/8"]}
+dispatch_rules:
+  lobby:
+    direct: {room: lobby}
+  sales:
+    trunks: [main]
+    numbers: ["+15105550101"]
+    individual: {room_prefix: sales}
+  main-line:
+    trunks: [main]
+    individual: {room_prefix: main}
+"""
+
+
+def explain_order(tmp_path, *argv: str) -> tuple[int, list[str]]:
+    spec = tmp_path / "order.yaml"
+    spec.write_text(ORDER_SPEC)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(["explain", str(spec), "--src-ip", "127.0.0.1", "--from", "+14085550000", *argv])
+    return code, out.getvalue().splitlines()
+
+
+def test_the_chosen_rule_says_which_step_of_the_order_beat_the_next_rule(tmp_path):
+    _, lines = explain_order(tmp_path, "--to", "+15105550101")
+    assert ("rule chosen: sales (priority 1101): a rule listing the called number beats a rule for any"
+            " called number and caller (next: main-line, priority 2101)") in lines
+    # A lower number does not win across the first step: lobby (2100) names no trunk.
+    _, lines = explain_order(tmp_path, "--to", "+15105550100")
+    assert ("rule chosen: main-line (priority 2101): a rule naming the call's trunk beats a rule for every"
+            " trunk (next: lobby, priority 2100)") in lines
+
+
+def test_the_json_form_carries_the_reason_and_the_runner_up(tmp_path):
+    _, lines = explain_order(tmp_path, "--to", "+15105550100", "--json")
+    got = json.loads("\n".join(lines))
+    assert {k: got[k] for k in ("rule", "rule_priority", "rule_reason", "rule_runner_up", "rule_runner_up_priority")} == {
+        "rule": "main-line", "rule_priority": 2101,
+        "rule_reason": "a rule naming the call's trunk beats a rule for every trunk",
+        "rule_runner_up": "lobby", "rule_runner_up_priority": 2100,
+    }
 
 
 def test_spec_errors_exit_1_with_issue_lines(tmp_path):

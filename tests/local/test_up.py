@@ -86,7 +86,7 @@ def test_sigterm_during_an_answered_call_sends_bye_to_the_caller_and_logs_the_ou
         assert proc.returncode == 0, err
         assert out.strip().splitlines()[-1] == "stopped"
         [outcome] = [l for l in err.splitlines() if " INFO sipconf.bridge.calls.inbound: inbound call " in l]
-        assert re.search(rf"Call-ID up-sigterm: \+15550111 -> \+15550100 trunk {trunk_id} rule SDR_\w+ room support: "
+        assert re.search(rf"Call-ID up-sigterm: \+15550111 -> \+15550100 trunk {trunk_id} \(t\) rule SDR_\w+ room support: "
                          r"200 OK, bridge shutting down, \d+\.\d s$", outcome), outcome
         assert "unanswered" not in err  # the BYE got its 200 within the shutdown wait
     finally:
@@ -132,3 +132,54 @@ def test_a_secret_from_the_environment_is_used_and_never_printed(tmp_path):
         assert secret not in "\n".join(lines) + out + err
     finally:
         up.kill()
+
+
+CALL_LOG_SPEC = """\
+version: 1
+project: names
+trunks:
+  carrier-a:
+    inbound: {numbers: ["+15550100"], allowed_addresses: ["127.0.0.0/8"]}
+dispatch_rules:
+  front-desk:
+    trunks: [carrier-a]
+    direct: {room: front-desk}
+"""
+
+
+def test_up_logs_each_call_with_the_spec_names_of_its_trunk_and_rule(tmp_path):
+    """A spec applied with `sipconf apply`; the call's outcome line names the trunk and the rule
+    by LiveKit id and by the name the spec gave them."""
+    from sipconf.agent import Agent
+    from sipconf.bridge.dialog import Dialog
+
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(CALL_LOG_SPEC)
+    up = start_up(tmp_path / "s.db")
+    try:
+        applied = up.sipconf("apply", str(spec), "--auto-approve")
+        assert applied.returncode == 0, applied.stderr
+
+        async def scenario():
+            async with api.LiveKitAPI(*up.credentials) as lk:
+                [trunk] = (await lk.sip.list_inbound_trunk(sip.ListSIPInboundTrunkRequest())).items
+                [rule] = (await lk.sip.list_dispatch_rule(sip.ListSIPDispatchRuleRequest())).items
+            async with Agent() as peer:
+                invite = peer.invite(up.sip_target, "+15550111", "+15550100", call_id="names-call")
+                peer.send(invite, up.sip_target)
+                ok = await peer.final_to(invite, timeout=10)
+                assert ok.status == 200
+                peer.send(peer.ack_for(invite, ok), up.sip_target)
+                bye = Dialog.from_uac(invite, ok).create_request("BYE", peer.via)
+                peer.send(bye, up.sip_target)
+                assert (await peer.final_to(bye, timeout=10)).status == 200
+            return trunk.sip_trunk_id, rule.sip_dispatch_rule_id
+
+        trunk_id, rule_id = asyncio.run(asyncio.wait_for(scenario(), 30))
+        _out, err = up.stop()
+        assert up.proc.returncode == 0, err
+    finally:
+        up.kill()
+    [outcome] = [l for l in err.splitlines() if " INFO sipconf.bridge.calls.inbound: inbound call " in l]
+    assert (f"Call-ID names-call: +15550111 -> +15550100 trunk {trunk_id} (carrier-a) rule {rule_id} (front-desk)"
+            " room front-desk: 200 OK, caller hung up, ") in outcome

@@ -55,6 +55,14 @@ class Up:
         out, err = self.proc.communicate(timeout=30)
         return out, err
 
+    def sipconf(self, *args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+        """Another `sipconf` command run against this server, its target in LIVEKIT_* (as `up`
+        prints them) over `env` (default: this environment without LIVEKIT_* variables)."""
+        url, key, secret = self.credentials
+        target = {"LIVEKIT_URL": url, "LIVEKIT_API_KEY": key, "LIVEKIT_API_SECRET": secret}
+        return subprocess.run([sys.executable, "-m", "sipconf", *args], capture_output=True, text=True,
+                              env={**(clean_env() if env is None else env), **target}, cwd=cwd, timeout=120)
+
     def kill(self) -> None:
         """Make sure the process is gone and its pipes are closed (after `stop`, a no-op)."""
         if self.proc.poll() is None:

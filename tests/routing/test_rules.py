@@ -7,21 +7,7 @@ from livekit.protocol import sip
 
 from sipconf.routing.call import CallFacts
 from sipconf.routing.rules import rule_priority, select_dispatch_rule, validate_rules
-from tests.routing.rule_builders import direct
-
-
-def individual(rid, prefix="", pin="", **kw):
-    rule = sip.SIPDispatchRuleInfo(sip_dispatch_rule_id=rid, **kw)
-    rule.rule.dispatch_rule_individual.room_prefix = prefix
-    rule.rule.dispatch_rule_individual.pin = pin
-    return rule
-
-
-def callee(rid, prefix="", pin="", **kw):
-    rule = sip.SIPDispatchRuleInfo(sip_dispatch_rule_id=rid, **kw)
-    rule.rule.dispatch_rule_callee.room_prefix = prefix
-    rule.rule.dispatch_rule_callee.pin = pin
-    return rule
+from tests.routing.rule_builders import callee, direct, individual
 
 
 TRUNK = sip.SIPInboundTrunkInfo(sip_trunk_id="aaa", numbers=["+2"])

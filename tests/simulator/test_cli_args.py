@@ -32,7 +32,7 @@ def test_min_coverage_takes_a_number_or_a_percentage():
 
 
 def test_scenarios_that_cannot_run_touch_nothing_but_failed_ones_do(suite_dir):
-    """In process, the outbound calls cannot run: twilio outbound stays untouched. An inbound
+    """In process, the outbound calls cannot run (skipped): twilio outbound stays untouched. An inbound
     call that ran and failed its assertion still touched its trunk, rule and number."""
     (suite_dir / "calls.yaml").write_text("""env: {DEMO_TWILIO_PASSWORD: t, DEMO_TELNYX_PASSWORD: t, DEMO_BOARD_PIN: "9876"}
 scenarios:
@@ -43,11 +43,19 @@ scenarios:
     expect: {status: 486}
 """, encoding="utf-8")
     got = asyncio.run(Runner(RunOptions(driver="inproc", environ={})).run(load_paths([suite_dir / "calls.yaml"])))
-    assert [(o.passed, o.ran) for o in got] == [(False, False), (False, True)]
-    assert got[0].failures[0].startswith("cannot run with the inproc driver: ")
+    assert [(o.status, o.ran) for o in got] == [("skipped", False), ("failed", True)]
+    assert got[0].skipped.startswith("the inproc driver routes inbound calls only")
     assert got[1].failures == ["status: expected 486, got 200"]
     cov = coverage([load_spec(suite_dir / "spec.yaml")], got)
     assert cov.untouched["outbound trunks"] == ["telnyx", "twilio"]
     assert "+15105550100 (twilio outbound)" in cov.untouched["number entries"]
     assert cov.untouched["inbound trunks"] == ["telnyx"]
     assert "support" not in cov.untouched["dispatch rules"]
+
+
+def test_coverage_below_the_floor_is_never_shown_rounded_up_to_it():
+    from simulator.cli import below_threshold
+
+    assert below_threshold(62.5, 100) == "62.5"
+    assert below_threshold(18.75, 50) == "18.8"  # as the coverage line shows it
+    assert below_threshold(99.96, 100) == "99.9"

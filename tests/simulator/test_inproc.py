@@ -26,12 +26,23 @@ def test_every_routing_scenario_of_the_demo_passes_in_process():
     assert [(o.loaded.id, o.failures) for o in outcomes if not o.passed] == []
 
 
-def test_a_scenario_the_driver_cannot_run_fails_with_the_reason():
+def test_a_scenario_the_driver_cannot_run_is_skipped_with_the_reason():
     [outcome] = [o for o in run_inproc([DEMO / "outbound"]) if o.loaded.scenario.name == "busy far end fails the call with 486"]
-    assert outcome.failures == [
-        "cannot run with the inproc driver: the inproc driver routes inbound calls only; "
-        "an outbound call needs a far end (use sipp or scapy)"
-    ]
+    assert (outcome.status, outcome.failures, outcome.passed, outcome.failed, outcome.ran) == ("skipped", [], False, False, False)
+    assert outcome.skipped == "the inproc driver routes inbound calls only; an outbound call needs a far end (use sipp or scapy)"
+
+
+def test_skipped_scenarios_are_counted_and_listed_with_the_reason_and_exit_0(capsys):
+    """The demo's REFER suite (outbound calls) under the inproc driver: every scenario is
+    skipped, none failed."""
+    code = main(["test", str(DEMO / "refer"), "--driver", "inproc"])
+    out = capsys.readouterr().out.splitlines()
+    assert code == 0
+    reason = "the inproc driver routes inbound calls only; an outbound call needs a far end (use sipp or scapy)"
+    assert f"[1/3] scenarios/demo/refer/transfer.yaml::transfer to a tel URI (inproc) SKIPPED: {reason}" in out
+    assert f"SKIPPED scenarios/demo/refer/transfer.yaml::transfer to a tel URI (inproc) - {reason}" in out
+    assert "FAILURES" not in " ".join(out)
+    assert out[-1] == "0 passed, 0 failed, 3 skipped"
 
 
 def test_the_room_and_participant_come_from_the_rule():
@@ -71,5 +82,5 @@ def test_min_coverage_fails_the_run_below_the_threshold(capsys):
     code = main(["test", str(DEMO / "inbound" / "headers.yaml"), "--driver", "inproc", "--min-coverage", "50"])
     out = capsys.readouterr().out.splitlines()
     assert code == 1
-    assert out[-2].startswith("routing coverage ") and out[-2].endswith("is below --min-coverage 50%")
-    assert out[-1] == "1 passed, 0 failed"
+    assert out[-1] == "1 passed, 0 failed; coverage 18.8% < 50% (--min-coverage)"
+    assert out[-2].startswith("  ")  # the coverage lines come before the verdict

@@ -54,3 +54,22 @@ def test_the_cli_option_collects_other_folders(project: Path):
 def test_the_ini_option_collects_other_folders(project: Path):
     done = pytest_in(project, ".", ini="sipconf_scenario_paths = callflows\n")
     assert "callflows/calls.yaml::support line" in done.stdout
+
+
+def test_a_scenario_its_driver_cannot_run_is_a_pytest_skip_with_the_reason(tmp_path: Path):
+    (tmp_path / "scenarios").mkdir()
+    shutil.copy(DEMO / "spec.yaml", tmp_path / "scenarios" / "spec.yaml")
+    (tmp_path / "scenarios" / "calls.yaml").write_text(SUITE + """  - name: outbound in process
+    driver: inproc
+    call: {direction: outbound, trunk: twilio, from: "+15105550100", to: "+16505550111", room: r}
+""", encoding="utf-8")
+    (tmp_path / "pytest.ini").write_text("[pytest]\naddopts = -p no:cacheprovider\n", encoding="utf-8")
+    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("LIVEKIT_")}
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-rs", "scenarios"], cwd=tmp_path,
+                          capture_output=True, text=True, env=env, timeout=120)
+    lines = done.stdout.splitlines()
+    assert done.returncode == 0, done.stdout
+    assert any(line.startswith("SKIPPED [1] scenarios/calls.yaml") and line.endswith(
+        "inproc driver: the inproc driver routes inbound calls only; an outbound call needs a far end (use sipp or scapy)")
+        for line in lines), lines
+    assert lines[-1].startswith("1 passed, 1 skipped")

@@ -35,20 +35,38 @@ def outcomes(paths):
     return asyncio.run(Runner(RunOptions(driver="inproc", environ={})).run(load_paths(paths)))
 
 
-def test_junit_has_one_testcase_per_scenario_and_failures_with_the_ladder():
+def test_junit_has_one_testcase_per_scenario_and_skipped_ones_say_why():
     got = outcomes([DEMO / "inbound" / "routing.yaml", DEMO / "outbound" / "calls.yaml"])
-    got[-1].result.packets = CALL
     root = ElementTree.fromstring(junit_xml(got))
     cases = root.findall("./testsuite/testcase")
     assert len(cases) == len(got)
     assert root.get("tests") == str(len(got))
-    failed = [c for c in cases if c.find("failure") is not None]
-    assert root.get("failures") == str(len(failed)) == "4"  # the outbound calls cannot run in process
-    text = failed[-1].find("failure").text
-    assert text.startswith("cannot run with the inproc driver: ")
-    assert "  0.000 127.0.0.11:5062 -> 127.0.0.1:5060  INVITE" in text
+    skipped = [c for c in cases if c.find("skipped") is not None]
+    assert (root.get("failures"), root.get("skipped"), len(skipped)) == ("0", "4", 4)  # outbound cannot run in process
+    assert [c.find("failure") for c in skipped] == [None] * 4
+    assert skipped[0].find("skipped").get("message") == (
+        "the inproc driver routes inbound calls only; an outbound call needs a far end (use sipp or scapy)")
+    outbound = root.find("./testsuite[@name='scenarios/demo/outbound/calls.yaml']")
+    assert (outbound.get("failures"), outbound.get("skipped")) == ("0", "4")
     assert cases[0].get("name") == "open individual room"
     assert cases[0].get("classname") == "scenarios.demo.inbound.routing"
+
+
+def test_a_junit_failure_carries_the_mismatch_and_the_ladder(suite_dir: Path):
+    (suite_dir / "calls.yaml").write_text("""env: {DEMO_TWILIO_PASSWORD: t, DEMO_TELNYX_PASSWORD: t, DEMO_BOARD_PIN: "9876"}
+scenarios:
+  - name: support, wrongly expected busy
+    call: {from: "+16505550111", to: "+15105550100", source: 127.0.0.11}
+    expect: {status: 486}
+""", encoding="utf-8")
+    [failed] = outcomes([suite_dir / "calls.yaml"])
+    failed.result.packets = CALL
+    case = ElementTree.fromstring(junit_xml([failed])).find("./testsuite/testcase")
+    assert case.find("failure").get("message") == "status: expected 486, got 200"
+    text = case.find("failure").text
+    assert text.startswith("status: expected 486, got 200\n")
+    assert "  0.000 127.0.0.11:5062 -> 127.0.0.1:5060  INVITE" in text
+    assert case.find("skipped") is None
 
 
 def test_pcap_reads_back_with_tshark(tmp_path: Path):

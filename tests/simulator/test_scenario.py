@@ -82,7 +82,8 @@ def test_every_problem_of_a_file_is_reported_once(suite_dir: Path):
     expect: {status: "200"}
 """)
     assert errors_of(file) == [
-        f"{file}:3:11: error: scenarios[0].call: an outbound call needs 'trunk' (the spec name of an outbound trunk) [invalid-value]",
+        f"{file}:3:11: error: scenarios[0].call: an outbound call needs 'trunk' (the spec name of an outbound trunk)"
+        " and 'room' [invalid-value]",
         f"{file}:6:22: error: scenarios[1].expect.status: expected an integer, got a string [invalid-value]",
     ]
 

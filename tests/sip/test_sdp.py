@@ -1,10 +1,11 @@
-"""SDP offer/answer: PCMU/PCMA + telephone-event, offerer's order, no common codec."""
+"""SDP offer/answer: PCMU/PCMA + telephone-event, offerer's order, no common codec, and the
+answer's direction (RFC 3264 6.1: hold)."""
 
 from __future__ import annotations
 
 import pytest
 
-from sipconf.sip.sdp import NoCommonCodec, SessionDescription, build_answer, build_offer, negotiate
+from sipconf.sip.sdp import NoCommonCodec, SessionDescription, answer_direction, build_answer, build_offer, negotiate
 
 SIPP_OFFER = (
     b"v=0\r\no=user1 53655765 2353687637 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\n"
@@ -70,3 +71,59 @@ def test_sdp_errors(body: bytes, error: str) -> None:
     with pytest.raises(ValueError) as info:
         SessionDescription.parse(body)
     assert str(info.value) == error
+
+
+def offer_with(session: str = "", media: str = "") -> SessionDescription:
+    """An offer with `session` lines before its m= line and `media` lines after it."""
+    return SessionDescription.parse(
+        b"v=0\r\no=phone 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n" + session.encode()
+        + b"m=audio 5004 RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\n" + media.encode()
+    )
+
+
+@pytest.mark.parametrize(
+    ("session", "media", "answered"),
+    [
+        ("", "", "sendrecv"),  # no direction attribute: sendrecv (RFC 3264 5.1)
+        ("", "a=sendrecv\r\n", "sendrecv"),
+        ("", "a=sendonly\r\n", "recvonly"),  # hold (RFC 3264 8.4)
+        ("", "a=recvonly\r\n", "sendonly"),
+        ("", "a=inactive\r\n", "inactive"),
+        ("a=sendonly\r\n", "", "recvonly"),  # at session level it covers the stream (RFC 4566 6)
+        ("a=inactive\r\n", "a=sendrecv\r\n", "sendrecv"),  # the stream's own attribute wins
+    ],
+)
+def test_the_answer_mirrors_the_offered_direction(session: str, media: str, answered: str) -> None:
+    answer = negotiate(offer_with(session, media))
+    assert answer.direction == answered
+    text = bytes(build_answer(answer, "127.0.0.1", 41000))
+    assert text.endswith(f"a=ptime:20\r\na={answered}\r\n".encode())
+    assert text.count(b"a=") == 5  # rtpmap x2, fmtp, ptime, the direction: one direction only
+
+
+def test_a_session_level_direction_prints_back() -> None:
+    sd = offer_with(session="a=sendonly\r\n")
+    assert (sd.session_direction, sd.direction) == ("sendonly", "sendonly")
+    text = bytes(sd)
+    assert b"t=0 0\r\na=sendonly\r\nm=audio" in text and text.endswith(b"a=sendonly\r\n")
+    assert SessionDescription.parse(text) == sd
+
+
+@pytest.mark.parametrize(("offered", "answered"), [("sendrecv", "sendrecv"), ("sendonly", "recvonly"),
+                                                   ("recvonly", "sendonly"), ("inactive", "inactive")])
+def test_answer_direction(offered: str, answered: str) -> None:
+    assert answer_direction(offered) == answered
+
+
+def test_answer_direction_refuses_a_word_that_is_no_direction() -> None:
+    with pytest.raises(ValueError) as info:
+        answer_direction("hold")
+    assert str(info.value) == "unknown SDP direction 'hold'"
+
+
+def test_a_later_answer_carries_its_session_version() -> None:
+    answer = negotiate(offer_with(media="a=sendonly\r\n"))
+    assert bytes(build_answer(answer, "127.0.0.1", 41000, session_id=7)).startswith(
+        b"v=0\r\no=- 7 7 IN IP4 127.0.0.1\r\n")
+    assert bytes(build_answer(answer, "127.0.0.1", 41000, session_id=7, version=8)).startswith(
+        b"v=0\r\no=- 7 8 IN IP4 127.0.0.1\r\n")

@@ -133,6 +133,48 @@ def test_environment_overlay_overrides_fields_and_sets_url(state):
     assert state.url is None and state.outbound[0].message.address == "127.0.0.21:5070"
 
 
+OVERLAY_ADDS = SPEC + """\
+      carrier-z:
+        inbound: {allowed_addresses: ["54.172.60.0/30"]}
+      twilio2:
+        outbound: {address: acme.pstn.twilio.com, numbers: ["+15105550100"]}
+    dispatch_rules:
+      hall: {attributes: {env: prod}}
+      lobby: {direct: {room: lobby}}
+"""
+
+
+def test_an_overlay_never_adds_objects_and_still_changes_the_base_ones():
+    with pytest.raises(SpecError) as info:
+        loads(OVERLAY_ADDS, "spec.yaml", env="prod")
+    assert [(i.code, i.origin.line) for i in info.value.issues] == [
+        ("overlay-adds-object", 41), ("overlay-adds-object", 43), ("overlay-adds-object", 47),
+    ]
+    prod = info.value.state
+    assert [o.name for o in prod.inbound] == ["twilio"]
+    assert [o.name for o in prod.outbound] == ["twilio"]
+    assert [o.name for o in prod.rules] == ["support", "board", "hall"]
+    assert dict(prod.find("dispatch_rule", "hall").message.attributes) == {"env": "prod"}
+    assert prod.outbound[0].message.address == "acme.pstn.twilio.com"
+
+
+def test_an_overlay_adding_a_trunk_half_leaves_the_trunk_as_the_base_has_it():
+    text = (
+        "version: 1\nproject: a\ntrunks:\n  out:\n    outbound: {address: 127.0.0.21:5070, numbers: ['+15105550100']}\n"
+        "environments:\n  prod:\n    trunks:\n      out:\n        inbound: {allowed_addresses: ['54.172.60.0/30']}\n"
+        "        outbound: {address: acme.pstn.twilio.com}\n"
+    )
+    with pytest.raises(SpecError) as info:
+        loads(text, "spec.yaml", env="prod")
+    [issue] = info.value.issues
+    assert str(issue) == (
+        "spec.yaml:10:9: error: environments.prod.trunks.out.inbound: the base trunk 'out' has no inbound half;"
+        " an overlay changes the base spec's objects, it never adds one [overlay-adds-object]"
+    )
+    prod = info.value.state
+    assert prod.inbound == () and prod.outbound[0].message.address == "acme.pstn.twilio.com"
+
+
 def test_spec_error_collects_everything_and_is_a_user_error():
     text = "version: 1\nproject: a\ntrunks:\n  t:\n    inbound: {numbrs: [], krisp: 1}\n"
     with pytest.raises(SpecError) as info:

@@ -27,7 +27,7 @@ DEMO = ROOT / "scenarios" / "demo" / "spec.yaml"
 # secrets that are not set and LiveKit's rules are values the schema leaves to the loader.)
 SHAPE_CODES = {
     "unknown-key", "missing-key", "invalid-value", "rule-kind", "empty-trunk", "invalid-name",
-    "invalid-pin", "invalid-duration", "invalid-secret", "unsupported-version", "invalid-spec",
+    "invalid-pin", "invalid-duration", "invalid-secret", "unsupported-version", "invalid-spec", "no-rule-priority",
 }
 NOT_A_DOCUMENT = {"yaml-syntax", "duplicate-key"}  # no data for a schema to judge
 

@@ -20,6 +20,7 @@ from livekit.protocol import sip as sip_pb
 from sipconf.sip import sdp
 from sipconf.bridge.backoff import BACKED_OFF, Backoff
 from sipconf.bridge.dialog import Dialog, copy_record_route, new_tag
+from sipconf.bridge.log_lines import labelled
 from sipconf.sip.digest import DigestServer, credentials_username
 from sipconf.sip.headers import NameAddr
 from sipconf.bridge.media import RtpSession
@@ -29,6 +30,7 @@ from sipconf.bridge.transport import Source
 from sipconf.bridge.calls.decisions import DecisionLayer, media_timeout_of
 from sipconf.bridge.calls.media_timeout import MediaWatch, timeouts
 from sipconf.bridge.calls.pin import PinCollector, PinEntry
+from sipconf.bridge.calls.reinvite import MediaSession, reinvite_response
 from sipconf.bridge.calls.replay import ReplayCache
 from sipconf.bridge.calls.signalling import Signalling, duration_seconds, sleep
 from sipconf.bridge.ports import ParticipantJoin
@@ -135,6 +137,7 @@ class InboundCall:
         self._dialog: Dialog | None = None
         self._dialog_from: tuple[Request, Response, str] | None = None  # what the dialog is built from
         self.rtp: RtpSession | None = None
+        self.media: MediaSession | None = None  # our SDP and its RTP, renegotiated by re-INVITEs
         self.media_timeout: float | None = None  # from the join (docs/livekit.md#media-merge), else 15 s / 30 s
         self._media_watch: MediaWatch | None = None
         self.answer_sdp: bytes = b""
@@ -152,6 +155,7 @@ class InboundCall:
         self.started = net.clock.now()
         self.final: tuple[int, str] | None = None  # the INVITE's final response
         self.rule_id = ""
+        self.rule_name = ""  # the rule's LiveKit name (its spec name), for the outcome log line
         self.end_reason = ""  # why the call ended, for the outcome log line
 
     # -- state ---------------------------------------------------------------------------
@@ -350,9 +354,8 @@ class InboundCall:
             return False
         host = self.net.via("UDP").rsplit(" ", 1)[1].rsplit(":", 1)[0]
         self.answer_sdp = bytes(sdp.build_answer(chosen, host, port))
-        if chosen.remote_address and chosen.remote_port:
-            self.rtp.start((chosen.remote_address, chosen.remote_port), chosen.codec.payload_type,
-                           chosen.event_payload_type)
+        self.media = MediaSession(self.rtp, host, self.answer_sdp)
+        self.media.apply(chosen)
         return True
 
     def _trunk_headers(self) -> list[tuple[str, str]]:
@@ -413,6 +416,8 @@ class InboundCall:
         joined = outcome.evaluation
         self.media_timeout = media_timeout_of(joined.media)
         self.rule_id = joined.sip_dispatch_rule_id or self.rule_id
+        if outcome.rule is not None and outcome.rule.sip_dispatch_rule_id == self.rule_id:
+            self.rule_name = outcome.rule.name
         attrs = dict(outcome.attributes) or sip_attributes(
             {"sip.callID": self.sip_call_id}, self.trunk, self.facts.headers,
             from_tag=self.from_tag, call_id_full=self.invite.call_id, call_status=status)
@@ -493,11 +498,9 @@ class InboundCall:
         self._finish()
 
     def reinvite_response(self, request: Request) -> Response:
-        """A re-INVITE gets 200 with LiveKit's previous SDP (docs/livekit.md#other-requests)."""
-        resp = make_response(request, *ANSWERED)
-        resp.add("Contact", self.net.contact(self.source.transport))
-        resp.set_body(self.answer_sdp, "application/sdp")
-        return resp
+        """A re-INVITE's answer: its offer negotiated afresh, hold included (`reinvite.py`)."""
+        assert self.media is not None  # set before the answer, so before any dialog
+        return reinvite_response(request, self.media, self.net.contact(self.source.transport))
 
     # -- ending --------------------------------------------------------------------------
 
@@ -567,13 +570,14 @@ class InboundCall:
 
 
     def _log_outcome(self) -> None:
-        """One INFO line per call. Never the PIN, digest credentials or any header value."""
+        """One INFO line per call, trunk and rule by id and name. Never the PIN, digest
+        credentials or any header value."""
         status = f"{self.final[0]} {self.final[1]}".rstrip() if self.final else "no final response"
         ended = self.end_reason or ("rejected" if self.final and self.final[0] >= 300 else "ended")
+        trunk = labelled(self.trunk.sip_trunk_id, self.trunk.name) if self.trunk is not None else "-"
         log.info("inbound call %s Call-ID %s: %s -> %s trunk %s rule %s room %s: %s, %s, %.1f s",
                  self.sip_call_id, self.invite.call_id, self.facts.from_user or "-", self.facts.to_user or "-",
-                 self.trunk.sip_trunk_id if self.trunk is not None and self.trunk.sip_trunk_id else "-",
-                 self.rule_id or "-", self.room or "-", status, ended,
+                 trunk, labelled(self.rule_id, self.rule_name), self.room or "-", status, ended,
                  max(0.0, self.net.clock.now() - self.started))
 
 

@@ -2,6 +2,9 @@
 #dialling): hang up when no RTP arrived for `timeout` seconds, or for `initial` seconds after the
 answer before the first packet. LiveKit's defaults are 15 s and 30 s; a merged `media.media_timeout`
 replaces both (inbound merges (trunk, rule), outbound (trunk, request)). Runs on the injected clock.
+
+A peer that put the call on hold so that it sends nothing (it offered `recvonly` or `inactive`,
+RFC 3264 8.4) is not timed out; when it resumes it has `timeout` seconds again from then.
 """
 
 from __future__ import annotations
@@ -37,12 +40,15 @@ class MediaWatch:
     def _check(self) -> None:
         self._timer = None
         timeout, initial = self.limits()
-        last = self.rtp.last_received
+        if not self.rtp.receiving:  # on hold: silence is what the peer said it would send
+            self._timer = self.clock.call_later(timeout, self._check)
+            return
+        heard = [t for t in (self.rtp.last_received, self.rtp.receiving_since) if t is not None]
         now = self.clock.now()
-        if last is None:
+        if not heard:
             since, limit = now - self.started_at, initial
         else:
-            since, limit = now - last, timeout
+            since, limit = now - max(heard), timeout
         if since >= limit:
             self.on_timeout()
             return

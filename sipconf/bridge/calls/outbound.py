@@ -22,8 +22,10 @@ from livekit.protocol import sip as sip_pb
 from sipconf.sip import sdp
 from sipconf.bridge.calls.decisions import media_timeout_of
 from sipconf.bridge.calls.media_timeout import MediaWatch, timeouts
+from sipconf.bridge.calls.reinvite import MediaSession, reinvite_response
 from sipconf.bridge.calls.signalling import TransactionTimeout, duration_seconds, sleep
 from sipconf.bridge.dialog import Dialog
+from sipconf.bridge.log_lines import labelled
 from sipconf.sip.digest import answer_challenge, challenge_headers
 from sipconf.bridge.media import RtpSession
 from sipconf.bridge.ports import ParticipantJoin
@@ -118,6 +120,7 @@ class OutboundCall:
         self.source: Source | None = None  # where the INVITE went (the trunk's address)
         self.dialog_source: Source | None = None  # where in-dialog requests go: the route set's first hop
         self.rtp: RtpSession | None = None
+        self.media: MediaSession | None = None  # our SDP and its RTP, renegotiated by re-INVITEs
         self.invite: Request | None = None
         self.invite_sent = False
         self.transfer = None
@@ -184,6 +187,7 @@ class OutboundCall:
         self.rtp = RtpSession(self.net.clock, allow_external=self.net.allow_external_dial)
         port = await self.rtp.open()
         offer = bytes(sdp.build_offer(self.net.host, port))
+        self.media = MediaSession(self.rtp, self.net.host, offer)
         if self.transport == "TCP":
             self.source = await self.net.sip.tcp_source(self.dest)
         else:
@@ -279,6 +283,7 @@ class OutboundCall:
 
     async def _answered(self, resp: Response) -> None:
         assert self.invite is not None and self.source is not None and self.rtp is not None
+        assert self.media is not None
         self.dialog = Dialog.from_uac(self.invite, resp)
         self.dialog.local_contact = self.net.contact(self.transport)
         self.net.bind(self, dialog_key=(self.call_id, self.local_tag))
@@ -294,9 +299,8 @@ class OutboundCall:
         except ValueError as err:
             self.hangup("bad SDP")
             raise invite_errors.SDPError(invite_errors.SDPError.OTHER, str(err)) from None
-        if answer.remote_address and answer.remote_port:
-            self.rtp.start((answer.remote_address, answer.remote_port), answer.codec.payload_type,
-                           answer.event_payload_type)
+        # The callee's answer read as an offer gives our direction (RFC 3264 6.1 mirrors it).
+        self.media.apply(answer)
         # docs/livekit.md#dialling: headers_to_attributes / include_headers read from the 200 OK.
         mapped = included_headers(resp.headers, self.internal.include_headers)
         for header, attribute in self.internal.headers_to_attributes.items():
@@ -329,6 +333,11 @@ class OutboundCall:
         self.dialog_source.send(ack)
 
     # -- the established call -------------------------------------------------------------
+
+    def reinvite_response(self, request: Request) -> Response:
+        """A re-INVITE from the callee: its offer negotiated afresh, hold included (`reinvite.py`)."""
+        assert self.media is not None  # set before the INVITE went out, so before any dialog
+        return reinvite_response(request, self.media, self.net.contact(self.transport))
 
     def on_bye(self, request: Request) -> None:
         value = request.get("reason")
@@ -396,7 +405,8 @@ class OutboundCall:
             callback()
         self.net.metrics.outbound_ended(self.status)
         log.info("outbound call %s Call-ID %s: trunk %s -> %s (%s %s:%d): %s, %s, %.1f s",
-                 self.sip_call_id, self.call_id, self.trunk.sip_trunk_id if self.trunk is not None else "-",
+                 self.sip_call_id, self.call_id,
+                 labelled(self.trunk.sip_trunk_id, self.trunk.name) if self.trunk is not None else "-",
                  self.request_uri, self.transport, self.dest[0], self.dest[1], self.status,
                  self.end_reason or "ended", max(0.0, self.net.clock.now() - self.started))
 
