@@ -46,7 +46,9 @@ class AdmissionLimits:
     max_pending: int = 0  # 0 = no limit of its own (max_calls still counts pending INVITEs)
     max_lag: float = 0.1  # seconds of event-loop lag before new calls are refused; 0 = off
     retry_after: int = 1  # seconds, the Retry-After of every 503
-    max_queue_age: float = 0.1  # seconds an INVITE may have waited to be read; 0 = off
+    # Seconds an INVITE may have waited to be read (0 = off): above a GC pause's worth, below
+    # RFC 3261's T1 (500 ms), so a refused caller hears 503 before it would retransmit.
+    max_queue_age: float = 0.2
 
     def __post_init__(self) -> None:
         if self.max_calls < 1:

@@ -73,7 +73,7 @@ log = logging.getLogger("sipconf.bridge.server")
 ALLOW = "INVITE, ACK, CANCEL, BYE, NOTIFY, REFER, MESSAGE, OPTIONS, INFO, SUBSCRIBE"
 MAX_CALLS = 1000
 MAX_LAG = 0.1  # seconds of (averaged) event-loop lag before new calls get 503
-MAX_QUEUE_AGE = 0.1  # seconds a new INVITE may have waited to be read before it gets 503 at once
+MAX_QUEUE_AGE = 0.2  # seconds a new INVITE may have waited to be read before it gets 503 at once
 SHUTDOWN_WAIT = 2.0  # seconds close() waits for the BYEs of the calls it ends
 SHED_LOG_INTERVAL = 1.0  # at most one overload WARNING per this many seconds
 

@@ -121,3 +121,12 @@ def test_a_short_run_writes_every_figure(tmp_path):
         "| clean calls/s with a 20-number spec ÷ with a 10-number spec",
     ]
     assert "| reference_uas.py | 40 | 40 | 0 | " in text and "| sipconf bridge | 40 | 40 | 0 | " in text
+
+
+def test_the_bytecode_profile_counts_real_calls():
+    run = subprocess.run([sys.executable, "-m", "bench.opcodes", "--calls", "2", "--top", "3"],
+                         capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert run.returncode == 0, run.stdout + run.stderr
+    lines = run.stdout.splitlines()
+    assert lines[0].startswith("bytecodes per call: ") and lines[0].endswith(" (2 calls)")
+    assert lines[1].startswith("by file: ") and len(lines) == 5

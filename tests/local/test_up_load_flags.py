@@ -21,7 +21,7 @@ def parsed(*argv: str) -> argparse.Namespace:
 
 def test_the_defaults() -> None:
     args = parsed()
-    assert (args.event_loop, args.max_queue_ms) == ("auto", 100)
+    assert (args.event_loop, args.max_queue_ms) == ("auto", 200)
 
 
 async def _loop_kind() -> str:
