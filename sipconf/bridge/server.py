@@ -148,6 +148,7 @@ class Bridge:
         self._bound: dict[object, list[tuple[dict, tuple[str, str]]]] = {}  # call -> its table keys
         self._objects: tuple[object, tuple] | None = None  # (directory version, trunks and rules)
         self._index: RoutingIndex | None = None  # of that version, built when first asked
+        self.on_index_built: Callable[[], None] | None = None  # told when a routing index was built
         self._received = 0  # messages handled so far
         self._index_checked = -1  # `_received` when the index was last checked against the directory
         self._tasks: set[asyncio.Task] = set()
@@ -244,8 +245,14 @@ class Bridge:
         if index is None or self._objects is None:
             index = RoutingIndex.build(inbound, rules)
             self._index = index if self._objects is not None else None
+            if self.on_index_built is not None:
+                self.on_index_built()
         self._index_checked = self._received if self._index is not None else -1
         return index
+
+    def warm(self) -> None:
+        """Build the routing index now rather than on the first INVITE."""
+        self._routing_index()
 
     def outbound_trunks(self) -> list[sip_pb.SIPOutboundTrunkInfo]:
         return list(self._stored()[1])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 from pathlib import Path
 
 import pytest
@@ -53,3 +54,27 @@ def test_a_bad_queue_age_is_one_line(tmp_path: Path) -> None:
     proc = run_up(tmp_path / "s.db", "--max-queue-ms", "-1")
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines() == ["--max-queue-ms -1.0: expected a number of milliseconds >= 0"]
+
+
+def test_the_collector_is_tuned_and_the_routing_index_frozen_once_built(tmp_path: Path) -> None:
+    opts = up.UpOptions(http=("127.0.0.1", 0), sip=("127.0.0.1", 0), state=tmp_path / "s.db", mode="explicit")
+    thresholds = gc.get_threshold()
+
+    async def main():
+        services = await up.start_services(opts)
+        try:
+            up.tune_gc(services.bridge)
+            assert gc.get_threshold() == up.GC_THRESHOLDS
+            assert services.bridge._index is not None and gc.get_freeze_count() > 0  # built, then frozen
+            frozen = gc.get_freeze_count()
+            services.bridge._index = None  # as a change of trunks or rules leaves it
+            services.bridge.warm()
+            assert gc.get_freeze_count() >= frozen  # the new index joined the frozen objects
+        finally:
+            await services.stop()
+
+    try:
+        asyncio.run(main())
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
