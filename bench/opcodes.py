@@ -1,6 +1,7 @@
 """The bridge's work per call, counted in Python bytecodes: a profile other load cannot blur.
 
     python -m bench.opcodes [--calls N] [--top K]
+    python -m bench.opcodes --gc [--calls N] [--thresholds A,B,C]
 
 Runs the real `Bridge` with the embedded control plane in this process (an open trunk and a
 direct rule applied with the real `livekit-api` client), and N calls over real UDP on
@@ -9,6 +10,12 @@ direct rule applied with the real `livekit-api` client), and N calls over real U
 CPU-time figures swing with whatever else shares the machine; a bytecode count does not (it
 leaves out time spent in C: sockets, regular expressions, SQLite, protobuf). The asyncio
 loop's own Python code is counted too, which uvloop (the loop of `sipconf up`) runs in C.
+
+`--gc` counts nothing and times the cyclic garbage collector instead (`gc.callbacks`): its
+time per call and its longest pause per generation, with the collector's thresholds as given
+(Python's default, or those of `sipconf up`). The bridge runs on a manual clock here, so its
+finished transactions never end: their population grows with the calls, as it does for the
+64*T1 they linger under real load.
 """
 
 from __future__ import annotations
@@ -16,10 +23,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import gc
 import re
 import socket
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from livekit import api
@@ -41,6 +50,20 @@ HEAD = ("{method} sip:{number}@{host}:{port} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0
         "Max-Forwards: 70\r\nSubject: Performance Test\r\n")
 
 
+class Collector:
+    """Times every run of the cyclic garbage collector."""
+
+    def __init__(self) -> None:
+        self.pauses: dict[int, list[float]] = {}
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.pauses.setdefault(info["generation"], []).append(time.perf_counter() - self._started)
+
+
 class Counter:
     def __init__(self) -> None:
         self.by_function: collections.Counter[str] = collections.Counter()
@@ -55,7 +78,7 @@ class Counter:
         return self.trace
 
 
-async def run(calls: int, counter: Counter, tmp: Path) -> None:
+async def run(calls: int, counter: Counter | None, tmp: Path) -> None:
     async with ControlPlane(state_path=tmp / "state.db", api_key=KEY, api_secret=SECRET) as cp, \
             Bridge(bridge_ports(cp), clock=ManualClock()) as bridge, api.LiveKitAPI(cp.url, KEY, SECRET) as lk:
         await lk.sip.create_inbound_trunk(sip_pb.CreateSIPInboundTrunkRequest(
@@ -92,7 +115,8 @@ async def run(calls: int, counter: Counter, tmp: Path) -> None:
 
             for call in range(3):  # warm-up: the routing index, caches
                 await one(10_000 + call)
-            sys.settrace(counter.trace)
+            if counter is not None:
+                sys.settrace(counter.trace)
             try:
                 for call in range(calls):
                     await one(call)
@@ -105,7 +129,11 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.opcodes", description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=20)
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--gc", action="store_true", help="time the garbage collector instead")
+    parser.add_argument("--thresholds", help="the collector's thresholds, e.g. 5000,5,10 (default: Python's)")
     args = parser.parse_args(argv)
+    if args.gc:
+        return _collector(args)
     counter = Counter()
     with tempfile.TemporaryDirectory(prefix="sipconf-opcodes-") as tmp:
         asyncio.run(run(args.calls, counter, Path(tmp)))
@@ -116,6 +144,27 @@ def main(argv: list[str]) -> int:
     print("by file: " + ", ".join(f"{name} {count / args.calls:,.0f}" for name, count in files.most_common(12)))
     for name, count in counter.by_function.most_common(args.top):
         print(f"{count / args.calls:8,.0f}  {name}")
+    return 0
+
+
+def _collector(args: argparse.Namespace) -> int:
+    if args.thresholds:
+        gc.set_threshold(*(int(value) for value in args.thresholds.split(",")))
+    gc.collect()
+    gc.freeze()  # what the imports built, as `sipconf up` freezes it
+    collector = Collector()
+    gc.callbacks.append(collector)
+    try:
+        with tempfile.TemporaryDirectory(prefix="sipconf-opcodes-") as tmp:
+            asyncio.run(run(args.calls, None, Path(tmp)))
+    finally:
+        gc.callbacks.remove(collector)
+        gc.unfreeze()
+    total = sum(sum(pauses) for pauses in collector.pauses.values())
+    print(f"collector: {total / args.calls * 1e6:,.0f} us per call over {args.calls} calls, thresholds"
+          f" {','.join(str(t) for t in gc.get_threshold())}")
+    for generation, pauses in sorted(collector.pauses.items()):
+        print(f"generation {generation}: {len(pauses)} collections, longest {max(pauses) * 1000:.1f} ms")
     return 0
 
 

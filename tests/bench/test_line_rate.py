@@ -130,3 +130,11 @@ def test_the_bytecode_profile_counts_real_calls():
     lines = run.stdout.splitlines()
     assert lines[0].startswith("bytecodes per call: ") and lines[0].endswith(" (2 calls)")
     assert lines[1].startswith("by file: ") and len(lines) == 5
+
+
+def test_the_collector_timing_runs_with_the_thresholds_given():
+    run = subprocess.run([sys.executable, "-m", "bench.opcodes", "--gc", "--calls", "2", "--thresholds", "100,5,10"],
+                         capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert run.returncode == 0, run.stdout + run.stderr
+    first = run.stdout.splitlines()[0]
+    assert first.startswith("collector: ") and first.endswith(" us per call over 2 calls, thresholds 100,5,10")
