@@ -57,6 +57,9 @@ def clean_rate(responder: Responder, load: Load, start: int, ceiling: int, resol
 
     def run(rate: int) -> bool:
         result = probe(responder, rate, load, warm)
+        if result.successful + result.failed == 0:  # SIPp never ran (a port taken meanwhile): once more
+            say(f"  {rate:>6} calls/s: SIPp placed no call (exit {result.sipp_exit}), again")
+            result = probe(responder, rate, load, warm)
         search.probes.append(result)
         clean = is_clean(result)
         say(f"  {rate:>6} calls/s: {result.successful} completed, {result.failed} failed, placed at"
