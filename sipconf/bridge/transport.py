@@ -8,7 +8,9 @@ when it carried a ``received`` of its own) and ``rport=<source port>`` (when it 
 RFC 3261 18.2.2: responses to a TCP request go back on that connection; UDP responses go
 where the top Via says (``maddr``, else ``received`` with ``rport`` or the sent-by port,
 else the sent-by host and port; 5060 when no port is given), not blindly to the packet's
-source.  No task is ever created here, so none can leak.
+source.  No task is ever created here, so none can leak.  UDP datagrams are read by
+``sipconf.bridge.udp`` (in batches, each with how long it waited), and an ``early`` hook may
+take a raw datagram before it is parsed (the bridge refuses stale INVITEs there).
 
 One message never costs more than itself: whatever handling it raises is caught at the
 datagram / stream-read boundary, counted in ``failed`` and logged (rate-limited), and the
