@@ -3,7 +3,7 @@
     python -m bench                          # everything: the scale figures, then the bridge
     python -m bench --only scale             # compile, plan, apply and routing (bench/scale.py)
     python -m bench --only apply,plan        # some of those
-    python -m bench --only bridge --rates 250,500   # the SIP throughput against SIPp (bench/bridge.py)
+    python -m bench --only bridge            # the SIP throughput against SIPp (bench/bridge.py)
 
 Figures go to bench/RESULTS.md, each part into its own section (bench/results.py).
 """
@@ -37,8 +37,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--only", default="scale,bridge", help="comma-separated parts or groups (default: all): "
                         + ", ".join([*GROUPS, *PARTS]))
     parser.add_argument("--runs", type=int, default=5, help="counted runs of each timed command (default %(default)s)")
-    parser.add_argument("--rates", default="250,500,750,1000", help="bridge: calls/s to offer (default %(default)s)")
-    parser.add_argument("--seconds", type=float, default=5.0, help="bridge: seconds per rate (default %(default)g)")
+    parser.add_argument("--seconds", type=float, default=5.0, help="bridge: seconds of each SIPp run (default %(default)g)")
     parser.add_argument("--out", type=Path, default=HERE / "RESULTS.md")
     args = parser.parse_args(argv)
     try:
@@ -53,7 +52,7 @@ def main(argv: list[str]) -> int:
         replace_section(args.out, scale_report.TITLE, scale_report.render(figures), before=bridge.TITLE)
         print(f"wrote {args.out}")
     if "bridge" in parts:
-        bridge.main(["--rates", args.rates, "--seconds", str(args.seconds), "--out", str(args.out)])
+        bridge.main(["--seconds", str(args.seconds), "--out", str(args.out)])
     return 0
 
 

@@ -33,9 +33,29 @@ class AddressError(ValueError):
     """A destination the bridge refuses; ``str()`` is the reason, one line."""
 
 
+_PARSED: dict[str, tuple[IPAddress | None, str]] = {}  # host -> (its address, that address as text)
+_PARSED_MAX = 4096  # bounded: peers choose the hosts
+
+
 def _ip(host: str) -> IPAddress | None:
     """``host`` (IPv6 in brackets or not) as an IP address without a zone, or None.
     A zone (``%eth0``) is refused: it is an interface name, free text a peer chose."""
+    return _parsed(host)[0]
+
+
+def _parsed(host: str) -> tuple[IPAddress | None, str]:
+    # Every message sent asks for its destination's address: parsed once per host text
+    # (ipaddress objects are immutable, so they are shared safely).
+    hit = _PARSED.get(host)
+    if hit is None:
+        address = _parse_ip(host)
+        hit = (address, str(address) if address is not None else "")
+        if len(_PARSED) < _PARSED_MAX:
+            _PARSED[host] = hit
+    return hit
+
+
+def _parse_ip(host: str) -> IPAddress | None:
     name = host[1:-1] if host.startswith("[") and host.endswith("]") else host
     if name.lower() == "localhost":
         return ipaddress.IPv4Address("127.0.0.1")
@@ -70,7 +90,7 @@ def destination(host: str, port: int | str | None, *, allow_external: bool = Fal
                 family: int | None = None) -> tuple[str, int]:
     """``(host, port)`` as a socket may be given it, or AddressError.  ``family`` is the
     sending socket's (AF_INET or AF_INET6); None accepts either."""
-    address = _ip(host)
+    address, text = _parsed(host)
     if address is None:
         raise AddressError(NOT_AN_IP)
     checked_port = port_number(port)
@@ -80,7 +100,7 @@ def destination(host: str, port: int | str | None, *, allow_external: bool = Fal
         raise AddressError("an IPv6 address, and the socket is IPv4")
     if family == socket.AF_INET6 and address.version != 6:
         raise AddressError("an IPv4 address, and the socket is IPv6")
-    return str(address), checked_port
+    return text, checked_port
 
 
 @dataclass(frozen=True)

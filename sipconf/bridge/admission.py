@@ -1,7 +1,17 @@
 """Admission control: shed new calls with `503 Service Unavailable` + `Retry-After` when overloaded.
 
 RFC 3261 21.5.4 / 20.33. The decision is taken for a new INVITE (no To tag) before any routing
-or media work, from three signals:
+or media work, from four signals:
+
+- `max_queue_age`: how long the INVITE waited before its turn, from the kernel's receive
+  timestamp (`sipconf.bridge.udp`). Past saturation that age is what grows first: datagrams
+  wait in the socket's queue while the loop itself still runs on time. An INVITE is stale when
+  it waited longer than that and so did the datagrams before it (their ages averaged,
+  exponentially, `observe` is told of each): a burst left by a short stall is not overload, a
+  queue that stays old is. A stale INVITE is
+  refused at once and statelessly (RFC 3261 8.2.7: no transaction, so a flood of them costs
+  a parse and a send each), which leaves the bridge's time to the calls it admitted, whose
+  ACKs and BYEs wait in the same queue: goodput levels off instead of collapsing;
 
 - `max_calls`: calls in progress (INVITEs not yet finalised + established dialogs);
 - `max_pending`: INVITE server transactions not yet answered with a final response;
@@ -9,8 +19,9 @@ or media work, from three signals:
   every `PROBE_INTERVAL` seconds; how late it runs (or how late it is already, while the loop is
   busy) is the lag. It adapts to the machine: a slow machine saturates, and sheds, earlier.
 
-Below saturation the loop lag stays at a few milliseconds and nothing is refused, so the answers
-LiveKit gives are unchanged. `max_lag <= 0` (and `max_pending <= 0`) turns that signal off.
+Below saturation the queue age and the loop lag stay at a few milliseconds and nothing is refused,
+so the answers LiveKit gives are unchanged. `max_queue_age`, `max_lag` or `max_pending` at 0 turns
+that signal off.
 """
 
 from __future__ import annotations
@@ -23,6 +34,9 @@ __all__ = ["Admission", "AdmissionLimits", "Refusal", "PROBE_INTERVAL", "SERVICE
 
 PROBE_INTERVAL = 0.05  # seconds between two lag probes
 SMOOTHING = 0.25  # weight of the newest probe in the lag average: one stall alone does not shed
+# Weight of each datagram in the queue-age average: a burst left by a short stall (a GC pause,
+# the process off the CPU) does not shed; a queue that stays old does within a few dozen reads.
+QUEUE_SMOOTHING = 0.05
 SERVICE_UNAVAILABLE = (503, "Service Unavailable")
 
 
@@ -32,19 +46,22 @@ class AdmissionLimits:
     max_pending: int = 0  # 0 = no limit of its own (max_calls still counts pending INVITEs)
     max_lag: float = 0.1  # seconds of event-loop lag before new calls are refused; 0 = off
     retry_after: int = 1  # seconds, the Retry-After of every 503
+    # Seconds an INVITE may have waited to be read (0 = off): above a GC pause's worth, below
+    # RFC 3261's T1 (500 ms), so a refused caller hears 503 before it would retransmit.
+    max_queue_age: float = 0.2
 
     def __post_init__(self) -> None:
         if self.max_calls < 1:
             raise ValueError(f"max_calls {self.max_calls}: expected at least 1")
-        if self.max_pending < 0 or self.max_lag < 0 or self.retry_after < 0:
-            raise ValueError("max_pending, max_lag and retry_after must be >= 0")
+        if self.max_pending < 0 or self.max_lag < 0 or self.retry_after < 0 or self.max_queue_age < 0:
+            raise ValueError("max_pending, max_lag, retry_after and max_queue_age must be >= 0")
 
 
 @dataclass(frozen=True)
 class Refusal:
     """Why a new call was refused, and the response to send."""
 
-    why: str  # "max_calls", "max_pending" or "overload"
+    why: str  # "max_calls", "max_pending", "overload" or "queue_age"
     status: int = SERVICE_UNAVAILABLE[0]
     reason: str = SERVICE_UNAVAILABLE[1]
     retry_after: int = 1
@@ -61,6 +78,7 @@ class Admission:
         self.clock = clock
         self.limits = limits or AdmissionLimits()
         self.lag = 0.0  # the probes' lateness, seconds, averaged (exponentially)
+        self.queue_age = 0.0  # how long datagrams waited to be read, seconds, averaged likewise
         self.refused: dict[str, int] = {}
         self._due: float | None = None
         self._timer: TimerHandle | None = None
@@ -94,7 +112,22 @@ class Admission:
             return self.lag
         return max(self.lag, _average(self.lag, self.clock.now() - self._due))
 
-    # -- the decision ----------------------------------------------------------------------
+    # -- the decisions ---------------------------------------------------------------------
+
+    def observe(self, queued: float) -> None:
+        """A datagram was read `queued` seconds after it arrived."""
+        self.queue_age += QUEUE_SMOOTHING * (max(0.0, queued) - self.queue_age)
+
+    def stale(self, queued: float) -> bool:
+        """Whether a new INVITE that waited `queued` seconds to be read waited too long, in a
+        queue that has been that old for a while."""
+        limit = self.limits.max_queue_age
+        return bool(limit) and queued > limit and self.queue_age > limit
+
+    def refuse(self, why: str) -> Refusal:
+        """The 503 for a new call refused because of `why`, counted in `refused`."""
+        self.refused[why] = self.refused.get(why, 0) + 1
+        return Refusal(why, retry_after=self.limits.retry_after)
 
     def admit(self, calls: int, pending: int) -> Refusal | None:
         lim = self.limits
@@ -105,10 +138,7 @@ class Admission:
             why = "max_pending"
         elif lim.max_lag and self.current_lag() > lim.max_lag:
             why = "overload"
-        if why is None:
-            return None
-        self.refused[why] = self.refused.get(why, 0) + 1
-        return Refusal(why, retry_after=lim.retry_after)
+        return None if why is None else self.refuse(why)
 
 
 def _average(average: float, sample: float) -> float:

@@ -54,6 +54,7 @@ from sipconf.bridge.ports import (
     CallPhase, CallReport, CallReports, ControlPlanePorts, ParticipantRemoved, TrunksAndRules,
 )
 from sipconf.bridge.inspection import inspect
+from sipconf.bridge.shedding import Doorman
 from sipconf.sip.digest import NONCE_LIFETIME, DigestServer
 from sipconf.bridge.log_lines import Throttle, printable
 from sipconf.sip.message import Request, Response, make_response
@@ -72,6 +73,7 @@ log = logging.getLogger("sipconf.bridge.server")
 ALLOW = "INVITE, ACK, CANCEL, BYE, NOTIFY, REFER, MESSAGE, OPTIONS, INFO, SUBSCRIBE"
 MAX_CALLS = 1000
 MAX_LAG = 0.1  # seconds of (averaged) event-loop lag before new calls get 503
+MAX_QUEUE_AGE = 0.2  # seconds a new INVITE may have waited to be read before it gets 503 at once
 SHUTDOWN_WAIT = 2.0  # seconds close() waits for the BYEs of the calls it ends
 SHED_LOG_INTERVAL = 1.0  # at most one overload WARNING per this many seconds
 
@@ -97,6 +99,7 @@ class Bridge:
         limits: Limits | None = None,
         max_calls: int = MAX_CALLS,
         max_lag: float = MAX_LAG,
+        max_queue_age: float = MAX_QUEUE_AGE,
         max_pending: int = 0,
         retry_after: int = 1,
         transfer_bye_wait: float = 1.0,
@@ -114,7 +117,8 @@ class Bridge:
         self.trusted_proxies = (trusted_proxies if isinstance(trusted_proxies, TrustedProxies)
                                 else TrustedProxies.parse(trusted_proxies))
         self.throttle = Throttle(log, self.clock)
-        self.admission = Admission(self.clock, AdmissionLimits(max_calls, max_pending, max_lag, retry_after))
+        self.admission = Admission(self.clock, AdmissionLimits(max_calls, max_pending, max_lag, retry_after,
+                                                                 max_queue_age))
         self.transfer_bye_wait = transfer_bye_wait
         self.shutdown_wait = shutdown_wait
         self.metrics = BridgeMetrics()
@@ -132,9 +136,11 @@ class Bridge:
             ring_delay=ring_delay,
             dtmf_info=dtmf_info,
         )
-        self.sip = SipServer(self._on_message, host, udp_port, tcp_port, limits, self.clock,
-                             allow_external=allow_external_dial, trusted_proxies=self.trusted_proxies)
         self.tm = TransactionManager(self.clock)
+        self.doorman = Doorman(self.admission, self.tm.has_invite, self._refused_stale)
+        self.sip = SipServer(self._on_message, host, udp_port, tcp_port, limits, self.clock,
+                             allow_external=allow_external_dial, trusted_proxies=self.trusted_proxies,
+                             early=self.doorman.screen)
         self.outbound = OutboundCalls(self)
         self.dialogs: dict[tuple[str, str], object] = {}
         self.participants: dict[tuple[str, str], object] = {}
@@ -142,6 +148,9 @@ class Bridge:
         self._bound: dict[object, list[tuple[dict, tuple[str, str]]]] = {}  # call -> its table keys
         self._objects: tuple[object, tuple] | None = None  # (directory version, trunks and rules)
         self._index: RoutingIndex | None = None  # of that version, built when first asked
+        self.on_index_built: Callable[[], None] | None = None  # told when a routing index was built
+        self._received = 0  # messages handled so far
+        self._index_checked = -1  # `_received` when the index was last checked against the directory
         self._tasks: set[asyncio.Task] = set()
         self._unlisten: Callable[[], None] | None = None
         self._stop_serving: Callable[[], None] | None = None
@@ -225,13 +234,25 @@ class Bridge:
 
     def _routing_index(self) -> RoutingIndex:
         """The routing index of the directory's current version, built on the first call
-        that needs it after the version moved."""
+        that needs it after the version moved. The version is read once per message received
+        (an INVITE's auth step and its dispatch ask twice; reading it is a query): every change
+        committed before an INVITE is handled reaches that INVITE."""
+        index = self._index
+        if index is not None and self._index_checked == self._received:
+            return index
         inbound, _, rules = self._stored()
         index = self._index
         if index is None or self._objects is None:
             index = RoutingIndex.build(inbound, rules)
             self._index = index if self._objects is not None else None
+            if self.on_index_built is not None:
+                self.on_index_built()
+        self._index_checked = self._received if self._index is not None else -1
         return index
+
+    def warm(self) -> None:
+        """Build the routing index now rather than on the first INVITE."""
+        self._routing_index()
 
     def outbound_trunks(self) -> list[sip_pb.SIPOutboundTrunkInfo]:
         return list(self._stored()[1])
@@ -330,9 +351,12 @@ class Bridge:
     # -- incoming messages ----------------------------------------------------------------
 
     def _on_message(self, msg: Request | Response, source: Source) -> None:
+        self._received += 1
         if isinstance(msg, Response):
             if not self.tm.receive_response(msg):
                 self.outbound.stray_response(msg, source)
+            return
+        if source.queued and msg.method == "INVITE" and self._shed_stale(msg, source):
             return
         try:
             delivery = self.tm.receive_request(msg, source.send, source.reliable, send_trying=False,
@@ -409,6 +433,9 @@ class Bridge:
             return
         call = InboundCall(self, self.config, msg, tx, source)
         self.pending[tx] = call
+        # Pending until its final response (or its drop): a call answered or refused is not
+        # counted by admission control while its task winds down.
+        call.on_settled.append(lambda: self.pending.pop(tx, None))
         call.on_settled.append(lambda: self.metrics.inbound_settled(msg, call.final))
         reports = self.ports.reports
         if reports is not None:
@@ -416,6 +443,31 @@ class Bridge:
             call.on_end.append(lambda: self._report(reports, call, CallPhase.ENDED))
         call.task = self.spawn(call.run())
         call.task.add_done_callback(lambda _t, tx=tx: self.pending.pop(tx, None))
+
+    def _shed_stale(self, msg: Request, source: Source) -> bool:
+        """A new INVITE that waited too long to be read gets 503 at once, statelessly
+        (`sipconf.bridge.admission`); a retransmission or a re-INVITE goes on as usual."""
+        if not self.admission.stale(source.queued):
+            return False
+        try:
+            in_dialog = bool(msg.to.tag)
+        except ValueError:
+            in_dialog = False
+        if in_dialog or self.tm.knows(msg):
+            return False
+        refusal = self.admission.refuse("queue_age")
+        response = make_response(msg, refusal.status, refusal.reason)
+        for name, value in refusal.headers:
+            response.add(name, value)
+        source.send(response)
+        self.doorman.remember(msg.top_via.branch or "")
+        self._refused_stale()
+        return True
+
+    def _refused_stale(self) -> None:
+        self.metrics.inbound_refused(503)
+        self._shed += 1
+        self._report_shed()
 
     def _report_shed(self, force: bool = False) -> None:
         """One WARNING per SHED_LOG_INTERVAL at most, with how many INVITEs got 503 since

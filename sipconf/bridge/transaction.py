@@ -622,6 +622,18 @@ class TransactionManager:
             finished = isinstance(target, Finished)
         return Delivery(request, tx, cancels, finished)
 
+    def has_invite(self, branch: str, sent_by: str) -> bool:
+        """Whether an INVITE server transaction, at work or finished and lingering, has this
+        RFC 3261 branch and sent-by (its retransmissions are absorbed, never shed)."""
+        found = self._lookup((branch, sent_by, "INVITE"))
+        if isinstance(found, InviteServerTransaction):
+            return not found.terminated
+        return found is not None
+
+    def knows(self, request: Request) -> bool:
+        """Whether a server transaction, at work or finished, has `request` (a retransmission, say)."""
+        return self._matching(request, _server_key(request)) is not None
+
     def _lookup(self, key: ServerKey) -> ServerTransaction | Finished | None:
         found = self.server.get(key)
         return found if found is not None else self.lingering.get(key)

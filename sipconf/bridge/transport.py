@@ -9,7 +9,9 @@ when it carried a ``received`` of its own) and ``rport=<source port>`` (when it 
 RFC 3261 18.2.2: responses to a TCP request go back on that connection; UDP responses go
 where the top Via says (``maddr``, else ``received`` with ``rport`` or the sent-by port,
 else the sent-by host and port; 5060 when no port is given), not blindly to the packet's
-source.  No task is ever created here, so none can leak.
+source.  No task is ever created here, so none can leak.  UDP datagrams are read by
+``sipconf.bridge.udp`` (in batches, each with how long it waited), and an ``early`` hook may
+take a raw datagram before it is parsed (the bridge refuses stale INVITEs there).
 
 One message never costs more than itself: whatever handling it raises is caught at the
 datagram / stream-read boundary, counted in ``failed`` and logged (rate-limited), and the
@@ -47,6 +49,7 @@ from typing import Callable, Iterable
 from sipconf.bridge.addresses import AddressError, TrustedProxies, destination, loopback_destination
 from sipconf.bridge.clock import Clock, LoopClock, TimerHandle
 from sipconf.bridge.log_lines import Throttle, printable
+from sipconf.bridge.udp import UdpEndpoint
 from sipconf.sip.headers import Via, split_commas
 from sipconf.sip.message import (Message, Request, Response, UnsupportedVersion, canonical_name, check_mandatory,
                                  parse)
@@ -83,6 +86,7 @@ class Source:
     is_open: Callable[[], bool] = field(default=_always_open, repr=False)  # TCP: the connection still is
     # The socket or connection itself, whose `resend(data, to)` needs nothing of this Source.
     channel: _UdpProtocol | _TcpProtocol | None = field(default=None, repr=False)
+    queued: float = 0.0  # UDP: seconds the datagram waited in the kernel and before its turn here
 
     @property
     def reliable(self) -> bool:
@@ -101,12 +105,13 @@ Handler = Callable[[Request | Response, Source], None]
 DEFAULT_PORT = 5060  # RFC 3261 18.1.1 / 19.1.2: sip: over UDP and TCP
 
 
-def stamp_via(headers: list[tuple[str, str]], addr: tuple[str, int]) -> Via | None:
+def stamp_via(headers: list[tuple[str, str]], addr: tuple[str, int], top: Via | None = None) -> Via | None:
     """RFC 3261 18.2.1 and RFC 3581 4, in place: add ``received=<source IP>`` to the top Via
     when its sent-by host differs from the packet's source, it carries a bare ``rport``, or
     it brought a ``received`` of its own (only the server that saw the packet may say where
     it came from), and fill that ``rport`` with the source port.  Returns the (stamped) top
-    Via, or None when there is no parseable one."""
+    Via, or None when there is no parseable one.  ``top``, when given, is that Via already
+    parsed (a message's ``top_via``)."""
     for index, (name, value) in enumerate(headers):
         if canonical_name(name) == "via":
             break
@@ -119,7 +124,7 @@ def stamp_via(headers: list[tuple[str, str]], addr: tuple[str, int]) -> Via | No
             return None
         first, rest = parts[0], ", ".join(parts[1:])
     try:
-        via = Via.parse(first)
+        via = top if top is not None else Via.parse(first)
     except ValueError:
         return None
     ip, port = addr
@@ -218,7 +223,7 @@ class _Dispatcher:
             self._malformed(data, exc, source)
             return
         if isinstance(message, Request):
-            self._stamp(message.headers, source)
+            self._stamp(message.headers, source, message.top_via)  # parsed by check_mandatory
         self.handler(message, source)
 
     def _malformed(self, data: bytes, error: ValueError, source: Source) -> None:
@@ -238,8 +243,8 @@ class _Dispatcher:
         source.send(response)
 
     @staticmethod
-    def _stamp(headers: list[tuple[str, str]], source: Source) -> None:
-        via = stamp_via(headers, source.addr)
+    def _stamp(headers: list[tuple[str, str]], source: Source, top: Via | None = None) -> None:
+        via = stamp_via(headers, source.addr, top)
         if via is not None and not source.reliable:
             source.reply_to = response_address(via)  # checked when something is sent there
 
@@ -252,16 +257,18 @@ def _encode(message: Message | bytes) -> bytes:
     return message if isinstance(message, bytes) else bytes(message)
 
 
-class _UdpProtocol(asyncio.DatagramProtocol):
+class _UdpProtocol:
+    """Frames nothing (a datagram is a message): checks, then dispatches each datagram read by
+    the listener's `UdpEndpoint`, and is the one way out for UDP sends."""
+
     def __init__(self, server: SipServer) -> None:
         self.server = server
-        self.transport: asyncio.DatagramTransport | None = None
+        self.transport: UdpEndpoint | None = None
         self.family: int | None = None
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-        sock = transport.get_extra_info("socket")
-        self.family = sock.family if sock is not None else None
+    def connection_made(self, transport: UdpEndpoint) -> None:
+        self.transport = transport
+        self.family = transport.family
 
     def sendto(self, message: Message | bytes, addr: tuple[str, int]) -> None:
         """The one place UDP data leaves: every destination is checked first, since an
@@ -274,7 +281,7 @@ class _UdpProtocol(asyncio.DatagramProtocol):
         if self.transport is not None and not self.transport.is_closing():
             self.transport.sendto(_encode(message), target)
 
-    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+    def datagram_received(self, data: bytes, addr: tuple[str, int], queued: float = 0.0) -> None:
         try:
             if not data.strip(b"\r\n"):
                 return  # RFC 5626 keep-alive
@@ -283,7 +290,12 @@ class _UdpProtocol(asyncio.DatagramProtocol):
                 self.server.throttle.warning("oversize", "dropped %d-byte datagram from %s:%d (limit %d)",
                                              len(data), addr[0], addr[1], limits.max_message_size)
                 return
-            self.server._dispatcher.dispatch(data, self.source((addr[0], addr[1])))
+            source = self.source((addr[0], addr[1]))
+            source.queued = queued
+            early = self.server.early
+            if early is not None and early(data, source):
+                return
+            self.server._dispatcher.dispatch(data, source)
         except Exception as exc:  # dispatch catches its own; this is the last line of defence
             self.server._dispatcher.failed += 1
             self.server.throttle.warning("failed", "dropped datagram from %s:%d: %s", printable(str(addr[0])),
@@ -489,8 +501,10 @@ class SipServer:
         tcp: bool = True,
         allow_external: bool = False,
         trusted_proxies: TrustedProxies | Iterable[str] = (),
+        early: Callable[[bytes, Source], bool] | None = None,
     ) -> None:
         self.host = host
+        self.early = early  # sees each datagram before it is parsed; True = it was dealt with
         self.allow_external = allow_external
         self.trusted_proxies = (trusted_proxies if isinstance(trusted_proxies, TrustedProxies)
                                 else TrustedProxies.parse(trusted_proxies))
@@ -500,7 +514,7 @@ class SipServer:
         self._dispatcher = _Dispatcher(handler, self.limits, self.throttle)
         self._ports = (udp_port if udp else None, tcp_port if tcp else None)
         self._udp: _UdpProtocol | None = None
-        self._udp_transport: asyncio.DatagramTransport | None = None
+        self._udp_transport: UdpEndpoint | None = None
         self._tcp_server: asyncio.base_events.Server | None = None
         self.connections: set[_TcpProtocol] = set()
         self._per_source: dict[str, int] = {}  # peer IP -> its connections (peers' only, never 0)
@@ -541,9 +555,9 @@ class SipServer:
     async def _bind(self, udp_port: int | None, tcp_port: int | None) -> None:
         loop = asyncio.get_running_loop()
         if udp_port is not None:
-            transport, protocol = await loop.create_datagram_endpoint(
-                lambda: _UdpProtocol(self), local_addr=(self.host, udp_port),
-            )
+            protocol = _UdpProtocol(self)
+            transport = UdpEndpoint.open(loop, self.host, udp_port, protocol.datagram_received)
+            protocol.connection_made(transport)
             self._udp_transport, self._udp = transport, protocol
         if tcp_port is not None:
             self._tcp_server = await loop.create_server(lambda: _TcpProtocol(self), self.host, tcp_port)

@@ -36,7 +36,7 @@ from pathlib import Path
 from sipconf.bridge.addresses import TrustedProxies
 from sipconf.bridge.backoff import BackoffPolicy
 from sipconf.bridge.log_lines import EscapeControlCharacters
-from sipconf.bridge.server import MAX_CALLS, MAX_LAG, Bridge
+from sipconf.bridge.server import MAX_CALLS, MAX_LAG, MAX_QUEUE_AGE, Bridge
 from sipconf.errors import UserError
 from sipconf.local.bridge_adapter import bridge_ports
 from sipconf.local.credentials import DEV_API_SECRET
@@ -58,6 +58,7 @@ class UpOptions:
     allow_external_dial: bool = False
     max_calls: int = MAX_CALLS
     max_lag: float = MAX_LAG
+    max_queue_age: float = MAX_QUEUE_AGE
     reset_state: bool = False
     trusted_proxies: tuple[str, ...] = ()
     auth_backoff: BackoffPolicy = BackoffPolicy()
@@ -117,6 +118,7 @@ async def start_services(opts: UpOptions) -> Services:
     bridge = Bridge(bridge_ports(cp), host=opts.sip[0], udp_port=opts.sip[1], tcp_port=opts.sip[1],
                     mode=Mode(opts.mode), ring_delay=opts.ring_delay, dtmf_info=opts.dtmf_info,
                     allow_external_dial=opts.allow_external_dial, max_calls=opts.max_calls, max_lag=opts.max_lag,
+                    max_queue_age=opts.max_queue_age,
                     trusted_proxies=opts.trusted_proxies, auth_backoff=opts.auth_backoff,
                     nonce_lifetime=opts.nonce_lifetime)
     try:
@@ -142,14 +144,29 @@ async def start_services(opts: UpOptions) -> Services:
     return services
 
 
-def _freeze_start_up() -> None:
-    """What start-up built (modules, classes, the control plane, the bridge) lives as long as
-    the process.  Moved out of the cyclic garbage collector's reach, it is no longer walked by
-    every full collection, each of which stops the event loop: tens of thousands of objects,
-    most of a full collection's work once finished SIP transactions are kept small
-    (bench/RESULTS.md, "Soak")."""
-    gc.collect()  # garbage now would never be collected once frozen
-    gc.freeze()
+# Young-generation collections every 5,000 allocations instead of 700: a call allocates
+# thousands of short-lived objects, and each collection has a cost of its own whatever it
+# finds (`python -m bench.opcodes`-style runs measured the collector's time per call at a
+# fifth of the default's, with pauses no longer). The older generations keep their defaults.
+GC_THRESHOLDS = (5000, 5, 10)
+
+
+def tune_gc(bridge: Bridge | None) -> None:
+    """Keep what lives as long as the process out of the cyclic collector's walks: modules,
+    protobuf descriptors, the state read at start-up and the bridge's routing index (tens of
+    megabytes of small objects for 10,000 numbers, which every full collection would walk
+    again and again while calls wait). The index is frozen again whenever a change of trunks
+    or rules makes the bridge build a new one."""
+
+    def freeze() -> None:
+        gc.collect()
+        gc.freeze()
+
+    gc.set_threshold(*GC_THRESHOLDS)
+    if bridge is not None:
+        bridge.warm()
+        bridge.on_index_built = freeze
+    freeze()
 
 
 def _reset_state(path: Path) -> list[str]:
@@ -168,7 +185,7 @@ async def serve(opts: UpOptions) -> int:
         for line in _reset_state(opts.state):  # at once: where the old state went is never lost
             print(line)
     services = await start_services(opts)
-    _freeze_start_up()
+    tune_gc(services.bridge)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -197,6 +214,7 @@ def run(args: argparse.Namespace) -> int:
         allow_external_dial=args.allow_external_dial,
         max_calls=args.max_calls,
         max_lag=args.max_lag_ms / 1000,
+        max_queue_age=args.max_queue_ms / 1000,
         reset_state=args.reset_state,
         trusted_proxies=tuple(args.trusted_proxy),
         auth_backoff=auth_backoff(args),
@@ -216,6 +234,8 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--max-calls {args.max_calls}: expected a number of calls >= 1")
     if opts.max_lag < 0:
         raise UserError(f"--max-lag-ms {args.max_lag_ms}: expected a number of milliseconds >= 0")
+    if opts.max_queue_age < 0:
+        raise UserError(f"--max-queue-ms {args.max_queue_ms}: expected a number of milliseconds >= 0")
     if opts.nonce_lifetime <= 0:
         raise UserError(f"--nonce-lifetime {args.nonce_lifetime:g}: expected a number of seconds > 0")
     # LiveKit keeps a room's timeout of 0 as "the default", so a default has to be at least 1 s.
@@ -225,7 +245,25 @@ def run(args: argparse.Namespace) -> int:
             raise UserError(f"{flag} {value}: expected a number of seconds from 1 to {2**32 - 1}")
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     configure_logging(args.log_level)
-    return asyncio.run(serve(opts))
+    return run_on_loop(serve(opts), args.event_loop)
+
+
+EVENT_LOOPS = ("auto", "uvloop", "asyncio")
+
+
+def run_on_loop(coro, event_loop: str = "auto"):
+    """Run `coro` on uvloop (libuv: cheaper sockets and timers, the bridge's largest costs
+    after its own code) when it is installed, else on asyncio's own loop; `event_loop` picks one."""
+    if event_loop != "asyncio":
+        try:
+            import uvloop
+        except ImportError:
+            if event_loop == "uvloop":
+                coro.close()
+                raise UserError("--event-loop uvloop: uvloop is not installed (pip install uvloop)") from None
+        else:
+            return uvloop.run(coro)
+    return asyncio.run(coro)
 
 
 def auth_backoff(args: argparse.Namespace) -> BackoffPolicy:
@@ -276,6 +314,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-lag-ms", type=float, default=MAX_LAG * 1000, metavar="MS",
                    help="overload: new INVITEs get 503 + Retry-After while the event loop runs this late"
                         " on average (default %(default)g ms, 0 = off)")
+    p.add_argument("--max-queue-ms", type=float, default=MAX_QUEUE_AGE * 1000, metavar="MS",
+                   help="overload: a new INVITE that waited this long in the UDP receive queue gets 503 +"
+                        " Retry-After at once, without a transaction (default %(default)g ms, 0 = off)")
     backoff = BackoffPolicy()
     p.add_argument("--trusted-proxy", action="append", default=[], metavar="ADDRESS[/PREFIX]",
                    help="a carrier proxy or SBC that forwards many callers' calls (repeatable): exempt from the"
@@ -296,5 +337,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="a new room nobody joined closes after this long (default %(default)s, LiveKit's)")
     p.add_argument("--room-departure-timeout", type=int, default=DEFAULT_DEPARTURE_TIMEOUT, metavar="SECONDS",
                    help="a room closes this long after its last participant left (default %(default)s, LiveKit's)")
+    p.add_argument("--event-loop", choices=EVENT_LOOPS, default="auto",
+                   help="the event loop: uvloop when installed (auto, the default), or asyncio's own")
     p.add_argument("--log-level", choices=LOG_LEVELS, default="INFO", type=str.upper,
                    help="stderr log level for sipconf (call outcomes are INFO; default %(default)s)")

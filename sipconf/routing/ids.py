@@ -20,12 +20,17 @@ def random_suffix(rng: random.Random | None = None) -> str:
 _LIMIT = 256 - 256 % len(ALPHABET)
 
 
+# byte -> its character, in C (bytes.translate): the bytes at or above _LIMIT are deleted.
+_TO_ALPHABET = bytes(ord(ALPHABET[b % len(ALPHABET)]) if b < _LIMIT else 0 for b in range(256))
+_REJECTED = bytes(range(_LIMIT, 256))
+
+
 def _urandom_suffix() -> str:
     """12 uniform characters from one system-random read (one per character costs a syscall each)."""
-    out: list[str] = []
+    out = b""
     while len(out) < 12:
-        out.extend(ALPHABET[b % len(ALPHABET)] for b in secrets.token_bytes(16) if b < _LIMIT)
-    return "".join(out[:12])
+        out += secrets.token_bytes(16).translate(_TO_ALPHABET, _REJECTED)
+    return out[:12].decode("ascii")
 
 
 def new_id(prefix: str, rng: random.Random | None = None) -> str:

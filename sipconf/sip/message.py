@@ -28,6 +28,8 @@ __all__ = [
     "UnsupportedVersion",
     "canonical_name",
     "parse",
+    "plain_headers",
+    "top_via_of",
 ]
 
 # RFC 3261 7.3.3 compact forms, plus those of RFC 3515 (r), RFC 6665 (o, u).
@@ -57,6 +59,7 @@ class UnsupportedVersion(ValueError):
 
 
 _CANONICAL_CACHE: dict[str, str] = {}
+_VALID_NAMES: dict[str, str] = {}  # header names seen to be tokens -> their canonical names
 
 
 def canonical_name(name: str) -> str:
@@ -78,19 +81,35 @@ class Message:
     body: bytes = b""
 
     # -- generic header access (case-insensitive, compact-form aware) --------------
-    # get/get_all run for every header of every message: the name cache is read inline.
-    def get(self, name: str, default: str | None = None) -> str | None:
+    # The hot path asks a message for a few dozen headers: they are indexed by canonical
+    # name once, and the index is used while `headers` still holds the same lines (a list
+    # comparison: identical lines compare by identity, in C), so add/set/remove or editing
+    # `headers` directly is always seen.
+    def _positions(self) -> dict[str, list[int]]:
+        headers = self.headers
+        cached = self.__dict__.get("_index")
+        if cached is not None and cached[0] == headers:
+            return cached[1]
         cache = _CANONICAL_CACHE
-        key = cache.get(name) or canonical_name(name)
-        for n, v in self.headers:
-            if (cache.get(n) or canonical_name(n)) == key:
-                return v
-        return default
+        index: dict[str, list[int]] = {}
+        for position, (n, _v) in enumerate(headers):
+            key = cache.get(n) or canonical_name(n)
+            found = index.get(key)
+            if found is None:
+                index[key] = [position]
+            else:
+                found.append(position)
+        self.__dict__["_index"] = (list(headers), index)
+        return index
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        found = self._positions().get(_CANONICAL_CACHE.get(name) or canonical_name(name))
+        return self.headers[found[0]][1] if found else default
 
     def get_all(self, name: str) -> list[str]:
-        cache = _CANONICAL_CACHE
-        key = cache.get(name) or canonical_name(name)
-        return [v for n, v in self.headers if (cache.get(n) or canonical_name(n)) == key]
+        found = self._positions().get(_CANONICAL_CACHE.get(name) or canonical_name(name))
+        headers = self.headers
+        return [headers[position][1] for position in found] if found else []
 
     def values(self, name: str) -> list[str]:
         """All comma-separated values of a header across all its lines (RFC 3261 7.3.1)."""
@@ -163,15 +182,15 @@ class Message:
 
     @property
     def from_(self) -> NameAddr:
-        return self._view("from", "From", NameAddr.parse)
+        return self._view("from", "From", _shared_name_addr)
 
     @property
     def to(self) -> NameAddr:
-        return self._view("to", "To", NameAddr.parse)
+        return self._view("to", "To", _shared_name_addr)
 
     @property
     def top_via(self) -> Via:
-        return self._view("via", "Via", _parse_top_via)
+        return self._view("via", "Via", top_via_of)
 
     @property
     def contacts(self) -> list[NameAddr]:
@@ -179,7 +198,8 @@ class Message:
 
     def _head_lines(self) -> list[str]:
         lines = [f"{n}: {v}" for n, v in self.headers]
-        if self.get("content-length") is None:
+        cache = _CANONICAL_CACHE
+        if not any((cache.get(n) or canonical_name(n)) == "content-length" for n, _ in self.headers):
             # RFC 3261 20.14: mandatory over stream transports; always harmless.
             lines.append(f"Content-Length: {len(self.body)}")
         return lines
@@ -233,7 +253,25 @@ _TOKEN_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01
 _TOKEN_RE = re.compile(r"[A-Za-z0-9\-.!%*_+`'~]+")
 
 
-def _parse_top_via(line: str) -> Via:
+_NAME_ADDRS: dict[str, NameAddr] = {}  # From / To header value -> its parsed view
+_NAME_ADDRS_MAX = 8192
+
+
+def _shared_name_addr(value: str) -> NameAddr:
+    """A From or To value parsed once for every message of its dialog: the caller's From
+    comes again in its ACK and BYE, our tagged To in them both. The views are read, never
+    changed (a changed address is a new NameAddr, as ``with_tag`` makes), so one object can
+    serve them all; the oldest entries go first once the table is full."""
+    parsed = _NAME_ADDRS.get(value)
+    if parsed is None:
+        parsed = NameAddr.parse(value)
+        if len(_NAME_ADDRS) >= _NAME_ADDRS_MAX:
+            del _NAME_ADDRS[next(iter(_NAME_ADDRS))]
+        _NAME_ADDRS[value] = parsed
+    return parsed
+
+
+def top_via_of(line: str) -> Via:
     """The first Via of a header line that may hold several (RFC 3261 7.3.1)."""
     values = split_commas(line) if "," in line else [line]
     return Via.parse(values[0] if values else line)  # an empty line: "invalid Via: ''"
@@ -312,9 +350,17 @@ def parse(data: bytes, max_headers: int = MAX_HEADERS) -> Request | Response:
         text = head.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ValueError(f"header section is not UTF-8 (byte {exc.start})") from None
-    lines = text.split("\r\n")
-    headers: list[tuple[str, str]] = []
-    length_value: str | None = None
+    start, _, block = text.partition("\r\n")
+    fast = plain_headers(block) if block else None
+    if fast is not None:
+        headers, index, length_value = fast
+        lines = [start]
+    else:
+        lines = text.split("\r\n")
+        headers = []
+        index = {}  # canonical name -> positions, as Message._positions builds it
+        length_value = None
+    names = _VALID_NAMES
     for number, line in enumerate(lines[1:], start=2):
         if line and line[0] in " \t":
             # RFC 3261 7.3.1: header field folding (LWS continuation).
@@ -327,11 +373,21 @@ def parse(data: bytes, max_headers: int = MAX_HEADERS) -> Request | Response:
         if not colon:
             raise ValueError(f"line {number}: header has no colon")
         name = name.rstrip(" \t")
-        if _TOKEN_RE.fullmatch(name) is None:
-            raise ValueError(f"line {number}: invalid header name {name!r}")
+        key = names.get(name)
+        if key is None:
+            if _TOKEN_RE.fullmatch(name) is None:
+                raise ValueError(f"line {number}: invalid header name {name!r}")
+            key = canonical_name(name)
+            if len(names) < 4096:  # bounded: hostile peers invent header names
+                names[name] = key
         value = value.strip(" \t")
+        found = index.get(key)
+        if found is None:
+            index[key] = [len(headers)]
+        else:
+            found.append(len(headers))
         headers.append((name, value))
-        if canonical_name(name) == "content-length":
+        if key == "content-length":
             if length_value is not None:
                 # Two lengths leave the body's end unknown (RFC 4475 3.3.9).
                 raise ValueError("more than one Content-Length header")
@@ -339,6 +395,7 @@ def parse(data: bytes, max_headers: int = MAX_HEADERS) -> Request | Response:
     if len(headers) > max_headers:
         raise ValueError(f"too many headers (more than {max_headers})")
     msg = _parse_start_line(lines[0], headers, b"")
+    msg.__dict__["_index"] = (list(headers), index)
     if length_value is not None:
         length = _parse_content_length(length_value)
         if len(body) < length:
@@ -348,20 +405,56 @@ def parse(data: bytes, max_headers: int = MAX_HEADERS) -> Request | Response:
     return msg
 
 
+# Header lines the common way: a token, optional blanks, a colon, a value on one line.
+_PLAIN_TOKEN = r"[A-Za-z0-9\-.!%*_+`'~]+"
+_PLAIN_BLOCK = re.compile(rf"(?:{_PLAIN_TOKEN}[ \t]*:[^\r\n]*\r\n)+")
+_PLAIN_LINE = re.compile(rf"({_PLAIN_TOKEN})[ \t]*:[ \t]*([^\r\n]*?)[ \t]*\r\n")
+
+
+def plain_headers(block: str) -> tuple[list[tuple[str, str]], dict[str, list[int]], str | None] | None:
+    """The header lines of `block` when every one is a plain line (no folding, nothing odd),
+    as `parse` would have read them: (headers, index, Content-Length value), split in C. None
+    sends the block to `parse`'s line-by-line reading, which says what is wrong, if anything."""
+    text = block + "\r\n"
+    if _PLAIN_BLOCK.fullmatch(text) is None:
+        return None
+    headers: list[tuple[str, str]] = _PLAIN_LINE.findall(text)  # every line matches: one pair each
+    names = _VALID_NAMES
+    index: dict[str, list[int]] = {}
+    for position, (name, _value) in enumerate(headers):
+        key = names.get(name)
+        if key is None:
+            key = canonical_name(name)
+            if len(names) < 4096:  # bounded: hostile peers invent header names
+                names[name] = key
+        seen = index.get(key)
+        if seen is None:
+            index[key] = [position]
+        else:
+            seen.append(position)
+    lengths = index.get("content-length")
+    if lengths is not None and len(lengths) > 1:
+        return None  # `parse` refuses it with its reason
+    return headers, index, headers[lengths[0]][1] if lengths else None
+
+
 def make_response(request: Request, status: int, reason: str, to_tag: str | None = None) -> Response:
     """Build a response per RFC 3261 8.2.6.2: copy Via (all, in order), From, To, Call-ID, CSeq.
 
     ``to_tag`` is added to To if the request's To has no tag yet.
     """
     headers: list[tuple[str, str]] = []
-    for name, value in request.headers:
-        key = canonical_name(name)
+    index = request._positions()
+    copied = [(position, key) for key in _COPIED for position in index.get(key, ())]
+    if len(copied) > 1:
+        copied.sort()  # in the request's order
+    lines = request.headers
+    for position, key in copied:
+        value = lines[position][1]
         if key == "to":
             if to_tag is not None and ";tag=" not in value.replace(" ", "").lower():
                 value = f"{value};tag={to_tag}"
-            headers.append(("To", value))
-        elif key in ("via", "from", "call-id", "cseq"):
-            headers.append((_LONG_NAMES[key], value))
+        headers.append((_LONG_NAMES[key], value))
     if request.method == "INVITE" and status == 100:
         ts = request.get("timestamp")
         if ts is not None:
@@ -370,6 +463,7 @@ def make_response(request: Request, status: int, reason: str, to_tag: str | None
 
 
 _LONG_NAMES = {"via": "Via", "from": "From", "to": "To", "call-id": "Call-ID", "cseq": "CSeq"}
+_COPIED = tuple(_LONG_NAMES)
 
 
 def check_mandatory(message: Request | Response) -> None:
@@ -380,17 +474,12 @@ def check_mandatory(message: Request | Response) -> None:
     ACK included).  A top Via without a branch is accepted: RFC 3261 17.2.3 matches such
     RFC 2543 requests by their other fields.  One pass over the headers: this runs for
     every message received."""
-    seen: set[str] = set()
-    for name, _ in message.headers:
-        key = canonical_name(name)
-        if key in _SINGLE:
-            if key in seen:
-                raise ValueError(f"more than one {_SINGLE[key]} header")
-            seen.add(key)
-        elif key == "via":
-            seen.add(key)
+    index = message._positions()
+    repeated = [(found[1], key) for key in _SINGLE if len(found := index.get(key, ())) > 1]
+    if repeated:
+        raise ValueError(f"more than one {_SINGLE[min(repeated)[1]]} header")  # the first repeat met
     for key, label in _MANDATORY.items():
-        if key not in seen:
+        if key not in index:
             raise ValueError(f"missing {label} header")
     # The typed views parse the same first lines, and keep them for the handlers.
     message.top_via

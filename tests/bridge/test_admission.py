@@ -4,6 +4,7 @@ no sleeping, no timing asserts."""
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
@@ -12,7 +13,7 @@ from sipconf.bridge.clock import ManualClock
 from sipconf.bridge.dialog import Dialog
 from sipconf.bridge.transaction import build_ack_for_non2xx
 
-from tests.bridge.test_calls_inbound import direct_rule, open_trunk, participants, run
+from tests.bridge.test_calls_inbound import call, direct_rule, open_trunk, participants, run
 
 
 def test_below_every_limit_everything_is_admitted():
@@ -113,3 +114,140 @@ def test_max_calls_1_second_concurrent_invite_gets_503_and_the_first_call_comple
         assert bridge.admission.refused == {"max_calls": 1}
 
     asyncio.run(run(scenario, ring_delay=5, max_calls=1)(tmp_path / "s.db"))
+
+
+def test_queue_age_refuses_only_in_a_queue_that_stays_old_and_0_turns_it_off():
+    adm = Admission(ManualClock(), AdmissionLimits(max_queue_age=0.1, retry_after=3))
+    for _ in range(5):
+        adm.observe(0.3)  # a few datagrams that waited: the process was off the CPU, say
+    assert 0 < adm.queue_age < 0.1 and not adm.stale(0.3)
+    for _ in range(20):
+        adm.observe(0.3)  # the queue stays old
+    assert adm.stale(0.3) and not adm.stale(0.1) and not adm.stale(0.0)  # old, but this one was not
+    for _ in range(40):
+        adm.observe(0.0)  # read on time again: the average decays
+    assert adm.queue_age < 0.1 and not adm.stale(0.3)
+    off = Admission(ManualClock(), AdmissionLimits(max_queue_age=0))
+    off.observe(60)
+    assert not off.stale(60)
+    refusal = adm.refuse("queue_age")
+    assert (refusal.status, refusal.why, refusal.headers) == (503, "queue_age", [("Retry-After", "3")])
+    assert adm.refused == {"queue_age": 1}
+    with pytest.raises(ValueError):
+        AdmissionLimits(max_queue_age=-1)
+
+
+def test_an_invite_read_late_gets_503_at_once_without_a_transaction(tmp_path):
+    """Real sockets: while the event loop is blocked, the caller's INVITE waits in the socket's
+    queue; read past max_queue_age in a queue that has been old, it gets 503 + Retry-After at
+    once (no 100, no routing, no transaction). An INVITE read on time is then routed and
+    answered as ever."""
+
+    async def scenario(bridge, lk, peer):
+        await open_trunk(lk)
+        await direct_rule(lk)
+        target = bridge.udp_address
+        bridge.admission.queue_age = 1.0  # the datagrams before it waited too
+        late = peer.invite(target, "+15550111", "+15550100")
+        peer.send(late, target)
+        time.sleep(0.3)  # the loop cannot read: the INVITE waits in the kernel (max_queue_age 0.1 s)
+        busy = await peer.final_to(late)
+        assert (busy.status, busy.reason, busy.get("retry-after")) == (503, "Service Unavailable", "1")
+        assert [r.status for r in peer.responses_to(late)] == [503]
+        assert bridge.tm.server == {} and bridge.pending == {}
+        peer.send(build_ack_for_non2xx(late, busy), target)
+        assert bridge.admission.refused == {"queue_age": 1}
+        assert await participants(lk, "support") == []
+        invite, final = await call(bridge, peer)
+        assert final.status == 200
+        assert [p.identity for p in await participants(lk, "support")] == ["sip_+15550111"]
+
+    asyncio.run(run(scenario, max_queue_age=0.1)(tmp_path / "s.db"))
+
+
+def test_one_invite_read_late_alone_is_not_overload(tmp_path):
+    """A lone INVITE that waited while the loop was busy (a GC pause, the process off the CPU)
+    is routed as ever: the queue before it was not old."""
+
+    async def scenario(bridge, lk, peer):
+        await open_trunk(lk)
+        await direct_rule(lk)
+        target = bridge.udp_address
+        invite = peer.invite(target, "+15550111", "+15550100")
+        peer.send(invite, target)
+        time.sleep(0.25)
+        assert (await peer.final_to(invite)).status == 200
+        assert bridge.admission.refused == {}
+
+    asyncio.run(run(scenario, max_queue_age=0.1)(tmp_path / "s.db"))
+
+
+def test_a_retransmitted_invite_read_late_is_not_shed(tmp_path):
+    """The INVITE of a call already admitted is its transaction's, however late it is read:
+    the transaction answers it with its last response, and the call goes on."""
+
+    async def scenario(bridge, lk, peer):
+        await open_trunk(lk)
+        await direct_rule(lk)
+        target = bridge.udp_address
+        invite = peer.invite(target, "+15550111", "+15550100")
+        peer.send(invite, target)
+        await peer.wait_for(lambda m: getattr(m, "status", 0) == 180)
+        ringing = len(peer.responses_to(invite))
+        bridge.admission.queue_age = 1.0  # an old queue: a new INVITE would be refused
+        peer.send(invite, target)  # a retransmission, read late
+        time.sleep(0.3)
+        await peer.wait_for(lambda m: len(peer.responses_to(invite)) > ringing)
+        assert [r.status for r in peer.responses_to(invite)][ringing:] == [180]
+        assert bridge.admission.refused == {}
+        bridge.clock.advance(5)  # the ring delay
+        assert (await peer.final_to(invite)).status == 200
+
+    asyncio.run(run(scenario, ring_delay=5, max_queue_age=0.1)(tmp_path / "s.db"))
+
+
+def test_a_refused_invite_is_remembered_its_ack_dropped_and_a_retransmission_refused_again(tmp_path):
+    """Stateless refusals keep the branch: the caller's ACK for the 503 is dropped before it is
+    parsed, and the same INVITE sent again, even read on time, gets the same 503 (never a call)."""
+
+    async def scenario(bridge, lk, peer):
+        await open_trunk(lk)
+        await direct_rule(lk)
+        target = bridge.udp_address
+        bridge.admission.queue_age = 1.0  # the datagrams before it waited too
+        invite = peer.invite(target, "+15550111", "+15550100")
+        peer.send(invite, target)
+        time.sleep(0.3)
+        busy = await peer.final_to(invite)
+        assert busy.status == 503 and bridge.doorman.branches == {invite.top_via.branch: None}
+        handled = bridge._received
+        peer.send(build_ack_for_non2xx(invite, busy), target)
+        peer.send(invite, target)  # read on time, but refused before
+        await peer.wait_for(lambda m: len(peer.responses_to(invite)) == 2)
+        assert [r.status for r in peer.responses_to(invite)] == [503, 503]
+        assert bridge._received == handled  # neither the ACK nor the INVITE was parsed
+        assert bridge.admission.refused == {"queue_age": 1} and bridge.tm.server == {}
+        assert await participants(lk, "support") == []
+
+    asyncio.run(run(scenario, max_queue_age=0.1)(tmp_path / "s.db"))
+
+
+def test_an_invite_that_is_not_plain_is_refused_late_by_the_full_path(tmp_path):
+    """A folded header line keeps the INVITE from the door's quick reading: parsed as usual, it
+    is refused the same way, statelessly, once found stale."""
+
+    async def scenario(bridge, lk, peer):
+        await open_trunk(lk)
+        await direct_rule(lk)
+        target = bridge.udp_address
+        invite = peer.invite(target, "+15550111", "+15550100", headers=[("Subject", "a folded")])
+        folded = bytes(invite).replace(b"Subject: a folded", b"Subject: a\r\n folded")
+        bridge.admission.queue_age = 1.0  # the datagrams before it waited too
+        peer.send(folded, target)
+        time.sleep(0.3)
+        busy = await peer.final_to(invite)
+        assert (busy.status, busy.get("retry-after")) == (503, "1")
+        assert bridge.admission.refused == {"queue_age": 1} and bridge.tm.server == {}
+        assert bridge.doorman.branches == {invite.top_via.branch: None}
+
+    asyncio.run(run(scenario, max_queue_age=0.1)(tmp_path / "s.db"))

@@ -18,6 +18,8 @@ from sipconf.bridge.server import Bridge
 from sipconf.local.bridge_adapter import bridge_ports
 from sipconf.local.server import ControlPlane
 
+from tests.bridge.hostile_helpers import udp_client, udp_probe_answered
+
 KEY = "testkey"
 SECRET = "test-secret-that-is-long-enough-for-hs256-0123"
 
@@ -270,7 +272,11 @@ def test_garbage_and_truncated_streams_then_a_valid_call(tmp_path):
             writer.write(good[:cut])
             await writer.drain()
             writer.close()
-        await asyncio.sleep(0.05)
+        # Once an OPTIONS sent after the flood is answered, the flood has been read: a call
+        # behind it in the socket's queue could have waited past max_queue_age and got 503.
+        sender, replies, local = await udp_client()
+        await udp_probe_answered(sender, replies, local, target)
+        sender.close()
         for call_ in [*bridge.pending.values(), *bridge.dialogs.values()]:
             call_.hangup("test cleanup")
         _, final = await call(bridge, peer)

@@ -134,7 +134,8 @@ class InboundCall:
         self.room: str | None = None
         self.identity: str | None = None
         self.attributes: dict[str, str] = {}
-        self.dialog: Dialog | None = None
+        self._dialog: Dialog | None = None
+        self._dialog_from: tuple[Request, Response, str] | None = None  # what the dialog is built from
         self.rtp: RtpSession | None = None
         self.media: MediaSession | None = None  # our SDP and its RTP, renegotiated by re-INVITEs
         self.media_timeout: float | None = None  # from the join (docs/livekit.md#media-merge), else 15 s / 30 s
@@ -168,6 +169,15 @@ class InboundCall:
     @property
     def attributes_to_headers(self) -> dict[str, str]:
         return dict(self.trunk.attributes_to_headers) if self.trunk is not None else {}
+
+    @property
+    def dialog(self) -> Dialog | None:
+        """The dialog our 2xx created (None before the answer). Built when first asked for:
+        most calls end with the caller's BYE, which needs only the dialog's key."""
+        if self._dialog is None and self._dialog_from is not None:
+            self._dialog = _uas_dialog(*self._dialog_from)
+            self._dialog_from = None
+        return self._dialog
 
     @property
     def answered(self) -> bool:
@@ -371,7 +381,7 @@ class InboundCall:
         self.final = ANSWERED
         self._stop_ringing()
         self._settle()
-        self.dialog = _uas_dialog(self.invite, resp, self.net.contact(self.source.transport))
+        self._dialog_from = (self.invite, resp, self.net.contact(self.source.transport))
         self.net.bind(self, dialog_key=(self.invite.call_id, self.local_tag))
         limit = duration_seconds(self.trunk.max_call_duration if self.trunk else None, MAX_CALL, MAX_CALL)
         self._timers.append(self.net.clock.call_later(limit, lambda: self.hangup("max call duration")))

@@ -1,0 +1,176 @@
+"""The SIP UDP socket: read in batches, each datagram with how long it waited in the kernel.
+
+asyncio's datagram transport reads one datagram per readiness callback and cannot tell how
+long it sat in the socket's receive queue, which is where load piles up first once the bridge
+is saturated (the event loop's lag only shows once the loop itself is late). This endpoint
+reads up to `BATCH` datagrams per callback with `recvmsg` and the kernel's receive timestamp
+(Linux `SO_TIMESTAMPNS`), and hands each to `on_datagram(data, addr, queued)`, `queued` being
+the seconds from its arrival to the moment it is handled. Admission control sheds new calls on
+that age (`sipconf.bridge.admission`). Where the timestamp is not available, `queued` is 0.
+
+The receive buffer is raised to `RECEIVE_BUFFER` (the kernel caps it at net.core.rmem_max):
+a burst then waits, and is seen waiting, instead of being dropped unseen.
+
+Sends go straight to the socket; in the rare case the kernel has no room (EAGAIN) they wait
+in a queue flushed when the socket is writable. Socket errors a datagram socket reports
+(ICMP port unreachable, a refused address) are logged at DEBUG, as asyncio's transport does;
+anything else closes the endpoint, and `is_closing()` then says so (readiness checks read it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import socket
+import struct
+import sys
+import time
+from typing import Callable
+
+__all__ = ["BATCH", "RECEIVE_BUFFER", "UdpEndpoint"]
+
+log = logging.getLogger("sipconf.bridge.udp")
+
+BATCH = 64  # datagrams read per readiness callback: the loop's other work still gets its turn
+RECEIVE_BUFFER = 4 * 1024 * 1024
+MAX_DATAGRAM = 65535
+# Linux: SO_TIMESTAMPNS (SCM_TIMESTAMPNS), a struct timespec of the arrival on CLOCK_REALTIME.
+# Python's socket module does not name it; 35 is its value on Linux.
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35 if sys.platform.startswith("linux") else None)
+_TIMESPEC = struct.Struct("@qq")
+
+OnDatagram = Callable[[bytes, tuple, float], None]
+
+
+class UdpEndpoint:
+    """`UdpEndpoint.open(loop, host, port, on_datagram)`; `sendto(data, addr)`; `close()`."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, sock: socket.socket, on_datagram: OnDatagram,
+                 wall: Callable[[], float] = time.time) -> None:
+        self._loop = loop
+        self._sock = sock
+        self._on_datagram = on_datagram
+        self._wall = wall  # the clock of the kernel's timestamps
+        self._pending: collections.deque[tuple[bytes, tuple]] = collections.deque()
+        self._closing = False
+        self._stamped = False
+        if SO_TIMESTAMPNS is not None:
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+                self._stamped = True
+            except OSError:
+                pass
+        self._ancillary = socket.CMSG_SPACE(_TIMESPEC.size) if self._stamped else 0
+        loop.add_reader(sock.fileno(), self._read_ready)
+
+    @classmethod
+    def open(cls, loop: asyncio.AbstractEventLoop, host: str, port: int, on_datagram: OnDatagram,
+             wall: Callable[[], float] = time.time) -> UdpEndpoint:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_DGRAM)
+        try:
+            sock.setblocking(False)
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
+            except OSError:
+                pass  # the default buffer still works, it only overflows sooner
+            sock.bind((host, port))
+            return cls(loop, sock, on_datagram, wall)
+        except BaseException:
+            sock.close()
+            raise
+
+    @property
+    def family(self) -> int:
+        return self._sock.family
+
+    def get_extra_info(self, name: str, default=None):
+        if name == "sockname":
+            return self._sock.getsockname()
+        if name == "socket":
+            return self._sock
+        return default
+
+    def is_closing(self) -> bool:
+        return self._closing
+
+    # -- receiving ----------------------------------------------------------------------------
+
+    def _read_ready(self) -> None:
+        sock = self._sock
+        for _ in range(BATCH):
+            if self._closing:
+                return
+            try:
+                data, ancillary, _flags, addr = sock.recvmsg(MAX_DATAGRAM, self._ancillary)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:  # e.g. an ICMP error for an earlier send: the socket goes on
+                log.debug("UDP error: %s", exc)
+                continue
+            except Exception as exc:
+                self._fatal(exc)
+                return
+            queued = 0.0
+            for level, kind, value in ancillary:
+                if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(value) >= _TIMESPEC.size:
+                    seconds, nanoseconds = _TIMESPEC.unpack_from(value)
+                    queued = max(0.0, self._wall() - (seconds + nanoseconds * 1e-9))
+            self._on_datagram(data, addr, queued)
+
+    # -- sending ------------------------------------------------------------------------------
+
+    def sendto(self, data: bytes, addr: tuple) -> None:
+        if self._closing:
+            return
+        if not self._pending:
+            try:
+                self._sock.sendto(data, addr)
+                return
+            except (BlockingIOError, InterruptedError):
+                self._loop.add_writer(self._sock.fileno(), self._write_ready)
+            except OSError as exc:
+                log.debug("UDP error: %s", exc)
+                return
+            except Exception as exc:
+                self._fatal(exc)
+                return
+        self._pending.append((data, addr))
+
+    def _write_ready(self) -> None:
+        while self._pending and not self._closing:
+            data, addr = self._pending[0]
+            try:
+                self._sock.sendto(data, addr)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                log.debug("UDP error: %s", exc)
+            except Exception as exc:
+                self._fatal(exc)
+                return
+            self._pending.popleft()
+        self._loop.remove_writer(self._sock.fileno())
+
+    # -- closing ------------------------------------------------------------------------------
+
+    def _fatal(self, exc: BaseException) -> None:
+        log.error("UDP listener stopped: %s: %s", type(exc).__name__, exc)
+        self.abort()
+
+    def close(self) -> None:
+        self.abort()
+
+    def abort(self) -> None:
+        """Stop reading and sending, and close the socket."""
+        if self._closing:
+            return
+        self._closing = True
+        self._pending.clear()
+        try:
+            self._loop.remove_reader(self._sock.fileno())
+            self._loop.remove_writer(self._sock.fileno())
+        except (ValueError, RuntimeError):  # the loop is closed already
+            pass
+        self._sock.close()
