@@ -107,7 +107,7 @@ def test_a_generated_spec_is_called_from_its_middle_trunk():
 
 def test_a_short_run_writes_every_figure(tmp_path):
     out = tmp_path / "RESULTS.md"
-    run = subprocess.run([sys.executable, "-m", "bench", "--seconds", "1", "--start", "20", "--ceiling", "40",
+    run = subprocess.run([sys.executable, "-m", "bench.bridge", "--seconds", "1", "--start", "20", "--ceiling", "40",
                           "--small", "10", "--large", "20", "--out", str(out)],
                          capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert run.returncode == 0, run.stdout + run.stderr
