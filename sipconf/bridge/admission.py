@@ -6,9 +6,9 @@ or media work, from four signals:
 - `max_queue_age`: how long the INVITE waited before its turn, from the kernel's receive
   timestamp (`sipconf.bridge.udp`). Past saturation that age is what grows first: datagrams
   wait in the socket's queue while the loop itself still runs on time. An INVITE is stale when
-  it waited longer than that and so did the datagrams before it (their ages averaged,
-  exponentially, `observe` is told of each): a burst left by a short stall is not overload, a
-  queue that stays old is. A stale INVITE is
+  it waited longer than that and the datagrams' ages, averaged (`observe` is told of each),
+  have stayed above it for `QUEUE_HOLD`: the backlog a pause leaves is not overload, a queue
+  that stays old is. A stale INVITE is
   refused at once and statelessly (RFC 3261 8.2.7: no transaction, so a flood of them costs
   a parse and a send each), which leaves the bridge's time to the calls it admitted, whose
   ACKs and BYEs wait in the same queue: goodput levels off instead of collapsing;
@@ -37,6 +37,10 @@ SMOOTHING = 0.25  # weight of the newest probe in the lag average: one stall alo
 # Weight of each datagram in the queue-age average: a burst left by a short stall (a GC pause,
 # the process off the CPU) does not shed; a queue that stays old does within a few dozen reads.
 QUEUE_SMOOTHING = 0.05
+# Seconds the averaged queue age must have stayed above the limit before INVITEs are refused:
+# the backlog a pause leaves (a full garbage collection can stop the loop for hundreds of ms)
+# drains within that; overload does not.
+QUEUE_HOLD = 0.5
 SERVICE_UNAVAILABLE = (503, "Service Unavailable")
 
 
@@ -79,6 +83,7 @@ class Admission:
         self.limits = limits or AdmissionLimits()
         self.lag = 0.0  # the probes' lateness, seconds, averaged (exponentially)
         self.queue_age = 0.0  # how long datagrams waited to be read, seconds, averaged likewise
+        self.old_since: float | None = None  # since when (clock time) that average is above the limit
         self.refused: dict[str, int] = {}
         self._due: float | None = None
         self._timer: TimerHandle | None = None
@@ -117,12 +122,19 @@ class Admission:
     def observe(self, queued: float) -> None:
         """A datagram was read `queued` seconds after it arrived."""
         self.queue_age += QUEUE_SMOOTHING * (max(0.0, queued) - self.queue_age)
+        limit = self.limits.max_queue_age
+        if limit and self.queue_age > limit:
+            if self.old_since is None:
+                self.old_since = self.clock.now()
+        elif self.queue_age < limit / 2:  # hysteresis: shedding keeps the age near the limit
+            self.old_since = None
 
     def stale(self, queued: float) -> bool:
         """Whether a new INVITE that waited `queued` seconds to be read waited too long, in a
-        queue that has been that old for a while."""
+        queue that has been that old for QUEUE_HOLD seconds."""
         limit = self.limits.max_queue_age
-        return bool(limit) and queued > limit and self.queue_age > limit
+        return (bool(limit) and queued > limit and self.old_since is not None
+                and self.clock.now() - self.old_since >= QUEUE_HOLD)
 
     def refuse(self, why: str) -> Refusal:
         """The 503 for a new call refused because of `why`, counted in `refused`."""

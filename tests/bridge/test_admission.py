@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from sipconf.bridge.admission import PROBE_INTERVAL, Admission, AdmissionLimits
+from sipconf.bridge.admission import PROBE_INTERVAL, QUEUE_HOLD, Admission, AdmissionLimits
 from sipconf.bridge.clock import ManualClock
 from sipconf.bridge.dialog import Dialog
 from sipconf.bridge.transaction import build_ack_for_non2xx
@@ -117,16 +117,20 @@ def test_max_calls_1_second_concurrent_invite_gets_503_and_the_first_call_comple
 
 
 def test_queue_age_refuses_only_in_a_queue_that_stays_old_and_0_turns_it_off():
-    adm = Admission(ManualClock(), AdmissionLimits(max_queue_age=0.1, retry_after=3))
+    clock = ManualClock()
+    adm = Admission(clock, AdmissionLimits(max_queue_age=0.1, retry_after=3))
     for _ in range(5):
         adm.observe(0.3)  # a few datagrams that waited: the process was off the CPU, say
     assert 0 < adm.queue_age < 0.1 and not adm.stale(0.3)
     for _ in range(20):
-        adm.observe(0.3)  # the queue stays old
+        adm.observe(0.3)  # the backlog of a pause: old, but not for long yet
+    assert adm.queue_age > 0.1 and not adm.stale(0.3)
+    clock.advance(QUEUE_HOLD)
+    adm.observe(0.3)  # still old after QUEUE_HOLD: overload
     assert adm.stale(0.3) and not adm.stale(0.1) and not adm.stale(0.0)  # old, but this one was not
     for _ in range(40):
         adm.observe(0.0)  # read on time again: the average decays
-    assert adm.queue_age < 0.1 and not adm.stale(0.3)
+    assert adm.queue_age < 0.05 and adm.old_since is None and not adm.stale(0.3)
     off = Admission(ManualClock(), AdmissionLimits(max_queue_age=0))
     off.observe(60)
     assert not off.stale(60)
@@ -147,7 +151,7 @@ def test_an_invite_read_late_gets_503_at_once_without_a_transaction(tmp_path):
         await open_trunk(lk)
         await direct_rule(lk)
         target = bridge.udp_address
-        bridge.admission.queue_age = 1.0  # the datagrams before it waited too
+        bridge.admission.queue_age, bridge.admission.old_since = 1.0, -10.0  # the queue has long been old
         late = peer.invite(target, "+15550111", "+15550100")
         peer.send(late, target)
         time.sleep(0.3)  # the loop cannot read: the INVITE waits in the kernel (max_queue_age 0.1 s)
@@ -194,7 +198,7 @@ def test_a_retransmitted_invite_read_late_is_not_shed(tmp_path):
         peer.send(invite, target)
         await peer.wait_for(lambda m: getattr(m, "status", 0) == 180)
         ringing = len(peer.responses_to(invite))
-        bridge.admission.queue_age = 1.0  # an old queue: a new INVITE would be refused
+        bridge.admission.queue_age, bridge.admission.old_since = 1.0, -10.0  # a new INVITE would be refused
         peer.send(invite, target)  # a retransmission, read late
         time.sleep(0.3)
         await peer.wait_for(lambda m: len(peer.responses_to(invite)) > ringing)
@@ -214,7 +218,7 @@ def test_a_refused_invite_is_remembered_its_ack_dropped_and_a_retransmission_ref
         await open_trunk(lk)
         await direct_rule(lk)
         target = bridge.udp_address
-        bridge.admission.queue_age = 1.0  # the datagrams before it waited too
+        bridge.admission.queue_age, bridge.admission.old_since = 1.0, -10.0  # the queue has long been old
         invite = peer.invite(target, "+15550111", "+15550100")
         peer.send(invite, target)
         time.sleep(0.3)
@@ -242,7 +246,7 @@ def test_an_invite_that_is_not_plain_is_refused_late_by_the_full_path(tmp_path):
         target = bridge.udp_address
         invite = peer.invite(target, "+15550111", "+15550100", headers=[("Subject", "a folded")])
         folded = bytes(invite).replace(b"Subject: a folded", b"Subject: a\r\n folded")
-        bridge.admission.queue_age = 1.0  # the datagrams before it waited too
+        bridge.admission.queue_age, bridge.admission.old_since = 1.0, -10.0  # the queue has long been old
         peer.send(folded, target)
         time.sleep(0.3)
         busy = await peer.final_to(invite)
