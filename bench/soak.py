@@ -233,6 +233,8 @@ class Figures:
     tasks_end: int
     settled_seconds: float
     failures: list[str]
+    full_collections: int = 0  # of the garbage collector, from the warm-up's snapshot to the end's
+    frozen_objects: int = 0  # start-up objects no collection walks (gc.freeze)
 
 
 def delta(before: Metrics, after: Metrics, name: str, **labels: str) -> int:
@@ -269,6 +271,8 @@ def judge(rate: int, seconds: float, warmup: float, room_timeout: int, load: Loa
         rss_warm_kb=warm.rss_kb, rss_end_kb=end.rss_kb, fds_warm=len(warm.fds), fds_end=len(end.fds),
         fds_new=sorted(target for fd, target in end.fds.items() if warm.fds.get(fd) != target),
         tasks_warm=warm.tasks, tasks_end=end.tasks, settled_seconds=round(settled_seconds, 1), failures=[],
+        full_collections=delta(before, after, "sipconf_gc_collections_total", generation="2"),
+        frozen_objects=int(metric(after, "sipconf_gc_frozen_objects")),
     )
     checks: list[tuple[bool, str]] = [
         (load.failed == 0, f"SIPp counted {load.failed} failed call(s)"),
@@ -314,6 +318,8 @@ def report(figures: Figures) -> list[str]:
         f" at the end ({_growth(figures.rss_warm_kb, figures.rss_end_kb)})",
         f"fds: {figures.fds_warm} after the warm-up, {figures.fds_end} at the end;"
         f" asyncio tasks: {figures.tasks_warm} -> {figures.tasks_end}",
+        f"gc: {figures.full_collections} full collections during the soak; {figures.frozen_objects} objects"
+        " frozen at start-up",
     ]
     lines += [f"FAILED: {text}" for text in figures.failures] or ["ok: every check passed"]
     return lines

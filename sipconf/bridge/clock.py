@@ -42,13 +42,17 @@ class LoopClock:
 
 
 class _ManualHandle:
-    __slots__ = ("cancelled",)
+    __slots__ = ("callback",)
 
-    def __init__(self) -> None:
-        self.cancelled = False
+    def __init__(self, callback: Callable[[], None]) -> None:
+        self.callback: Callable[[], None] | None = callback
 
     def cancel(self) -> None:
-        self.cancelled = True
+        self.callback = None  # as asyncio does: a cancelled timer keeps nothing alive
+
+    @property
+    def cancelled(self) -> bool:
+        return self.callback is None
 
 
 class ManualClock:
@@ -56,24 +60,25 @@ class ManualClock:
 
     def __init__(self, start: float = 0.0) -> None:
         self._now = start
-        self._queue: list[tuple[float, int, _ManualHandle, Callable[[], None]]] = []
+        self._queue: list[tuple[float, int, _ManualHandle]] = []
         self._seq = itertools.count()
 
     def now(self) -> float:
         return self._now
 
     def call_later(self, delay: float, callback: Callable[[], None]) -> TimerHandle:
-        handle = _ManualHandle()
-        heapq.heappush(self._queue, (self._now + max(0.0, delay), next(self._seq), handle, callback))
+        handle = _ManualHandle(callback)
+        heapq.heappush(self._queue, (self._now + max(0.0, delay), next(self._seq), handle))
         return handle
 
     def advance(self, seconds: float) -> None:
         """Move time forward, running every timer due by then (including ones they schedule)."""
         target = self._now + seconds
         while self._queue and self._queue[0][0] <= target + 1e-9:
-            when, _, handle, callback = heapq.heappop(self._queue)
+            when, _, handle = heapq.heappop(self._queue)
             self._now = max(self._now, when)
-            if not handle.cancelled:
+            callback, handle.callback = handle.callback, None
+            if callback is not None:
                 callback()
         self._now = target
 
@@ -83,4 +88,4 @@ class ManualClock:
 
     @property
     def pending(self) -> int:
-        return sum(1 for *_, h, _cb in self._queue if not h.cancelled)
+        return sum(1 for *_, handle in self._queue if not handle.cancelled)

@@ -123,7 +123,7 @@ class BridgeMetrics:
                           "Calls not ended yet: inbound INVITEs being answered, dialogs, outbound calls.", len(live)),
             Family.single("sipconf_sip_transactions", GAUGE,
                           "SIP transactions not terminated yet, server and client (RFC 3261 17: each lingers"
-                          " up to 64*T1 after its final response).", len(bridge.tm.server) + len(bridge.tm.client)),
+                          " up to 64*T1 after its final response).", len(bridge.tm)),
             Family.labelled("sipconf_sip_calls_shed_total", COUNTER,
                             "New INVITEs answered 503 + Retry-After by admission control (the caller is asked"
                             " to back off), by reason.", "reason", bridge.admission.refused),

@@ -335,7 +335,8 @@ class Bridge:
                 self.outbound.stray_response(msg, source)
             return
         try:
-            delivery = self.tm.receive_request(msg, source.send, source.reliable, send_trying=False)
+            delivery = self.tm.receive_request(msg, source.send, source.reliable, send_trying=False,
+                                               reply_path=source.reply_path())
         except ValueError as err:
             self.throttle.warning("unusable", "unusable %s from %s:%d: %s", printable(msg.method), *source.addr,
                                   printable(str(err)))
@@ -355,7 +356,7 @@ class Bridge:
         if method == "INVITE":
             self._invite(msg, tx, source)  # type: ignore[arg-type]
         elif method == "CANCEL":
-            self._cancel(msg, tx, delivery.cancels)
+            self._cancel(msg, tx, delivery.cancels, delivery.cancels_finished)
         elif method == "BYE":
             self._bye(msg, tx)
         elif method == "NOTIFY":
@@ -430,11 +431,14 @@ class Bridge:
         self._shed = 0
         self._shed_logged_at = now
 
-    def _cancel(self, msg: Request, tx: ServerTransaction | None, target: InviteServerTransaction | None) -> None:
-        if target is None:
+    def _cancel(self, msg: Request, tx: ServerTransaction | None, target: InviteServerTransaction | None,
+                finished: bool = False) -> None:
+        if target is None and not finished:
             _answer(tx, msg, 481, "Call/Transaction Does Not Exist")
             return
         _answer(tx, msg, 200, "OK")
+        if target is None:
+            return  # its INVITE was answered and ACKed: nothing to cancel
         call = self.pending.get(target)
         if call is not None:
             call.cancel()

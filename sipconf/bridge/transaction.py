@@ -5,13 +5,20 @@ two plain callables: ``send(message)`` puts bytes on its transport, and the TU c
 (``on_response``, ``on_timeout``, ``on_terminated``) report upward.  Nothing here knows
 about sockets or calls.  Every state change goes through ``_set_state``, which logs it.
 
+A server transaction the manager created does not linger as itself once its TU is done with
+it (a non-INVITE one Completed, an INVITE one Confirmed, or Accepted and its 2xx ACKed): the
+manager keeps only its key and what a retransmission gets (``sipconf.bridge.lingering``) until
+its Timer J, I or L would have ended it, and lets go of the object, which keeps the state it
+had then.  A transaction built on its own runs those timers itself.
+
 Nothing here grows without bound: a server transaction that still owes a final response and
 has sent nothing for ``UNANSWERED`` seconds (a request the TU dropped on purpose) ends, as the
-client's own Timer B or F gives up by then; and each table holds at most ``max_server`` /
-``max_client`` entries.
+client's own Timer B or F gives up by then; each table holds at most ``max_server`` /
+``max_client`` entries, and the finished ones at most ``max_lingering``.
 When a table is full, the oldest transaction that only lingers to absorb retransmissions
 (Completed, Confirmed, Accepted) is ended to make room; when none lingers, the oldest server
 transaction is ended all the same, and a new client transaction is refused with ValueError.
+When the finished ones are too many, the first of them goes.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from sipconf.bridge.clock import Clock, TimerHandle
+from sipconf.bridge.lingering import MAX_LINGERING, Finished, LingeringTable, Resender
 from sipconf.sip.message import Message, Request, Response, canonical_name, make_response
 
 __all__ = [
@@ -91,6 +99,9 @@ class _Transaction:
         self.clock = clock
         self.branch = request.top_via.branch or ""
         self.on_terminated: Callable[[_Transaction], None] | None = None
+        # Set by the manager: takes over once only retransmissions are left to absorb, with the
+        # time the transaction would end (see the module's docstring).
+        self.on_finished: Callable[[_Transaction, float], None] | None = None
         self._timers: dict[str, TimerHandle] = {}
         self.state: enum.Enum
 
@@ -130,6 +141,20 @@ class _Transaction:
     def lingering(self) -> bool:
         """Done with the TU: only absorbing retransmissions until a timer ends it."""
         return self.state.name in ("COMPLETED", "CONFIRMED", "ACCEPTED")
+
+    def _linger(self, timer: str, delay: float) -> None:
+        """Only retransmissions are left to absorb, for ``delay`` seconds (Timer I or J): the
+        manager takes that over, or this transaction's own ``timer`` ends it."""
+        if self.on_finished is not None and delay > 0:
+            self._hand_over(self.on_finished, self.clock.now() + delay)
+        else:
+            self._start_timer(timer, delay, lambda: self._set_state(ServerState.TERMINATED))
+
+    def _hand_over(self, on_finished: Callable[[_Transaction, float], None], expires: float) -> None:
+        self._cancel_all()
+        log.debug("%s %s: %s, the manager absorbs its retransmissions for %g s", self.kind, self.branch,
+                  self.state.value, expires - self.clock.now())
+        on_finished(self, expires)
 
     def abandon(self) -> None:
         """End now, silently: no response, no TU callback (the table has no room for it)."""
@@ -183,6 +208,7 @@ class InviteServerTransaction(_Transaction):
         self.on_timeout = on_timeout
         self.last_response: Response | None = None
         self.acked = False
+        self._timer_l_due = 0.0  # when Timer L ends the Accepted state (set with the 2xx)
         self.on_accepted: Callable[[InviteServerTransaction], None] | None = None
         self._interval = T1
         self._watch_unanswered()
@@ -201,6 +227,7 @@ class InviteServerTransaction(_Transaction):
             if response.status < 300:
                 # RFC 6026 7.1: Proceeding -> Accepted on 2xx; Timer L = 64*T1.
                 self._set_state(ServerState.ACCEPTED)
+                self._timer_l_due = self.clock.now() + 64 * T1
                 if self.on_accepted is not None:
                     self.on_accepted(self)
                 self._start_timer("L", 64 * T1, self._timer_l)
@@ -224,15 +251,18 @@ class InviteServerTransaction(_Transaction):
                 self._cancel_timer("G")
                 self._cancel_timer("H")
                 self._set_state(ServerState.CONFIRMED)
-                self._start_timer("I", 0 if self.reliable else T4, lambda: self._set_state(ServerState.TERMINATED))
+                self._linger("I", 0 if self.reliable else T4)
             return  # absorbed in Confirmed as well
         if self.state in (ServerState.PROCEEDING, ServerState.COMPLETED) and self.last_response is not None:
             self.send(self.last_response)
 
     def ack_2xx(self) -> None:
-        """The TU saw the ACK for our 2xx (it has its own branch): stop retransmitting."""
+        """The TU saw the ACK for our 2xx (it has its own branch): stop retransmitting.  What
+        is left until Timer L is absorbing retransmitted INVITEs (RFC 6026 7.1)."""
         self.acked = True
         self._cancel_timer("2xx")
+        if self.on_finished is not None and self.state is ServerState.ACCEPTED:
+            self._hand_over(self.on_finished, self._timer_l_due)
 
     def _retransmit_2xx(self) -> None:
         if self.state is ServerState.ACCEPTED and not self.acked and self.last_response is not None:
@@ -282,7 +312,7 @@ class NonInviteServerTransaction(_Transaction):
             return
         self._set_state(ServerState.COMPLETED)
         # Timer J = 64*T1 for unreliable transports, zero for reliable ones.
-        self._start_timer("J", 0 if self.reliable else 64 * T1, lambda: self._set_state(ServerState.TERMINATED))
+        self._linger("J", 0 if self.reliable else 64 * T1)
 
     def receive(self, request: Request) -> None:
         # Retransmission: absorbed in Trying, answered with the last response otherwise.
@@ -453,12 +483,15 @@ class Delivery:
 
     ``transaction`` is the new server transaction to answer through (None for an ACK to a
     2xx, which has no transaction); for a CANCEL, ``cancels`` is the INVITE transaction it
-    matches (None when there is none: the TU answers 481).
+    matches (None when there is none: the TU answers 481, unless ``cancels_finished``).
     """
 
     request: Request
     transaction: ServerTransaction | None
     cancels: InviteServerTransaction | None = None
+    # A CANCEL whose INVITE transaction already finished (answered, ACKed, lingering): it
+    # matched, so the TU answers 200, and there is nothing left to cancel (RFC 3261 9.2).
+    cancels_finished: bool = False
 
 
 ServerKey = tuple
@@ -498,18 +531,35 @@ def _server_key(request: Request, method: str | None = None, to_tag: str | None 
             request.cseq.seq, m, via.transport, via.sent_by.lower(), via.branch or "")
 
 
-def _acknowledges(ack: Request, tx: ServerTransaction) -> bool:
+def _acknowledges(ack: Request, found: ServerTransaction | Finished) -> bool:
     """RFC 3261 17.2.3: an RFC 2543 ACK matches its INVITE only if its To tag is the one of
     the response the transaction sent (that tells the ACK of our non-2xx apart)."""
-    response = tx.last_response
+    if isinstance(found, Finished):
+        return _to_tag(ack) == found.to_tag
+    response = found.last_response
     return response is not None and _to_tag(ack) == _to_tag(response)
+
+
+ReplyPath = tuple[Resender, tuple[str, int]]
+
+
+class _SendThrough:
+    """Resends through a transaction's own ``send``, for one created without a reply path."""
+
+    __slots__ = ("send",)
+
+    def __init__(self, send: Send) -> None:
+        self.send = send
+
+    def resend(self, data: bytes, to: tuple[str, int] | None) -> None:
+        self.send(data)  # transports send bytes as they are
 
 
 class TransactionManager:
     """Routes incoming messages to transactions, and creates them for the TU."""
 
     def __init__(self, clock: Clock, max_server: int = MAX_SERVER_TRANSACTIONS,
-                 max_client: int = MAX_CLIENT_TRANSACTIONS) -> None:
+                 max_client: int = MAX_CLIENT_TRANSACTIONS, max_lingering: int = MAX_LINGERING) -> None:
         self.clock = clock
         self.max_server = max_server
         self.max_client = max_client
@@ -517,17 +567,35 @@ class TransactionManager:
         # Both tables are in creation order: the first entries are the oldest.
         self.server: dict[ServerKey, ServerTransaction] = {}
         self.client: dict[tuple[str, str], ClientTransaction] = {}
+        # Server transactions done with their TU, as key -> what a retransmission gets.
+        self.lingering: LingeringTable[ServerKey] = LingeringTable(clock, max_lingering)
         # (Call-ID, CSeq number) -> INVITE transaction whose 2xx awaits the ACK.
         self._accepted: dict[tuple[str, int], InviteServerTransaction] = {}
 
+    def __len__(self) -> int:
+        """Transactions not terminated yet: at work, and finished ones still lingering."""
+        return len(self.server) + len(self.client) + len(self.lingering)
+
+    def state_of(self, request: Request) -> enum.Enum | None:
+        """The state of the server transaction ``request`` belongs to, at work or finished
+        (a finished one keeps the state it finished in); None when there is none."""
+        found = self._lookup(_server_key(request))
+        return None if found is None else found.state
+
     def receive_request(
         self, request: Request, send: Send, reliable: bool, send_trying: bool = True,
-        on_timeout: Callable[[], None] | None = None,
+        on_timeout: Callable[[], None] | None = None, reply_path: ReplyPath | None = None,
     ) -> Delivery | None:
         """Match or create a server transaction.  None means absorbed (a retransmission,
-        or the ACK of a non-2xx final response)."""
+        or the ACK of a non-2xx final response).  ``reply_path`` is where a response to
+        ``request`` goes, as a long-lived sender and an address: once the transaction is
+        finished, a retransmitted request gets the same response through it (without it,
+        through ``send``, which the finished transaction then keeps)."""
         key = _server_key(request)
         existing = self._matching(request, key)
+        if isinstance(existing, Finished):
+            existing.absorb()
+            return None
         if existing is not None:
             existing.receive(request)
             return None
@@ -545,27 +613,48 @@ class TransactionManager:
         self._make_room(self.server, self.max_server, end_live=True)
         self.server[key] = tx
         tx.on_terminated = lambda t, k=key: self._forget_server(k, t)
-        cancels = None
+        tx.on_finished = lambda t, expires, k=key: self._retire(k, t, expires, reply_path)
+        cancels, finished = None, False
         if request.method == "CANCEL":
-            target = self.server.get(_server_key(request, "INVITE"))
+            target = self._lookup(_server_key(request, "INVITE"))
             if isinstance(target, InviteServerTransaction) and not target.terminated:
                 cancels = target
-        return Delivery(request, tx, cancels)
+            finished = isinstance(target, Finished)
+        return Delivery(request, tx, cancels, finished)
 
-    def _matching(self, request: Request, key: ServerKey) -> ServerTransaction | None:
-        """The live server transaction ``request`` belongs to, if any."""
-        existing = self.server.get(key)
+    def _lookup(self, key: ServerKey) -> ServerTransaction | Finished | None:
+        found = self.server.get(key)
+        return found if found is not None else self.lingering.get(key)
+
+    def _matching(self, request: Request, key: ServerKey) -> ServerTransaction | Finished | None:
+        """The server transaction ``request`` belongs to, at work or finished, if any."""
+        existing = self._lookup(key)
         if request.method == "ACK" and key[0] == "rfc2543":
             # The INVITE of a new dialog had no To tag; the ACK carries our response's.
             if existing is None:
-                existing = self.server.get(_server_key(request, to_tag=""))
+                existing = self._lookup(_server_key(request, to_tag=""))
             if existing is not None and not _acknowledges(request, existing):
                 existing = None
-        if existing is None or existing.terminated:
+        if existing is None or (isinstance(existing, _Transaction) and existing.terminated):
             return None
         if request.method == "ACK" and existing.state is ServerState.ACCEPTED:
             return None  # RFC 6026 7.1: the ACK of a 2xx goes to the TU, not absorbed
         return existing
+
+    def _retire(self, key: ServerKey, tx: _Transaction, expires: float, reply_path: ReplyPath | None) -> None:
+        """``tx`` is done with its TU: keep what absorbing its retransmissions needs until
+        ``expires``, and let go of the object (its request, response, timers, callbacks)."""
+        self._forget_server(key, tx)
+        response = getattr(tx, "last_response", None)
+        if isinstance(tx, NonInviteServerTransaction) and response is not None:
+            # RFC 3261 17.2.2: a retransmitted request gets the final response again.
+            sender, to = reply_path if reply_path is not None else (_SendThrough(tx.send), None)
+            entry = Finished(expires, tx.state, bytes(response), sender, to)
+        elif key[0] == "rfc2543" and tx.state is ServerState.CONFIRMED and response is not None:
+            entry = Finished(expires, tx.state, to_tag=_to_tag(response))  # to tell its ACKs apart
+        else:
+            entry = Finished(expires, tx.state)  # an INVITE's retransmissions are absorbed
+        self.lingering.add(key, entry)
 
     def _remember_accepted(self, tx: InviteServerTransaction) -> None:
         self._accepted[(tx.request.call_id, tx.request.cseq.seq)] = tx

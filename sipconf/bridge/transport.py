@@ -2,7 +2,8 @@
 
 The asyncio protocols only frame and dispatch: each complete message is parsed and handed
 to one synchronous ``handler(message, source)``; ``source.send`` answers on the same
-transport.  RFC 3261 18.2.1 / RFC 3581 4: a request's top Via is stamped with ``received``
+transport, and ``source.reply_path()`` names the socket or connection and the address the
+answer goes to (what a finished transaction keeps to answer a retransmission).  RFC 3261 18.2.1 / RFC 3581 4: a request's top Via is stamped with ``received``
 (when its sent-by host is not the packet's source address, when it asked for ``rport``, or
 when it carried a ``received`` of its own) and ``rport=<source port>`` (when it asked).
 RFC 3261 18.2.2: responses to a TCP request go back on that connection; UDP responses go
@@ -80,10 +81,19 @@ class Source:
     send: Callable[[Message | bytes], None] = field(repr=False)
     reply_to: tuple[str, int] | None = None  # UDP: where responses go (RFC 3261 18.2.2)
     is_open: Callable[[], bool] = field(default=_always_open, repr=False)  # TCP: the connection still is
+    # The socket or connection itself, whose `resend(data, to)` needs nothing of this Source.
+    channel: _UdpProtocol | _TcpProtocol | None = field(default=None, repr=False)
 
     @property
     def reliable(self) -> bool:
         return self.transport == "TCP"
+
+    def reply_path(self) -> tuple[_UdpProtocol | _TcpProtocol, tuple[str, int]] | None:
+        """Where responses to this source's request go, as (channel, address): what a
+        finished transaction keeps to answer a retransmission, without this Source."""
+        if self.channel is None:
+            return None
+        return self.channel, (self.reply_to or self.addr)
 
 
 Handler = Callable[[Request | Response, Source], None]
@@ -281,7 +291,7 @@ class _UdpProtocol(asyncio.DatagramProtocol):
 
     def source(self, addr: tuple[str, int]) -> Source:
         """Requests go to ``addr``; responses to ``reply_to`` once the dispatcher set it."""
-        source = Source("UDP", addr, _unsent)
+        source = Source("UDP", addr, _unsent, channel=self)
 
         def send(message: Message | bytes) -> None:
             to = source.reply_to if isinstance(message, Response) and source.reply_to is not None else addr
@@ -289,6 +299,10 @@ class _UdpProtocol(asyncio.DatagramProtocol):
 
         source.send = send
         return source
+
+    def resend(self, data: bytes, to: tuple[str, int] | None) -> None:
+        if to is not None:
+            self.sendto(data, to)
 
     def error_received(self, exc: Exception) -> None:
         log.debug("UDP error: %s", exc)
@@ -324,7 +338,7 @@ class _TcpProtocol(asyncio.Protocol):
         self.addr = (peer[0], peer[1])
         self.trusted = self.addr[0] in self.server.trusted_proxies
         self.last_activity = self.server.clock.now()
-        self.source = Source("TCP", self.addr, self.send, is_open=lambda: self.open)
+        self.source = Source("TCP", self.addr, self.send, is_open=lambda: self.open, channel=self)
         refusal = self.server._admit(self)
         if refusal is not None:
             self.server.throttle.warning("tcp-refused", "refused TCP connection from %s:%d: %s", *self.addr, refusal)
@@ -359,6 +373,9 @@ class _TcpProtocol(asyncio.Protocol):
         if self.open:
             self.last_activity = self.server.clock.now()
             self.transport.write(_encode(message))
+
+    def resend(self, data: bytes, to: tuple[str, int] | None) -> None:
+        self.send(data)  # on the connection the request came on (RFC 3261 18.2.2)
 
     def data_received(self, data: bytes) -> None:
         try:

@@ -8,12 +8,14 @@ Served on the control plane's HTTP port, without a token (it listens on loopback
   listener does not come back, so liveness and readiness fail together. Every listener
   follows, one line each (`udp: serving` / `udp: stopped`).
 - `GET /metrics`: every registered family in the Prometheus text format, after the
-  listeners and the process's asyncio task count (a count that keeps growing is a leak).
+  listeners, the process's asyncio task count (a count that keeps growing is a leak) and
+  its garbage collector's collections and frozen objects.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 from typing import Callable, Iterable, Mapping
 
 from sipconf.bridge.metrics import Family, render
@@ -57,7 +59,14 @@ class Health:
         families = [Family.labelled("sipconf_listener_up", "gauge", "1 while the listener serves, 0 once it stopped.",
                                     "listener", {name: int(up) for name, up in self.listeners().items()}),
                     Family.single("sipconf_asyncio_tasks", "gauge", "asyncio tasks not done yet, this one included.",
-                                  _task_count())]
+                                  _task_count()),
+                    Family.labelled("sipconf_gc_collections_total", "counter",
+                                    "Collections of the cyclic garbage collector, by generation (2: full"
+                                    " collections, which stop the event loop longest).", "generation",
+                                    {str(n): stats["collections"] for n, stats in enumerate(gc.get_stats())}),
+                    Family.single("sipconf_gc_frozen_objects", "gauge",
+                                  "Objects moved out of the garbage collector's reach (gc.freeze) after"
+                                  " start-up: no collection walks them.", gc.get_freeze_count())]
         for collect in self._collectors:
             families.extend(collect())
         return render(families)

@@ -63,6 +63,7 @@ def test_after_many_calls_every_table_of_the_bridge_is_empty_again(tmp_path):
             assert (bridge.dialogs, bridge.participants, bridge.pending, bridge._bound) == ({}, {}, {}, {})
             assert bridge.outbound.by_call_id == {}
             assert (bridge.tm.server, bridge.tm.client, bridge.tm._accepted) == ({}, {}, {})
+            assert len(bridge.tm.lingering) == 0
             assert bridge.sip.connections == set() and bridge.sip._per_source == {} and bridge.sip._outbound == {}
             assert media._pacer(clock).sessions == {}
             assert len(bridge.config.replay) == 3  # one entry per rejected Call-ID, for a minute
@@ -87,9 +88,9 @@ def test_a_full_server_table_ends_lingering_transactions_first_then_the_oldest()
     for n in range(2):  # two calls ringing: 100 sent, at work for their TU
         delivery = manager.receive_request(request("INVITE", f"i{n}", f"call{n}"), sent.append, False)
         invites.append(delivery.transaction)
-    for n in range(10):  # a flood of answered OPTIONS: each lingers in Completed (Timer J)
-        delivery = manager.receive_request(request("OPTIONS", f"o{n}"), sent.append, False)
-        delivery.transaction.respond(make_response(delivery.request, 200, "OK"))
+    for n in range(10):  # a flood of INVITEs answered 486: each lingers in Completed until its ACK (Timer G, H)
+        delivery = manager.receive_request(request("INVITE", f"o{n}", f"busy{n}"), sent.append, False)
+        delivery.transaction.respond(make_response(delivery.request, 486, "Busy Here", to_tag="t"))
     assert len(manager.server) == 4 and manager.evicted == 8
     assert all(tx in manager.server.values() for tx in invites)  # the calls kept theirs
     for n in range(3):  # requests left at work: the last two lingering ones make room, then the oldest goes

@@ -192,10 +192,9 @@ async def over_udp(bridge: Bridge, inbox: Inbox, host: str, sockets, name: str) 
         probe_data = probe(host, 5060, "UDP")
         sockets[5060].sendto(probe_data, bridge.udp_address)
         await inbox.first(answers(request_key(probe_data)), start)
-        states = {tx.state for tx in bridge.tm.server.values()
-                  if tx.request.method == "INVITE" and tx.request.call_id == invite.call_id}
-        if states != {ServerState.CONFIRMED}:
-            result["ack"] = f"INVITE transaction states {sorted(s.value for s in states)}"
+        state = bridge.tm.state_of(invite)
+        if state is not ServerState.CONFIRMED:
+            result["ack"] = f"INVITE transaction state {state.value if state is not None else None}"
     return result
 
 

@@ -34,8 +34,9 @@ class Wire:
     def __init__(self) -> None:
         self.sent: list[Message] = []
 
-    def __call__(self, message: Message) -> None:
-        self.sent.append(message)
+    def __call__(self, message: Message | bytes) -> None:
+        # A finished transaction resends the bytes of its response.
+        self.sent.append(parse(message) if isinstance(message, bytes) else message)
 
     def statuses(self) -> list[object]:
         return [m.status if isinstance(m, Response) else m.method for m in self.sent]
@@ -70,9 +71,15 @@ def test_invite_server_absorbs_ack_and_waits_timer_i() -> None:
     assert manager.receive_request(request("ACK"), wire, reliable=False) is None
     assert tx.state is ServerState.CONFIRMED
     assert wire.statuses() == [100, 404, 404]
-    clock.advance(T4)
-    assert tx.state is ServerState.TERMINATED
-    assert manager.server == {}
+    # Confirmed, it is only its key in the manager, which absorbs the ACK and the INVITE
+    assert manager.server == {} and manager.state_of(request()) is ServerState.CONFIRMED
+    assert manager.receive_request(request("ACK"), wire, reliable=False) is None
+    assert manager.receive_request(request(), wire, reliable=False) is None
+    assert wire.statuses() == [100, 404, 404]
+    clock.advance(T4 - 0.01)
+    assert manager.state_of(request()) is ServerState.CONFIRMED
+    clock.advance(0.01)  # Timer I
+    assert manager.state_of(request()) is None and len(manager) == 0
 
 
 def test_invite_server_tcp_has_no_retransmissions_and_zero_timer_i() -> None:
@@ -99,8 +106,11 @@ def test_2xx_is_retransmitted_until_the_ack_arrives() -> None:
     assert ack is not None and ack.transaction is None  # 2xx ACK goes to the TU
     clock.advance(10)
     assert wire.statuses() == [100, 200, 200, 200]
-    clock.advance(64 * T1)  # Timer L
-    assert tx.state is ServerState.TERMINATED
+    assert manager.state_of(request()) is ServerState.ACCEPTED
+    clock.advance(64 * T1 - 3 * T1 - 10 - 0.01)
+    assert manager.state_of(request()) is ServerState.ACCEPTED
+    clock.advance(0.01)  # Timer L, from the 2xx
+    assert manager.state_of(request()) is None and len(manager) == 0
 
 
 def test_non_invite_server_timer_j() -> None:

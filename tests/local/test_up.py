@@ -12,6 +12,7 @@ import sys
 from livekit import api
 from livekit.protocol import sip
 
+from tests.local.test_health import get, samples
 from tests.local.up_process import clean_env, run_up, start_up
 
 
@@ -183,3 +184,16 @@ def test_up_logs_each_call_with_the_spec_names_of_its_trunk_and_rule(tmp_path):
     [outcome] = [l for l in err.splitlines() if " INFO sipconf.bridge.calls.inbound: inbound call " in l]
     assert (f"Call-ID names-call: +15550111 -> +15550100 trunk {trunk_id} (carrier-a) rule {rule_id} (front-desk)"
             " room front-desk: 200 OK, caller hung up, ") in outcome
+
+
+def test_up_freezes_what_start_up_built_out_of_the_garbage_collectors_reach(tmp_path):
+    up = start_up(tmp_path / "s.db")
+    try:
+        scraped = samples(asyncio.run(get(up.url + "/metrics"))[1])
+        # modules, classes, the control plane and the bridge: full collections never walk them
+        assert scraped["sipconf_gc_frozen_objects"] > 10_000
+        assert {key for key in scraped if key.startswith("sipconf_gc_collections_total")} == {
+            f'sipconf_gc_collections_total{{generation="{n}"}}' for n in range(3)}
+    finally:
+        up.stop()
+        up.kill()
