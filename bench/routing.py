@@ -312,9 +312,11 @@ def main(argv: list[str]) -> int:
     calls = len(built[rows[0].numbers][1].calls)
     Path(args.out).write_text(render(rows, args.seconds, args.repeat, profiles, calls, load, command))
     if args.json:
-        args.json.write_text(json.dumps(
-            {"rows": [figures(row) for row in rows], "load": load, "seconds": args.seconds, "repeat": args.repeat}
-        ))
+        flat = ratios(rows[-1].index, rows[0].index)
+        args.json.write_text(json.dumps({
+            "rows": [figures(row) for row in rows], "load": load, "seconds": args.seconds, "repeat": args.repeat,
+            "flatness": {"median": statistics.median(flat), "low": min(flat), "high": max(flat)},
+        }))
     print(f"wrote {args.out}")
     return 0
 
