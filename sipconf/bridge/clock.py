@@ -29,10 +29,19 @@ class LoopClock:
 
     def __init__(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
         self._loop = loop
+        self._running: asyncio.AbstractEventLoop | None = None  # the loop found running, kept
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
-        return self._loop or asyncio.get_running_loop()
+        # `asyncio.get_running_loop()` makes a getpid() system call each time (CPython checks
+        # for a fork); the clock is asked dozens of times a call, so the loop found is kept
+        # while it runs.
+        if self._loop is not None:
+            return self._loop
+        running = self._running
+        if running is None or not running.is_running():
+            running = self._running = asyncio.get_running_loop()
+        return running
 
     def now(self) -> float:
         return self.loop.time()

@@ -7,9 +7,9 @@ A dialog is a plain value object; it never sends anything.  The caller adds the 
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass, field
 
+from sipconf.routing.ids import random_bytes
 from sipconf.sip.headers import NameAddr
 from sipconf.sip.message import Request, Response
 from sipconf.bridge.transaction import new_branch
@@ -28,7 +28,7 @@ class DialogError(ValueError):
 
 def new_tag() -> str:
     """RFC 3261 19.3: at least 32 bits of randomness."""
-    return secrets.token_hex(6)
+    return random_bytes(6).hex()
 
 
 def copy_record_route(request: Request, response: Response) -> None:

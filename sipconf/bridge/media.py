@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 import socket
 import struct
 import weakref
@@ -31,6 +30,7 @@ from typing import Callable
 from sipconf.bridge.addresses import AddressError, destination
 from sipconf.bridge.clock import Clock, TimerHandle
 from sipconf.bridge.log_lines import printable
+from sipconf.routing.ids import random_bytes
 from sipconf.sip.dtmf import DtmfReceiver, schedule, schedule_length
 from sipconf.sip.rtp import RtpPacket
 from sipconf.sip.sdp import receives, sends
@@ -118,7 +118,7 @@ class RtpSession:
         self.host = host
         self.allow_external = allow_external
         # RFC 3550 5.1: random SSRC, initial sequence number and timestamp (one getrandom call).
-        self.ssrc, self.sequence, self.timestamp = struct.unpack("!IHI", secrets.token_bytes(10))
+        self.ssrc, self.sequence, self.timestamp = struct.unpack("!IHI", random_bytes(10))
         self.remote: tuple[str, int] | None = None
         self.payload_type = 0
         self.event_payload_type: int | None = None
@@ -132,6 +132,7 @@ class RtpSession:
         self._receiver: DtmfReceiver | None = None
         self._echo_frame: bytes | None = None
         self._transport: asyncio.DatagramTransport | None = None
+        self._port = 0
         self._pacer: _Pacer | None = None
         self._dtmf_timers: list[TimerHandle] = []
         self._dtmf_busy_until = 0.0
@@ -150,13 +151,14 @@ class RtpSession:
             sock.close()
             raise
         self._transport = transport
-        return self.port
+        self._port = sock.getsockname()[1]
+        return self._port
 
     @property
     def port(self) -> int:
         if self._transport is None:
             raise RuntimeError("RTP session is not open")
-        return self._transport.get_extra_info("sockname")[1]
+        return self._port
 
     def start(self, remote: tuple[str, int], payload_type: int, event_payload_type: int | None) -> None:
         """Begin sending to ``remote`` (from the SDP) with the negotiated payload types."""

@@ -25,12 +25,12 @@ from __future__ import annotations
 
 import enum
 import logging
-import secrets
 from dataclasses import dataclass
 from typing import Callable
 
 from sipconf.bridge.clock import Clock, TimerHandle
 from sipconf.bridge.lingering import MAX_LINGERING, Finished, LingeringTable, Resender
+from sipconf.routing.ids import random_bytes
 from sipconf.sip.message import Message, Request, Response, canonical_name, make_response
 
 __all__ = [
@@ -66,7 +66,7 @@ Send = Callable[[Message], None]
 
 def new_branch() -> str:
     """A branch unique in space and time, starting with the RFC 3261 magic cookie."""
-    return MAGIC_COOKIE + secrets.token_hex(8)
+    return MAGIC_COOKIE + random_bytes(8).hex()
 
 
 class ServerState(enum.Enum):

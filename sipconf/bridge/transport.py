@@ -585,8 +585,7 @@ class SipServer:
     def udp_address(self) -> tuple[str, int]:
         if self._udp_transport is None:
             raise RuntimeError("UDP listener is not running")
-        host, port = self._udp_transport.get_extra_info("sockname")[:2]
-        return host, port
+        return self._udp_transport.address
 
     @property
     def tcp_address(self) -> tuple[str, int]:

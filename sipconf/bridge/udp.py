@@ -54,6 +54,7 @@ class UdpEndpoint:
         self._wall = wall  # the clock of the kernel's timestamps
         self._pending: collections.deque[tuple[bytes, tuple]] = collections.deque()
         self._closing = False
+        self._address: tuple[str, int] | None = None
         self._stamped = False
         if SO_TIMESTAMPNS is not None:
             try:
@@ -84,6 +85,14 @@ class UdpEndpoint:
     @property
     def family(self) -> int:
         return self._sock.family
+
+    @property
+    def address(self) -> tuple[str, int]:
+        """(host, port) bound: read from the socket once (every response's Contact and Via
+        ask for it)."""
+        if self._address is None:
+            self._address = self._sock.getsockname()[:2]
+        return self._address
 
     def get_extra_info(self, name: str, default=None):
         if name == "sockname":

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import os
 import random
-import secrets
 
 ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 TRUNK, DISPATCH_RULE, CALL, TRANSFER, PARTICIPANT, ROOM = "ST_", "SDR_", "SCL_", "STR_", "PA_", "RM_"
@@ -26,11 +26,28 @@ _REJECTED = bytes(range(_LIMIT, 256))
 
 
 def _urandom_suffix() -> str:
-    """12 uniform characters from one system-random read (one per character costs a syscall each)."""
+    """12 uniform characters from the system's random bytes."""
     out = b""
     while len(out) < 12:
-        out += secrets.token_bytes(16).translate(_TO_ALPHABET, _REJECTED)
+        out += random_bytes(16).translate(_TO_ALPHABET, _REJECTED)
     return out[:12].decode("ascii")
+
+
+_POOL_SIZE = 4096
+_pool = b""
+_taken = 0
+
+
+def random_bytes(n: int) -> bytes:
+    """`n` bytes of `os.urandom`, read ahead 4 KiB at a time: the bridge draws several ids, tags
+    and an SSRC for every call, and a getrandom() system call for each cost more than the rest
+    of the draw. The bytes are the kernel's all the same; each is handed out once."""
+    global _pool, _taken
+    if _taken + n > len(_pool):
+        _pool, _taken = os.urandom(max(_POOL_SIZE, n)), 0
+    out = _pool[_taken:_taken + n]
+    _taken += n
+    return out
 
 
 def new_id(prefix: str, rng: random.Random | None = None) -> str:

@@ -407,31 +407,40 @@ def parse(data: bytes, max_headers: int = MAX_HEADERS) -> Request | Response:
 
 # Header lines the common way: a token, optional blanks, a colon, a value on one line.
 _PLAIN_TOKEN = r"[A-Za-z0-9\-.!%*_+`'~]+"
-_PLAIN_BLOCK = re.compile(rf"(?:{_PLAIN_TOKEN}[ \t]*:[^\r\n]*\r\n)+")
-_PLAIN_LINE = re.compile(rf"({_PLAIN_TOKEN})[ \t]*:[ \t]*([^\r\n]*?)[ \t]*\r\n")
+_PLAIN_NAME = re.compile(_PLAIN_TOKEN)
 
 
 def plain_headers(block: str) -> tuple[list[tuple[str, str]], dict[str, list[int]], str | None] | None:
-    """The header lines of `block` when every one is a plain line (no folding, nothing odd),
-    as `parse` would have read them: (headers, index, Content-Length value), split in C. None
-    sends the block to `parse`'s line-by-line reading, which says what is wrong, if anything."""
-    text = block + "\r\n"
-    if _PLAIN_BLOCK.fullmatch(text) is None:
-        return None
-    headers: list[tuple[str, str]] = _PLAIN_LINE.findall(text)  # every line matches: one pair each
+    """The header lines of `block` when every one is a plain line (a token, optional blanks, a
+    colon, a value on one line: no folding, no lone CR or LF, nothing odd), as `parse` would have
+    read them: (headers, index, Content-Length value). None sends the block to `parse`'s
+    line-by-line reading, which says what is wrong, if anything. The lines are split in C and a
+    header name seen before is one dict lookup: this runs for every datagram."""
+    breaks = block.count("\r\n")
+    if block.count("\r") != breaks or block.count("\n") != breaks:
+        return None  # a lone CR or LF inside a line
     names = _VALID_NAMES
+    headers: list[tuple[str, str]] = []
     index: dict[str, list[int]] = {}
-    for position, (name, _value) in enumerate(headers):
+    for line in block.split("\r\n"):
+        name, colon, value = line.partition(":")
+        if not colon:
+            return None
         key = names.get(name)
         if key is None:
-            key = canonical_name(name)
-            if len(names) < 4096:  # bounded: hostile peers invent header names
-                names[name] = key
+            bare = name.rstrip(" \t")
+            if _PLAIN_NAME.fullmatch(bare) is None:
+                return None  # a folded line, a blank line, an invalid name
+            key = names.get(bare) or canonical_name(bare)
+            if bare == name and len(names) < 4096:  # bounded: hostile peers invent header names
+                names[name] = key  # only bare names: a hit is a name as `headers` keeps it
+            name = bare
         seen = index.get(key)
         if seen is None:
-            index[key] = [position]
+            index[key] = [len(headers)]
         else:
-            seen.append(position)
+            seen.append(len(headers))
+        headers.append((name, value.strip(" \t")))
     lengths = index.get("content-length")
     if lengths is not None and len(lengths) > 1:
         return None  # `parse` refuses it with its reason
