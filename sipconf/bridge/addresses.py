@@ -33,7 +33,8 @@ class AddressError(ValueError):
     """A destination the bridge refuses; ``str()`` is the reason, one line."""
 
 
-_PARSED: dict[str, tuple[IPAddress | None, str]] = {}  # host -> (its address, that address as text)
+# host -> (its address, that address as text, whether it is loopback, its IP version)
+_PARSED: dict[str, tuple[IPAddress | None, str, bool, int]] = {}
 _PARSED_MAX = 4096  # bounded: peers choose the hosts
 
 
@@ -43,13 +44,16 @@ def _ip(host: str) -> IPAddress | None:
     return _parsed(host)[0]
 
 
-def _parsed(host: str) -> tuple[IPAddress | None, str]:
+def _parsed(host: str) -> tuple[IPAddress | None, str, bool, int]:
     # Every message sent asks for its destination's address: parsed once per host text
     # (ipaddress objects are immutable, so they are shared safely).
     hit = _PARSED.get(host)
     if hit is None:
         address = _parse_ip(host)
-        hit = (address, str(address) if address is not None else "")
+        if address is None:
+            hit = (None, "", False, 0)
+        else:
+            hit = (address, str(address), address.is_loopback, address.version)
         if len(_PARSED) < _PARSED_MAX:
             _PARSED[host] = hit
     return hit
@@ -90,15 +94,15 @@ def destination(host: str, port: int | str | None, *, allow_external: bool = Fal
                 family: int | None = None) -> tuple[str, int]:
     """``(host, port)`` as a socket may be given it, or AddressError.  ``family`` is the
     sending socket's (AF_INET or AF_INET6); None accepts either."""
-    address, text = _parsed(host)
+    address, text, loopback, version = _parsed(host)
     if address is None:
         raise AddressError(NOT_AN_IP)
-    checked_port = port_number(port)
-    if not allow_external and not address.is_loopback:
+    checked_port = port if type(port) is int and 0 < port < 65536 else port_number(port)
+    if not allow_external and not loopback:
         raise AddressError(OFF_LOOPBACK)
-    if family == socket.AF_INET and address.version != 4:
+    if family == socket.AF_INET and version != 4:
         raise AddressError("an IPv6 address, and the socket is IPv4")
-    if family == socket.AF_INET6 and address.version != 6:
+    if family == socket.AF_INET6 and version != 6:
         raise AddressError("an IPv4 address, and the socket is IPv6")
     return text, checked_port
 
