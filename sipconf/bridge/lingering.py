@@ -22,6 +22,7 @@ import enum
 import heapq
 import itertools
 import logging
+from collections import OrderedDict
 from typing import Generic, Hashable, NamedTuple, Protocol, TypeVar
 
 from sipconf.bridge.clock import Clock, TimerHandle
@@ -30,8 +31,8 @@ __all__ = ["MAX_LINGERING", "Finished", "LingeringTable", "Resender"]
 
 log = logging.getLogger("sipconf.bridge.lingering")
 
-# 64*T1 = 32 s of finished transactions: two per call (INVITE, BYE) at 500 calls/s.
-MAX_LINGERING = 32768
+# 64*T1 = 32 s of finished transactions: two per call (INVITE, BYE) at 1,000 calls/s.
+MAX_LINGERING = 65536
 
 
 class Resender(Protocol):
@@ -71,7 +72,10 @@ class LingeringTable(Generic[K]):
         self.clock = clock
         self.capacity = capacity
         self.evicted = 0  # entries forgotten early because the table was full
-        self._entries: dict[K, Finished] = {}  # in the order they were added
+        # In the order they were added. An OrderedDict: past a few hundred calls a second the
+        # table is full and every add drops the oldest entry, and expired entries leave from its
+        # front; a dict would find its first key by scanning past every deleted one.
+        self._entries: OrderedDict[K, Finished] = OrderedDict()
         self._expiries: list[tuple[float, int, K]] = []  # a heap; entries removed early stay until due
         self._order = itertools.count()  # ties in the heap never compare keys
         self._timer: TimerHandle | None = None
@@ -89,8 +93,7 @@ class LingeringTable(Generic[K]):
     def add(self, key: K, entry: Finished) -> None:
         self._entries.pop(key, None)  # added again: it goes to the end of the order
         while len(self._entries) >= self.capacity and self._entries:
-            oldest = next(iter(self._entries))
-            del self._entries[oldest]
+            self._entries.popitem(last=False)
             self.evicted += 1
             log.debug("a finished transaction forgotten early: %d in the table", self.capacity)
         self._entries[key] = entry

@@ -18,6 +18,7 @@ once parsed (`Bridge._shed_stale`).
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from typing import Callable
 
 from sipconf.bridge.admission import Admission, Refusal
@@ -41,7 +42,7 @@ class Doorman:
         self.admission = admission
         self.live_invite = live_invite  # (branch, sent-by) -> a server transaction has that INVITE
         self.refused = refused  # told of every 503 sent here (metrics, the overload log line)
-        self.branches: dict[str, None] = {}  # refused INVITEs' branches, oldest first
+        self.branches: OrderedDict[str, None] = OrderedDict()  # refused INVITEs' branches, oldest first
 
     def screen(self, data: bytes, source: Source) -> bool:
         self.admission.observe(source.queued)
@@ -58,7 +59,7 @@ class Doorman:
         """`branch` was refused statelessly: its ACK is dropped, a retransmission refused again."""
         if branch and branch not in self.branches:
             if len(self.branches) >= REMEMBERED:
-                del self.branches[next(iter(self.branches))]
+                self.branches.popitem(last=False)
             self.branches[branch] = None
 
     @staticmethod

@@ -14,6 +14,7 @@ case-insensitive and understand the compact forms of RFC 3261 section 7.3.3.
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from sipconf.sip.headers import CSeq, NameAddr, Via, split_commas
@@ -253,7 +254,9 @@ _TOKEN_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01
 _TOKEN_RE = re.compile(r"[A-Za-z0-9\-.!%*_+`'~]+")
 
 
-_NAME_ADDRS: dict[str, NameAddr] = {}  # From / To header value -> its parsed view
+# From / To header value -> its parsed view. An OrderedDict: the oldest goes first in O(1) (a
+# dict's first key, after many deletions at its front, is found by scanning past them).
+_NAME_ADDRS: OrderedDict[str, NameAddr] = OrderedDict()
 _NAME_ADDRS_MAX = 8192
 
 
@@ -266,7 +269,7 @@ def _shared_name_addr(value: str) -> NameAddr:
     if parsed is None:
         parsed = NameAddr.parse(value)
         if len(_NAME_ADDRS) >= _NAME_ADDRS_MAX:
-            del _NAME_ADDRS[next(iter(_NAME_ADDRS))]
+            _NAME_ADDRS.popitem(last=False)
         _NAME_ADDRS[value] = parsed
     return parsed
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -81,7 +82,7 @@ class InboundConfig:
     hide_inbound_port: bool = False
     ring_delay: float = 0.0
     dtmf_info: bool = False
-    call_ids: dict[tuple[str, str], str] = field(default_factory=dict)  # (Call-ID, From tag) -> SCL id
+    call_ids: OrderedDict[tuple[str, str], str] = field(default_factory=OrderedDict)  # (Call-ID, From tag) -> SCL id
 
 
 def facts_of(invite: Request, src_ip: str, sip_call_id: str) -> CallFacts:
@@ -319,7 +320,7 @@ class InboundCall:
         if not verdict.accepted:
             self.cfg.call_ids[(self.invite.call_id, self.from_tag)] = self.sip_call_id
             while len(self.cfg.call_ids) > 500:
-                self.cfg.call_ids.pop(next(iter(self.cfg.call_ids)))
+                self.cfg.call_ids.popitem(last=False)
             self._respond(verdict.status, verdict.reason, [verdict.header] if verdict.header else [])
             return False
         return True
