@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import random
+import secrets
 
 ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 TRUNK, DISPATCH_RULE, CALL, TRANSFER, PARTICIPANT, ROOM = "ST_", "SDR_", "SCL_", "STR_", "PA_", "RM_"
@@ -39,12 +39,12 @@ _taken = 0
 
 
 def random_bytes(n: int) -> bytes:
-    """`n` bytes of `os.urandom`, read ahead 4 KiB at a time: the bridge draws several ids, tags
-    and an SSRC for every call, and a getrandom() system call for each cost more than the rest
-    of the draw. The bytes are the kernel's all the same; each is handed out once."""
+    """`n` bytes of the system's randomness (`secrets`), read ahead 4 KiB at a time: the bridge
+    draws several ids, tags and an SSRC for every call, and a getrandom() system call for each
+    cost more than the rest of the draw. Each byte is handed out once."""
     global _pool, _taken
     if _taken + n > len(_pool):
-        _pool, _taken = os.urandom(max(_POOL_SIZE, n)), 0
+        _pool, _taken = secrets.token_bytes(max(_POOL_SIZE, n)), 0
     out = _pool[_taken:_taken + n]
     _taken += n
     return out
