@@ -4,13 +4,14 @@ between two scrapes, and the line that compares them with a load tool's own coun
 from __future__ import annotations
 
 import http.server
-import threading
 
 import pytest
 
 from sipconf.bridge.metrics import COUNTER, Family, render
 from simulator.bridge_counts import BridgeCounts, compare, metrics_url, parse_metrics, scrape
 from simulator.ports import free_port
+
+from tests.simulator.conftest import serving
 
 
 def page(calls: dict[str, int], shed: int = 0, challenges: int = 0, failures: int = 0) -> str:
@@ -73,15 +74,8 @@ class _Pages(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def http_server():
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Pages)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with serving(_Pages) as url:
+        yield url
 
 
 def test_a_server_without_sipconf_metrics_has_no_counts(http_server):

@@ -6,7 +6,6 @@ from __future__ import annotations
 import http.server
 import io
 import json
-import threading
 
 import pytest
 
@@ -16,7 +15,7 @@ from simulator.cli import TestArgs as Args, run_tests
 from simulator.runner import environ_for
 from simulator.scenario import load_paths
 
-from tests.simulator.conftest import ROOT
+from tests.simulator.conftest import ROOT, serving
 
 LOAD = ROOT / "scenarios" / "load"
 
@@ -51,15 +50,8 @@ class _NoMetrics(http.server.BaseHTTPRequestHandler):
 @pytest.fixture
 def livekit_without_metrics():
     """An HTTP server standing in for a LiveKit server's port: it serves no /metrics."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _NoMetrics)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with serving(_NoMetrics) as url:
+        yield url
 
 
 def test_a_target_without_metrics_reports_client_side_only(livekit_without_metrics):
