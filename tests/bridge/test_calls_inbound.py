@@ -60,6 +60,15 @@ async def call(bridge, peer, headers=None, from_user="+15550111"):
     return invite, final
 
 
+async def ring(bridge, peer, from_user="+15550111"):
+    """An INVITE sent to the bridge, once its 180 Ringing has come back."""
+    target = bridge.udp_address
+    invite = peer.invite(target, from_user, "+15550100")
+    peer.send(invite, target)
+    await peer.wait_for(lambda m: getattr(m, "status", 0) == 180)
+    return invite
+
+
 def test_open_call_joins_room_with_attributes_then_caller_bye_removes_it(tmp_path):
     async def scenario(bridge, lk, peer):
         trunk = await open_trunk(lk, headers_to_attributes={"X-Customer-Tier": "customer.tier"})
@@ -196,9 +205,7 @@ def test_cancel_before_answer_gets_487(tmp_path):
         await open_trunk(lk)
         await direct_rule(lk)
         target = bridge.udp_address
-        invite = peer.invite(target, "+15550111", "+15550100")
-        peer.send(invite, target)
-        await peer.wait_for(lambda m: getattr(m, "status", 0) == 180)
+        invite = await ring(bridge, peer)
         from sipconf.bridge.transaction import build_cancel
 
         cancel = build_cancel(invite)

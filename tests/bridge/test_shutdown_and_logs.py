@@ -21,7 +21,7 @@ from sipconf.bridge.server import Bridge
 from sipconf.local.bridge_adapter import bridge_ports
 from sipconf.local.server import ControlPlane
 
-from .test_calls_inbound import KEY, SECRET, call, direct_rule, open_trunk, participants
+from .test_calls_inbound import KEY, SECRET, call, direct_rule, open_trunk, participants, ring
 
 PASSWORD = "Zq-not-for-logs-7f3a"
 PIN = "97531"
@@ -64,9 +64,7 @@ def test_closing_the_bridge_answers_an_unanswered_invite_503(tmp_path):
                 await direct_rule(lk)
             # A ring delay the ManualClock never reaches: the call stays unanswered.
             async with Bridge(bridge_ports(cp), clock=ManualClock(), ring_delay=60) as bridge:
-                invite = peer.invite(bridge.udp_address, "+15550111", "+15550100")
-                peer.send(invite, bridge.udp_address)
-                await peer.wait_for(lambda m: getattr(m, "status", 0) == 180)
+                invite = await ring(bridge, peer)
                 assert await participants_of(cp, "support") == ["sip_+15550111"]
             final = await peer.final_to(invite)
             assert (final.status, final.reason) == (503, "Service Unavailable")
@@ -140,9 +138,7 @@ def test_overload_503s_log_one_warning_per_second_with_a_count(tmp_path, caplog)
                 await direct_rule(lk)
             async with Bridge(bridge_ports(cp), clock=clock, ring_delay=60, max_calls=1) as bridge:
                 target = bridge.udp_address
-                held = peer.invite(target, "+15550111", "+15550100")
-                peer.send(held, target)
-                await peer.wait_for(lambda m: getattr(m, "status", 0) == 180)
+                held = await ring(bridge, peer)
                 for round_ in range(2):
                     invites = [peer.invite(target, "+15550112", "+15550100") for _ in range(3)]
                     for invite in invites:
