@@ -14,6 +14,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "scenarios" / "demo"
+LOAD = ROOT / "scenarios" / "load"
 
 
 @pytest.fixture

@@ -15,9 +15,7 @@ from simulator.cli import TestArgs as Args, run_tests
 from simulator.runner import environ_for
 from simulator.scenario import load_paths
 
-from tests.simulator.conftest import ROOT, serving
-
-LOAD = ROOT / "scenarios" / "load"
+from tests.simulator.conftest import LOAD, serving
 
 
 def test_digest_calls_counted_alike_by_sipp_and_the_bridge(tmp_path):
