@@ -25,9 +25,22 @@ def suite_dir(tmp_path: Path) -> Path:
 
 
 @contextlib.contextmanager
-def serving(handler: type[http.server.BaseHTTPRequestHandler]) -> Iterator[str]:
-    """An HTTP server on 127.0.0.1 answering with `handler` in a thread; yields its base URL."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+def serving(pages: dict[str, tuple[int, str]]) -> Iterator[str]:
+    """An HTTP server on 127.0.0.1, in a thread, answering a GET of a path in `pages` with its
+    (status, body) and any other with 404; `pages` is read at each request, so a test may change
+    it. Yields the server's base URL."""
+
+    class Pages(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            status, body = pages.get(self.path, (404, "not found"))
+            self.send_response(status)
+            self.end_headers()
+            self.wfile.write(body.encode())
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Pages)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -3,8 +3,6 @@ between two scrapes, and the line that compares them with a load tool's own coun
 
 from __future__ import annotations
 
-import http.server
-
 import pytest
 
 from sipconf.bridge.metrics import COUNTER, Family, render
@@ -59,31 +57,23 @@ def test_metrics_url(url, expected):
     assert metrics_url(url) == expected
 
 
-class _Pages(http.server.BaseHTTPRequestHandler):
-    pages: dict[str, tuple[int, str]] = {}
-
-    def do_GET(self):
-        status, body = self.pages.get(self.path, (404, "not found"))
-        self.send_response(status)
-        self.end_headers()
-        self.wfile.write(body.encode())
-
-    def log_message(self, *args):
-        pass
+@pytest.fixture
+def pages() -> dict[str, tuple[int, str]]:
+    return {}
 
 
 @pytest.fixture
-def http_server():
-    with serving(_Pages) as url:
+def http_server(pages):
+    with serving(pages) as url:
         yield url
 
 
-def test_a_server_without_sipconf_metrics_has_no_counts(http_server):
-    _Pages.pages = {"/metrics": (200, "# a LiveKit server's own metrics\nlivekit_rooms 3\n")}
+def test_a_server_without_sipconf_metrics_has_no_counts(http_server, pages):
+    pages["/metrics"] = (200, "# a LiveKit server's own metrics\nlivekit_rooms 3\n")
     assert scrape(http_server) is None
-    _Pages.pages = {}
+    del pages["/metrics"]
     assert scrape(http_server) is None  # 404
-    _Pages.pages = {"/metrics": (200, page({"200": 2}))}
+    pages["/metrics"] = (200, page({"200": 2}))
     assert scrape(http_server) == BridgeCounts({"200": 2})
 
 

@@ -3,7 +3,6 @@ writes its per-second chart with `--report DIR`; a target without `/metrics` get
 
 from __future__ import annotations
 
-import http.server
 import io
 import json
 
@@ -36,19 +35,10 @@ def test_digest_calls_counted_alike_by_sipp_and_the_bridge(tmp_path):
     assert "<svg" in (tmp_path / "load.html").read_text()
 
 
-class _NoMetrics(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        self.send_response(404)
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
 def livekit_without_metrics():
     """An HTTP server standing in for a LiveKit server's port: it serves no /metrics."""
-    with serving(_NoMetrics) as url:
+    with serving({}) as url:
         yield url
 
 
