@@ -125,23 +125,22 @@ def test_digest_auth_challenge_then_answer(tmp_path):
         assert (challenge.status, challenge.reason) == (407, "Unauthorized")
         from sipconf.sip.digest import answer_challenge
 
-        value = answer_challenge(challenge.get("proxy-authenticate"), "INVITE", first.uri, "acme", "wrong")
-        retry = peer.invite(target, "+15550111", "+15550100", call_id="auth-1", from_tag="ft", cseq=2,
-                            headers=[("Proxy-Authorization", value)])
-        peer.send(retry, target)
+        def answer(challenge, password, cseq):
+            """The INVITE again, in the same call, answering `challenge` with `password`."""
+            value = answer_challenge(challenge.get("proxy-authenticate"), "INVITE", first.uri, "acme", password)
+            retry = peer.invite(target, "+15550111", "+15550100", call_id="auth-1", from_tag="ft", cseq=cseq,
+                                headers=[("Proxy-Authorization", value)])
+            peer.send(retry, target)
+            return retry
+
+        retry = answer(challenge, "wrong", 2)
         assert ((await peer.final_to(retry)).status, (await peer.final_to(retry)).reason) == (401, "Unauthorized")
-        value = answer_challenge(challenge.get("proxy-authenticate"), "INVITE", first.uri, "acme", "s3cret")
-        good = peer.invite(target, "+15550111", "+15550100", call_id="auth-1", from_tag="ft", cseq=3,
-                           headers=[("Proxy-Authorization", value)])
-        peer.send(good, target)
+        good = answer(challenge, "s3cret", 3)
         # The wrong answer spent the nonce (one guess per nonce, a deliberate deviation): the
         # right answer to it is challenged afresh, and the answer to the new challenge is let in.
         again = await peer.final_to(good)
         assert (again.status, again.reason) == (407, "Unauthorized")
-        value = answer_challenge(again.get("proxy-authenticate"), "INVITE", first.uri, "acme", "s3cret")
-        good = peer.invite(target, "+15550111", "+15550100", call_id="auth-1", from_tag="ft", cseq=4,
-                           headers=[("Proxy-Authorization", value)])
-        peer.send(good, target)
+        good = answer(again, "s3cret", 4)
         assert (await peer.final_to(good)).status == 200
         assert [p.identity for p in await participants(lk, "support")] == ["sip_+15550111"]
 
