@@ -16,6 +16,15 @@ ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "scenarios" / "demo"
 LOAD = ROOT / "scenarios" / "load"
 
+# A suite of one call for the demo spec, its secrets given in `env`.
+DEMO_SUITE = """env: {DEMO_TWILIO_PASSWORD: t, DEMO_TELNYX_PASSWORD: t, DEMO_BOARD_PIN: "9876"}
+scenarios:
+  - name: support line
+    driver: inproc
+    call: {from: "+16505550111", to: "+15105550100", source: 127.0.0.11}
+    expect: {status: 200}
+"""
+
 
 @pytest.fixture
 def suite_dir(tmp_path: Path) -> Path:
