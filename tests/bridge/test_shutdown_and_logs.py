@@ -27,6 +27,13 @@ PASSWORD = "Zq-not-for-logs-7f3a"
 PIN = "97531"
 
 
+async def support_line(cp: ControlPlane) -> None:
+    """An open trunk and a direct rule into room `support`, created through the control plane's API."""
+    async with api.LiveKitAPI(cp.url, KEY, SECRET) as lk:
+        await open_trunk(lk)
+        await direct_rule(lk)
+
+
 async def answer_bye(peer: Agent, target) -> tuple:
     bye, _ = await peer.request("BYE", timeout=10)
     peer.send(peer.response(bye, 200), target)
@@ -36,9 +43,7 @@ async def answer_bye(peer: Agent, target) -> tuple:
 def test_closing_the_bridge_sends_bye_to_an_answered_caller(tmp_path):
     async def main():
         async with ControlPlane(state_path=tmp_path / "s.db", api_key=KEY, api_secret=SECRET) as cp, Agent() as peer:
-            async with api.LiveKitAPI(cp.url, KEY, SECRET) as lk:
-                await open_trunk(lk)
-                await direct_rule(lk)
+            await support_line(cp)
             bridge = Bridge(bridge_ports(cp), clock=ManualClock())
             async with bridge:
                 target = bridge.udp_address
@@ -59,9 +64,7 @@ def test_closing_the_bridge_sends_bye_to_an_answered_caller(tmp_path):
 def test_closing_the_bridge_answers_an_unanswered_invite_503(tmp_path):
     async def main():
         async with ControlPlane(state_path=tmp_path / "s.db", api_key=KEY, api_secret=SECRET) as cp, Agent() as peer:
-            async with api.LiveKitAPI(cp.url, KEY, SECRET) as lk:
-                await open_trunk(lk)
-                await direct_rule(lk)
+            await support_line(cp)
             # A ring delay the ManualClock never reaches: the call stays unanswered.
             async with Bridge(bridge_ports(cp), clock=ManualClock(), ring_delay=60) as bridge:
                 invite = await ring(bridge, peer)
@@ -133,9 +136,7 @@ def test_overload_503s_log_one_warning_per_second_with_a_count(tmp_path, caplog)
     async def main():
         clock = ManualClock()
         async with ControlPlane(state_path=tmp_path / "s.db", api_key=KEY, api_secret=SECRET) as cp, Agent() as peer:
-            async with api.LiveKitAPI(cp.url, KEY, SECRET) as lk:
-                await open_trunk(lk)
-                await direct_rule(lk)
+            await support_line(cp)
             async with Bridge(bridge_ports(cp), clock=clock, ring_delay=60, max_calls=1) as bridge:
                 target = bridge.udp_address
                 held = await ring(bridge, peer)
