@@ -36,14 +36,19 @@ def process(cmd: list[str], ready: str | None = None, env: dict | None = None, l
             time.sleep(0.5)
         yield proc
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc, 10)
         if log:
             out.close()
+
+
+def stop(proc: subprocess.Popen, patience: float) -> None:
+    """SIGTERM, then SIGKILL if `proc` has not exited within `patience` seconds."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(patience)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def clean_environment() -> dict[str, str]:

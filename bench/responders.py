@@ -18,7 +18,6 @@ import errno
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -27,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, ContextManager, Iterator
 
+from bench.plane import stop
 from bench.sippload import free_port
 
 HERE = Path(__file__).resolve().parent
@@ -54,12 +54,7 @@ def _running(cmd: list[str], log: Path, env: dict[str, str] | None = None) -> It
     try:
         yield proc
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc, 30)
 
 
 def _wait_bound(port: int, proc: subprocess.Popen, log: Path) -> None:

@@ -27,7 +27,6 @@ import datetime
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import tempfile
@@ -39,6 +38,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
+from bench.plane import stop
 from bench.sippload import LoadResult, run_uac, sipp_version
 
 HERE = Path(__file__).resolve().parent
@@ -184,12 +184,7 @@ def sipconf_up(tmp: Path, room_timeout: int) -> Iterator[UpProcess]:
             raise RuntimeError(f"sipconf apply {SPEC.name} failed" + (f": {said[-1]}" if said else ""))
         yield UpProcess(proc, env["LIVEKIT_URL"], sip, env)
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc, 30)
 
 
 LIVE = ("sipconf_sip_calls_in_progress", "sipconf_participants", "sipconf_rooms", "sipconf_sip_transactions")

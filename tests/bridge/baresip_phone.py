@@ -20,10 +20,8 @@ import asyncio
 import itertools
 import json
 import math
-import os
 import re
 import shutil
-import signal
 import struct
 import subprocess
 import wave
@@ -33,6 +31,8 @@ from pathlib import Path
 
 from simulator.ports import free_port
 from sipconf.sip.message import Message, parse
+
+from tests.bridge.process_group import stop_group
 
 BARESIP = shutil.which("baresip") or "/usr/bin/baresip"
 MODULES = Path("/usr/lib/baresip/modules")
@@ -225,7 +225,7 @@ async def running_baresip(workdir: Path, user: str = "phone"):
     finally:
         if control is not None:
             await control.close()
-        _stop(process)
+        stop_group(process)
 
 
 async def _connect(process: subprocess.Popen, port: int, log_path: Path) -> Control:
@@ -241,13 +241,3 @@ async def _connect(process: subprocess.Popen, port: int, log_path: Path) -> Cont
             if loop.time() > deadline:
                 raise PhoneError(f"baresip did not listen on {port}: {log_path.read_text(errors='replace')}") from None
             await asyncio.sleep(0.05)
-
-
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()

@@ -3,15 +3,15 @@ on a free loopback port (UDP and TCP), in the foreground, with its own runtime d
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
 import socket
 import subprocess
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.bridge.process_group import stop_group
 
 KAMAILIO = shutil.which("kamailio") or "/usr/sbin/kamailio"
 CONFIG = Path(__file__).parent / "kamailio" / "kamailio.cfg"
@@ -79,14 +79,4 @@ def running_kamailio(workdir: Path):
             time.sleep(0.05)
         yield proxy
     finally:
-        _stop(process)
-
-
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        stop_group(process)

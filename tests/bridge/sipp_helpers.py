@@ -58,6 +58,27 @@ Content-Length: [len]
 ]]></send>"""
 
 
+def ack_after_answer(to: str, *, routes: bool = False) -> str:
+    """The UAC's wait for the 200 (100 and 180 optional), keeping its Record-Route (rrs), and its
+    ACK to the 200's Contact; with `routes`, the ACK carries the route set ([routes])."""
+    route = "[routes]\n" if routes else ""
+    return f"""
+  <recv response="100" optional="true" />
+  <recv response="180" optional="true" />
+  <recv response="200" rrs="true" />
+  <send><![CDATA[
+ACK [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+{route}{UAC_FROM}
+{to}[peer_tag_param]
+Call-ID: [call_id]
+CSeq: 1 ACK
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>"""
+
+
 def free_port(kind=socket.SOCK_DGRAM) -> int:
     with socket.socket(socket.AF_INET, kind) as s:
         s.bind(("127.0.0.1", 0))

@@ -13,7 +13,7 @@ from sipconf.bridge.clock import ManualClock
 from sipconf.bridge.dialog import Dialog
 from sipconf.bridge.transaction import build_ack_for_non2xx
 
-from tests.bridge.test_calls_inbound import call, direct_rule, open_trunk, participants, run
+from tests.bridge.test_calls_inbound import call, direct_rule, open_trunk, participants, ring, run
 
 
 def test_below_every_limit_everything_is_admitted():
@@ -93,9 +93,7 @@ def test_max_calls_1_second_concurrent_invite_gets_503_and_the_first_call_comple
         await open_trunk(lk)
         await direct_rule(lk)
         target = bridge.udp_address
-        first = peer.invite(target, "+15550111", "+15550100")
-        peer.send(first, target)
-        await peer.wait_for(lambda m: getattr(m, "status", 0) == 180)
+        first = await ring(bridge, peer)
         second = peer.invite(target, "+15550222", "+15550100")
         peer.send(second, target)
         busy = await peer.final_to(second)
@@ -194,9 +192,7 @@ def test_a_retransmitted_invite_read_late_is_not_shed(tmp_path):
         await open_trunk(lk)
         await direct_rule(lk)
         target = bridge.udp_address
-        invite = peer.invite(target, "+15550111", "+15550100")
-        peer.send(invite, target)
-        await peer.wait_for(lambda m: getattr(m, "status", 0) == 180)
+        invite = await ring(bridge, peer)
         ringing = len(peer.responses_to(invite))
         bridge.admission.queue_age, bridge.admission.old_since = 1.0, -10.0  # a new INVITE would be refused
         peer.send(invite, target)  # a retransmission, read late

@@ -60,6 +60,15 @@ async def call(bridge, peer, headers=None, from_user="+15550111"):
     return invite, final
 
 
+async def ring(bridge, peer, from_user="+15550111"):
+    """An INVITE sent to the bridge, once its 180 Ringing has come back."""
+    target = bridge.udp_address
+    invite = peer.invite(target, from_user, "+15550100")
+    peer.send(invite, target)
+    await peer.wait_for(lambda m: getattr(m, "status", 0) == 180)
+    return invite
+
+
 def test_open_call_joins_room_with_attributes_then_caller_bye_removes_it(tmp_path):
     async def scenario(bridge, lk, peer):
         trunk = await open_trunk(lk, headers_to_attributes={"X-Customer-Tier": "customer.tier"})
@@ -116,23 +125,22 @@ def test_digest_auth_challenge_then_answer(tmp_path):
         assert (challenge.status, challenge.reason) == (407, "Unauthorized")
         from sipconf.sip.digest import answer_challenge
 
-        value = answer_challenge(challenge.get("proxy-authenticate"), "INVITE", first.uri, "acme", "wrong")
-        retry = peer.invite(target, "+15550111", "+15550100", call_id="auth-1", from_tag="ft", cseq=2,
-                            headers=[("Proxy-Authorization", value)])
-        peer.send(retry, target)
+        def answer(challenge, password, cseq):
+            """The INVITE again, in the same call, answering `challenge` with `password`."""
+            value = answer_challenge(challenge.get("proxy-authenticate"), "INVITE", first.uri, "acme", password)
+            retry = peer.invite(target, "+15550111", "+15550100", call_id="auth-1", from_tag="ft", cseq=cseq,
+                                headers=[("Proxy-Authorization", value)])
+            peer.send(retry, target)
+            return retry
+
+        retry = answer(challenge, "wrong", 2)
         assert ((await peer.final_to(retry)).status, (await peer.final_to(retry)).reason) == (401, "Unauthorized")
-        value = answer_challenge(challenge.get("proxy-authenticate"), "INVITE", first.uri, "acme", "s3cret")
-        good = peer.invite(target, "+15550111", "+15550100", call_id="auth-1", from_tag="ft", cseq=3,
-                           headers=[("Proxy-Authorization", value)])
-        peer.send(good, target)
+        good = answer(challenge, "s3cret", 3)
         # The wrong answer spent the nonce (one guess per nonce, a deliberate deviation): the
         # right answer to it is challenged afresh, and the answer to the new challenge is let in.
         again = await peer.final_to(good)
         assert (again.status, again.reason) == (407, "Unauthorized")
-        value = answer_challenge(again.get("proxy-authenticate"), "INVITE", first.uri, "acme", "s3cret")
-        good = peer.invite(target, "+15550111", "+15550100", call_id="auth-1", from_tag="ft", cseq=4,
-                           headers=[("Proxy-Authorization", value)])
-        peer.send(good, target)
+        good = answer(again, "s3cret", 4)
         assert (await peer.final_to(good)).status == 200
         assert [p.identity for p in await participants(lk, "support")] == ["sip_+15550111"]
 
@@ -196,9 +204,7 @@ def test_cancel_before_answer_gets_487(tmp_path):
         await open_trunk(lk)
         await direct_rule(lk)
         target = bridge.udp_address
-        invite = peer.invite(target, "+15550111", "+15550100")
-        peer.send(invite, target)
-        await peer.wait_for(lambda m: getattr(m, "status", 0) == 180)
+        invite = await ring(bridge, peer)
         from sipconf.bridge.transaction import build_cancel
 
         cancel = build_cancel(invite)

@@ -20,7 +20,9 @@ from sipconf.local.server import ControlPlane
 from sipconf.sip.message import Response
 from sipconf.sip.sdp import SessionDescription
 
-from tests.bridge.sipp_helpers import SDP_PCMU, UAC_FROM, inbound_setup, invite_with_offer, run_with_bridge, sipp, traces
+from tests.bridge.sipp_helpers import (
+    SDP_PCMU, UAC_FROM, ack_after_answer, inbound_setup, invite_with_offer, run_with_bridge, sipp, traces,
+)
 from tests.bridge.test_calls_inbound import KEY, SECRET, direct_rule, open_trunk, participants
 
 TICK = 0.020
@@ -231,21 +233,7 @@ def test_sipp_holds_and_resumes_a_call(tmp_path):
     to = "To: <sip:+15550100@[remote_ip]:[remote_port]>"
     scenario_xml = f"""<?xml version="1.0" encoding="ISO-8859-1" ?>
 <scenario name="hold and resume">{invite_with_offer("sip:+15550100@[remote_ip]:[remote_port]", to,
-                                                    "<sip:sipp@[local_ip]:[local_port]>")}
-  <recv response="100" optional="true" />
-  <recv response="180" optional="true" />
-  <recv response="200" rrs="true" />
-  <send><![CDATA[
-ACK [next_url] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-{UAC_FROM}
-{to}[peer_tag_param]
-Call-ID: [call_id]
-CSeq: 1 ACK
-Max-Forwards: 70
-Content-Length: 0
-
-]]></send>
+                                                    "<sip:sipp@[local_ip]:[local_port]>")}{ack_after_answer(to)}
 {sipp_reinvite(2, "sendonly", "recvonly")}
 {sipp_reinvite(3, "inactive", "inactive")}
 {sipp_reinvite(4, "recvonly", "sendonly")}

@@ -12,8 +12,8 @@ from livekit.protocol import room as room_pb, sip as sip_pb
 
 from tests.bridge.kamailio_proxy import running_kamailio
 from tests.bridge.sipp_helpers import (
-    SDP_PCMU, UAC_FROM, answer_request, free_port, inbound_setup, invite_with_offer, run_with_bridge, sipp, traces,
-    wait_participant,
+    SDP_PCMU, UAC_FROM, ack_after_answer, answer_request, free_port, inbound_setup, invite_with_offer, run_with_bridge,
+    sipp, traces, wait_participant,
 )
 
 
@@ -32,22 +32,7 @@ def uac_scenario(bridge_port: int, transport: str, then: str) -> str:
     invite = invite_with_offer(
         f"sip:+15550100@127.0.0.1:{bridge_port}{suffix}", to, f"<sip:sipp@[local_ip]:[local_port]{suffix}>")
     return f"""<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="through the proxy">{invite}
-  <recv response="100" optional="true" />
-  <recv response="180" optional="true" />
-  <recv response="200" rrs="true" />
-  <send><![CDATA[
-ACK [next_url] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-[routes]
-{frm}
-{to}[peer_tag_param]
-Call-ID: [call_id]
-CSeq: 1 ACK
-Max-Forwards: 70
-Content-Length: 0
-
-]]></send>
+<scenario name="through the proxy">{invite}{ack_after_answer(to, routes=True)}
 {then.replace("{FROM}", frm).replace("{TO}", to + "[peer_tag_param]")}
 </scenario>
 """

@@ -21,10 +21,17 @@ from sipconf.bridge.server import Bridge
 from sipconf.local.bridge_adapter import bridge_ports
 from sipconf.local.server import ControlPlane
 
-from .test_calls_inbound import KEY, SECRET, call, direct_rule, open_trunk, participants
+from .test_calls_inbound import KEY, SECRET, call, direct_rule, open_trunk, participants, ring
 
 PASSWORD = "Zq-not-for-logs-7f3a"
 PIN = "97531"
+
+
+async def support_line(cp: ControlPlane) -> None:
+    """An open trunk and a direct rule into room `support`, created through the control plane's API."""
+    async with api.LiveKitAPI(cp.url, KEY, SECRET) as lk:
+        await open_trunk(lk)
+        await direct_rule(lk)
 
 
 async def answer_bye(peer: Agent, target) -> tuple:
@@ -36,9 +43,7 @@ async def answer_bye(peer: Agent, target) -> tuple:
 def test_closing_the_bridge_sends_bye_to_an_answered_caller(tmp_path):
     async def main():
         async with ControlPlane(state_path=tmp_path / "s.db", api_key=KEY, api_secret=SECRET) as cp, Agent() as peer:
-            async with api.LiveKitAPI(cp.url, KEY, SECRET) as lk:
-                await open_trunk(lk)
-                await direct_rule(lk)
+            await support_line(cp)
             bridge = Bridge(bridge_ports(cp), clock=ManualClock())
             async with bridge:
                 target = bridge.udp_address
@@ -59,14 +64,10 @@ def test_closing_the_bridge_sends_bye_to_an_answered_caller(tmp_path):
 def test_closing_the_bridge_answers_an_unanswered_invite_503(tmp_path):
     async def main():
         async with ControlPlane(state_path=tmp_path / "s.db", api_key=KEY, api_secret=SECRET) as cp, Agent() as peer:
-            async with api.LiveKitAPI(cp.url, KEY, SECRET) as lk:
-                await open_trunk(lk)
-                await direct_rule(lk)
+            await support_line(cp)
             # A ring delay the ManualClock never reaches: the call stays unanswered.
             async with Bridge(bridge_ports(cp), clock=ManualClock(), ring_delay=60) as bridge:
-                invite = peer.invite(bridge.udp_address, "+15550111", "+15550100")
-                peer.send(invite, bridge.udp_address)
-                await peer.wait_for(lambda m: getattr(m, "status", 0) == 180)
+                invite = await ring(bridge, peer)
                 assert await participants_of(cp, "support") == ["sip_+15550111"]
             final = await peer.final_to(invite)
             assert (final.status, final.reason) == (503, "Service Unavailable")
@@ -135,14 +136,10 @@ def test_overload_503s_log_one_warning_per_second_with_a_count(tmp_path, caplog)
     async def main():
         clock = ManualClock()
         async with ControlPlane(state_path=tmp_path / "s.db", api_key=KEY, api_secret=SECRET) as cp, Agent() as peer:
-            async with api.LiveKitAPI(cp.url, KEY, SECRET) as lk:
-                await open_trunk(lk)
-                await direct_rule(lk)
+            await support_line(cp)
             async with Bridge(bridge_ports(cp), clock=clock, ring_delay=60, max_calls=1) as bridge:
                 target = bridge.udp_address
-                held = peer.invite(target, "+15550111", "+15550100")
-                peer.send(held, target)
-                await peer.wait_for(lambda m: getattr(m, "status", 0) == 180)
+                held = await ring(bridge, peer)
                 for round_ in range(2):
                     invites = [peer.invite(target, "+15550112", "+15550100") for _ in range(3)]
                     for invite in invites:

@@ -3,14 +3,13 @@ between two scrapes, and the line that compares them with a load tool's own coun
 
 from __future__ import annotations
 
-import http.server
-import threading
-
 import pytest
 
 from sipconf.bridge.metrics import COUNTER, Family, render
 from simulator.bridge_counts import BridgeCounts, compare, metrics_url, parse_metrics, scrape
 from simulator.ports import free_port
+
+from tests.simulator.conftest import serving
 
 
 def page(calls: dict[str, int], shed: int = 0, challenges: int = 0, failures: int = 0) -> str:
@@ -58,38 +57,23 @@ def test_metrics_url(url, expected):
     assert metrics_url(url) == expected
 
 
-class _Pages(http.server.BaseHTTPRequestHandler):
-    pages: dict[str, tuple[int, str]] = {}
-
-    def do_GET(self):
-        status, body = self.pages.get(self.path, (404, "not found"))
-        self.send_response(status)
-        self.end_headers()
-        self.wfile.write(body.encode())
-
-    def log_message(self, *args):
-        pass
+@pytest.fixture
+def pages() -> dict[str, tuple[int, str]]:
+    return {}
 
 
 @pytest.fixture
-def http_server():
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Pages)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+def http_server(pages):
+    with serving(pages) as url:
+        yield url
 
 
-def test_a_server_without_sipconf_metrics_has_no_counts(http_server):
-    _Pages.pages = {"/metrics": (200, "# a LiveKit server's own metrics\nlivekit_rooms 3\n")}
+def test_a_server_without_sipconf_metrics_has_no_counts(http_server, pages):
+    pages["/metrics"] = (200, "# a LiveKit server's own metrics\nlivekit_rooms 3\n")
     assert scrape(http_server) is None
-    _Pages.pages = {}
+    del pages["/metrics"]
     assert scrape(http_server) is None  # 404
-    _Pages.pages = {"/metrics": (200, page({"200": 2}))}
+    pages["/metrics"] = (200, page({"200": 2}))
     assert scrape(http_server) == BridgeCounts({"200": 2})
 
 

@@ -11,14 +11,7 @@ import pytest
 from sipconf.cli import main
 from simulator.scenario import load_paths
 
-from tests.simulator.conftest import DEMO
-
-SUITE = """scenarios:
-  - name: support line
-    driver: inproc
-    call: {from: "+16505550111", to: "+15105550100", source: 127.0.0.11}
-    expect: {status: 200}
-"""
+from tests.simulator.conftest import DEMO, DEMO_SUITE
 
 
 @pytest.fixture
@@ -27,8 +20,7 @@ def split_repo(tmp_path: Path) -> Path:
     (tmp_path / "sip").mkdir()
     shutil.copy(DEMO / "spec.yaml", tmp_path / "sip" / "spec.yaml")
     (tmp_path / "scenarios").mkdir()
-    (tmp_path / "scenarios" / "calls.yaml").write_text(
-        'env: {DEMO_TWILIO_PASSWORD: t, DEMO_TELNYX_PASSWORD: t, DEMO_BOARD_PIN: "9876"}\n' + SUITE, encoding="utf-8")
+    (tmp_path / "scenarios" / "calls.yaml").write_text(DEMO_SUITE, encoding="utf-8")
     return tmp_path
 
 

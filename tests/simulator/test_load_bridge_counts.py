@@ -3,10 +3,8 @@ writes its per-second chart with `--report DIR`; a target without `/metrics` get
 
 from __future__ import annotations
 
-import http.server
 import io
 import json
-import threading
 
 import pytest
 
@@ -16,9 +14,7 @@ from simulator.cli import TestArgs as Args, run_tests
 from simulator.runner import environ_for
 from simulator.scenario import load_paths
 
-from tests.simulator.conftest import ROOT
-
-LOAD = ROOT / "scenarios" / "load"
+from tests.simulator.conftest import LOAD, serving
 
 
 def test_digest_calls_counted_alike_by_sipp_and_the_bridge(tmp_path):
@@ -39,27 +35,11 @@ def test_digest_calls_counted_alike_by_sipp_and_the_bridge(tmp_path):
     assert "<svg" in (tmp_path / "load.html").read_text()
 
 
-class _NoMetrics(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        self.send_response(404)
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
 def livekit_without_metrics():
     """An HTTP server standing in for a LiveKit server's port: it serves no /metrics."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _NoMetrics)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with serving({}) as url:
+        yield url
 
 
 def test_a_target_without_metrics_reports_client_side_only(livekit_without_metrics):

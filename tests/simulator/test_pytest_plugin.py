@@ -10,22 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.simulator.conftest import DEMO
-
-SUITE = """env: {DEMO_TWILIO_PASSWORD: t, DEMO_TELNYX_PASSWORD: t, DEMO_BOARD_PIN: "9876"}
-scenarios:
-  - name: support line
-    driver: inproc
-    call: {from: "+16505550111", to: "+15105550100", source: 127.0.0.11}
-    expect: {status: 200}
-"""
+from tests.simulator.conftest import DEMO, DEMO_SUITE
 
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     (tmp_path / "callflows").mkdir()
     shutil.copy(DEMO / "spec.yaml", tmp_path / "callflows" / "spec.yaml")
-    (tmp_path / "callflows" / "calls.yaml").write_text(SUITE, encoding="utf-8")
+    (tmp_path / "callflows" / "calls.yaml").write_text(DEMO_SUITE, encoding="utf-8")
     (tmp_path / "other.yaml").write_text("just: data\n", encoding="utf-8")
     return tmp_path
 
@@ -59,7 +51,7 @@ def test_the_ini_option_collects_other_folders(project: Path):
 def test_a_scenario_its_driver_cannot_run_is_a_pytest_skip_with_the_reason(tmp_path: Path):
     (tmp_path / "scenarios").mkdir()
     shutil.copy(DEMO / "spec.yaml", tmp_path / "scenarios" / "spec.yaml")
-    (tmp_path / "scenarios" / "calls.yaml").write_text(SUITE + """  - name: outbound in process
+    (tmp_path / "scenarios" / "calls.yaml").write_text(DEMO_SUITE + """  - name: outbound in process
     driver: inproc
     call: {direction: outbound, trunk: twilio, from: "+15105550100", to: "+16505550111", room: r}
 """, encoding="utf-8")

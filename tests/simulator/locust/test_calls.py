@@ -6,31 +6,14 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 
-import pytest
-
-from simulator import embedded
 from simulator.bridge_counts import scrape
 from simulator.locust.calls import place
 from simulator.locust.plan import load_calls
 from simulator.ports import free_port
-from simulator.runner import environ_for
-from simulator.scenario import load_paths
 
-from tests.simulator.conftest import ROOT
+from tests.simulator.conftest import LOAD
 
-LOAD = ROOT / "scenarios" / "load"
 CALLS = {c.name: c for c in load_calls([str(LOAD)], environ={})[0]}
-
-
-@pytest.fixture(scope="module")
-def bridge():
-    loaded = load_paths([LOAD])[0]
-    running = embedded.start()
-    try:
-        running.apply(loaded.desired, environ_for(loaded, {}))
-        yield running.target
-    finally:
-        running.stop()
 
 
 def test_each_load_call_reaches_its_expected_status(bridge):

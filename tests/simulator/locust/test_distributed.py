@@ -13,30 +13,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
-from simulator import embedded
 from simulator.bridge_counts import scrape
 from simulator.locust import LOCUSTFILE
 from simulator.ports import free_port
-from simulator.runner import environ_for
-from simulator.scenario import load_paths
 
-from tests.simulator.conftest import ROOT
+from tests.simulator.conftest import LOAD
 
-LOAD = ROOT / "scenarios" / "load"
 USERS, SECONDS = 4, 10
-
-
-@pytest.fixture(scope="module")
-def bridge():
-    loaded = load_paths([LOAD])[0]
-    running = embedded.start()
-    try:
-        running.apply(loaded.desired, environ_for(loaded, {}))
-        yield running.target
-    finally:
-        running.stop()
 
 
 def locust(*args: str) -> list[str]:

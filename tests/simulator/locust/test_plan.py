@@ -9,9 +9,7 @@ from simulator.locust import LOCUSTFILE
 from simulator.locust.__main__ import main as print_path
 from simulator.locust.plan import check_reach, load_calls, parse_target, worker_source
 
-from tests.simulator.conftest import DEMO, ROOT
-
-LOAD = ROOT / "scenarios" / "load"
+from tests.simulator.conftest import DEMO, LOAD
 
 
 def test_the_load_suite_as_calls_with_their_credentials_resolved():
