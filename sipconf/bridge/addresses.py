@@ -81,6 +81,8 @@ def loopback_destination(host: str) -> str | None:
 
 def port_number(value: int | str | None) -> int:
     """A destination port: 1..65535 (0 means "any" to a socket, never a peer's port)."""
+    if type(value) is int and 0 < value < 65536:
+        return value  # the common case, asked on every send
     if isinstance(value, str):
         if not (value.isascii() and value.isdigit() and len(value) <= 5):
             raise AddressError(BAD_PORT)
@@ -97,7 +99,7 @@ def destination(host: str, port: int | str | None, *, allow_external: bool = Fal
     address, text, loopback, version = _parsed(host)
     if address is None:
         raise AddressError(NOT_AN_IP)
-    checked_port = port if type(port) is int and 0 < port < 65536 else port_number(port)
+    checked_port = port_number(port)
     if not allow_external and not loopback:
         raise AddressError(OFF_LOOPBACK)
     if family == socket.AF_INET and version != 4:

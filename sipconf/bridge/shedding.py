@@ -100,13 +100,7 @@ class Doorman:
         lines += refusal.headers
         stamped = stamp_via(lines, source.addr, via)  # RFC 3261 18.2.1, as for any request
         source.reply_to = response_address(stamped if stamped is not None else via)
-        channel = source.channel
-        if channel is None:
-            source.send(Response(headers=lines, status=refusal.status, reason=refusal.reason))
-        else:  # the bytes `Response` would give, rendered here: this runs for every refusal
-            head = "\r\n".join([f"SIP/2.0 {refusal.status} {refusal.reason}",
-                                 *[f"{name}: {value}" for name, value in lines], "Content-Length: 0"])
-            channel.sendto(head.encode() + b"\r\n\r\n", source.reply_to)
+        source.send(Response(headers=lines, status=refusal.status, reason=refusal.reason))
         self.remember(branch)
         if counted:
             self.refused()

@@ -353,33 +353,50 @@ def parse(data: bytes, max_headers: int = MAX_HEADERS) -> Request | Response:
         text = head.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ValueError(f"header section is not UTF-8 (byte {exc.start})") from None
-    start, _, block = text.partition("\r\n")
-    fast = plain_headers(block) if block else None
-    if fast is not None:
-        headers, index, length_value = fast
-        lines = [start]
-    else:
-        lines = text.split("\r\n")
-        headers = []
-        index = {}  # canonical name -> positions, as Message._positions builds it
-        length_value = None
+    lines = text.split("\r\n")
+    headers, index, length_value = _header_fields(lines)
+    if len(headers) > max_headers:
+        raise ValueError(f"too many headers (more than {max_headers})")
+    msg = _parse_start_line(lines[0], headers, b"")
+    msg.__dict__["_index"] = (list(headers), index)
+    if length_value is not None:
+        length = _parse_content_length(length_value)
+        if len(body) < length:
+            raise ValueError(f"body is shorter than Content-Length ({len(body)} < {length})")
+        body = body[:length]
+    msg.body = body
+    return msg
+
+
+def _header_fields(lines: list[str], folding: bool = True,
+                   ) -> tuple[list[tuple[str, str]], dict[str, list[int]], str | None]:
+    """The header lines after the start line `lines[0]`, read as RFC 3261 7.3 writes them:
+    (headers as written, the index of their positions by canonical name, the Content-Length
+    value). ValueError says what is wrong and on which line; without `folding` a continuation
+    line is an error too."""
     names = _VALID_NAMES
-    for number, line in enumerate(lines[1:], start=2):
+    headers: list[tuple[str, str]] = []
+    index: dict[str, list[int]] = {}  # canonical name -> positions, as Message._positions builds it
+    length_value = None
+    for number in range(1, len(lines)):
+        line = lines[number]
         if line and line[0] in " \t":
             # RFC 3261 7.3.1: header field folding (LWS continuation).
+            if not folding:
+                raise ValueError(f"line {number + 1}: folded header line")
             if not headers:
-                raise ValueError(f"line {number}: continuation line before any header")
+                raise ValueError(f"line {number + 1}: continuation line before any header")
             name, value = headers[-1]
             headers[-1] = (name, f"{value} {line.strip()}")
             continue
         name, colon, value = line.partition(":")
         if not colon:
-            raise ValueError(f"line {number}: header has no colon")
+            raise ValueError(f"line {number + 1}: header has no colon")
         name = name.rstrip(" \t")
         key = names.get(name)
         if key is None:
             if _TOKEN_RE.fullmatch(name) is None:
-                raise ValueError(f"line {number}: invalid header name {name!r}")
+                raise ValueError(f"line {number + 1}: invalid header name {name!r}")
             key = canonical_name(name)
             if len(names) < 4096:  # bounded: hostile peers invent header names
                 names[name] = key
@@ -395,59 +412,21 @@ def parse(data: bytes, max_headers: int = MAX_HEADERS) -> Request | Response:
                 # Two lengths leave the body's end unknown (RFC 4475 3.3.9).
                 raise ValueError("more than one Content-Length header")
             length_value = value
-    if len(headers) > max_headers:
-        raise ValueError(f"too many headers (more than {max_headers})")
-    msg = _parse_start_line(lines[0], headers, b"")
-    msg.__dict__["_index"] = (list(headers), index)
-    if length_value is not None:
-        length = _parse_content_length(length_value)
-        if len(body) < length:
-            raise ValueError(f"body is shorter than Content-Length ({len(body)} < {length})")
-        body = body[:length]
-    msg.body = body
-    return msg
-
-
-# Header lines the common way: a token, optional blanks, a colon, a value on one line.
-_PLAIN_TOKEN = r"[A-Za-z0-9\-.!%*_+`'~]+"
-_PLAIN_NAME = re.compile(_PLAIN_TOKEN)
+    return headers, index, length_value
 
 
 def plain_headers(block: str) -> tuple[list[tuple[str, str]], dict[str, list[int]], str | None] | None:
-    """The header lines of `block` when every one is a plain line (a token, optional blanks, a
-    colon, a value on one line: no folding, no lone CR or LF, nothing odd), as `parse` would have
-    read them: (headers, index, Content-Length value). None sends the block to `parse`'s
-    line-by-line reading, which says what is wrong, if anything. The lines are split in C and a
-    header name seen before is one dict lookup: this runs for every datagram."""
+    """The header lines of `block` (the lines after a start line) as `parse` reads them, when
+    every one is a plain line: a token, optional blanks, a colon, a value on one line (no
+    folding, no lone CR or LF, nothing odd). None otherwise: the stateless 503 leaves such a
+    message to the full path."""
     breaks = block.count("\r\n")
     if block.count("\r") != breaks or block.count("\n") != breaks:
         return None  # a lone CR or LF inside a line
-    names = _VALID_NAMES
-    headers: list[tuple[str, str]] = []
-    index: dict[str, list[int]] = {}
-    for line in block.split("\r\n"):
-        name, colon, value = line.partition(":")
-        if not colon:
-            return None
-        key = names.get(name)
-        if key is None:
-            bare = name.rstrip(" \t")
-            if _PLAIN_NAME.fullmatch(bare) is None:
-                return None  # a folded line, a blank line, an invalid name
-            key = names.get(bare) or canonical_name(bare)
-            if bare == name and len(names) < 4096:  # bounded: hostile peers invent header names
-                names[name] = key  # only bare names: a hit is a name as `headers` keeps it
-            name = bare
-        seen = index.get(key)
-        if seen is None:
-            index[key] = [len(headers)]
-        else:
-            seen.append(len(headers))
-        headers.append((name, value.strip(" \t")))
-    lengths = index.get("content-length")
-    if lengths is not None and len(lengths) > 1:
-        return None  # `parse` refuses it with its reason
-    return headers, index, headers[lengths[0]][1] if lengths else None
+    try:
+        return _header_fields(["", *block.split("\r\n")], folding=False)
+    except ValueError:
+        return None
 
 
 def make_response(request: Request, status: int, reason: str, to_tag: str | None = None) -> Response:
