@@ -12,8 +12,12 @@ for hundreds of milliseconds.
 ``Finished`` is what such a transaction is reduced to: when it ends and, for a non-INVITE one,
 its final response's bytes and where to resend them (a long-lived sender, the UDP socket, and
 an address).  ``LingeringTable`` holds them by transaction key with one timer for the
-whole table (armed for the earliest expiry), a heap of expiries, and at most ``capacity``
-entries (when full, the entry added first goes).
+whole table (armed for the earliest expiry, but sweeping at most once per ``SWEEP_INTERVAL``:
+at a thousand calls a second entries fall due every few hundred microseconds, and a timer per
+entry costs more than the entry), a heap of expiries, and at most ``capacity`` entries (when
+full, the entry added first goes).  An entry can so outlive its timer by up to
+``SWEEP_INTERVAL``: it goes on absorbing retransmissions a little longer, which RFC 3261's
+timers allow (they bound how long a transaction must last, not how soon it must go).
 """
 
 from __future__ import annotations
@@ -27,12 +31,13 @@ from typing import Generic, Hashable, NamedTuple, Protocol, TypeVar
 
 from sipconf.bridge.clock import Clock, TimerHandle
 
-__all__ = ["MAX_LINGERING", "Finished", "LingeringTable", "Resender"]
+__all__ = ["MAX_LINGERING", "SWEEP_INTERVAL", "Finished", "LingeringTable", "Resender"]
 
 log = logging.getLogger("sipconf.bridge.lingering")
 
 # 64*T1 = 32 s of finished transactions: two per call (INVITE, BYE) at 1,000 calls/s.
 MAX_LINGERING = 65536
+SWEEP_INTERVAL = 0.1  # seconds: the least time between two sweeps of the table
 
 
 class Resender(Protocol):
@@ -80,6 +85,7 @@ class LingeringTable(Generic[K]):
         self._order = itertools.count()  # ties in the heap never compare keys
         self._timer: TimerHandle | None = None
         self._armed_for: float | None = None
+        self._swept_at = float("-inf")  # when the last sweep ran
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -111,7 +117,7 @@ class LingeringTable(Generic[K]):
         """One timer for the table, for its earliest expiry."""
         if not self._expiries:
             return
-        due = self._expiries[0][0]
+        due = max(self._expiries[0][0], self._swept_at + SWEEP_INTERVAL)
         if self._armed_for is not None and self._armed_for <= due:
             return
         if self._timer is not None:
@@ -124,6 +130,7 @@ class LingeringTable(Generic[K]):
         # hair earlier than the sum it was armed with).
         until = max(self.clock.now(), self._armed_for or 0.0)
         self._timer = self._armed_for = None
+        self._swept_at = until
         heap = self._expiries
         while heap and heap[0][0] <= until:
             expires, _, key = heapq.heappop(heap)

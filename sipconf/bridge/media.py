@@ -90,15 +90,64 @@ def _pacer(clock: Clock) -> _Pacer:
     return pacer
 
 
-class _Protocol(asyncio.DatagramProtocol):
-    def __init__(self, session: RtpSession) -> None:
-        self.session = session
+# Bytes read per RTP datagram: a G.711 frame is 172; anything longer than this is not a
+# frame this bridge negotiated, and is read cut short (then ignored as not RTP or not ours).
+MAX_RTP_DATAGRAM = 4096
+READ_BATCH = 16  # datagrams read per wake-up, so that one flooded port cannot hold the loop
 
-    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        self.session._received(data, (addr[0], addr[1]))
 
-    def error_received(self, exc: Exception) -> None:
-        log.debug("RTP socket error: %s", exc)
+class _RtpSocket:
+    """One call's RTP socket, read through the loop's `add_reader`. An asyncio datagram
+    endpoint (a transport, a protocol, their callbacks) cost about three times what the socket
+    itself costs to open and close, once per call. A frame the kernel cannot take at once is
+    dropped: RTP is real-time, a late frame is no better than a lost one (RFC 3550 2.1)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, sock: socket.socket, session: RtpSession) -> None:
+        self._loop = loop
+        self._sock = sock
+        self._fd = sock.fileno()
+        self._session = session
+        self._closing = False
+        loop.add_reader(self._fd, self._read_ready)
+
+    def _read_ready(self) -> None:
+        for _ in range(READ_BATCH):
+            if self._closing:
+                return
+            try:
+                data, addr = self._sock.recvfrom(MAX_RTP_DATAGRAM)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:  # e.g. an ICMP error for an earlier send: the socket goes on
+                log.debug("RTP socket error: %s", exc)
+                continue
+            try:
+                self._session._received(data, (addr[0], addr[1]))
+            except Exception:  # a datagram nobody foresaw costs only itself
+                log.debug("RTP datagram from %s ignored", printable(str(addr)), exc_info=True)
+
+    def sendto(self, data: bytes, addr: tuple[str, int]) -> None:
+        if self._closing:
+            return
+        try:
+            self._sock.sendto(data, addr)
+        except (BlockingIOError, InterruptedError):
+            pass
+        except OSError as exc:
+            log.debug("RTP send to %s failed: %s", printable(str(addr)), exc)
+
+    def is_closing(self) -> bool:
+        return self._closing
+
+    def close(self) -> None:
+        if self._closing:
+            return
+        self._closing = True
+        try:
+            self._loop.remove_reader(self._fd)
+        except (ValueError, RuntimeError):  # the loop is closed already
+            pass
+        self._sock.close()
 
 
 class RtpSession:
@@ -131,7 +180,7 @@ class RtpSession:
         self.receiving_since: float | None = None  # when the peer was let send again after a hold
         self._receiver: DtmfReceiver | None = None
         self._echo_frame: bytes | None = None
-        self._transport: asyncio.DatagramTransport | None = None
+        self._transport: _RtpSocket | None = None
         self._port = 0
         self._pacer: _Pacer | None = None
         self._dtmf_timers: list[TimerHandle] = []
@@ -139,19 +188,16 @@ class RtpSession:
 
     async def open(self) -> int:
         loop = asyncio.get_running_loop()
-        # A socket bound here (not via local_addr): one per call, and asyncio's address
-        # resolution and option loop for local_addr cost more than the bind itself.
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_DGRAM)
         try:
             sock.setblocking(False)
             sock.bind((self.host, 0))
-            transport, _ = await loop.create_datagram_endpoint(lambda: _Protocol(self), sock=sock)
+            self._port = sock.getsockname()[1]
+            self._transport = _RtpSocket(loop, sock, self)
         except BaseException:
             sock.close()
             raise
-        self._transport = transport
-        self._port = sock.getsockname()[1]
         return self._port
 
     @property

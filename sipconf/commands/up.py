@@ -285,7 +285,12 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 def configure_logging(level: str) -> None:
     """sipconf's own loggers at `level` on stderr; other libraries only from WARNING (the
     HTTP server would otherwise log every API request). Control characters in a message
-    (a peer's Call-ID, a caller number) are written escaped."""
+    (a peer's Call-ID, a caller number) are written escaped.
+
+    The lines name no source file, thread or process, so logging is told not to look them up
+    for each record (the logging module's own advice for lines written at a high rate)."""
+    logging._srcfile = None
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(EscapeControlCharacters())  # a packet's bytes never reach the terminal raw

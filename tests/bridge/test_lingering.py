@@ -15,7 +15,7 @@ import pytest
 from sipconf.agent import Agent
 from sipconf.bridge.clock import ManualClock
 from sipconf.bridge.dialog import Dialog
-from sipconf.bridge.lingering import Finished, LingeringTable
+from sipconf.bridge.lingering import SWEEP_INTERVAL, Finished, LingeringTable
 from sipconf.bridge.transaction import T1, T4, InviteServerTransaction, ServerState, TransactionManager, build_cancel
 from sipconf.sip.message import Request, Response, make_response
 
@@ -254,3 +254,22 @@ def test_an_invite_confirmed_over_tcp_ends_at_once():
     manager.receive_request(request("ACK"), wire, reliable=True)
     clock.advance(0)  # Timer I is zero on a reliable transport
     assert tx.state is ServerState.TERMINATED and len(manager) == 0
+
+
+def test_entries_falling_due_close_together_are_swept_together():
+    """At line rate an entry falls due every few hundred microseconds: the table sweeps at most
+    once per SWEEP_INTERVAL instead of arming a timer per entry, and none outlives its expiry by
+    more than that."""
+    clock = ManualClock()
+    armed = []
+    call_later = clock.call_later
+    clock.call_later = lambda delay, callback: armed.append(delay) or call_later(delay, callback)
+    table: LingeringTable[int] = LingeringTable(clock)
+    for n in range(1000):  # one entry due every millisecond, from 1 s to 2 s
+        table.add(n, Finished(1.0 + n / 1000, ServerState.COMPLETED))
+    gone_by: dict[int, float] = {}
+    while len(table):
+        clock.advance(0.001)
+        gone_by.update((n, clock.now()) for n in range(1000) if n not in table and n not in gone_by)
+    assert len(armed) <= 1 + 1.0 / SWEEP_INTERVAL + 1
+    assert all(1.0 + n / 1000 - 1e-6 <= gone_by[n] <= 1.0 + n / 1000 + SWEEP_INTERVAL + 0.002 for n in range(1000))
