@@ -7,6 +7,7 @@ A dialog is a plain value object; it never sends anything.  The caller adds the 
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 from sipconf.routing.ids import random_bytes
@@ -29,6 +30,13 @@ class DialogError(ValueError):
 def new_tag() -> str:
     """RFC 3261 19.3: at least 32 bits of randomness."""
     return random_bytes(6).hex()
+
+
+def stateless_tag(branch: str) -> str:
+    """The To tag of a response sent with no transaction (RFC 3261 8.2.7): the same request,
+    retransmitted, must get the same tag, so it is a hash of the request's branch instead of
+    random.  A 1xx-free final response still needs one (RFC 3261 8.2.6.2)."""
+    return hashlib.blake2s(branch.encode("utf-8", "replace"), digest_size=6).hexdigest()
 
 
 def copy_record_route(request: Request, response: Response) -> None:

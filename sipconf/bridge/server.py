@@ -48,7 +48,7 @@ from sipconf.bridge.calls.replay import ReplayCache
 from sipconf.bridge.calls.signalling import TransactionTimeout
 from sipconf.bridge.calls.transfer import answer_notify, transfer
 from sipconf.bridge.clock import Clock, LoopClock
-from sipconf.bridge.dialog import DialogError
+from sipconf.bridge.dialog import DialogError, new_tag, stateless_tag
 from sipconf.bridge.metrics import BridgeMetrics
 from sipconf.bridge.ports import (
     CallPhase, CallReport, CallReports, ControlPlanePorts, ParticipantRemoved, TrunksAndRules,
@@ -456,7 +456,7 @@ class Bridge:
         if in_dialog or self.tm.knows(msg):
             return False
         refusal = self.admission.refuse("queue_age")
-        response = make_response(msg, refusal.status, refusal.reason)
+        response = make_response(msg, refusal.status, refusal.reason, to_tag=stateless_tag(msg.top_via.branch or ""))
         for name, value in refusal.headers:
             response.add(name, value)
         source.send(response)
@@ -527,7 +527,8 @@ def _answer(tx: ServerTransaction | None, request: Request, status: int, reason:
             headers: list[tuple[str, str]] | None = None) -> None:
     if tx is None:
         return
-    resp = make_response(request, status, reason)
+    # RFC 3261 8.2.6.2: a final response to a request outside a dialog carries a To tag.
+    resp = make_response(request, status, reason, to_tag=new_tag() if status > 100 else None)
     for name, value in headers or []:
         resp.add(name, value)
     try:

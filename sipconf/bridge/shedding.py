@@ -6,7 +6,7 @@ alone would eat the bridge and goodput would still collapse; so a refusal has to
 percent of a call. `Doorman` answers from the datagram itself, before it is parsed into a
 message: the header block is split in C (`sipconf.sip.message`), only the top Via is parsed
 (for the response's address and the transaction check), and the 503 copies the lines RFC 3261
-8.2.6.2 names. It is stateless (RFC 3261 8.2.7): no transaction is created, and the branch
+8.2.6.2 names, with a To tag hashed from the branch. It is stateless (RFC 3261 8.2.7): no transaction is created, and the branch
 is remembered so that the caller's ACK for the 503 is dropped unparsed and a retransmission
 of the INVITE gets the same answer, however fast it is read.
 
@@ -22,6 +22,7 @@ from collections import OrderedDict
 from typing import Callable
 
 from sipconf.bridge.admission import Admission, Refusal
+from sipconf.bridge.dialog import stateless_tag
 from sipconf.bridge.transport import Source, response_address, stamp_via
 from sipconf.sip.message import Response, plain_headers, top_via_of
 
@@ -94,7 +95,8 @@ class Doorman:
             return False  # a retransmission of an INVITE being handled
         copied = [(position, key) for key in _COPIED for position in index.get(key, ())]
         copied.sort()
-        lines = [(_COPIED[key], headers[position][1]) for position, key in copied]
+        tag = f";tag={stateless_tag(branch)}"  # RFC 3261 8.2.6.2, 8.2.7
+        lines = [(_COPIED[key], headers[position][1] + (tag if key == "to" else "")) for position, key in copied]
         refusal = (self.admission.refuse("queue_age") if counted
                    else Refusal("queue_age", retry_after=self.admission.limits.retry_after))
         lines += refusal.headers

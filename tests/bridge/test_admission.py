@@ -225,6 +225,8 @@ def test_a_refused_invite_is_remembered_its_ack_dropped_and_a_retransmission_ref
         peer.send(invite, target)  # read on time, but refused before
         await peer.wait_for(lambda m: len(peer.responses_to(invite)) == 2)
         assert [r.status for r in peer.responses_to(invite)] == [503, 503]
+        # RFC 3261 8.2.6.2 / 8.2.7: a To tag, the same one for the same request
+        assert len({r.to.tag for r in peer.responses_to(invite)}) == 1 and busy.to.tag
         assert bridge._received == handled  # neither the ACK nor the INVITE was parsed
         assert bridge.admission.refused == {"queue_age": 1} and bridge.tm.server == {}
         assert await participants(lk, "support") == []
@@ -246,7 +248,7 @@ def test_an_invite_that_is_not_plain_is_refused_late_by_the_full_path(tmp_path):
         peer.send(folded, target)
         time.sleep(0.3)
         busy = await peer.final_to(invite)
-        assert (busy.status, busy.get("retry-after")) == (503, "1")
+        assert (busy.status, busy.get("retry-after")) == (503, "1") and busy.to.tag
         assert bridge.admission.refused == {"queue_age": 1} and bridge.tm.server == {}
         assert bridge.doorman.branches == {invite.top_via.branch: None}
 
