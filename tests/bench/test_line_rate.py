@@ -138,3 +138,11 @@ def test_the_collector_timing_runs_with_the_thresholds_given():
     assert run.returncode == 0, run.stdout + run.stderr
     first = run.stdout.splitlines()[0]
     assert first.startswith("collector: ") and first.endswith(" us per call over 2 calls, thresholds 100,5,10")
+
+
+def test_the_rtp_socket_benchmark_times_both_ways_of_opening_one():
+    run = subprocess.run([sys.executable, "-m", "bench.rtp_socket", "50"], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    assert [line.split(":")[0] for line in lines] == ["datagram endpoint", "socket + add_reader"]
+    assert all(float(line.split(": ")[1].split()[0]) > 0 for line in lines)
