@@ -30,6 +30,7 @@ from typing import Callable
 from sipconf.bridge.addresses import AddressError, destination
 from sipconf.bridge.clock import Clock, TimerHandle
 from sipconf.bridge.log_lines import printable
+from sipconf.bridge.udp import UdpEndpoint
 from sipconf.routing.ids import random_bytes
 from sipconf.sip.dtmf import DtmfReceiver, schedule, schedule_length
 from sipconf.sip.rtp import RtpPacket
@@ -90,66 +91,6 @@ def _pacer(clock: Clock) -> _Pacer:
     return pacer
 
 
-# Bytes read per RTP datagram: a G.711 frame is 172; anything longer than this is not a
-# frame this bridge negotiated, and is read cut short (then ignored as not RTP or not ours).
-MAX_RTP_DATAGRAM = 4096
-READ_BATCH = 16  # datagrams read per wake-up, so that one flooded port cannot hold the loop
-
-
-class _RtpSocket:
-    """One call's RTP socket, read through the loop's `add_reader`. An asyncio datagram
-    endpoint (a transport, a protocol, their callbacks) cost about three times what the socket
-    itself costs to open and close, once per call. A frame the kernel cannot take at once is
-    dropped: RTP is real-time, a late frame is no better than a lost one (RFC 3550 2.1)."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop, sock: socket.socket, session: RtpSession) -> None:
-        self._loop = loop
-        self._sock = sock
-        self._fd = sock.fileno()
-        self._session = session
-        self._closing = False
-        loop.add_reader(self._fd, self._read_ready)
-
-    def _read_ready(self) -> None:
-        for _ in range(READ_BATCH):
-            if self._closing:
-                return
-            try:
-                data, addr = self._sock.recvfrom(MAX_RTP_DATAGRAM)
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError as exc:  # e.g. an ICMP error for an earlier send: the socket goes on
-                log.debug("RTP socket error: %s", exc)
-                continue
-            try:
-                self._session._received(data, (addr[0], addr[1]))
-            except Exception:  # a datagram nobody foresaw costs only itself
-                log.debug("RTP datagram from %s ignored", printable(str(addr)), exc_info=True)
-
-    def sendto(self, data: bytes, addr: tuple[str, int]) -> None:
-        if self._closing:
-            return
-        try:
-            self._sock.sendto(data, addr)
-        except (BlockingIOError, InterruptedError):
-            pass
-        except OSError as exc:
-            log.debug("RTP send to %s failed: %s", printable(str(addr)), exc)
-
-    def is_closing(self) -> bool:
-        return self._closing
-
-    def close(self) -> None:
-        if self._closing:
-            return
-        self._closing = True
-        try:
-            self._loop.remove_reader(self._fd)
-        except (ValueError, RuntimeError):  # the loop is closed already
-            pass
-        self._sock.close()
-
-
 class RtpSession:
     """An RTP endpoint.  ``await open()`` binds it; ``start(remote, ...)`` begins the stream."""
 
@@ -180,13 +121,16 @@ class RtpSession:
         self.receiving_since: float | None = None  # when the peer was let send again after a hold
         self._receiver: DtmfReceiver | None = None
         self._echo_frame: bytes | None = None
-        self._transport: _RtpSocket | None = None
+        self._transport: UdpEndpoint | None = None
         self._port = 0
         self._pacer: _Pacer | None = None
         self._dtmf_timers: list[TimerHandle] = []
         self._dtmf_busy_until = 0.0
 
     async def open(self) -> int:
+        """Bind the port. The socket is read through the loop's `add_reader` (`UdpEndpoint`):
+        an asyncio datagram endpoint costs about twice as much to open and close, once a call
+        (`python -m bench.rtp_socket`)."""
         loop = asyncio.get_running_loop()
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_DGRAM)
@@ -194,7 +138,7 @@ class RtpSession:
             sock.setblocking(False)
             sock.bind((self.host, 0))
             self._port = sock.getsockname()[1]
-            self._transport = _RtpSocket(loop, sock, self)
+            self._transport = UdpEndpoint(loop, sock, self._datagram, stamped=False)
         except BaseException:
             sock.close()
             raise
@@ -284,6 +228,12 @@ class RtpSession:
         self.sequence = (self.sequence + 1) & 0xFFFF
         self._transport.sendto(bytes(packet), self.remote)
         self.packets_sent += 1
+
+    def _datagram(self, data: bytes, addr: tuple, _queued: float) -> None:
+        try:
+            self._received(data, (addr[0], addr[1]))
+        except Exception:  # a datagram nobody foresaw costs only itself
+            log.debug("RTP datagram from %s ignored", printable(str(addr)), exc_info=True)
 
     def _received(self, data: bytes, addr: tuple[str, int]) -> None:
         try:

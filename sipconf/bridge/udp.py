@@ -1,4 +1,4 @@
-"""The SIP UDP socket: read in batches, each datagram with how long it waited in the kernel.
+"""The bridge's UDP sockets (SIP; each call's RTP too): read in batches, with how long each waited.
 
 asyncio's datagram transport reads one datagram per readiness callback and cannot tell how
 long it sat in the socket's receive queue, which is where load piles up first once the bridge
@@ -44,10 +44,13 @@ OnDatagram = Callable[[bytes, tuple, float], None]
 
 
 class UdpEndpoint:
-    """`UdpEndpoint.open(loop, host, port, on_datagram)`; `sendto(data, addr)`; `close()`."""
+    """`UdpEndpoint.open(loop, host, port, on_datagram)`; `sendto(data, addr)`; `close()`.
+
+    Built on a bound socket of the caller's with `stamped=False`, it is one call's RTP socket
+    (`sipconf.bridge.media`): nobody asks how long RTP waited, so no timestamps are read."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop, sock: socket.socket, on_datagram: OnDatagram,
-                 wall: Callable[[], float] = time.time) -> None:
+                 wall: Callable[[], float] = time.time, stamped: bool = True) -> None:
         self._loop = loop
         self._sock = sock
         self._on_datagram = on_datagram
@@ -56,7 +59,7 @@ class UdpEndpoint:
         self._closing = False
         self._address: tuple[str, int] | None = None
         self._stamped = False
-        if SO_TIMESTAMPNS is not None:
+        if stamped and SO_TIMESTAMPNS is not None:
             try:
                 sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
                 self._stamped = True
