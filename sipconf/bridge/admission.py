@@ -136,6 +136,13 @@ class Admission:
         return (bool(limit) and queued > limit and self.old_since is not None
                 and self.clock.now() - self.old_since >= QUEUE_HOLD)
 
+    def overloaded(self) -> bool:
+        """Whether the queue has been old for QUEUE_HOLD seconds: a new INVITE read now is
+        refused if it waited too long itself (`stale`), and the UDP front refuses new INVITEs
+        before they reach the bridge at all (`sipconf.bridge.front`)."""
+        limit = self.limits.max_queue_age
+        return bool(limit) and self.old_since is not None and self.clock.now() - self.old_since >= QUEUE_HOLD
+
     def refuse(self, why: str) -> Refusal:
         """The 503 for a new call refused because of `why`, counted in `refused`."""
         self.refused[why] = self.refused.get(why, 0) + 1

@@ -99,10 +99,10 @@ class BridgeMetrics:
             else:
                 self.auth_challenges += 1
 
-    def inbound_refused(self, status: int | None) -> None:
-        """A new INVITE answered before any call logic ran (shed by admission control, or not
-        a valid INVITE); None: dropped without an answer."""
-        self.calls[(INBOUND, str(status) if status is not None else NO_FINAL)] += 1
+    def inbound_refused(self, status: int | None, count: int = 1) -> None:
+        """A new INVITE (or `count`) answered before any call logic ran (shed by admission
+        control, or not a valid INVITE); None: dropped without an answer."""
+        self.calls[(INBOUND, str(status) if status is not None else NO_FINAL)] += count
 
     def outbound_ended(self, status: str) -> None:
         """An outbound call ended; `status` is its INVITE's outcome (`200 OK`, `486 Busy Here`,

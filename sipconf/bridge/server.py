@@ -107,6 +107,7 @@ class Bridge:
         trusted_proxies: TrustedProxies | Iterable[str] = (),
         auth_backoff: BackoffPolicy | None = None,
         nonce_lifetime: float = NONCE_LIFETIME,
+        udp_front: bool = False,
     ) -> None:
         self.host = host
         self.ports = ports
@@ -140,7 +141,8 @@ class Bridge:
         self.doorman = Doorman(self.admission, self.tm.has_invite, self._refused_stale)
         self.sip = SipServer(self._on_message, host, udp_port, tcp_port, limits, self.clock,
                              allow_external=allow_external_dial, trusted_proxies=self.trusted_proxies,
-                             early=self.doorman.screen)
+                             early=self.doorman.screen, udp_front=udp_front,
+                             shedding=self.admission.overloaded, on_refused=self._refused_by_front)
         self.outbound = OutboundCalls(self)
         self.dialogs: dict[tuple[str, str], object] = {}
         self.participants: dict[tuple[str, str], object] = {}
@@ -467,6 +469,14 @@ class Bridge:
     def _refused_stale(self) -> None:
         self.metrics.inbound_refused(503)
         self._shed += 1
+        self._report_shed()
+
+    def _refused_by_front(self, count: int) -> None:
+        """`count` new INVITEs the UDP front answered 503 while this bridge was overloaded
+        (`sipconf.bridge.front`): counted as this bridge's own refusals."""
+        self.admission.refused["queue_age"] = self.admission.refused.get("queue_age", 0) + count
+        self.metrics.inbound_refused(503, count)
+        self._shed += count
         self._report_shed()
 
     def _report_shed(self, force: bool = False) -> None:

@@ -41,6 +41,7 @@ off the machine: such sends are dropped, counted in ``unsendable`` and logged (r
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import re
 from dataclasses import dataclass, field
@@ -49,6 +50,7 @@ from typing import Callable, Iterable
 from sipconf.bridge.addresses import AddressError, TrustedProxies, destination, loopback_destination
 from sipconf.bridge.clock import Clock, LoopClock, TimerHandle
 from sipconf.bridge.log_lines import Throttle, printable
+from sipconf.bridge.front_endpoint import FrontEndpoint
 from sipconf.bridge.udp import UdpEndpoint
 from sipconf.sip.headers import Via, split_commas
 from sipconf.sip.message import (Message, Request, Response, UnsupportedVersion, canonical_name, check_mandatory,
@@ -257,6 +259,19 @@ def _encode(message: Message | bytes) -> bytes:
     return message if isinstance(message, bytes) else bytes(message)
 
 
+def udp_source(channel, addr: tuple[str, int]) -> Source:
+    """A UDP ``Source`` on ``channel`` (anything with ``sendto(message, addr)``): requests go to
+    ``addr``; responses to ``reply_to`` once the dispatcher set it."""
+    source = Source("UDP", addr, _unsent, channel=channel)
+
+    def send(message: Message | bytes) -> None:
+        to = source.reply_to if isinstance(message, Response) and source.reply_to is not None else addr
+        channel.sendto(message, to)
+
+    source.send = send
+    return source
+
+
 class _UdpProtocol:
     """Frames nothing (a datagram is a message): checks, then dispatches each datagram read by
     the listener's `UdpEndpoint`, and is the one way out for UDP sends."""
@@ -302,15 +317,7 @@ class _UdpProtocol:
                                          addr[1], printable(f"{type(exc).__name__}: {exc}"), exc_info=True)
 
     def source(self, addr: tuple[str, int]) -> Source:
-        """Requests go to ``addr``; responses to ``reply_to`` once the dispatcher set it."""
-        source = Source("UDP", addr, _unsent, channel=self)
-
-        def send(message: Message | bytes) -> None:
-            to = source.reply_to if isinstance(message, Response) and source.reply_to is not None else addr
-            self.sendto(message, to)
-
-        source.send = send
-        return source
+        return udp_source(self, addr)
 
     def resend(self, data: bytes, to: tuple[str, int] | None) -> None:
         if to is not None:
@@ -502,8 +509,16 @@ class SipServer:
         allow_external: bool = False,
         trusted_proxies: TrustedProxies | Iterable[str] = (),
         early: Callable[[bytes, Source], bool] | None = None,
+        udp_front: bool = False,
+        shedding: Callable[[], bool] = lambda: False,
+        on_refused: Callable[[int], None] = lambda count: None,
     ) -> None:
         self.host = host
+        # UDP datagrams read and sent by a second process (`sipconf.bridge.front`), which also
+        # refuses new INVITEs while `shedding()` says so and reports them to `on_refused`.
+        self.udp_front = udp_front
+        self.shedding = shedding
+        self.on_refused = on_refused
         self.early = early  # sees each datagram before it is parsed; True = it was dealt with
         self.allow_external = allow_external
         self.trusted_proxies = (trusted_proxies if isinstance(trusted_proxies, TrustedProxies)
@@ -514,7 +529,7 @@ class SipServer:
         self._dispatcher = _Dispatcher(handler, self.limits, self.throttle)
         self._ports = (udp_port if udp else None, tcp_port if tcp else None)
         self._udp: _UdpProtocol | None = None
-        self._udp_transport: UdpEndpoint | None = None
+        self._udp_transport: UdpEndpoint | FrontEndpoint | None = None
         self._tcp_server: asyncio.base_events.Server | None = None
         self.connections: set[_TcpProtocol] = set()
         self._per_source: dict[str, int] = {}  # peer IP -> its connections (peers' only, never 0)
@@ -556,7 +571,18 @@ class SipServer:
         loop = asyncio.get_running_loop()
         if udp_port is not None:
             protocol = _UdpProtocol(self)
-            transport = UdpEndpoint.open(loop, self.host, udp_port, protocol.datagram_received)
+            transport = None
+            if self.udp_front:
+                try:
+                    transport = FrontEndpoint.open(loop, self.host, udp_port, protocol.datagram_received,
+                                                   shedding=self.shedding, on_refused=self.on_refused,
+                                                   allow_external=self.allow_external)
+                except OSError as err:  # no AF_UNIX SOCK_SEQPACKET here, or no process to start
+                    if isinstance(err, PermissionError) or err.errno in (errno.EADDRINUSE, errno.EADDRNOTAVAIL):
+                        raise
+                    log.warning("UDP front not started (%s): UDP is read in this process", err)
+            if transport is None:
+                transport = UdpEndpoint.open(loop, self.host, udp_port, protocol.datagram_received)
             protocol.connection_made(transport)
             self._udp_transport, self._udp = transport, protocol
         if tcp_port is not None:

@@ -28,7 +28,7 @@ import sys
 import time
 from typing import Callable
 
-__all__ = ["BATCH", "RECEIVE_BUFFER", "UdpEndpoint"]
+__all__ = ["BATCH", "RECEIVE_BUFFER", "UdpEndpoint", "bound_socket", "timestamp_of"]
 
 log = logging.getLogger("sipconf.bridge.udp")
 
@@ -41,6 +41,38 @@ SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35 if sys.platform.startswith
 _TIMESPEC = struct.Struct("@qq")
 
 OnDatagram = Callable[[bytes, tuple, float], None]
+
+
+def bound_socket(host: str, port: int) -> socket.socket:
+    """A non-blocking UDP socket bound to (host, port), its receive buffer raised to
+    RECEIVE_BUFFER and the kernel's receive timestamps asked for."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_DGRAM)
+    try:
+        sock.setblocking(False)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
+        except OSError:
+            pass  # the default buffer still works, it only overflows sooner
+        if SO_TIMESTAMPNS is not None:
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+            except OSError:
+                pass
+        sock.bind((host, port))
+        return sock
+    except BaseException:
+        sock.close()
+        raise
+
+
+def timestamp_of(ancillary: list[tuple[int, int, bytes]]) -> float | None:
+    """The kernel's arrival time (CLOCK_REALTIME seconds) in a `recvmsg`'s ancillary data."""
+    for level, kind, value in ancillary:
+        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(value) >= _TIMESPEC.size:
+            seconds, nanoseconds = _TIMESPEC.unpack_from(value)
+            return seconds + nanoseconds * 1e-9
+    return None
 
 
 class UdpEndpoint:
@@ -71,15 +103,8 @@ class UdpEndpoint:
     @classmethod
     def open(cls, loop: asyncio.AbstractEventLoop, host: str, port: int, on_datagram: OnDatagram,
              wall: Callable[[], float] = time.time) -> UdpEndpoint:
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_DGRAM)
+        sock = bound_socket(host, port)
         try:
-            sock.setblocking(False)
-            try:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
-            except OSError:
-                pass  # the default buffer still works, it only overflows sooner
-            sock.bind((host, port))
             return cls(loop, sock, on_datagram, wall)
         except BaseException:
             sock.close()
@@ -124,12 +149,8 @@ class UdpEndpoint:
             except Exception as exc:
                 self._fatal(exc)
                 return
-            queued = 0.0
-            for level, kind, value in ancillary:
-                if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(value) >= _TIMESPEC.size:
-                    seconds, nanoseconds = _TIMESPEC.unpack_from(value)
-                    queued = max(0.0, self._wall() - (seconds + nanoseconds * 1e-9))
-            self._on_datagram(data, addr, queued)
+            arrival = timestamp_of(ancillary) if ancillary else None
+            self._on_datagram(data, addr, 0.0 if arrival is None else max(0.0, self._wall() - arrival))
 
     # -- sending ------------------------------------------------------------------------------
 

@@ -65,6 +65,7 @@ class UpOptions:
     nonce_lifetime: float = NONCE_LIFETIME
     room_empty_timeout: int = DEFAULT_EMPTY_TIMEOUT
     room_departure_timeout: int = DEFAULT_DEPARTURE_TIMEOUT
+    udp_front: bool = False  # `sipconf up` turns it on (--udp-front)
 
 
 @dataclass
@@ -120,7 +121,7 @@ async def start_services(opts: UpOptions) -> Services:
                     allow_external_dial=opts.allow_external_dial, max_calls=opts.max_calls, max_lag=opts.max_lag,
                     max_queue_age=opts.max_queue_age,
                     trusted_proxies=opts.trusted_proxies, auth_backoff=opts.auth_backoff,
-                    nonce_lifetime=opts.nonce_lifetime)
+                    nonce_lifetime=opts.nonce_lifetime, udp_front=opts.udp_front)
     try:
         await bridge.start()
     except OSError as err:
@@ -221,6 +222,7 @@ def run(args: argparse.Namespace) -> int:
         nonce_lifetime=args.nonce_lifetime,
         room_empty_timeout=args.room_empty_timeout,
         room_departure_timeout=args.room_departure_timeout,
+        udp_front=args.udp_front == "on",
     )
     for value in opts.trusted_proxies:
         try:
@@ -319,6 +321,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-lag-ms", type=float, default=MAX_LAG * 1000, metavar="MS",
                    help="overload: new INVITEs get 503 + Retry-After while the event loop runs this late"
                         " on average (default %(default)g ms, 0 = off)")
+    p.add_argument("--udp-front", choices=("on", "off"), default="on",
+                   help="read and send SIP over UDP in a second process, which also answers new INVITEs 503 while"
+                        " the bridge is overloaded, so a refusal costs the bridge nothing (default %(default)s)")
     p.add_argument("--max-queue-ms", type=float, default=MAX_QUEUE_AGE * 1000, metavar="MS",
                    help="overload: a new INVITE that waited this long in the UDP receive queue gets 503 +"
                         " Retry-After at once, without a transaction (default %(default)g ms, 0 = off)")

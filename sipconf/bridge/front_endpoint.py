@@ -1,0 +1,251 @@
+"""The bridge's end of its UDP front (`sipconf.bridge.front`): the SIP UDP endpoint when the
+datagram work is done by a second process.
+
+`FrontEndpoint.open(...)` binds the SIP socket, starts the front with it and one end of a
+socket pair, and from then on looks to the bridge like `sipconf.bridge.udp.UdpEndpoint`:
+`on_datagram(data, addr, queued)` for each datagram read (`queued` from its kernel arrival time,
+so the time spent in the front counts), `sendto(data, addr)`, `address`, `is_closing()`.
+
+Sends made while the loop runs one callback go to the front in one frame, at the end of it.
+After each batch read, the bridge's admission control is asked whether it is overloaded
+(`shedding()`); while it is, the front is told so every `SHED_REFRESH` seconds for `SHED_LEASE`
+seconds ahead, and refuses new INVITEs itself; the refusals it reports reach `on_refused(n)`.
+If the front dies, the endpoint starts another on the same socket (at most once per
+`RESPAWN_INTERVAL`; otherwise it closes, and readiness says the UDP listener stopped).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import subprocess
+import sys
+import time
+from typing import Callable
+
+from sipconf.bridge import front_wire as wire
+from sipconf.bridge.udp import OnDatagram, bound_socket
+
+__all__ = ["FrontEndpoint", "SHED_LEASE", "SHED_REFRESH"]
+
+log = logging.getLogger("sipconf.bridge.front")
+
+SHED_LEASE = 0.3  # seconds the front refuses new INVITEs after the bridge last said so
+SHED_REFRESH = 0.1  # the bridge says it again this often while overloaded
+RESPAWN_INTERVAL = 1.0
+# Small: a backlog the bridge has not read waits in the front, where a new INVITE can still be
+# refused at once, not in the pair.
+PAIR_BUFFER = 256 * 1024
+FRAMES_PER_READ = 1  # a frame holds up to the front's BATCH datagrams: the loop's other work gets its turn
+
+
+class FrontEndpoint:
+    def __init__(self, loop: asyncio.AbstractEventLoop, sock: socket.socket, on_datagram: OnDatagram,
+                 shedding: Callable[[], bool] = lambda: False, on_refused: Callable[[int], None] = lambda n: None,
+                 allow_external: bool = False, wall: Callable[[], float] = time.time) -> None:
+        self._loop = loop
+        self._sock = sock
+        self._on_datagram = on_datagram
+        self._shedding = shedding
+        self._on_refused = on_refused
+        self._allow_external = allow_external
+        self._wall = wall
+        self._address: tuple[str, int] | None = None
+        self._closing = False
+        self._out: list[bytes] = []  # records to send, flushed at the end of the callback
+        self._frames: list[bytes] = []  # frames the pair had no room for
+        self._told_until = 0.0  # loop time the front's current SHED lease runs out (0: not shedding)
+        self._spawned_at = float("-inf")
+        self.proc: subprocess.Popen | None = None
+        self._pair: socket.socket | None = None
+        self._spawn()
+
+    @classmethod
+    def open(cls, loop: asyncio.AbstractEventLoop, host: str, port: int, on_datagram: OnDatagram,
+             **kwargs) -> FrontEndpoint:
+        sock = bound_socket(host, port)
+        try:
+            return cls(loop, sock, on_datagram, **kwargs)
+        except BaseException:
+            sock.close()
+            raise
+
+    def _spawn(self) -> None:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            for end in (ours, theirs):
+                for option in (socket.SO_SNDBUF, socket.SO_RCVBUF):
+                    try:
+                        end.setsockopt(socket.SOL_SOCKET, option, PAIR_BUFFER)
+                    except OSError:
+                        pass
+            cmd = [sys.executable, "-m", "sipconf.bridge.front", str(self._sock.fileno()), str(theirs.fileno()),
+                   "--parent", str(os.getpid())]
+            if self._allow_external:
+                cmd.append("--allow-external")
+            self.proc = subprocess.Popen(cmd, pass_fds=(self._sock.fileno(), theirs.fileno()),
+                                         stdin=subprocess.DEVNULL)
+        except BaseException:
+            ours.close()
+            raise
+        finally:
+            theirs.close()
+        ours.setblocking(False)
+        self._pair = ours
+        self._spawned_at = self._loop.time()
+        self._told_until = 0.0
+        self._loop.add_reader(ours.fileno(), self._read_ready)
+
+    @property
+    def family(self) -> int:
+        return self._sock.family
+
+    @property
+    def address(self) -> tuple[str, int]:
+        if self._address is None:
+            self._address = self._sock.getsockname()[:2]
+        return self._address
+
+    def get_extra_info(self, name: str, default=None):
+        if name == "sockname":
+            return self._sock.getsockname()
+        if name == "socket":
+            return self._sock
+        return default
+
+    def is_closing(self) -> bool:
+        return self._closing
+
+    # -- receiving ----------------------------------------------------------------------------
+
+    def _read_ready(self) -> None:
+        pair = self._pair
+        for _ in range(FRAMES_PER_READ):
+            if self._closing or pair is not self._pair:
+                return
+            try:
+                frame = pair.recv(wire.MAX_FRAME + 4096)
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError as exc:
+                self._front_gone(f"{type(exc).__name__}: {exc}")
+                return
+            if not frame:
+                self._front_gone("it closed the pair")
+                return
+            kind, refused = wire.kind_of(frame)
+            if refused:
+                self._on_refused(refused)
+            if kind != wire.DATAGRAMS:
+                continue
+            now = self._wall()
+            for arrival, addr, data in wire.records(frame):
+                self._on_datagram(data, addr, max(0.0, now - arrival))
+        self._tell_shedding()
+
+    def _tell_shedding(self) -> None:
+        now = self._loop.time()
+        if self._shedding():
+            if now > self._told_until - (SHED_LEASE - SHED_REFRESH):
+                self._told_until = now + SHED_LEASE
+                self._send_frame(wire.frame(wire.SHED, int(SHED_LEASE * 1000)))
+        elif self._told_until > now:
+            self._told_until = 0.0
+            self._send_frame(wire.frame(wire.SHED, 0))
+
+    # -- sending ------------------------------------------------------------------------------
+
+    def sendto(self, data: bytes, addr: tuple) -> None:
+        if self._closing:
+            return
+        if not self._out:
+            self._loop.call_soon(self._flush)
+        self._out.append(wire.record(0.0, addr[0], addr[1], data))
+
+    def _flush(self) -> None:
+        out, self._out = self._out, []
+        parts = [wire.header(wire.SEND, 0)]
+        size = len(parts[0])
+        for item in out:
+            if size + len(item) > wire.MAX_FRAME and len(parts) > 1:
+                self._send_frame(b"".join(parts))
+                parts, size = [parts[0]], len(parts[0])
+            parts.append(item)
+            size += len(item)
+        if len(parts) > 1:
+            self._send_frame(b"".join(parts))
+
+    def _send_frame(self, frame: bytes) -> None:
+        if self._closing or self._pair is None:
+            return
+        if not self._frames:
+            try:
+                self._pair.send(frame)
+                return
+            except (BlockingIOError, InterruptedError):
+                self._loop.add_writer(self._pair.fileno(), self._write_ready)
+            except OSError as exc:
+                log.debug("front: %s", exc)
+                return
+        self._frames.append(frame)
+
+    def _write_ready(self) -> None:
+        while self._frames and self._pair is not None:
+            try:
+                self._pair.send(self._frames[0])
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                self._frames.clear()
+                break
+            self._frames.pop(0)
+        if self._pair is not None:
+            self._loop.remove_writer(self._pair.fileno())
+
+    # -- the front's end, and ours --------------------------------------------------------------
+
+    def _front_gone(self, why: str) -> None:
+        self._drop_pair()
+        if self._loop.time() - self._spawned_at >= RESPAWN_INTERVAL:
+            log.error("UDP front stopped (%s): starting another", why)
+            try:
+                self._spawn()
+                return
+            except OSError as exc:
+                why = f"{type(exc).__name__}: {exc}"
+        log.error("UDP listener stopped: its front stopped (%s)", why)
+        self.abort()
+
+    def _drop_pair(self) -> None:
+        pair, self._pair = self._pair, None
+        self._frames.clear()
+        if pair is not None:
+            try:
+                self._loop.remove_reader(pair.fileno())
+                self._loop.remove_writer(pair.fileno())
+            except (ValueError, RuntimeError):
+                pass
+            pair.close()
+        proc, self.proc = self.proc, None
+        if proc is not None:
+            if proc.poll() is None:
+                proc.terminate()
+            try:
+                proc.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+    def close(self) -> None:
+        self.abort()
+
+    def abort(self) -> None:
+        if self._closing:
+            return
+        self._closing = True
+        self._out.clear()
+        self._drop_pair()
+        self._sock.close()
+
