@@ -26,7 +26,7 @@ import time
 from typing import Callable
 
 from sipconf.bridge import front_wire as wire
-from sipconf.bridge.udp import OnDatagram, bound_socket
+from sipconf.bridge.udp import BoundEndpoint, OnDatagram, bound_socket, unwatch
 
 __all__ = ["FrontEndpoint", "SHED_LEASE", "SHED_REFRESH"]
 
@@ -41,7 +41,7 @@ PAIR_BUFFER = 256 * 1024
 FRAMES_PER_READ = 1  # a frame holds up to the front's BATCH datagrams: the loop's other work gets its turn
 
 
-class FrontEndpoint:
+class FrontEndpoint(BoundEndpoint):
     def __init__(self, loop: asyncio.AbstractEventLoop, sock: socket.socket, on_datagram: OnDatagram,
                  shedding: Callable[[], bool] = lambda: False, on_refused: Callable[[int], None] = lambda n: None,
                  allow_external: bool = False, wall: Callable[[], float] = time.time) -> None:
@@ -97,26 +97,6 @@ class FrontEndpoint:
         self._spawned_at = self._loop.time()
         self._told_until = 0.0
         self._loop.add_reader(ours.fileno(), self._read_ready)
-
-    @property
-    def family(self) -> int:
-        return self._sock.family
-
-    @property
-    def address(self) -> tuple[str, int]:
-        if self._address is None:
-            self._address = self._sock.getsockname()[:2]
-        return self._address
-
-    def get_extra_info(self, name: str, default=None):
-        if name == "sockname":
-            return self._sock.getsockname()
-        if name == "socket":
-            return self._sock
-        return default
-
-    def is_closing(self) -> bool:
-        return self._closing
 
     # -- receiving ----------------------------------------------------------------------------
 
@@ -222,12 +202,7 @@ class FrontEndpoint:
         pair, self._pair = self._pair, None
         self._frames.clear()
         if pair is not None:
-            try:
-                self._loop.remove_reader(pair.fileno())
-                self._loop.remove_writer(pair.fileno())
-            except (ValueError, RuntimeError):
-                pass
-            pair.close()
+            unwatch(self._loop, pair)
         proc, self.proc = self.proc, None
         if proc is not None:
             if proc.poll() is None:
@@ -238,13 +213,7 @@ class FrontEndpoint:
                 proc.kill()
                 proc.wait()
 
-    def close(self) -> None:
-        self.abort()
-
-    def abort(self) -> None:
-        if self._closing:
-            return
-        self._closing = True
+    def _release(self) -> None:
         self._out.clear()
         self._drop_pair()
         self._sock.close()

@@ -28,7 +28,7 @@ import sys
 import time
 from typing import Callable
 
-__all__ = ["BATCH", "RECEIVE_BUFFER", "UdpEndpoint", "bound_socket", "timestamp_of"]
+__all__ = ["BATCH", "RECEIVE_BUFFER", "BoundEndpoint", "UdpEndpoint", "bound_socket", "timestamp_of", "unwatch"]
 
 log = logging.getLogger("sipconf.bridge.udp")
 
@@ -75,7 +75,61 @@ def timestamp_of(ancillary: list[tuple[int, int, bytes]]) -> float | None:
     return None
 
 
-class UdpEndpoint:
+def unwatch(loop: asyncio.AbstractEventLoop, sock: socket.socket) -> None:
+    """The loop stops watching `sock`, which is closed."""
+    try:
+        loop.remove_reader(sock.fileno())
+        loop.remove_writer(sock.fileno())
+    except (ValueError, RuntimeError):  # the loop is closed already
+        pass
+    sock.close()
+
+
+class BoundEndpoint:
+    """What the SIP transport asks of its UDP endpoint's bound socket, whoever reads it
+    (`UdpEndpoint` here, or `sipconf.bridge.front_endpoint.FrontEndpoint`)."""
+
+    _sock: socket.socket
+    _address: tuple[str, int] | None = None
+    _closing: bool = False
+
+    @property
+    def family(self) -> int:
+        return self._sock.family
+
+    @property
+    def address(self) -> tuple[str, int]:
+        """(host, port) bound: read from the socket once (every response's Contact and Via
+        ask for it)."""
+        if self._address is None:
+            self._address = self._sock.getsockname()[:2]
+        return self._address
+
+    def get_extra_info(self, name: str, default=None):
+        if name == "sockname":
+            return self._sock.getsockname()
+        if name == "socket":
+            return self._sock
+        return default
+
+    def is_closing(self) -> bool:
+        return self._closing
+
+    def close(self) -> None:
+        self.abort()
+
+    def abort(self) -> None:
+        """Stop reading and sending, and close the socket (once)."""
+        if self._closing:
+            return
+        self._closing = True
+        self._release()
+
+    def _release(self) -> None:
+        raise NotImplementedError
+
+
+class UdpEndpoint(BoundEndpoint):
     """`UdpEndpoint.open(loop, host, port, on_datagram)`; `sendto(data, addr)`; `close()`.
 
     Built on a bound socket of the caller's with `stamped=False`, it is one call's RTP socket
@@ -109,28 +163,6 @@ class UdpEndpoint:
         except BaseException:
             sock.close()
             raise
-
-    @property
-    def family(self) -> int:
-        return self._sock.family
-
-    @property
-    def address(self) -> tuple[str, int]:
-        """(host, port) bound: read from the socket once (every response's Contact and Via
-        ask for it)."""
-        if self._address is None:
-            self._address = self._sock.getsockname()[:2]
-        return self._address
-
-    def get_extra_info(self, name: str, default=None):
-        if name == "sockname":
-            return self._sock.getsockname()
-        if name == "socket":
-            return self._sock
-        return default
-
-    def is_closing(self) -> bool:
-        return self._closing
 
     # -- receiving ----------------------------------------------------------------------------
 
@@ -192,18 +224,6 @@ class UdpEndpoint:
         log.error("UDP listener stopped: %s: %s", type(exc).__name__, exc)
         self.abort()
 
-    def close(self) -> None:
-        self.abort()
-
-    def abort(self) -> None:
-        """Stop reading and sending, and close the socket."""
-        if self._closing:
-            return
-        self._closing = True
+    def _release(self) -> None:
         self._pending.clear()
-        try:
-            self._loop.remove_reader(self._sock.fileno())
-            self._loop.remove_writer(self._sock.fileno())
-        except (ValueError, RuntimeError):  # the loop is closed already
-            pass
-        self._sock.close()
+        unwatch(self._loop, self._sock)

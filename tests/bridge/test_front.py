@@ -17,7 +17,7 @@ from sipconf.bridge.dialog import Dialog
 from sipconf.bridge.transaction import build_ack_for_non2xx
 
 from .hostile_helpers import call_completes, options, routed_bridge, udp_client, udp_probe_answered
-from .test_calls_inbound import call, direct_rule, open_trunk, participants, run
+from .test_calls_inbound import call, direct_rule, open_trunk, participants, ring, run
 from .test_hostile_datagrams import KILLERS
 
 
@@ -86,9 +86,7 @@ def test_an_invite_the_bridge_has_is_never_refused_by_the_front(tmp_path):
         await open_trunk(lk)
         await direct_rule(lk)
         target = bridge.udp_address
-        invite = peer.invite(target, "+15550111", "+15550100")
-        peer.send(invite, target)
-        await peer.wait_for(lambda m: 180 in [r.status for r in peer.responses_to(invite)])
+        invite = await ring(bridge, peer)
         await _overloaded(bridge, peer)
         ringing = len(peer.responses_to(invite))
         peer.send(invite, target)  # retransmitted: its answer is late
