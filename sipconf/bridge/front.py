@@ -46,7 +46,7 @@ __all__ = ["Front", "main"]
 log = logging.getLogger("sipconf.bridge.front")
 
 FORWARDED = 65536  # INVITE branches handed on, remembered so that a retransmission is never refused
-MAX_HELD = 100_000  # datagrams held while the bridge reads slower than they come (then: oldest dropped)
+MAX_HELD = 50_000  # datagrams held while the bridge reads slower than they come (then: oldest dropped)
 
 
 class _Shedding:
