@@ -41,6 +41,9 @@ QUEUE_SMOOTHING = 0.05
 # the backlog a pause leaves (a full garbage collection can stop the loop for hundreds of ms)
 # drains within that; overload does not.
 QUEUE_HOLD = 0.5
+# Seconds the queue must stay young before the UDP front stops refusing new INVITEs once the
+# bridge was overloaded: overload comes back in waves as the front lets calls through.
+FRONT_CALM = 2.0
 SERVICE_UNAVAILABLE = (503, "Service Unavailable")
 
 
@@ -84,6 +87,8 @@ class Admission:
         self.lag = 0.0  # the probes' lateness, seconds, averaged (exponentially)
         self.queue_age = 0.0  # how long datagrams waited to be read, seconds, averaged likewise
         self.old_since: float | None = None  # since when (clock time) that average is above the limit
+        self.armed_until = float("-inf")  # clock time the front's shedding ends unless renewed
+        self.last_age = 0.0  # how long the datagram read last waited
         self.refused: dict[str, int] = {}
         self._due: float | None = None
         self._timer: TimerHandle | None = None
@@ -121,7 +126,8 @@ class Admission:
 
     def observe(self, queued: float) -> None:
         """A datagram was read `queued` seconds after it arrived."""
-        self.queue_age += QUEUE_SMOOTHING * (max(0.0, queued) - self.queue_age)
+        self.last_age = max(0.0, queued)
+        self.queue_age += QUEUE_SMOOTHING * (self.last_age - self.queue_age)
         limit = self.limits.max_queue_age
         if limit and self.queue_age > limit:
             if self.old_since is None:
@@ -138,10 +144,24 @@ class Admission:
 
     def overloaded(self) -> bool:
         """Whether the queue has been old for QUEUE_HOLD seconds: a new INVITE read now is
-        refused if it waited too long itself (`stale`), and the UDP front refuses new INVITEs
-        before they reach the bridge at all (`sipconf.bridge.front`)."""
+        refused if it waited too long itself (`stale`)."""
         limit = self.limits.max_queue_age
         return bool(limit) and self.old_since is not None and self.clock.now() - self.old_since >= QUEUE_HOLD
+
+    def front_sheds(self) -> bool:
+        """Whether the UDP front (`sipconf.bridge.front`) should answer new INVITEs 503 before
+        they reach the bridge: from the moment the bridge is `overloaded()`, for as long as
+        the datagram read last waited more than a quarter of the limit, and until none has for
+        FRONT_CALM seconds. The last age, not the average: while the front refuses, the bridge
+        reads few datagrams, and an average of them would lag by seconds. The queue then
+        stays near a quarter of the limit instead of swinging up to it: the calls admitted
+        wait less, and the bridge itself rarely has a stale INVITE to refuse."""
+        now = self.clock.now()
+        limit = self.limits.max_queue_age
+        if (limit and self.queue_age > limit) or (now < self.armed_until and self.last_age > limit / 4):
+            self.armed_until = now + FRONT_CALM
+            return True
+        return False
 
     def refuse(self, why: str) -> Refusal:
         """The 503 for a new call refused because of `why`, counted in `refused`."""

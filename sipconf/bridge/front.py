@@ -25,13 +25,16 @@ from __future__ import annotations
 import argparse
 import collections
 import ctypes
+import fcntl
 import logging
 import os
 import select
 import signal
 import socket
 import sys
+import termios
 import time
+from typing import Callable
 
 from sipconf.bridge import front_wire as wire
 from sipconf.bridge.addresses import AddressError, destination
@@ -50,10 +53,11 @@ MAX_HELD = 50_000  # datagrams held while the bridge reads slower than they come
 
 
 class _Shedding:
-    """What the door asks of admission control, as the bridge last said it."""
+    """What the door asks of admission control: the bridge's word, while the bridge is behind."""
 
-    def __init__(self) -> None:
+    def __init__(self, behind: Callable[[], bool]) -> None:
         self.until = 0.0  # monotonic time the bridge's last SHED runs out
+        self.behind = behind
         self.limits = AdmissionLimits()
         self.refused = 0  # since the last frame to the bridge
 
@@ -61,7 +65,9 @@ class _Shedding:
         pass  # the bridge averages the ages; the front only follows its word
 
     def stale(self, queued: float) -> bool:
-        return time.monotonic() < self.until
+        """The bridge said it is overloaded and has not read all it was handed yet: a bridge
+        that caught up gets calls again at once, whatever its last word."""
+        return time.monotonic() < self.until and self.behind()
 
     def refuse(self, why: str) -> Refusal:
         self.refused += 1
@@ -74,7 +80,7 @@ class Front:
         self.pair = pair
         self.allow_external = allow_external
         self.family = udp.family
-        self.shedding = _Shedding()
+        self.shedding = _Shedding(self._bridge_behind)
         self.sent: collections.OrderedDict[str, None] = collections.OrderedDict()  # INVITE branches handed on
         self.holding: dict[str, int] = {}  # INVITE branches held here -> how many copies
         self._sweeping = False
@@ -230,6 +236,17 @@ class Front:
                 self.shedding.until = time.monotonic() + number / 1000
                 if number and not was and self.held:
                     self._shed_held()
+
+    def _bridge_behind(self) -> bool:
+        """Datagrams held here, or frames in the pair the bridge has not read (their bytes
+        still count against our end's send buffer: TIOCOUTQ, alias SIOCOUTQ)."""
+        if self.held:
+            return True
+        try:
+            unread = fcntl.ioctl(self.pair.fileno(), termios.TIOCOUTQ, b"\0\0\0\0")
+        except OSError:
+            return True  # cannot tell: the bridge's word alone
+        return int.from_bytes(unread, sys.byteorder) > 0
 
     @property
     def backlog(self) -> bool:

@@ -142,7 +142,7 @@ class Bridge:
         self.sip = SipServer(self._on_message, host, udp_port, tcp_port, limits, self.clock,
                              allow_external=allow_external_dial, trusted_proxies=self.trusted_proxies,
                              early=self.doorman.screen, udp_front=udp_front,
-                             shedding=self.admission.overloaded, on_refused=self._refused_by_front)
+                             shedding=self.admission.front_sheds, on_refused=self._refused_by_front)
         self.outbound = OutboundCalls(self)
         self.dialogs: dict[tuple[str, str], object] = {}
         self.participants: dict[tuple[str, str], object] = {}

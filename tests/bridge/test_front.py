@@ -45,14 +45,19 @@ async def _until(condition, timeout: float = 5.0) -> None:
         await asyncio.sleep(0.01)
 
 
+def _options(bridge, peer):
+    request = peer.invite(bridge.udp_address, "+15550111", "+15550100")
+    request.method = "OPTIONS"
+    request.set("CSeq", "1 OPTIONS")
+    return request
+
+
 async def _overloaded(bridge, peer):
     """The bridge's queue has long been old; one datagram read makes it tell the front."""
     bridge.admission.queue_age, bridge.admission.old_since = 1.0, -10.0
-    options_request = peer.invite(bridge.udp_address, "+15550111", "+15550100")
-    options_request.method = "OPTIONS"
-    options_request.set("CSeq", "1 OPTIONS")
-    peer.send(options_request, bridge.udp_address)
-    assert (await peer.final_to(options_request)).status == 200
+    probe = _options(bridge, peer)
+    peer.send(probe, bridge.udp_address)
+    assert (await peer.final_to(probe)).status == 200
 
 
 def test_while_overloaded_the_front_refuses_new_invites_the_bridge_counts_them(tmp_path):
@@ -63,7 +68,10 @@ def test_while_overloaded_the_front_refuses_new_invites_the_bridge_counts_them(t
         handled = bridge._received
         target = bridge.udp_address
         invite = peer.invite(target, "+15550111", "+15550100")
+        filler = _options(bridge, peer)
+        peer.send(filler, target)
         peer.send(invite, target)
+        time.sleep(0.2)  # the bridge's loop is busy: the front reads both, the bridge has not read the first
         busy = await peer.final_to(invite)
         assert (busy.status, busy.get("retry-after")) == (503, "1") and busy.to.tag
         peer.send(build_ack_for_non2xx(invite, busy), target)  # dropped by the front
@@ -71,9 +79,25 @@ def test_while_overloaded_the_front_refuses_new_invites_the_bridge_counts_them(t
         await peer.wait_for(lambda m: len(peer.responses_to(invite)) == 2)
         assert len({r.to.tag for r in peer.responses_to(invite)}) == 1
         await _until(lambda: bridge.admission.refused.get("queue_age") == 1)
-        assert bridge._received == handled and bridge.tm.server == {}  # the bridge parsed none of them
+        assert bridge._received == handled + 1  # the filler only: the bridge parsed none of the others
+        assert not any(tx.request.method == "INVITE" for tx in bridge.tm.server.values())
         assert bridge.metrics.calls[("inbound", "503")] == 1
         assert await participants(lk, "support") == []
+
+    asyncio.run(run(scenario, udp_front=True, max_queue_age=0.1)(tmp_path / "s.db"))
+
+
+def test_a_bridge_that_caught_up_gets_new_invites_whatever_it_said_last(tmp_path):
+    """The front refuses only while the bridge has not read all it was handed: an idle bridge
+    that said it was overloaded a moment ago still gets the next call."""
+
+    async def scenario(bridge, lk, peer):
+        await open_trunk(lk)
+        await direct_rule(lk)
+        await _overloaded(bridge, peer)
+        bridge.admission.queue_age, bridge.admission.old_since = 0.0, None  # it caught up
+        invite, ok = await call(bridge, peer)
+        assert ok.status == 200 and bridge.admission.refused == {}
 
     asyncio.run(run(scenario, udp_front=True, max_queue_age=0.1)(tmp_path / "s.db"))
 
