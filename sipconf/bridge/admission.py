@@ -150,12 +150,13 @@ class Admission:
 
     def front_sheds(self) -> bool:
         """Whether the UDP front (`sipconf.bridge.front`) should answer new INVITEs 503 before
-        they reach the bridge: from the moment the bridge is `overloaded()`, for as long as
-        the datagram read last waited more than a quarter of the limit, and until none has for
-        FRONT_CALM seconds. The last age, not the average: while the front refuses, the bridge
-        reads few datagrams, and an average of them would lag by seconds. The queue then
-        stays near a quarter of the limit instead of swinging up to it: the calls admitted
-        wait less, and the bridge itself rarely has a stale INVITE to refuse."""
+        they reach the bridge: while the averaged queue age is past the limit (no QUEUE_HOLD:
+        the front refuses only while the bridge has not read all it was handed, so a pause the
+        bridge has caught up from costs nothing), then for as long as the datagram read last
+        waited more than a quarter of the limit, until none has for FRONT_CALM seconds. The
+        last age, not the average: while the front refuses, the bridge reads few datagrams,
+        and an average of them would lag by seconds. The queue of admitted calls then stays
+        near a quarter of the limit, and a refused caller hears 503 within milliseconds."""
         now = self.clock.now()
         limit = self.limits.max_queue_age
         if (limit and self.queue_age > limit) or (now < self.armed_until and self.last_age > limit / 4):
