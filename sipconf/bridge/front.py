@@ -90,6 +90,8 @@ class Front:
         self.frames: collections.deque[bytes] = collections.deque()  # frames the pair had no room for
         self.outgoing: collections.deque[tuple[bytes, tuple[str, int]]] = collections.deque()
         self.dropped = 0
+        # A frame must fit the pair's send buffer whole (SOCK_SEQPACKET): half of it, at most MAX_FRAME.
+        self.max_frame = min(wire.MAX_FRAME, pair.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF) // 2)
         self._ancillary = socket.CMSG_SPACE(16) if SO_TIMESTAMPNS is not None else 0
 
     # -- the SIP socket -------------------------------------------------------------------
@@ -193,7 +195,7 @@ class Front:
         while self.held or self.shedding.refused:
             parts = [wire.header(wire.DATAGRAMS, self.shedding.refused)]
             size = len(parts[0])
-            while self.held and (size + len(self.held[0][2]) < wire.MAX_FRAME - 64 or len(parts) == 1):
+            while self.held and (size + len(self.held[0][2]) < self.max_frame - 64 or len(parts) == 1):
                 arrival, addr, data, branch = self.held.popleft()
                 if branch:
                     self._release(branch)
@@ -215,6 +217,9 @@ class Front:
             return True
         except (BlockingIOError, InterruptedError):
             return False
+        except OSError as exc:  # EMSGSIZE: one datagram bigger than the pair can ever take
+            log.debug("front: a frame of %d bytes dropped: %s", len(frame), exc)
+            return True
 
     def from_bridge(self) -> bool:
         """Frames from the bridge; False once it closed its end."""

@@ -9,12 +9,19 @@ datagram costs only itself; a front that dies is replaced."""
 from __future__ import annotations
 
 import asyncio
+import collections
 import os
 import signal
+import socket
+import threading
 import time
 
+from sipconf.bridge import front_wire as wire
 from sipconf.bridge.dialog import Dialog
+from sipconf.bridge.front import Front, serve
+from sipconf.bridge.shedding import Doorman
 from sipconf.bridge.transaction import build_ack_for_non2xx
+from sipconf.bridge.udp import bound_socket
 
 from .hostile_helpers import call_completes, options, routed_bridge, udp_client, udp_probe_answered
 from .test_calls_inbound import call, direct_rule, open_trunk, participants, ring, run
@@ -155,3 +162,147 @@ def test_a_front_that_dies_is_replaced_and_calls_go_on(tmp_path):
         assert endpoint.proc is None and endpoint.is_closing()  # closed with the bridge, its front too
 
     asyncio.run(asyncio.wait_for(main(), 60))
+
+
+# -- the front's own work, in this process (the process `sipconf up` starts runs the same) -------
+
+SIPP_INVITE = ("INVITE sip:+15550100@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP {host}:{port};branch=z9hG4bK-{n}\r\n"
+               "From: <sip:caller@127.0.0.1>;tag={n}\r\nTo: <sip:+15550100@127.0.0.1>\r\nCall-ID: {n}@127.0.0.1\r\n"
+               "CSeq: 1 INVITE\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n")
+
+
+class _Rig:
+    """A front on a real UDP socket and socket pair; `bridge` is the pair's other end and `peer`
+    a caller's UDP socket, both non-blocking and read with a deadline."""
+
+    def __init__(self, send_buffer: int | None = None) -> None:
+        self.udp = bound_socket("127.0.0.1", 0)
+        self.bridge, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        theirs.setblocking(False)
+        if send_buffer is not None:
+            theirs.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, send_buffer)
+        self.front = Front(self.udp, theirs)
+        self.peer = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.peer.bind(("127.0.0.1", 0))
+        self.peer.settimeout(2)
+        self.bridge.settimeout(2)
+
+    def invite(self, n: int) -> bytes:
+        host, port = self.peer.getsockname()
+        return SIPP_INVITE.format(host=host, port=port, n=n).encode()
+
+    def deliver(self, *datagrams: bytes) -> None:
+        """Send `datagrams` to the front's port and let the front read them all."""
+        for data in datagrams:
+            self.peer.sendto(data, self.udp.getsockname())
+        time.sleep(0.05)
+        self.front.read_udp()
+
+    def frame(self) -> tuple[int, int, list]:
+        data = self.bridge.recv(wire.MAX_FRAME + 4096)
+        kind, number = wire.kind_of(data)
+        return kind, number, list(wire.records(data))
+
+    def close(self) -> None:
+        for sock in (self.udp, self.bridge, self.front.pair, self.peer):
+            sock.close()
+
+
+def test_the_front_hands_on_datagrams_with_their_arrival_and_sends_what_the_bridge_gives():
+    rig = _Rig()
+    try:
+        before = time.time()
+        rig.deliver(b"OPTIONS one", b"OPTIONS two")
+        kind, refused, records = rig.frame()
+        assert (kind, refused) == (wire.DATAGRAMS, 0)
+        assert [(addr, data) for _, addr, data in records] == [(rig.peer.getsockname(), b"OPTIONS one"),
+                                                               (rig.peer.getsockname(), b"OPTIONS two")]
+        assert all(before - 0.01 <= arrival <= time.time() for arrival, _, _ in records)
+        rig.bridge.send(wire.frame(wire.SEND, 0, [(0.0, rig.peer.getsockname(), b"SIP/2.0 200 OK\r\n\r\n")]))
+        assert rig.front.from_bridge()
+        assert rig.peer.recv(100) == b"SIP/2.0 200 OK\r\n\r\n"
+        rig.front.sendto(b"to nowhere", ("192.0.2.1", 5060))  # off loopback: never sent
+        assert rig.front.outgoing == collections.deque()
+        rig.bridge.close()
+        assert not rig.front.from_bridge()  # the bridge closed its end: the front ends
+    finally:
+        rig.close()
+
+
+def test_told_to_shed_the_front_refuses_new_invites_only_while_the_bridge_is_behind():
+    rig = _Rig()
+    try:
+        rig.bridge.send(wire.frame(wire.SHED, 300))
+        rig.front.from_bridge()
+        rig.deliver(b"OPTIONS unread", rig.invite(1))  # the bridge has not read the OPTIONS yet
+        busy = rig.peer.recv(2000)
+        assert busy.startswith(b"SIP/2.0 503 Service Unavailable\r\n") and b"Retry-After: 1\r\n" in busy
+        ack = rig.invite(1).replace(b"INVITE sip", b"ACK sip").replace(b"CSeq: 1 INVITE", b"CSeq: 1 ACK")
+        rig.deliver(ack, rig.invite(1))  # the ACK dropped, the INVITE sent again refused again
+        assert rig.peer.recv(2000) == busy
+        kind, refused, records = rig.frame()
+        assert (kind, refused, [data for _, _, data in records]) == (wire.DATAGRAMS, 1, [b"OPTIONS unread"])
+        rig.deliver(rig.invite(2))  # the bridge read everything: the call goes on to it
+        kind, refused, records = rig.frame()
+        assert (refused, [data for _, _, data in records]) == (0, [rig.invite(2)])
+        rig.bridge.send(wire.frame(wire.SHED, 0))
+        rig.front.from_bridge()
+        assert not rig.front.shedding.stale(1.0)
+    finally:
+        rig.close()
+
+
+def test_a_shed_word_answers_the_new_invites_the_front_still_holds():
+    """INVITEs held for a bridge that reads slowly are refused when it says it is overloaded;
+    an INVITE already handed on is not, and neither is anything else held."""
+    rig = _Rig()
+    try:
+        rig.deliver(rig.invite(3))
+        rig.frame()  # invite 3 is the bridge's now
+        held = [rig.invite(4), b"BYE held", rig.invite(3)]  # a new INVITE, a BYE, a retransmission
+        for data in held:
+            branch = Doorman._top_branch(data) if data.startswith(b"INVITE") else None
+            rig.front.held.append((time.time(), rig.peer.getsockname(), data, branch))
+            if branch:
+                rig.front.holding[branch] = rig.front.holding.get(branch, 0) + 1
+        rig.bridge.send(wire.frame(wire.SHED, 300))
+        rig.front.from_bridge()
+        assert rig.peer.recv(2000).startswith(b"SIP/2.0 503")
+        assert [item[2] for item in rig.front.held] == [b"BYE held", rig.invite(3)]
+        rig.front.to_bridge()
+        kind, refused, records = rig.frame()
+        assert (refused, [data for _, _, data in records]) == (1, [b"BYE held", rig.invite(3)])
+        assert rig.front.holding == {}
+    finally:
+        rig.close()
+
+
+def test_serve_runs_until_the_bridge_closes_its_end():
+    rig = _Rig()
+    runner = threading.Thread(target=serve, args=(rig.front,), daemon=True)
+    runner.start()
+    try:
+        rig.peer.sendto(b"OPTIONS served", rig.udp.getsockname())
+        assert rig.frame()[2][0][2] == b"OPTIONS served"
+        rig.bridge.close()
+        runner.join(5)
+        assert not runner.is_alive()
+    finally:
+        rig.close()
+
+
+def test_a_bridge_that_reads_slowly_gets_every_datagram_in_order_later():
+    """The pair full, the front keeps what it read (in order) and hands it on once there is room."""
+    rig = _Rig(send_buffer=8192)
+    try:
+        sent = [b"OPTIONS %d " % n + b"x" * 1500 for n in range(40)]
+        for chunk in range(0, len(sent), 8):
+            rig.deliver(*sent[chunk:chunk + 8])
+        assert rig.front.backlog  # the pair took only part of it
+        got = []
+        while len(got) < len(sent):
+            got += [data for _, _, data in rig.frame()[2]]
+            rig.front.to_bridge()
+        assert got == sent and not rig.front.backlog
+    finally:
+        rig.close()
