@@ -142,12 +142,6 @@ class Admission:
         return (bool(limit) and queued > limit and self.old_since is not None
                 and self.clock.now() - self.old_since >= QUEUE_HOLD)
 
-    def overloaded(self) -> bool:
-        """Whether the queue has been old for QUEUE_HOLD seconds: a new INVITE read now is
-        refused if it waited too long itself (`stale`)."""
-        limit = self.limits.max_queue_age
-        return bool(limit) and self.old_since is not None and self.clock.now() - self.old_since >= QUEUE_HOLD
-
     def front_sheds(self) -> bool:
         """Whether the UDP front (`sipconf.bridge.front`) should answer new INVITEs 503 before
         they reach the bridge: while the averaged queue age is past the limit (no QUEUE_HOLD:

@@ -41,7 +41,7 @@ from sipconf.bridge.addresses import AddressError, destination
 from sipconf.bridge.admission import AdmissionLimits, Refusal
 from sipconf.bridge.shedding import Doorman
 from sipconf.bridge.transport import udp_source
-from sipconf.bridge.udp import BATCH, MAX_DATAGRAM, SO_TIMESTAMPNS, timestamp_of
+from sipconf.bridge.udp import BATCH, MAX_DATAGRAM, TIMESTAMP_SPACE, timestamp_of
 from sipconf.sip.message import Message
 
 __all__ = ["Front", "main"]
@@ -92,7 +92,7 @@ class Front:
         self.dropped = 0
         # A frame must fit the pair's send buffer whole (SOCK_SEQPACKET): half of it, at most MAX_FRAME.
         self.max_frame = min(wire.MAX_FRAME, pair.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF) // 2)
-        self._ancillary = socket.CMSG_SPACE(16) if SO_TIMESTAMPNS is not None else 0
+        self._ancillary = TIMESTAMP_SPACE
 
     # -- the SIP socket -------------------------------------------------------------------
 
@@ -302,10 +302,7 @@ def main(argv: list[str] | None = None) -> int:
     pair = socket.socket(fileno=args.pair_fd)
     udp.setblocking(False)
     pair.setblocking(False)
-    try:
-        serve(Front(udp, pair, args.allow_external))
-    except KeyboardInterrupt:
-        pass
+    serve(Front(udp, pair, args.allow_external))
     return 0
 
 

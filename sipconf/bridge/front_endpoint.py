@@ -17,6 +17,7 @@ If the front dies, the endpoint starts another on the same socket (at most once 
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import os
 import socket
@@ -55,7 +56,7 @@ class FrontEndpoint(BoundEndpoint):
         self._address: tuple[str, int] | None = None
         self._closing = False
         self._out: list[bytes] = []  # records to send, flushed at the end of the callback
-        self._frames: list[bytes] = []  # frames the pair had no room for
+        self._frames: collections.deque[bytes] = collections.deque()  # frames the pair had no room for
         self._told_until = 0.0  # loop time the front's current SHED lease runs out (0: not shedding)
         self._spawned_at = float("-inf")
         self.proc: subprocess.Popen | None = None
@@ -180,7 +181,7 @@ class FrontEndpoint(BoundEndpoint):
             except OSError:
                 self._frames.clear()
                 break
-            self._frames.pop(0)
+            self._frames.popleft()
         if self._pair is not None:
             self._loop.remove_writer(self._pair.fileno())
 

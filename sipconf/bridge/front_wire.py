@@ -1,6 +1,6 @@
 """The frames the bridge and its UDP front (`sipconf.bridge.front`) pass over their socket pair.
 
-One frame is one datagram of the pair (AF_UNIX, SOCK_DGRAM: frames are never split or merged).
+One frame is one message of the pair (AF_UNIX, SOCK_SEQPACKET: frames are never split or merged).
 It starts with a kind and a number, then holds records:
 
 - `DATAGRAMS` (front -> bridge): the SIP datagrams the front read, each with its kernel arrival
@@ -32,13 +32,7 @@ Record = tuple[float, tuple[str, int], bytes]  # (arrival, (host, port), data)
 
 
 def frame(kind: int, number: int, items: Iterable[Record] = ()) -> bytes:
-    parts = [_HEADER.pack(kind, number)]
-    for arrival, (host, port), data in items:
-        address = host.encode("ascii")
-        parts.append(_RECORD.pack(arrival, port, len(address), len(data)))
-        parts.append(address)
-        parts.append(data)
-    return b"".join(parts)
+    return header(kind, number) + b"".join(record(arrival, host, port, data) for arrival, (host, port), data in items)
 
 
 def record(arrival: float, host: str, port: int, data: bytes) -> bytes:

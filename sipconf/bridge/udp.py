@@ -28,7 +28,7 @@ import sys
 import time
 from typing import Callable
 
-__all__ = ["BATCH", "RECEIVE_BUFFER", "BoundEndpoint", "UdpEndpoint", "bound_socket", "timestamp_of", "unwatch"]
+__all__ = ["BATCH", "RECEIVE_BUFFER", "TIMESTAMP_SPACE", "BoundEndpoint", "UdpEndpoint", "bound_socket", "timestamp_of", "unwatch"]
 
 log = logging.getLogger("sipconf.bridge.udp")
 
@@ -39,6 +39,8 @@ MAX_DATAGRAM = 65535
 # Python's socket module does not name it; 35 is its value on Linux.
 SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35 if sys.platform.startswith("linux") else None)
 _TIMESPEC = struct.Struct("@qq")
+# `recvmsg` room for that timestamp (0: the platform has none to give).
+TIMESTAMP_SPACE = socket.CMSG_SPACE(_TIMESPEC.size) if SO_TIMESTAMPNS is not None else 0
 
 OnDatagram = Callable[[bytes, tuple, float], None]
 
@@ -151,7 +153,7 @@ class UdpEndpoint(BoundEndpoint):
                 self._stamped = True
             except OSError:
                 pass
-        self._ancillary = socket.CMSG_SPACE(_TIMESPEC.size) if self._stamped else 0
+        self._ancillary = TIMESTAMP_SPACE if self._stamped else 0
         loop.add_reader(sock.fileno(), self._read_ready)
 
     @classmethod
