@@ -5,16 +5,18 @@ into the operator's terminal: ``Throttle`` lets at most ``burst`` lines of one k
 per ``interval`` seconds of the injected clock and counts the rest into the next line of
 that kind; ``printable`` escapes control and formatting characters (ANSI escapes, CR/LF
 that would forge a log line, bidirectional overrides) as ``\\x1b``-style text, and
-``EscapeControlCharacters`` does it to whole log records on a handler.
+``LogLine`` does it to every message it formats.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 
 from sipconf.bridge.clock import Clock
 
-__all__ = ["EscapeControlCharacters", "Throttle", "labelled", "printable"]
+__all__ = ["DeferredFlush", "LogLine", "Throttle", "labelled", "printable"]
 
 TEXT_LIMIT = 200  # characters of a peer's text quoted in one log line
 
@@ -40,14 +42,78 @@ def labelled(object_id: str, name: str) -> str:
     return f"{object_id} ({printable(name)})" if name else object_id
 
 
-class EscapeControlCharacters(logging.Filter):
-    """A handler filter: the record's message, escaped by ``printable`` (no length limit)."""
+class LogLine(logging.Formatter):
+    """``<date> <time>,<ms> LEVEL logger: message``, the message escaped by ``printable`` (no
+    length limit): a packet's bytes never reach the terminal raw. Written for a line per call:
+    the message is formatted once and the date once a second (`logging.Formatter` does both
+    for every record, the date through `strftime`)."""
 
-    def filter(self, record: logging.LogRecord) -> bool:
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        self._second = -1
+        self._date = ""
+
+    def format(self, record: logging.LogRecord) -> str:
         message = record.getMessage()
         if not message.isprintable():
-            record.msg, record.args = printable(message, None), None
+            message = printable(message, None)
+        record.message = message
+        second = int(record.created)
+        if second != self._second:
+            self._second, self._date = second, time.strftime(self.default_time_format, self.converter(second))
+        record.asctime = f"{self._date},{int(record.msecs):03d}"
+        line = f"{record.asctime} {record.levelname} {record.name}: {message}"
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            line = f"{line}\n{record.exc_text}"
+        if record.stack_info:
+            line = f"{line}\n{self.formatStack(record.stack_info)}"
+        return line
+
+
+FLUSH_DELAY = 0.05  # seconds an INFO line may wait in the buffer while the event loop runs
+
+
+class DeferredFlush(logging.StreamHandler):
+    """Lines written to a binary stream (stderr's buffer, shared with `sys.stderr`, so the order
+    with other writes to stderr is kept), flushed at once for WARNING and above and outside an
+    event loop, and otherwise at most `FLUSH_DELAY` later: at hundreds of calls a second the
+    INFO line of each call then costs no write system call of its own."""
+
+    def __init__(self, stream) -> None:
+        super().__init__(stream)
+        self._encoding = getattr(stream, "encoding", None) or "utf-8"
+        self._flush_on: asyncio.AbstractEventLoop | None = None  # the loop a flush is due on
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.stream.write(f"{self.format(record)}\n".encode(self._encoding, "backslashreplace"))
+            if record.levelno >= logging.WARNING or not self._defer():
+                self.flush()
+        except RecursionError:
+            raise
+        except Exception:
+            self.handleError(record)
+
+    def _defer(self) -> bool:
+        """True when a flush is (now) due on the running loop; False without one (a thread)."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return False
+        if self._flush_on is not loop:
+            self._flush_on = loop
+            loop.call_later(FLUSH_DELAY, self._flush_now)
         return True
+
+    def _flush_now(self) -> None:
+        self.acquire()
+        try:
+            self._flush_on = None
+            self.flush()
+        finally:
+            self.release()
 
 
 class Throttle:

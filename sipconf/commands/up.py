@@ -35,7 +35,7 @@ from pathlib import Path
 
 from sipconf.bridge.addresses import TrustedProxies
 from sipconf.bridge.backoff import BackoffPolicy
-from sipconf.bridge.log_lines import EscapeControlCharacters
+from sipconf.bridge.log_lines import DeferredFlush, LogLine
 from sipconf.bridge.server import MAX_CALLS, MAX_LAG, MAX_QUEUE_AGE, Bridge
 from sipconf.errors import UserError
 from sipconf.local.bridge_adapter import bridge_ports
@@ -290,12 +290,14 @@ def configure_logging(level: str) -> None:
     (a peer's Call-ID, a caller number) are written escaped.
 
     The lines name no source file, thread or process, so logging is told not to look them up
-    for each record (the logging module's own advice for lines written at a high rate)."""
+    for each record (the logging module's own advice for lines written at a high rate); an
+    INFO line waits up to 50 ms in stderr's buffer while the bridge runs (`DeferredFlush`),
+    a WARNING or worse is written at once."""
     logging._srcfile = None
     logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(EscapeControlCharacters())  # a packet's bytes never reach the terminal raw
+    binary = getattr(sys.stderr, "buffer", None)
+    handler = DeferredFlush(binary) if binary is not None else logging.StreamHandler(sys.stderr)
+    handler.setFormatter(LogLine())  # a packet's bytes never reach the terminal raw
     root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel(logging.WARNING)

@@ -9,7 +9,7 @@ import pytest
 
 from sipconf.bridge.addresses import AddressError, TrustedProxies, destination, port_number
 from sipconf.bridge.clock import ManualClock
-from sipconf.bridge.log_lines import EscapeControlCharacters, Throttle, printable
+from sipconf.bridge.log_lines import Throttle, printable
 from sipconf.bridge.transport import response_address
 from sipconf.sip.headers import Via
 
@@ -103,15 +103,6 @@ def test_printable_escapes_control_and_format_characters():
     assert printable(b"\xff\xfe bytes") == "\\xff\\xfe bytes"
     assert printable("x" * 300) == "x" * 200 + "..."
     assert printable("x" * 300, None) == "x" * 300
-
-
-def test_escape_filter_rewrites_only_records_that_need_it():
-    record = logging.LogRecord("sipconf.bridge", logging.WARNING, __file__, 1, "call %s from %s", ("c\x1b[2J", "x"), None)
-    assert EscapeControlCharacters().filter(record)
-    assert record.getMessage() == "call c\\x1b[2J from x"
-    clean = logging.LogRecord("sipconf.bridge", logging.WARNING, __file__, 1, "call %s", ("ok",), None)
-    EscapeControlCharacters().filter(clean)
-    assert (clean.msg, clean.args) == ("call %s", ("ok",))
 
 
 def test_throttle_lets_a_burst_through_per_interval_and_counts_the_rest(caplog):
