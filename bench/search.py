@@ -3,7 +3,10 @@
 Each probe starts the responder afresh, warms it with one call, and runs SIPp at one rate for
 `seconds`. A probe is clean when every call placed completed, none failed, and SIPp really
 placed them at the rate asked (at least `PLACED_SHARE` of it: a UAC past its own capacity
-places calls late, which must not pass for the responder keeping up). The search doubles the
+places calls late, which must not pass for the responder keeping up). Near a responder's edge
+one 5 s probe is decided by noise (the same rate passes and fails in turn), so a rate is
+judged by a majority of `votes` probes: two that agree decide it, a third is run only when
+they do not (`votes=1`: one probe decides). The search doubles the
 rate from `start` until a probe fails (or `ceiling`), then bisects (geometric mean, rounded to
 10 calls/s) until the failing rate is within `resolution` of the clean one.
 """
@@ -28,7 +31,8 @@ class Search:
 
     @property
     def clean_probe(self) -> LoadResult | None:
-        return next((p for p in self.probes if p.target_cps == self.clean and is_clean(p)), None)
+        """A clean probe at the clean rate (the last, if the majority took several)."""
+        return next((p for p in reversed(self.probes) if p.target_cps == self.clean and is_clean(p)), None)
 
 
 def is_clean(result: LoadResult) -> bool:
@@ -50,12 +54,22 @@ def probe(responder: Responder, rate: int, load: Load, warm: Callable[[str], Non
         return load(started.target, rate)
 
 
+VOTES = 3  # probes a rate is judged by, at most: the majority decides
+
+
 def clean_rate(responder: Responder, load: Load, start: int, ceiling: int, resolution: float = 1.1,
                floor: int = 10, say: Callable[[str], None] = print,
-               warm: Callable[[str], None] = one_call) -> Search:
+               warm: Callable[[str], None] = one_call, votes: int = VOTES) -> Search:
     search = Search()
 
     def run(rate: int) -> bool:
+        """The majority verdict of up to `votes` probes at `rate`."""
+        verdicts = {True: 0, False: 0}
+        while max(verdicts.values()) <= votes // 2:
+            verdicts[run_once(rate)] += 1
+        return verdicts[True] > votes // 2
+
+    def run_once(rate: int) -> bool:
         result = probe(responder, rate, load, warm)
         if result.successful + result.failed == 0:  # SIPp never ran (a port taken meanwhile): once more
             say(f"  {rate:>6} calls/s: SIPp placed no call (exit {result.sipp_exit}), again")

@@ -257,6 +257,10 @@ class RtpSession:
             self._echo_frame = packet.payload
 
     def close(self) -> None:
+        # A closed session hears no digit: letting go of the call's callback ends the reference
+        # cycle between them, so the call is freed when its last user lets go, not by a pass of
+        # the cyclic collector.
+        self.on_digit = None
         if self._pacer is not None:
             self._pacer.remove(self)
             self._pacer = None

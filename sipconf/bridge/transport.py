@@ -251,25 +251,32 @@ class _Dispatcher:
             source.reply_to = response_address(via)  # checked when something is sent there
 
 
-def _unsent(message: Message | bytes) -> None:
-    raise RuntimeError("source has no sender")
-
-
 def _encode(message: Message | bytes) -> bytes:
     return message if isinstance(message, bytes) else bytes(message)
 
 
-def udp_source(channel, addr: tuple[str, int]) -> Source:
+class UdpSource(Source):
     """A UDP ``Source`` on ``channel`` (anything with ``sendto(message, addr)``): requests go to
-    ``addr``; responses to ``reply_to`` once the dispatcher set it."""
-    source = Source("UDP", addr, _unsent, channel=channel)
+    ``addr``; responses to ``reply_to`` once the dispatcher set it. ``send`` is a method: a
+    closure over the Source would make every datagram received a reference cycle, freed only
+    by the cyclic collector."""
 
-    def send(message: Message | bytes) -> None:
-        to = source.reply_to if isinstance(message, Response) and source.reply_to is not None else addr
-        channel.sendto(message, to)
+    def __init__(self, channel, addr: tuple[str, int]) -> None:
+        self.transport = "UDP"
+        self.addr = addr
+        self.reply_to = None
+        self.is_open = _always_open
+        self.channel = channel
+        self.queued = 0.0
 
-    source.send = send
-    return source
+    def send(self, message: Message | bytes) -> None:  # type: ignore[override]
+        to = self.reply_to if isinstance(message, Response) and self.reply_to is not None else self.addr
+        self.channel.sendto(message, to)
+
+
+def udp_source(channel, addr: tuple[str, int]) -> Source:
+    """A UDP ``Source`` on ``channel`` (`UdpSource`)."""
+    return UdpSource(channel, addr)
 
 
 class _UdpProtocol:

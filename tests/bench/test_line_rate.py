@@ -79,9 +79,32 @@ def test_the_search_doubles_then_bisects_to_the_resolution():
         failed = 0 if rate <= capacity else calls // 10
         return LoadResult(rate, 5.0, calls - failed, failed, rate, 0, placed_cps=float(rate), calls=calls)
 
-    found = search.clean_rate(responder, load, 250, 32000, say=lambda _: None, warm=lambda _: None)
+    found = search.clean_rate(responder, load, 250, 32000, say=lambda _: None, warm=lambda _: None, votes=1)
     assert [p.target_cps for p in found.probes] == [250, 500, 1000, 2000, 1410, 1190, 1300]
     assert found.clean == 1190 and found.clean_probe.target_cps == 1190
+    # With a majority of three, two probes that agree decide each rate.
+    found = search.clean_rate(responder, load, 250, 32000, say=lambda _: None, warm=lambda _: None)
+    assert [p.target_cps for p in found.probes] == [r for r in (250, 500, 1000, 2000, 1410, 1190, 1300) for _ in "ab"]
+    assert found.clean == 1190
+
+
+def test_near_the_edge_the_majority_of_three_probes_decides():
+    @contextlib.contextmanager
+    def responder(tmp):
+        yield Started("127.0.0.1:5060", None)
+
+    # Every rate up to 1,000 is clean; 1,000 and 1,410 fail one probe in two, in turn; 2,000 fails.
+    turns = {1000: iter([False, True, True]), 1410: iter([True, False, False])}
+
+    def load(target: str, rate: int) -> LoadResult:
+        clean = next(turns[rate]) if rate in turns else rate < 1000
+        calls = rate * 5
+        failed = 0 if clean else 7
+        return LoadResult(rate, 5.0, calls - failed, failed, rate, 0, placed_cps=float(rate), calls=calls)
+
+    found = search.clean_rate(responder, load, 250, 2000, say=lambda _: None, warm=lambda _: None, resolution=1.5)
+    assert [p.target_cps for p in found.probes] == [250, 250, 500, 500, 1000, 1000, 1000, 2000, 2000, 1410, 1410, 1410]
+    assert found.clean == 1000 and found.clean_probe is found.probes[6]
 
 
 def test_a_uac_that_falls_behind_is_not_clean():

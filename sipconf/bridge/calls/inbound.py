@@ -214,7 +214,9 @@ class InboundCall:
 
     def _settle(self) -> None:
         self.settled.set()
-        for callback in self.on_settled:
+        # Each callback once; then let go of them (they hold this call: a cycle otherwise).
+        callbacks, self.on_settled = self.on_settled, []
+        for callback in callbacks:
             callback()
 
     def _drop(self) -> None:
@@ -566,7 +568,8 @@ class InboundCall:
         self.net.unbind(self)
         self.ended.set()
         self._log_outcome()
-        for callback in self.on_end:
+        callbacks, self.on_end = self.on_end, []
+        for callback in callbacks:
             callback()
 
 

@@ -24,6 +24,14 @@ def timeouts(media_timeout: float | None) -> tuple[float, float]:
     return (media_timeout, media_timeout) if media_timeout is not None else (MEDIA_TIMEOUT, MEDIA_TIMEOUT_INITIAL)
 
 
+def _STOPPED_LIMITS() -> tuple[float, float]:  # noqa: N802 (a constant function)
+    return MEDIA_TIMEOUT, MEDIA_TIMEOUT_INITIAL
+
+
+def _stopped() -> None:
+    pass
+
+
 class MediaWatch:
     """Started at the answer; `limits()` is asked at every check, so a later room join (the
     PIN flow) can change the timeout. `stop()` cancels it."""
@@ -58,3 +66,6 @@ class MediaWatch:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        # The call's callbacks go: nothing is checked any more, and the call (which holds this
+        # watch) is no longer held by it in a cycle only the cyclic collector would break.
+        self.limits, self.on_timeout = _STOPPED_LIMITS, _stopped

@@ -401,7 +401,8 @@ class OutboundCall:
         self.net.unbind(self)
         self.net.outbound.by_call_id.pop(self.call_id, None)
         self.ended.set()
-        for callback in self.on_end:
+        callbacks, self.on_end = self.on_end, []  # each once; then they no longer hold this call
+        for callback in callbacks:
             callback()
         self.net.metrics.outbound_ended(self.status)
         log.info("outbound call %s Call-ID %s: trunk %s -> %s (%s %s:%d): %s, %s, %.1f s",
