@@ -10,13 +10,20 @@ a room nobody joined closes `empty_timeout` seconds after it was created; once s
 joined, an empty room closes `departure_timeout` seconds after the last participant left.
 A room with a participant never closes by itself. Timers run on an injected `Clock`, so
 tests move time instead of sleeping.
+
+The rooms' closing times share one timer: a heap of (due, order, room, lifetime), armed for the
+earliest, at most every `SWEEP_INTERVAL`. A timer per room cost, at a thousand calls a second with a room each, two timers set
+and one cancelled per call, and nine objects per room (handle, closure, cells) that lived its
+20 s of departure timeout and that every full pass of the cyclic collector walked.
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Iterable, Mapping
 
 from livekit.protocol import models, room as room_pb
@@ -35,6 +42,10 @@ PARTICIPANT_NOT_FOUND = "participant does not exist"
 # pkg/service/roomallocator.go:applyDefaultRoomConfig; a CreateRoom value above 0 wins.
 DEFAULT_EMPTY_TIMEOUT = 300
 DEFAULT_DEPARTURE_TIMEOUT = 20
+
+# The least time between two sweeps of the closing times: a room may close this much late
+# (at a thousand rooms a second, one timer a room otherwise).
+SWEEP_INTERVAL = 0.05
 
 # Why a room closed, as `Rooms.closed` counts them.
 EMPTY_TIMEOUT, DEPARTURE_TIMEOUT, DELETED = "empty_timeout", "departure_timeout", "deleted"
@@ -58,7 +69,14 @@ class _Lifetime:
 
     created: float
     last_left: float | None = None  # set once a participant has left (LiveKit's LastLeftAt)
-    timer: TimerHandle | None = field(default=None, repr=False)
+    due: float | None = None  # when it closes, while it is empty
+    item: int = -1  # the order number of its heap item for `due`; every other item is stale
+
+
+def _current(item: tuple[float, int, str, _Lifetime], lifetimes: dict[str, _Lifetime]) -> bool:
+    """Whether a closing-time item still stands: its room's current lifetime, empty, due then."""
+    _, order, name, lifetime = item
+    return lifetime.item == order and lifetime.due is not None and lifetimes.get(name) is lifetime
 
 
 def _room_not_found() -> LiveKitError:
@@ -81,6 +99,13 @@ class Rooms:
         self._rooms: dict[str, models.Room] = {}
         self._participants: dict[str, dict[str, models.ParticipantInfo]] = {}
         self._lifetimes: dict[str, _Lifetime] = {}
+        # Closing times: (due, order, room, lifetime), an item stale once its lifetime's `due`
+        # moved or the room went; one timer for the earliest.
+        self._closing: list[tuple[float, int, str, _Lifetime]] = []
+        self._order = itertools.count()
+        self._timer: TimerHandle | None = None
+        self._armed_for: float | None = None
+        self._swept_at = float("-inf")
         self._listeners: list[Listener] = []
         self.closed: dict[str, int] = {}  # why -> rooms closed so far (metrics)
         # Totals for metrics: joined - left is always the participants in rooms now.
@@ -110,6 +135,11 @@ class Rooms:
     def create_room(self, req: room_pb.CreateRoomRequest) -> models.Room:
         """A new room gets LiveKit's defaults; when the name is taken, the existing room is
         returned with the request's non-zero settings applied (pkg/service/roomallocator.go:CreateRoom)."""
+        room = self._create(req)
+        self._arm(req.name)
+        return _copy(room)
+
+    def _create(self, req: room_pb.CreateRoomRequest) -> models.Room:
         room = self._rooms.get(req.name)
         if room is None:
             now = self._clock()
@@ -133,8 +163,7 @@ class Rooms:
             room.max_participants = req.max_participants
         if req.metadata:
             room.metadata = req.metadata
-        self._arm(req.name)
-        return _copy(room)
+        return room
 
     def ensure_room(self, name: str) -> models.Room:
         """A joining participant creates its room, as in LiveKit."""
@@ -155,12 +184,14 @@ class Rooms:
         """The server stops: live rooms end with it, and no timer is left behind."""
         for name in list(self._rooms):
             self._close(name, None)
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = self._armed_for = None
+        self._closing.clear()
 
     def _close(self, name: str, why: str | None) -> dict[str, models.ParticipantInfo]:
         del self._rooms[name]
-        lifetime = self._lifetimes.pop(name)
-        if lifetime.timer is not None:
-            lifetime.timer.cancel()
+        self._lifetimes.pop(name).due = None
         participants = self._participants.pop(name, {})
         if why is not None:
             self.closed[why] = self.closed.get(why, 0) + 1
@@ -170,28 +201,57 @@ class Rooms:
     # -- lifecycle ------------------------------------------------------------------------
 
     def _arm(self, name: str) -> None:
-        """(Re)start the room's close timer: none while someone is in it; else the departure
+        """Set the room's closing time: none while someone is in it; else the departure
         timeout from the last leave once anyone has left, or the empty timeout from creation
         (pkg/rtc/room.go:CloseIfEmpty)."""
         lifetime = self._lifetimes[name]
-        if lifetime.timer is not None:
-            lifetime.timer.cancel()
-            lifetime.timer = None
         if self._participants[name]:
+            lifetime.due = None
             return
         room = self._rooms[name]
         if lifetime.last_left is not None:
-            due, why = lifetime.last_left + room.departure_timeout, DEPARTURE_TIMEOUT
+            due = lifetime.last_left + room.departure_timeout
         else:
-            due, why = lifetime.created + room.empty_timeout, EMPTY_TIMEOUT
-        lifetime.timer = self._timers.call_later(due - self._timers.now(), lambda: self._expire(name, lifetime, why))
-
-    def _expire(self, name: str, lifetime: _Lifetime, why: str) -> None:
-        # The timer may belong to a room of the same name that was deleted and created again.
-        if self._lifetimes.get(name) is not lifetime or self._participants[name]:
+            due = lifetime.created + room.empty_timeout
+        if lifetime.due == due:
             return
-        self._close(name, why)
-        log.debug("room %s closed: %s", name, why.replace("_", " "))
+        lifetime.due, lifetime.item = due, next(self._order)
+        heapq.heappush(self._closing, (due, lifetime.item, name, lifetime))
+        if len(self._closing) > 2 * len(self._rooms) + 1024:
+            self._compact()
+        due = max(due, self._swept_at + SWEEP_INTERVAL)
+        if self._armed_for is None or due < self._armed_for:
+            self._arm_timer(due)
+
+    def _compact(self) -> None:
+        """Only the items of rooms that will close: the rest went stale (a join, a delete)."""
+        self._closing = [item for item in self._closing if _current(item, self._lifetimes)]
+        heapq.heapify(self._closing)
+
+    def _arm_timer(self, due: float) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._armed_for = due
+        self._timer = self._timers.call_later(due - self._timers.now(), self._expire)
+
+    def _expire(self) -> None:
+        """Close every room due by now, then wait for the next."""
+        until = max(self._timers.now(), self._armed_for or 0.0)  # the clock may read a hair early
+        self._timer = self._armed_for = None
+        self._swept_at = until
+        heap = self._closing
+        while heap and heap[0][0] <= until:
+            item = heapq.heappop(heap)
+            # A stale item: the room is gone (or is a new room of that name), someone joined,
+            # or its closing time moved.
+            if not _current(item, self._lifetimes):
+                continue
+            name, lifetime = item[2], item[3]
+            why = DEPARTURE_TIMEOUT if lifetime.last_left is not None else EMPTY_TIMEOUT
+            self._close(name, why)
+            log.debug("room %s closed: %s", name, why.replace("_", " "))
+        if heap:
+            self._arm_timer(max(heap[0][0], until + SWEEP_INTERVAL))
 
     def _left(self, room: str) -> None:
         self.left += 1
@@ -217,7 +277,7 @@ class Rooms:
         state: int = models.ParticipantInfo.State.JOINED,
     ) -> models.ParticipantInfo:
         """Join `identity` to `room` (created if needed); a rejoin replaces the old session."""
-        self.ensure_room(room)
+        self._create(room_pb.CreateRoomRequest(name=room))  # armed below, once it has someone
         now = self._clock()
         p = models.ParticipantInfo(
             sid=ids.new_id(ids.PARTICIPANT),

@@ -122,3 +122,39 @@ def test_a_stopped_control_plane_leaves_no_rooms_or_timers(serve):
 
     serve(scenario, timers=clock)
     assert kept["rooms"].room_count == 0 and clock.pending == 0
+
+
+def _pending_timers(clock: ManualClock) -> int:
+    return sum(1 for _, _, handle in clock._queue if not handle.cancelled)
+
+
+def test_rooms_share_one_timer_and_stale_closing_times_stay_bounded():
+    from sipconf.local.rooms import Rooms
+    from livekit.protocol import room as room_pb
+
+    clock = ManualClock()
+    rooms = Rooms(timers=clock, departure_timeout=20)
+    for n in range(3000):  # a call each: its room created by the join, left at once
+        rooms.add_participant(f"call-{n}", "caller")
+        rooms.participant_left(f"call-{n}", "caller")
+        if n % 100 == 99:
+            clock.advance(1)
+        assert _pending_timers(clock) <= 1
+    # Now t = 30 s: the rooms left at 0-10 s closed, those left at 11-29 s wait out their 20 s.
+    assert rooms.room_count == 19 * 100
+    # A room left, deleted and made again under its name keeps its new timeout, not the old one.
+    rooms.add_participant("reused", "a")
+    rooms.participant_left("reused", "a")
+    rooms.delete_room("reused")
+    rooms.create_room(room_pb.CreateRoomRequest(name="reused", empty_timeout=100))
+    # Joins and leaves over and over leave stale items, which are dropped as they pile up.
+    for _ in range(5000):
+        rooms.add_participant("busy", "x")
+        rooms.participant_left("busy", "x")
+    assert len(rooms._closing) <= 2 * rooms.room_count + 1024
+    clock.advance(30)  # t = 60 s: every room left by 30 s closed; the new "reused" stays
+    assert [r.name for r in rooms.list_rooms()] == ["reused"]
+    assert rooms.closed == {"departure_timeout": 3001, "deleted": 1}
+    clock.advance(70)  # t = 130 s: its empty timeout, from its creation at 30 s
+    assert rooms.room_count == 0 and rooms.closed["empty_timeout"] == 1
+    assert _pending_timers(clock) == 0
