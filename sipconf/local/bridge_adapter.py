@@ -57,14 +57,13 @@ class RoomsSink:
         self._rooms = rooms
 
     def join(self, joining: ports.ParticipantJoin) -> str:
-        info = self._rooms.add_participant(
+        return self._rooms.join(
             joining.room, joining.identity, name=joining.name, kind=models.ParticipantInfo.Kind.SIP,
-            metadata=joining.metadata, attributes=dict(joining.attributes))
-        return info.sid
+            metadata=joining.metadata, attributes=joining.attributes)
 
     def update_attributes(self, room: str, identity: str, changes: Mapping[str, str]) -> bool:
         try:
-            self._rooms.set_attributes(room, identity, changes)
+            self._rooms.merge_attributes(room, identity, changes)
         except LiveKitError as err:
             if err.code != NOT_FOUND:
                 raise

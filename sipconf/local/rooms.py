@@ -135,26 +135,29 @@ class Rooms:
     def create_room(self, req: room_pb.CreateRoomRequest) -> models.Room:
         """A new room gets LiveKit's defaults; when the name is taken, the existing room is
         returned with the request's non-zero settings applied (pkg/service/roomallocator.go:CreateRoom)."""
-        room = self._create(req)
+        room = self._create(req.name, req)
         self._arm(req.name)
         return _copy(room)
 
-    def _create(self, req: room_pb.CreateRoomRequest) -> models.Room:
-        room = self._rooms.get(req.name)
+    def _create(self, name: str, req: room_pb.CreateRoomRequest | None = None) -> models.Room:
+        """The room `name`, made with the defaults if new; `req`'s non-zero settings applied."""
+        room = self._rooms.get(name)
         if room is None:
             now = self._clock()
             room = models.Room(
                 sid=ids.new_id(ids.ROOM),
-                name=req.name,
+                name=name,
                 empty_timeout=self.empty_timeout,
                 departure_timeout=self.departure_timeout,
                 creation_time=int(now),
                 creation_time_ms=int(now * 1000),
             )
-            self._rooms[req.name] = room
-            self._participants[req.name] = {}
-            self._lifetimes[req.name] = _Lifetime(created=self._timers.now())
+            self._rooms[name] = room
+            self._participants[name] = {}
+            self._lifetimes[name] = _Lifetime(created=self._timers.now())
             self.created += 1
+        if req is None:
+            return room
         if req.empty_timeout > 0:
             room.empty_timeout = req.empty_timeout
         if req.departure_timeout > 0:
@@ -265,7 +268,16 @@ class Rooms:
 
     # -- participants ---------------------------------------------------------------------
 
-    def add_participant(
+    def add_participant(self, room: str, identity: str, **fields) -> models.ParticipantInfo:
+        """Join `identity` to `room` (created if needed); a rejoin replaces the old session.
+        `fields`: `name`, `kind`, `metadata`, `attributes`, `state`."""
+        return _copy(self._join(room, identity, **fields))
+
+    def join(self, room: str, identity: str, **fields) -> str:
+        """`add_participant` for the bridge, a call each: the participant's sid, no copy made."""
+        return self._join(room, identity, **fields).sid
+
+    def _join(
         self,
         room: str,
         identity: str,
@@ -276,8 +288,7 @@ class Rooms:
         attributes: Mapping[str, str] | None = None,
         state: int = models.ParticipantInfo.State.JOINED,
     ) -> models.ParticipantInfo:
-        """Join `identity` to `room` (created if needed); a rejoin replaces the old session."""
-        self._create(room_pb.CreateRoomRequest(name=room))  # armed below, once it has someone
+        self._create(room)  # armed below, once it has someone
         now = self._clock()
         p = models.ParticipantInfo(
             sid=ids.new_id(ids.PARTICIPANT),
@@ -296,7 +307,7 @@ class Rooms:
         self._participants[room][identity] = p
         self.joined += 1
         self._arm(room)
-        return _copy(p)
+        return p
 
     def _find(self, room: str, identity: str) -> models.ParticipantInfo:
         p = self._participants.get(room, {}).get(identity)
@@ -338,11 +349,15 @@ class Rooms:
         return _copy(p)
 
     def set_attributes(self, room: str, identity: str, attributes: Mapping[str, str]) -> models.ParticipantInfo:
-        """Merge `attributes` (empty value deletes), as the bridge does for `sip.callStatus`."""
+        """Merge `attributes` (empty value deletes); the participant as it is then."""
+        self.merge_attributes(room, identity, attributes)
+        return _copy(self._find(room, identity))
+
+    def merge_attributes(self, room: str, identity: str, attributes: Mapping[str, str]) -> None:
+        """`set_attributes` for the bridge (`sip.callStatus`), no copy made."""
         p = self._find(room, identity)
         _merge_attributes(p, attributes)
         p.version += 1
-        return _copy(p)
 
 
 def _merge_attributes(p: models.ParticipantInfo, changes: Mapping[str, str]) -> None:
