@@ -40,7 +40,7 @@ from sipconf.bridge import front_wire as wire
 from sipconf.bridge.addresses import AddressError, destination
 from sipconf.bridge.admission import AdmissionLimits, Refusal
 from sipconf.bridge.shedding import Doorman
-from sipconf.bridge.transport import udp_source
+from sipconf.bridge.transport import UdpSource
 from sipconf.bridge.udp import BATCH, MAX_DATAGRAM, TIMESTAMP_SPACE, timestamp_of
 from sipconf.sip.message import Message
 
@@ -120,7 +120,7 @@ class Front:
         """Answered (503) or dropped (the ACK of a refused INVITE) here."""
         if self.door.branches or time.monotonic() < self.shedding.until:
             try:
-                return self.door.screen(data, udp_source(self, (addr[0], addr[1])))
+                return self.door.screen(data, UdpSource(self, (addr[0], addr[1])))
             except Exception:  # never lose a datagram to the door: the bridge judges it
                 log.debug("front: door failed on a datagram from %s", addr[0], exc_info=True)
         return False

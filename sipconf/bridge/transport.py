@@ -274,11 +274,6 @@ class UdpSource(Source):
         self.channel.sendto(message, to)
 
 
-def udp_source(channel, addr: tuple[str, int]) -> Source:
-    """A UDP ``Source`` on ``channel`` (`UdpSource`)."""
-    return UdpSource(channel, addr)
-
-
 class _UdpProtocol:
     """Frames nothing (a datagram is a message): checks, then dispatches each datagram read by
     the listener's `UdpEndpoint`, and is the one way out for UDP sends."""
@@ -324,7 +319,7 @@ class _UdpProtocol:
                                          addr[1], printable(f"{type(exc).__name__}: {exc}"), exc_info=True)
 
     def source(self, addr: tuple[str, int]) -> Source:
-        return udp_source(self, addr)
+        return UdpSource(self, addr)
 
     def resend(self, data: bytes, to: tuple[str, int] | None) -> None:
         if to is not None:

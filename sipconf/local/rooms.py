@@ -12,9 +12,10 @@ A room with a participant never closes by itself. Timers run on an injected `Clo
 tests move time instead of sleeping.
 
 The rooms' closing times share one timer: a heap of (due, order, room, lifetime), armed for the
-earliest, at most every `SWEEP_INTERVAL`. A timer per room cost, at a thousand calls a second with a room each, two timers set
-and one cancelled per call, and nine objects per room (handle, closure, cells) that lived its
-20 s of departure timeout and that every full pass of the cyclic collector walked.
+earliest, at most every `SWEEP_INTERVAL`. A timer per room cost, at a thousand calls a second
+with a room each, two timers set and one cancelled per call, and nine objects per room (handle,
+closure, cells) that lived its 20 s of departure timeout and that every full pass of the cyclic
+collector walked. A joining participant creates its room, as in LiveKit.
 """
 
 from __future__ import annotations
@@ -167,10 +168,6 @@ class Rooms:
         if req.metadata:
             room.metadata = req.metadata
         return room
-
-    def ensure_room(self, name: str) -> models.Room:
-        """A joining participant creates its room, as in LiveKit."""
-        return self.create_room(room_pb.CreateRoomRequest(name=name))
 
     def list_rooms(self, names: Iterable[str] = ()) -> list[models.Room]:
         wanted = set(names)

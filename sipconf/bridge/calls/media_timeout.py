@@ -9,6 +9,7 @@ RFC 3264 8.4) is not timed out; when it resumes it has `timeout` seconds again f
 
 from __future__ import annotations
 
+import functools
 from typing import Callable
 
 from sipconf.bridge.clock import Clock, TimerHandle
@@ -24,12 +25,11 @@ def timeouts(media_timeout: float | None) -> tuple[float, float]:
     return (media_timeout, media_timeout) if media_timeout is not None else (MEDIA_TIMEOUT, MEDIA_TIMEOUT_INITIAL)
 
 
-def _STOPPED_LIMITS() -> tuple[float, float]:  # noqa: N802 (a constant function)
-    return MEDIA_TIMEOUT, MEDIA_TIMEOUT_INITIAL
+_STOPPED_LIMITS = functools.partial(timeouts, None)  # what a stopped watch would be asked: the defaults
 
 
 def _stopped() -> None:
-    pass
+    """What a stopped watch calls on a timeout: nothing (its timer is cancelled)."""
 
 
 class MediaWatch:
