@@ -41,6 +41,12 @@ QUEUE_SMOOTHING = 0.05
 # the backlog a pause leaves (a full garbage collection can stop the loop for hundreds of ms)
 # drains within that; overload does not.
 QUEUE_HOLD = 0.5
+# Seconds between two looks at an old queue: a datagram read now that waited less than the one
+# read a window ago means the backlog is draining, and the hold starts again.
+TREND_WINDOW = 0.1
+# Seconds the averaged queue age must have stayed above the limit, without draining, before
+# the UDP front refuses new INVITEs: two windows, so that a draining backlog has been seen.
+FRONT_HOLD = 2 * TREND_WINDOW
 # Seconds the queue must stay young before the UDP front stops refusing new INVITEs once the
 # bridge was overloaded: overload comes back in waves as the front lets calls through.
 FRONT_CALM = 2.0
@@ -86,7 +92,8 @@ class Admission:
         self.limits = limits or AdmissionLimits()
         self.lag = 0.0  # the probes' lateness, seconds, averaged (exponentially)
         self.queue_age = 0.0  # how long datagrams waited to be read, seconds, averaged likewise
-        self.old_since: float | None = None  # since when (clock time) that average is above the limit
+        self.old_since: float | None = None  # since when (clock time) that average is above the limit, not draining
+        self._mark: tuple[float, float] | None = None  # (clock time, age) of the old queue's last look
         self.armed_until = float("-inf")  # clock time the front's shedding ends unless renewed
         self.last_age = 0.0  # how long the datagram read last waited
         self.refused: dict[str, int] = {}
@@ -129,31 +136,43 @@ class Admission:
         self.last_age = max(0.0, queued)
         self.queue_age += QUEUE_SMOOTHING * (self.last_age - self.queue_age)
         limit = self.limits.max_queue_age
-        if limit and self.queue_age > limit:
-            if self.old_since is None:
+        if not limit:
+            return
+        if self.old_since is None:
+            if self.queue_age > limit:
                 self.old_since = self.clock.now()
+                self._mark = (self.old_since, self.last_age)
         elif self.queue_age < limit / 2:  # hysteresis: shedding keeps the age near the limit
-            self.old_since = None
+            self.old_since = self._mark = None
+        else:
+            now = self.clock.now()
+            if self._mark is not None and now - self._mark[0] >= TREND_WINDOW:
+                if self.last_age < self._mark[1]:
+                    self.old_since = now  # younger than a window ago: a backlog draining, not overload
+                self._mark = (now, self.last_age)
+            elif self._mark is None:
+                self._mark = (now, self.last_age)
 
     def stale(self, queued: float) -> bool:
         """Whether a new INVITE that waited `queued` seconds to be read waited too long, in a
-        queue that has been that old for QUEUE_HOLD seconds."""
-        limit = self.limits.max_queue_age
-        return (bool(limit) and queued > limit and self.old_since is not None
-                and self.clock.now() - self.old_since >= QUEUE_HOLD)
+        queue that has been that old, and not draining, for QUEUE_HOLD seconds."""
+        return bool(self.limits.max_queue_age) and queued > self.limits.max_queue_age and self._old_for(QUEUE_HOLD)
+
+    def _old_for(self, hold: float) -> bool:
+        return self.old_since is not None and self.clock.now() - self.old_since >= hold
 
     def front_sheds(self) -> bool:
         """Whether the UDP front (`sipconf.bridge.front`) should answer new INVITEs 503 before
-        they reach the bridge: while the averaged queue age is past the limit (no QUEUE_HOLD:
-        the front refuses only while the bridge has not read all it was handed, so a pause the
-        bridge has caught up from costs nothing), then for as long as the datagram read last
+        they reach the bridge: once the averaged queue age has been past the limit for
+        FRONT_HOLD without draining (shorter than QUEUE_HOLD: the front refuses only while the
+        bridge has not read all it was handed), then for as long as the datagram read last
         waited more than a quarter of the limit, until none has for FRONT_CALM seconds. The
         last age, not the average: while the front refuses, the bridge reads few datagrams,
         and an average of them would lag by seconds. The queue of admitted calls then stays
         near a quarter of the limit, and a refused caller hears 503 within milliseconds."""
         now = self.clock.now()
         limit = self.limits.max_queue_age
-        if (limit and self.queue_age > limit) or (now < self.armed_until and self.last_age > limit / 4):
+        if (limit and self.queue_age > limit and self._old_for(FRONT_HOLD)) or (now < self.armed_until and self.last_age > limit / 4):
             self.armed_until = now + FRONT_CALM
             return True
         return False

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from sipconf.bridge.admission import PROBE_INTERVAL, QUEUE_HOLD, Admission, AdmissionLimits
+from sipconf.bridge.admission import FRONT_HOLD, PROBE_INTERVAL, QUEUE_HOLD, TREND_WINDOW, Admission, AdmissionLimits
 from sipconf.bridge.clock import ManualClock
 from sipconf.bridge.dialog import Dialog
 from sipconf.bridge.transaction import build_ack_for_non2xx
@@ -137,6 +137,40 @@ def test_queue_age_refuses_only_in_a_queue_that_stays_old_and_0_turns_it_off():
     assert adm.refused == {"queue_age": 1}
     with pytest.raises(ValueError):
         AdmissionLimits(max_queue_age=-1)
+
+
+def _read(adm: Admission, clock: ManualClock, seconds: float, age_at) -> None:
+    """Datagrams read for `seconds` of the manual clock, one a millisecond; `age_at(t)` is how
+    long the one read at `t` waited."""
+    for step in range(int(seconds * 1000)):
+        clock.advance(0.001)
+        adm.observe(age_at(step / 1000))
+
+
+def test_the_backlog_a_pause_leaves_is_not_overload_however_slowly_it_drains():
+    """Near saturation, the backlog of a 400 ms pause takes seconds to drain: each datagram read
+    waited a little less than the one before. That queue is old but getting younger: no INVITE
+    is stale and the front is never told to refuse."""
+    clock = ManualClock()
+    adm = Admission(clock, AdmissionLimits(max_queue_age=0.2))
+    for chunk in range(60):  # 10% spare: 0.1 s younger a second
+        _read(adm, clock, 0.05, lambda t: 0.4 - 0.1 * (chunk * 0.05 + t))
+        assert adm.old_since is not None and not adm.stale(0.3) and not adm.front_sheds()
+    assert adm.queue_age > 0.1 and adm.refused == {}  # still old after 3 s
+
+
+def test_a_queue_that_keeps_ageing_is_overload_the_front_after_front_hold_the_bridge_after_queue_hold():
+    clock = ManualClock()
+    adm = Admission(clock, AdmissionLimits(max_queue_age=0.2))
+    _read(adm, clock, 0.6, lambda t: 0.5 * t)  # twice what the bridge can take: 0.5 s older a second
+    crossed = adm.old_since
+    assert crossed is not None and not adm.front_sheds() and not adm.stale(0.3)
+    _read(adm, clock, FRONT_HOLD, lambda t: 0.3 + 0.5 * t)
+    assert adm.old_since == crossed and adm.front_sheds() and not adm.stale(0.4)
+    _read(adm, clock, QUEUE_HOLD - FRONT_HOLD + TREND_WINDOW, lambda t: 0.4 + 0.5 * t)
+    assert adm.stale(0.6)
+    _read(adm, clock, 2 * TREND_WINDOW, lambda t: 0.65 - 0.1 * t)  # the front's refusals work: it drains
+    assert not adm.stale(0.6) and adm.old_since > crossed
 
 
 def test_an_invite_read_late_gets_503_at_once_without_a_transaction(tmp_path):
