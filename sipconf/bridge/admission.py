@@ -41,12 +41,15 @@ QUEUE_SMOOTHING = 0.05
 # the backlog a pause leaves (a full garbage collection can stop the loop for hundreds of ms)
 # drains within that; overload does not.
 QUEUE_HOLD = 0.5
-# Seconds between two looks at an old queue: a datagram read now that waited less than the one
-# read a window ago means the backlog is draining, and the hold starts again.
-TREND_WINDOW = 0.1
+# Seconds of reads compared with the ones before: when the youngest datagram read in a window
+# waited less than the youngest of the window before, the queue is getting younger (a backlog
+# draining), and the hold starts again. The youngest, not one datagram: the front hands
+# datagrams over in batches, whose ages spread by tens of milliseconds.
+TREND_WINDOW = 0.05
 # Seconds the averaged queue age must have stayed above the limit, without draining, before
-# the UDP front refuses new INVITEs: two windows, so that a draining backlog has been seen.
-FRONT_HOLD = 2 * TREND_WINDOW
+# the UDP front refuses new INVITEs: three windows, so that a pause's backlog, whose first
+# window after the pause has nothing to compare with, has been seen draining.
+FRONT_HOLD = 3 * TREND_WINDOW
 # Seconds the queue must stay young before the UDP front stops refusing new INVITEs once the
 # bridge was overloaded: overload comes back in waves as the front lets calls through.
 FRONT_CALM = 2.0
@@ -93,7 +96,9 @@ class Admission:
         self.lag = 0.0  # the probes' lateness, seconds, averaged (exponentially)
         self.queue_age = 0.0  # how long datagrams waited to be read, seconds, averaged likewise
         self.old_since: float | None = None  # since when (clock time) that average is above the limit, not draining
-        self._mark: tuple[float, float] | None = None  # (clock time, age) of the old queue's last look
+        self._window_start = float("-inf")  # clock time the current trend window began
+        self._window_youngest = float("inf")  # the least age read in it
+        self._youngest_before = 0.0  # the least age read in the window before (none yet: 0)
         self.armed_until = float("-inf")  # clock time the front's shedding ends unless renewed
         self.last_age = 0.0  # how long the datagram read last waited
         self.refused: dict[str, int] = {}
@@ -138,20 +143,18 @@ class Admission:
         limit = self.limits.max_queue_age
         if not limit:
             return
+        if self.last_age < self._window_youngest:
+            self._window_youngest = self.last_age
+        now = self.clock.now()
+        if now - self._window_start >= TREND_WINDOW:
+            if self.old_since is not None and self._window_youngest < self._youngest_before:
+                self.old_since = now  # younger than a window ago: a backlog draining, not overload
+            self._youngest_before, self._window_youngest, self._window_start = self._window_youngest, float("inf"), now
         if self.old_since is None:
             if self.queue_age > limit:
-                self.old_since = self.clock.now()
-                self._mark = (self.old_since, self.last_age)
+                self.old_since = now
         elif self.queue_age < limit / 2:  # hysteresis: shedding keeps the age near the limit
-            self.old_since = self._mark = None
-        else:
-            now = self.clock.now()
-            if self._mark is not None and now - self._mark[0] >= TREND_WINDOW:
-                if self.last_age < self._mark[1]:
-                    self.old_since = now  # younger than a window ago: a backlog draining, not overload
-                self._mark = (now, self.last_age)
-            elif self._mark is None:
-                self._mark = (now, self.last_age)
+            self.old_since = None
 
     def stale(self, queued: float) -> bool:
         """Whether a new INVITE that waited `queued` seconds to be read waited too long, in a

@@ -162,14 +162,14 @@ def test_the_backlog_a_pause_leaves_is_not_overload_however_slowly_it_drains():
 def test_a_queue_that_keeps_ageing_is_overload_the_front_after_front_hold_the_bridge_after_queue_hold():
     clock = ManualClock()
     adm = Admission(clock, AdmissionLimits(max_queue_age=0.2))
-    _read(adm, clock, 0.6, lambda t: 0.5 * t)  # twice what the bridge can take: 0.5 s older a second
+    _read(adm, clock, 0.45, lambda t: 0.5 * t)  # twice what the bridge can take: 0.5 s older a second
     crossed = adm.old_since
     assert crossed is not None and not adm.front_sheds() and not adm.stale(0.3)
-    _read(adm, clock, FRONT_HOLD, lambda t: 0.3 + 0.5 * t)
+    _read(adm, clock, FRONT_HOLD, lambda t: 0.225 + 0.5 * t)
     assert adm.old_since == crossed and adm.front_sheds() and not adm.stale(0.4)
-    _read(adm, clock, QUEUE_HOLD - FRONT_HOLD + TREND_WINDOW, lambda t: 0.4 + 0.5 * t)
+    _read(adm, clock, QUEUE_HOLD - FRONT_HOLD, lambda t: 0.3 + 0.5 * t)
     assert adm.stale(0.6)
-    _read(adm, clock, 2 * TREND_WINDOW, lambda t: 0.65 - 0.1 * t)  # the front's refusals work: it drains
+    _read(adm, clock, 3 * TREND_WINDOW, lambda t: 0.55 - 0.1 * t)  # the front's refusals work: it drains
     assert not adm.stale(0.6) and adm.old_since > crossed
 
 
