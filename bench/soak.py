@@ -38,6 +38,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
+from ruamel.yaml import YAML
+
 from bench.plane import stop
 from bench.sippload import LoadResult, run_uac, sipp_version
 
@@ -155,8 +157,8 @@ def _sockets(pid: int) -> dict[str, str]:
 
 
 @contextmanager
-def sipconf_up(tmp: Path, room_timeout: int) -> Iterator[UpProcess]:
-    """`sipconf up` on free loopback ports with bench/soak.yaml applied; stopped with SIGTERM."""
+def sipconf_up(tmp: Path, room_timeout: int, spec: Path = SPEC) -> Iterator[UpProcess]:
+    """`sipconf up` on free loopback ports with `spec` applied; stopped with SIGTERM."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("LIVEKIT_")}
     cmd = [sys.executable, "-m", "sipconf", "up", "--http", "127.0.0.1:0", "--sip", "127.0.0.1:0",
            "--state", str(tmp / "state.db"), "--log-level", "WARNING",
@@ -177,11 +179,11 @@ def sipconf_up(tmp: Path, room_timeout: int) -> Iterator[UpProcess]:
         for pair in exports.split():
             key, _, value = pair.partition("=")
             env[key] = value.strip("'\"")
-        applied = subprocess.run([sys.executable, "-m", "sipconf", "apply", str(SPEC), "--auto-approve"], env=env,
+        applied = subprocess.run([sys.executable, "-m", "sipconf", "apply", str(spec), "--auto-approve"], env=env,
                                  capture_output=True, text=True, cwd=ROOT)
         if applied.returncode != 0:
             said = [line for line in (applied.stdout + applied.stderr).splitlines() if line.strip()]
-            raise RuntimeError(f"sipconf apply {SPEC.name} failed" + (f": {said[-1]}" if said else ""))
+            raise RuntimeError(f"sipconf apply {spec.name} failed" + (f": {said[-1]}" if said else ""))
         yield UpProcess(proc, env["LIVEKIT_URL"], sip, env)
     finally:
         stop(proc, 30)
@@ -228,6 +230,7 @@ class Figures:
     tasks_end: int
     settled_seconds: float
     failures: list[str]
+    room_per_call: bool = True  # the spec gives every caller a room of its own (else: rooms shared by calls)
     full_collections: int = 0  # of the garbage collector, from the warm-up's snapshot to the end's
     frozen_objects: int = 0  # start-up objects no collection walks (gc.freeze)
 
@@ -246,7 +249,7 @@ def inbound_finals(metrics: Metrics) -> dict[str, float]:
 
 
 def judge(rate: int, seconds: float, warmup: float, room_timeout: int, load: LoadResult, warm: Snapshot,
-          end: Snapshot, settled_seconds: float, rss_growth: float) -> Figures:
+          end: Snapshot, settled_seconds: float, rss_growth: float, room_per_call: bool = True) -> Figures:
     before, after = warm.metrics, end.metrics
     placed = int(rate * seconds)  # what SIPp was told to place (-m)
     finals_before, finals_after = inbound_finals(before), inbound_finals(after)
@@ -266,6 +269,7 @@ def judge(rate: int, seconds: float, warmup: float, room_timeout: int, load: Loa
         rss_warm_kb=warm.rss_kb, rss_end_kb=end.rss_kb, fds_warm=len(warm.fds), fds_end=len(end.fds),
         fds_new=sorted(target for fd, target in end.fds.items() if warm.fds.get(fd) != target),
         tasks_warm=warm.tasks, tasks_end=end.tasks, settled_seconds=round(settled_seconds, 1), failures=[],
+        room_per_call=room_per_call,
         full_collections=delta(before, after, "sipconf_gc_collections_total", generation="2"),
         frozen_objects=int(metric(after, "sipconf_gc_frozen_objects")),
     )
@@ -278,9 +282,10 @@ def judge(rate: int, seconds: float, warmup: float, room_timeout: int, load: Loa
          + ", ".join(f"{count} x {status}" for status, count in sorted(other.items()))),
         (figures.joined == figures.left == figures.answered,
          f"participants joined {figures.joined}, left {figures.left}, calls answered {figures.answered}"),
-        (figures.rooms_created == figures.rooms_closed == figures.answered,
+        (figures.rooms_created == figures.rooms_closed == figures.answered if room_per_call
+         else figures.rooms_created == figures.rooms_closed,
          f"rooms created {figures.rooms_created}, closed {figures.rooms_closed}, calls answered {figures.answered}"
-         " (one room per caller)"),
+         + (" (one room per caller)" if room_per_call else "")),
         (not any(live.values()),
          "still live once settled: " + ", ".join(f"{name} {value}" for name, value in live.items() if value)),
         (end.rss_kb <= warm.rss_kb * (1 + rss_growth),
@@ -320,9 +325,16 @@ def report(figures: Figures) -> list[str]:
     return lines
 
 
+def room_per_call(spec: Path) -> bool:
+    """Whether `spec` routes calls only by individual rules (a room of its own for every caller)."""
+    rules = YAML(typ="safe").load(spec.read_text()).get("dispatch_rules") or {}
+    return bool(rules) and all("individual" in rule for rule in rules.values())
+
+
 def run(rate: int, seconds: float, warmup: float, room_timeout: int, rss_growth: float,
-        say: Callable[[str], None] = print) -> Figures:
-    with tempfile.TemporaryDirectory(prefix="sipconf-soak-") as tmpdir, sipconf_up(Path(tmpdir), room_timeout) as up:
+        say: Callable[[str], None] = print, spec: Path = SPEC) -> Figures:
+    with tempfile.TemporaryDirectory(prefix="sipconf-soak-") as tmpdir, \
+            sipconf_up(Path(tmpdir), room_timeout, spec) as up:
         # Both snapshots are taken in the same state, nothing live: the warm-up reached the
         # soak's steady state, so the allocator's high-water mark is the same too.
         settle_limit = room_timeout + TRANSACTION_LINGER + SETTLE_MARGIN
@@ -334,15 +346,17 @@ def run(rate: int, seconds: float, warmup: float, room_timeout: int, rss_growth:
         say(f"soak: {rate} calls/s for {seconds:g} s")
         load = run_uac(up.sip, rate, seconds)
         end, waited = settle(up, settle_limit)
-        return judge(rate, seconds, warmup, room_timeout, load, warm, end, waited, rss_growth)
+        return judge(rate, seconds, warmup, room_timeout, load, warm, end, waited, rss_growth, room_per_call(spec))
 
 
 def record(figures: Figures, command: str, path: Path = RESULTS) -> None:
     """Replace (or add) the Soak section of bench/RESULTS.md with this run."""
     today = datetime.date.today().isoformat()
     intro = (f"`{command}` ({sipp_version()}, SIPp built-in `uac` against `sipconf up`, loopback UDP,"
-             f" {os.cpu_count()} cores), recorded on {today}. bench/soak.yaml gives every caller a room of its"
-             " own; the figures compare the `sipconf up` process after the warm-up with the same process once"
+             f" {os.cpu_count()} cores), recorded on {today}. "
+             + ("bench/soak.yaml gives every caller a room of its own" if figures.room_per_call else
+                "The benchmark's spec (bench/spec.yaml) puts every call in one room")
+             + "; the figures compare the `sipconf up` process after the warm-up with the same process once"
              " the soak's calls, rooms and SIP transactions are all gone.")
     section = [SECTION, "", *textwrap.wrap(intro, 100), "", "```", *report(figures), "```", ""]
     text = path.read_text() if path.exists() else ""
@@ -366,6 +380,9 @@ def main(argv: list[str]) -> int:
                         help="`sipconf up` room empty and departure timeouts, seconds (default %(default)s)")
     parser.add_argument("--rss-growth", type=float, default=0.10,
                         help="largest RSS growth allowed from the warm-up to the end (default %(default)g)")
+    parser.add_argument("--spec", type=Path, default=SPEC,
+                        help="the spec applied (default bench/soak.yaml: a room per caller; bench/spec.yaml is the"
+                             " benchmark's, one room for every call)")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     parser.add_argument("--record", action="store_true", help="write the report into bench/RESULTS.md")
     args = parser.parse_args(argv)
@@ -373,7 +390,7 @@ def main(argv: list[str]) -> int:
         parser.error("--rate, --seconds and --room-timeout must be positive")
     warmup = args.warmup if args.warmup is not None else min(args.seconds, 40.0)
     try:
-        figures = run(args.rate, args.seconds, warmup, args.room_timeout, args.rss_growth)
+        figures = run(args.rate, args.seconds, warmup, args.room_timeout, args.rss_growth, spec=args.spec)
     except (RuntimeError, OSError) as err:
         print(f"soak: {err}", file=sys.stderr)
         return 1
@@ -385,6 +402,8 @@ def main(argv: list[str]) -> int:
         command = f"python -m bench.soak --rate {args.rate} --seconds {args.seconds:g}"
         if args.room_timeout != ROOM_TIMEOUT:
             command += f" --room-timeout {args.room_timeout}"
+        if args.spec != SPEC:
+            command += f" --spec {args.spec}"
         record(figures, command)
     return 1 if figures.failures else 0
 

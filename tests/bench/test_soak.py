@@ -84,6 +84,21 @@ def test_leaks_and_failed_calls_fail_their_checks():
         f"FAILED: {text}" for text in figures.failures]
 
 
+def test_rooms_shared_by_calls_must_all_close_too():
+    """With the benchmark's spec (one room for every call) a room is not a call's: every room
+    created must close, whatever the number of calls."""
+    warm = _snapshot(50_000, FDS, 3)
+    shared = soak.judge(10, 1, 1, 2, LoadResult(10, 1.0, 10, 0, 10.0, 0), warm,
+                        _snapshot(50_000, FDS, 3, answered=10, joined=10, left=10, created=1, closed=1),
+                        settled_seconds=3, rss_growth=0.10, room_per_call=False)
+    assert shared.failures == []
+    left_open = soak.judge(10, 1, 1, 2, LoadResult(10, 1.0, 10, 0, 10.0, 0), warm,
+                           _snapshot(50_000, FDS, 3, answered=10, joined=10, left=10, created=1, closed=0, rooms=1),
+                           settled_seconds=3, rss_growth=0.10, room_per_call=False)
+    assert left_open.failures == ["rooms created 1, closed 0, calls answered 10", "still live once settled: rooms 1"]
+    assert soak.room_per_call(ROOT / "bench" / "soak.yaml") and not soak.room_per_call(ROOT / "bench" / "spec.yaml")
+
+
 def test_metrics_are_read_as_prometheus_prints_them():
     text = ('# HELP sipconf_rooms Rooms open now.\n# TYPE sipconf_rooms gauge\nsipconf_rooms 2\n'
             'sipconf_sip_calls_total{direction="inbound",status="200"} 7\n'
