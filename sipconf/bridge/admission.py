@@ -46,9 +46,14 @@ QUEUE_HOLD = 0.5
 # draining), and the hold starts again. The youngest, not one datagram: the front hands
 # datagrams over in batches, whose ages spread by tens of milliseconds.
 TREND_WINDOW = 0.05
-# Seconds the averaged queue age must have stayed above the limit, without draining, before
-# the UDP front refuses new INVITEs: three windows, so that a pause's backlog, whose first
-# window after the pause has nothing to compare with, has been seen draining.
+# Seconds without a datagram read that make a pause (a collection, the process off the CPU,
+# the front or the caller held up): the old queue that follows is a backlog until it is seen
+# not to drain.
+READ_GAP = 0.05
+# After a pause, seconds the averaged queue age must have stayed above the limit, without
+# draining, before the UDP front refuses new INVITEs: three windows, so that the backlog, whose
+# first window has nothing to compare with, has been seen draining. Without a pause (the
+# bridge has been reading all along) an old queue is overload at once.
 FRONT_HOLD = 3 * TREND_WINDOW
 # Seconds the queue must stay young before the UDP front stops refusing new INVITEs once the
 # bridge was overloaded: overload comes back in waves as the front lets calls through.
@@ -99,6 +104,8 @@ class Admission:
         self._window_start = float("-inf")  # clock time the current trend window began
         self._window_youngest = float("inf")  # the least age read in it
         self._youngest_before = 0.0  # the least age read in the window before (none yet: 0)
+        self._last_read: float | None = None  # clock time of the last datagram read
+        self.after_pause = False  # the queue has not been young since a pause in the reads
         self.armed_until = float("-inf")  # clock time the front's shedding ends unless renewed
         self.last_age = 0.0  # how long the datagram read last waited
         self.refused: dict[str, int] = {}
@@ -143,9 +150,14 @@ class Admission:
         limit = self.limits.max_queue_age
         if not limit:
             return
+        now = self.clock.now()
+        if self._last_read is not None and now - self._last_read > READ_GAP:
+            self.after_pause = True
+        elif self.last_age < limit / 2 and self.queue_age < limit / 2:
+            self.after_pause = False
+        self._last_read = now
         if self.last_age < self._window_youngest:
             self._window_youngest = self.last_age
-        now = self.clock.now()
         if now - self._window_start >= TREND_WINDOW:
             if self.old_since is not None and self._window_youngest < self._youngest_before:
                 self.old_since = now  # younger than a window ago: a backlog draining, not overload
@@ -166,16 +178,17 @@ class Admission:
 
     def front_sheds(self) -> bool:
         """Whether the UDP front (`sipconf.bridge.front`) should answer new INVITEs 503 before
-        they reach the bridge: once the averaged queue age has been past the limit for
-        FRONT_HOLD without draining (shorter than QUEUE_HOLD: the front refuses only while the
-        bridge has not read all it was handed), then for as long as the datagram read last
-        waited more than a quarter of the limit, until none has for FRONT_CALM seconds. The
-        last age, not the average: while the front refuses, the bridge reads few datagrams,
+        they reach the bridge: while the averaged queue age is past the limit (after a pause
+        in the reads: once it has been for FRONT_HOLD without draining; no QUEUE_HOLD, since
+        the front refuses only while the bridge has not read all it was handed), then for as
+        long as the datagram read last waited more than a quarter of the limit, until none
+        has for FRONT_CALM seconds. The last age, not the average: while the front refuses, the bridge reads few datagrams,
         and an average of them would lag by seconds. The queue of admitted calls then stays
         near a quarter of the limit, and a refused caller hears 503 within milliseconds."""
         now = self.clock.now()
         limit = self.limits.max_queue_age
-        if (limit and self.queue_age > limit and self._old_for(FRONT_HOLD)) or (now < self.armed_until and self.last_age > limit / 4):
+        overloaded = self.queue_age > limit and (not self.after_pause or self._old_for(FRONT_HOLD))
+        if (limit and overloaded) or (now < self.armed_until and self.last_age > limit / 4):
             self.armed_until = now + FRONT_CALM
             return True
         return False

@@ -147,30 +147,48 @@ def _read(adm: Admission, clock: ManualClock, seconds: float, age_at) -> None:
         adm.observe(age_at(step / 1000))
 
 
+def _paused(adm: Admission, clock: ManualClock, seconds: float) -> None:
+    """Reads on time, then none for `seconds` (a collection, the process off the CPU)."""
+    _read(adm, clock, 0.2, lambda t: 0.001)
+    clock.advance(seconds)
+
+
 def test_the_backlog_a_pause_leaves_is_not_overload_however_slowly_it_drains():
     """Near saturation, the backlog of a 400 ms pause takes seconds to drain: each datagram read
     waited a little less than the one before. That queue is old but getting younger: no INVITE
     is stale and the front is never told to refuse."""
     clock = ManualClock()
     adm = Admission(clock, AdmissionLimits(max_queue_age=0.2))
+    _paused(adm, clock, 0.4)
     for chunk in range(60):  # 10% spare: 0.1 s younger a second
         _read(adm, clock, 0.05, lambda t: 0.4 - 0.1 * (chunk * 0.05 + t))
         assert adm.old_since is not None and not adm.stale(0.3) and not adm.front_sheds()
     assert adm.queue_age > 0.1 and adm.refused == {}  # still old after 3 s
+    _read(adm, clock, 0.5, lambda t: 0.001)  # drained
+    assert not adm.after_pause and adm.old_since is None
 
 
-def test_a_queue_that_keeps_ageing_is_overload_the_front_after_front_hold_the_bridge_after_queue_hold():
+def test_a_queue_that_keeps_ageing_is_overload_the_front_at_once_the_bridge_after_queue_hold():
     clock = ManualClock()
     adm = Admission(clock, AdmissionLimits(max_queue_age=0.2))
     _read(adm, clock, 0.45, lambda t: 0.5 * t)  # twice what the bridge can take: 0.5 s older a second
     crossed = adm.old_since
-    assert crossed is not None and not adm.front_sheds() and not adm.stale(0.3)
-    _read(adm, clock, FRONT_HOLD, lambda t: 0.225 + 0.5 * t)
-    assert adm.old_since == crossed and adm.front_sheds() and not adm.stale(0.4)
-    _read(adm, clock, QUEUE_HOLD - FRONT_HOLD, lambda t: 0.3 + 0.5 * t)
-    assert adm.stale(0.6)
-    _read(adm, clock, 3 * TREND_WINDOW, lambda t: 0.55 - 0.1 * t)  # the front's refusals work: it drains
+    assert crossed is not None and not adm.after_pause and adm.front_sheds() and not adm.stale(0.3)
+    _read(adm, clock, QUEUE_HOLD, lambda t: 0.225 + 0.5 * t)
+    assert adm.old_since == crossed and adm.stale(0.5)
+    _read(adm, clock, 3 * TREND_WINDOW, lambda t: 0.45 - 0.1 * t)  # the front's refusals work: it drains
     assert not adm.stale(0.6) and adm.old_since > crossed
+
+
+def test_after_a_pause_a_queue_that_keeps_ageing_is_overload_once_front_hold_has_passed():
+    clock = ManualClock()
+    adm = Admission(clock, AdmissionLimits(max_queue_age=0.2))
+    _paused(adm, clock, 0.3)
+    _read(adm, clock, 0.05, lambda t: 0.3 + 0.5 * t)  # the backlog does not drain: more came than went
+    crossed = adm.old_since
+    assert adm.after_pause and crossed is not None and not adm.front_sheds()
+    _read(adm, clock, FRONT_HOLD, lambda t: 0.325 + 0.5 * t)
+    assert adm.old_since == crossed and adm.front_sheds()
 
 
 def test_an_invite_read_late_gets_503_at_once_without_a_transaction(tmp_path):
