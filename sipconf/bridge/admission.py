@@ -46,10 +46,10 @@ QUEUE_HOLD = 0.5
 # draining), and the hold starts again. The youngest, not one datagram: the front hands
 # datagrams over in batches, whose ages spread by tens of milliseconds.
 TREND_WINDOW = 0.05
-# Seconds without a datagram read that make a pause (a collection, the process off the CPU,
-# the front or the caller held up): the old queue that follows is a backlog until it is seen
-# not to drain.
-READ_GAP = 0.05
+# A pause: no datagram read for half the queue-age limit or more (a collection, the process
+# off the CPU, the front or the caller held up). The old queue that follows is a backlog until
+# it is seen not to drain; a shorter gap cannot make a queue that old by itself.
+READ_GAP_SHARE = 0.5
 # After a pause, seconds the averaged queue age must have stayed above the limit, without
 # draining, before the UDP front refuses new INVITEs: three windows, so that the backlog, whose
 # first window has nothing to compare with, has been seen draining. Without a pause (the
@@ -151,7 +151,7 @@ class Admission:
         if not limit:
             return
         now = self.clock.now()
-        if self._last_read is not None and now - self._last_read > READ_GAP:
+        if self._last_read is not None and now - self._last_read > limit * READ_GAP_SHARE:
             self.after_pause = True
         elif self.last_age < limit / 2 and self.queue_age < limit / 2:
             self.after_pause = False
