@@ -23,6 +23,7 @@ import argparse
 import datetime
 import os
 import re
+import subprocess
 import sys
 import tempfile
 import time
@@ -58,6 +59,7 @@ class Figures:
     goodput: LoadResult | None = None
     load_before: tuple[float, float, float] = (0.0, 0.0, 0.0)
     load_after: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    checkout: str = ""  # the commit measured (`commit()`)
 
 
 def trunk_caller(numbers: int) -> tuple[str, str]:
@@ -68,7 +70,19 @@ def trunk_caller(numbers: int) -> tuple[str, str]:
     return network.rsplit(".", 1)[0] + ".1", gen_spec.number(trunk * gen_spec.NUMBERS_PER_TRUNK)
 
 
-def main(argv: list[str]) -> int:
+def commit() -> str:
+    """The checkout measured: its commit, and whether code was changed since (RESULTS.md aside)."""
+    def git(*args: str) -> str:
+        run = subprocess.run(["git", *args], capture_output=True, text=True, cwd=HERE.parent)
+        return run.stdout.strip() if run.returncode == 0 else ""
+
+    head = git("rev-parse", "--short", "HEAD")
+    changed = [line for line in git("status", "--porcelain", "--untracked-files=no").splitlines()
+               if not line.endswith(("RESULTS.md", "load-chart.html", "load-chart.json"))]
+    return f"commit {head}" + (" with uncommitted changes" if changed else "") if head else "not a git checkout"
+
+
+def main(argv: list[str], command: str | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench --only bridge", description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0, help="length of each SIPp run (default %(default)g)")
     parser.add_argument("--start", type=int, default=250, help="first rate of each search, calls/s (default %(default)s)")
@@ -81,8 +95,8 @@ def main(argv: list[str]) -> int:
                         help="probes a rate is judged by at most; the majority decides (default %(default)s)")
     parser.add_argument("--out", default=str(HERE / "RESULTS.md"))
     args = parser.parse_args(argv)
-    command = "python -m bench " + " ".join(argv) if argv else "python -m bench"
-    figures = Figures(command.strip(), args.seconds, load_before=os.getloadavg())
+    command = command or ("python -m bench --only bridge " + " ".join(argv)).strip()
+    figures = Figures(command, args.seconds, load_before=os.getloadavg(), checkout=commit())
     say = lambda text: print(text, flush=True)  # noqa: E731
     seconds = args.seconds
 
@@ -190,7 +204,8 @@ def render(f: Figures, args: argparse.Namespace) -> str:
     lines = [
         SECTION,
         "",
-        f"`{f.command}` ({sipp_version()}), recorded {datetime.date.today().isoformat()} on {os.cpu_count()}"
+        f"`{f.command}` ({f.checkout + ', ' if f.checkout else ''}{sipp_version()}),"
+        f" recorded {datetime.date.today().isoformat()} on {os.cpu_count()}"
         f" cores shared with SIPp; load average (1/5/15 min) {load(f.load_before)} before, {load(f.load_after)}"
         " after. Every responder is started afresh for each SIPp run of"
         f" {f.seconds:g} s (SIPp's built-in `uac`, loopback UDP: INVITE -> 100/180/200 -> ACK -> BYE -> 200).",
