@@ -7,11 +7,13 @@ or media work, from four signals:
   timestamp (`sipconf.bridge.udp`). Past saturation that age is what grows first: datagrams
   wait in the socket's queue while the loop itself still runs on time. An INVITE is stale when
   it waited longer than that and the datagrams' ages, averaged (`observe` is told of each),
-  have stayed above it for `QUEUE_HOLD`: the backlog a pause leaves is not overload, a queue
-  that stays old is. A stale INVITE is
-  refused at once and statelessly (RFC 3261 8.2.7: no transaction, so a flood of them costs
-  a parse and a send each), which leaves the bridge's time to the calls it admitted, whose
-  ACKs and BYEs wait in the same queue: goodput levels off instead of collapsing;
+  have stayed above it for `QUEUE_HOLD` without the queue getting younger (`TREND_WINDOW`):
+  the backlog a pause leaves is not overload, since it drains however slowly near saturation;
+  a queue that stays old or ages further is. A stale INVITE is refused at once and
+  statelessly (RFC 3261 8.2.7: no transaction, so a flood of them costs a parse and a send
+  each), which leaves the bridge's time to the calls it admitted, whose ACKs and BYEs wait in
+  the same queue: goodput levels off instead of collapsing. The UDP front refuses earlier
+  (`front_sheds`);
 
 - `max_calls`: calls in progress (INVITEs not yet finalised + established dialogs);
 - `max_pending`: INVITE server transactions not yet answered with a final response;
