@@ -52,7 +52,8 @@ def main(argv: list[str]) -> int:
         replace_section(args.out, scale_report.TITLE, scale_report.render(figures), before=bridge.TITLE)
         print(f"wrote {args.out}")
     if "bridge" in parts:
-        bridge.main(["--seconds", str(args.seconds), "--out", str(args.out)], command=f"python -m bench --only {args.only}")
+        bridge.main(["--seconds", str(args.seconds), "--out", str(args.out)],
+                    command=f"python -m bench --only {args.only}")
     return 0
 
 

@@ -173,7 +173,8 @@ class Admission:
     def stale(self, queued: float) -> bool:
         """Whether a new INVITE that waited `queued` seconds to be read waited too long, in a
         queue that has been that old, and not draining, for QUEUE_HOLD seconds."""
-        return bool(self.limits.max_queue_age) and queued > self.limits.max_queue_age and self._old_for(QUEUE_HOLD)
+        limit = self.limits.max_queue_age
+        return bool(limit) and queued > limit and self._old_for(QUEUE_HOLD)
 
     def _old_for(self, hold: float) -> bool:
         return self.old_since is not None and self.clock.now() - self.old_since >= hold
@@ -184,8 +185,8 @@ class Admission:
         in the reads: once it has been for FRONT_HOLD without draining; no QUEUE_HOLD, since
         the front refuses only while the bridge has not read all it was handed), then for as
         long as the datagram read last waited more than a quarter of the limit, until none
-        has for FRONT_CALM seconds. The last age, not the average: while the front refuses, the bridge reads few datagrams,
-        and an average of them would lag by seconds. The queue of admitted calls then stays
+        has for FRONT_CALM seconds. The last age, not the average: while the front refuses,
+        the bridge reads few datagrams, and an average of them would lag by seconds. The queue of admitted calls then stays
         near a quarter of the limit, and a refused caller hears 503 within milliseconds."""
         now = self.clock.now()
         limit = self.limits.max_queue_age

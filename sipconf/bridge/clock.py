@@ -11,7 +11,7 @@ import heapq
 import itertools
 from typing import Callable, Protocol
 
-__all__ = ["Clock", "LoopClock", "ManualClock", "TimerHandle"]
+__all__ = ["Clock", "LoopClock", "ManualClock", "SweepTimer", "TimerHandle"]
 
 
 class TimerHandle(Protocol):
@@ -48,6 +48,43 @@ class LoopClock:
 
     def call_later(self, delay: float, callback: Callable[[], None]) -> TimerHandle:
         return self.loop.call_later(max(0.0, delay), callback)
+
+
+class SweepTimer:
+    """One timer for many expiries kept in a heap: `want(due)` arms it for the earliest time
+    asked, but never sooner than `interval` after the last sweep; when it fires, `sweep(until)`
+    runs with the time swept up to, and asks again for what is left. At a thousand entries a
+    second a timer each costs more than the entries; an entry may so go up to `interval` late."""
+
+    def __init__(self, clock: Clock, interval: float, sweep: Callable[[float], None]) -> None:
+        self.clock = clock
+        self.interval = interval
+        self._sweep = sweep
+        self._timer: TimerHandle | None = None
+        self._armed_for: float | None = None
+        self._swept_at = float("-inf")  # when the last sweep ran
+
+    def want(self, due: float) -> None:
+        due = max(due, self._swept_at + self.interval)
+        if self._armed_for is not None and self._armed_for <= due:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+        self._armed_for = due
+        self._timer = self.clock.call_later(due - self.clock.now(), self._fire)
+
+    def cancel(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = self._armed_for = None
+
+    def _fire(self) -> None:
+        # Everything due by the time it was armed for goes (the clock may read a hair earlier
+        # than the sum it was armed with).
+        until = max(self.clock.now(), self._armed_for or 0.0)
+        self._timer = self._armed_for = None
+        self._swept_at = until
+        self._sweep(until)
 
 
 class _ManualHandle:

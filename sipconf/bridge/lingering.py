@@ -29,7 +29,7 @@ import logging
 from collections import OrderedDict
 from typing import Generic, Hashable, NamedTuple, Protocol, TypeVar
 
-from sipconf.bridge.clock import Clock, TimerHandle
+from sipconf.bridge.clock import Clock, SweepTimer
 
 __all__ = ["MAX_LINGERING", "SWEEP_INTERVAL", "Finished", "LingeringTable", "Resender"]
 
@@ -83,9 +83,7 @@ class LingeringTable(Generic[K]):
         self._entries: OrderedDict[K, Finished] = OrderedDict()
         self._expiries: list[tuple[float, int, K]] = []  # a heap; entries removed early stay until due
         self._order = itertools.count()  # ties in the heap never compare keys
-        self._timer: TimerHandle | None = None
-        self._armed_for: float | None = None
-        self._swept_at = float("-inf")  # when the last sweep ran
+        self._sweeper = SweepTimer(clock, SWEEP_INTERVAL, self._sweep)
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -115,22 +113,10 @@ class LingeringTable(Generic[K]):
 
     def _arm(self) -> None:
         """One timer for the table, for its earliest expiry."""
-        if not self._expiries:
-            return
-        due = max(self._expiries[0][0], self._swept_at + SWEEP_INTERVAL)
-        if self._armed_for is not None and self._armed_for <= due:
-            return
-        if self._timer is not None:
-            self._timer.cancel()
-        self._armed_for = due
-        self._timer = self.clock.call_later(due - self.clock.now(), self._sweep)
+        if self._expiries:
+            self._sweeper.want(self._expiries[0][0])
 
-    def _sweep(self) -> None:
-        # Everything due by the time this timer was armed for goes (the clock may read a
-        # hair earlier than the sum it was armed with).
-        until = max(self.clock.now(), self._armed_for or 0.0)
-        self._timer = self._armed_for = None
-        self._swept_at = until
+    def _sweep(self, until: float) -> None:
         heap = self._expiries
         while heap and heap[0][0] <= until:
             expires, _, key = heapq.heappop(heap)

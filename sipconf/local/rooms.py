@@ -29,7 +29,7 @@ from typing import Callable, Iterable, Mapping
 
 from livekit.protocol import models, room as room_pb
 
-from sipconf.bridge.clock import Clock, LoopClock, TimerHandle
+from sipconf.bridge.clock import Clock, LoopClock, SweepTimer
 from sipconf.routing import ids
 from sipconf.routing.errors import NOT_FOUND, LiveKitError
 
@@ -104,9 +104,7 @@ class Rooms:
         # moved or the room went; one timer for the earliest.
         self._closing: list[tuple[float, int, str, _Lifetime]] = []
         self._order = itertools.count()
-        self._timer: TimerHandle | None = None
-        self._armed_for: float | None = None
-        self._swept_at = float("-inf")
+        self._sweeper = SweepTimer(self._timers, SWEEP_INTERVAL, self._expire)
         self._listeners: list[Listener] = []
         self.closed: dict[str, int] = {}  # why -> rooms closed so far (metrics)
         # Totals for metrics: joined - left is always the participants in rooms now.
@@ -184,9 +182,7 @@ class Rooms:
         """The server stops: live rooms end with it, and no timer is left behind."""
         for name in list(self._rooms):
             self._close(name, None)
-        if self._timer is not None:
-            self._timer.cancel()
-        self._timer = self._armed_for = None
+        self._sweeper.cancel()
         self._closing.clear()
 
     def _close(self, name: str, why: str | None) -> dict[str, models.ParticipantInfo]:
@@ -219,26 +215,15 @@ class Rooms:
         heapq.heappush(self._closing, (due, lifetime.item, name, lifetime))
         if len(self._closing) > 2 * len(self._rooms) + 1024:
             self._compact()
-        due = max(due, self._swept_at + SWEEP_INTERVAL)
-        if self._armed_for is None or due < self._armed_for:
-            self._arm_timer(due)
+        self._sweeper.want(due)
 
     def _compact(self) -> None:
         """Only the items of rooms that will close: the rest went stale (a join, a delete)."""
         self._closing = [item for item in self._closing if _current(item, self._lifetimes)]
         heapq.heapify(self._closing)
 
-    def _arm_timer(self, due: float) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-        self._armed_for = due
-        self._timer = self._timers.call_later(due - self._timers.now(), self._expire)
-
-    def _expire(self) -> None:
-        """Close every room due by now, then wait for the next."""
-        until = max(self._timers.now(), self._armed_for or 0.0)  # the clock may read a hair early
-        self._timer = self._armed_for = None
-        self._swept_at = until
+    def _expire(self, until: float) -> None:
+        """Close every room due by `until`, then wait for the next."""
         heap = self._closing
         while heap and heap[0][0] <= until:
             item = heapq.heappop(heap)
@@ -251,7 +236,7 @@ class Rooms:
             self._close(name, why)
             log.debug("room %s closed: %s", name, why.replace("_", " "))
         if heap:
-            self._arm_timer(max(heap[0][0], until + SWEEP_INTERVAL))
+            self._sweeper.want(heap[0][0])
 
     def _left(self, room: str) -> None:
         self.left += 1

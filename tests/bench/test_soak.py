@@ -49,8 +49,8 @@ def _snapshot(rss_kb: int, fds: dict[str, str], tasks: int, **metrics: float) ->
     return soak.Snapshot(rss_kb, fds, tasks, samples)
 
 
-def _judge(load: LoadResult, warm: soak.Snapshot, end: soak.Snapshot) -> soak.Figures:
-    return soak.judge(10, 1, 1, 2, load, warm, end, settled_seconds=3, rss_growth=0.10)
+def _judge(load: LoadResult, warm: soak.Snapshot, end: soak.Snapshot, room_per_call: bool = True) -> soak.Figures:
+    return soak.judge(10, 1, 1, 2, load, warm, end, settled_seconds=3, rss_growth=0.10, room_per_call=room_per_call)
 
 
 FDS = {"3": "anon_inode:[eventpoll]", "4": "udp 127.0.0.1:5060"}
@@ -88,13 +88,11 @@ def test_rooms_shared_by_calls_must_all_close_too():
     """With the benchmark's spec (one room for every call) a room is not a call's: every room
     created must close, whatever the number of calls."""
     warm = _snapshot(50_000, FDS, 3)
-    shared = soak.judge(10, 1, 1, 2, LoadResult(10, 1.0, 10, 0, 10.0, 0), warm,
-                        _snapshot(50_000, FDS, 3, answered=10, joined=10, left=10, created=1, closed=1),
-                        settled_seconds=3, rss_growth=0.10, room_per_call=False)
-    assert shared.failures == []
-    left_open = soak.judge(10, 1, 1, 2, LoadResult(10, 1.0, 10, 0, 10.0, 0), warm,
-                           _snapshot(50_000, FDS, 3, answered=10, joined=10, left=10, created=1, closed=0, rooms=1),
-                           settled_seconds=3, rss_growth=0.10, room_per_call=False)
+    load = LoadResult(10, 1.0, 10, 0, 10.0, 0)
+    closed = _snapshot(50_000, FDS, 3, answered=10, joined=10, left=10, created=1, closed=1)
+    assert _judge(load, warm, closed, room_per_call=False).failures == []
+    still_open = _snapshot(50_000, FDS, 3, answered=10, joined=10, left=10, created=1, closed=0, rooms=1)
+    left_open = _judge(load, warm, still_open, room_per_call=False)
     assert left_open.failures == ["rooms created 1, closed 0, calls answered 10", "still live once settled: rooms 1"]
     assert soak.room_per_call(ROOT / "bench" / "soak.yaml") and not soak.room_per_call(ROOT / "bench" / "spec.yaml")
 
