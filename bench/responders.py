@@ -98,9 +98,10 @@ def _sipconf(*args: str) -> list[str]:
 
 
 @contextlib.contextmanager
-def _up(state: Path, log: Path) -> Iterator[tuple[Started, dict[str, str]]]:
-    """`sipconf up` on free loopback ports with `state`; yields it and the LIVEKIT_* of its API."""
-    cmd = _sipconf("up", "--http", "127.0.0.1:0", "--sip", "127.0.0.1:0", "--state", str(state))
+def _up(state: Path, log: Path, extra: tuple[str, ...] = ()) -> Iterator[tuple[Started, dict[str, str]]]:
+    """`sipconf up` on free loopback ports with `state` (and `extra` options); yields it and the
+    LIVEKIT_* of its API."""
+    cmd = _sipconf("up", "--http", "127.0.0.1:0", "--sip", "127.0.0.1:0", "--state", str(state), *extra)
     with _running(cmd, log) as proc:
         deadline = time.monotonic() + START_TIMEOUT
         while "\nready\n" not in "\n" + log.read_text():
@@ -127,8 +128,9 @@ def prepared_state(spec: Path, tmp: Path) -> Path:
     return state
 
 
-def bridge(state: Path) -> Responder:
-    """`sipconf up` on a fresh copy of `state` (from `prepared_state`) for every start."""
+def bridge(state: Path, extra: tuple[str, ...] = ()) -> Responder:
+    """`sipconf up` on a fresh copy of `state` (from `prepared_state`) for every start, with
+    `extra` options (e.g. `--workers 2`)."""
 
     @contextlib.contextmanager
     def start(tmp: Path) -> Iterator[Started]:
@@ -139,7 +141,7 @@ def bridge(state: Path) -> Responder:
             target.unlink(missing_ok=True)
             if source.exists():
                 shutil.copyfile(source, target)
-        with _up(copy, tmp / "bridge.log") as (started, _env_):
+        with _up(copy, tmp / "bridge.log", extra) as (started, _env_):
             yield started
 
     return start

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Callable, Iterable
 
 from sipconf.bridge.addresses import TrustedProxies
 from sipconf.bridge.clock import Clock
@@ -83,6 +83,9 @@ class Backoff:
         self.capacity = capacity
         self.counters = BackoffCounters()
         self._entries: OrderedDict[Key, _Entry] = OrderedDict()
+        # With call workers, every answer checked is told to the other processes, which
+        # `apply` it: each keeps the same table, counted over all of them.
+        self.on_event: Callable[[bool, str, str], None] | None = None  # (succeeded, source IP, username)
 
     def key(self, source_ip: str, username: str) -> Key:
         return (None if source_ip in self.trusted_proxies else source_ip, username)
@@ -99,9 +102,22 @@ class Backoff:
         return max(1, math.ceil(remaining))
 
     def failed(self, source_ip: str, username: str) -> None:
+        if self.on_event is not None:
+            self.on_event(False, source_ip, username)
+        self._failed(source_ip, username, counted=True)
+
+    def apply(self, succeeded: bool, source_ip: str, username: str) -> None:
+        """An answer another process checked: the same change to the table, not counted here."""
+        if succeeded:
+            self._entries.pop(self.key(source_ip, username), None)
+        else:
+            self._failed(source_ip, username, counted=False)
+
+    def _failed(self, source_ip: str, username: str, counted: bool) -> None:
         if not self.policy.enabled:
             return
-        self.counters.failures += 1
+        if counted:
+            self.counters.failures += 1
         now = self.clock.now()
         key = self.key(source_ip, username)
         entry = self._entries.pop(key, None) or _Entry()
@@ -120,9 +136,12 @@ class Backoff:
             if duration < self.policy.longest:
                 entry.level += 1
             entry.recent.clear()
-            self.counters.backoffs += 1
+            if counted:
+                self.counters.backoffs += 1
 
     def succeeded(self, source_ip: str, username: str) -> None:
+        if self.on_event is not None:
+            self.on_event(True, source_ip, username)
         self._entries.pop(self.key(source_ip, username), None)
 
     @property

@@ -29,7 +29,7 @@ from typing import Callable
 from sipconf.bridge import front_wire as wire
 from sipconf.bridge.udp import BoundEndpoint, OnDatagram, bound_socket, unwatch
 
-__all__ = ["FrontEndpoint", "SHED_LEASE", "SHED_REFRESH"]
+__all__ = ["FrontEndpoint", "LinkEndpoint", "SHED_LEASE", "SHED_REFRESH", "pair_of_links"]
 
 log = logging.getLogger("sipconf.bridge.front")
 
@@ -42,62 +42,41 @@ PAIR_BUFFER = 256 * 1024
 FRAMES_PER_READ = 1  # a frame holds up to the front's BATCH datagrams: the loop's other work gets its turn
 
 
-class FrontEndpoint(BoundEndpoint):
+class LinkEndpoint(BoundEndpoint):
+    """The SIP UDP endpoint of a bridge process whose datagrams come over a socket pair from the
+    UDP front: the main bridge's (`FrontEndpoint`, which starts the front) or a call worker's
+    (`sipconf.bridge.worker`, whose pair the main bridge hands it). `sock` is the SIP UDP
+    socket itself, never read here: it tells the address and family."""
+
     def __init__(self, loop: asyncio.AbstractEventLoop, sock: socket.socket, on_datagram: OnDatagram,
                  shedding: Callable[[], bool] = lambda: False, on_refused: Callable[[int], None] = lambda n: None,
-                 allow_external: bool = False, wall: Callable[[], float] = time.time) -> None:
+                 wall: Callable[[], float] = time.time, pair: socket.socket | None = None) -> None:
         self._loop = loop
         self._sock = sock
         self._on_datagram = on_datagram
         self._shedding = shedding
         self._on_refused = on_refused
-        self._allow_external = allow_external
         self._wall = wall
         self._address: tuple[str, int] | None = None
         self._closing = False
         self._out: list[bytes] = []  # records to send, flushed at the end of the callback
         self._frames: collections.deque[bytes] = collections.deque()  # frames the pair had no room for
         self._told_until = 0.0  # loop time the front's current SHED lease runs out (0: not shedding)
-        self._spawned_at = float("-inf")
-        self.proc: subprocess.Popen | None = None
         self._pair: socket.socket | None = None
-        self._spawn()
+        if pair is not None:
+            self.relink(pair)
 
-    @classmethod
-    def open(cls, loop: asyncio.AbstractEventLoop, host: str, port: int, on_datagram: OnDatagram,
-             **kwargs) -> FrontEndpoint:
-        sock = bound_socket(host, port)
-        try:
-            return cls(loop, sock, on_datagram, **kwargs)
-        except BaseException:
-            sock.close()
-            raise
-
-    def _spawn(self) -> None:
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        try:
-            for end in (ours, theirs):
-                for option in (socket.SO_SNDBUF, socket.SO_RCVBUF):
-                    try:
-                        end.setsockopt(socket.SOL_SOCKET, option, PAIR_BUFFER)
-                    except OSError:
-                        pass
-            cmd = [sys.executable, "-m", "sipconf.bridge.front", str(self._sock.fileno()), str(theirs.fileno()),
-                   "--parent", str(os.getpid())]
-            if self._allow_external:
-                cmd.append("--allow-external")
-            self.proc = subprocess.Popen(cmd, pass_fds=(self._sock.fileno(), theirs.fileno()),
-                                         stdin=subprocess.DEVNULL)
-        except BaseException:
-            ours.close()
-            raise
-        finally:
-            theirs.close()
-        ours.setblocking(False)
-        self._pair = ours
-        self._spawned_at = self._loop.time()
+    def relink(self, pair: socket.socket) -> None:
+        """From now on, the front is at the other end of `pair`."""
+        self._drop_pair()
+        pair.setblocking(False)
+        self._pair = pair
         self._told_until = 0.0
-        self._loop.add_reader(ours.fileno(), self._read_ready)
+        self._loop.add_reader(pair.fileno(), self._read_ready)
+
+    @property
+    def linked(self) -> bool:
+        return self._pair is not None
 
     # -- receiving ----------------------------------------------------------------------------
 
@@ -185,10 +164,85 @@ class FrontEndpoint(BoundEndpoint):
         if self._pair is not None:
             self._loop.remove_writer(self._pair.fileno())
 
-    # -- the front's end, and ours --------------------------------------------------------------
+    # -- the link's end -------------------------------------------------------------------------
 
     def _front_gone(self, why: str) -> None:
         self._drop_pair()
+        self._link_lost(why)
+
+    def _link_lost(self, why: str) -> None:
+        """A worker's link: the main bridge hands it a new one when it starts a new front."""
+        log.error("UDP link to the front closed (%s): waiting for a new one", why)
+
+    def _drop_pair(self) -> None:
+        pair, self._pair = self._pair, None
+        self._frames.clear()
+        if pair is not None:
+            unwatch(self._loop, pair)
+
+    def _release(self) -> None:
+        self._out.clear()
+        self._drop_pair()
+        self._sock.close()
+
+
+class FrontEndpoint(LinkEndpoint):
+    """The main bridge's end: binds the SIP socket, starts the front with it and one end of a
+    pair, and starts another front if that one dies. With call workers (`shards` > 1) the
+    front splits datagrams by Call-ID; `on_spawned` is told each time a front started, so that
+    the workers get links to it."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, sock: socket.socket, on_datagram: OnDatagram,
+                 shedding: Callable[[], bool] = lambda: False, on_refused: Callable[[int], None] = lambda n: None,
+                 allow_external: bool = False, wall: Callable[[], float] = time.time, shards: int = 1) -> None:
+        super().__init__(loop, sock, on_datagram, shedding, on_refused, wall)
+        self._allow_external = allow_external
+        self.shards = shards
+        self.on_spawned: Callable[[], None] | None = None
+        self._spawned_at = float("-inf")
+        self.proc: subprocess.Popen | None = None
+        self._spawn()
+
+    @classmethod
+    def open(cls, loop: asyncio.AbstractEventLoop, host: str, port: int, on_datagram: OnDatagram,
+             **kwargs) -> FrontEndpoint:
+        sock = bound_socket(host, port)
+        try:
+            return cls(loop, sock, on_datagram, **kwargs)
+        except BaseException:
+            sock.close()
+            raise
+
+    def _spawn(self) -> None:
+        ours, theirs = pair_of_links()
+        try:
+            cmd = [sys.executable, "-m", "sipconf.bridge.front", str(self._sock.fileno()), str(theirs.fileno()),
+                   "--parent", str(os.getpid()), "--shards", str(self.shards)]
+            if self._allow_external:
+                cmd.append("--allow-external")
+            self.proc = subprocess.Popen(cmd, pass_fds=(self._sock.fileno(), theirs.fileno()),
+                                         stdin=subprocess.DEVNULL)
+        except BaseException:
+            ours.close()
+            raise
+        finally:
+            theirs.close()
+        self._spawned_at = self._loop.time()
+        self.relink(ours)
+        if self.on_spawned is not None:
+            self.on_spawned()
+
+    def attach(self, shard: int, pair_end: socket.socket) -> None:
+        """Hand the front `pair_end`, the link to shard `shard`'s worker (SCM_RIGHTS)."""
+        if self._pair is None or self._closing:
+            return
+        try:
+            socket.send_fds(self._pair, [wire.header(wire.ATTACH, shard)], [pair_end.fileno()])
+        except OSError as exc:
+            log.warning("front: could not hand it the link to call worker %d: %s", shard, exc)
+
+    def _link_lost(self, why: str) -> None:
+        self._stop_front()
         if self._loop.time() - self._spawned_at >= RESPAWN_INTERVAL:
             log.error("UDP front stopped (%s): starting another", why)
             try:
@@ -199,11 +253,7 @@ class FrontEndpoint(BoundEndpoint):
         log.error("UDP listener stopped: its front stopped (%s)", why)
         self.abort()
 
-    def _drop_pair(self) -> None:
-        pair, self._pair = self._pair, None
-        self._frames.clear()
-        if pair is not None:
-            unwatch(self._loop, pair)
+    def _stop_front(self) -> None:
         proc, self.proc = self.proc, None
         if proc is not None:
             if proc.poll() is None:
@@ -215,7 +265,17 @@ class FrontEndpoint(BoundEndpoint):
                 proc.wait()
 
     def _release(self) -> None:
-        self._out.clear()
-        self._drop_pair()
-        self._sock.close()
+        super()._release()
+        self._stop_front()
 
+
+def pair_of_links() -> tuple[socket.socket, socket.socket]:
+    """A socket pair for a link between the front and a bridge process, with small buffers."""
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    for end in (ours, theirs):
+        for option in (socket.SO_SNDBUF, socket.SO_RCVBUF):
+            try:
+                end.setsockopt(socket.SOL_SOCKET, option, PAIR_BUFFER)
+            except OSError:
+                pass
+    return ours, theirs

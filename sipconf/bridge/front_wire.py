@@ -10,6 +10,9 @@ It starts with a kind and a number, then holds records:
 - `SHED` (bridge -> front): no records; the number is how many milliseconds from now the front
   refuses new INVITEs (0: stop now). The bridge repeats it while it stays overloaded, so a
   bridge that stops saying it (idle, or gone) stops the refusals within that time.
+- `ATTACH` (main bridge -> front, with `sipconf up --workers`): no records; the frame carries
+  one end of a new socket pair (SCM_RIGHTS), the link to the call worker whose shard is the
+  number (`sipconf.bridge.shards`). It replaces that shard's link, if it had one.
 
 A record is (arrival, port, address length, data length), the address (ASCII) and the data.
 `records` reads a frame built by `frame`; anything malformed raises ValueError (the pair is
@@ -21,9 +24,9 @@ from __future__ import annotations
 import struct
 from typing import Iterable, Iterator
 
-__all__ = ["DATAGRAMS", "MAX_FRAME", "SEND", "SHED", "frame", "header", "records"]
+__all__ = ["ATTACH", "DATAGRAMS", "MAX_FRAME", "SEND", "SHED", "frame", "header", "records"]
 
-DATAGRAMS, SEND, SHED = 1, 2, 3
+DATAGRAMS, SEND, SHED, ATTACH = 1, 2, 3, 4
 MAX_FRAME = 128 * 1024  # below the pair's default send buffer (net.core.wmem_default, 208 KiB)
 _HEADER = struct.Struct("!BI")
 _RECORD = struct.Struct("!dHBI")

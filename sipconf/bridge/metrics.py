@@ -112,37 +112,57 @@ class BridgeMetrics:
         if label in ("401", "407"):
             self.auth_failures[OUTBOUND] += 1
 
-    def families(self, bridge) -> list[Family]:
-        """Counters plus what `bridge` (a `sipconf.bridge.server.Bridge`) holds right now."""
+    def snapshot(self, bridge) -> dict:
+        """What `bridge` counts and holds right now, in plain values (a call worker sends it to
+        the main process, whose `/metrics` adds up every process's)."""
         live = {id(call) for table in (bridge.pending, bridge.dialogs, bridge.participants) for call in table.values()}
+        backoff = bridge.config.backoff
+        return {
+            "calls": dict(self.calls), "in_progress": len(live), "transactions": len(bridge.tm),
+            "shed": dict(bridge.admission.refused), "challenges": self.auth_challenges,
+            "failures": {INBOUND: self.auth_failures[INBOUND], OUTBOUND: self.auth_failures[OUTBOUND]},
+            "backoffs": {"started": backoff.counters.backoffs, "refused": backoff.counters.refused},
+            "backoffs_active": backoff.active,
+            "malformed": {"answered_400": bridge.sip.rejected, "dropped": bridge.sip.dropped},
+        }
+
+    def families(self, bridge, others: Iterable[dict] = ()) -> list[Family]:
+        """Counters plus what `bridge` (a `sipconf.bridge.server.Bridge`) holds right now, and
+        the snapshots of the call workers beside it, added up. Every process keeps the same
+        back-off table, so the back-offs active are this process's count."""
+        total = self.snapshot(bridge)
+        for other in others:
+            for key in ("in_progress", "transactions", "challenges"):
+                total[key] += other[key]
+            for key in ("calls", "shed", "failures", "backoffs", "malformed"):
+                merged = Counter(total[key])
+                merged.update(other[key])
+                total[key] = dict(merged)
         return [
             Family("sipconf_sip_calls_total", COUNTER,
                    "Calls by direction and final SIP status of their INVITE (none: ended without one).",
-                   tuple(({"direction": d, "status": s}, n) for (d, s), n in sorted(self.calls.items()))),
+                   tuple(({"direction": d, "status": s}, n) for (d, s), n in sorted(total["calls"].items()))),
             Family.single("sipconf_sip_calls_in_progress", GAUGE,
-                          "Calls not ended yet: inbound INVITEs being answered, dialogs, outbound calls.", len(live)),
+                          "Calls not ended yet: inbound INVITEs being answered, dialogs, outbound calls.",
+                          total["in_progress"]),
             Family.single("sipconf_sip_transactions", GAUGE,
                           "SIP transactions not terminated yet, server and client (RFC 3261 17: each lingers"
-                          " up to 64*T1 after its final response).", len(bridge.tm)),
+                          " up to 64*T1 after its final response).", total["transactions"]),
             Family.labelled("sipconf_sip_calls_shed_total", COUNTER,
                             "New INVITEs answered 503 + Retry-After by admission control (the caller is asked"
-                            " to back off), by reason.", "reason", bridge.admission.refused),
+                            " to back off), by reason.", "reason", total["shed"]),
             Family.single("sipconf_sip_auth_challenges_total", COUNTER,
                           "Inbound INVITEs without credentials answered with a digest challenge.",
-                          self.auth_challenges),
+                          total["challenges"]),
             Family.labelled("sipconf_sip_auth_failures_total", COUNTER,
                             "Calls refused for their credentials: inbound INVITEs challenged again,"
-                            " outbound calls the far end kept challenging.", "direction",
-                            {INBOUND: self.auth_failures[INBOUND], OUTBOUND: self.auth_failures[OUTBOUND]}),
+                            " outbound calls the far end kept challenging.", "direction", total["failures"]),
             Family.labelled("sipconf_sip_auth_backoffs_total", COUNTER,
                             "Digest guessing back-offs (per source and username): started, and credentialed"
-                            " INVITEs answered 503 + Retry-After during one.", "event",
-                            {"started": bridge.config.backoff.counters.backoffs,
-                             "refused": bridge.config.backoff.counters.refused}),
+                            " INVITEs answered 503 + Retry-After during one.", "event", total["backoffs"]),
             Family.single("sipconf_sip_auth_backoffs_active", GAUGE,
                           "Sources (or usernames behind a trusted proxy) backed off right now.",
-                          bridge.config.backoff.active),
+                          total["backoffs_active"]),
             Family.labelled("sipconf_sip_malformed_messages_total", COUNTER,
-                            "SIP messages that did not parse: answered 400 or dropped.", "action",
-                            {"answered_400": bridge.sip.rejected, "dropped": bridge.sip.dropped}),
+                            "SIP messages that did not parse: answered 400 or dropped.", "action", total["malformed"]),
         ]

@@ -54,6 +54,7 @@ from sipconf.bridge.ports import (
     CallPhase, CallReport, CallReports, ControlPlanePorts, ParticipantRemoved, TrunksAndRules,
 )
 from sipconf.bridge.inspection import inspect
+from sipconf.bridge.shards import owns
 from sipconf.bridge.shedding import Doorman
 from sipconf.sip.digest import NONCE_LIFETIME, DigestServer
 from sipconf.bridge.log_lines import Throttle, printable
@@ -108,9 +109,18 @@ class Bridge:
         auth_backoff: BackoffPolicy | None = None,
         nonce_lifetime: float = NONCE_LIFETIME,
         udp_front: bool = False,
+        shard: int = 0,
+        shards: int = 1,
+        udp_endpoint=None,
+        tcp: bool = True,
     ) -> None:
         self.host = host
         self.ports = ports
+        # With call workers (`sipconf.bridge.shards`): this process is shard `shard` of `shards`.
+        self.shard, self.shards = shard, shards
+        # Where TransferSIPParticipant goes for a participant whose call another shard holds
+        # (set by the main process's worker pool): (request) -> awaitable, or None.
+        self.transfer_elsewhere: Callable[[sip_pb.TransferSIPParticipantRequest], object] | None = None
         self.participant_sink = ports.participants
         self.mode = Mode(mode)
         self.clock: Clock = clock or LoopClock()
@@ -142,7 +152,8 @@ class Bridge:
         self.sip = SipServer(self._on_message, host, udp_port, tcp_port, limits, self.clock,
                              allow_external=allow_external_dial, trusted_proxies=self.trusted_proxies,
                              early=self.doorman.screen, udp_front=udp_front,
-                             shedding=self.admission.front_sheds, on_refused=self._refused_by_front)
+                             shedding=self.admission.front_sheds, on_refused=self._refused_by_front,
+                             tcp=tcp, shards=shards, udp_endpoint=udp_endpoint)
         self.outbound = OutboundCalls(self)
         self.dialogs: dict[tuple[str, str], object] = {}
         self.participants: dict[tuple[str, str], object] = {}
@@ -160,6 +171,10 @@ class Bridge:
     @property
     def max_calls(self) -> int:
         return self.admission.limits.max_calls
+
+    def owns_call_id(self, call_id: str) -> bool:
+        """Whether the front hands this process the datagrams of `call_id`."""
+        return owns(call_id, self.shard, self.shards)
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -348,6 +363,11 @@ class Bridge:
 
     async def transfer_sip_participant(self, req: sip_pb.TransferSIPParticipantRequest) -> None:
         call = self.participants.get((req.room_name, req.participant_identity))
+        if call is None and self.transfer_elsewhere is not None:
+            elsewhere = self.transfer_elsewhere(req)
+            if elsewhere is not None:
+                await elsewhere
+                return
         await transfer(self, call, req)
 
     # -- incoming messages ----------------------------------------------------------------

@@ -51,7 +51,7 @@ from sipconf.bridge.addresses import AddressError, TrustedProxies, destination, 
 from sipconf.bridge.clock import Clock, LoopClock, TimerHandle
 from sipconf.bridge.log_lines import Throttle, printable
 from sipconf.bridge.front_endpoint import FrontEndpoint
-from sipconf.bridge.udp import UdpEndpoint
+from sipconf.bridge.udp import BoundEndpoint, OnDatagram, UdpEndpoint
 from sipconf.sip.headers import Via, split_commas
 from sipconf.sip.message import (Message, Request, Response, UnsupportedVersion, canonical_name, check_mandatory,
                                  parse)
@@ -514,8 +514,14 @@ class SipServer:
         udp_front: bool = False,
         shedding: Callable[[], bool] = lambda: False,
         on_refused: Callable[[int], None] = lambda count: None,
+        shards: int = 1,
+        udp_endpoint: Callable[[OnDatagram], BoundEndpoint] | None = None,
     ) -> None:
         self.host = host
+        # With call workers: the front splits datagrams over `shards` processes (this one is
+        # shard 0); a worker's UDP endpoint is its link to the front (`udp_endpoint`).
+        self.shards = shards
+        self.udp_endpoint = udp_endpoint
         # UDP datagrams read and sent by a second process (`sipconf.bridge.front`), which also
         # refuses new INVITEs while `shedding()` says so and reports them to `on_refused`.
         self.udp_front = udp_front
@@ -574,11 +580,13 @@ class SipServer:
         if udp_port is not None:
             protocol = _UdpProtocol(self)
             transport = None
-            if self.udp_front:
+            if self.udp_endpoint is not None:
+                transport = self.udp_endpoint(protocol.datagram_received)
+            elif self.udp_front:
                 try:
                     transport = FrontEndpoint.open(loop, self.host, udp_port, protocol.datagram_received,
                                                    shedding=self.shedding, on_refused=self.on_refused,
-                                                   allow_external=self.allow_external)
+                                                   allow_external=self.allow_external, shards=self.shards)
                 except OSError as err:  # no AF_UNIX SOCK_SEQPACKET here, or no process to start
                     if isinstance(err, PermissionError) or err.errno in (errno.EADDRINUSE, errno.EADDRNOTAVAIL):
                         raise

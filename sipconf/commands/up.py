@@ -30,13 +30,14 @@ import logging
 import shlex
 import signal
 import sys
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from sipconf.bridge.addresses import TrustedProxies
 from sipconf.bridge.backoff import BackoffPolicy
 from sipconf.bridge.log_lines import DeferredFlush, LogLine
 from sipconf.bridge.server import MAX_CALLS, MAX_LAG, MAX_QUEUE_AGE, Bridge
+from sipconf.bridge.workers import WorkerPool
 from sipconf.errors import UserError
 from sipconf.local.bridge_adapter import bridge_ports
 from sipconf.local.credentials import DEV_API_SECRET
@@ -66,6 +67,9 @@ class UpOptions:
     room_empty_timeout: int = DEFAULT_EMPTY_TIMEOUT
     room_departure_timeout: int = DEFAULT_DEPARTURE_TIMEOUT
     udp_front: bool = False  # `sipconf up` turns it on (--udp-front)
+    workers: int = 1  # processes the calls are split over (`sipconf.bridge.workers`)
+    log_level: str = "INFO"
+    event_loop: str = "auto"
 
 
 @dataclass
@@ -75,8 +79,11 @@ class Services:
     control_plane: ControlPlane
     lines: list[str] = field(default_factory=list)
     bridge: Bridge | None = None
+    workers: WorkerPool | None = None
 
     async def stop(self) -> None:
+        if self.workers is not None:
+            await self.workers.close()
         if self.bridge is not None:
             await self.bridge.close()
         await self.control_plane.stop()
@@ -116,21 +123,31 @@ async def start_services(opts: UpOptions) -> Services:
     except OSError as err:
         await cp.stop()
         raise UserError(f"--http {opts.http[0]}:{opts.http[1]}: cannot listen ({err.strerror or err})") from None
-    bridge = Bridge(bridge_ports(cp), host=opts.sip[0], udp_port=opts.sip[1], tcp_port=opts.sip[1],
-                    mode=Mode(opts.mode), ring_delay=opts.ring_delay, dtmf_info=opts.dtmf_info,
-                    allow_external_dial=opts.allow_external_dial, max_calls=opts.max_calls, max_lag=opts.max_lag,
-                    max_queue_age=opts.max_queue_age,
-                    trusted_proxies=opts.trusted_proxies, auth_backoff=opts.auth_backoff,
-                    nonce_lifetime=opts.nonce_lifetime, udp_front=opts.udp_front)
+    settings = bridge_settings(opts)
+    bridge = Bridge(bridge_ports(cp), udp_port=opts.sip[1], tcp_port=opts.sip[1], udp_front=opts.udp_front,
+                    shards=opts.workers, **settings, auth_backoff=opts.auth_backoff)
     try:
         await bridge.start()
     except OSError as err:
         await bridge.close()
         await cp.stop()
         raise UserError(f"--sip {opts.sip[0]}:{opts.sip[1]}: cannot listen ({err.strerror or err})") from None
+    pool = None
+    if opts.workers > 1:
+        pool = WorkerPool(bridge, [sys.executable, "-m", "sipconf.commands.call_worker", "--state", str(opts.state)],
+                          {**settings, "auth_backoff": asdict(opts.auth_backoff), "log_level": opts.log_level,
+                           "event_loop": opts.event_loop})
+        try:
+            await pool.start()
+        except (OSError, RuntimeError, asyncio.TimeoutError) as err:
+            await pool.close()
+            await bridge.close()
+            await cp.stop()
+            raise UserError(f"--workers {opts.workers}: the call workers did not start ({err})") from None
+        cp.health.add_listeners(pool.serving)
     cp.health.add_listeners(bridge.sip.serving)
-    cp.health.add_metrics(lambda: bridge.metrics.families(bridge))
-    services = Services(cp, bridge=bridge)
+    cp.health.add_metrics(lambda: bridge.metrics.families(bridge, pool.snapshots() if pool is not None else ()))
+    services = Services(cp, bridge=bridge, workers=pool)
     exports = [("LIVEKIT_URL", cp.url), ("LIVEKIT_API_KEY", cp.api_key)]
     if cp.api_secret == DEV_API_SECRET:
         exports.append(("LIVEKIT_API_SECRET", cp.api_secret))
@@ -138,11 +155,21 @@ async def start_services(opts: UpOptions) -> Services:
     services.lines += [
         f"control plane: {cp.url} (state {opts.state}; health {cp.url}/readyz, metrics {cp.url}/metrics)",
         f"sip: udp {udp[0]}:{udp[1]} tcp {tcp[0]}:{tcp[1]} (mode {opts.mode}, ring delay {opts.ring_delay:g} s"
+        + (f", calls over {opts.workers} processes" if opts.workers > 1 else "")
         + (", SIP INFO DTMF accepted" if opts.dtmf_info else "")
         + (", external dialling allowed" if opts.allow_external_dial else ", dials loopback only") + ")",
         "export " + " ".join(f"{name}={shlex.quote(value)}" for name, value in exports),
     ]
     return services
+
+
+def bridge_settings(opts: UpOptions) -> dict:
+    """The bridge's settings that the main process and its call workers share, as plain values
+    (a worker gets them as JSON). With workers, each process admits its share of `--max-calls`."""
+    return dict(host=opts.sip[0], mode=opts.mode, ring_delay=opts.ring_delay, dtmf_info=opts.dtmf_info,
+                allow_external_dial=opts.allow_external_dial, max_calls=-(-opts.max_calls // opts.workers),
+                max_lag=opts.max_lag, max_queue_age=opts.max_queue_age, trusted_proxies=list(opts.trusted_proxies),
+                nonce_lifetime=opts.nonce_lifetime)
 
 
 # Young-generation collections every 5,000 allocations instead of 700: a call allocates
@@ -223,7 +250,15 @@ def run(args: argparse.Namespace) -> int:
         room_empty_timeout=args.room_empty_timeout,
         room_departure_timeout=args.room_departure_timeout,
         udp_front=args.udp_front == "on",
+        workers=args.workers,
+        log_level=args.log_level,
+        event_loop=args.event_loop,
     )
+    if opts.workers < 1:
+        raise UserError(f"--workers {args.workers}: expected a number of processes >= 1")
+    if opts.workers > 1 and not opts.udp_front:
+        raise UserError(f"--workers {args.workers}: call workers get their datagrams from the UDP front;"
+                        " drop --udp-front off")
     for value in opts.trusted_proxies:
         try:
             TrustedProxies.parse([value])
@@ -326,6 +361,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--udp-front", choices=("on", "off"), default="on",
                    help="read and send SIP over UDP in a second process, which also answers new INVITEs 503 while"
                         " the bridge is overloaded, so a refusal costs the bridge nothing (default %(default)s)")
+    p.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="split the SIP calls over N processes by Call-ID (this one and N-1 call workers; default 1)")
     p.add_argument("--max-queue-ms", type=float, default=MAX_QUEUE_AGE * 1000, metavar="MS",
                    help="overload: a new INVITE that waited this long in the UDP receive queue gets 503 +"
                         " Retry-After at once, without a transaction (default %(default)g ms, 0 = off)")

@@ -23,13 +23,19 @@ __all__ = ["CallBackendSlot", "RoomsSink", "StoreDirectory", "bridge_ports"]
 
 class StoreDirectory:
     """`TrunkDirectory` over the control plane's store, looked up per read: the store exists
-    only while the control plane runs."""
+    only while the control plane runs. A call worker of `sipconf up --workers` reads its own
+    connection to the state file instead (`StoreDirectory.of(store)`)."""
 
-    def __init__(self, control_plane: ControlPlane) -> None:
+    def __init__(self, control_plane: ControlPlane | None, store: st.StateStore | None = None) -> None:
         self._control_plane = control_plane
+        self._own = store
+
+    @classmethod
+    def of(cls, store: st.StateStore) -> "StoreDirectory":
+        return cls(None, store)
 
     def _store(self) -> st.StateStore:
-        store = self._control_plane.store
+        store = self._own if self._control_plane is None else self._control_plane.store
         if store is None:
             raise RuntimeError("the control plane is not running, so its trunks and rules cannot be read")
         return store

@@ -427,6 +427,9 @@ class OutboundCalls:
                 raise LiveKitError(errors.NOT_FOUND, f"outbound trunk {req.sip_trunk_id} not found")
         from_host = trunk.from_host if trunk is not None else req.trunk.from_host
         call_id = ids.new_id(ids.CALL)
+        owns = getattr(self.net, "owns_call_id", None)
+        while owns is not None and not owns(sip_call_id_for(call_id)):  # with call workers: one of ours
+            call_id = ids.new_id(ids.CALL)
         internal = new_create_sip_participant_request("", call_id, from_host, "", "", req, trunk)
         default_host = f"{self.net.host}:{self.net.udp_address[1]}"
         built = build_outbound_headers(_outbound_request(internal), default_host)
