@@ -306,3 +306,59 @@ def test_a_bridge_that_reads_slowly_gets_every_datagram_in_order_later():
         assert got == sent and not rig.front.backlog
     finally:
         rig.close()
+
+
+def _with_call_id(call_id: str) -> bytes:
+    return (f"OPTIONS sip:a@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK{call_id}\r\n"
+            f"Call-ID: {call_id}\r\nCSeq: 1 OPTIONS\r\n\r\n").encode()
+
+
+def test_with_call_workers_each_datagram_goes_to_the_process_its_call_id_names():
+    """`sipconf up --workers 2`: the main bridge hands the front a worker's link (ATTACH, with
+    the descriptor); the front then splits datagrams by Call-ID, sends what either gives it,
+    and gives a worker's share back to the main bridge once that link closes."""
+    from sipconf.bridge.shards import owns
+
+    udp = bound_socket("127.0.0.1", 0)
+    main, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    worker, worker_theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    peer = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    peer.bind(("127.0.0.1", 0))
+    for sock in (main, worker, peer):
+        sock.settimeout(2)
+    theirs.setblocking(False)
+    front = Front(udp, theirs, shards=2)
+    runner = threading.Thread(target=serve, args=(front,), daemon=True)
+    runner.start()
+    ids = {shard: next(f"id{n}" for n in range(100) if owns(f"id{n}", shard, 2)) for shard in (0, 1)}
+    try:
+        socket.send_fds(main, [wire.header(wire.ATTACH, 1)], [worker_theirs.fileno()])
+        worker_theirs.close()
+        deadline = time.monotonic() + 5
+        while front.links[1] is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        for shard in (1, 0, 1):
+            peer.sendto(_with_call_id(ids[shard]), udp.getsockname())
+        got_worker = [data for _, _, data in wire.records(worker.recv(wire.MAX_FRAME))]
+        while len(got_worker) < 2:
+            got_worker += [data for _, _, data in wire.records(worker.recv(wire.MAX_FRAME))]
+        assert got_worker == [_with_call_id(ids[1])] * 2
+        assert [data for _, _, data in wire.records(main.recv(wire.MAX_FRAME))] == [_with_call_id(ids[0])]
+        peer.sendto(b"no call id at all", udp.getsockname())
+        assert [data for _, _, data in wire.records(main.recv(wire.MAX_FRAME))] == [b"no call id at all"]
+        worker.send(wire.frame(wire.SEND, 0, [(0.0, peer.getsockname(), b"SIP/2.0 200 from the worker\r\n\r\n")]))
+        assert peer.recv(100) == b"SIP/2.0 200 from the worker\r\n\r\n"
+        worker.close()  # the worker died: its share goes to the main bridge
+        deadline = time.monotonic() + 5
+        while front.links[1] is not None:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        peer.sendto(_with_call_id(ids[1]), udp.getsockname())
+        assert [data for _, _, data in wire.records(main.recv(wire.MAX_FRAME))] == [_with_call_id(ids[1])]
+        main.close()
+        runner.join(5)
+        assert not runner.is_alive()
+    finally:
+        for sock in (udp, main, worker, peer, theirs):
+            sock.close()

@@ -1,0 +1,265 @@
+"""`sipconf up --workers 2`: calls split over the main process and a call worker by Call-ID,
+tested from outside as a user would: the real `sipconf up` process, the real `livekit-api`
+client over HTTP, a SIP peer on 127.0.0.1 (and SIPp), `/readyz` and `/metrics`.
+
+Each test picks Call-IDs for a shard with `sipconf.bridge.shards.owns`, so that it knows which
+process holds each call; what it checks is only what a caller and the API see."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import secrets
+import signal
+import time
+
+import pytest
+from livekit import api
+from livekit.protocol import room as room_pb, sip as sip_pb
+
+from sipconf.agent import Agent
+from sipconf.bridge.dialog import Dialog
+from sipconf.bridge.shards import owns
+from sipconf.sip.digest import answer_challenge
+from tests.bridge.sipp_helpers import SIPP
+from tests.local.test_health import get, samples
+from tests.local.up_process import start_up
+
+CALLED = "+15550100"
+USER, PASSWORD = "acme", "s3cret"
+
+
+def call_id_on(shard: int, shards: int = 2) -> str:
+    """A new Call-ID that the front hands to `shard`."""
+    while True:
+        call_id = secrets.token_hex(10)
+        if owns(call_id, shard, shards):
+            return call_id
+
+
+def workers_of(pid: int) -> list[int]:
+    """The call worker processes `sipconf up` (pid) started."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                parent = int(stat.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
+                command = cmdline.read()
+        except (OSError, ValueError):
+            continue
+        if parent == pid and b"sipconf.commands.call_worker" in command:
+            found.append(int(entry))
+    return found
+
+
+async def until(condition, timeout: float = 10.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = await condition()
+        if value:
+            return value
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.05)
+
+
+async def routed(lk, auth: bool = False) -> None:
+    trunk = sip_pb.SIPInboundTrunkInfo(name="carrier", numbers=[CALLED])
+    if auth:
+        trunk.auth_username, trunk.auth_password = USER, PASSWORD
+    await lk.sip.create_inbound_trunk(sip_pb.CreateSIPInboundTrunkRequest(trunk=trunk))
+    rule = sip_pb.SIPDispatchRule(dispatch_rule_individual=sip_pb.SIPDispatchRuleIndividual(room_prefix="call"))
+    await lk.sip.create_dispatch_rule(sip_pb.CreateSIPDispatchRuleRequest(rule=rule))
+
+
+async def present(lk) -> dict[str, str]:
+    """identity -> room of every participant."""
+    out = {}
+    for room in (await lk.room.list_rooms(room_pb.ListRoomsRequest())).rooms:
+        found = await lk.room.list_participants(room_pb.ListParticipantsRequest(room=room.name))
+        out.update({p.identity: room.name for p in found.participants})
+    return out
+
+
+class Calls:
+    """Answered calls from one peer, each from its own caller number."""
+
+    numbers = itertools.count(200)
+
+    def __init__(self, peer: Agent, target) -> None:
+        self.peer, self.target = peer, target
+
+    async def answered(self, shard: int):
+        caller = f"+1555010{next(self.numbers)}"
+        invite = self.peer.invite(self.target, caller, CALLED, call_id=call_id_on(shard))
+        self.peer.send(invite, self.target)
+        ok = await self.peer.final_to(invite, timeout=10)
+        assert ok.status == 200, (ok.status, ok.reason)
+        self.peer.send(self.peer.ack_for(invite, ok), self.target)
+        return invite, ok, caller
+
+    async def hang_up(self, invite, ok) -> int:
+        bye = Dialog.from_uac(invite, ok).create_request("BYE", self.peer.via)
+        self.peer.send(bye, self.target)
+        return (await self.peer.final_to(bye, timeout=10)).status
+
+
+def with_workers(tmp_path, scenario, *extra: str, auth: bool = False, timeout: float = 60) -> None:
+    up = start_up(tmp_path / "s.db", "--workers", "2", *extra)
+    try:
+        assert any("calls over 2 processes" in line for line in up.lines)
+
+        async def main():
+            async with api.LiveKitAPI(*up.credentials) as lk, Agent() as peer:
+                await routed(lk, auth)
+                await asyncio.wait_for(scenario(up, lk, peer, Calls(peer, up.sip_target)), timeout)
+
+        asyncio.run(main())
+        _out, err = up.stop()
+        assert up.proc.returncode == 0, err
+        assert "Traceback" not in err, err
+    finally:
+        up.kill()
+
+
+def test_calls_held_by_either_process_join_rooms_and_end_either_way(tmp_path):
+    async def scenario(up, lk, peer, calls):
+        status, text = await get(up.url + "/readyz")
+        assert status == 200 and "call_workers: serving" in text
+        held = {shard: [await calls.answered(shard) for _ in range(2)] for shard in (0, 1)}
+        rooms = await present(lk)
+        assert set(rooms) == {f"sip_{caller}" for group in held.values() for _, _, caller in group}
+        # One of each ends with the caller's BYE, the other with RemoveParticipant (BYE to the caller).
+        for shard, ((invite, ok, _), (removed, removed_ok, caller)) in held.items():
+            assert await calls.hang_up(invite, ok) == 200
+            await lk.room.remove_participant(room_pb.RoomParticipantIdentity(room=rooms[f"sip_{caller}"],
+                                                                             identity=f"sip_{caller}"))
+            bye, _ = await peer.wait_for(lambda m: getattr(m, "method", "") == "BYE"
+                                         and m.call_id == removed.call_id, timeout=10)
+            peer.send(peer.response(bye, 200), up.sip_target)
+        assert await until(lambda: _none_left(lk))
+
+        async def counted():
+            _, text = await get(up.url + "/metrics")
+            return samples(text).get('sipconf_sip_calls_total{direction="inbound",status="200"}') == 4
+
+        assert await until(counted)
+
+    with_workers(tmp_path, scenario)
+
+
+async def _none_left(lk) -> bool:
+    return not await present(lk)
+
+
+def test_a_transfer_reaches_the_call_the_worker_holds(tmp_path):
+    async def scenario(up, lk, peer, calls):
+        invite, ok, caller = await calls.answered(1)
+        room = (await present(lk))[f"sip_{caller}"]
+        transfer = asyncio.ensure_future(lk.sip.transfer_sip_participant(sip_pb.TransferSIPParticipantRequest(
+            room_name=room, participant_identity=f"sip_{caller}", transfer_to="tel:+15550199")))
+        refer, _ = await peer.request("REFER", timeout=10)
+        assert refer.call_id == invite.call_id and "+15550199" in refer.get("refer-to")
+        peer.send(peer.response(refer, 202), up.sip_target)
+        dialog = Dialog.from_uac(invite, ok)
+        notify = dialog.create_request("NOTIFY", peer.via, [("Event", "refer"),
+                                                            ("Subscription-State", "terminated;reason=noresource")])
+        notify.set_body(b"SIP/2.0 200 OK\r\n", "message/sipfrag")
+        peer.send(notify, up.sip_target)
+        assert (await peer.final_to(notify, timeout=10)).status == 200
+        bye, _ = await peer.wait_for(lambda m: getattr(m, "method", "") == "BYE", timeout=10)
+        peer.send(peer.response(bye, 200), up.sip_target)
+        await asyncio.wait_for(transfer, 10)  # the API call succeeded
+
+        # A participant nobody holds: LiveKit's answer, from the main process.
+        with pytest.raises(api.TwirpError):
+            await lk.sip.transfer_sip_participant(sip_pb.TransferSIPParticipantRequest(
+                room_name=room, participant_identity="nobody", transfer_to="tel:+15550199"))
+
+    with_workers(tmp_path, scenario)
+
+
+def test_digest_back_off_counts_wrong_answers_made_to_either_process(tmp_path):
+    async def scenario(up, lk, peer, calls):
+        target = up.sip_target
+
+        async def wrong_answer(shard: int) -> int:
+            call_id, tag = call_id_on(shard), secrets.token_hex(4)
+            invite = peer.invite(target, "+15550111", CALLED, call_id=call_id, from_tag=tag)
+            peer.send(invite, target)
+            challenge = await peer.final_to(invite, timeout=10)
+            peer.send(peer.ack_for(invite, challenge), target)
+            if challenge.status == 503:
+                return 503
+            assert challenge.status == 407
+            answer = answer_challenge(challenge.get("proxy-authenticate"), "INVITE", invite.uri, USER, "wrong")
+            again = peer.invite(target, "+15550111", CALLED, call_id=call_id, from_tag=tag, cseq=2,
+                                headers=[("Proxy-Authorization", answer)])
+            peer.send(again, target)
+            final = await peer.final_to(again, timeout=10)
+            peer.send(peer.ack_for(again, final), target)
+            return final.status
+
+        assert await wrong_answer(0) == 401
+        assert await wrong_answer(1) == 401  # the second failure, over both processes: backed off
+        # Now refused on both, whichever process the next answer reaches.
+        assert await wrong_answer(0) == 503
+        assert await wrong_answer(1) == 503
+
+        async def counted():
+            _, text = await get(up.url + "/metrics")
+            found = samples(text)
+            return (found.get('sipconf_sip_auth_backoffs_total{event="started"}') == 1
+                    and found.get("sipconf_sip_auth_backoffs_active") == 1)
+
+        assert await until(counted)
+
+    with_workers(tmp_path, scenario, "--auth-failures", "2", "--auth-backoff", "30", auth=True)
+
+
+def test_a_worker_that_dies_takes_only_its_calls_and_is_replaced(tmp_path):
+    async def scenario(up, lk, peer, calls):
+        mine, mine_ok, _ = await calls.answered(0)
+        _, _, lost = await calls.answered(1)
+        [worker] = workers_of(up.proc.pid)
+        os.kill(worker, signal.SIGKILL)
+        # Its participant leaves; the main process's call goes on.
+        assert await until(lambda: _without(lk, f"sip_{lost}"))
+
+        async def replaced():
+            status, text = await get(up.url + "/readyz")
+            return status == 200 and workers_of(up.proc.pid) not in ([], [worker])
+
+        assert await until(replaced, timeout=20)
+        assert await calls.hang_up(mine, mine_ok) == 200
+        again, again_ok, _ = await calls.answered(1)  # the new worker takes calls
+        assert await calls.hang_up(again, again_ok) == 200
+
+    with_workers(tmp_path, scenario)
+
+
+async def _without(lk, identity: str) -> bool:
+    return identity not in await present(lk)
+
+
+@pytest.mark.skipif(SIPP is None, reason="sipp is installed by `make test`")
+def test_sipp_calls_through_both_processes(tmp_path):
+    from bench.sippload import run_uac
+
+    async def scenario(up, lk, peer, calls):
+        target = f"{up.sip_target[0]}:{up.sip_target[1]}"
+        result = await asyncio.get_running_loop().run_in_executor(None, run_uac, target, 50, 4.0, CALLED)
+        assert (result.successful, result.failed) == (200, 0)
+
+        async def counted():
+            _, text = await get(up.url + "/metrics")
+            found = samples(text)
+            return (found.get('sipconf_sip_calls_total{direction="inbound",status="200"}') == 200
+                    and found.get("sipconf_sip_calls_in_progress") == 0)
+
+        assert await until(counted)
+
+    with_workers(tmp_path, scenario)
