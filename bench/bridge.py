@@ -93,8 +93,12 @@ def main(argv: list[str], command: str | None = None) -> int:
     parser.add_argument("--no-specs", action="store_true", help="skip the generated-spec comparison")
     parser.add_argument("--votes", type=int, default=VOTES,
                         help="probes a rate is judged by at most; the majority decides (default %(default)s)")
+    parser.add_argument("--workers", type=int, default=2,
+                        help="`sipconf up --workers N` for the bridge: its calls over N processes (default %(default)s,"
+                             " one a core of this benchmark's 2-core machine; 1 = one process)")
     parser.add_argument("--out", default=str(HERE / "RESULTS.md"))
     args = parser.parse_args(argv)
+    up_options = ("--workers", str(args.workers)) if args.workers != 1 else ()
     command = command or ("python -m bench --only bridge " + " ".join(argv)).strip()
     figures = Figures(command, args.seconds, load_before=os.getloadavg(), checkout=commit())
     say = lambda text: print(text, flush=True)  # noqa: E731
@@ -109,7 +113,7 @@ def main(argv: list[str], command: str | None = None) -> int:
         responders: dict[str, Responder] = {"reference_uas.py": reference}
         if args.sipp_uas:
             responders["sipp -sn uas"] = sipp_uas
-        responders["sipconf bridge"] = bridge(bench_state)
+        responders["sipconf bridge"] = bridge(bench_state, up_options)
         for label, responder in responders.items():
             say(f"{label}: clean rate")
             figures.searches[label] = clean_rate(responder, uac, args.start, args.ceiling, say=say, votes=args.votes)
@@ -135,7 +139,7 @@ def main(argv: list[str], command: str | None = None) -> int:
 
                     say(f"sipconf bridge, {numbers}-number spec: clean rate")
                     figures.searches[f"bridge, {numbers}-number spec"] = clean_rate(
-                        bridge(state), dial, max(10, clean // 4), args.ceiling, say=say, votes=args.votes)
+                        bridge(state, up_options), dial, max(10, clean // 4), args.ceiling, say=say, votes=args.votes)
     figures.load_after = os.getloadavg()
     out = Path(args.out)
     bridge_runs = sorted(figures.searches["sipconf bridge"].probes, key=lambda r: r.target_cps)
@@ -207,7 +211,8 @@ def render(f: Figures, args: argparse.Namespace) -> str:
         f"`{f.command}` ({f.checkout + ', ' if f.checkout else ''}{sipp_version()}),"
         f" recorded {datetime.date.today().isoformat()} on {os.cpu_count()}"
         f" cores shared with SIPp; load average (1/5/15 min) {load(f.load_before)} before, {load(f.load_after)}"
-        " after. Every responder is started afresh for each SIPp run of"
+        f" after. The bridge is `sipconf up{' --workers ' + str(args.workers) if args.workers != 1 else ''}`."
+        " Every responder is started afresh for each SIPp run of"
         f" {f.seconds:g} s (SIPp's built-in `uac`, loopback UDP: INVITE -> 100/180/200 -> ACK -> BYE -> 200).",
         "",
         "| figure | must | stretch | measured |",

@@ -86,17 +86,45 @@ class UpProcess:
     def http_port(self) -> int:
         return int(self.url.rsplit(":", 1)[1])
 
+    def pids(self) -> list[int]:
+        """`sipconf up` and its call workers (`--workers`): what the soak counts is theirs together."""
+        return [self.pid, *call_workers(self.pid)]
+
     def snapshot(self) -> Snapshot:
         """Descriptors are listed once the server closed the connections of our own /metrics
         requests (a few seconds at most), then the metrics are read."""
         deadline = time.monotonic() + 5
-        fds = open_fds(self.pid)
+        fds = self._fds()
         while any(_http_connection(target, self.http_port) for target in fds.values()) and time.monotonic() < deadline:
             time.sleep(0.1)
-            fds = open_fds(self.pid)
+            fds = self._fds()
         metrics = self.metrics()
-        return Snapshot(rss_kb=rss_kb(self.pid), fds=fds, tasks=int(metric(metrics, "sipconf_asyncio_tasks")),
-                        metrics=metrics)
+        tasks = metric(metrics, "sipconf_asyncio_tasks") + metric(metrics, "sipconf_call_worker_asyncio_tasks")
+        return Snapshot(rss_kb=sum(rss_kb(pid) for pid in self.pids()), fds=fds, tasks=int(tasks), metrics=metrics)
+
+    def _fds(self) -> dict[str, str]:
+        """Every process's descriptors, the workers' named `pid/fd` by their order (a worker
+        started again keeps its place)."""
+        found = open_fds(self.pid)
+        for n, pid in enumerate(call_workers(self.pid), 1):
+            found.update({f"worker{n}/{fd}": target for fd, target in open_fds(pid).items()})
+        return found
+
+
+def call_workers(pid: int) -> list[int]:
+    """The call worker processes of `sipconf up` (pid), in the order they were started."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            parent = int(Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[1])
+            command = Path(f"/proc/{entry}/cmdline").read_bytes()
+        except (OSError, ValueError):
+            continue
+        if parent == pid and b"sipconf.commands.call_worker" in command:
+            found.append(int(entry))
+    return sorted(found)
 
 
 def _http_connection(target: str, port: int) -> bool:
@@ -157,11 +185,11 @@ def _sockets(pid: int) -> dict[str, str]:
 
 
 @contextmanager
-def sipconf_up(tmp: Path, room_timeout: int, spec: Path = SPEC) -> Iterator[UpProcess]:
-    """`sipconf up` on free loopback ports with `spec` applied; stopped with SIGTERM."""
+def sipconf_up(tmp: Path, room_timeout: int, spec: Path = SPEC, workers: int = 1) -> Iterator[UpProcess]:
+    """`sipconf up` (`--workers`) on free loopback ports with `spec` applied; stopped with SIGTERM."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("LIVEKIT_")}
     cmd = [sys.executable, "-m", "sipconf", "up", "--http", "127.0.0.1:0", "--sip", "127.0.0.1:0",
-           "--state", str(tmp / "state.db"), "--log-level", "WARNING",
+           "--state", str(tmp / "state.db"), "--log-level", "WARNING", "--workers", str(workers),
            "--room-empty-timeout", str(room_timeout), "--room-departure-timeout", str(room_timeout)]
     out, log = tmp / "up.out", tmp / "up.log"
     with open(out, "w") as stdout, open(log, "w") as stderr:
@@ -332,9 +360,9 @@ def room_per_call(spec: Path) -> bool:
 
 
 def run(rate: int, seconds: float, warmup: float, room_timeout: int, rss_growth: float,
-        say: Callable[[str], None] = print, spec: Path = SPEC) -> Figures:
+        say: Callable[[str], None] = print, spec: Path = SPEC, workers: int = 1) -> Figures:
     with tempfile.TemporaryDirectory(prefix="sipconf-soak-") as tmpdir, \
-            sipconf_up(Path(tmpdir), room_timeout, spec) as up:
+            sipconf_up(Path(tmpdir), room_timeout, spec, workers) as up:
         # Both snapshots are taken in the same state, nothing live: the warm-up reached the
         # soak's steady state, so the allocator's high-water mark is the same too.
         settle_limit = room_timeout + TRANSACTION_LINGER + SETTLE_MARGIN
@@ -383,6 +411,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--spec", type=Path, default=SPEC,
                         help="the spec applied (default bench/soak.yaml: a room per caller; bench/spec.yaml is the"
                              " benchmark's, one room for every call)")
+    parser.add_argument("--workers", type=int, default=2,
+                        help="`sipconf up --workers N` (default %(default)s, as the benchmark runs the bridge)")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     parser.add_argument("--record", action="store_true", help="write the report into bench/RESULTS.md")
     args = parser.parse_args(argv)
@@ -390,7 +420,8 @@ def main(argv: list[str]) -> int:
         parser.error("--rate, --seconds and --room-timeout must be positive")
     warmup = args.warmup if args.warmup is not None else min(args.seconds, 40.0)
     try:
-        figures = run(args.rate, args.seconds, warmup, args.room_timeout, args.rss_growth, spec=args.spec)
+        figures = run(args.rate, args.seconds, warmup, args.room_timeout, args.rss_growth, spec=args.spec,
+                      workers=args.workers)
     except (RuntimeError, OSError) as err:
         print(f"soak: {err}", file=sys.stderr)
         return 1
@@ -404,6 +435,8 @@ def main(argv: list[str]) -> int:
             command += f" --room-timeout {args.room_timeout}"
         if args.spec != SPEC:
             command += f" --spec {args.spec}"
+        if args.workers != 2:
+            command += f" --workers {args.workers}"
         record(figures, command)
     return 1 if figures.failures else 0
 

@@ -131,6 +131,7 @@ class BridgeMetrics:
         the snapshots of the call workers beside it, added up. Every process keeps the same
         back-off table, so the back-offs active are this process's count."""
         total = self.snapshot(bridge)
+        others = list(others)
         for other in others:
             for key in ("in_progress", "transactions", "challenges"):
                 total[key] += other[key]
@@ -138,7 +139,12 @@ class BridgeMetrics:
                 merged = Counter(total[key])
                 merged.update(other[key])
                 total[key] = dict(merged)
-        return [
+        workers = [
+            Family.single("sipconf_call_worker_asyncio_tasks", GAUGE,
+                          "asyncio tasks not done yet in the call workers (`sipconf up --workers`), added up.",
+                          sum(other.get("tasks", 0) for other in others)),
+        ] if others else []
+        return workers + [
             Family("sipconf_sip_calls_total", COUNTER,
                    "Calls by direction and final SIP status of their INVITE (none: ended without one).",
                    tuple(({"direction": d, "status": s}, n) for (d, s), n in sorted(total["calls"].items()))),

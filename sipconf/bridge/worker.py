@@ -120,7 +120,7 @@ class Worker:
             shard=args.shard, shards=args.shards, tcp=False,
             udp_endpoint=lambda on_datagram: LinkEndpoint(
                 loop, udp, on_datagram, shedding=bridge.admission.front_sheds, on_refused=bridge._refused_by_front,
-                pair=link))
+                pair=link, direct=True))
         self.bridge = bridge
         bridge.config.backoff.on_event = lambda ok, ip, user: channel.say(("backoff", ok, ip, user))
         await bridge.start()
@@ -147,6 +147,7 @@ class Worker:
         if self.bridge is None:
             return
         snapshot = self.bridge.metrics.snapshot(self.bridge)
+        snapshot["tasks"] = len(asyncio.all_tasks())
         if snapshot != self._sent_snapshot:
             self._sent_snapshot = snapshot
             channel.say(("metrics", snapshot))
