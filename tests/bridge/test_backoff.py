@@ -120,3 +120,20 @@ def test_policy_errors(fields: dict, error: str) -> None:
         BackoffPolicy(**fields)
     assert str(info.value) == error
 
+
+
+def test_tables_kept_in_step_by_their_events_back_off_together() -> None:
+    """Call workers: each process tells the others every answer it checked (`on_event`), and
+    they `apply` it; failures made to any process count, and each is counted once."""
+    clock = ManualClock()
+    tables = [Backoff(clock, BackoffPolicy(failures=4)) for _ in range(2)]
+    for n, table in enumerate(tables):
+        others = [t for t in tables if t is not table]
+        table.on_event = lambda ok, ip, user, others=others: [t.apply(ok, ip, user) for t in others]
+    for n in range(4):
+        tables[n % 2].failed("192.0.2.1", "acme")
+    assert [t.retry_after("192.0.2.1", "acme") for t in tables] == [30, 30]
+    assert sum(t.counters.failures for t in tables) == 4 and sum(t.counters.backoffs for t in tables) == 1
+    clock.advance(30)
+    tables[1].succeeded("192.0.2.1", "acme")  # forgotten everywhere
+    assert [len(t) for t in tables] == [0, 0]
