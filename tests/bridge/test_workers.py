@@ -18,11 +18,11 @@ import pytest
 from livekit import api
 from livekit.protocol import room as room_pb, sip as sip_pb
 
+from bench.soak import call_workers
 from sipconf.agent import Agent
 from sipconf.bridge.dialog import Dialog
 from sipconf.bridge.shards import owns
 from sipconf.sip.digest import answer_challenge
-from tests.bridge.sipp_helpers import SIPP
 from tests.local.test_health import get, samples
 from tests.local.up_process import start_up
 
@@ -38,24 +38,6 @@ def call_id_on(shard: int, shards: int = 2) -> str:
             return call_id
 
 
-def workers_of(pid: int) -> list[int]:
-    """The call worker processes `sipconf up` (pid) started."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as stat:
-                parent = int(stat.read().rsplit(")", 1)[1].split()[1])
-            with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
-                command = cmdline.read()
-        except (OSError, ValueError):
-            continue
-        if parent == pid and b"sipconf.commands.call_worker" in command:
-            found.append(int(entry))
-    return found
-
-
 async def until(condition, timeout: float = 10.0):
     deadline = time.monotonic() + timeout
     while True:
@@ -64,6 +46,18 @@ async def until(condition, timeout: float = 10.0):
             return value
         assert time.monotonic() < deadline, "timed out"
         await asyncio.sleep(0.05)
+
+
+async def metrics_reach(up, wanted: dict[str, float]) -> bool:
+    """Whether every sample named in `wanted` has its value in `/metrics` (which adds up every
+    process's counters; a worker's reach it a moment later)."""
+
+    async def reached():
+        _, text = await get(up.url + "/metrics")
+        found = samples(text)
+        return all(found.get(name) == value for name, value in wanted.items())
+
+    return await until(reached)
 
 
 async def routed(lk, auth: bool = False) -> None:
@@ -141,12 +135,7 @@ def test_calls_held_by_either_process_join_rooms_and_end_either_way(tmp_path):
                                          and m.call_id == removed.call_id, timeout=10)
             peer.send(peer.response(bye, 200), up.sip_target)
         assert await until(lambda: _none_left(lk))
-
-        async def counted():
-            _, text = await get(up.url + "/metrics")
-            return samples(text).get('sipconf_sip_calls_total{direction="inbound",status="200"}') == 4
-
-        assert await until(counted)
+        assert await metrics_reach(up, {'sipconf_sip_calls_total{direction="inbound",status="200"}': 4})
 
     with_workers(tmp_path, scenario)
 
@@ -208,14 +197,8 @@ def test_digest_back_off_counts_wrong_answers_made_to_either_process(tmp_path):
         # Now refused on both, whichever process the next answer reaches.
         assert await wrong_answer(0) == 503
         assert await wrong_answer(1) == 503
-
-        async def counted():
-            _, text = await get(up.url + "/metrics")
-            found = samples(text)
-            return (found.get('sipconf_sip_auth_backoffs_total{event="started"}') == 1
-                    and found.get("sipconf_sip_auth_backoffs_active") == 1)
-
-        assert await until(counted)
+        assert await metrics_reach(up, {'sipconf_sip_auth_backoffs_total{event="started"}': 1,
+                                        "sipconf_sip_auth_backoffs_active": 1})
 
     with_workers(tmp_path, scenario, "--auth-failures", "2", "--auth-backoff", "30", auth=True)
 
@@ -224,14 +207,14 @@ def test_a_worker_that_dies_takes_only_its_calls_and_is_replaced(tmp_path):
     async def scenario(up, lk, peer, calls):
         mine, mine_ok, _ = await calls.answered(0)
         _, _, lost = await calls.answered(1)
-        [worker] = workers_of(up.proc.pid)
+        [worker] = call_workers(up.proc.pid)
         os.kill(worker, signal.SIGKILL)
         # Its participant leaves; the main process's call goes on.
         assert await until(lambda: _without(lk, f"sip_{lost}"))
 
         async def replaced():
             status, text = await get(up.url + "/readyz")
-            return status == 200 and workers_of(up.proc.pid) not in ([], [worker])
+            return status == 200 and call_workers(up.proc.pid) not in ([], [worker])
 
         assert await until(replaced, timeout=20)
         assert await calls.hang_up(mine, mine_ok) == 200
@@ -245,7 +228,6 @@ async def _without(lk, identity: str) -> bool:
     return identity not in await present(lk)
 
 
-@pytest.mark.skipif(SIPP is None, reason="sipp is installed by `make test`")
 def test_sipp_calls_through_both_processes(tmp_path):
     from bench.sippload import run_uac
 
@@ -253,13 +235,7 @@ def test_sipp_calls_through_both_processes(tmp_path):
         target = f"{up.sip_target[0]}:{up.sip_target[1]}"
         result = await asyncio.get_running_loop().run_in_executor(None, run_uac, target, 50, 4.0, CALLED)
         assert (result.successful, result.failed) == (200, 0)
-
-        async def counted():
-            _, text = await get(up.url + "/metrics")
-            found = samples(text)
-            return (found.get('sipconf_sip_calls_total{direction="inbound",status="200"}') == 200
-                    and found.get("sipconf_sip_calls_in_progress") == 0)
-
-        assert await until(counted)
+        assert await metrics_reach(up, {'sipconf_sip_calls_total{direction="inbound",status="200"}': 200,
+                                        "sipconf_sip_calls_in_progress": 0})
 
     with_workers(tmp_path, scenario)
