@@ -261,6 +261,7 @@ class Figures:
     room_per_call: bool = True  # the spec gives every caller a room of its own (else: rooms shared by calls)
     full_collections: int = 0  # of the garbage collector, from the warm-up's snapshot to the end's
     frozen_objects: int = 0  # start-up objects no collection walks (gc.freeze)
+    workers: int = 1  # `sipconf up --workers`
 
 
 def delta(before: Metrics, after: Metrics, name: str, **labels: str) -> int:
@@ -374,7 +375,9 @@ def run(rate: int, seconds: float, warmup: float, room_timeout: int, rss_growth:
         say(f"soak: {rate} calls/s for {seconds:g} s")
         load = run_uac(up.sip, rate, seconds)
         end, waited = settle(up, settle_limit)
-        return judge(rate, seconds, warmup, room_timeout, load, warm, end, waited, rss_growth, room_per_call(spec))
+        figures = judge(rate, seconds, warmup, room_timeout, load, warm, end, waited, rss_growth, room_per_call(spec))
+        figures.workers = workers
+        return figures
 
 
 def record(figures: Figures, command: str, path: Path = RESULTS) -> None:
@@ -384,8 +387,9 @@ def record(figures: Figures, command: str, path: Path = RESULTS) -> None:
              f" {os.cpu_count()} cores), recorded on {today}. "
              + ("bench/soak.yaml gives every caller a room of its own" if figures.room_per_call else
                 "The benchmark's spec (bench/spec.yaml) puts every call in one room")
-             + "; the figures compare the `sipconf up` process after the warm-up with the same process once"
-             " the soak's calls, rooms and SIP transactions are all gone.")
+             + f"; `sipconf up --workers {figures.workers}`. The figures compare the `sipconf up` processes"
+             " (memory, descriptors and tasks of all of them together) after the warm-up with the same"
+             " processes once the soak's calls, rooms and SIP transactions are all gone.")
     section = [SECTION, "", *textwrap.wrap(intro, 100), "", "```", *report(figures), "```", ""]
     text = path.read_text() if path.exists() else ""
     head, found, rest = text.partition(SECTION)

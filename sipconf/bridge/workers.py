@@ -52,6 +52,7 @@ class _Worker:
     ready: asyncio.Future
     snapshot: dict | None = None
     participants: set[tuple[str, str]] = field(default_factory=set)
+    transfers: set[int] = field(default_factory=set)  # TransferSIPParticipant requests it has not answered
 
 
 class WorkerPool:
@@ -162,6 +163,10 @@ class WorkerPool:
             if self.owners.get(key) == worker.shard:
                 del self.owners[key]
                 self.bridge.participant_sink.leave(*key)
+        for request in worker.transfers:
+            future = self._transfers.pop(request, None)
+            if future is not None and not future.done():
+                future.set_exception(LiveKitError("unavailable", "the call worker holding the call stopped"))
         if self._closing:
             return
         log.error("call worker %d stopped (exit status %s): its calls ended; starting another",
@@ -207,6 +212,7 @@ class WorkerPool:
             worker.snapshot = message[1]
         elif kind == "transferred":
             _, request, error = message
+            worker.transfers.discard(request)
             future = self._transfers.pop(request, None)
             if future is not None and not future.done():
                 if error is None:
@@ -246,5 +252,6 @@ class WorkerPool:
         request = next(self._ids)
         future = asyncio.get_running_loop().create_future()
         self._transfers[request] = future
+        worker.transfers.add(request)
         worker.channel.say(("transfer", request, req.SerializeToString()))
         return future

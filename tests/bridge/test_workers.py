@@ -171,6 +171,22 @@ def test_a_transfer_reaches_the_call_the_worker_holds(tmp_path):
     with_workers(tmp_path, scenario)
 
 
+def test_a_transfer_whose_worker_dies_fails_instead_of_hanging(tmp_path):
+    async def scenario(up, lk, peer, calls):
+        _, _, caller = await calls.answered(1)
+        room = (await present(lk))[f"sip_{caller}"]
+        transfer = asyncio.ensure_future(lk.sip.transfer_sip_participant(sip_pb.TransferSIPParticipantRequest(
+            room_name=room, participant_identity=f"sip_{caller}", transfer_to="tel:+15550199")))
+        await peer.request("REFER", timeout=10)  # never answered: the worker waits
+        [worker] = call_workers(up.proc.pid)
+        os.kill(worker, signal.SIGKILL)
+        with pytest.raises(api.TwirpError) as failed:
+            await asyncio.wait_for(transfer, 10)
+        assert failed.value.code == "unavailable"
+
+    with_workers(tmp_path, scenario)
+
+
 def test_digest_back_off_counts_wrong_answers_made_to_either_process(tmp_path):
     async def scenario(up, lk, peer, calls):
         target = up.sip_target

@@ -78,3 +78,22 @@ def test_the_collector_is_tuned_and_the_routing_index_frozen_once_built(tmp_path
     finally:
         gc.set_threshold(*thresholds)
         gc.unfreeze()
+
+
+@pytest.mark.parametrize(("argv", "error"), [
+    (["--workers", "0"], "--workers 0: expected a number of processes >= 1"),
+    (["--workers", "2", "--udp-front", "off"],
+     "--workers 2: call workers get their datagrams from the UDP front; drop --udp-front off"),
+])
+def test_a_bad_worker_count_is_one_line(tmp_path: Path, argv: list[str], error: str) -> None:
+    proc = run_up(tmp_path / "s.db", *argv)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines() == [error]
+
+
+def test_max_calls_is_split_over_the_processes(tmp_path: Path) -> None:
+    """Each process admits its share of `--max-calls`, rounded up (the workers get the same
+    settings as the main process)."""
+    opts = up.UpOptions(http=("127.0.0.1", 0), sip=("127.0.0.1", 0), state=tmp_path / "s.db", mode="explicit",
+                        max_calls=5, workers=2)
+    assert up.bridge_settings(opts)["max_calls"] == 3
