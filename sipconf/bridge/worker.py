@@ -132,6 +132,8 @@ class Worker:
         try:
             await self.stopped.wait()
         finally:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
             reporter.cancel()
             await bridge.close()
             self._send_metrics(channel)

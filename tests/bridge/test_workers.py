@@ -255,3 +255,137 @@ def test_sipp_calls_through_both_processes(tmp_path):
                                         "sipconf_sip_calls_in_progress": 0})
 
     with_workers(tmp_path, scenario)
+
+
+# -- the same parts in this process ---------------------------------------------------------------
+# `sipconf up` runs them in processes of their own; here the main process's side (the pool) runs
+# in the test's process with a real worker process beside it, and a worker's side (`Worker`)
+# runs in the test's process with the test as its front and its main process.
+
+
+def test_the_pool_of_a_main_process_started_here(tmp_path):
+    from sipconf.commands import up as up_command
+
+    async def main():
+        opts = up_command.UpOptions(http=("127.0.0.1", 0), sip=("127.0.0.1", 0), state=tmp_path / "s.db",
+                                    mode="explicit", udp_front=True, workers=2)
+        services = await up_command.start_services(opts)
+        pool, bridge, cp = services.workers, services.bridge, services.control_plane
+        try:
+            assert pool.serving() == {"call_workers": True}
+            async with api.LiveKitAPI(cp.url, cp.api_key, cp.api_secret) as lk, Agent() as peer:
+                await routed(lk)
+                calls = Calls(peer, bridge.udp_address)
+                await calls.answered(0)
+                invite, ok, caller = await calls.answered(1)
+                rooms = await present(lk)
+                assert pool.owners == {(rooms[f"sip_{caller}"], f"sip_{caller}"): 1}
+                await until(lambda: _snapshot_has_calls(pool))
+                families = {f.name: f for f in bridge.metrics.families(bridge, pool.snapshots())}
+                assert families["sipconf_sip_calls_in_progress"].samples[0][1] == 2
+                # TransferSIPParticipant, handed to the worker and answered by it.
+                transfer = asyncio.ensure_future(bridge.transfer_sip_participant(sip_pb.TransferSIPParticipantRequest(
+                    room_name=rooms[f"sip_{caller}"], participant_identity=f"sip_{caller}",
+                    transfer_to="tel:+15550199")))
+                refer, _ = await peer.request("REFER", timeout=10)
+                peer.send(peer.response(refer, 603, "Declined"), bridge.udp_address)
+                with pytest.raises(Exception) as declined:
+                    await asyncio.wait_for(transfer, 10)
+                assert "603" in str(declined.value)
+                # A removal from the API reaches the worker: BYE to the caller.
+                cp.rooms.remove_participant(rooms[f"sip_{caller}"], f"sip_{caller}")
+                bye, _ = await peer.wait_for(lambda m: getattr(m, "method", "") == "BYE"
+                                             and m.call_id == invite.call_id, timeout=10)
+                peer.send(peer.response(bye, 200), bridge.udp_address)
+                assert await until(lambda: _owned_by_nobody(pool))
+                # A digest failure counted here reaches the worker (and the worker's, here).
+                bridge.config.backoff.failed("192.0.2.7", "acme")
+        finally:
+            await services.stop()
+        assert pool.serving() == {"call_workers": False}
+
+    asyncio.run(asyncio.wait_for(main(), 60))
+
+
+async def _snapshot_has_calls(pool) -> bool:
+    return any(snapshot["in_progress"] for snapshot in pool.snapshots())
+
+
+async def _owned_by_nobody(pool) -> bool:
+    return not pool.owners
+
+
+def test_a_worker_run_here_with_the_test_as_its_front_and_main_process(tmp_path):
+    import argparse
+    import socket as sockets
+
+    from sipconf.bridge import front_wire as wire
+    from sipconf.bridge.front_endpoint import pair_of_links
+    from sipconf.bridge.udp import bound_socket
+    from sipconf.bridge.worker import Worker
+    from sipconf.bridge.worker_wire import Channel
+    from sipconf.local import store as st
+    from sipconf.local.bridge_adapter import StoreDirectory
+
+    store = st.StateStore(tmp_path / "s.db")
+    with store.write() as view:
+        view.put(st.INBOUND, sip_pb.SIPInboundTrunkInfo(sip_trunk_id="ST_w", name="carrier", numbers=[CALLED]))
+        view.put(st.RULE, sip_pb.SIPDispatchRuleInfo(sip_dispatch_rule_id="SDR_w", rule=sip_pb.SIPDispatchRule(
+            dispatch_rule_direct=sip_pb.SIPDispatchRuleDirect(room_name="support"))))
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        udp = bound_socket("127.0.0.1", 0)
+        front, link = pair_of_links()
+        ours, theirs = sockets.socketpair(sockets.AF_UNIX, sockets.SOCK_SEQPACKET)
+        args = argparse.Namespace(shard=1, shards=2, udp_fd=os.dup(udp.fileno()), link_fd=link.detach(),
+                                  control_fd=theirs.detach())
+        worker = Worker(args, {"host": "127.0.0.1", "auth_backoff": {"failures": 2}},
+                        StoreDirectory.of(st.StateStore(tmp_path / "s.db")))
+        heard: list[tuple] = []
+        control = Channel(loop, ours, lambda message, fds: heard.append(message), lambda: None)
+        running = asyncio.ensure_future(worker.run())
+
+        async def said(kind: str) -> tuple:
+            async def found():
+                return next((m for m in heard if m[0] == kind), None)
+            return await until(found)
+
+        try:
+            await said("ready")
+            async with Agent() as peer:
+                target = udp.getsockname()
+                invite = peer.invite(target, "+15550111", CALLED, call_id=call_id_on(1))
+                front.send(wire.frame(wire.DATAGRAMS, 0, [(time.time(), (peer.host, peer.port), bytes(invite))]))
+                ok = await peer.final_to(invite, timeout=10)  # sent by the worker from the SIP socket
+                assert ok.status == 200
+                join = await said("join")
+                assert join[1:3] == ("support", "sip_+15550111")
+                control.say(("removed", "support", "sip_+15550111", "removed"))
+                bye, _ = await peer.request("BYE", timeout=10)
+                answered = bytes(peer.response(bye, 200))
+                front.send(wire.frame(wire.DATAGRAMS, 0, [(time.time(), (peer.host, peer.port), answered)]))
+                assert (await said("leave"))[1:] == ("support", "sip_+15550111")
+            # Back-off events from elsewhere are applied; a transfer for nobody is refused.
+            control.say(("backoff", False, "192.0.2.7", "acme"))
+            control.say(("backoff", False, "192.0.2.7", "acme"))
+            nobody = sip_pb.TransferSIPParticipantRequest(room_name="support", participant_identity="nobody",
+                                                          transfer_to="tel:+15550199")
+            control.say(("transfer", 7, nobody.SerializeToString()))
+            done = await said("transferred")
+            assert done[1] == 7 and done[2] is not None
+            assert worker.bridge.config.backoff.retry_after("192.0.2.7", "acme") is not None
+
+            async def counted():
+                snapshots = [m[1] for m in heard if m[0] == "metrics"]
+                return snapshots and snapshots[-1]["calls"].get(("inbound", "200")) == 1
+
+            assert await until(counted)
+        finally:
+            worker.stopped.set()
+            await asyncio.wait_for(running, 10)
+            control.close()
+            for sock in (udp, front):
+                sock.close()
+
+    asyncio.run(asyncio.wait_for(main(), 60))
